@@ -1,0 +1,463 @@
+//! Configuration: one struct, one place for the defaults, one parser shared by every binding.
+//!
+//! | key | values | default |
+//! |---|---|---|
+//! | `level` | `trace` `debug` `info` `warn` `error` `fatal`, or 1..24 | `info` |
+//! | `format` | `text` `json` | `text` |
+//! | `pattern` | text pattern with `{ts}` `{level}` `{msg}` `{fields}` `{file}` `{line}` `{func}` | `{ts} {level} {msg}{fields}` |
+//! | `json.ts_key` / `json.level_key` / `json.msg_key` | JSON key names | `ts` / `level` / `msg` |
+//! | `queue_capacity` | records, 1..=16777216 | `8192` |
+//! | `overflow` | `block` `drop_newest` `drop_oldest` `warn` | `block` |
+//! | `block_timeout_ms` | ms a blocked call waits, 0 = forever | `0` |
+//! | `batch_size` | records that wake the writer, 1..=queue_capacity | `256` |
+//! | `batch_timeout_ms` | ms the writer waits for a batch to fill, 1..=3600000 | `50` |
+//! | `flush_interval_ms` | ms between `fsync=interval` syncs, 1..=3600000 | `1000` |
+//! | `fsync` | `never` `batch` `interval` `close` | `never` |
+//! | `console` | `none` `stdout` `stderr` | `none` |
+//! | `console.level` / `console.format` | level / format of the console sink | the logger's |
+//! | `sync` | `true` `false` (`ALOG_SYNC=1` forces `true`) | `false` |
+//! | `file_mode` | octal permission bits of created files | `0640` |
+//! | `max_message_bytes` | longest accepted message, 1..=268435456 | `1048576` |
+//! | `write_retries` | retries of a failed write, with backoff 1, 2, 4... ms | `3` |
+//! | `file.NAME.path` / `.level` / `.format` / `.pattern` | an extra file sink called NAME | none |
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::level::Level;
+
+/// How records are rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `<RFC 3339 timestamp> <LEVEL> <message>[ key=value...]`, one line per record.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// What a log call does when the queue is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overflow {
+    /// Wait for room (up to `block_timeout_ms`, then drop and return `Timeout`).
+    Block,
+    /// Drop the new record and return `Full`.
+    DropNewest,
+    /// Drop the oldest queued record to make room for the new one.
+    DropOldest,
+    /// Drop the new record, return `Full`, and print at most one notice per second on stderr.
+    Warn,
+}
+
+/// When file sinks are fsynced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsync {
+    Never,
+    /// After every batch.
+    Batch,
+    /// Every `flush_interval_ms`.
+    Interval,
+    /// On `flush` and `close`.
+    Close,
+}
+
+/// A console stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// JSON key names for the three leading members.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonKeys {
+    pub ts: String,
+    pub level: String,
+    pub msg: String,
+}
+
+impl Default for JsonKeys {
+    fn default() -> Self {
+        JsonKeys { ts: "ts".into(), level: "level".into(), msg: "msg".into() }
+    }
+}
+
+/// How one sink renders records; sinks with equal styles share one formatting pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Style {
+    pub format: Format,
+    /// Text pattern; `None` is the default `{ts} {level} {msg}{fields}`.
+    pub pattern: Option<String>,
+    pub json_keys: JsonKeys,
+}
+
+/// Called on the writer thread with each formatted line (without its newline) and its level.
+/// The byte after the slice in memory is always NUL, so C callers may treat it as a C string.
+pub type LineCallback = Arc<dyn Fn(Level, &[u8]) + Send + Sync>;
+
+/// Called on the writer thread (or the caller's, in sync mode) for every I/O error.
+pub type ErrorCallback = Arc<dyn Fn(&Error) + Send + Sync>;
+
+/// An extra file sink (`file.NAME.*`).
+#[derive(Clone, Debug, Default)]
+pub struct FileSpec {
+    pub name: String,
+    pub path: Option<PathBuf>,
+    pub level: Option<Level>,
+    pub format: Option<Format>,
+    pub pattern: Option<String>,
+}
+
+/// A callback sink.
+#[derive(Clone)]
+pub struct CallbackSpec {
+    pub callback: LineCallback,
+    pub level: Option<Level>,
+    pub format: Option<Format>,
+}
+
+impl fmt::Debug for CallbackSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackSpec").field("level", &self.level).field("format", &self.format).finish()
+    }
+}
+
+/// The whole configuration of a logger. `Config::default()` is the table above.
+#[derive(Clone)]
+pub struct Config {
+    pub level: Level,
+    pub format: Format,
+    pub pattern: Option<String>,
+    pub json_keys: JsonKeys,
+    pub queue_capacity: usize,
+    pub overflow: Overflow,
+    /// `None` waits forever.
+    pub block_timeout: Option<Duration>,
+    pub batch_size: usize,
+    pub batch_timeout: Duration,
+    pub flush_interval: Duration,
+    pub fsync: Fsync,
+    pub console: Option<Stream>,
+    pub console_level: Option<Level>,
+    pub console_format: Option<Format>,
+    pub sync: bool,
+    pub file_mode: u32,
+    pub max_message_bytes: usize,
+    pub write_retries: u32,
+    pub files: Vec<FileSpec>,
+    pub callbacks: Vec<CallbackSpec>,
+    pub on_error: Option<ErrorCallback>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("level", &self.level)
+            .field("format", &self.format)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("overflow", &self.overflow)
+            .field("batch_size", &self.batch_size)
+            .field("sync", &self.sync)
+            .field("files", &self.files)
+            .field("callbacks", &self.callbacks)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
+pub const MAX_MESSAGE_BYTES: usize = 1 << 28;
+const MAX_MS: u64 = 3_600_000;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            level: Level::INFO,
+            format: Format::Text,
+            pattern: None,
+            json_keys: JsonKeys::default(),
+            queue_capacity: 8192,
+            overflow: Overflow::Block,
+            block_timeout: None,
+            batch_size: 256,
+            batch_timeout: Duration::from_millis(50),
+            flush_interval: Duration::from_millis(1000),
+            fsync: Fsync::Never,
+            console: None,
+            console_level: None,
+            console_format: None,
+            sync: false,
+            file_mode: 0o640,
+            max_message_bytes: 1 << 20,
+            write_retries: 3,
+            files: Vec::new(),
+            callbacks: Vec::new(),
+            on_error: None,
+        }
+    }
+}
+
+fn bad(key: &str, value: &str, accepted: &str) -> Error {
+    Error::invalid(format!("invalid value {value:?} for {key}: expected {accepted}"))
+}
+
+fn parse_enum<T: Copy>(key: &str, value: &str, table: &[(&str, T)]) -> Result<T> {
+    let v = value.trim();
+    table.iter().find(|(name, _)| name.eq_ignore_ascii_case(v)).map(|(_, t)| *t).ok_or_else(|| {
+        let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+        bad(key, value, &names.join("|"))
+    })
+}
+
+fn parse_uint(key: &str, value: &str, min: u64, max: u64) -> Result<u64> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(bad(key, value, &format!("an integer {min}..{max}"))),
+    }
+}
+
+fn parse_level(key: &str, value: &str) -> Result<Level> {
+    Level::parse(value).ok_or_else(|| bad(key, value, &Level::accepted()))
+}
+
+fn parse_format(key: &str, value: &str) -> Result<Format> {
+    parse_enum(key, value, &[("text", Format::Text), ("json", Format::Json)])
+}
+
+fn parse_pattern(key: &str, value: &str) -> Result<String> {
+    crate::format::Pattern::parse(value).map_err(|e| Error::invalid(format!("invalid {key}: {e}")))?;
+    Ok(value.to_string())
+}
+
+fn parse_json_key(key: &str, value: &str) -> Result<String> {
+    if value.is_empty() {
+        return Err(bad(key, value, "a non-empty key name"));
+    }
+    Ok(value.to_string())
+}
+
+/// Every top-level key, for the "unknown key" message.
+pub const KEYS: &[&str] = &[
+    "level",
+    "format",
+    "pattern",
+    "json.ts_key",
+    "json.level_key",
+    "json.msg_key",
+    "queue_capacity",
+    "overflow",
+    "block_timeout_ms",
+    "batch_size",
+    "batch_timeout_ms",
+    "flush_interval_ms",
+    "fsync",
+    "console",
+    "console.level",
+    "console.format",
+    "sync",
+    "file_mode",
+    "max_message_bytes",
+    "write_retries",
+    "file.NAME.path",
+    "file.NAME.level",
+    "file.NAME.format",
+    "file.NAME.pattern",
+];
+
+impl Config {
+    /// Sets one key from its string value, as the C ABI and the bindings do. Unknown keys and
+    /// bad values are `Error::Invalid` with a message naming the key and the accepted values.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "level" => self.level = parse_level(key, value)?,
+            "format" => self.format = parse_format(key, value)?,
+            "pattern" => self.pattern = Some(parse_pattern(key, value)?),
+            "json.ts_key" => self.json_keys.ts = parse_json_key(key, value)?,
+            "json.level_key" => self.json_keys.level = parse_json_key(key, value)?,
+            "json.msg_key" => self.json_keys.msg = parse_json_key(key, value)?,
+            "queue_capacity" => {
+                self.queue_capacity = parse_uint(key, value, 1, MAX_QUEUE_CAPACITY as u64)? as usize
+            }
+            "overflow" => {
+                self.overflow = parse_enum(
+                    key,
+                    value,
+                    &[
+                        ("block", Overflow::Block),
+                        ("drop_newest", Overflow::DropNewest),
+                        ("drop_oldest", Overflow::DropOldest),
+                        ("warn", Overflow::Warn),
+                    ],
+                )?
+            }
+            "block_timeout_ms" => {
+                let ms = parse_uint(key, value, 0, MAX_MS)?;
+                self.block_timeout = (ms > 0).then(|| Duration::from_millis(ms));
+            }
+            "batch_size" => self.batch_size = parse_uint(key, value, 1, MAX_QUEUE_CAPACITY as u64)? as usize,
+            "batch_timeout_ms" => self.batch_timeout = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?),
+            "flush_interval_ms" => self.flush_interval = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?),
+            "fsync" => {
+                self.fsync = parse_enum(
+                    key,
+                    value,
+                    &[
+                        ("never", Fsync::Never),
+                        ("batch", Fsync::Batch),
+                        ("interval", Fsync::Interval),
+                        ("close", Fsync::Close),
+                    ],
+                )?
+            }
+            "console" => {
+                self.console = parse_enum(
+                    key,
+                    value,
+                    &[("none", None), ("stdout", Some(Stream::Stdout)), ("stderr", Some(Stream::Stderr))],
+                )?
+            }
+            "console.level" => self.console_level = Some(parse_level(key, value)?),
+            "console.format" => self.console_format = Some(parse_format(key, value)?),
+            "sync" => {
+                self.sync = parse_enum(
+                    key,
+                    value,
+                    &[("true", true), ("false", false), ("1", true), ("0", false)],
+                )?
+            }
+            "file_mode" => {
+                let v = value.trim();
+                let digits = v.strip_prefix("0o").unwrap_or(v);
+                self.file_mode = match u32::from_str_radix(digits, 8) {
+                    Ok(m) if m <= 0o777 && !digits.is_empty() => m,
+                    _ => return Err(bad(key, value, "octal permission bits 0..0777, e.g. 0640")),
+                }
+            }
+            "max_message_bytes" => {
+                self.max_message_bytes = parse_uint(key, value, 1, MAX_MESSAGE_BYTES as u64)? as usize
+            }
+            "write_retries" => self.write_retries = parse_uint(key, value, 0, 10)? as u32,
+            _ => return self.set_file_key(key, value),
+        }
+        Ok(())
+    }
+
+    fn set_file_key(&mut self, key: &str, value: &str) -> Result<()> {
+        let unknown = || {
+            Error::invalid(format!("unknown configuration key {key:?}; known keys: {}", KEYS.join(", ")))
+        };
+        let rest = key.strip_prefix("file.").ok_or_else(unknown)?;
+        let (name, prop) = rest.rsplit_once('.').ok_or_else(unknown)?;
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(Error::invalid(format!(
+                "invalid sink name {name:?} in {key}: use letters, digits, '_' or '-'"
+            )));
+        }
+        let parsed = match prop {
+            "path" if value.is_empty() => return Err(bad(key, value, "a file path")),
+            "path" => FileSpec { path: Some(PathBuf::from(value)), ..FileSpec::default() },
+            "level" => FileSpec { level: Some(parse_level(key, value)?), ..FileSpec::default() },
+            "format" => FileSpec { format: Some(parse_format(key, value)?), ..FileSpec::default() },
+            "pattern" => FileSpec { pattern: Some(parse_pattern(key, value)?), ..FileSpec::default() },
+            _ => return Err(unknown()),
+        };
+        let spec = match self.files.iter_mut().position(|f| f.name == name) {
+            Some(i) => &mut self.files[i],
+            None => {
+                self.files.push(FileSpec { name: name.to_string(), ..FileSpec::default() });
+                self.files.last_mut().expect("just pushed")
+            }
+        };
+        spec.path = parsed.path.or(spec.path.take());
+        spec.level = parsed.level.or(spec.level);
+        spec.format = parsed.format.or(spec.format);
+        spec.pattern = parsed.pattern.or(spec.pattern.take());
+        Ok(())
+    }
+
+    /// Checks the relations between keys that single values cannot express.
+    pub fn validate(&self) -> Result<()> {
+        if self.batch_size > self.queue_capacity {
+            return Err(Error::invalid(format!(
+                "batch_size ({}) must not exceed queue_capacity ({})",
+                self.batch_size, self.queue_capacity
+            )));
+        }
+        for f in &self.files {
+            if f.path.is_none() {
+                return Err(Error::invalid(format!("file.{}.path is required for sink {:?}", f.name, f.name)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The style of the main file sink and the default of every other sink.
+    pub fn style(&self) -> Style {
+        Style { format: self.format, pattern: self.pattern.clone(), json_keys: self.json_keys.clone() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_names_the_key() {
+        let e = Config::default().set("colour", "red").unwrap_err();
+        assert_eq!(e.code(), 2);
+        assert!(e.to_string().contains("\"colour\""), "{e}");
+        assert!(e.to_string().contains("queue_capacity"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_key_and_accepted_values() {
+        let mut c = Config::default();
+        let e = c.set("overflow", "sometimes").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid value \"sometimes\" for overflow: expected block|drop_newest|drop_oldest|warn"
+        );
+        let e = c.set("queue_capacity", "-1").unwrap_err().to_string();
+        assert_eq!(e, "invalid value \"-1\" for queue_capacity: expected an integer 1..16777216");
+        assert!(c.set("level", "loud").unwrap_err().to_string().contains("trace|debug|info"));
+        assert!(c.set("file_mode", "0999").is_err());
+        assert!(c.set("pattern", "{ts} {nope}").unwrap_err().to_string().contains("{nope}"));
+    }
+
+    #[test]
+    fn values_are_applied() {
+        let mut c = Config::default();
+        c.set("queue_capacity", "10").unwrap();
+        c.set("batch_size", "5").unwrap();
+        c.set("overflow", "DROP_OLDEST").unwrap();
+        c.set("block_timeout_ms", "100").unwrap();
+        c.set("file_mode", "0600").unwrap();
+        c.set("console", "stderr").unwrap();
+        c.set("file.full.path", "full.log").unwrap();
+        c.set("file.full.level", "debug").unwrap();
+        c.set("file.full.format", "json").unwrap();
+        assert_eq!(c.queue_capacity, 10);
+        assert_eq!(c.batch_size, 5);
+        assert_eq!(c.overflow, Overflow::DropOldest);
+        assert_eq!(c.block_timeout, Some(Duration::from_millis(100)));
+        assert_eq!(c.file_mode, 0o600);
+        assert_eq!(c.console, Some(Stream::Stderr));
+        assert_eq!(c.files.len(), 1);
+        assert_eq!(c.files[0].path.as_deref(), Some(std::path::Path::new("full.log")));
+        assert_eq!(c.files[0].level, Some(Level::DEBUG));
+        assert_eq!(c.files[0].format, Some(Format::Json));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn validate_rejects_inconsistent_settings() {
+        let mut c = Config::default();
+        c.set("queue_capacity", "4").unwrap();
+        c.set("batch_size", "5").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("batch_size (5)"));
+        let mut c = Config::default();
+        c.set("file.x.level", "info").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("file.x.path is required"));
+    }
+}

@@ -1,0 +1,84 @@
+//! `fork()` support. Before a fork, the forking thread takes every lock of every live logger
+//! (so that none is held by a thread that will not exist in the child); afterwards the parent
+//! simply unlocks, and the child unlocks after forgetting the parent's queued records (the
+//! parent writes them) and the parent's writer thread (the child starts its own on first use).
+
+use std::cell::UnsafeCell;
+use std::sync::{Arc, Mutex, MutexGuard, Once, Weak};
+
+use crate::logger::{Held, Shared};
+
+static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+static INSTALL: Once = Once::new();
+
+/// Locks held between the prepare handler and the parent/child handler. Each entry keeps its
+/// logger alive for as long as the guards borrow it.
+struct Fork {
+    registry: Option<MutexGuard<'static, Vec<Weak<Shared>>>>,
+    held: Vec<(Held, Arc<Shared>)>,
+}
+
+struct Slot(UnsafeCell<Option<Fork>>);
+// SAFETY: only the forking thread touches the slot, from prepare to parent/child, and fork
+// handlers of one fork never run concurrently with those of another (glibc serialises them).
+unsafe impl Sync for Slot {}
+static IN_FORK: Slot = Slot(UnsafeCell::new(None));
+
+fn registry() -> MutexGuard<'static, Vec<Weak<Shared>>> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn register(s: &Arc<Shared>) {
+    INSTALL.call_once(|| {
+        // SAFETY: the handlers are `extern "C"` functions that never unwind.
+        unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+    });
+    let mut r = registry();
+    r.retain(|w| w.strong_count() > 0);
+    r.push(Arc::downgrade(s));
+}
+
+pub(crate) fn unregister(s: &Arc<Shared>) {
+    registry().retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(s)));
+}
+
+extern "C" fn prepare() {
+    let _ = std::panic::catch_unwind(|| {
+        let reg = registry();
+        let live: Vec<Arc<Shared>> = reg.iter().filter_map(Weak::upgrade).collect();
+        let held = live
+            .into_iter()
+            .map(|arc| {
+                // SAFETY: the Arc stored beside the guards keeps the logger alive until the
+                // guards are dropped (tuple fields drop in order: guards first).
+                let s: &'static Shared = unsafe { &*Arc::as_ptr(&arc) };
+                (s.lock_all(), arc)
+            })
+            .collect();
+        // SAFETY: see `Slot`.
+        unsafe { *IN_FORK.0.get() = Some(Fork { registry: Some(reg), held }) };
+    });
+}
+
+extern "C" fn parent() {
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: see `Slot`.
+        let fork = unsafe { (*IN_FORK.0.get()).take() };
+        drop(fork);
+    });
+}
+
+extern "C" fn child() {
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: see `Slot`; the child has one thread.
+        let Some(mut fork) = (unsafe { (*IN_FORK.0.get()).take() }) else { return };
+        for (held, arc) in fork.held.iter_mut() {
+            arc.reset_in_child(held);
+        }
+        for (held, arc) in fork.held.drain(..) {
+            drop(held);
+            drop(arc);
+        }
+        fork.registry.take();
+    });
+}

@@ -1,0 +1,612 @@
+//! Text and JSON rendering. One record is always exactly one line: control characters and
+//! invalid UTF-8 are escaped in text, and JSON output is always valid JSON.
+
+use std::fmt::Write as _;
+
+use crate::config::{Format, Style};
+use crate::level::Level;
+use crate::record::{Decoded, Field, Source, Value};
+use crate::time::TsPrinter;
+
+/// A record as the formatter sees it.
+#[derive(Clone, Debug)]
+pub struct RecordRef<'a> {
+    pub ts: i64,
+    pub level: Level,
+    pub msg: &'a [u8],
+    pub source: Option<Source<'a>>,
+    pub fields: Option<Decoded<'a>>,
+}
+
+impl<'a> RecordRef<'a> {
+    fn each_field(&self, mut f: impl FnMut(Field<'a>)) {
+        if let Some(d) = &self.fields {
+            for field in d.fields().flatten() {
+                f(field);
+            }
+        }
+    }
+}
+
+/// One piece of a text pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Piece {
+    Lit(String),
+    Ts,
+    Level,
+    Msg,
+    Fields,
+    File,
+    Line,
+    Func,
+}
+
+/// A compiled text pattern such as `{ts} {level} {msg}{fields}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pattern {
+    pieces: Vec<Piece>,
+    /// Whether the pattern prints the source itself (then `{fields}` leaves it out).
+    shows_source: bool,
+}
+
+pub const DEFAULT_PATTERN: &str = "{ts} {level} {msg}{fields}";
+
+impl Pattern {
+    /// Compiles a pattern; `{{` and `}}` are literal braces. Errors name the bad token.
+    pub fn parse(s: &str) -> Result<Pattern, String> {
+        let mut pieces = Vec::new();
+        let mut lit = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    lit.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    lit.push('}');
+                }
+                '{' => {
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(ch) => name.push(ch),
+                            None => return Err(format!("unclosed {{{name} in pattern {s:?}")),
+                        }
+                    }
+                    let piece = match name.as_str() {
+                        "ts" => Piece::Ts,
+                        "level" => Piece::Level,
+                        "msg" => Piece::Msg,
+                        "fields" => Piece::Fields,
+                        "file" => Piece::File,
+                        "line" => Piece::Line,
+                        "func" => Piece::Func,
+                        _ => {
+                            return Err(format!(
+                                "unknown token {{{name}}} in pattern {s:?}; known: {{ts}} {{level}} {{msg}} {{fields}} {{file}} {{line}} {{func}}"
+                            ))
+                        }
+                    };
+                    if !lit.is_empty() {
+                        pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+                    }
+                    pieces.push(piece);
+                }
+                '}' => return Err(format!("unmatched }} in pattern {s:?} (write }}}} for a brace)")),
+                c if c.is_control() => {
+                    return Err(format!("control character {c:?} in pattern {s:?} would split lines"))
+                }
+                c => lit.push(c),
+            }
+        }
+        if !lit.is_empty() {
+            pieces.push(Piece::Lit(lit));
+        }
+        let shows_source = pieces.iter().any(|p| matches!(p, Piece::File | Piece::Line | Piece::Func));
+        Ok(Pattern { pieces, shows_source })
+    }
+}
+
+/// Renders records in one style; owns the timestamp cache.
+#[derive(Debug)]
+pub struct Formatter {
+    style: Style,
+    pattern: Pattern,
+    ts: TsPrinter,
+}
+
+impl Formatter {
+    pub fn new(style: Style) -> Formatter {
+        let pattern = Pattern::parse(style.pattern.as_deref().unwrap_or(DEFAULT_PATTERN))
+            .expect("patterns are validated when configured");
+        Formatter { style, pattern, ts: TsPrinter::default() }
+    }
+
+    pub fn style(&self) -> &Style {
+        &self.style
+    }
+
+    /// Appends the record's line, without the newline.
+    pub fn format(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        match self.style.format {
+            Format::Text => self.text(r, out),
+            Format::Json => self.json(r, out),
+        }
+    }
+
+    fn text(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        for p in &self.pattern.pieces {
+            match p {
+                Piece::Lit(s) => out.extend_from_slice(s.as_bytes()),
+                Piece::Ts => self.ts.push(r.ts, out),
+                Piece::Level => out.extend_from_slice(r.level.name().as_bytes()),
+                Piece::Msg => text_escape(r.msg, out),
+                Piece::File => text_escape(r.source.map_or(&b""[..], |s| s.file), out),
+                Piece::Line => {
+                    if let Some(s) = r.source {
+                        push_display(out, s.line);
+                    }
+                }
+                Piece::Func => text_escape(r.source.map_or(&b""[..], |s| s.func), out),
+                Piece::Fields => {
+                    if let (Some(s), false) = (r.source, self.pattern.shows_source) {
+                        out.extend_from_slice(b" source=");
+                        text_value(s.file, out);
+                        out.push(b':');
+                        push_display(out, s.line);
+                        if !s.func.is_empty() {
+                            out.extend_from_slice(b" func=");
+                            text_value(s.func, out);
+                        }
+                    }
+                    r.each_field(|f| {
+                        out.push(b' ');
+                        text_escape(f.key, out);
+                        out.push(b'=');
+                        match f.value {
+                            Value::Str(b) | Value::Json(b) => text_value(b, out),
+                            other => scalar(other, out, false),
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    fn json(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        let k = &self.style.json_keys;
+        out.push(b'{');
+        json_str(k.ts.as_bytes(), out);
+        out.extend_from_slice(b":\"");
+        self.ts.push(r.ts, out);
+        out.extend_from_slice(b"\",");
+        json_str(k.level.as_bytes(), out);
+        out.extend_from_slice(b":\"");
+        out.extend_from_slice(r.level.name().as_bytes());
+        out.extend_from_slice(b"\",");
+        json_str(k.msg.as_bytes(), out);
+        out.push(b':');
+        json_str(r.msg, out);
+        if let Some(s) = r.source {
+            out.extend_from_slice(b",\"source\":{\"file\":");
+            json_str(s.file, out);
+            out.extend_from_slice(b",\"line\":");
+            push_display(out, s.line);
+            if !s.func.is_empty() {
+                out.extend_from_slice(b",\"function\":");
+                json_str(s.func, out);
+            }
+            out.push(b'}');
+        }
+        r.each_field(|f| {
+            out.push(b',');
+            json_str(f.key, out);
+            out.push(b':');
+            match f.value {
+                Value::Str(b) => json_str(b, out),
+                Value::Json(b) if json_valid(b) => out.extend_from_slice(b),
+                Value::Json(b) => json_str(b, out),
+                other => scalar(other, out, true),
+            }
+        });
+        out.push(b'}');
+    }
+}
+
+fn push_display(out: &mut Vec<u8>, v: impl std::fmt::Display) {
+    struct W<'a>(&'a mut Vec<u8>);
+    impl std::fmt::Write for W<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.extend_from_slice(s.as_bytes());
+            Ok(())
+        }
+    }
+    let _ = write!(W(out), "{v}");
+}
+
+/// Numbers and booleans; non-finite floats are strings in JSON (`"NaN"`, `"+Inf"`, `"-Inf"`).
+fn scalar(v: Value<'_>, out: &mut Vec<u8>, json: bool) {
+    match v {
+        Value::Int(i) => push_display(out, i),
+        Value::Uint(u) => push_display(out, u),
+        Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Value::Float(f) if f.is_finite() => push_display(out, format_args!("{f:?}")),
+        Value::Float(f) => {
+            let s: &[u8] = if f.is_nan() {
+                b"NaN"
+            } else if f > 0.0 {
+                b"+Inf"
+            } else {
+                b"-Inf"
+            };
+            if json {
+                out.push(b'"');
+                out.extend_from_slice(s);
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(s);
+            }
+        }
+        Value::Str(b) | Value::Json(b) => text_escape(b, out),
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn hex_byte(b: u8, out: &mut Vec<u8>) {
+    out.extend_from_slice(&[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+}
+
+/// Text escaping: valid UTF-8 without control characters passes through; `\n` `\r` `\t` and
+/// other control bytes and invalid UTF-8 bytes become `\n`, `\r`, `\t` and `\xNN`.
+pub fn text_escape(bytes: &[u8], out: &mut Vec<u8>) {
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid();
+        let mut start = 0;
+        for (i, c) in valid.char_indices() {
+            if c.is_control() {
+                out.extend_from_slice(&valid.as_bytes()[start..i]);
+                match c {
+                    '\n' => out.extend_from_slice(b"\\n"),
+                    '\r' => out.extend_from_slice(b"\\r"),
+                    '\t' => out.extend_from_slice(b"\\t"),
+                    c if (c as u32) < 0x100 => hex_byte(c as u8, out),
+                    c => {
+                        let _ = c.encode_utf8(&mut [0; 4]);
+                        push_display(out, format_args!("\\u{{{:x}}}", c as u32));
+                    }
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        out.extend_from_slice(&valid.as_bytes()[start..]);
+        for &b in chunk.invalid() {
+            hex_byte(b, out);
+        }
+    }
+}
+
+/// A text field value: bare when it is a plain token, else double-quoted with `"` and `\`
+/// escaped, so that `key=value` pairs always split unambiguously.
+fn text_value(bytes: &[u8], out: &mut Vec<u8>) {
+    let plain = !bytes.is_empty()
+        && bytes.iter().all(|&b| b > b' ' && b != b'"' && b != b'=' && b != b'\\' && b != 0x7f);
+    if plain && std::str::from_utf8(bytes).is_ok() {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.push(b'"');
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'"' || b == b'\\' {
+            text_escape(&bytes[start..i], out);
+            out.push(b'\\');
+            out.push(b);
+            start = i + 1;
+        }
+    }
+    text_escape(&bytes[start..], out);
+    out.push(b'"');
+}
+
+/// A JSON string literal; invalid UTF-8 becomes U+FFFD.
+pub fn json_str(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid().as_bytes();
+        let mut start = 0;
+        for (i, &b) in valid.iter().enumerate() {
+            let esc: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
+                0..=0x1f | 0x7f => b"",
+                _ => continue,
+            };
+            out.extend_from_slice(&valid[start..i]);
+            if esc.is_empty() {
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            } else {
+                out.extend_from_slice(esc);
+            }
+            start = i + 1;
+        }
+        out.extend_from_slice(&valid[start..]);
+        if !chunk.invalid().is_empty() {
+            out.extend_from_slice("\u{fffd}".as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+/// Whether `b` is exactly one JSON value (RFC 8259), nesting at most 128 deep.
+pub fn json_valid(b: &[u8]) -> bool {
+    let mut p = JsonCheck { b, i: 0 };
+    p.ws();
+    p.value(0) && {
+        p.ws();
+        p.i == b.len()
+    }
+}
+
+struct JsonCheck<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl JsonCheck<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+    fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn lit(&mut self, s: &[u8]) -> bool {
+        if self.b[self.i..].starts_with(s) {
+            self.i += s.len();
+            true
+        } else {
+            false
+        }
+    }
+    fn digits(&mut self) -> bool {
+        let start = self.i;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+        self.i > start
+    }
+    fn value(&mut self, depth: u32) -> bool {
+        if depth > 128 {
+            return false;
+        }
+        match self.peek() {
+            Some(b'{') => {
+                self.i += 1;
+                self.ws();
+                if self.eat(b'}') {
+                    return true;
+                }
+                loop {
+                    self.ws();
+                    if !self.string() {
+                        return false;
+                    }
+                    self.ws();
+                    if !self.eat(b':') {
+                        return false;
+                    }
+                    self.ws();
+                    if !self.value(depth + 1) {
+                        return false;
+                    }
+                    self.ws();
+                    if self.eat(b'}') {
+                        return true;
+                    }
+                    if !self.eat(b',') {
+                        return false;
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                self.ws();
+                if self.eat(b']') {
+                    return true;
+                }
+                loop {
+                    self.ws();
+                    if !self.value(depth + 1) {
+                        return false;
+                    }
+                    self.ws();
+                    if self.eat(b']') {
+                        return true;
+                    }
+                    if !self.eat(b',') {
+                        return false;
+                    }
+                }
+            }
+            Some(b'"') => self.string(),
+            Some(b't') => self.lit(b"true"),
+            Some(b'f') => self.lit(b"false"),
+            Some(b'n') => self.lit(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => false,
+        }
+    }
+    fn number(&mut self) -> bool {
+        self.eat(b'-');
+        if self.eat(b'0') {
+        } else if !self.digits() {
+            return false;
+        }
+        if self.eat(b'.') && !self.digits() {
+            return false;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if !self.eat(b'+') {
+                self.eat(b'-');
+            }
+            if !self.digits() {
+                return false;
+            }
+        }
+        true
+    }
+    fn string(&mut self) -> bool {
+        if !self.eat(b'"') {
+            return false;
+        }
+        let start = self.i;
+        loop {
+            match self.peek() {
+                None => return false,
+                Some(b'"') => {
+                    let ok = std::str::from_utf8(&self.b[start..self.i]).is_ok();
+                    self.i += 1;
+                    return ok;
+                }
+                Some(b'\\') => {
+                    self.i += 1;
+                    match self.peek() {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
+                        Some(b'u') => {
+                            self.i += 1;
+                            for _ in 0..4 {
+                                if !matches!(self.peek(), Some(c) if c.is_ascii_hexdigit()) {
+                                    return false;
+                                }
+                                self.i += 1;
+                            }
+                        }
+                        _ => return false,
+                    }
+                }
+                Some(0..=0x1f) => return false,
+                Some(_) => self.i += 1,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::JsonKeys;
+    use crate::record::{encode, encoded_len};
+
+    fn style(format: Format, pattern: Option<&str>) -> Style {
+        Style { format, pattern: pattern.map(String::from), json_keys: JsonKeys::default() }
+    }
+
+    fn render(format: Format, pattern: Option<&str>, msg: &[u8], fields: &[Field<'_>], src: Option<Source<'_>>) -> String {
+        let mut buf = vec![0; encoded_len(msg, fields, src.as_ref())];
+        encode(&mut buf, msg, fields, src.as_ref());
+        let d = Decoded::parse(&buf).unwrap();
+        let r = RecordRef { ts: 1_700_000_000_123_456_000, level: Level::INFO, msg: d.msg, source: d.source, fields: Some(d.clone()) };
+        let mut out = Vec::new();
+        Formatter::new(style(format, pattern)).format(&r, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn text_line() {
+        let fields = [Field::new("user", "ann"), Field::new("n", 3i64), Field::new("q", "a b"), Field::new("ok", true)];
+        assert_eq!(
+            render(Format::Text, None, b"logged in", &fields, None),
+            "2023-11-14T22:13:20.123456Z INFO logged in user=ann n=3 q=\"a b\" ok=true"
+        );
+    }
+
+    #[test]
+    fn text_escapes_cannot_forge_lines() {
+        let line = render(Format::Text, None, b"a\nb\r\tc\x00d\xffe\\", &[Field::new("k", "x\ny\"z")], None);
+        assert_eq!(line, "2023-11-14T22:13:20.123456Z INFO a\\nb\\r\\tc\\x00d\\xffe\\ k=\"x\\ny\\\"z\"");
+    }
+
+    #[test]
+    fn text_source_and_pattern() {
+        let src = Some(Source { file: b"main.c", line: 42, func: b"main" });
+        assert_eq!(
+            render(Format::Text, None, b"m", &[], src),
+            "2023-11-14T22:13:20.123456Z INFO m source=main.c:42 func=main"
+        );
+        assert_eq!(
+            render(Format::Text, Some("[{level}] {file}:{line} {func}: {msg}{fields} {{x}}"), b"m", &[Field::new("a", 1i64)], src),
+            "[INFO] main.c:42 main: m a=1 {x}"
+        );
+    }
+
+    #[test]
+    fn json_line_is_valid_and_ordered() {
+        let fields = [
+            Field::new("s", "q\"uote"),
+            Field::new("i", -1i64),
+            Field::new("u", 18446744073709551615u64),
+            Field::new("f", 0.25f64),
+            Field::new("nan", f64::NAN),
+            Field::new("b", false),
+            Field { key: b"g", value: Value::Json(b"{\"a\":[1,{\"b\":null}]}") },
+            Field { key: b"bad", value: Value::Json(b"{oops") },
+        ];
+        let src = Some(Source { file: b"a.c", line: 7, func: b"" });
+        let line = render(Format::Json, None, b"hi\n\xff\x00", &fields, src);
+        assert_eq!(
+            line,
+            "{\"ts\":\"2023-11-14T22:13:20.123456Z\",\"level\":\"INFO\",\"msg\":\"hi\\n\u{fffd}\\u0000\",\
+             \"source\":{\"file\":\"a.c\",\"line\":7},\"s\":\"q\\\"uote\",\"i\":-1,\"u\":18446744073709551615,\
+             \"f\":0.25,\"nan\":\"NaN\",\"b\":false,\"g\":{\"a\":[1,{\"b\":null}]},\"bad\":\"{oops\"}"
+        );
+        assert!(json_valid(line.as_bytes()));
+    }
+
+    #[test]
+    fn json_keys_are_configurable() {
+        let s = Style { format: Format::Json, pattern: None, json_keys: JsonKeys { ts: "time".into(), level: "severity".into(), msg: "message".into() } };
+        let r = RecordRef { ts: 0, level: Level::ERROR, msg: b"x", source: None, fields: None };
+        let mut out = Vec::new();
+        Formatter::new(s).format(&r, &mut out);
+        assert_eq!(out, b"{\"time\":\"1970-01-01T00:00:00.000000Z\",\"severity\":\"ERROR\",\"message\":\"x\"}");
+    }
+
+    #[test]
+    fn json_validator() {
+        for ok in ["1", "-0.5e+3", "\"a\\u00e9\"", "[]", "{}", " {\"a\" : [true,false,null]} ", "[[[]]]"] {
+            assert!(json_valid(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["", "01", "1.", "[1,]", "{\"a\"}", "\"\\x\"", "\"a", "tru", "1 2", "{\"a\":1,}", "\"\u{1}\""] {
+            assert!(!json_valid(bad.as_bytes()), "{bad}");
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert!(!json_valid(deep.as_bytes()));
+    }
+
+    #[test]
+    fn pattern_errors_name_the_problem() {
+        assert!(Pattern::parse("{ts} {bogus}").unwrap_err().contains("{bogus}"));
+        assert!(Pattern::parse("{ts").unwrap_err().contains("unclosed"));
+        assert!(Pattern::parse("a}b").unwrap_err().contains("unmatched"));
+        assert!(Pattern::parse("a\nb").unwrap_err().contains("control"));
+    }
+}

@@ -1,0 +1,224 @@
+//! Formatting and writing a batch: each record is formatted once per distinct style, appended
+//! to the buffer of every sink that takes its level, and each buffer goes out in one write.
+//! The pipeline is the same for the writer thread and for sync mode.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+
+use crate::config::{Config, ErrorCallback, Fsync, Style};
+use crate::error::{Error, Result};
+use crate::format::{Formatter, RecordRef};
+use crate::level::Level;
+use crate::queue::{Batch, Kind, Meta};
+use crate::record::Decoded;
+use crate::sink::{open_file, Sink, Target};
+use crate::stats::Counters;
+
+/// A batch flushes a sink's buffer early past this many bytes, bounding memory.
+const MAX_SINK_BUFFER: usize = 4 << 20;
+
+/// Where errors go: counted, kept as the last error, and passed to the error callback.
+pub(crate) struct ErrorReporter {
+    pub last: std::sync::Mutex<Option<String>>,
+    pub callback: Option<ErrorCallback>,
+}
+
+impl std::fmt::Debug for ErrorReporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ErrorReporter").finish_non_exhaustive()
+    }
+}
+
+impl ErrorReporter {
+    pub fn report(&self, err: Error) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(err.to_string());
+        if let Some(cb) = &self.callback {
+            let _ = catch_unwind(AssertUnwindSafe(|| cb(&err)));
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    formatters: Vec<Formatter>,
+    /// Per formatter: whether the current record is formatted yet, and its line.
+    lines: Vec<(bool, Vec<u8>)>,
+    pub sinks: Vec<Sink>,
+    retries: u32,
+    fsync: Fsync,
+    /// Per record of the current batch: whether some sink failed to take it.
+    failed: Vec<bool>,
+}
+
+impl Pipeline {
+    /// Opens every sink. `path` is the main file sink (if any).
+    pub fn open(path: Option<&std::path::Path>, cfg: &Config) -> Result<Pipeline> {
+        let mut p = Pipeline {
+            formatters: Vec::new(),
+            lines: Vec::new(),
+            sinks: Vec::new(),
+            retries: cfg.write_retries,
+            fsync: cfg.fsync,
+            failed: Vec::new(),
+        };
+        let base = cfg.style();
+        let with = |format: Option<_>, pattern: Option<&String>| Style {
+            format: format.unwrap_or(base.format),
+            pattern: pattern.cloned().or_else(|| base.pattern.clone()),
+            json_keys: base.json_keys.clone(),
+        };
+        if let Some(path) = path {
+            let file = open_file(path, cfg.file_mode)?;
+            p.add(Target::File { file, path: path.to_path_buf() }, None, base.clone());
+        }
+        for f in &cfg.files {
+            let path = f.path.as_ref().expect("validated");
+            let file = open_file(path, cfg.file_mode)?;
+            p.add(Target::File { file, path: path.clone() }, f.level, with(f.format, f.pattern.as_ref()));
+        }
+        if let Some(stream) = cfg.console {
+            p.add(Target::Console(stream), cfg.console_level, with(cfg.console_format, None));
+        }
+        for c in &cfg.callbacks {
+            p.add(Target::Callback(c.callback.clone()), c.level, with(c.format, None));
+        }
+        Ok(p)
+    }
+
+    fn add(&mut self, target: Target, level: Option<Level>, style: Style) {
+        let formatter = match self.formatters.iter().position(|f| *f.style() == style) {
+            Some(i) => i,
+            None => {
+                self.formatters.push(Formatter::new(style));
+                self.lines.push((false, Vec::new()));
+                self.formatters.len() - 1
+            }
+        };
+        self.sinks.push(Sink { target, level, formatter, buf: Vec::new(), ends: Vec::new() });
+    }
+
+    /// The lowest level any sink takes when the logger's level is `base`: the logger's gate.
+    pub fn gate_level(&self, base: Level) -> Level {
+        self.sinks.iter().map(|s| s.level.unwrap_or(base)).min().unwrap_or(base)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sinks.is_empty()
+    }
+
+    /// Forgets bytes of a batch that a writer panic interrupted (its records are counted failed).
+    pub fn discard_buffers(&mut self) {
+        for s in &mut self.sinks {
+            s.buf.clear();
+            s.ends.clear();
+        }
+    }
+
+    /// Formats and writes a batch; adds its outcome to the counters.
+    pub fn process(&mut self, batch: &Batch, base: Level, counters: &Counters, errors: &ErrorReporter) {
+        self.failed.clear();
+        self.failed.resize(batch.len(), false);
+        for (i, m) in batch.metas.iter().enumerate() {
+            self.one(i as u32, m, batch.payload(m), base, counters, errors);
+            if self.sinks.iter().any(|s| s.buf.len() > MAX_SINK_BUFFER) {
+                self.write_out(counters, errors);
+            }
+        }
+        self.write_out(counters, errors);
+        if self.fsync == Fsync::Batch {
+            self.sync_files(errors);
+        }
+        let failed = self.failed.iter().filter(|f| **f).count() as u64;
+        Counters::add(&counters.failed, failed);
+        Counters::add(&counters.written, batch.len() as u64 - failed);
+        counters.batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn one(&mut self, idx: u32, m: &Meta, payload: &[u8], base: Level, counters: &Counters, errors: &ErrorReporter) {
+        let level = Level::new(i32::from(m.level)).unwrap_or(Level::FATAL);
+        let rec = match m.kind {
+            Kind::Plain => RecordRef { ts: m.ts, level, msg: payload, source: None, fields: None },
+            Kind::Structured => match Decoded::parse(payload) {
+                Some(d) => RecordRef { ts: m.ts, level, msg: d.msg, source: d.source, fields: Some(d) },
+                None => {
+                    // Only a bug could get here: encoding is ours. Count it, never guess.
+                    self.failed[idx as usize] = true;
+                    counters.write_errors.fetch_add(1, Ordering::Relaxed);
+                    errors.report(Error::invalid("internal error: malformed record payload"));
+                    return;
+                }
+            },
+        };
+        for line in self.lines.iter_mut() {
+            line.0 = false;
+        }
+        for si in 0..self.sinks.len() {
+            let fi = self.sinks[si].formatter;
+            if level < self.sinks[si].level.unwrap_or(base) {
+                continue;
+            }
+            let (done, line) = &mut self.lines[fi];
+            if !*done {
+                line.clear();
+                self.formatters[fi].format(&rec, line);
+                *done = true;
+            }
+            let sink = &mut self.sinks[si];
+            match &sink.target {
+                Target::Callback(cb) => {
+                    let n = line.len();
+                    line.push(0);
+                    let ok = catch_unwind(AssertUnwindSafe(|| cb(level, &line[..n]))).is_ok();
+                    line.truncate(n);
+                    if !ok {
+                        self.failed[idx as usize] = true;
+                        counters.write_errors.fetch_add(1, Ordering::Relaxed);
+                        errors.report(Error::invalid("callback sink panicked"));
+                    }
+                }
+                _ => {
+                    sink.buf.extend_from_slice(line);
+                    sink.buf.push(b'\n');
+                    sink.ends.push((sink.buf.len(), idx));
+                }
+            }
+        }
+    }
+
+    /// Writes every sink's buffer; records whose bytes did not all get out are failed.
+    fn write_out(&mut self, counters: &Counters, errors: &ErrorReporter) {
+        for sink in &mut self.sinks {
+            if sink.buf.is_empty() {
+                continue;
+            }
+            let what = sink.target.describe();
+            let (n, err) = sink.target.write_all(&sink.buf, self.retries, |_| {
+                counters.write_errors.fetch_add(1, Ordering::Relaxed);
+            });
+            Counters::add(&counters.bytes_written, n as u64);
+            if let Some(e) = err {
+                let lost = sink.ends.iter().filter(|(end, _)| *end > n).count();
+                for (_, idx) in sink.ends.iter().filter(|(end, _)| *end > n) {
+                    self.failed[*idx as usize] = true;
+                }
+                errors.report(Error::io(format!("writing {lost} records to {what}"), e));
+            }
+            sink.buf.clear();
+            sink.ends.clear();
+        }
+    }
+
+    /// fsyncs every file sink.
+    pub fn sync_files(&mut self, errors: &ErrorReporter) {
+        for sink in &mut self.sinks {
+            if let Err(e) = sink.target.sync() {
+                errors.report(Error::io(format!("fsync of {}", sink.target.describe()), e));
+            }
+        }
+    }
+
+    /// Whether `flush()`/`close()` should fsync.
+    pub fn fsync_on_flush(&self) -> bool {
+        self.fsync != Fsync::Never
+    }
+}

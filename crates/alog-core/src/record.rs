@@ -1,0 +1,309 @@
+//! Records as callers build them, and their compact encoding in the queue.
+//!
+//! A plain message travels as its bytes. A structured record (fields or a source location)
+//! travels as one encoded payload, written straight into queue memory without allocation:
+//!
+//! ```text
+//! u32 msg_len, msg
+//! u8 has_source [u32 file_len, file, u32 line, u32 func_len, func]
+//! u32 n_fields, n x (u8 kind, u32 key_len, key, value)
+//!   value: Str/Json: u32 len, bytes | Int/Uint/Float: 8 bytes LE | Bool: 1 byte
+//! ```
+//!
+//! Decoding checks every length, so a malformed payload yields `None`, never a panic.
+
+/// A typed field value. Strings are bytes: invalid UTF-8 is escaped when formatted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
+    Str(&'a [u8]),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Bool(bool),
+    /// Pre-encoded JSON (bindings use it for nested groups). Checked before it is emitted raw;
+    /// anything that is not one valid JSON value is written as a string instead.
+    Json(&'a [u8]),
+}
+
+/// One key/value field.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Field<'a> {
+    pub key: &'a [u8],
+    pub value: Value<'a>,
+}
+
+impl<'a> Field<'a> {
+    pub fn new(key: &'a str, value: impl Into<Value<'a>>) -> Field<'a> {
+        Field { key: key.as_bytes(), value: value.into() }
+    }
+}
+
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(s: &'a str) -> Self {
+        Value::Str(s.as_bytes())
+    }
+}
+impl From<i64> for Value<'_> {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<i32> for Value<'_> {
+    fn from(v: i32) -> Self {
+        Value::Int(v.into())
+    }
+}
+impl From<u64> for Value<'_> {
+    fn from(v: u64) -> Self {
+        Value::Uint(v)
+    }
+}
+impl From<f64> for Value<'_> {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+impl From<bool> for Value<'_> {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+/// Where a record was logged from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Source<'a> {
+    pub file: &'a [u8],
+    pub line: u32,
+    /// Function or module name; may be empty.
+    pub func: &'a [u8],
+}
+
+const KIND_STR: u8 = 1;
+const KIND_INT: u8 = 2;
+const KIND_UINT: u8 = 3;
+const KIND_FLOAT: u8 = 4;
+const KIND_BOOL: u8 = 5;
+const KIND_JSON: u8 = 6;
+
+/// The number of bytes `encode` writes.
+pub fn encoded_len(msg: &[u8], fields: &[Field<'_>], source: Option<&Source<'_>>) -> usize {
+    let mut n = 4 + msg.len() + 1 + 4;
+    if let Some(s) = source {
+        n += 12 + s.file.len() + s.func.len();
+    }
+    for f in fields {
+        n += 1 + 4 + f.key.len();
+        n += match f.value {
+            Value::Str(b) | Value::Json(b) => 4 + b.len(),
+            Value::Int(_) | Value::Uint(_) | Value::Float(_) => 8,
+            Value::Bool(_) => 1,
+        };
+    }
+    n
+}
+
+struct Out<'b> {
+    buf: &'b mut [u8],
+    at: usize,
+}
+
+impl Out<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.buf[self.at..self.at + bytes.len()].copy_from_slice(bytes);
+        self.at += bytes.len();
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.put(&(b.len() as u32).to_le_bytes());
+        self.put(b);
+    }
+}
+
+/// Encodes into `out`, which must be exactly `encoded_len(..)` bytes long. Every length must
+/// fit in a `u32` (callers bound the total by `max_message_bytes`).
+pub fn encode(out: &mut [u8], msg: &[u8], fields: &[Field<'_>], source: Option<&Source<'_>>) {
+    let mut o = Out { buf: out, at: 0 };
+    o.bytes(msg);
+    match source {
+        Some(s) => {
+            o.put(&[1]);
+            o.bytes(s.file);
+            o.put(&s.line.to_le_bytes());
+            o.bytes(s.func);
+        }
+        None => o.put(&[0]),
+    }
+    o.put(&(fields.len() as u32).to_le_bytes());
+    for f in fields {
+        let kind = match f.value {
+            Value::Str(_) => KIND_STR,
+            Value::Int(_) => KIND_INT,
+            Value::Uint(_) => KIND_UINT,
+            Value::Float(_) => KIND_FLOAT,
+            Value::Bool(_) => KIND_BOOL,
+            Value::Json(_) => KIND_JSON,
+        };
+        o.put(&[kind]);
+        o.bytes(f.key);
+        match f.value {
+            Value::Str(b) | Value::Json(b) => o.bytes(b),
+            Value::Int(v) => o.put(&v.to_le_bytes()),
+            Value::Uint(v) => o.put(&v.to_le_bytes()),
+            Value::Float(v) => o.put(&v.to_le_bytes()),
+            Value::Bool(v) => o.put(&[u8::from(v)]),
+        }
+    }
+    debug_assert_eq!(o.at, o.buf.len());
+}
+
+/// A bounds-checked reader over an encoded payload.
+#[derive(Clone, Debug)]
+struct In<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> In<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if n > self.buf.len() {
+            return None;
+        }
+        let (head, tail) = self.buf.split_at(n);
+        self.buf = tail;
+        Some(head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take(8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    }
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+}
+
+/// A decoded structured payload: the message, source and an iterator over the fields.
+#[derive(Clone, Debug)]
+pub struct Decoded<'a> {
+    pub msg: &'a [u8],
+    pub source: Option<Source<'a>>,
+    fields: In<'a>,
+    n_fields: u32,
+}
+
+impl<'a> Decoded<'a> {
+    /// Decodes a payload produced by [`encode`]; `None` if it is malformed.
+    pub fn parse(payload: &'a [u8]) -> Option<Decoded<'a>> {
+        let mut r = In { buf: payload };
+        let msg = r.bytes()?;
+        let source = match r.u8()? {
+            0 => None,
+            1 => {
+                let file = r.bytes()?;
+                let line = r.u32()?;
+                let func = r.bytes()?;
+                Some(Source { file, line, func })
+            }
+            _ => return None,
+        };
+        let n_fields = r.u32()?;
+        let d = Decoded { msg, source, fields: r, n_fields };
+        // Validate the whole field list once so that iteration cannot fail later.
+        let mut it = d.fields();
+        for _ in 0..n_fields {
+            it.next()??;
+        }
+        if !it.rest.buf.is_empty() {
+            return None;
+        }
+        Some(d)
+    }
+
+    /// The fields in the order they were given.
+    pub fn fields(&self) -> FieldIter<'a> {
+        FieldIter { rest: self.fields.clone(), left: self.n_fields }
+    }
+}
+
+/// Iterator over decoded fields; yields `Some(None)` on malformed input (only before
+/// [`Decoded::parse`] has validated the payload).
+#[derive(Debug)]
+pub struct FieldIter<'a> {
+    rest: In<'a>,
+    left: u32,
+}
+
+impl<'a> FieldIter<'a> {
+    fn read(&mut self) -> Option<Field<'a>> {
+        let kind = self.rest.u8()?;
+        let key = self.rest.bytes()?;
+        let value = match kind {
+            KIND_STR => Value::Str(self.rest.bytes()?),
+            KIND_JSON => Value::Json(self.rest.bytes()?),
+            KIND_INT => Value::Int(self.rest.u64()? as i64),
+            KIND_UINT => Value::Uint(self.rest.u64()?),
+            KIND_FLOAT => Value::Float(f64::from_bits(self.rest.u64()?)),
+            KIND_BOOL => match self.rest.u8()? {
+                0 => Value::Bool(false),
+                1 => Value::Bool(true),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some(Field { key, value })
+    }
+}
+
+impl<'a> Iterator for FieldIter<'a> {
+    type Item = Option<Field<'a>>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        Some(self.read())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_every_kind() {
+        let fields = [
+            Field::new("s", "text"),
+            Field::new("i", -5i64),
+            Field::new("u", u64::MAX),
+            Field::new("f", 1.5f64),
+            Field::new("b", true),
+            Field { key: b"j", value: Value::Json(b"{\"a\":[1,2]}") },
+        ];
+        let src = Source { file: b"main.c", line: 42, func: b"main" };
+        let mut buf = vec![0u8; encoded_len(b"hello", &fields, Some(&src))];
+        encode(&mut buf, b"hello", &fields, Some(&src));
+        let d = Decoded::parse(&buf).unwrap();
+        assert_eq!(d.msg, b"hello");
+        assert_eq!(d.source, Some(src));
+        let got: Vec<Field<'_>> = d.fields().map(|f| f.unwrap()).collect();
+        assert_eq!(got, fields);
+    }
+
+    #[test]
+    fn malformed_payloads_are_rejected() {
+        let mut buf = vec![0u8; encoded_len(b"m", &[Field::new("k", 1i64)], None)];
+        encode(&mut buf, b"m", &[Field::new("k", 1i64)], None);
+        for cut in 0..buf.len() {
+            assert!(Decoded::parse(&buf[..cut]).is_none(), "prefix of {cut} bytes accepted");
+        }
+        let mut longer = buf.clone();
+        longer.push(0);
+        assert!(Decoded::parse(&longer).is_none());
+        let mut bad_kind = buf.clone();
+        bad_kind[4 + 1 + 1 + 4] = 99;
+        assert!(Decoded::parse(&bad_kind).is_none());
+    }
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Builds the C ABI test programs against include/alog.h and the release
+# library, then runs them in up to three modes:
+#   plain     linked against target/release/libalog.a
+#   asan      AddressSanitizer + UndefinedBehaviorSanitizer (leak checks on)
+#   valgrind  memcheck on the plain binaries, with smaller record counts
+# plus a C++ smoke test (linked against libalog.so).
+#
+# usage: tests/c/run.sh [plain] [asan] [valgrind]     (default: all three)
+# env:   ALOG_SKIP_CARGO=1  do not run cargo build (use the library as it is)
+#        CC, CXX            compilers (default gcc, g++)
+set -u
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+build="$here/build"
+libdir="$root/target/release"
+CC="${CC:-gcc}"
+CXX="${CXX:-g++}"
+CFLAGS=(-std=c11 -Wall -Wextra -Werror -O1 -g -pthread -I"$root/include")
+SANITIZE=(-fsanitize=address,undefined -fno-omit-frame-pointer)
+LIBS=(-lpthread -ldl -lm)
+PROGRAMS=(roundtrip threads policies badinput concurrent_close fork)
+
+modes=("$@")
+[ ${#modes[@]} -eq 0 ] && modes=(plain asan valgrind)
+
+# Test cases per mode: "<label> <program> [args...]".
+cases() {
+    case "$1" in
+    plain)
+        echo "roundtrip roundtrip"
+        echo "threads-4x1M threads 4 1000000"
+        echo "threads-8x1M threads 8 1000000"
+        echo "policies policies"
+        echo "badinput badinput"
+        echo "concurrent_close concurrent_close 20"
+        echo "fork fork"
+        ;;
+    asan)
+        echo "roundtrip roundtrip"
+        echo "threads-4x200k threads 4 200000"
+        echo "threads-8x100k threads 8 100000"
+        echo "policies policies"
+        echo "badinput badinput"
+        echo "concurrent_close concurrent_close 10"
+        echo "fork fork"
+        ;;
+    valgrind)
+        echo "roundtrip roundtrip"
+        echo "threads-2x20k threads 2 20000"
+        echo "policies policies"
+        echo "badinput badinput"
+        echo "concurrent_close concurrent_close 3"
+        echo "fork fork"
+        ;;
+    esac
+}
+
+passed=0
+failed=0
+built_plain=0
+failures=()
+
+report() { # report PASS|FAIL mode label seconds [log]
+    printf '%-4s %-8s %-18s %4ss\n' "$1" "$2" "$3" "$4"
+    if [ "$1" = PASS ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$2 $3")
+        if [ -n "${5:-}" ] && [ -f "$5" ]; then
+            echo "     --- last lines of $5"
+            tail -n 25 "$5" | sed 's/^/     | /'
+        fi
+    fi
+}
+
+# ---------------------------------------------------------------- library
+if [ "${ALOG_SKIP_CARGO:-0}" != 1 ]; then
+    echo "== cargo build --release -p alog-ffi"
+    if ! (cd "$root" && cargo build --release -p alog-ffi); then
+        echo "FAIL: the library does not build"
+        exit 1
+    fi
+fi
+for f in "$root/include/alog.h" "$libdir/libalog.a" "$libdir/libalog.so"; do
+    if [ ! -f "$f" ]; then
+        echo "FAIL: $f is missing"
+        exit 1
+    fi
+done
+
+# ---------------------------------------------------------------- build
+build_mode() { # build_mode MODE: compiles every program into build/MODE/
+    local mode="$1" out="$build/$1" extra=() ok=0
+    [ "$mode" = asan ] && extra=("${SANITIZE[@]}")
+    mkdir -p "$out"
+    for p in "${PROGRAMS[@]}"; do
+        if ! "$CC" "${CFLAGS[@]}" "${extra[@]}" -o "$out/$p" "$here/$p.c" \
+            "$libdir/libalog.a" "${LIBS[@]}" >"$out/$p.build.log" 2>&1; then
+            report FAIL "$mode" "build $p" 0 "$out/$p.build.log"
+            ok=1
+        fi
+    done
+    return $ok
+}
+
+# ---------------------------------------------------------------- run
+run_case() { # run_case MODE LABEL PROGRAM [ARGS...]
+    local mode="$1" label="$2" prog="$3"
+    shift 3
+    local bin="$build/$mode/$prog" log="$build/$mode/$label.log" cmd=()
+    [ "$mode" = valgrind ] && bin="$build/plain/$prog"
+    if [ ! -x "$bin" ]; then
+        report FAIL "$mode" "$label" 0
+        return
+    fi
+    case "$mode" in
+    valgrind)
+        cmd=(valgrind --error-exitcode=99 --leak-check=full
+            --errors-for-leak-kinds=definite --quiet "$bin" "$@")
+        ;;
+    *) cmd=("$bin" "$@") ;;
+    esac
+    local start=$SECONDS rc=0
+    ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}" \
+        UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}" \
+        timeout 300 "${cmd[@]}" >"$log" 2>&1 || rc=$?
+    if [ $rc -eq 0 ]; then
+        report PASS "$mode" "$label" $((SECONDS - start))
+    else
+        echo "exit status $rc" >>"$log"
+        report FAIL "$mode" "$label" $((SECONDS - start)) "$log"
+    fi
+}
+
+for mode in "${modes[@]}"; do
+    case "$mode" in
+    plain | asan | valgrind) ;;
+    *)
+        echo "unknown mode $mode (plain, asan, valgrind)"
+        exit 2
+        ;;
+    esac
+done
+
+for mode in "${modes[@]}"; do
+    echo "== $mode"
+    if [ "$mode" = valgrind ]; then
+        if ! command -v valgrind >/dev/null; then
+            report FAIL valgrind "valgrind missing" 0
+            continue
+        fi
+        [ "$built_plain" = 1 ] || build_mode plain || true
+    else
+        build_mode "$mode" || true
+    fi
+    [ "$mode" = plain ] && built_plain=1
+    while read -r label prog args; do
+        # shellcheck disable=SC2086 # args are space-separated numbers
+        run_case "$mode" "$label" "$prog" $args
+    done < <(cases "$mode")
+
+    if [ "$mode" = plain ]; then
+        log="$build/plain/cpp_smoke.log"
+        start=$SECONDS
+        if "$CXX" -std=c++17 -Wall -Wextra -Werror -I"$root/include" \
+            -o "$build/plain/cpp_smoke" "$here/cpp_smoke.cpp" \
+            -L"$libdir" -Wl,-rpath,"$libdir" -lalog "${LIBS[@]}" >"$log" 2>&1 &&
+            timeout 60 "$build/plain/cpp_smoke" >>"$log" 2>&1; then
+            report PASS plain cpp_smoke $((SECONDS - start))
+        else
+            report FAIL plain cpp_smoke $((SECONDS - start)) "$log"
+        fi
+    fi
+done
+
+echo
+if [ $failed -gt 0 ]; then
+    echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
