@@ -321,6 +321,7 @@ struct ChildArgs {
   uint64_t gap_ns = 2000;
   size_t queue = 8192;
   double ns_per_tick = 0;
+  bool keep = false;  // leave the log file in place
 };
 
 // rss_peak is read right after close(): check_file() maps the log file, which
@@ -478,7 +479,7 @@ int run_child_with(const ChildArgs &a) {
     die("unknown scenario '%s'", a.scenario.c_str());
   }
   std::fflush(stdout);
-  ::unlink(o.path.c_str());
+  if (!a.keep) ::unlink(o.path.c_str());
   return rc;
 }
 
@@ -502,6 +503,7 @@ struct DriverArgs {
   uint64_t gap_ns = 2000;
   size_t queue = 8192;
   std::string dir;  // parent of the temporary directory
+  bool keep = false;  // keep the log files (and the temporary directory)
   std::vector<std::string> loggers{"alog", "spdlog"};
   std::vector<std::string> scenarios{"latency", "burst", "mt2"};
 };
@@ -518,7 +520,8 @@ bool spawn_child(const DriverArgs &d, const std::string &tmpdir, double ns_per_t
                                    "--warmup",    std::to_string(d.warmup),
                                    "--gap-ns",    std::to_string(d.gap_ns),
                                    "--queue",     std::to_string(d.queue),
-                                   "--ns-per-tick", tick_buf};
+                                   "--ns-per-tick", tick_buf,
+                                   "--keep",      d.keep ? "1" : "0"};
   std::vector<char *> argv;
   for (auto &s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
@@ -633,9 +636,10 @@ void usage() {
   std::puts(
       "usage: latency [--runs K] [--n-latency N] [--n-burst N] [--n-mt2 N] [--warmup N]\n"
       "               [--gap-ns NS] [--queue N] [--dir DIR] [--loggers alog,spdlog]\n"
-      "               [--scenarios latency,burst,mt2]\n"
+      "               [--scenarios latency,burst,mt2] [--keep]\n"
       "Runs every (scenario, logger) pair in its own child process and prints a markdown\n"
-      "table; with --runs K > 1 every cell is the median of the K runs of that metric.");
+      "table; with --runs K > 1 every cell is the median of the K runs of that metric.\n"
+      "--keep leaves the log files in the temporary directory.");
 }
 
 int run_driver(const DriverArgs &d) {
@@ -671,7 +675,11 @@ int run_driver(const DriverArgs &d) {
       }
     }
   }
-  rmdir(tmpdir.c_str());
+  if (d.keep) {
+    std::fprintf(stderr, "latency: log files kept in %s\n", tmpdir.c_str());
+  } else {
+    rmdir(tmpdir.c_str());
+  }
 
   auto cell = [&](const std::string &scenario, const std::string &logger, const std::string &key, bool &found) {
     std::vector<double> v;
@@ -789,6 +797,7 @@ int main(int argc, char **argv) {
       else if (k == "--gap-ns") a.gap_ns = parse_u64(v, "--gap-ns");
       else if (k == "--queue") a.queue = parse_u64(v, "--queue");
       else if (k == "--ns-per-tick") a.ns_per_tick = std::strtod(v, nullptr);
+      else if (k == "--keep") a.keep = std::strcmp(v, "1") == 0;
       else die("unknown child option %s", k.c_str());
     }
     return run_child(a);
@@ -800,6 +809,10 @@ int main(int argc, char **argv) {
     if (k == "-h" || k == "--help") {
       usage();
       return 0;
+    }
+    if (k == "--keep") {
+      d.keep = true;
+      continue;
     }
     if (i + 1 >= argc) die("option %s needs a value (see --help)", k.c_str());
     const char *v = argv[++i];

@@ -174,7 +174,7 @@ static void test_bad_conf(void)
                                     err, sizeof err), ALOG_ERR_INVALID);
     CHECK(strstr(err, "text") && strstr(err, "json"),
           "callback format error does not list text and json: [%s]", err);
-    CHECK_RC(alog_conf_add_callback(conf, dummy_sink, NULL, 0, NULL, err, sizeof err),
+    CHECK_RC(alog_conf_add_callback(conf, dummy_sink, NULL, -1, NULL, err, sizeof err),
              ALOG_ERR_INVALID);
     CHECK_RC(alog_conf_add_callback(conf, dummy_sink, NULL, 25, NULL, err, sizeof err),
              ALOG_ERR_INVALID);
@@ -233,9 +233,9 @@ static void test_bad_paths(const char *dir)
 
     /* Main file under a regular file. */
     err[0] = '\0';
-    lg = (alog_logger *)&err; /* must be reset */
+    lg = (alog_logger *)&err; /* the header: *out is left untouched on failure */
     CHECK_RC(alog_open(bad, conf, &lg, err, sizeof err), ALOG_ERR_IO);
-    CHECK(lg == NULL, "out not set to NULL on failure");
+    CHECK(lg == (alog_logger *)&err, "*out written on failure");
     CHECK(err[0] != '\0', "no error message for an impossible path");
     CHECK_CONTAINS(err, "file.txt");
 
@@ -464,6 +464,36 @@ static void test_sizes(const char *dir)
     free(msg);
 }
 
+/* batch_size vs queue_capacity: an explicit conflict is refused at open, but
+ * a small queue_capacity alone must work (a spdlog/zap user does not know
+ * about the default batch_size of 256). */
+static void test_small_queue(const char *dir)
+{
+    char err[512] = "";
+    char *path = path_join(dir, "small.log");
+    alog_logger *lg = NULL;
+    alog_conf *conf = quiet_conf();
+    conf_set_ok(conf, "queue_capacity", "16");
+    conf_set_ok(conf, "batch_size", "32");
+    CHECK_RC(alog_open(path, conf, &lg, err, sizeof err), ALOG_ERR_INVALID);
+    CHECK(strstr(err, "batch_size") && strstr(err, "queue_capacity"),
+          "conflict error does not name both keys: [%s]", err);
+    alog_conf_free(conf);
+
+    conf = quiet_conf();
+    conf_set_ok(conf, "queue_capacity", "16");
+    err[0] = '\0';
+    alog_result rc = alog_open(path, conf, &lg, err, sizeof err);
+    CHECK(rc == ALOG_OK, "queue_capacity=16 alone: alog_open returned %d (%s): %s",
+          (int)rc, alog_result_str(rc), err);
+    alog_conf_free(conf);
+    for (int i = 0; i < 100; i++)
+        CHECK_RC(write_str(lg, ALOG_LEVEL_INFO, "small queue"), ALOG_OK);
+    CHECK_RC(alog_close(lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+    CHECK_U64(stats_of(lg).written, 100);
+    free(path);
+}
+
 static void test_after_close(const char *dir)
 {
     char *path = path_join(dir, "closed.log");
@@ -489,6 +519,57 @@ static void test_after_close(const char *dir)
     free(path);
 }
 
+/* Write errors (ENOSPC from /dev/full) are counted as failed, reported to
+ * the error callback and kept as the last error; nothing blocks. */
+struct io_errors {
+    pthread_mutex_t mu;
+    int calls;
+    alog_result code;
+};
+
+static void on_io_error(void *ud, alog_result code, const char *message)
+{
+    struct io_errors *e = ud;
+    pthread_mutex_lock(&e->mu);
+    if (e->calls++ == 0)
+        e->code = code;
+    CHECK(message != NULL && message[0] != '\0', "error callback without message");
+    pthread_mutex_unlock(&e->mu);
+}
+
+static void test_write_errors(void)
+{
+    struct io_errors errs = {PTHREAD_MUTEX_INITIALIZER, 0, ALOG_OK};
+    char last[256] = "";
+    if (access("/dev/full", W_OK) != 0) {
+        printf("badinput: /dev/full not writable, write error test skipped\n");
+        return;
+    }
+    alog_conf *conf = quiet_conf();
+    conf_set_ok(conf, "write_retries", "0");
+    CHECK_RC(alog_conf_set_error_callback(conf, on_io_error, &errs), ALOG_OK);
+    alog_logger *lg = open_ok("/dev/full", conf);
+    alog_conf_free(conf);
+    CHECK_RC(alog_last_error(lg, last, sizeof last), ALOG_OK);
+    CHECK(last[0] == '\0', "last error before any error: [%s]", last);
+    for (int i = 0; i < 5; i++)
+        CHECK_RC(write_str(lg, ALOG_LEVEL_INFO, "into the void"), ALOG_OK);
+    alog_result rc = alog_close(lg, ALOG_TIMEOUT_INFINITE);
+    CHECK(rc == ALOG_OK || rc == ALOG_ERR_IO, "close after write errors returned %d (%s)",
+          (int)rc, alog_result_str(rc));
+
+    alog_stats st = stats_of(lg);
+    CHECK_U64(st.submitted, 5);
+    CHECK_U64(st.failed, 5);
+    CHECK_U64(st.written, 0);
+    CHECK_U64(st.pending, 0);
+    CHECK(st.write_errors > 0, "write_errors not counted");
+    CHECK(errs.calls > 0, "error callback never called");
+    CHECK_RC(errs.code, ALOG_ERR_IO);
+    CHECK_RC(alog_last_error(lg, last, sizeof last), ALOG_OK);
+    CHECK(last[0] != '\0', "no last error after write errors");
+}
+
 int main(void)
 {
     char *dir = make_tmpdir("badinput");
@@ -502,6 +583,8 @@ int main(void)
     test_hostile_bytes(dir);
     test_sizes(dir);
     test_after_close(dir);
+    test_small_queue(dir);
+    test_write_errors();
     remove_tmpdir(dir);
     printf("badinput: ok\n");
     return 0;

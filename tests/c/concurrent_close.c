@@ -84,8 +84,10 @@ static void round_once(const char *dir, int round)
     conf_set_ok(conf, "console", "none");
     conf_set_ok(conf, "overflow", "block");
     /* Odd rounds: a tiny queue, so writers are blocked on it when we close. */
-    if (round % 2)
+    if (round % 2) {
         conf_set_ok(conf, "queue_capacity", "16");
+        conf_set_ok(conf, "batch_size", "4");
+    }
     alog_logger *lg = open_ok(path, conf);
     alog_conf_free(conf);
 

@@ -10,6 +10,7 @@
 # env:   ALOG_SKIP_CARGO=1  do not run cargo build (use the library as it is)
 #        CC, CXX            compilers (default gcc, g++)
 set -u
+unset ALOG_SYNC # the tests need the asynchronous writer
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -112,6 +113,7 @@ run_case() { # run_case MODE LABEL PROGRAM [ARGS...]
     shift 3
     local bin="$build/$mode/$prog" log="$build/$mode/$label.log" cmd=()
     [ "$mode" = valgrind ] && bin="$build/plain/$prog"
+    mkdir -p "$build/$mode"
     if [ ! -x "$bin" ]; then
         report FAIL "$mode" "$label" 0
         return

@@ -9,7 +9,7 @@
 //! | `queue_capacity` | records, 1..=16777216 | `8192` |
 //! | `overflow` | `block` `drop_newest` `drop_oldest` `warn` | `block` |
 //! | `block_timeout_ms` | ms a blocked call waits, 0 = forever | `0` |
-//! | `batch_size` | records that wake the writer, 1..=queue_capacity | `256` |
+//! | `batch_size` | records that wake the writer (capped at `queue_capacity`) | `256` |
 //! | `batch_timeout_ms` | ms the writer waits for a batch to fill, 1..=3600000 | `50` |
 //! | `flush_interval_ms` | ms between `fsync=interval` syncs, 1..=3600000 | `1000` |
 //! | `fsync` | `never` `batch` `interval` `close` | `never` |
@@ -378,12 +378,6 @@ impl Config {
 
     /// Checks the relations between keys that single values cannot express.
     pub fn validate(&self) -> Result<()> {
-        if self.batch_size > self.queue_capacity {
-            return Err(Error::invalid(format!(
-                "batch_size ({}) must not exceed queue_capacity ({})",
-                self.batch_size, self.queue_capacity
-            )));
-        }
         for f in &self.files {
             if f.path.is_none() {
                 return Err(Error::invalid(format!("file.{}.path is required for sink {:?}", f.name, f.name)));
@@ -452,10 +446,6 @@ mod tests {
 
     #[test]
     fn validate_rejects_inconsistent_settings() {
-        let mut c = Config::default();
-        c.set("queue_capacity", "4").unwrap();
-        c.set("batch_size", "5").unwrap();
-        assert!(c.validate().unwrap_err().to_string().contains("batch_size (5)"));
         let mut c = Config::default();
         c.set("file.x.level", "info").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("file.x.path is required"));

@@ -251,7 +251,7 @@ impl Logger {
             counters: Counters::default(),
             overflow: config.overflow,
             block_timeout: config.block_timeout,
-            batch_size: config.batch_size as u64,
+            batch_size: config.batch_size.min(config.queue_capacity) as u64,
             batch_timeout: config.batch_timeout,
             flush_interval: config.flush_interval,
             fsync: config.fsync,

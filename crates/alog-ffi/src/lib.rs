@@ -1,1 +1,556 @@
+//! The C ABI of alog. Thin `extern "C"` shims over `alog-core`: every function checks its
+//! pointers, runs its body inside a panic boundary and maps the engine's errors to stable
+//! result codes. `include/alog.h` is generated from this file by cbindgen.
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
 
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::os::unix::ffi::OsStrExt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alog_core::config::CallbackSpec;
+use alog_core::{Config, Error, Field, Format, Level, Logger, Record, Source, Value};
+
+mod result;
+pub use result::*;
+
+/// Major version of the library this header belongs to.
+pub const ALOG_VERSION_MAJOR: u32 = 0;
+/// Minor version.
+pub const ALOG_VERSION_MINOR: u32 = 1;
+/// Patch version.
+pub const ALOG_VERSION_PATCH: u32 = 0;
+
+/// Severity levels: the OpenTelemetry severity numbers. Every integer 1..24 is a valid level;
+/// the numbers between the named ones are finer grades (printed `INFO2`, `INFO3`, ...).
+pub const ALOG_LEVEL_TRACE: i32 = 1;
+pub const ALOG_LEVEL_DEBUG: i32 = 5;
+pub const ALOG_LEVEL_INFO: i32 = 9;
+pub const ALOG_LEVEL_WARN: i32 = 13;
+pub const ALOG_LEVEL_ERROR: i32 = 17;
+pub const ALOG_LEVEL_FATAL: i32 = 21;
+
+/// Timeout value meaning "wait as long as it takes" for `alog_flush` and `alog_close`.
+pub const ALOG_TIMEOUT_INFINITE: u32 = u32::MAX;
+
+/// `alog_field.kind`: `str`/`str_len` hold a string (any bytes; invalid UTF-8 is escaped).
+pub const ALOG_FIELD_STRING: i32 = 1;
+/// `alog_field.kind`: `i64` holds a signed integer.
+pub const ALOG_FIELD_INT: i32 = 2;
+/// `alog_field.kind`: `u64` holds an unsigned integer.
+pub const ALOG_FIELD_UINT: i32 = 3;
+/// `alog_field.kind`: `f64` holds a double (NaN and infinities print as "NaN", "+Inf", "-Inf").
+pub const ALOG_FIELD_FLOAT: i32 = 4;
+/// `alog_field.kind`: `i64` holds a boolean (0 = false, anything else = true).
+pub const ALOG_FIELD_BOOL: i32 = 5;
+/// `alog_field.kind`: `str`/`str_len` hold one pre-encoded JSON value (e.g. a nested group),
+/// emitted as is in JSON output after validation; invalid JSON is written as a string.
+pub const ALOG_FIELD_JSON: i32 = 6;
+
+/// A configuration under construction. Create with `alog_conf_new`, fill with
+/// `alog_conf_set`, pass to `alog_open` (which copies it), free with `alog_conf_free`.
+/// Not thread-safe: one thread at a time may use a given conf.
+#[derive(Debug)]
+pub struct alog_conf {
+    config: Config,
+}
+
+/// An open logger. Every function taking an `alog_logger *` may be called from any thread
+/// concurrently, including `alog_close` racing writes (those then return `ALOG_ERR_CLOSED`).
+/// After `alog_close` the handle stays valid for `alog_get_stats`, `alog_last_error` and
+/// further (refused) calls; its small remaining memory is retained by the library.
+#[derive(Debug)]
+pub struct alog_logger {
+    logger: Logger,
+}
+
+/// One key/value field of a structured record. Strings are pointer + length (no NUL needed).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct alog_field {
+    pub key: *const c_char,
+    pub key_len: usize,
+    /// One of the `ALOG_FIELD_*` kinds.
+    pub kind: i32,
+    pub i64: i64,
+    pub u64: u64,
+    pub f64: f64,
+    pub str: *const c_char,
+    pub str_len: usize,
+}
+
+/// A structured record for `alog_write_record`. Every pointer is borrowed for the call only.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct alog_record {
+    pub level: i32,
+    /// Nanoseconds since the Unix epoch; 0 means "now" (taken by alog).
+    pub timestamp_ns: i64,
+    pub msg: *const c_char,
+    pub msg_len: usize,
+    pub fields: *const alog_field,
+    pub n_fields: usize,
+    /// Source file; NULL means the record has no source location.
+    pub file: *const c_char,
+    pub file_len: usize,
+    pub line: u32,
+    /// Function or module name; may be NULL.
+    pub func: *const c_char,
+    pub func_len: usize,
+}
+
+/// Counters of a logger. At every moment
+/// `submitted == written + dropped + failed + pending`; after `alog_close`, `pending == 0`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct alog_stats {
+    /// Records accepted by write calls (records below the level are not counted).
+    pub submitted: u64,
+    /// Records every sink took.
+    pub written: u64,
+    /// Records discarded by the overflow policy (drop_newest, drop_oldest, warn, block timeout).
+    pub dropped: u64,
+    /// Records some sink could not take after retries (see `alog_last_error`).
+    pub failed: u64,
+    /// Records accepted and not yet written, dropped or failed.
+    pub pending: u64,
+    pub queue_len: u64,
+    pub queue_capacity: u64,
+    pub queue_peak: u64,
+    pub batches: u64,
+    pub bytes_written: u64,
+    /// Failed write attempts, retries included.
+    pub write_errors: u64,
+    pub rotations: u64,
+    pub writer_restarts: u64,
+    /// Zero; room to grow without changing the struct's size.
+    pub reserved: [u64; 8],
+}
+
+/// A line sink: called on the writer thread (or the logging thread in sync mode) with each
+/// formatted line, without its newline; `line[len]` is always `'\0'`. The line is valid
+/// only during the call. It must not call into the same logger, nor fork.
+pub type alog_sink_fn =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, level: i32, line: *const c_char, len: usize)>;
+
+/// Error callback: called on the writer thread (or the logging thread in sync mode) for
+/// every I/O or sink error, with a NUL-terminated message valid during the call only. It must
+/// not call into the same logger.
+pub type alog_error_fn =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, code: alog_result, message: *const c_char)>;
+
+/// Closed handles, kept reachable: their memory must outlive every caller's stale pointer.
+static CLOSED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// Runs `f` inside the panic boundary.
+fn boundary(f: impl FnOnce() -> alog_result) -> alog_result {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(ALOG_ERR_PANIC)
+}
+
+/// Writes `msg` into the caller's buffer, truncated and always NUL-terminated.
+unsafe fn put_str(buf: *mut c_char, size: usize, msg: &str) {
+    if buf.is_null() || size == 0 {
+        return;
+    }
+    let n = msg.len().min(size - 1);
+    // SAFETY: the caller promises `buf` has `size` writable bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(msg.as_ptr(), buf.cast::<u8>(), n);
+        *buf.add(n) = 0;
+    }
+}
+
+fn code(e: &Error) -> alog_result {
+    e.code()
+}
+
+fn result(r: alog_core::Result<()>) -> alog_result {
+    match r {
+        Ok(()) => ALOG_OK,
+        Err(e) => code(&e),
+    }
+}
+
+/// Borrows `len` bytes at `ptr`; NULL is allowed only for an empty slice.
+unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> Option<&'a [u8]> {
+    if ptr.is_null() {
+        return (len == 0).then_some(&[][..]);
+    }
+    // SAFETY: the caller promises `len` readable bytes at `ptr`.
+    Some(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+}
+
+unsafe fn c_str<'a>(p: *const c_char) -> Option<&'a CStr> {
+    // SAFETY: the caller promises a NUL-terminated string or NULL.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })
+}
+
+fn timeout(ms: u32) -> Option<Duration> {
+    (ms != ALOG_TIMEOUT_INFINITE).then(|| Duration::from_millis(u64::from(ms)))
+}
+
+/// The library version, e.g. "0.1.0". Static string; any thread.
+#[no_mangle]
+pub extern "C" fn alog_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// A new configuration holding every default (see the configuration table in README.md).
+/// Returns NULL only if memory is exhausted. Free it with `alog_conf_free`.
+#[no_mangle]
+pub extern "C" fn alog_conf_new() -> *mut alog_conf {
+    catch_unwind(|| Box::into_raw(Box::new(alog_conf { config: Config::default() })))
+        .unwrap_or(std::ptr::null_mut())
+}
+
+/// Sets one configuration key from its string value. On failure returns `ALOG_ERR_NULL` or
+/// `ALOG_ERR_INVALID` and, if `errstr` is not NULL, writes a NUL-terminated message naming
+/// the key and the accepted values (truncated to `errstr_size`). The conf is unchanged on
+/// failure.
+#[no_mangle]
+pub unsafe extern "C" fn alog_conf_set(
+    conf: *mut alog_conf,
+    key: *const c_char,
+    value: *const c_char,
+    errstr: *mut c_char,
+    errstr_size: usize,
+) -> alog_result {
+    boundary(|| {
+        let fail = |code, msg: &str| {
+            // SAFETY: errstr/errstr_size come from the caller.
+            unsafe { put_str(errstr, errstr_size, msg) };
+            code
+        };
+        // SAFETY: a non-NULL conf comes from alog_conf_new.
+        let Some(conf) = (unsafe { conf.as_mut() }) else { return fail(ALOG_ERR_NULL, "conf is NULL") };
+        // SAFETY: NUL-terminated strings from the caller.
+        let (Some(k), Some(v)) = (unsafe { c_str(key) }, unsafe { c_str(value) }) else {
+            return fail(ALOG_ERR_NULL, if key.is_null() { "key is NULL" } else { "value is NULL" });
+        };
+        let (Ok(k), Ok(v)) = (k.to_str(), v.to_str()) else {
+            return fail(ALOG_ERR_INVALID, "key and value must be valid UTF-8");
+        };
+        match conf.config.set(k, v) {
+            Ok(()) => ALOG_OK,
+            Err(e) => fail(code(&e), &e.to_string()),
+        }
+    })
+}
+
+/// Adds a callback sink that receives every record at `min_level` and above (0: the
+/// logger's level), formatted as `format` ("text", "json", or NULL for the logger's
+/// format). `userdata` is passed back unchanged; the caller keeps it alive until the logger
+/// is closed. See `alog_sink_fn` for the thread it runs on.
+#[no_mangle]
+pub unsafe extern "C" fn alog_conf_add_callback(
+    conf: *mut alog_conf,
+    callback: alog_sink_fn,
+    userdata: *mut c_void,
+    min_level: i32,
+    format: *const c_char,
+    errstr: *mut c_char,
+    errstr_size: usize,
+) -> alog_result {
+    boundary(|| {
+        let fail = |code, msg: &str| {
+            // SAFETY: errstr/errstr_size come from the caller.
+            unsafe { put_str(errstr, errstr_size, msg) };
+            code
+        };
+        // SAFETY: a non-NULL conf comes from alog_conf_new.
+        let Some(conf) = (unsafe { conf.as_mut() }) else { return fail(ALOG_ERR_NULL, "conf is NULL") };
+        let Some(cb) = callback else { return fail(ALOG_ERR_NULL, "callback is NULL") };
+        let level = match min_level {
+            0 => None,
+            n => match Level::new(n) {
+                Some(l) => Some(l),
+                None => return fail(ALOG_ERR_INVALID, &format!("invalid min_level {n}: expected 0 or 1..24")),
+            },
+        };
+        // SAFETY: NUL-terminated string or NULL from the caller.
+        let format = match unsafe { c_str(format) }.map(|f| f.to_bytes()) {
+            None => None,
+            Some(b"text") => Some(Format::Text),
+            Some(b"json") => Some(Format::Json),
+            Some(other) => {
+                let shown = String::from_utf8_lossy(other);
+                return fail(ALOG_ERR_INVALID, &format!("invalid format {shown:?}: expected text|json or NULL"));
+            }
+        };
+        let ud = userdata as usize;
+        let callback = Arc::new(move |level: Level, line: &[u8]| {
+            // SAFETY: the core guarantees a NUL byte right after `line`; the user promised that
+            // the function and userdata stay valid while the logger is open.
+            unsafe { cb(ud as *mut c_void, i32::from(level.number()), line.as_ptr().cast(), line.len()) }
+        });
+        conf.config.callbacks.push(CallbackSpec { callback, level, format });
+        ALOG_OK
+    })
+}
+
+/// Sets the error callback (NULL removes it). See `alog_error_fn`.
+#[no_mangle]
+pub unsafe extern "C" fn alog_conf_set_error_callback(
+    conf: *mut alog_conf,
+    callback: alog_error_fn,
+    userdata: *mut c_void,
+) -> alog_result {
+    boundary(|| {
+        // SAFETY: a non-NULL conf comes from alog_conf_new.
+        let Some(conf) = (unsafe { conf.as_mut() }) else { return ALOG_ERR_NULL };
+        conf.config.on_error = callback.map(|cb| {
+            let ud = userdata as usize;
+            let f: alog_core::config::ErrorCallback = Arc::new(move |e: &Error| {
+                let mut msg = e.to_string().into_bytes();
+                msg.retain(|b| *b != 0);
+                msg.push(0);
+                // SAFETY: the user promised the function and userdata stay valid; msg is NUL-terminated.
+                unsafe { cb(ud as *mut c_void, e.code(), msg.as_ptr().cast()) }
+            });
+            f
+        });
+        ALOG_OK
+    })
+}
+
+/// Frees a configuration. NULL is a no-op. Loggers opened with it are not affected.
+#[no_mangle]
+pub unsafe extern "C" fn alog_conf_free(conf: *mut alog_conf) {
+    if !conf.is_null() {
+        // SAFETY: conf came from alog_conf_new and is freed once (caller's promise).
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(conf) })));
+    }
+}
+
+/// Opens a logger appending to `path` (NULL: no main file; then the conf must name another
+/// sink) with the settings of `conf` (NULL: defaults). `conf` is copied, not consumed. On
+/// success writes the handle to `*out`; on failure leaves `*out` untouched, returns
+/// `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`.
+/// Starts the `alog-writer` thread (unless sync mode). Any thread.
+#[no_mangle]
+pub unsafe extern "C" fn alog_open(
+    path: *const c_char,
+    conf: *const alog_conf,
+    out: *mut *mut alog_logger,
+    errstr: *mut c_char,
+    errstr_size: usize,
+) -> alog_result {
+    boundary(|| {
+        let fail = |code, msg: &str| {
+            // SAFETY: errstr/errstr_size come from the caller.
+            unsafe { put_str(errstr, errstr_size, msg) };
+            code
+        };
+        if out.is_null() {
+            return fail(ALOG_ERR_NULL, "out is NULL");
+        }
+        // SAFETY: a non-NULL conf comes from alog_conf_new.
+        let config = unsafe { conf.as_ref() }.map(|c| c.config.clone()).unwrap_or_default();
+        // SAFETY: NUL-terminated path or NULL from the caller.
+        let path = unsafe { c_str(path) }.map(|p| Path::new(std::ffi::OsStr::from_bytes(p.to_bytes())));
+        if path.is_some_and(|p| p.as_os_str().is_empty()) {
+            return fail(ALOG_ERR_INVALID, "path is empty (pass NULL for no main file)");
+        }
+        match Logger::open(path, config) {
+            Ok(logger) => {
+                // SAFETY: out is not NULL (checked).
+                unsafe { *out = Box::into_raw(Box::new(alog_logger { logger })) };
+                ALOG_OK
+            }
+            Err(e) => fail(code(&e), &e.to_string()),
+        }
+    })
+}
+
+/// Logs a preformatted message of `len` bytes (any bytes: newlines, control characters and
+/// invalid UTF-8 are escaped by the formats; `msg` may be NULL when `len` is 0). The bytes are
+/// copied; the call never formats, locks, allocates (for messages up to 216 bytes) or makes a
+/// syscall on its normal path. Returns `ALOG_OK` also for records below the level (not
+/// counted); `ALOG_ERR_FULL` / `ALOG_ERR_TIMEOUT` when the overflow policy dropped it
+/// (counted in `dropped`); `ALOG_ERR_TOO_LARGE` beyond `max_message_bytes`;
+/// `ALOG_ERR_INVALID` for a level outside 1..24; `ALOG_ERR_CLOSED`. Any thread.
+#[no_mangle]
+pub unsafe extern "C" fn alog_write(lg: *mut alog_logger, level: i32, msg: *const c_char, len: usize) -> alog_result {
+    boundary(|| {
+        // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+        let Some(lg) = (unsafe { lg.as_ref() }) else { return ALOG_ERR_NULL };
+        let Some(level) = Level::new(level) else { return ALOG_ERR_INVALID };
+        // SAFETY: `len` readable bytes at `msg` (caller's promise).
+        let Some(msg) = (unsafe { bytes(msg, len) }) else { return ALOG_ERR_NULL };
+        result(lg.logger.log(level, msg))
+    })
+}
+
+/// Fields kept on the stack for records with at most this many fields.
+const STACK_FIELDS: usize = 16;
+
+unsafe fn field<'a>(f: &alog_field) -> Result<Field<'a>, alog_result> {
+    // SAFETY: pointer + length pairs from the caller.
+    let key = unsafe { bytes(f.key, f.key_len) }.ok_or(ALOG_ERR_NULL)?;
+    let value = match f.kind {
+        // SAFETY: as above.
+        ALOG_FIELD_STRING => Value::Str(unsafe { bytes(f.str, f.str_len) }.ok_or(ALOG_ERR_NULL)?),
+        // SAFETY: as above.
+        ALOG_FIELD_JSON => Value::Json(unsafe { bytes(f.str, f.str_len) }.ok_or(ALOG_ERR_NULL)?),
+        ALOG_FIELD_INT => Value::Int(f.i64),
+        ALOG_FIELD_UINT => Value::Uint(f.u64),
+        ALOG_FIELD_FLOAT => Value::Float(f.f64),
+        ALOG_FIELD_BOOL => Value::Bool(f.i64 != 0),
+        _ => return Err(ALOG_ERR_INVALID),
+    };
+    Ok(Field { key, value })
+}
+
+/// Logs a structured record: message, typed fields, optional source location and optional
+/// timestamp. Everything is copied during the call. Returns as `alog_write`, plus
+/// `ALOG_ERR_NULL` for a NULL pointer with a non-zero length and `ALOG_ERR_INVALID` for an
+/// unknown field kind. Any thread.
+#[no_mangle]
+pub unsafe extern "C" fn alog_write_record(lg: *mut alog_logger, rec: *const alog_record) -> alog_result {
+    boundary(|| {
+        // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+        let (Some(lg), Some(rec)) = (unsafe { lg.as_ref() }, unsafe { rec.as_ref() }) else {
+            return ALOG_ERR_NULL;
+        };
+        let Some(level) = Level::new(rec.level) else { return ALOG_ERR_INVALID };
+        if !lg.logger.enabled(level) {
+            return ALOG_OK;
+        }
+        // SAFETY: pointer + length pairs from the caller.
+        let Some(msg) = (unsafe { bytes(rec.msg, rec.msg_len) }) else { return ALOG_ERR_NULL };
+        if rec.fields.is_null() && rec.n_fields > 0 {
+            return ALOG_ERR_NULL;
+        }
+        let raw: &[alog_field] = if rec.n_fields == 0 {
+            &[]
+        } else {
+            // SAFETY: `n_fields` readable fields at `fields` (caller's promise).
+            unsafe { std::slice::from_raw_parts(rec.fields, rec.n_fields) }
+        };
+        let source = if rec.file.is_null() {
+            None
+        } else {
+            // SAFETY: pointer + length pairs from the caller.
+            let (Some(file), Some(func)) = (unsafe { bytes(rec.file, rec.file_len) }, unsafe { bytes(rec.func, rec.func_len) })
+            else {
+                return ALOG_ERR_NULL;
+            };
+            Some(Source { file, line: rec.line, func })
+        };
+        let mut stack = [Field { key: b"", value: Value::Int(0) }; STACK_FIELDS];
+        let mut heap = Vec::new();
+        let fields: &mut [Field<'_>] = if raw.len() <= STACK_FIELDS {
+            &mut stack[..raw.len()]
+        } else {
+            heap.resize(raw.len(), Field { key: b"", value: Value::Int(0) });
+            &mut heap
+        };
+        for (dst, src) in fields.iter_mut().zip(raw) {
+            // SAFETY: the field's pointers come from the caller.
+            match unsafe { field(src) } {
+                Ok(f) => *dst = f,
+                Err(code) => return code,
+            }
+        }
+        let ts = (rec.timestamp_ns != 0).then_some(rec.timestamp_ns);
+        result(lg.logger.write_record(&Record { level, timestamp_ns: ts, msg, fields, source }))
+    })
+}
+
+/// Waits until every record submitted before the call is written (or failed), then fsyncs
+/// file sinks unless `fsync=never`. `timeout_ms`: `ALOG_TIMEOUT_INFINITE` waits as long as
+/// it takes; on expiry returns `ALOG_ERR_TIMEOUT` (nothing is lost; writing continues).
+/// Any thread; blocks the caller.
+#[no_mangle]
+pub unsafe extern "C" fn alog_flush(lg: *mut alog_logger, timeout_ms: u32) -> alog_result {
+    boundary(|| {
+        // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+        let Some(lg) = (unsafe { lg.as_ref() }) else { return ALOG_ERR_NULL };
+        result(lg.logger.flush(timeout(timeout_ms)))
+    })
+}
+
+/// Closes the logger: refuses new records, drains the queue, flushes and fsyncs (unless
+/// `fsync=never`), closes the sinks and joins the writer. NULL is a no-op returning `ALOG_OK`;
+/// a second close returns `ALOG_ERR_CLOSED`. On `ALOG_ERR_TIMEOUT` the writer keeps draining
+/// in the background and releases the sinks when done. The handle stays valid afterwards for
+/// `alog_get_stats` and `alog_last_error`; every other call returns `ALOG_ERR_CLOSED`.
+/// Any thread, also while other threads write.
+#[no_mangle]
+pub unsafe extern "C" fn alog_close(lg: *mut alog_logger, timeout_ms: u32) -> alog_result {
+    boundary(|| {
+        // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+        let Some(handle) = (unsafe { lg.as_ref() }) else { return ALOG_OK };
+        let r = handle.logger.close(timeout(timeout_ms));
+        if !matches!(r, Err(Error::Closed)) {
+            CLOSED.lock().unwrap_or_else(|e| e.into_inner()).push(lg as usize);
+        }
+        result(r)
+    })
+}
+
+/// Fills `*out` with a snapshot of the logger's counters (also after close). Any thread.
+#[no_mangle]
+pub unsafe extern "C" fn alog_get_stats(lg: *const alog_logger, out: *mut alog_stats) -> alog_result {
+    boundary(|| {
+        // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+        let (Some(lg), false) = (unsafe { lg.as_ref() }, out.is_null()) else { return ALOG_ERR_NULL };
+        let s = lg.logger.stats();
+        let stats = alog_stats {
+            submitted: s.submitted,
+            written: s.written,
+            dropped: s.dropped,
+            failed: s.failed,
+            pending: s.pending,
+            queue_len: s.queue_len,
+            queue_capacity: s.queue_capacity,
+            queue_peak: s.queue_peak,
+            batches: s.batches,
+            bytes_written: s.bytes_written,
+            write_errors: s.write_errors,
+            rotations: s.rotations,
+            writer_restarts: s.writer_restarts,
+            reserved: [0; 8],
+        };
+        // SAFETY: out is not NULL (checked) and points to an alog_stats.
+        unsafe { out.write(stats) };
+        ALOG_OK
+    })
+}
+
+/// Sets the level of the logger and of every sink without a level of its own.
+/// `ALOG_ERR_INVALID` outside 1..24. Any thread.
+#[no_mangle]
+pub unsafe extern "C" fn alog_set_level(lg: *mut alog_logger, level: i32) -> alog_result {
+    boundary(|| {
+        // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+        let Some(lg) = (unsafe { lg.as_ref() }) else { return ALOG_ERR_NULL };
+        let Some(level) = Level::new(level) else { return ALOG_ERR_INVALID };
+        result(lg.logger.set_level(level))
+    })
+}
+
+/// 1 if a record at `level` would be accepted, else 0 (also for NULL, a closed logger
+/// still answers by its level). One atomic load: use it to skip building expensive messages.
+#[no_mangle]
+pub unsafe extern "C" fn alog_level_enabled(lg: *const alog_logger, level: i32) -> c_int {
+    // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+    let Some(lg) = (unsafe { lg.as_ref() }) else { return 0 };
+    Level::new(level).is_some_and(|l| lg.logger.enabled(l)).into()
+}
+
+/// Copies the last I/O or sink error message (empty if none) into `buf`, NUL-terminated and
+/// truncated to `size`. Any thread.
+#[no_mangle]
+pub unsafe extern "C" fn alog_last_error(lg: *const alog_logger, buf: *mut c_char, size: usize) -> alog_result {
+    boundary(|| {
+        // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+        let (Some(lg), false) = (unsafe { lg.as_ref() }, buf.is_null()) else { return ALOG_ERR_NULL };
+        // SAFETY: `size` writable bytes at `buf` (caller's promise).
+        unsafe { put_str(buf, size, lg.logger.last_error().as_deref().unwrap_or("")) };
+        ALOG_OK
+    })
+}

@@ -1,0 +1,47 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
+
+pub fn lines(path: &Path) -> Vec<String> {
+    let text = std::fs::read(path).unwrap_or_default();
+    String::from_utf8(text).expect("log files are UTF-8").lines().map(String::from).collect()
+}
+
+/// The message part of a default text line: everything after "<ts> <LEVEL> ".
+pub fn message(line: &str) -> &str {
+    line.splitn(3, ' ').nth(2).unwrap_or("")
+}
+
+/// A gate a callback sink can wait on, to stall the writer at a known point.
+#[derive(Clone, Default)]
+pub struct Gate {
+    inner: Arc<(Mutex<(bool, usize)>, Condvar)>,
+}
+
+impl Gate {
+    /// Called from the sink: counts the entry and blocks until `open`.
+    pub fn pass(&self) {
+        let (m, cv) = &*self.inner;
+        let mut g = m.lock().unwrap();
+        g.1 += 1;
+        cv.notify_all();
+        while !g.0 {
+            g = cv.wait(g).unwrap();
+        }
+    }
+    /// Waits until the sink has been entered `n` times.
+    pub fn wait_entered(&self, n: usize) {
+        let (m, cv) = &*self.inner;
+        let mut g = m.lock().unwrap();
+        while g.1 < n {
+            g = cv.wait(g).unwrap();
+        }
+    }
+    pub fn open(&self) {
+        let (m, cv) = &*self.inner;
+        m.lock().unwrap().0 = true;
+        cv.notify_all();
+    }
+}

@@ -1,0 +1,320 @@
+//! Batching, flush, close, drop, sync mode, levels and several sinks.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alog_core::{Error, Format, Level, Logger};
+use common::{lines, message};
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn writer_wakes_at_batch_size_not_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.log");
+    let log = Logger::builder()
+        .path(&path)
+        .batch_size(5)
+        .batch_timeout(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    // Let the writer reach its first wait.
+    std::thread::sleep(Duration::from_millis(50));
+    for i in 0..4 {
+        log.info(format!("r{i}"));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(log.stats().written, 0, "4 < batch_size: the writer keeps waiting");
+    log.info("r4");
+    wait_until("the batch", || log.stats().written == 5);
+    assert_eq!(log.stats().batches, 1);
+    assert_eq!(lines(&path).iter().map(|l| message(l)).collect::<Vec<_>>(), ["r0", "r1", "r2", "r3", "r4"]);
+}
+
+#[test]
+fn batch_timeout_writes_a_partial_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.log");
+    let log = Logger::builder()
+        .path(&path)
+        .batch_size(100)
+        .batch_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let t = Instant::now();
+    log.info("lonely");
+    wait_until("the timeout batch", || log.stats().written == 1);
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(lines(&path).len(), 1);
+}
+
+#[test]
+fn flush_makes_everything_before_it_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.log");
+    let log = Logger::builder().path(&path).batch_timeout(Duration::from_secs(3600)).build().unwrap();
+    for i in 0..1000 {
+        log.info(format!("line {i}"));
+    }
+    log.flush(Some(Duration::from_secs(10))).unwrap();
+    let got = lines(&path);
+    assert_eq!(got.len(), 1000);
+    assert_eq!(message(&got[999]), "line 999");
+    let s = log.stats();
+    assert_eq!((s.submitted, s.written, s.pending), (1000, 1000, 0));
+}
+
+#[test]
+fn close_drains_refuses_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.log");
+    let log = Logger::builder().path(&path).build().unwrap();
+    for i in 0..10_000 {
+        log.info(format!("{i}"));
+    }
+    log.close(Some(Duration::from_secs(10))).unwrap();
+    assert_eq!(lines(&path).len(), 10_000);
+    assert!(matches!(log.log(Level::INFO, "late"), Err(Error::Closed)));
+    assert!(matches!(log.close(None), Err(Error::Closed)));
+    assert!(matches!(log.flush(None), Err(Error::Closed)));
+    let s = log.stats();
+    assert_eq!((s.submitted, s.written, s.pending), (10_000, 10_000, 0));
+    assert!(log.is_closed());
+}
+
+#[test]
+fn dropping_the_last_clone_closes_and_writes_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.log");
+    {
+        let log = Logger::builder().path(&path).batch_timeout(Duration::from_secs(3600)).build().unwrap();
+        let clone = log.clone();
+        std::thread::spawn(move || {
+            for i in 0..500 {
+                clone.info(format!("t{i}"));
+            }
+        })
+        .join()
+        .unwrap();
+        log.info("last");
+    }
+    let got = lines(&path);
+    assert_eq!(got.len(), 501);
+    assert_eq!(message(got.last().unwrap()), "last");
+}
+
+#[test]
+fn sync_mode_writes_before_the_call_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.log");
+    let log = Logger::builder().path(&path).sync(true).build().unwrap();
+    assert!(log.is_sync());
+    log.info("one");
+    assert_eq!(lines(&path).len(), 1, "written on the caller's thread");
+    log.log(Level::DEBUG, "filtered").unwrap();
+    log.warn("two");
+    assert_eq!(lines(&path).len(), 2);
+    let s = log.stats();
+    assert_eq!((s.submitted, s.written, s.pending), (2, 2, 0));
+    log.close(None).unwrap();
+    assert!(matches!(log.log(Level::INFO, "x"), Err(Error::Closed)));
+}
+
+#[test]
+fn levels_filter_per_sink_and_set_level_moves_the_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (simple, full) = (dir.path().join("simple.log"), dir.path().join("full.jsonl"));
+    let log = Logger::builder()
+        .path(&simple)
+        .level(Level::INFO)
+        .set("file.full.path", full.to_str().unwrap())
+        .unwrap()
+        .set("file.full.level", "debug")
+        .unwrap()
+        .set("file.full.format", "json")
+        .unwrap()
+        .build()
+        .unwrap();
+    assert!(log.enabled(Level::DEBUG), "the full sink takes debug");
+    assert!(!log.enabled(Level::TRACE));
+    log.log(Level::TRACE, "trace").unwrap();
+    log.log(Level::DEBUG, "debug").unwrap();
+    log.log(Level::INFO, "info").unwrap();
+    log.flush(None).unwrap();
+    assert_eq!(lines(&simple).iter().map(|l| message(l)).collect::<Vec<_>>(), ["info"]);
+    let j = lines(&full);
+    assert_eq!(j.len(), 2);
+    assert!(j[0].contains("\"level\":\"DEBUG\",\"msg\":\"debug\""), "{}", j[0]);
+    assert_eq!(log.stats().submitted, 2, "trace was below every sink");
+    log.set_level(Level::TRACE).unwrap();
+    log.log(Level::TRACE, "now").unwrap();
+    log.close(None).unwrap();
+    assert_eq!(lines(&simple).len(), 2);
+    assert_eq!(lines(&full).len(), 2, "full keeps its own debug level");
+}
+
+#[test]
+fn callback_sink_gets_each_line_with_its_level_and_a_nul_after_it() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let log = Logger::builder()
+        .callback(Some(Level::WARN), Some(Format::Json), move |level, line| {
+            // SAFETY: the core promises a readable NUL byte right after the line.
+            let nul = unsafe { *line.as_ptr().add(line.len()) };
+            assert_eq!(nul, 0);
+            s2.lock().unwrap().push((level, String::from_utf8(line.to_vec()).unwrap()));
+        })
+        .level(Level::INFO)
+        .build()
+        .unwrap();
+    log.info("quiet");
+    log.error("loud");
+    log.close(None).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].0, Level::ERROR);
+    assert!(seen[0].1.ends_with("\"level\":\"ERROR\",\"msg\":\"loud\"}"), "{}", seen[0].1);
+}
+
+#[test]
+fn messages_over_the_limit_are_refused_and_not_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    let log = Logger::builder().path(&path).set("max_message_bytes", "1000").unwrap().build().unwrap();
+    assert!(matches!(log.log(Level::INFO, vec![b'a'; 1001]), Err(Error::TooLarge { len: 1001, max: 1000 })));
+    log.log(Level::INFO, vec![b'a'; 1000]).unwrap();
+    log.close(None).unwrap();
+    assert_eq!(log.stats().submitted, 1);
+    assert_eq!(message(&lines(&path)[0]).len(), 1000);
+}
+
+#[test]
+fn open_errors_name_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain");
+    std::fs::write(&file, b"x").unwrap();
+    let e = Logger::builder().path(file.join("sub/x.log")).build().unwrap_err();
+    assert_eq!(e.code(), 6);
+    assert!(e.to_string().starts_with("cannot create folder"), "{e}");
+    let e = Logger::builder().build().unwrap_err();
+    assert!(e.to_string().contains("no sink configured"), "{e}");
+}
+
+#[test]
+fn files_are_created_with_mode_and_parents() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/c/app.log");
+    let log = Logger::builder().path(&path).build().unwrap();
+    log.close(None).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    // The process umask can only remove bits.
+    assert_eq!(mode & !0o640, 0, "mode {mode:o}");
+    assert!(mode & 0o600 == 0o600);
+}
+
+#[test]
+fn error_callback_and_last_error_see_write_failures_while_other_sinks_go_on() {
+    let errors = Arc::new(AtomicUsize::new(0));
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let (e2, d2) = (errors.clone(), delivered.clone());
+    let log = Logger::builder()
+        .path("/dev/full")
+        .set("write_retries", "2")
+        .unwrap()
+        .on_error(move |e| {
+            assert_eq!(e.code(), 6);
+            e2.fetch_add(1, Ordering::SeqCst);
+        })
+        .callback(None, None, move |_, _| {
+            d2.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    for i in 0..10 {
+        log.info(format!("{i}"));
+    }
+    log.flush(None).unwrap();
+    let s = log.stats();
+    assert_eq!(delivered.load(Ordering::SeqCst), 10, "the callback sink still got every record");
+    assert_eq!(s.failed, 10, "no record reached /dev/full");
+    assert_eq!(s.written, 0);
+    assert_eq!(s.write_errors, 3 * s.batches, "one try and two retries per batch");
+    assert_eq!(errors.load(Ordering::SeqCst) as u64, s.batches);
+    let last = log.last_error().unwrap();
+    assert!(last.contains("/dev/full") && last.contains("No space left on device"), "{last}");
+    log.close(None).unwrap();
+}
+
+#[test]
+fn writer_panics_are_survived_then_sync_takes_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.log");
+    let log = Logger::builder().path(&path).build().unwrap();
+    log.inject_writer_panics(1);
+    log.info("lost in the panic");
+    wait_until("restart", || log.stats().writer_restarts == 1);
+    log.info("after restart");
+    log.flush(Some(Duration::from_secs(10))).unwrap();
+    let s = log.stats();
+    assert_eq!((s.submitted, s.written, s.failed, s.pending), (2, 1, 1, 0));
+    assert!(!log.is_sync());
+    assert!(log.last_error().unwrap().contains("injected writer panic"));
+
+    log.inject_writer_panics(100);
+    let mut i = 0;
+    while !log.is_sync() {
+        log.info(format!("doomed {i}"));
+        i += 1;
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(i < 2000, "never fell back to sync mode");
+    }
+    assert_eq!(log.stats().writer_restarts, 4);
+    log.info("written by the caller");
+    assert_eq!(message(lines(&path).last().unwrap()), "written by the caller");
+    log.close(None).unwrap();
+    let s = log.stats();
+    assert_eq!(s.submitted, s.written + s.failed);
+    assert_eq!(s.pending, 0);
+    assert_eq!(lines(&path).len() as u64, s.written);
+}
+
+#[test]
+fn many_threads_every_record_once_in_per_thread_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.log");
+    let log = Logger::builder().path(&path).queue_capacity(1024).build().unwrap();
+    let (threads, n) = (4usize, 50_000usize);
+    let hs: Vec<_> = (0..threads)
+        .map(|t| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for i in 0..n {
+                    log.log(Level::INFO, format!("{t} {i}")).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    log.close(None).unwrap();
+    let mut next = vec![0usize; threads];
+    for l in lines(&path) {
+        let (t, i) = message(&l).split_once(' ').unwrap();
+        let (t, i): (usize, usize) = (t.parse().unwrap(), i.parse().unwrap());
+        assert_eq!(i, next[t], "thread {t}");
+        next[t] += 1;
+    }
+    assert!(next.iter().all(|&c| c == n));
+    assert_eq!(log.stats().written, (threads * n) as u64);
+}

@@ -1,0 +1,147 @@
+//! Each overflow policy's exact accounting, with the writer stalled at a known point.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alog_core::{Error, Level, Logger, Overflow};
+use common::Gate;
+
+/// A logger whose only sink is a callback that records each message and stalls on `gate`
+/// when it sees the message "stall".
+fn stalled(cap: usize, overflow: Overflow, block_timeout: Option<Duration>) -> (Logger, Gate, Arc<Mutex<Vec<String>>>) {
+    let gate = Gate::default();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (g, s) = (gate.clone(), seen.clone());
+    let log = Logger::builder()
+        .queue_capacity(cap)
+        .batch_size(1)
+        .overflow(overflow)
+        .block_timeout(block_timeout)
+        .set("pattern", "{msg}")
+        .unwrap()
+        .callback(None, None, move |_, line| {
+            let text = String::from_utf8(line.to_vec()).unwrap();
+            if text == "stall" {
+                g.pass();
+            }
+            s.lock().unwrap().push(text);
+        })
+        .build()
+        .unwrap();
+    log.log(Level::INFO, "stall").unwrap();
+    gate.wait_entered(1);
+    (log, gate, seen)
+}
+
+fn fill(log: &Logger, n: usize) -> Vec<Result<(), Error>> {
+    (0..n).map(|i| log.log(Level::INFO, format!("m{i}"))).collect()
+}
+
+#[test]
+fn drop_newest_keeps_the_oldest_and_counts_the_rest() {
+    let (log, gate, seen) = stalled(4, Overflow::DropNewest, None);
+    let results = fill(&log, 10);
+    assert!(results[..4].iter().all(|r| r.is_ok()));
+    assert!(results[4..].iter().all(|r| matches!(r, Err(Error::Full))));
+    let s = log.stats();
+    assert_eq!((s.submitted, s.dropped, s.pending, s.written), (11, 6, 5, 0));
+    gate.open();
+    log.close(None).unwrap();
+    let s = log.stats();
+    assert_eq!((s.submitted, s.written, s.dropped, s.failed, s.pending), (11, 5, 6, 0, 0));
+    assert_eq!(*seen.lock().unwrap(), ["stall", "m0", "m1", "m2", "m3"]);
+}
+
+#[test]
+fn drop_oldest_keeps_the_newest() {
+    let (log, gate, seen) = stalled(4, Overflow::DropOldest, None);
+    assert!(fill(&log, 10).iter().all(|r| r.is_ok()));
+    let s = log.stats();
+    assert_eq!((s.submitted, s.dropped, s.pending), (11, 6, 5));
+    gate.open();
+    log.close(None).unwrap();
+    let s = log.stats();
+    assert_eq!((s.submitted, s.written, s.dropped, s.pending), (11, 5, 6, 0));
+    assert_eq!(*seen.lock().unwrap(), ["stall", "m6", "m7", "m8", "m9"]);
+}
+
+#[test]
+fn warn_drops_like_drop_newest() {
+    let (log, gate, seen) = stalled(2, Overflow::Warn, None);
+    let results = fill(&log, 5);
+    assert_eq!(results.iter().filter(|r| matches!(r, Err(Error::Full))).count(), 3);
+    gate.open();
+    log.close(None).unwrap();
+    let s = log.stats();
+    assert_eq!((s.submitted, s.written, s.dropped, s.pending), (6, 3, 3, 0));
+    assert_eq!(*seen.lock().unwrap(), ["stall", "m0", "m1"]);
+}
+
+#[test]
+fn block_with_timeout_drops_after_waiting() {
+    let (log, gate, seen) = stalled(2, Overflow::Block, Some(Duration::from_millis(30)));
+    let t = std::time::Instant::now();
+    let results = fill(&log, 4);
+    assert!(t.elapsed() >= Duration::from_millis(60), "two calls each waited the timeout");
+    assert!(results[..2].iter().all(|r| r.is_ok()));
+    assert!(results[2..].iter().all(|r| matches!(r, Err(Error::Timeout))));
+    gate.open();
+    log.close(None).unwrap();
+    let s = log.stats();
+    assert_eq!((s.submitted, s.written, s.dropped, s.pending), (5, 3, 2, 0));
+    assert_eq!(*seen.lock().unwrap(), ["stall", "m0", "m1"]);
+}
+
+#[test]
+fn block_forever_waits_for_room_and_loses_nothing() {
+    let (log, gate, seen) = stalled(2, Overflow::Block, None);
+    let log2 = log.clone();
+    let producer = std::thread::spawn(move || fill(&log2, 50));
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(log.stats().submitted, 3, "the producer is blocked with a full queue");
+    gate.open();
+    assert!(producer.join().unwrap().iter().all(|r| r.is_ok()));
+    log.close(None).unwrap();
+    let s = log.stats();
+    assert_eq!((s.submitted, s.written, s.dropped, s.pending), (51, 51, 0, 0));
+    let expected: Vec<String> = std::iter::once("stall".to_string()).chain((0..50).map(|i| format!("m{i}"))).collect();
+    assert_eq!(*seen.lock().unwrap(), expected);
+}
+
+#[test]
+fn identity_holds_while_threads_race_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Logger::builder()
+        .path(dir.path().join("a.log"))
+        .queue_capacity(64)
+        .overflow(Overflow::DropOldest)
+        .build()
+        .unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let producers: Vec<_> = (0..2)
+        .map(|_| {
+            let (log, stop) = (log.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    log.info("x");
+                }
+            })
+        })
+        .collect();
+    for _ in 0..2000 {
+        let s = log.stats();
+        assert_eq!(s.submitted, s.written + s.dropped + s.failed + s.pending, "{s:?}");
+        assert!(s.queue_len <= 64);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for p in producers {
+        p.join().unwrap();
+    }
+    log.close(None).unwrap();
+    let s = log.stats();
+    assert_eq!(s.pending, 0);
+    assert_eq!(s.submitted, s.written + s.dropped);
+    assert_eq!(common::lines(&dir.path().join("a.log")).len() as u64, s.written);
+}
