@@ -180,6 +180,7 @@ class Messages {
 struct Options {
   std::string path;
   size_t queue = 8192;
+  std::vector<std::string> alog_set;  // extra "key=value" alog settings, applied last
 };
 
 class AlogLogger {
@@ -194,6 +195,11 @@ class AlogLogger {
     set(conf, "queue_capacity", std::to_string(o.queue).c_str());
     set(conf, "overflow", "block");
     set(conf, "fsync", "never");
+    for (const auto &kv : o.alog_set) {
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos) die("--alog-set wants key=value, got '%s'", kv.c_str());
+      set(conf, kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str());
+    }
     char err[512] = "";
     alog_result r = alog_open(o.path.c_str(), conf, &lg_, err, sizeof err);
     alog_conf_free(conf);
@@ -322,6 +328,7 @@ struct ChildArgs {
   size_t queue = 8192;
   double ns_per_tick = 0;
   bool keep = false;  // leave the log file in place
+  std::vector<std::string> alog_set;
 };
 
 // rss_peak is read right after close(): check_file() maps the log file, which
@@ -377,6 +384,9 @@ int run_latency(const ChildArgs &a, const Options &o) {
   std::printf("p99_ns %.1f\n", pct(0.99));
   std::printf("p999_ns %.1f\n", pct(0.999));
   std::printf("p9999_ns %.1f\n", pct(0.9999));
+  const uint64_t one_us = uint64_t(1000.0 / a.ns_per_tick);
+  const uint64_t over_1us = uint64_t(samples.end() - std::upper_bound(samples.begin(), samples.end(), one_us));
+  std::printf("over_1us %" PRIu64 "\n", over_1us);
   std::printf("max_ns %.1f\n", double(samples.back()) * a.ns_per_tick);
   std::printf("mean_ns %.2f\n", double(sum / samples.size()) * a.ns_per_tick);
   std::printf("timer_overhead_ns %.2f\n", double(overhead) * a.ns_per_tick);
@@ -467,6 +477,7 @@ int run_child_with(const ChildArgs &a) {
   Options o;
   o.path = a.dir + "/" + Logger::kName + "-" + a.scenario + ".log";
   o.queue = a.queue;
+  o.alog_set = a.alog_set;
   ::unlink(o.path.c_str());
   int rc;
   if (a.scenario == "latency") {
@@ -504,6 +515,7 @@ struct DriverArgs {
   size_t queue = 8192;
   std::string dir;  // parent of the temporary directory
   bool keep = false;  // keep the log files (and the temporary directory)
+  std::vector<std::string> alog_set;  // extra alog configuration, for experiments
   std::vector<std::string> loggers{"alog", "spdlog"};
   std::vector<std::string> scenarios{"latency", "burst", "mt2"};
 };
@@ -522,6 +534,10 @@ bool spawn_child(const DriverArgs &d, const std::string &tmpdir, double ns_per_t
                                    "--queue",     std::to_string(d.queue),
                                    "--ns-per-tick", tick_buf,
                                    "--keep",      d.keep ? "1" : "0"};
+  for (const auto &kv : d.alog_set) {
+    args.push_back("--alog-set");
+    args.push_back(kv);
+  }
   std::vector<char *> argv;
   for (auto &s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
@@ -584,6 +600,7 @@ const Row kRows[] = {
     {"latency", "p999_ns", "p99.9 (ns)", 1, 0},
     {"latency", "max_ns", "max (ns)", 1, 0},
     {"latency", "mean_ns", "mean (ns)", 1, 1},
+    {"latency", "over_1us", "calls slower than 1 us", 1, 0},
     {"latency", "rss_delta_kib", "peak RSS growth (MiB)", 1.0 / 1024, 1},
     {"burst", "ns_per_call", "caller ns/call", 1, 1},
     {"burst", "total_s", "s until all lines in file (first call to close)", 1, 3},
@@ -636,10 +653,11 @@ void usage() {
   std::puts(
       "usage: latency [--runs K] [--n-latency N] [--n-burst N] [--n-mt2 N] [--warmup N]\n"
       "               [--gap-ns NS] [--queue N] [--dir DIR] [--loggers alog,spdlog]\n"
-      "               [--scenarios latency,burst,mt2] [--keep]\n"
+      "               [--scenarios latency,burst,mt2] [--keep] [--alog-set KEY=VALUE]...\n"
       "Runs every (scenario, logger) pair in its own child process and prints a markdown\n"
       "table; with --runs K > 1 every cell is the median of the K runs of that metric.\n"
-      "--keep leaves the log files in the temporary directory.");
+      "--keep leaves the log files in the temporary directory; --alog-set adds an alog\n"
+      "configuration key (after the benchmark's own), e.g. --alog-set batch_size=1024.");
 }
 
 int run_driver(const DriverArgs &d) {
@@ -738,6 +756,7 @@ int run_driver(const DriverArgs &d) {
   std::printf("- Versions: alog %s, spdlog %d.%d.%d with fmt %d.%d.%d, compiled by " BENCH_COMPILER " -O2.\n",
               alog_version(), SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, FMT_VERSION / 10000,
               FMT_VERSION / 100 % 100, FMT_VERSION % 100);
+  for (const auto &kv : d.alog_set) std::printf("- Extra alog setting: `%s`.\n", kv.c_str());
   if (d.runs > 1) std::printf("- Each cell is the median of %d runs of that metric (per-run values below).\n", d.runs);
   if (has("alog", d.loggers)) {
     double qc = cell("burst", "alog", "alog_queue_capacity", f);
@@ -798,6 +817,7 @@ int main(int argc, char **argv) {
       else if (k == "--queue") a.queue = parse_u64(v, "--queue");
       else if (k == "--ns-per-tick") a.ns_per_tick = std::strtod(v, nullptr);
       else if (k == "--keep") a.keep = std::strcmp(v, "1") == 0;
+      else if (k == "--alog-set") a.alog_set.push_back(v);
       else die("unknown child option %s", k.c_str());
     }
     return run_child(a);
@@ -824,6 +844,7 @@ int main(int argc, char **argv) {
     else if (k == "--gap-ns") d.gap_ns = parse_u64(v, "--gap-ns");
     else if (k == "--queue") d.queue = parse_u64(v, "--queue");
     else if (k == "--dir") d.dir = v;
+    else if (k == "--alog-set") d.alog_set.push_back(v);
     else if (k == "--loggers") d.loggers = split(v);
     else if (k == "--scenarios") d.scenarios = split(v);
     else die("unknown option %s (see --help)", k.c_str());

@@ -77,6 +77,7 @@ kernel="$(uname -sr)"
 mem="$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
 fs="$(df -PT "${TMPDIR:-/tmp}" | awk 'NR == 2 { print $2 }')"
 date_utc="$(date -u '+%Y-%m-%d %H:%M UTC')"
+load="$(cut -d' ' -f1-3 /proc/loadavg)"
 commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "no commit")"
 if ! git -C "$root" diff --quiet HEAD -- 2>/dev/null; then commit="$commit + uncommitted changes"; fi
 
@@ -86,7 +87,7 @@ table="$("$build/latency" --runs "$runs" ${bench_args[@]+"${bench_args[@]}"})"
 
 report="$(cat <<EOF
 Date: ${date_utc}
-Machine: ${model}, ${cpus} CPUs, ${mem} RAM, ${kernel}; log files on ${fs} (${TMPDIR:-/tmp})
+Machine: ${model}, ${cpus} CPUs, ${mem} RAM, ${kernel}; log files on ${fs} (${TMPDIR:-/tmp}); load average before the run: ${load}
 Source: ${commit}
 Command: \`${invocation}\`
 

@@ -583,8 +583,8 @@ int main(void)
     test_hostile_bytes(dir);
     test_sizes(dir);
     test_after_close(dir);
-    test_small_queue(dir);
     test_write_errors();
+    test_small_queue(dir); /* last: fails with the engine as of writing */
     remove_tmpdir(dir);
     printf("badinput: ok\n");
     return 0;

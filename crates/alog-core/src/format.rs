@@ -260,24 +260,27 @@ fn hex_byte(b: u8, out: &mut Vec<u8>) {
     out.extend_from_slice(&[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
 }
 
-/// Text escaping: valid UTF-8 without control characters passes through; `\n` `\r` `\t` and
-/// other control bytes and invalid UTF-8 bytes become `\n`, `\r`, `\t` and `\xNN`.
+/// Characters that some readers treat as line breaks although they are not control bytes.
+fn breaks_lines(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Text escaping: valid UTF-8 without control characters passes through; `\n` `\r` `\t`
+/// stay readable, other ASCII control bytes and invalid UTF-8 bytes become `\xNN`, and
+/// Unicode controls and line separators become `\u{NNNN}`.
 pub fn text_escape(bytes: &[u8], out: &mut Vec<u8>) {
     for chunk in bytes.utf8_chunks() {
         let valid = chunk.valid();
         let mut start = 0;
         for (i, c) in valid.char_indices() {
-            if c.is_control() {
+            if c.is_control() || breaks_lines(c) {
                 out.extend_from_slice(&valid.as_bytes()[start..i]);
                 match c {
                     '\n' => out.extend_from_slice(b"\\n"),
                     '\r' => out.extend_from_slice(b"\\r"),
                     '\t' => out.extend_from_slice(b"\\t"),
-                    c if (c as u32) < 0x100 => hex_byte(c as u8, out),
-                    c => {
-                        let _ = c.encode_utf8(&mut [0; 4]);
-                        push_display(out, format_args!("\\u{{{:x}}}", c as u32));
-                    }
+                    c if c.is_ascii() => hex_byte(c as u8, out),
+                    c => push_display(out, format_args!("\\u{{{:04x}}}", c as u32)),
                 }
                 start = i + c.len_utf8();
             }
@@ -312,33 +315,34 @@ fn text_value(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// A JSON string literal; invalid UTF-8 becomes U+FFFD.
+/// A JSON string literal; invalid UTF-8 becomes U+FFFD, and U+0085, U+2028 and U+2029 are
+/// escaped so that no line-splitting reader can cut a record in two.
 pub fn json_str(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     for chunk in bytes.utf8_chunks() {
-        let valid = chunk.valid().as_bytes();
+        let valid = chunk.valid();
         let mut start = 0;
-        for (i, &b) in valid.iter().enumerate() {
-            let esc: &[u8] = match b {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                b'\n' => b"\\n",
-                b'\r' => b"\\r",
-                b'\t' => b"\\t",
-                0x08 => b"\\b",
-                0x0c => b"\\f",
-                0..=0x1f | 0x7f => b"",
+        for (i, c) in valid.char_indices() {
+            let esc: &[u8] = match c {
+                '"' => b"\\\"",
+                '\\' => b"\\\\",
+                '\n' => b"\\n",
+                '\r' => b"\\r",
+                '\t' => b"\\t",
+                '\u{8}' => b"\\b",
+                '\u{c}' => b"\\f",
+                '\0'..='\u{1f}' | '\u{7f}' | '\u{85}' | '\u{2028}' | '\u{2029}' => b"",
                 _ => continue,
             };
-            out.extend_from_slice(&valid[start..i]);
+            out.extend_from_slice(&valid.as_bytes()[start..i]);
             if esc.is_empty() {
-                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+                push_display(out, format_args!("\\u{:04x}", c as u32));
             } else {
                 out.extend_from_slice(esc);
             }
-            start = i + 1;
+            start = i + c.len_utf8();
         }
-        out.extend_from_slice(&valid[start..]);
+        out.extend_from_slice(&valid.as_bytes()[start..]);
         if !chunk.invalid().is_empty() {
             out.extend_from_slice("\u{fffd}".as_bytes());
         }
