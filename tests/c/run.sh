@@ -52,7 +52,7 @@ cases() {
         echo "threads-2x20k threads 2 20000"
         echo "policies policies"
         echo "badinput badinput"
-        echo "concurrent_close concurrent_close 3"
+        echo "concurrent_close concurrent_close 5"
         echo "fork fork"
         ;;
     esac
@@ -98,6 +98,7 @@ build_mode() { # build_mode MODE: compiles every program into build/MODE/
     [ "$mode" = asan ] && extra=("${SANITIZE[@]}")
     mkdir -p "$out"
     for p in "${PROGRAMS[@]}"; do
+        rm -f "$out/$p" # never run a stale binary
         if ! "$CC" "${CFLAGS[@]}" "${extra[@]}" -o "$out/$p" "$here/$p.c" \
             "$libdir/libalog.a" "${LIBS[@]}" >"$out/$p.build.log" 2>&1; then
             report FAIL "$mode" "build $p" 0 "$out/$p.build.log"
@@ -121,12 +122,23 @@ run_case() { # run_case MODE LABEL PROGRAM [ARGS...]
     case "$mode" in
     valgrind)
         cmd=(valgrind --error-exitcode=99 --leak-check=full
-            --errors-for-leak-kinds=definite --quiet "$bin" "$@")
+            --errors-for-leak-kinds=definite --quiet)
+        # A forked child cannot free what only the parent's (vanished)
+        # writer thread owned; see valgrind-fork.supp.
+        [ "$prog" = fork ] && cmd+=(--suppressions="$here/valgrind-fork.supp")
+        cmd+=("$bin" "$@")
         ;;
     *) cmd=("$bin" "$@") ;;
     esac
+    local asan="detect_leaks=1:abort_on_error=0"
+    # fork.c: a forked child leaks what only the parent's vanished writer
+    # thread owned (see valgrind-fork.supp, where valgrind's full stacks let
+    # us suppress exactly that). LeakSanitizer's fast stacks end inside
+    # liballoc, and its slow unwinder can deadlock a forked child, so leak
+    # detection is off for this one program; ASan and UBSan still run.
+    [ "$mode" = asan ] && [ "$prog" = fork ] && asan="detect_leaks=0:abort_on_error=0"
     local start=$SECONDS rc=0
-    ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}" \
+    ASAN_OPTIONS="$asan:${ASAN_OPTIONS:-}" \
         UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}" \
         timeout 300 "${cmd[@]}" >"$log" 2>&1 || rc=$?
     if [ $rc -eq 0 ]; then

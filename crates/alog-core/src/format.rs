@@ -207,7 +207,8 @@ impl Formatter {
             out.push(b':');
             match f.value {
                 Value::Str(b) => json_str(b, out),
-                Value::Json(b) if json_valid(b) => out.extend_from_slice(b),
+                // In valid JSON a CR or LF can only be insignificant whitespace: make it a space.
+                Value::Json(b) if json_valid(b) => out.extend(b.iter().map(|&c| if c == b'\n' || c == b'\r' { b' ' } else { c })),
                 Value::Json(b) => json_str(b, out),
                 other => scalar(other, out, true),
             }
@@ -571,7 +572,7 @@ mod tests {
             Field::new("f", 0.25f64),
             Field::new("nan", f64::NAN),
             Field::new("b", false),
-            Field { key: b"g", value: Value::Json(b"{\"a\":[1,{\"b\":null}]}") },
+            Field { key: b"g", value: Value::Json(b"{\"a\":[1,\r\n{\"b\":null}]}") },
             Field { key: b"bad", value: Value::Json(b"{oops") },
         ];
         let src = Some(Source { file: b"a.c", line: 7, func: b"" });
@@ -580,7 +581,7 @@ mod tests {
             line,
             "{\"ts\":\"2023-11-14T22:13:20.123456Z\",\"level\":\"INFO\",\"msg\":\"hi\\n\u{fffd}\\u0000\",\
              \"source\":{\"file\":\"a.c\",\"line\":7},\"s\":\"q\\\"uote\",\"i\":-1,\"u\":18446744073709551615,\
-             \"f\":0.25,\"nan\":\"NaN\",\"b\":false,\"g\":{\"a\":[1,{\"b\":null}]},\"bad\":\"{oops\"}"
+             \"f\":0.25,\"nan\":\"NaN\",\"b\":false,\"g\":{\"a\":[1,  {\"b\":null}]},\"bad\":\"{oops\"}"
         );
         assert!(json_valid(line.as_bytes()));
     }

@@ -842,7 +842,7 @@ impl Shared {
 /// The guards `lock_all` takes; dropping it unlocks them.
 pub(crate) struct Held {
     _core: MutexGuard<'static, Core>,
-    _consumer: MutexGuard<'static, ()>,
+    _consumer: crate::sync::MutexGuard<'static, ()>,
     _last_error: MutexGuard<'static, Option<String>>,
     _wake: MutexGuard<'static, Wake>,
     _space: MutexGuard<'static, ()>,
