@@ -80,7 +80,11 @@ pub struct JsonKeys {
 
 impl Default for JsonKeys {
     fn default() -> Self {
-        JsonKeys { ts: "ts".into(), level: "level".into(), msg: "msg".into() }
+        JsonKeys {
+            ts: "ts".into(),
+            level: "level".into(),
+            msg: "msg".into(),
+        }
     }
 }
 
@@ -120,7 +124,10 @@ pub struct CallbackSpec {
 
 impl fmt::Debug for CallbackSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallbackSpec").field("level", &self.level).field("format", &self.format).finish()
+        f.debug_struct("CallbackSpec")
+            .field("level", &self.level)
+            .field("format", &self.format)
+            .finish()
     }
 }
 
@@ -199,15 +206,21 @@ impl Default for Config {
 }
 
 fn bad(key: &str, value: &str, accepted: &str) -> Error {
-    Error::invalid(format!("invalid value {value:?} for {key}: expected {accepted}"))
+    Error::invalid(format!(
+        "invalid value {value:?} for {key}: expected {accepted}"
+    ))
 }
 
 fn parse_enum<T: Copy>(key: &str, value: &str, table: &[(&str, T)]) -> Result<T> {
     let v = value.trim();
-    table.iter().find(|(name, _)| name.eq_ignore_ascii_case(v)).map(|(_, t)| *t).ok_or_else(|| {
-        let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
-        bad(key, value, &names.join("|"))
-    })
+    table
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(v))
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+            bad(key, value, &names.join("|"))
+        })
 }
 
 fn parse_uint(key: &str, value: &str, min: u64, max: u64) -> Result<u64> {
@@ -222,11 +235,16 @@ fn parse_level(key: &str, value: &str) -> Result<Level> {
 }
 
 fn parse_format(key: &str, value: &str) -> Result<Format> {
-    parse_enum(key, value, &[("text", Format::Text), ("json", Format::Json)])
+    parse_enum(
+        key,
+        value,
+        &[("text", Format::Text), ("json", Format::Json)],
+    )
 }
 
 fn parse_pattern(key: &str, value: &str) -> Result<String> {
-    crate::format::Pattern::parse(value).map_err(|e| Error::invalid(format!("invalid {key}: {e}")))?;
+    crate::format::Pattern::parse(value)
+        .map_err(|e| Error::invalid(format!("invalid {key}: {e}")))?;
     Ok(value.to_string())
 }
 
@@ -295,9 +313,15 @@ impl Config {
                 let ms = parse_uint(key, value, 0, MAX_MS)?;
                 self.block_timeout = (ms > 0).then(|| Duration::from_millis(ms));
             }
-            "batch_size" => self.batch_size = parse_uint(key, value, 1, MAX_QUEUE_CAPACITY as u64)? as usize,
-            "batch_timeout_ms" => self.batch_timeout = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?),
-            "flush_interval_ms" => self.flush_interval = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?),
+            "batch_size" => {
+                self.batch_size = parse_uint(key, value, 1, MAX_QUEUE_CAPACITY as u64)? as usize
+            }
+            "batch_timeout_ms" => {
+                self.batch_timeout = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?)
+            }
+            "flush_interval_ms" => {
+                self.flush_interval = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?)
+            }
             "fsync" => {
                 self.fsync = parse_enum(
                     key,
@@ -314,7 +338,11 @@ impl Config {
                 self.console = parse_enum(
                     key,
                     value,
-                    &[("none", None), ("stdout", Some(Stream::Stdout)), ("stderr", Some(Stream::Stderr))],
+                    &[
+                        ("none", None),
+                        ("stdout", Some(Stream::Stdout)),
+                        ("stderr", Some(Stream::Stderr)),
+                    ],
                 )?
             }
             "console.level" => self.console_level = Some(parse_level(key, value)?),
@@ -335,7 +363,8 @@ impl Config {
                 }
             }
             "max_message_bytes" => {
-                self.max_message_bytes = parse_uint(key, value, 1, MAX_MESSAGE_BYTES as u64)? as usize
+                self.max_message_bytes =
+                    parse_uint(key, value, 1, MAX_MESSAGE_BYTES as u64)? as usize
             }
             "write_retries" => self.write_retries = parse_uint(key, value, 0, 10)? as u32,
             _ => return self.set_file_key(key, value),
@@ -345,27 +374,49 @@ impl Config {
 
     fn set_file_key(&mut self, key: &str, value: &str) -> Result<()> {
         let unknown = || {
-            Error::invalid(format!("unknown configuration key {key:?}; known keys: {}", KEYS.join(", ")))
+            Error::invalid(format!(
+                "unknown configuration key {key:?}; known keys: {}",
+                KEYS.join(", ")
+            ))
         };
         let rest = key.strip_prefix("file.").ok_or_else(unknown)?;
         let (name, prop) = rest.rsplit_once('.').ok_or_else(unknown)?;
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
             return Err(Error::invalid(format!(
                 "invalid sink name {name:?} in {key}: use letters, digits, '_' or '-'"
             )));
         }
         let parsed = match prop {
             "path" if value.is_empty() => return Err(bad(key, value, "a file path")),
-            "path" => FileSpec { path: Some(PathBuf::from(value)), ..FileSpec::default() },
-            "level" => FileSpec { level: Some(parse_level(key, value)?), ..FileSpec::default() },
-            "format" => FileSpec { format: Some(parse_format(key, value)?), ..FileSpec::default() },
-            "pattern" => FileSpec { pattern: Some(parse_pattern(key, value)?), ..FileSpec::default() },
+            "path" => FileSpec {
+                path: Some(PathBuf::from(value)),
+                ..FileSpec::default()
+            },
+            "level" => FileSpec {
+                level: Some(parse_level(key, value)?),
+                ..FileSpec::default()
+            },
+            "format" => FileSpec {
+                format: Some(parse_format(key, value)?),
+                ..FileSpec::default()
+            },
+            "pattern" => FileSpec {
+                pattern: Some(parse_pattern(key, value)?),
+                ..FileSpec::default()
+            },
             _ => return Err(unknown()),
         };
         let spec = match self.files.iter_mut().position(|f| f.name == name) {
             Some(i) => &mut self.files[i],
             None => {
-                self.files.push(FileSpec { name: name.to_string(), ..FileSpec::default() });
+                self.files.push(FileSpec {
+                    name: name.to_string(),
+                    ..FileSpec::default()
+                });
                 self.files.last_mut().expect("just pushed")
             }
         };
@@ -380,7 +431,10 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         for f in &self.files {
             if f.path.is_none() {
-                return Err(Error::invalid(format!("file.{}.path is required for sink {:?}", f.name, f.name)));
+                return Err(Error::invalid(format!(
+                    "file.{}.path is required for sink {:?}",
+                    f.name, f.name
+                )));
             }
         }
         Ok(())
@@ -388,7 +442,11 @@ impl Config {
 
     /// The style of the main file sink and the default of every other sink.
     pub fn style(&self) -> Style {
-        Style { format: self.format, pattern: self.pattern.clone(), json_keys: self.json_keys.clone() }
+        Style {
+            format: self.format,
+            pattern: self.pattern.clone(),
+            json_keys: self.json_keys.clone(),
+        }
     }
 }
 
@@ -413,10 +471,21 @@ mod tests {
             "invalid value \"sometimes\" for overflow: expected block|drop_newest|drop_oldest|warn"
         );
         let e = c.set("queue_capacity", "-1").unwrap_err().to_string();
-        assert_eq!(e, "invalid value \"-1\" for queue_capacity: expected an integer 1..16777216");
-        assert!(c.set("level", "loud").unwrap_err().to_string().contains("trace|debug|info"));
+        assert_eq!(
+            e,
+            "invalid value \"-1\" for queue_capacity: expected an integer 1..16777216"
+        );
+        assert!(c
+            .set("level", "loud")
+            .unwrap_err()
+            .to_string()
+            .contains("trace|debug|info"));
         assert!(c.set("file_mode", "0999").is_err());
-        assert!(c.set("pattern", "{ts} {nope}").unwrap_err().to_string().contains("{nope}"));
+        assert!(c
+            .set("pattern", "{ts} {nope}")
+            .unwrap_err()
+            .to_string()
+            .contains("{nope}"));
     }
 
     #[test]
@@ -438,7 +507,10 @@ mod tests {
         assert_eq!(c.file_mode, 0o600);
         assert_eq!(c.console, Some(Stream::Stderr));
         assert_eq!(c.files.len(), 1);
-        assert_eq!(c.files[0].path.as_deref(), Some(std::path::Path::new("full.log")));
+        assert_eq!(
+            c.files[0].path.as_deref(),
+            Some(std::path::Path::new("full.log"))
+        );
         assert_eq!(c.files[0].level, Some(Level::DEBUG));
         assert_eq!(c.files[0].format, Some(Format::Json));
         c.validate().unwrap();
@@ -448,6 +520,10 @@ mod tests {
     fn validate_rejects_inconsistent_settings() {
         let mut c = Config::default();
         c.set("file.x.level", "info").unwrap();
-        assert!(c.validate().unwrap_err().to_string().contains("file.x.path is required"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("file.x.path is required"));
     }
 }

@@ -26,7 +26,10 @@ impl Error {
     }
 
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Error {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 
     /// The stable result code of this error (`ALOG_ERR_*` in `alog.h`).
@@ -51,7 +54,10 @@ impl fmt::Display for Error {
             Error::Closed => f.write_str("logger is closed"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::TooLarge { len, max } => {
-                write!(f, "message of {len} bytes is longer than max_message_bytes ({max})")
+                write!(
+                    f,
+                    "message of {len} bytes is longer than max_message_bytes ({max})"
+                )
             }
         }
     }

@@ -56,7 +56,12 @@ extern "C" fn prepare() {
             })
             .collect();
         // SAFETY: see `Slot`.
-        unsafe { *IN_FORK.0.get() = Some(Fork { registry: Some(reg), held }) };
+        unsafe {
+            *IN_FORK.0.get() = Some(Fork {
+                registry: Some(reg),
+                held,
+            })
+        };
     });
 }
 
@@ -71,7 +76,9 @@ extern "C" fn parent() {
 extern "C" fn child() {
     let _ = std::panic::catch_unwind(|| {
         // SAFETY: see `Slot`; the child has one thread.
-        let Some(mut fork) = (unsafe { (*IN_FORK.0.get()).take() }) else { return };
+        let Some(mut fork) = (unsafe { (*IN_FORK.0.get()).take() }) else {
+            return;
+        };
         for (held, arc) in fork.held.iter_mut() {
             arc.reset_in_child(held);
         }

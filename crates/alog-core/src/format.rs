@@ -95,9 +95,15 @@ impl Pattern {
                     }
                     pieces.push(piece);
                 }
-                '}' => return Err(format!("unmatched }} in pattern {s:?} (write }}}} for a brace)")),
+                '}' => {
+                    return Err(format!(
+                        "unmatched }} in pattern {s:?} (write }}}} for a brace)"
+                    ))
+                }
                 c if c.is_control() => {
-                    return Err(format!("control character {c:?} in pattern {s:?} would split lines"))
+                    return Err(format!(
+                        "control character {c:?} in pattern {s:?} would split lines"
+                    ))
                 }
                 c => lit.push(c),
             }
@@ -105,8 +111,13 @@ impl Pattern {
         if !lit.is_empty() {
             pieces.push(Piece::Lit(lit));
         }
-        let shows_source = pieces.iter().any(|p| matches!(p, Piece::File | Piece::Line | Piece::Func));
-        Ok(Pattern { pieces, shows_source })
+        let shows_source = pieces
+            .iter()
+            .any(|p| matches!(p, Piece::File | Piece::Line | Piece::Func));
+        Ok(Pattern {
+            pieces,
+            shows_source,
+        })
     }
 }
 
@@ -122,7 +133,11 @@ impl Formatter {
     pub fn new(style: Style) -> Formatter {
         let pattern = Pattern::parse(style.pattern.as_deref().unwrap_or(DEFAULT_PATTERN))
             .expect("patterns are validated when configured");
-        Formatter { style, pattern, ts: TsPrinter::default() }
+        Formatter {
+            style,
+            pattern,
+            ts: TsPrinter::default(),
+        }
     }
 
     pub fn style(&self) -> &Style {
@@ -208,7 +223,12 @@ impl Formatter {
             match f.value {
                 Value::Str(b) => json_str(b, out),
                 // In valid JSON a CR or LF can only be insignificant whitespace: make it a space.
-                Value::Json(b) if json_valid(b) => out.extend(b.iter().map(|&c| if c == b'\n' || c == b'\r' { b' ' } else { c })),
+                Value::Json(b) if json_valid(b) => {
+                    out.extend(
+                        b.iter()
+                            .map(|&c| if c == b'\n' || c == b'\r' { b' ' } else { c }),
+                    )
+                }
                 Value::Json(b) => json_str(b, out),
                 other => scalar(other, out, true),
             }
@@ -258,7 +278,12 @@ fn scalar(v: Value<'_>, out: &mut Vec<u8>, json: bool) {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn hex_byte(b: u8, out: &mut Vec<u8>) {
-    out.extend_from_slice(&[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+    out.extend_from_slice(&[
+        b'\\',
+        b'x',
+        HEX[usize::from(b >> 4)],
+        HEX[usize::from(b & 15)],
+    ]);
 }
 
 /// Characters that some readers treat as line breaks although they are not control bytes.
@@ -297,7 +322,9 @@ pub fn text_escape(bytes: &[u8], out: &mut Vec<u8>) {
 /// escaped, so that `key=value` pairs always split unambiguously.
 fn text_value(bytes: &[u8], out: &mut Vec<u8>) {
     let plain = !bytes.is_empty()
-        && bytes.iter().all(|&b| b > b' ' && b != b'"' && b != b'=' && b != b'\\' && b != 0x7f);
+        && bytes
+            .iter()
+            .all(|&b| b > b' ' && b != b'"' && b != b'=' && b != b'\\' && b != 0x7f);
     if plain && std::str::from_utf8(bytes).is_ok() {
         out.extend_from_slice(bytes);
         return;
@@ -522,14 +549,30 @@ mod tests {
     use crate::record::{encode, encoded_len};
 
     fn style(format: Format, pattern: Option<&str>) -> Style {
-        Style { format, pattern: pattern.map(String::from), json_keys: JsonKeys::default() }
+        Style {
+            format,
+            pattern: pattern.map(String::from),
+            json_keys: JsonKeys::default(),
+        }
     }
 
-    fn render(format: Format, pattern: Option<&str>, msg: &[u8], fields: &[Field<'_>], src: Option<Source<'_>>) -> String {
+    fn render(
+        format: Format,
+        pattern: Option<&str>,
+        msg: &[u8],
+        fields: &[Field<'_>],
+        src: Option<Source<'_>>,
+    ) -> String {
         let mut buf = vec![0; encoded_len(msg, fields, src.as_ref())];
         encode(&mut buf, msg, fields, src.as_ref());
         let d = Decoded::parse(&buf).unwrap();
-        let r = RecordRef { ts: 1_700_000_000_123_456_000, level: Level::INFO, msg: d.msg, source: d.source, fields: Some(d.clone()) };
+        let r = RecordRef {
+            ts: 1_700_000_000_123_456_000,
+            level: Level::INFO,
+            msg: d.msg,
+            source: d.source,
+            fields: Some(d.clone()),
+        };
         let mut out = Vec::new();
         Formatter::new(style(format, pattern)).format(&r, &mut out);
         String::from_utf8(out).unwrap()
@@ -537,7 +580,12 @@ mod tests {
 
     #[test]
     fn text_line() {
-        let fields = [Field::new("user", "ann"), Field::new("n", 3i64), Field::new("q", "a b"), Field::new("ok", true)];
+        let fields = [
+            Field::new("user", "ann"),
+            Field::new("n", 3i64),
+            Field::new("q", "a b"),
+            Field::new("ok", true),
+        ];
         assert_eq!(
             render(Format::Text, None, b"logged in", &fields, None),
             "2023-11-14T22:13:20.123456Z INFO logged in user=ann n=3 q=\"a b\" ok=true"
@@ -546,19 +594,38 @@ mod tests {
 
     #[test]
     fn text_escapes_cannot_forge_lines() {
-        let line = render(Format::Text, None, b"a\nb\r\tc\x00d\xffe\\", &[Field::new("k", "x\ny\"z")], None);
-        assert_eq!(line, "2023-11-14T22:13:20.123456Z INFO a\\nb\\r\\tc\\x00d\\xffe\\ k=\"x\\ny\\\"z\"");
+        let line = render(
+            Format::Text,
+            None,
+            b"a\nb\r\tc\x00d\xffe\\",
+            &[Field::new("k", "x\ny\"z")],
+            None,
+        );
+        assert_eq!(
+            line,
+            "2023-11-14T22:13:20.123456Z INFO a\\nb\\r\\tc\\x00d\\xffe\\ k=\"x\\ny\\\"z\""
+        );
     }
 
     #[test]
     fn text_source_and_pattern() {
-        let src = Some(Source { file: b"main.c", line: 42, func: b"main" });
+        let src = Some(Source {
+            file: b"main.c",
+            line: 42,
+            func: b"main",
+        });
         assert_eq!(
             render(Format::Text, None, b"m", &[], src),
             "2023-11-14T22:13:20.123456Z INFO m source=main.c:42 func=main"
         );
         assert_eq!(
-            render(Format::Text, Some("[{level}] {file}:{line} {func}: {msg}{fields} {{x}}"), b"m", &[Field::new("a", 1i64)], src),
+            render(
+                Format::Text,
+                Some("[{level}] {file}:{line} {func}: {msg}{fields} {{x}}"),
+                b"m",
+                &[Field::new("a", 1i64)],
+                src
+            ),
             "[INFO] main.c:42 main: m a=1 {x}"
         );
     }
@@ -572,10 +639,20 @@ mod tests {
             Field::new("f", 0.25f64),
             Field::new("nan", f64::NAN),
             Field::new("b", false),
-            Field { key: b"g", value: Value::Json(b"{\"a\":[1,\r\n{\"b\":null}]}") },
-            Field { key: b"bad", value: Value::Json(b"{oops") },
+            Field {
+                key: b"g",
+                value: Value::Json(b"{\"a\":[1,\r\n{\"b\":null}]}"),
+            },
+            Field {
+                key: b"bad",
+                value: Value::Json(b"{oops"),
+            },
         ];
-        let src = Some(Source { file: b"a.c", line: 7, func: b"" });
+        let src = Some(Source {
+            file: b"a.c",
+            line: 7,
+            func: b"",
+        });
         let line = render(Format::Json, None, b"hi\n\xff\x00", &fields, src);
         assert_eq!(
             line,
@@ -588,19 +665,56 @@ mod tests {
 
     #[test]
     fn json_keys_are_configurable() {
-        let s = Style { format: Format::Json, pattern: None, json_keys: JsonKeys { ts: "time".into(), level: "severity".into(), msg: "message".into() } };
-        let r = RecordRef { ts: 0, level: Level::ERROR, msg: b"x", source: None, fields: None };
+        let s = Style {
+            format: Format::Json,
+            pattern: None,
+            json_keys: JsonKeys {
+                ts: "time".into(),
+                level: "severity".into(),
+                msg: "message".into(),
+            },
+        };
+        let r = RecordRef {
+            ts: 0,
+            level: Level::ERROR,
+            msg: b"x",
+            source: None,
+            fields: None,
+        };
         let mut out = Vec::new();
         Formatter::new(s).format(&r, &mut out);
-        assert_eq!(out, b"{\"time\":\"1970-01-01T00:00:00.000000Z\",\"severity\":\"ERROR\",\"message\":\"x\"}");
+        assert_eq!(
+            out,
+            b"{\"time\":\"1970-01-01T00:00:00.000000Z\",\"severity\":\"ERROR\",\"message\":\"x\"}"
+        );
     }
 
     #[test]
     fn json_validator() {
-        for ok in ["1", "-0.5e+3", "\"a\\u00e9\"", "[]", "{}", " {\"a\" : [true,false,null]} ", "[[[]]]"] {
+        for ok in [
+            "1",
+            "-0.5e+3",
+            "\"a\\u00e9\"",
+            "[]",
+            "{}",
+            " {\"a\" : [true,false,null]} ",
+            "[[[]]]",
+        ] {
             assert!(json_valid(ok.as_bytes()), "{ok}");
         }
-        for bad in ["", "01", "1.", "[1,]", "{\"a\"}", "\"\\x\"", "\"a", "tru", "1 2", "{\"a\":1,}", "\"\u{1}\""] {
+        for bad in [
+            "",
+            "01",
+            "1.",
+            "[1,]",
+            "{\"a\"}",
+            "\"\\x\"",
+            "\"a",
+            "tru",
+            "1 2",
+            "{\"a\":1,}",
+            "\"\u{1}\"",
+        ] {
             assert!(!json_valid(bad.as_bytes()), "{bad}");
         }
         let deep = "[".repeat(200) + &"]".repeat(200);
@@ -609,7 +723,9 @@ mod tests {
 
     #[test]
     fn pattern_errors_name_the_problem() {
-        assert!(Pattern::parse("{ts} {bogus}").unwrap_err().contains("{bogus}"));
+        assert!(Pattern::parse("{ts} {bogus}")
+            .unwrap_err()
+            .contains("{bogus}"));
         assert!(Pattern::parse("{ts").unwrap_err().contains("unclosed"));
         assert!(Pattern::parse("a}b").unwrap_err().contains("unmatched"));
         assert!(Pattern::parse("a\nb").unwrap_err().contains("control"));

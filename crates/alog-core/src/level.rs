@@ -64,7 +64,10 @@ impl Level {
             "CRITICAL" => return Some(Level::FATAL),
             _ => {}
         }
-        NAMES.iter().position(|n| *n == upper).map(|i| Level(i as u8 + 1))
+        NAMES
+            .iter()
+            .position(|n| *n == upper)
+            .map(|i| Level(i as u8 + 1))
     }
 
     /// The accepted spellings, for error messages.

@@ -41,7 +41,13 @@ pub struct Record<'a> {
 
 impl<'a> Record<'a> {
     pub fn new(level: Level, msg: &'a str) -> Record<'a> {
-        Record { level, timestamp_ns: None, msg: msg.as_bytes(), fields: &[], source: None }
+        Record {
+            level,
+            timestamp_ns: None,
+            msg: msg.as_bytes(),
+            fields: &[],
+            source: None,
+        }
     }
 }
 
@@ -204,7 +210,11 @@ impl Builder {
         format: Option<Format>,
         f: impl Fn(Level, &[u8]) + Send + Sync + 'static,
     ) -> Self {
-        self.config.callbacks.push(CallbackSpec { callback: Arc::new(f), level, format });
+        self.config.callbacks.push(CallbackSpec {
+            callback: Arc::new(f),
+            level,
+            format,
+        });
         self
     }
     pub fn on_error(mut self, f: impl Fn(&Error) + Send + Sync + 'static) -> Self {
@@ -225,7 +235,9 @@ impl Builder {
 }
 
 fn sync_forced_by_env() -> bool {
-    std::env::var("ALOG_SYNC").map(|v| v == "1" || v.eq_ignore_ascii_case("true")).unwrap_or(false)
+    std::env::var("ALOG_SYNC")
+        .map(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+        .unwrap_or(false)
 }
 
 impl Logger {
@@ -243,7 +255,8 @@ impl Logger {
             ));
         }
         let sync = config.sync || sync_forced_by_env();
-        let gate = u32::from(pipeline.gate_level(config.level).number()) | if sync { SYNC } else { 0 };
+        let gate =
+            u32::from(pipeline.gate_level(config.level).number()) | if sync { SYNC } else { 0 };
         let shared = Arc::new(Shared {
             gate: AtomicU32::new(gate),
             base_level: AtomicU8::new(config.level.number()),
@@ -256,8 +269,14 @@ impl Logger {
             flush_interval: config.flush_interval,
             fsync: config.fsync,
             max_message_bytes: config.max_message_bytes,
-            core: Mutex::new(Core { pipeline: Some(pipeline), scratch: Batch::default() }),
-            errors: ErrorReporter { last: Mutex::new(None), callback: config.on_error.clone() },
+            core: Mutex::new(Core {
+                pipeline: Some(pipeline),
+                scratch: Batch::default(),
+            }),
+            errors: ErrorReporter {
+                last: Mutex::new(None),
+                callback: config.on_error.clone(),
+            },
             wake: Mutex::new(Wake::default()),
             wake_cv: Condvar::new(),
             parked: AtomicBool::new(false),
@@ -275,7 +294,9 @@ impl Logger {
             spawn_writer(&shared)?;
         }
         crate::fork::register(&shared);
-        Ok(Logger { handle: Arc::new(Handle { shared }) })
+        Ok(Logger {
+            handle: Arc::new(Handle { shared }),
+        })
     }
 
     fn shared(&self) -> &Arc<Shared> {
@@ -299,14 +320,30 @@ impl Logger {
     /// Logs a structured record (fields, source location, caller's timestamp).
     pub fn write_record(&self, rec: &Record<'_>) -> Result<()> {
         if rec.fields.is_empty() && rec.source.is_none() {
-            return submit(self.shared(), rec.level, rec.timestamp_ns, Payload::Plain(rec.msg));
+            return submit(
+                self.shared(),
+                rec.level,
+                rec.timestamp_ns,
+                Payload::Plain(rec.msg),
+            );
         }
-        submit(self.shared(), rec.level, rec.timestamp_ns, Payload::Structured(rec))
+        submit(
+            self.shared(),
+            rec.level,
+            rec.timestamp_ns,
+            Payload::Structured(rec),
+        )
     }
 
     /// Logs a message with fields.
     pub fn log_fields(&self, level: Level, msg: &str, fields: &[Field<'_>]) -> Result<()> {
-        self.write_record(&Record { level, timestamp_ns: None, msg: msg.as_bytes(), fields, source: None })
+        self.write_record(&Record {
+            level,
+            timestamp_ns: None,
+            msg: msg.as_bytes(),
+            fields,
+            source: None,
+        })
     }
 
     pub fn trace(&self, msg: impl AsRef<[u8]>) {
@@ -335,7 +372,11 @@ impl Logger {
         let p = core.pipeline.as_ref().ok_or(Error::Closed)?;
         s.base_level.store(level.number(), Ordering::Relaxed);
         let gate = u32::from(p.gate_level(level).number());
-        let _ = s.gate.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |g| Some((g & !LEVEL_MASK) | gate));
+        let _ = s
+            .gate
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |g| {
+                Some((g & !LEVEL_MASK) | gate)
+            });
         Ok(())
     }
 
@@ -359,7 +400,8 @@ impl Logger {
     pub fn stats(&self) -> Stats {
         let s = self.shared();
         let head = s.queue.head_pos();
-        s.counters.snapshot(|| s.queue.tail_pos(), head, s.queue.capacity())
+        s.counters
+            .snapshot(|| s.queue.tail_pos(), head, s.queue.capacity())
     }
 
     /// The last I/O or sink error, if any.
@@ -389,7 +431,10 @@ fn submit(s: &Arc<Shared>, level: Level, ts: Option<i64>, p: Payload<'_>) -> Res
     }
     let len = p.len();
     if len > s.max_message_bytes {
-        return Err(Error::TooLarge { len, max: s.max_message_bytes });
+        return Err(Error::TooLarge {
+            len,
+            max: s.max_message_bytes,
+        });
     }
     if g & !LEVEL_MASK != 0 {
         return submit_slow(s, g, level, ts, &p);
@@ -398,7 +443,13 @@ fn submit(s: &Arc<Shared>, level: Level, ts: Option<i64>, p: Payload<'_>) -> Res
 }
 
 #[cold]
-fn submit_slow(s: &Arc<Shared>, g: u32, level: Level, ts: Option<i64>, p: &Payload<'_>) -> Result<()> {
+fn submit_slow(
+    s: &Arc<Shared>,
+    g: u32,
+    level: Level,
+    ts: Option<i64>,
+    p: &Payload<'_>,
+) -> Result<()> {
     if g & CLOSED != 0 {
         return Err(Error::Closed);
     }
@@ -421,7 +472,10 @@ fn enqueue(s: &Arc<Shared>, ts: i64, level: Level, p: &Payload<'_>) -> Result<()
     });
     let mut deadline = None;
     loop {
-        match s.queue.try_push(ts, level.number(), p.kind(), len, |d| p.fill(d), &mut heap) {
+        match s
+            .queue
+            .try_push(ts, level.number(), p.kind(), len, |d| p.fill(d), &mut heap)
+        {
             Push::Ok { queued } => {
                 if queued >= s.batch_size && s.parked.load(Ordering::Relaxed) {
                     wake_writer(s);
@@ -501,7 +555,11 @@ fn wait_for_space(s: &Shared, deadline: Instant) -> bool {
         }
         wake_writer(s);
         let step = (deadline - now).min(Duration::from_millis(10));
-        g = s.space_cv.wait_timeout(g, step).unwrap_or_else(|e| e.into_inner()).0;
+        g = s
+            .space_cv
+            .wait_timeout(g, step)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
     };
     drop(g);
     s.space_waiters.fetch_sub(1, Ordering::SeqCst);
@@ -530,7 +588,13 @@ fn write_sync(s: &Shared, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> 
     let len = p.len();
     b.arena.resize(len, 0);
     p.fill(&mut b.arena);
-    b.metas.push(crate::queue::Meta { ts, level: level.number(), kind: p.kind(), start: 0, len });
+    b.metas.push(crate::queue::Meta {
+        ts,
+        level: level.number(),
+        kind: p.kind(),
+        start: 0,
+        len,
+    });
     pipeline.process(b, base, &s.counters, &s.errors);
     Ok(())
 }
@@ -607,7 +671,8 @@ fn flush(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
     let core = &mut *core;
     if let Some(p) = core.pipeline.as_mut() {
         if g & SYNC != 0 {
-            let base = Level::new(i32::from(s.base_level.load(Ordering::Relaxed))).unwrap_or(Level::INFO);
+            let base =
+                Level::new(i32::from(s.base_level.load(Ordering::Relaxed))).unwrap_or(Level::INFO);
             drain_locked(s, p, &mut core.scratch, base);
         }
         if p.fsync_on_flush() {
@@ -635,7 +700,11 @@ fn wait_done(s: &Shared, target: u64, timeout: Option<Duration>) -> bool {
             }
             None => Duration::from_millis(50),
         };
-        g = s.done_cv.wait_timeout(g, step).unwrap_or_else(|e| e.into_inner()).0;
+        g = s
+            .done_cv
+            .wait_timeout(g, step)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
     }
 }
 
@@ -664,7 +733,11 @@ pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
                 Some(d) => (d - Instant::now()).min(Duration::from_millis(50)),
                 None => Duration::from_millis(50),
             };
-            g = s.done_cv.wait_timeout(g, step).unwrap_or_else(|e| e.into_inner()).0;
+            g = s
+                .done_cv
+                .wait_timeout(g, step)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
         drop(g);
         let handle = lock(&s.writer).handle.take();
@@ -683,7 +756,8 @@ pub(crate) fn finish(s: &Shared) {
     let mut guard = lock(&s.core);
     let core = &mut *guard;
     if let Some(mut p) = core.pipeline.take() {
-        let base = Level::new(i32::from(s.base_level.load(Ordering::Relaxed))).unwrap_or(Level::INFO);
+        let base =
+            Level::new(i32::from(s.base_level.load(Ordering::Relaxed))).unwrap_or(Level::INFO);
         // Claimed records are published within nanoseconds; wait for them to drain.
         let mut spins = 0u32;
         loop {
@@ -697,7 +771,9 @@ pub(crate) fn finish(s: &Shared) {
                 // cancellation): count what cannot be drained as failed rather than hang.
                 let lost = s.queue.len();
                 Counters::add(&s.counters.failed, lost);
-                s.errors.report(Error::invalid(format!("{lost} records were never published")));
+                s.errors.report(Error::invalid(format!(
+                    "{lost} records were never published"
+                )));
                 break;
             }
             std::thread::sleep(Duration::from_micros(50));
@@ -739,7 +815,9 @@ impl Shared {
         self.warn_pending.swap(0, Ordering::Relaxed)
     }
     pub(crate) fn take_injected_panic(&self) -> bool {
-        self.panic_batches.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+        self.panic_batches
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// Waits (parked) until there is a batch, a flush or a stop request, or `until` passes.
@@ -750,7 +828,9 @@ impl Shared {
             if w.stop {
                 return true;
             }
-            if w.flush_target > self.done_pos.load(Ordering::SeqCst) || self.queue.len() >= self.batch_size {
+            if w.flush_target > self.done_pos.load(Ordering::SeqCst)
+                || self.queue.len() >= self.batch_size
+            {
                 return false;
             }
             let now = Instant::now();
@@ -762,7 +842,11 @@ impl Shared {
                 self.parked.store(false, Ordering::SeqCst);
                 return false;
             }
-            w = self.wake_cv.wait_timeout(w, until - now).unwrap_or_else(|e| e.into_inner()).0;
+            w = self
+                .wake_cv
+                .wait_timeout(w, until - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
             self.parked.store(false, Ordering::SeqCst);
         }
     }

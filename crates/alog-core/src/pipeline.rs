@@ -69,18 +69,40 @@ impl Pipeline {
         };
         if let Some(path) = path {
             let file = open_file(path, cfg.file_mode)?;
-            p.add(Target::File { file, path: path.to_path_buf() }, None, base.clone());
+            p.add(
+                Target::File {
+                    file,
+                    path: path.to_path_buf(),
+                },
+                None,
+                base.clone(),
+            );
         }
         for f in &cfg.files {
             let path = f.path.as_ref().expect("validated");
             let file = open_file(path, cfg.file_mode)?;
-            p.add(Target::File { file, path: path.clone() }, f.level, with(f.format, f.pattern.as_ref()));
+            p.add(
+                Target::File {
+                    file,
+                    path: path.clone(),
+                },
+                f.level,
+                with(f.format, f.pattern.as_ref()),
+            );
         }
         if let Some(stream) = cfg.console {
-            p.add(Target::Console(stream), cfg.console_level, with(cfg.console_format, None));
+            p.add(
+                Target::Console(stream),
+                cfg.console_level,
+                with(cfg.console_format, None),
+            );
         }
         for c in &cfg.callbacks {
-            p.add(Target::Callback(c.callback.clone()), c.level, with(c.format, None));
+            p.add(
+                Target::Callback(c.callback.clone()),
+                c.level,
+                with(c.format, None),
+            );
         }
         Ok(p)
     }
@@ -94,12 +116,22 @@ impl Pipeline {
                 self.formatters.len() - 1
             }
         };
-        self.sinks.push(Sink { target, level, formatter, buf: Vec::new(), ends: Vec::new() });
+        self.sinks.push(Sink {
+            target,
+            level,
+            formatter,
+            buf: Vec::new(),
+            ends: Vec::new(),
+        });
     }
 
     /// The lowest level any sink takes when the logger's level is `base`: the logger's gate.
     pub fn gate_level(&self, base: Level) -> Level {
-        self.sinks.iter().map(|s| s.level.unwrap_or(base)).min().unwrap_or(base)
+        self.sinks
+            .iter()
+            .map(|s| s.level.unwrap_or(base))
+            .min()
+            .unwrap_or(base)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -115,7 +147,13 @@ impl Pipeline {
     }
 
     /// Formats and writes a batch; adds its outcome to the counters.
-    pub fn process(&mut self, batch: &Batch, base: Level, counters: &Counters, errors: &ErrorReporter) {
+    pub fn process(
+        &mut self,
+        batch: &Batch,
+        base: Level,
+        counters: &Counters,
+        errors: &ErrorReporter,
+    ) {
         self.failed.clear();
         self.failed.resize(batch.len(), false);
         for (i, m) in batch.metas.iter().enumerate() {
@@ -134,12 +172,32 @@ impl Pipeline {
         counters.batches.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn one(&mut self, idx: u32, m: &Meta, payload: &[u8], base: Level, counters: &Counters, errors: &ErrorReporter) {
+    fn one(
+        &mut self,
+        idx: u32,
+        m: &Meta,
+        payload: &[u8],
+        base: Level,
+        counters: &Counters,
+        errors: &ErrorReporter,
+    ) {
         let level = Level::new(i32::from(m.level)).unwrap_or(Level::FATAL);
         let rec = match m.kind {
-            Kind::Plain => RecordRef { ts: m.ts, level, msg: payload, source: None, fields: None },
+            Kind::Plain => RecordRef {
+                ts: m.ts,
+                level,
+                msg: payload,
+                source: None,
+                fields: None,
+            },
             Kind::Structured => match Decoded::parse(payload) {
-                Some(d) => RecordRef { ts: m.ts, level, msg: d.msg, source: d.source, fields: Some(d) },
+                Some(d) => RecordRef {
+                    ts: m.ts,
+                    level,
+                    msg: d.msg,
+                    source: d.source,
+                    fields: Some(d),
+                },
                 None => {
                     // Only a bug could get here: encoding is ours. Count it, never guess.
                     self.failed[idx as usize] = true;

@@ -91,7 +91,9 @@ impl Batch {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Push {
     /// Published; the number of records queued just after it (by the caller's view).
-    Ok { queued: u64 },
+    Ok {
+        queued: u64,
+    },
     Full,
     Closed,
 }
@@ -196,7 +198,11 @@ impl Queue {
             if t.wrapping_sub(h) >= self.cap {
                 return Push::Full;
             }
-            match self.tail.0.compare_exchange_weak(t, t + 1, Ordering::Relaxed, Ordering::Relaxed) {
+            match self
+                .tail
+                .0
+                .compare_exchange_weak(t, t + 1, Ordering::Relaxed, Ordering::Relaxed)
+            {
                 Ok(_) => break h,
                 Err(now) => t = now,
             }
@@ -243,7 +249,13 @@ impl Queue {
                     Some(h) => out.arena.extend_from_slice(&h),
                     None => out.arena.extend_from_slice(&b.data[..len]),
                 }
-                out.metas.push(Meta { ts: b.ts, level: b.level, kind: b.kind, start: begin, len });
+                out.metas.push(Meta {
+                    ts: b.ts,
+                    level: b.level,
+                    kind: b.kind,
+                    start: begin,
+                    len,
+                });
             });
             pos += 1;
         }
@@ -329,11 +341,21 @@ mod tests {
 
     fn push(q: &Queue, msg: &[u8]) -> Push {
         let mut heap = (msg.len() > INLINE).then(|| msg.to_vec().into_boxed_slice());
-        q.try_push(7, 9, Kind::Plain, msg.len(), |d| d.copy_from_slice(msg), &mut heap)
+        q.try_push(
+            7,
+            9,
+            Kind::Plain,
+            msg.len(),
+            |d| d.copy_from_slice(msg),
+            &mut heap,
+        )
     }
 
     fn texts(b: &Batch) -> Vec<String> {
-        b.metas.iter().map(|m| String::from_utf8(b.payload(m).to_vec()).unwrap()).collect()
+        b.metas
+            .iter()
+            .map(|m| String::from_utf8(b.payload(m).to_vec()).unwrap())
+            .collect()
     }
 
     #[test]
@@ -451,7 +473,10 @@ mod loom_tests {
             let q = Arc::new(Queue::new(2));
             let q2 = q.clone();
             let a = loom::thread::spawn(move || {
-                [10u8, 11].iter().filter(|&&v| matches!(push(&q2, v), Push::Ok { .. })).count()
+                [10u8, 11]
+                    .iter()
+                    .filter(|&&v| matches!(push(&q2, v), Push::Ok { .. }))
+                    .count()
             });
             let b_sent = usize::from(matches!(push(&q, 20), Push::Ok { .. }));
             let mut got = Vec::new();
@@ -481,7 +506,11 @@ mod loom_tests {
             let mut b = Batch::default();
             let popped = q.pop_into(1, &mut b);
             let dropped = dropper.join().unwrap();
-            assert_eq!(popped + usize::from(dropped), 1, "the record is either written or dropped");
+            assert_eq!(
+                popped + usize::from(dropped),
+                1,
+                "the record is either written or dropped"
+            );
             assert!(q.is_empty());
         });
     }

@@ -34,7 +34,10 @@ pub struct Field<'a> {
 
 impl<'a> Field<'a> {
     pub fn new(key: &'a str, value: impl Into<Value<'a>>) -> Field<'a> {
-        Field { key: key.as_bytes(), value: value.into() }
+        Field {
+            key: key.as_bytes(),
+            value: value.into(),
+        }
     }
 }
 
@@ -174,10 +177,12 @@ impl<'a> In<'a> {
         self.take(1).map(|b| b[0])
     }
     fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+        self.take(4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
     }
     fn u64(&mut self) -> Option<u64> {
-        self.take(8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        self.take(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
     }
     fn bytes(&mut self) -> Option<&'a [u8]> {
         let n = self.u32()? as usize;
@@ -210,7 +215,12 @@ impl<'a> Decoded<'a> {
             _ => return None,
         };
         let n_fields = r.u32()?;
-        let d = Decoded { msg, source, fields: r, n_fields };
+        let d = Decoded {
+            msg,
+            source,
+            fields: r,
+            n_fields,
+        };
         // Validate the whole field list once so that iteration cannot fail later.
         let mut it = d.fields();
         for _ in 0..n_fields {
@@ -224,7 +234,10 @@ impl<'a> Decoded<'a> {
 
     /// The fields in the order they were given.
     pub fn fields(&self) -> FieldIter<'a> {
-        FieldIter { rest: self.fields.clone(), left: self.n_fields }
+        FieldIter {
+            rest: self.fields.clone(),
+            left: self.n_fields,
+        }
     }
 }
 
@@ -280,9 +293,16 @@ mod tests {
             Field::new("u", u64::MAX),
             Field::new("f", 1.5f64),
             Field::new("b", true),
-            Field { key: b"j", value: Value::Json(b"{\"a\":[1,2]}") },
+            Field {
+                key: b"j",
+                value: Value::Json(b"{\"a\":[1,2]}"),
+            },
         ];
-        let src = Source { file: b"main.c", line: 42, func: b"main" };
+        let src = Source {
+            file: b"main.c",
+            line: 42,
+            func: b"main",
+        };
         let mut buf = vec![0u8; encoded_len(b"hello", &fields, Some(&src))];
         encode(&mut buf, b"hello", &fields, Some(&src));
         let d = Decoded::parse(&buf).unwrap();
@@ -297,7 +317,10 @@ mod tests {
         let mut buf = vec![0u8; encoded_len(b"m", &[Field::new("k", 1i64)], None)];
         encode(&mut buf, b"m", &[Field::new("k", 1i64)], None);
         for cut in 0..buf.len() {
-            assert!(Decoded::parse(&buf[..cut]).is_none(), "prefix of {cut} bytes accepted");
+            assert!(
+                Decoded::parse(&buf[..cut]).is_none(),
+                "prefix of {cut} bytes accepted"
+            );
         }
         let mut longer = buf.clone();
         longer.push(0);

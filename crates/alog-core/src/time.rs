@@ -5,7 +5,10 @@
 /// Nanoseconds since the Unix epoch, from `CLOCK_REALTIME` (a vDSO call, no syscall).
 #[inline]
 pub fn now_ns() -> i64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid out-pointer; CLOCK_REALTIME always exists.
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
     ts.tv_sec * 1_000_000_000 + ts.tv_nsec
@@ -45,7 +48,10 @@ pub struct TsPrinter {
 
 impl Default for TsPrinter {
     fn default() -> Self {
-        TsPrinter { sec: i64::MIN, prefix: [0; 20] }
+        TsPrinter {
+            sec: i64::MIN,
+            prefix: [0; 20],
+        }
     }
 }
 
@@ -103,10 +109,16 @@ mod tests {
     #[test]
     fn known_instants() {
         assert_eq!(show(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(show(1_700_000_000_123_456_789), "2023-11-14T22:13:20.123456Z");
+        assert_eq!(
+            show(1_700_000_000_123_456_789),
+            "2023-11-14T22:13:20.123456Z"
+        );
         assert_eq!(show(951_782_400_000_000_000), "2000-02-29T00:00:00.000000Z");
         assert_eq!(show(-1_000), "1969-12-31T23:59:59.999999Z");
-        assert_eq!(show(4_107_542_399_000_000_000), "2100-02-28T23:59:59.000000Z");
+        assert_eq!(
+            show(4_107_542_399_000_000_000),
+            "2100-02-28T23:59:59.000000Z"
+        );
         assert_eq!(show(i64::MIN), "1677-09-21T00:12:43.145224Z");
     }
 
@@ -116,7 +128,10 @@ mod tests {
         let mut v = Vec::new();
         p.push(86_399_999_999_999, &mut v);
         p.push(86_400_000_000_000, &mut v);
-        assert_eq!(String::from_utf8(v).unwrap(), "1970-01-01T23:59:59.999999Z1970-01-02T00:00:00.000000Z");
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "1970-01-01T23:59:59.999999Z1970-01-02T00:00:00.000000Z"
+        );
     }
 
     #[test]
@@ -126,7 +141,20 @@ mod tests {
         for days in 0..(430 * 366) {
             assert_eq!(civil_from_days(days), (y, m, d), "day {days}");
             let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-            let len = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m as usize - 1];
+            let len = [
+                31,
+                if leap { 29 } else { 28 },
+                31,
+                30,
+                31,
+                30,
+                31,
+                31,
+                30,
+                31,
+                30,
+                31,
+            ][m as usize - 1];
             d += 1;
             if d > len {
                 d = 1;

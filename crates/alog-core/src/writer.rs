@@ -43,7 +43,9 @@ pub(crate) fn run(s: Arc<Shared>) {
                     }
                     break;
                 }
-                s.errors().report(Error::invalid(format!("alog-writer panicked: {msg}; restarting")));
+                s.errors().report(Error::invalid(format!(
+                    "alog-writer panicked: {msg}; restarting"
+                )));
                 std::thread::sleep(Duration::from_millis(10 << restarts));
             }
         }
@@ -109,9 +111,14 @@ impl WarnNotice {
         if self.unreported == 0 {
             return;
         }
-        let due = self.last.map_or(true, |t| t.elapsed() >= Duration::from_secs(1));
+        let due = self
+            .last
+            .map_or(true, |t| t.elapsed() >= Duration::from_secs(1));
         if due || force {
-            eprintln!("alog: queue full, dropped {} records (overflow=warn)", self.unreported);
+            eprintln!(
+                "alog: queue full, dropped {} records (overflow=warn)",
+                self.unreported
+            );
             self.unreported = 0;
             self.last = Some(Instant::now());
         }

@@ -41,15 +41,27 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
 #[test]
 fn logging_calls_do_not_allocate() {
     let dir = tempfile::tempdir().unwrap();
-    let log = Logger::builder().path(dir.path().join("a.log")).queue_capacity(1 << 16).build().unwrap();
+    let log = Logger::builder()
+        .path(dir.path().join("a.log"))
+        .queue_capacity(1 << 16)
+        .build()
+        .unwrap();
     let msg = [b'x'; 100];
-    let fields = [Field::new("user", "ann"), Field::new("ms", 12i64), Field::new("ok", true)];
+    let fields = [
+        Field::new("user", "ann"),
+        Field::new("ms", 12i64),
+        Field::new("ok", true),
+    ];
     let rec = Record {
         level: Level::INFO,
         timestamp_ns: None,
         msg: b"structured",
         fields: &fields,
-        source: Some(Source { file: b"alloc.rs", line: 1, func: b"test" }),
+        source: Some(Source {
+            file: b"alloc.rs",
+            line: 1,
+            func: b"test",
+        }),
     };
     log.log(Level::INFO, msg).unwrap();
     let n = allocations_during(|| {

@@ -10,6 +10,9 @@ fn alog_sync_env_forces_sync_mode() {
     assert!(log.is_sync());
     log.info("now");
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
-    let async_log = alog_core::Logger::builder().path(dir.path().join("f.log")).build().unwrap();
+    let async_log = alog_core::Logger::builder()
+        .path(dir.path().join("f.log"))
+        .build()
+        .unwrap();
     assert!(!async_log.is_sync());
 }

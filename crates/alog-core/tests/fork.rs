@@ -13,7 +13,11 @@ fn child_logs_through_the_same_handle_and_nothing_is_written_twice() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fork.log");
     // A long batch timeout keeps the parent's records queued across the fork.
-    let log = Logger::builder().path(&path).batch_timeout(Duration::from_secs(3600)).build().unwrap();
+    let log = Logger::builder()
+        .path(&path)
+        .batch_timeout(Duration::from_secs(3600))
+        .build()
+        .unwrap();
     for i in 0..100 {
         log.info(format!("parent-before {i}"));
     }
@@ -37,7 +41,11 @@ fn child_logs_through_the_same_handle_and_nothing_is_written_twice() {
         }
         let closed = log.close(Some(Duration::from_secs(10))).is_ok();
         let s = log.stats();
-        let code = if ok && closed && s.written == 1000 && s.pending == 0 { 0 } else { 3 };
+        let code = if ok && closed && s.written == 1000 && s.pending == 0 {
+            0
+        } else {
+            3
+        };
         // SAFETY: leaving the child without running the parent's destructors.
         unsafe { libc::_exit(code) };
     }
@@ -48,11 +56,22 @@ fn child_logs_through_the_same_handle_and_nothing_is_written_twice() {
     let mut status = 0;
     // SAFETY: waiting for our own child.
     assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-    assert!(libc::WIFEXITED(status), "child killed (deadlock?) status {status}");
-    assert_eq!(libc::WEXITSTATUS(status), 0, "child saw wrong stats or failed to close");
+    assert!(
+        libc::WIFEXITED(status),
+        "child killed (deadlock?) status {status}"
+    );
+    assert_eq!(
+        libc::WEXITSTATUS(status),
+        0,
+        "child saw wrong stats or failed to close"
+    );
     log.close(None).unwrap();
     let got = lines(&path);
-    let count = |prefix: &str| got.iter().filter(|l| message(l).starts_with(prefix)).count();
+    let count = |prefix: &str| {
+        got.iter()
+            .filter(|l| message(l).starts_with(prefix))
+            .count()
+    };
     assert_eq!(count("parent-before "), 100);
     assert_eq!(count("parent-after "), 100);
     assert_eq!(count("noise "), 20_000);

@@ -14,10 +14,20 @@ fn records(log: &Logger) {
         Field::new("ratio", 0.5f64),
         Field::new("inf", f64::INFINITY),
         Field::new("ok", false),
-        Field { key: b"req", value: Value::Json(br#"{"method":"GET","path":"/a b"}"#) },
-        Field { key: b"raw", value: Value::Str(b"bad \xff utf8 \"quoted\" back\\slash") },
+        Field {
+            key: b"req",
+            value: Value::Json(br#"{"method":"GET","path":"/a b"}"#),
+        },
+        Field {
+            key: b"raw",
+            value: Value::Str(b"bad \xff utf8 \"quoted\" back\\slash"),
+        },
     ];
-    let src = Some(Source { file: b"src/server.rs", line: 120, func: b"server::accept" });
+    let src = Some(Source {
+        file: b"src/server.rs",
+        line: 120,
+        func: b"server::accept",
+    });
     let msgs: [&[u8]; 6] = [
         b"service started",
         b"line one\nFORGED 2023-11-14T22:13:20.123456Z FATAL injected",
@@ -28,11 +38,23 @@ fn records(log: &Logger) {
     ];
     for (i, m) in msgs.iter().enumerate() {
         let level = Level::new(1 + 4 * i as i32 + (i as i32 % 2)).unwrap();
-        log.write_record(&Record { level, timestamp_ns: Some(T0 + i as i64 * 1_000_000_001), msg: m, fields: &[], source: None })
-            .unwrap();
-    }
-    log.write_record(&Record { level: Level::WARN, timestamp_ns: Some(T0), msg: b"with fields", fields: &fields, source: src })
+        log.write_record(&Record {
+            level,
+            timestamp_ns: Some(T0 + i as i64 * 1_000_000_001),
+            msg: m,
+            fields: &[],
+            source: None,
+        })
         .unwrap();
+    }
+    log.write_record(&Record {
+        level: Level::WARN,
+        timestamp_ns: Some(T0),
+        msg: b"with fields",
+        fields: &fields,
+        source: src,
+    })
+    .unwrap();
 }
 
 fn check(name: &str, settings: &[(&str, &str)]) {
@@ -46,7 +68,9 @@ fn check(name: &str, settings: &[(&str, &str)]) {
     records(&log);
     log.close(None).unwrap();
     let got = std::fs::read_to_string(&path).unwrap();
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("ALOG_BLESS").is_some() {
         std::fs::write(&golden, &got).unwrap();
     }
@@ -62,19 +86,39 @@ fn text_golden() {
 
 #[test]
 fn text_pattern_golden() {
-    check("pattern.log", &[("pattern", "[{level}] {ts} {file}:{line} ({func}) {msg}{fields}")]);
+    check(
+        "pattern.log",
+        &[(
+            "pattern",
+            "[{level}] {ts} {file}:{line} ({func}) {msg}{fields}",
+        )],
+    );
 }
 
 #[test]
 fn json_golden() {
     check("json.log", &[("format", "json")]);
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/json.log")).unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/json.log"),
+    )
+    .unwrap();
     for line in text.lines() {
-        assert!(alog_core::format::json_valid(line.as_bytes()), "invalid JSON: {line}");
+        assert!(
+            alog_core::format::json_valid(line.as_bytes()),
+            "invalid JSON: {line}"
+        );
     }
 }
 
 #[test]
 fn json_custom_keys_golden() {
-    check("json-keys.log", &[("format", "json"), ("json.ts_key", "@timestamp"), ("json.level_key", "severity"), ("json.msg_key", "message")]);
+    check(
+        "json-keys.log",
+        &[
+            ("format", "json"),
+            ("json.ts_key", "@timestamp"),
+            ("json.level_key", "severity"),
+            ("json.msg_key", "message"),
+        ],
+    );
 }

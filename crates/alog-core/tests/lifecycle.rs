@@ -12,7 +12,10 @@ use common::{lines, message};
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
     while !f() {
-        assert!(t.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -33,11 +36,18 @@ fn writer_wakes_at_batch_size_not_before() {
         log.info(format!("r{i}"));
     }
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(log.stats().written, 0, "4 < batch_size: the writer keeps waiting");
+    assert_eq!(
+        log.stats().written,
+        0,
+        "4 < batch_size: the writer keeps waiting"
+    );
     log.info("r4");
     wait_until("the batch", || log.stats().written == 5);
     assert_eq!(log.stats().batches, 1);
-    assert_eq!(lines(&path).iter().map(|l| message(l)).collect::<Vec<_>>(), ["r0", "r1", "r2", "r3", "r4"]);
+    assert_eq!(
+        lines(&path).iter().map(|l| message(l)).collect::<Vec<_>>(),
+        ["r0", "r1", "r2", "r3", "r4"]
+    );
 }
 
 #[test]
@@ -61,7 +71,11 @@ fn batch_timeout_writes_a_partial_batch() {
 fn flush_makes_everything_before_it_visible() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.log");
-    let log = Logger::builder().path(&path).batch_timeout(Duration::from_secs(3600)).build().unwrap();
+    let log = Logger::builder()
+        .path(&path)
+        .batch_timeout(Duration::from_secs(3600))
+        .build()
+        .unwrap();
     for i in 0..1000 {
         log.info(format!("line {i}"));
     }
@@ -96,7 +110,11 @@ fn dropping_the_last_clone_closes_and_writes_everything() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("d.log");
     {
-        let log = Logger::builder().path(&path).batch_timeout(Duration::from_secs(3600)).build().unwrap();
+        let log = Logger::builder()
+            .path(&path)
+            .batch_timeout(Duration::from_secs(3600))
+            .build()
+            .unwrap();
         let clone = log.clone();
         std::thread::spawn(move || {
             for i in 0..500 {
@@ -150,10 +168,20 @@ fn levels_filter_per_sink_and_set_level_moves_the_gate() {
     log.log(Level::DEBUG, "debug").unwrap();
     log.log(Level::INFO, "info").unwrap();
     log.flush(None).unwrap();
-    assert_eq!(lines(&simple).iter().map(|l| message(l)).collect::<Vec<_>>(), ["info"]);
+    assert_eq!(
+        lines(&simple)
+            .iter()
+            .map(|l| message(l))
+            .collect::<Vec<_>>(),
+        ["info"]
+    );
     let j = lines(&full);
     assert_eq!(j.len(), 2);
-    assert!(j[0].contains("\"level\":\"DEBUG\",\"msg\":\"debug\""), "{}", j[0]);
+    assert!(
+        j[0].contains("\"level\":\"DEBUG\",\"msg\":\"debug\""),
+        "{}",
+        j[0]
+    );
     assert_eq!(log.stats().submitted, 2, "trace was below every sink");
     log.set_level(Level::TRACE).unwrap();
     log.log(Level::TRACE, "now").unwrap();
@@ -171,7 +199,9 @@ fn callback_sink_gets_each_line_with_its_level_and_a_nul_after_it() {
             // SAFETY: the core promises a readable NUL byte right after the line.
             let nul = unsafe { *line.as_ptr().add(line.len()) };
             assert_eq!(nul, 0);
-            s2.lock().unwrap().push((level, String::from_utf8(line.to_vec()).unwrap()));
+            s2.lock()
+                .unwrap()
+                .push((level, String::from_utf8(line.to_vec()).unwrap()));
         })
         .level(Level::INFO)
         .build()
@@ -182,15 +212,30 @@ fn callback_sink_gets_each_line_with_its_level_and_a_nul_after_it() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].0, Level::ERROR);
-    assert!(seen[0].1.ends_with("\"level\":\"ERROR\",\"msg\":\"loud\"}"), "{}", seen[0].1);
+    assert!(
+        seen[0].1.ends_with("\"level\":\"ERROR\",\"msg\":\"loud\"}"),
+        "{}",
+        seen[0].1
+    );
 }
 
 #[test]
 fn messages_over_the_limit_are_refused_and_not_counted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.log");
-    let log = Logger::builder().path(&path).set("max_message_bytes", "1000").unwrap().build().unwrap();
-    assert!(matches!(log.log(Level::INFO, vec![b'a'; 1001]), Err(Error::TooLarge { len: 1001, max: 1000 })));
+    let log = Logger::builder()
+        .path(&path)
+        .set("max_message_bytes", "1000")
+        .unwrap()
+        .build()
+        .unwrap();
+    assert!(matches!(
+        log.log(Level::INFO, vec![b'a'; 1001]),
+        Err(Error::TooLarge {
+            len: 1001,
+            max: 1000
+        })
+    ));
     log.log(Level::INFO, vec![b'a'; 1000]).unwrap();
     log.close(None).unwrap();
     assert_eq!(log.stats().submitted, 1);
@@ -202,7 +247,10 @@ fn open_errors_name_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plain");
     std::fs::write(&file, b"x").unwrap();
-    let e = Logger::builder().path(file.join("sub/x.log")).build().unwrap_err();
+    let e = Logger::builder()
+        .path(file.join("sub/x.log"))
+        .build()
+        .unwrap_err();
     assert_eq!(e.code(), 6);
     assert!(e.to_string().starts_with("cannot create folder"), "{e}");
     let e = Logger::builder().build().unwrap_err();
@@ -245,13 +293,24 @@ fn error_callback_and_last_error_see_write_failures_while_other_sinks_go_on() {
     }
     log.flush(None).unwrap();
     let s = log.stats();
-    assert_eq!(delivered.load(Ordering::SeqCst), 10, "the callback sink still got every record");
+    assert_eq!(
+        delivered.load(Ordering::SeqCst),
+        10,
+        "the callback sink still got every record"
+    );
     assert_eq!(s.failed, 10, "no record reached /dev/full");
     assert_eq!(s.written, 0);
-    assert_eq!(s.write_errors, 3 * s.batches, "one try and two retries per batch");
+    assert_eq!(
+        s.write_errors,
+        3 * s.batches,
+        "one try and two retries per batch"
+    );
     assert_eq!(errors.load(Ordering::SeqCst) as u64, s.batches);
     let last = log.last_error().unwrap();
-    assert!(last.contains("/dev/full") && last.contains("No space left on device"), "{last}");
+    assert!(
+        last.contains("/dev/full") && last.contains("No space left on device"),
+        "{last}"
+    );
     log.close(None).unwrap();
 }
 
@@ -280,7 +339,10 @@ fn writer_panics_are_survived_then_sync_takes_over() {
     }
     assert_eq!(log.stats().writer_restarts, 4);
     log.info("written by the caller");
-    assert_eq!(message(lines(&path).last().unwrap()), "written by the caller");
+    assert_eq!(
+        message(lines(&path).last().unwrap()),
+        "written by the caller"
+    );
     log.close(None).unwrap();
     let s = log.stats();
     assert_eq!(s.submitted, s.written + s.failed);
@@ -292,7 +354,11 @@ fn writer_panics_are_survived_then_sync_takes_over() {
 fn many_threads_every_record_once_in_per_thread_order() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.log");
-    let log = Logger::builder().path(&path).queue_capacity(1024).build().unwrap();
+    let log = Logger::builder()
+        .path(&path)
+        .queue_capacity(1024)
+        .build()
+        .unwrap();
     let (threads, n) = (4usize, 50_000usize);
     let hs: Vec<_> = (0..threads)
         .map(|t| {

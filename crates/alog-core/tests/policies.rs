@@ -10,7 +10,11 @@ use common::Gate;
 
 /// A logger whose only sink is a callback that records each message and stalls on `gate`
 /// when it sees the message "stall".
-fn stalled(cap: usize, overflow: Overflow, block_timeout: Option<Duration>) -> (Logger, Gate, Arc<Mutex<Vec<String>>>) {
+fn stalled(
+    cap: usize,
+    overflow: Overflow,
+    block_timeout: Option<Duration>,
+) -> (Logger, Gate, Arc<Mutex<Vec<String>>>) {
     let gate = Gate::default();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (g, s) = (gate.clone(), seen.clone());
@@ -36,7 +40,9 @@ fn stalled(cap: usize, overflow: Overflow, block_timeout: Option<Duration>) -> (
 }
 
 fn fill(log: &Logger, n: usize) -> Vec<Result<(), Error>> {
-    (0..n).map(|i| log.log(Level::INFO, format!("m{i}"))).collect()
+    (0..n)
+        .map(|i| log.log(Level::INFO, format!("m{i}")))
+        .collect()
 }
 
 #[test]
@@ -46,11 +52,17 @@ fn drop_newest_keeps_the_oldest_and_counts_the_rest() {
     assert!(results[..4].iter().all(|r| r.is_ok()));
     assert!(results[4..].iter().all(|r| matches!(r, Err(Error::Full))));
     let s = log.stats();
-    assert_eq!((s.submitted, s.dropped, s.pending, s.written), (11, 6, 5, 0));
+    assert_eq!(
+        (s.submitted, s.dropped, s.pending, s.written),
+        (11, 6, 5, 0)
+    );
     gate.open();
     log.close(None).unwrap();
     let s = log.stats();
-    assert_eq!((s.submitted, s.written, s.dropped, s.failed, s.pending), (11, 5, 6, 0, 0));
+    assert_eq!(
+        (s.submitted, s.written, s.dropped, s.failed, s.pending),
+        (11, 5, 6, 0, 0)
+    );
     assert_eq!(*seen.lock().unwrap(), ["stall", "m0", "m1", "m2", "m3"]);
 }
 
@@ -63,7 +75,10 @@ fn drop_oldest_keeps_the_newest() {
     gate.open();
     log.close(None).unwrap();
     let s = log.stats();
-    assert_eq!((s.submitted, s.written, s.dropped, s.pending), (11, 5, 6, 0));
+    assert_eq!(
+        (s.submitted, s.written, s.dropped, s.pending),
+        (11, 5, 6, 0)
+    );
     assert_eq!(*seen.lock().unwrap(), ["stall", "m6", "m7", "m8", "m9"]);
 }
 
@@ -71,7 +86,13 @@ fn drop_oldest_keeps_the_newest() {
 fn warn_drops_like_drop_newest() {
     let (log, gate, seen) = stalled(2, Overflow::Warn, None);
     let results = fill(&log, 5);
-    assert_eq!(results.iter().filter(|r| matches!(r, Err(Error::Full))).count(), 3);
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| matches!(r, Err(Error::Full)))
+            .count(),
+        3
+    );
     gate.open();
     log.close(None).unwrap();
     let s = log.stats();
@@ -84,9 +105,14 @@ fn block_with_timeout_drops_after_waiting() {
     let (log, gate, seen) = stalled(2, Overflow::Block, Some(Duration::from_millis(30)));
     let t = std::time::Instant::now();
     let results = fill(&log, 4);
-    assert!(t.elapsed() >= Duration::from_millis(60), "two calls each waited the timeout");
+    assert!(
+        t.elapsed() >= Duration::from_millis(60),
+        "two calls each waited the timeout"
+    );
     assert!(results[..2].iter().all(|r| r.is_ok()));
-    assert!(results[2..].iter().all(|r| matches!(r, Err(Error::Timeout))));
+    assert!(results[2..]
+        .iter()
+        .all(|r| matches!(r, Err(Error::Timeout))));
     gate.open();
     log.close(None).unwrap();
     let s = log.stats();
@@ -100,13 +126,22 @@ fn block_forever_waits_for_room_and_loses_nothing() {
     let log2 = log.clone();
     let producer = std::thread::spawn(move || fill(&log2, 50));
     std::thread::sleep(Duration::from_millis(50));
-    assert_eq!(log.stats().submitted, 3, "the producer is blocked with a full queue");
+    assert_eq!(
+        log.stats().submitted,
+        3,
+        "the producer is blocked with a full queue"
+    );
     gate.open();
     assert!(producer.join().unwrap().iter().all(|r| r.is_ok()));
     log.close(None).unwrap();
     let s = log.stats();
-    assert_eq!((s.submitted, s.written, s.dropped, s.pending), (51, 51, 0, 0));
-    let expected: Vec<String> = std::iter::once("stall".to_string()).chain((0..50).map(|i| format!("m{i}"))).collect();
+    assert_eq!(
+        (s.submitted, s.written, s.dropped, s.pending),
+        (51, 51, 0, 0)
+    );
+    let expected: Vec<String> = std::iter::once("stall".to_string())
+        .chain((0..50).map(|i| format!("m{i}")))
+        .collect();
     assert_eq!(*seen.lock().unwrap(), expected);
 }
 
@@ -132,7 +167,11 @@ fn identity_holds_while_threads_race_the_writer() {
         .collect();
     for _ in 0..2000 {
         let s = log.stats();
-        assert_eq!(s.submitted, s.written + s.dropped + s.failed + s.pending, "{s:?}");
+        assert_eq!(
+            s.submitted,
+            s.written + s.dropped + s.failed + s.pending,
+            "{s:?}"
+        );
         assert!(s.queue_len <= 64);
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -143,5 +182,8 @@ fn identity_holds_while_threads_race_the_writer() {
     let s = log.stats();
     assert_eq!(s.pending, 0);
     assert_eq!(s.submitted, s.written + s.dropped);
-    assert_eq!(common::lines(&dir.path().join("a.log")).len() as u64, s.written);
+    assert_eq!(
+        common::lines(&dir.path().join("a.log")).len() as u64,
+        s.written
+    );
 }

@@ -133,8 +133,9 @@ pub struct alog_stats {
 /// A line sink: called on the writer thread (or the logging thread in sync mode) with each
 /// formatted line, without its newline; `line[len]` is always `'\0'`. The line is valid
 /// only during the call. It must not call into the same logger, nor fork.
-pub type alog_sink_fn =
-    Option<unsafe extern "C" fn(userdata: *mut c_void, level: i32, line: *const c_char, len: usize)>;
+pub type alog_sink_fn = Option<
+    unsafe extern "C" fn(userdata: *mut c_void, level: i32, line: *const c_char, len: usize),
+>;
 
 /// Error callback: called on the writer thread (or the logging thread in sync mode) for
 /// every I/O or sink error, with a NUL-terminated message valid during the call only. It must
@@ -202,8 +203,12 @@ pub extern "C" fn alog_version() -> *const c_char {
 /// Returns NULL only if memory is exhausted. Free it with `alog_conf_free`.
 #[no_mangle]
 pub extern "C" fn alog_conf_new() -> *mut alog_conf {
-    catch_unwind(|| Box::into_raw(Box::new(alog_conf { config: Config::default() })))
-        .unwrap_or(std::ptr::null_mut())
+    catch_unwind(|| {
+        Box::into_raw(Box::new(alog_conf {
+            config: Config::default(),
+        }))
+    })
+    .unwrap_or(std::ptr::null_mut())
 }
 
 /// Sets one configuration key from its string value. On failure returns `ALOG_ERR_NULL` or
@@ -225,10 +230,19 @@ pub unsafe extern "C" fn alog_conf_set(
             code
         };
         // SAFETY: a non-NULL conf comes from alog_conf_new.
-        let Some(conf) = (unsafe { conf.as_mut() }) else { return fail(ALOG_ERR_NULL, "conf is NULL") };
+        let Some(conf) = (unsafe { conf.as_mut() }) else {
+            return fail(ALOG_ERR_NULL, "conf is NULL");
+        };
         // SAFETY: NUL-terminated strings from the caller.
         let (Some(k), Some(v)) = (unsafe { c_str(key) }, unsafe { c_str(value) }) else {
-            return fail(ALOG_ERR_NULL, if key.is_null() { "key is NULL" } else { "value is NULL" });
+            return fail(
+                ALOG_ERR_NULL,
+                if key.is_null() {
+                    "key is NULL"
+                } else {
+                    "value is NULL"
+                },
+            );
         };
         let (Ok(k), Ok(v)) = (k.to_str(), v.to_str()) else {
             return fail(ALOG_ERR_INVALID, "key and value must be valid UTF-8");
@@ -261,13 +275,22 @@ pub unsafe extern "C" fn alog_conf_add_callback(
             code
         };
         // SAFETY: a non-NULL conf comes from alog_conf_new.
-        let Some(conf) = (unsafe { conf.as_mut() }) else { return fail(ALOG_ERR_NULL, "conf is NULL") };
-        let Some(cb) = callback else { return fail(ALOG_ERR_NULL, "callback is NULL") };
+        let Some(conf) = (unsafe { conf.as_mut() }) else {
+            return fail(ALOG_ERR_NULL, "conf is NULL");
+        };
+        let Some(cb) = callback else {
+            return fail(ALOG_ERR_NULL, "callback is NULL");
+        };
         let level = match min_level {
             0 => None,
             n => match Level::new(n) {
                 Some(l) => Some(l),
-                None => return fail(ALOG_ERR_INVALID, &format!("invalid min_level {n}: expected 0 or 1..24")),
+                None => {
+                    return fail(
+                        ALOG_ERR_INVALID,
+                        &format!("invalid min_level {n}: expected 0 or 1..24"),
+                    )
+                }
             },
         };
         // SAFETY: NUL-terminated string or NULL from the caller.
@@ -277,16 +300,30 @@ pub unsafe extern "C" fn alog_conf_add_callback(
             Some(b"json") => Some(Format::Json),
             Some(other) => {
                 let shown = String::from_utf8_lossy(other);
-                return fail(ALOG_ERR_INVALID, &format!("invalid format {shown:?}: expected text|json or NULL"));
+                return fail(
+                    ALOG_ERR_INVALID,
+                    &format!("invalid format {shown:?}: expected text|json or NULL"),
+                );
             }
         };
         let ud = userdata as usize;
         let callback = Arc::new(move |level: Level, line: &[u8]| {
             // SAFETY: the core guarantees a NUL byte right after `line`; the user promised that
             // the function and userdata stay valid while the logger is open.
-            unsafe { cb(ud as *mut c_void, i32::from(level.number()), line.as_ptr().cast(), line.len()) }
+            unsafe {
+                cb(
+                    ud as *mut c_void,
+                    i32::from(level.number()),
+                    line.as_ptr().cast(),
+                    line.len(),
+                )
+            }
         });
-        conf.config.callbacks.push(CallbackSpec { callback, level, format });
+        conf.config.callbacks.push(CallbackSpec {
+            callback,
+            level,
+            format,
+        });
         ALOG_OK
     })
 }
@@ -300,7 +337,9 @@ pub unsafe extern "C" fn alog_conf_set_error_callback(
 ) -> alog_result {
     boundary(|| {
         // SAFETY: a non-NULL conf comes from alog_conf_new.
-        let Some(conf) = (unsafe { conf.as_mut() }) else { return ALOG_ERR_NULL };
+        let Some(conf) = (unsafe { conf.as_mut() }) else {
+            return ALOG_ERR_NULL;
+        };
         conf.config.on_error = callback.map(|cb| {
             let ud = userdata as usize;
             let f: alog_core::config::ErrorCallback = Arc::new(move |e: &Error| {
@@ -348,11 +387,17 @@ pub unsafe extern "C" fn alog_open(
             return fail(ALOG_ERR_NULL, "out is NULL");
         }
         // SAFETY: a non-NULL conf comes from alog_conf_new.
-        let config = unsafe { conf.as_ref() }.map(|c| c.config.clone()).unwrap_or_default();
+        let config = unsafe { conf.as_ref() }
+            .map(|c| c.config.clone())
+            .unwrap_or_default();
         // SAFETY: NUL-terminated path or NULL from the caller.
-        let path = unsafe { c_str(path) }.map(|p| Path::new(std::ffi::OsStr::from_bytes(p.to_bytes())));
+        let path =
+            unsafe { c_str(path) }.map(|p| Path::new(std::ffi::OsStr::from_bytes(p.to_bytes())));
         if path.is_some_and(|p| p.as_os_str().is_empty()) {
-            return fail(ALOG_ERR_INVALID, "path is empty (pass NULL for no main file)");
+            return fail(
+                ALOG_ERR_INVALID,
+                "path is empty (pass NULL for no main file)",
+            );
         }
         match Logger::open(path, config) {
             Ok(logger) => {
@@ -373,13 +418,24 @@ pub unsafe extern "C" fn alog_open(
 /// (counted in `dropped`); `ALOG_ERR_TOO_LARGE` beyond `max_message_bytes`;
 /// `ALOG_ERR_INVALID` for a level outside 1..24; `ALOG_ERR_CLOSED`. Any thread.
 #[no_mangle]
-pub unsafe extern "C" fn alog_write(lg: *mut alog_logger, level: i32, msg: *const c_char, len: usize) -> alog_result {
+pub unsafe extern "C" fn alog_write(
+    lg: *mut alog_logger,
+    level: i32,
+    msg: *const c_char,
+    len: usize,
+) -> alog_result {
     boundary(|| {
         // SAFETY: a non-NULL handle comes from alog_open and is never freed.
-        let Some(lg) = (unsafe { lg.as_ref() }) else { return ALOG_ERR_NULL };
-        let Some(level) = Level::new(level) else { return ALOG_ERR_INVALID };
+        let Some(lg) = (unsafe { lg.as_ref() }) else {
+            return ALOG_ERR_NULL;
+        };
+        let Some(level) = Level::new(level) else {
+            return ALOG_ERR_INVALID;
+        };
         // SAFETY: `len` readable bytes at `msg` (caller's promise).
-        let Some(msg) = (unsafe { bytes(msg, len) }) else { return ALOG_ERR_NULL };
+        let Some(msg) = (unsafe { bytes(msg, len) }) else {
+            return ALOG_ERR_NULL;
+        };
         result(lg.logger.log(level, msg))
     })
 }
@@ -409,18 +465,25 @@ unsafe fn field<'a>(f: &alog_field) -> Result<Field<'a>, alog_result> {
 /// `ALOG_ERR_NULL` for a NULL pointer with a non-zero length and `ALOG_ERR_INVALID` for an
 /// unknown field kind. Any thread.
 #[no_mangle]
-pub unsafe extern "C" fn alog_write_record(lg: *mut alog_logger, rec: *const alog_record) -> alog_result {
+pub unsafe extern "C" fn alog_write_record(
+    lg: *mut alog_logger,
+    rec: *const alog_record,
+) -> alog_result {
     boundary(|| {
         // SAFETY: a non-NULL handle comes from alog_open and is never freed.
         let (Some(lg), Some(rec)) = (unsafe { lg.as_ref() }, unsafe { rec.as_ref() }) else {
             return ALOG_ERR_NULL;
         };
-        let Some(level) = Level::new(rec.level) else { return ALOG_ERR_INVALID };
+        let Some(level) = Level::new(rec.level) else {
+            return ALOG_ERR_INVALID;
+        };
         if !lg.logger.enabled(level) {
             return ALOG_OK;
         }
         // SAFETY: pointer + length pairs from the caller.
-        let Some(msg) = (unsafe { bytes(rec.msg, rec.msg_len) }) else { return ALOG_ERR_NULL };
+        let Some(msg) = (unsafe { bytes(rec.msg, rec.msg_len) }) else {
+            return ALOG_ERR_NULL;
+        };
         if rec.fields.is_null() && rec.n_fields > 0 {
             return ALOG_ERR_NULL;
         }
@@ -434,18 +497,32 @@ pub unsafe extern "C" fn alog_write_record(lg: *mut alog_logger, rec: *const alo
             None
         } else {
             // SAFETY: pointer + length pairs from the caller.
-            let (Some(file), Some(func)) = (unsafe { bytes(rec.file, rec.file_len) }, unsafe { bytes(rec.func, rec.func_len) })
-            else {
+            let (Some(file), Some(func)) = (unsafe { bytes(rec.file, rec.file_len) }, unsafe {
+                bytes(rec.func, rec.func_len)
+            }) else {
                 return ALOG_ERR_NULL;
             };
-            Some(Source { file, line: rec.line, func })
+            Some(Source {
+                file,
+                line: rec.line,
+                func,
+            })
         };
-        let mut stack = [Field { key: b"", value: Value::Int(0) }; STACK_FIELDS];
+        let mut stack = [Field {
+            key: b"",
+            value: Value::Int(0),
+        }; STACK_FIELDS];
         let mut heap = Vec::new();
         let fields: &mut [Field<'_>] = if raw.len() <= STACK_FIELDS {
             &mut stack[..raw.len()]
         } else {
-            heap.resize(raw.len(), Field { key: b"", value: Value::Int(0) });
+            heap.resize(
+                raw.len(),
+                Field {
+                    key: b"",
+                    value: Value::Int(0),
+                },
+            );
             &mut heap
         };
         for (dst, src) in fields.iter_mut().zip(raw) {
@@ -456,7 +533,13 @@ pub unsafe extern "C" fn alog_write_record(lg: *mut alog_logger, rec: *const alo
             }
         }
         let ts = (rec.timestamp_ns != 0).then_some(rec.timestamp_ns);
-        result(lg.logger.write_record(&Record { level, timestamp_ns: ts, msg, fields, source }))
+        result(lg.logger.write_record(&Record {
+            level,
+            timestamp_ns: ts,
+            msg,
+            fields,
+            source,
+        }))
     })
 }
 
@@ -468,7 +551,9 @@ pub unsafe extern "C" fn alog_write_record(lg: *mut alog_logger, rec: *const alo
 pub unsafe extern "C" fn alog_flush(lg: *mut alog_logger, timeout_ms: u32) -> alog_result {
     boundary(|| {
         // SAFETY: a non-NULL handle comes from alog_open and is never freed.
-        let Some(lg) = (unsafe { lg.as_ref() }) else { return ALOG_ERR_NULL };
+        let Some(lg) = (unsafe { lg.as_ref() }) else {
+            return ALOG_ERR_NULL;
+        };
         result(lg.logger.flush(timeout(timeout_ms)))
     })
 }
@@ -483,10 +568,15 @@ pub unsafe extern "C" fn alog_flush(lg: *mut alog_logger, timeout_ms: u32) -> al
 pub unsafe extern "C" fn alog_close(lg: *mut alog_logger, timeout_ms: u32) -> alog_result {
     boundary(|| {
         // SAFETY: a non-NULL handle comes from alog_open and is never freed.
-        let Some(handle) = (unsafe { lg.as_ref() }) else { return ALOG_OK };
+        let Some(handle) = (unsafe { lg.as_ref() }) else {
+            return ALOG_OK;
+        };
         let r = handle.logger.close(timeout(timeout_ms));
         if !matches!(r, Err(Error::Closed)) {
-            CLOSED.lock().unwrap_or_else(|e| e.into_inner()).push(lg as usize);
+            CLOSED
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(lg as usize);
         }
         result(r)
     })
@@ -494,10 +584,15 @@ pub unsafe extern "C" fn alog_close(lg: *mut alog_logger, timeout_ms: u32) -> al
 
 /// Fills `*out` with a snapshot of the logger's counters (also after close). Any thread.
 #[no_mangle]
-pub unsafe extern "C" fn alog_get_stats(lg: *const alog_logger, out: *mut alog_stats) -> alog_result {
+pub unsafe extern "C" fn alog_get_stats(
+    lg: *const alog_logger,
+    out: *mut alog_stats,
+) -> alog_result {
     boundary(|| {
         // SAFETY: a non-NULL handle comes from alog_open and is never freed.
-        let (Some(lg), false) = (unsafe { lg.as_ref() }, out.is_null()) else { return ALOG_ERR_NULL };
+        let (Some(lg), false) = (unsafe { lg.as_ref() }, out.is_null()) else {
+            return ALOG_ERR_NULL;
+        };
         let s = lg.logger.stats();
         let stats = alog_stats {
             submitted: s.submitted,
@@ -527,8 +622,12 @@ pub unsafe extern "C" fn alog_get_stats(lg: *const alog_logger, out: *mut alog_s
 pub unsafe extern "C" fn alog_set_level(lg: *mut alog_logger, level: i32) -> alog_result {
     boundary(|| {
         // SAFETY: a non-NULL handle comes from alog_open and is never freed.
-        let Some(lg) = (unsafe { lg.as_ref() }) else { return ALOG_ERR_NULL };
-        let Some(level) = Level::new(level) else { return ALOG_ERR_INVALID };
+        let Some(lg) = (unsafe { lg.as_ref() }) else {
+            return ALOG_ERR_NULL;
+        };
+        let Some(level) = Level::new(level) else {
+            return ALOG_ERR_INVALID;
+        };
         result(lg.logger.set_level(level))
     })
 }
@@ -538,17 +637,27 @@ pub unsafe extern "C" fn alog_set_level(lg: *mut alog_logger, level: i32) -> alo
 #[no_mangle]
 pub unsafe extern "C" fn alog_level_enabled(lg: *const alog_logger, level: i32) -> c_int {
     // SAFETY: a non-NULL handle comes from alog_open and is never freed.
-    let Some(lg) = (unsafe { lg.as_ref() }) else { return 0 };
-    Level::new(level).is_some_and(|l| lg.logger.enabled(l)).into()
+    let Some(lg) = (unsafe { lg.as_ref() }) else {
+        return 0;
+    };
+    Level::new(level)
+        .is_some_and(|l| lg.logger.enabled(l))
+        .into()
 }
 
 /// Copies the last I/O or sink error message (empty if none) into `buf`, NUL-terminated and
 /// truncated to `size`. Any thread.
 #[no_mangle]
-pub unsafe extern "C" fn alog_last_error(lg: *const alog_logger, buf: *mut c_char, size: usize) -> alog_result {
+pub unsafe extern "C" fn alog_last_error(
+    lg: *const alog_logger,
+    buf: *mut c_char,
+    size: usize,
+) -> alog_result {
     boundary(|| {
         // SAFETY: a non-NULL handle comes from alog_open and is never freed.
-        let (Some(lg), false) = (unsafe { lg.as_ref() }, buf.is_null()) else { return ALOG_ERR_NULL };
+        let (Some(lg), false) = (unsafe { lg.as_ref() }, buf.is_null()) else {
+            return ALOG_ERR_NULL;
+        };
         // SAFETY: `size` writable bytes at `buf` (caller's promise).
         unsafe { put_str(buf, size, lg.logger.last_error().as_deref().unwrap_or("")) };
         ALOG_OK

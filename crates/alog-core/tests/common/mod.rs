@@ -6,7 +6,11 @@ use std::sync::{Arc, Condvar, Mutex};
 
 pub fn lines(path: &Path) -> Vec<String> {
     let text = std::fs::read(path).unwrap_or_default();
-    String::from_utf8(text).expect("log files are UTF-8").lines().map(String::from).collect()
+    String::from_utf8(text)
+        .expect("log files are UTF-8")
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 /// The message part of a default text line: everything after "<ts> <LEVEL> ".
