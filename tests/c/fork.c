@@ -179,6 +179,8 @@ static void test_busy(const char *dir)
         parent_total += ws[i].count;
     CHECK_U64(stats_of(lg).written, parent_total);
     verify(path, ws, BUSY + CHILDREN);
+    printf("fork: busy: %ld records from the busy threads, %d children\n",
+           parent_total, CHILDREN);
     free(path);
 }
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the tests need and a fresh Debian machine may lack: Debian packages
+# (C toolchain, pkg-config, valgrind, spdlog for the benchmark) and cargo tools (cbindgen,
+# cargo-fuzz, clippy, rustfmt). Does nothing for what is already there.
+set -euo pipefail
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need_apt=()
+for pkg in build-essential pkg-config valgrind libspdlog-dev; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+export PATH="$HOME/.cargo/bin:$PATH"
+command -v cbindgen >/dev/null || cargo install cbindgen --version 0.29.4 --locked
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
+for c in clippy rustfmt; do
+  rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
+done
