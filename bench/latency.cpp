@@ -125,16 +125,17 @@ double calibrate_ns_per_tick() {
 #endif
 }
 
-// Median cost of one back-to-back pair of ticks() reads, in ticks.
-uint64_t measure_timer_overhead() {
-  std::vector<uint64_t> d(100000);
-  for (auto &x : d) {
+// Median cost of one back-to-back pair of ticks() reads, in ticks. Uses the
+// caller's buffer as scratch so that no allocation raises the RSS high-water
+// mark before the logger's baseline is read.
+uint64_t measure_timer_overhead(std::vector<uint64_t> &scratch) {
+  for (auto &x : scratch) {
     const uint64_t a = ticks();
     const uint64_t b = ticks();
     x = b - a;
   }
-  std::nth_element(d.begin(), d.begin() + d.size() / 2, d.end());
-  return d[d.size() / 2];
+  std::nth_element(scratch.begin(), scratch.begin() + scratch.size() / 2, scratch.end());
+  return scratch[scratch.size() / 2];
 }
 
 long max_rss_kib() {
@@ -347,7 +348,7 @@ int run_latency(const ChildArgs &a, const Options &o) {
   const uint64_t total = a.warmup + a.n;
   Messages msgs(total);
   std::vector<uint64_t> samples(a.n, 1);  // touched now, before the RSS baseline
-  const uint64_t overhead = measure_timer_overhead();
+  const uint64_t overhead = measure_timer_overhead(samples);
   const uint64_t gap_ticks = uint64_t(double(a.gap_ns) / a.ns_per_tick);
 
   const long rss_before = max_rss_kib();
@@ -520,9 +521,10 @@ struct DriverArgs {
   std::vector<std::string> scenarios{"latency", "burst", "mt2"};
 };
 
-// Runs one child; returns false (and an empty result) if it failed.
+// Runs one child. Returns false if it failed (empty result) or if its log file
+// does not hold exactly the expected lines (result kept, `problem` says why).
 bool spawn_child(const DriverArgs &d, const std::string &tmpdir, double ns_per_tick,
-                 const std::string &logger, const std::string &scenario, Result &out) {
+                 const std::string &logger, const std::string &scenario, Result &out, std::string &problem) {
   const uint64_t n = scenario == "latency" ? d.n_latency : scenario == "burst" ? d.n_burst : d.n_mt2;
   char tick_buf[64];
   std::snprintf(tick_buf, sizeof tick_buf, "%.17g", ns_per_tick);
@@ -568,16 +570,21 @@ bool spawn_child(const DriverArgs &d, const std::string &tmpdir, double ns_per_t
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (!ok) {
-    std::fprintf(stderr, "latency: child %s/%s failed (status %d)\n", logger.c_str(), scenario.c_str(), status);
-  } else if (out["lines"] != out["expected_lines"] || out["lines_matching"] != out["expected_lines"]) {
-    std::fprintf(stderr, "latency: %s/%s: file has %.0f lines (%.0f matching), expected %.0f\n", logger.c_str(),
-                 scenario.c_str(), out["lines"], out["lines_matching"], out["expected_lines"]);
-    ok = false;
+  char buf[256];
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::snprintf(buf, sizeof buf, "%s/%s: child process failed (wait status %d)", logger.c_str(), scenario.c_str(),
+                  status);
+    problem = buf;
+    out.clear();
+    return false;
   }
-  if (!ok) out.clear();
-  return ok;
+  if (out["lines"] != out["expected_lines"] || out["lines_matching"] != out["expected_lines"]) {
+    std::snprintf(buf, sizeof buf, "%s/%s: the file has %.0f lines (%.0f with the message), expected %.0f",
+                  logger.c_str(), scenario.c_str(), out["lines"], out["lines_matching"], out["expected_lines"]);
+    problem = buf;
+    return false;
+  }
+  return true;
 }
 
 double median(std::vector<double> v) {
@@ -677,7 +684,7 @@ int run_driver(const DriverArgs &d) {
 
   // results[run][scenario][logger]
   std::vector<std::map<std::string, std::map<std::string, Result>>> results(size_t(d.runs));
-  bool all_ok = true;
+  std::vector<std::string> problems;
   for (int run = 0; run < d.runs; ++run) {
     for (const auto &scenario : d.scenarios) {
       std::vector<std::string> order = d.loggers;
@@ -686,9 +693,13 @@ int run_driver(const DriverArgs &d) {
         std::fprintf(stderr, "latency: run %d/%d %-7s %-6s ...", run + 1, d.runs, scenario.c_str(), logger.c_str());
         const uint64_t t0 = monotonic_ns();
         Result r;
-        bool ok = spawn_child(d, tmpdir, ns_per_tick, logger, scenario, r);
-        all_ok = all_ok && ok;
+        std::string problem;
+        const bool ok = spawn_child(d, tmpdir, ns_per_tick, logger, scenario, r, problem);
         std::fprintf(stderr, " %s (%.1f s)\n", ok ? "ok" : "FAILED", double(monotonic_ns() - t0) * 1e-9);
+        if (!ok) {
+          std::fprintf(stderr, "latency: %s\n", problem.c_str());
+          problems.push_back("run " + std::to_string(run + 1) + ": " + problem);
+        }
         results[size_t(run)][scenario][logger] = std::move(r);
       }
     }
@@ -733,6 +744,7 @@ int run_driver(const DriverArgs &d) {
 
   // Notes: the numbers a reader needs to interpret the table.
   std::printf("\n");
+  for (const auto &p : problems) std::printf("- **FAILED** %s.\n", p.c_str());
   bool f = false;
   double overhead = 0;
   for (const auto &logger : d.loggers) {
@@ -789,7 +801,7 @@ int run_driver(const DriverArgs &d) {
     }
     std::printf("\n</details>\n");
   }
-  return all_ok ? 0 : 1;
+  return problems.empty() ? 0 : 1;
 }
 
 uint64_t parse_u64(const char *s, const char *what) {

@@ -78,6 +78,9 @@ mem="$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
 fs="$(df -PT "${TMPDIR:-/tmp}" | awk 'NR == 2 { print $2 }')"
 date_utc="$(date -u '+%Y-%m-%d %H:%M UTC')"
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
+if awk -v l="${load%% *}" 'BEGIN { exit !(l > 0.5) }'; then
+  log "warning: the machine is not idle (load average ${load}); timings will be noisy"
+fi
 commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "no commit")"
 if ! git -C "$root" diff --quiet HEAD -- 2>/dev/null; then commit="$commit + uncommitted changes"; fi
 

@@ -35,24 +35,25 @@ cases() {
         echo "threads-8x1M threads 8 1000000"
         echo "policies policies"
         echo "badinput badinput"
-        echo "concurrent_close concurrent_close 20"
+        echo "concurrent_close concurrent_close 200"
         echo "fork fork"
         ;;
     asan)
         echo "roundtrip roundtrip"
-        echo "threads-4x200k threads 4 200000"
-        echo "threads-8x100k threads 8 100000"
+        echo "threads-4x500k threads 4 500000"
+        echo "threads-8x250k threads 8 250000"
         echo "policies policies"
         echo "badinput badinput"
-        echo "concurrent_close concurrent_close 10"
+        echo "concurrent_close concurrent_close 50"
         echo "fork fork"
         ;;
     valgrind)
         echo "roundtrip roundtrip"
         echo "threads-2x20k threads 2 20000"
+        echo "threads-4x20k threads 4 20000"
         echo "policies policies"
         echo "badinput badinput"
-        echo "concurrent_close concurrent_close 5"
+        echo "concurrent_close concurrent_close 10"
         echo "fork fork"
         ;;
     esac

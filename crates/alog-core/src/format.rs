@@ -295,6 +295,11 @@ fn breaks_lines(c: char) -> bool {
 /// stay readable, other ASCII control bytes and invalid UTF-8 bytes become `\xNN`, and
 /// Unicode controls and line separators become `\u{NNNN}`.
 pub fn text_escape(bytes: &[u8], out: &mut Vec<u8>) {
+    // Fast path: printable ASCII needs no escaping.
+    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     for chunk in bytes.utf8_chunks() {
         let valid = chunk.valid();
         let mut start = 0;
@@ -347,6 +352,12 @@ fn text_value(bytes: &[u8], out: &mut Vec<u8>) {
 /// escaped so that no line-splitting reader can cut a record in two.
 pub fn json_str(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
+    // Fast path: printable ASCII without quotes or backslashes is copied as is.
+    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     for chunk in bytes.utf8_chunks() {
         let valid = chunk.valid();
         let mut start = 0;
