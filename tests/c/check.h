@@ -27,16 +27,19 @@
 
 /* ---------------------------------------------------------------- asserts */
 
+/* Where failures are reported: stderr, unless a test redirects stderr. */
+static int check_fd = 2;
+
 static inline void check_fail(const char *file, int line, const char *expr,
                               const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "FAIL %s:%d: %s\n  ", file, line, expr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
     fflush(NULL);
+    dprintf(check_fd, "FAIL %s:%d: %s\n  ", file, line, expr);
+    va_start(ap, fmt);
+    vdprintf(check_fd, fmt, ap);
+    va_end(ap);
+    dprintf(check_fd, "\n");
     _exit(1); /* no atexit work: leak reports of a failed test are noise */
 }
 

@@ -162,12 +162,37 @@ static void fill_ids(int *ids, int first, int last)
         *ids++ = id;
 }
 
-/* drop_newest and warn: overflowing records are refused with ALOG_ERR_FULL. */
+/* Sends stderr to a file until restore_stderr; returns the saved fd. */
+static int capture_stderr(const char *path)
+{
+    int saved = dup(2);
+    FILE *f = fopen(path, "w");
+    CHECK_SYS(saved >= 0 && f != NULL);
+    fflush(stderr);
+    CHECK_SYS(dup2(fileno(f), 2) == 2);
+    fclose(f);
+    check_fd = saved; /* failures still go to the real stderr */
+    return saved;
+}
+
+static void restore_stderr(int saved)
+{
+    fflush(stderr);
+    CHECK_SYS(dup2(saved, 2) == 2);
+    check_fd = 2;
+    close(saved);
+}
+
+/* drop_newest and warn: overflowing records are refused with ALOG_ERR_FULL;
+ * warn also prints a notice on stderr. */
 static void test_drop_newest(const char *dir, const char *overflow)
 {
     enum { EXTRA = 12 };
     struct fixture fx;
     int want[1 + CAP];
+    int warn = strcmp(overflow, "warn") == 0;
+    char *notice = path_join(dir, "stderr.txt");
+    int saved = warn ? capture_stderr(notice) : -1;
     setup(&fx, dir, overflow, "0");
     stall_and_fill(&fx);
     for (int id = CAP + 1; id <= CAP + EXTRA; id++)
@@ -181,6 +206,15 @@ static void test_drop_newest(const char *dir, const char *overflow)
 
     fill_ids(want, 0, CAP);
     finish(&fx, want, 1 + CAP, 1 + CAP + EXTRA, EXTRA);
+    if (warn) {
+        restore_stderr(saved);
+        lines ls = read_lines(notice);
+        CHECK(ls.n >= 1 && strstr(ls.v[0], "drop") != NULL,
+              "overflow=warn printed no notice about the drops on stderr");
+        printf("policies: warn notice: %s\n", ls.v[0]);
+        free_lines(&ls);
+    }
+    free(notice);
     printf("policies: %s ok\n", overflow);
 }
 

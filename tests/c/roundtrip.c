@@ -55,28 +55,35 @@ static void test_text(const char *dir)
     CHECK(alog_level_enabled(lg, ALOG_LEVEL_TRACE), "TRACE disabled");
     CHECK_RC(write_str(lg, ALOG_LEVEL_TRACE, "fifth, after set_level"), ALOG_OK);
     CHECK_RC(write_str(lg, ALOG_LEVEL_DEBUG, "sixth"), ALOG_OK);
+    CHECK_RC(write_str(lg, ALOG_LEVEL_INFO + 1, "finer grade"), ALOG_OK);
     CHECK_RC(alog_flush(lg, 5000), ALOG_OK);
     CHECK_RC(alog_close(lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
 
     alog_stats st = stats_of(lg);
-    CHECK_U64(st.submitted, 6);
-    CHECK_U64(st.written, 6);
+    CHECK_U64(st.submitted, 7);
+    CHECK_U64(st.written, 7);
     CHECK_U64(st.dropped, 0);
     CHECK_U64(st.failed, 0);
     CHECK_U64(st.pending, 0);
 
     lines ls = read_lines(path);
-    CHECK_LINES(ls, 6);
+    CHECK_LINES(ls, 7);
     check_text_line(ls.v[0], "INFO first message");
     check_text_line(ls.v[1], "WARN second");
     check_text_line(ls.v[2], "ERROR third one");
     check_text_line(ls.v[3], "FATAL fourth");
     check_text_line(ls.v[4], "TRACE fifth, after set_level");
     check_text_line(ls.v[5], "DEBUG sixth");
+    check_text_line(ls.v[6], "INFO2 finer grade");
     for (size_t i = 1; i < ls.n; i++)
         CHECK(memcmp(ls.v[i - 1], ls.v[i], TS_LEN) <= 0,
               "timestamps go backwards at line %zu", i);
     free_lines(&ls);
+
+    struct stat sb;
+    CHECK_SYS(stat(path, &sb) == 0);
+    CHECK((sb.st_mode & 0777) == 0640, "default file mode %o, expected 640",
+          (unsigned)(sb.st_mode & 0777));
     free(path);
 }
 
@@ -112,6 +119,36 @@ static void test_json(const char *dir)
     check_json_line(ls.v[2], ls.len[2],
                     ",\"level\":\"ERROR\",\"msg\":\"caf\xc3\xa9 \xe2\x82\xac\"}");
     free_lines(&ls);
+    free(path);
+}
+
+/* json.*_key renames the three leading members; file_mode sets the mode. */
+static void test_json_keys(const char *dir)
+{
+    char *path = path_join(dir, "keys.json");
+    alog_conf *conf = base_conf();
+    conf_set_ok(conf, "format", "json");
+    conf_set_ok(conf, "json.ts_key", "time");
+    conf_set_ok(conf, "json.level_key", "severity");
+    conf_set_ok(conf, "json.msg_key", "message");
+    conf_set_ok(conf, "file_mode", "0600");
+    alog_logger *lg = open_ok(path, conf);
+    alog_conf_free(conf);
+    CHECK_RC(write_str(lg, ALOG_LEVEL_ERROR, "renamed"), ALOG_OK);
+    CHECK_RC(alog_close(lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+
+    lines ls = read_lines(path);
+    CHECK_LINES(ls, 1);
+    CHECK_JSON(ls.v[0], ls.len[0]);
+    CHECK(strncmp(ls.v[0], "{\"time\":\"", 9) == 0 && is_ts(ls.v[0] + 9),
+          "bad start: [%s]", ls.v[0]);
+    CHECK_STR(ls.v[0] + 9 + TS_LEN, "\",\"severity\":\"ERROR\",\"message\":\"renamed\"}");
+    free_lines(&ls);
+
+    struct stat sb;
+    CHECK_SYS(stat(path, &sb) == 0);
+    CHECK((sb.st_mode & 0777) == 0600, "file_mode=0600 gave mode %o",
+          (unsigned)(sb.st_mode & 0777));
     free(path);
 }
 
@@ -352,9 +389,11 @@ static void test_callback(void)
 int main(void)
 {
     char *dir = make_tmpdir("roundtrip");
+    umask(022); /* file mode checks */
     test_version();
     test_text(dir);
     test_json(dir);
+    test_json_keys(dir);
     test_record(dir);
     test_extra_sink(dir);
     test_callback();

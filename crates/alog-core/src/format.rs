@@ -353,7 +353,10 @@ fn text_value(bytes: &[u8], out: &mut Vec<u8>) {
 pub fn json_str(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     // Fast path: printable ASCII without quotes or backslashes is copied as is.
-    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+    if bytes
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;

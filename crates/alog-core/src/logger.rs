@@ -22,6 +22,9 @@ const SYNC: u32 = 1 << 9;
 const RESPAWN: u32 = 1 << 10;
 const LEVEL_MASK: u32 = 0xff;
 
+/// Writer threads of a parent process, as seen by a forked child.
+static ORPHANED_WRITERS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -912,8 +915,12 @@ impl Shared {
         self.space_waiters.store(0, Ordering::SeqCst);
         self.parked.store(false, Ordering::SeqCst);
         if let Some(h) = held.writer.handle.take() {
-            // The thread does not exist in this process: never join or detach it.
-            std::mem::forget(h);
+            // The thread does not exist in this process: never join or detach it, but keep
+            // its handle reachable (leak checkers then see no lost memory).
+            ORPHANED_WRITERS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(h);
         }
         held.writer.running = false;
         held.writer.finished = false;

@@ -70,7 +70,9 @@ fn writer_loop(s: &Shared, batch: &mut Batch) {
             if n == 0 {
                 break;
             }
-            s.counters().peak(n as u64 + s.queue().len());
+            // Producers refill the queue meanwhile: the sum can overstate the peak, never past capacity.
+            s.counters()
+                .peak((n as u64 + s.queue().len()).min(s.queue().capacity()));
             if s.take_injected_panic() {
                 panic!("injected writer panic (test hook)");
             }

@@ -15,7 +15,9 @@ fn define(header: &str, name: &str) -> String {
 
 #[test]
 fn header_version_matches_the_crate() {
-    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../include/alog.h")).unwrap();
+    let header =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../include/alog.h"))
+            .unwrap();
     let version = env!("CARGO_PKG_VERSION");
     assert_eq!(define(&header, "ALOG_VERSION_STRING"), version);
     let parts: Vec<&str> = version.split('.').collect();
