@@ -544,6 +544,13 @@ bool spawn_child(const DriverArgs &d, const std::string &tmpdir, double ns_per_t
   for (auto &s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
 
+  // Exec the resolved path (not /proc/self/exe) so the child keeps this
+  // program's name in ps, top and perf.
+  char self[4096];
+  const ssize_t self_len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (self_len <= 0) die("readlink /proc/self/exe: %s", std::strerror(errno));
+  self[self_len] = '\0';
+
   int fds[2];
   if (pipe(fds) != 0) die("pipe: %s", std::strerror(errno));
   std::fflush(stdout);
@@ -554,8 +561,8 @@ bool spawn_child(const DriverArgs &d, const std::string &tmpdir, double ns_per_t
     dup2(fds[1], STDOUT_FILENO);
     ::close(fds[0]);
     ::close(fds[1]);
-    execv("/proc/self/exe", argv.data());
-    std::fprintf(stderr, "latency: exec /proc/self/exe: %s\n", std::strerror(errno));
+    execv(self, argv.data());
+    std::fprintf(stderr, "latency: exec %s: %s\n", self, std::strerror(errno));
     _exit(127);
   }
   ::close(fds[1]);

@@ -402,9 +402,11 @@ impl Logger {
 
     pub fn stats(&self) -> Stats {
         let s = self.shared();
-        let head = s.queue.head_pos();
-        s.counters
-            .snapshot(|| s.queue.tail_pos(), head, s.queue.capacity())
+        s.counters.snapshot(
+            || s.queue.tail_pos(),
+            || s.queue.head_pos(),
+            s.queue.capacity(),
+        )
     }
 
     /// The last I/O or sink error, if any.

@@ -66,13 +66,15 @@ impl Counters {
     }
 
     /// Reads outcomes before submissions, so that `pending` can never be negative.
-    pub fn snapshot(&self, tail: impl Fn() -> u64, head: u64, capacity: u64) -> Stats {
+    pub fn snapshot(&self, tail: impl Fn() -> u64, head: impl Fn() -> u64, capacity: u64) -> Stats {
         let written = self.written.load(Ordering::SeqCst);
         let failed = self.failed.load(Ordering::SeqCst);
         let dropped_queued = self.dropped_queued.load(Ordering::SeqCst);
         let refused = self.refused.load(Ordering::SeqCst);
         let sync_submitted = self.sync_submitted.load(Ordering::SeqCst);
         let tail = tail();
+        // Read after `tail`: the head only grows, so `tail - head` cannot exceed the capacity.
+        let head = head();
         let base = self.tail_base.load(Ordering::SeqCst);
         let submitted = tail.saturating_sub(base) + refused + sync_submitted;
         let dropped = dropped_queued + refused;
