@@ -25,6 +25,11 @@ const LEVEL_MASK: u32 = 0xff;
 /// Writer threads of a parent process, as seen by a forked child.
 static ORPHANED_WRITERS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
 
+/// How often a busy writer looks at the queue instead of parking.
+const POLL: Duration = Duration::from_micros(100);
+/// How long after the last arrival the writer keeps polling before it parks.
+const HOT: Duration = Duration::from_millis(2);
+
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -825,9 +830,15 @@ impl Shared {
             .is_ok()
     }
 
-    /// Waits (parked) until there is a batch, a flush or a stop request, or `until` passes.
-    /// Returns whether a stop was requested.
+    /// Waits until there is a batch, a flush or a stop request, or `until` passes. Returns
+    /// whether a stop was requested.
+    ///
+    /// While records keep arriving the writer polls the queue every [`POLL`] instead of
+    /// parking, so that producers never pay for a wake-up syscall under steady load; after
+    /// [`HOT`] without a new record it parks, and the producer that completes a batch wakes it.
     pub(crate) fn wait_for_work(&self, until: Instant) -> bool {
+        let mut seen = self.queue.tail_pos();
+        let mut last_arrival = Instant::now();
         let mut w = lock(&self.wake);
         loop {
             if w.stop {
@@ -842,6 +853,17 @@ impl Shared {
             if now >= until {
                 return false;
             }
+            let tail = self.queue.tail_pos();
+            if tail != seen {
+                seen = tail;
+                last_arrival = now;
+            }
+            if now - last_arrival < HOT {
+                drop(w);
+                std::thread::sleep(POLL.min(until - now));
+                w = lock(&self.wake);
+                continue;
+            }
             self.parked.store(true, Ordering::SeqCst);
             if self.queue.len() >= self.batch_size {
                 self.parked.store(false, Ordering::SeqCst);
@@ -853,6 +875,7 @@ impl Shared {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
             self.parked.store(false, Ordering::SeqCst);
+            last_arrival = Instant::now();
         }
     }
 
