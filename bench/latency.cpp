@@ -23,9 +23,11 @@
 //            until the logger is flushed and closed, lines in the file.
 //   mt2      two producer threads, N/2 calls each back to back.
 //
-// Every child reports its peak RSS growth: ru_maxrss at the end minus
-// ru_maxrss just before the logger is opened (message buffers, sample arrays
-// and the line-count buffer are allocated and touched before that point).
+// Every child also reports its peak RSS growth (ru_maxrss after close minus
+// ru_maxrss just before the logger is opened; message buffers and sample
+// arrays are allocated and touched before that point) and the CPU time of the
+// logger's own threads (process CPU time minus the calling threads' CPU time).
+// After close, the lines of the log file are counted and checked.
 
 extern "C" {
 #include "alog.h"
@@ -137,6 +139,33 @@ uint64_t measure_timer_overhead(std::vector<uint64_t> &scratch) {
   std::nth_element(scratch.begin(), scratch.begin() + scratch.size() / 2, scratch.end());
   return scratch[scratch.size() / 2];
 }
+
+uint64_t cpu_ns(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+// CPU time the logger's own threads used: the process's CPU time over a window
+// minus what the calling (producer) threads used in it.
+class BackgroundCpu {
+ public:
+  BackgroundCpu() : process0_(cpu_ns(CLOCK_PROCESS_CPUTIME_ID)), wall0_(monotonic_ns()) {}
+  void add_producer_ns(uint64_t ns) { producers_ += ns; }
+  void stop() {
+    process_ = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - process0_;
+    wall_ = monotonic_ns() - wall0_;
+  }
+  void report() const {
+    const uint64_t bg = process_ > producers_ ? process_ - producers_ : 0;
+    std::printf("logger_cpu_ms %.3f\n", double(bg) * 1e-6);
+    std::printf("logger_cpu_pct %.2f\n", 100.0 * double(bg) / double(wall_));
+  }
+
+ private:
+  uint64_t process0_, wall0_;
+  uint64_t producers_ = 0, process_ = 0, wall_ = 0;
+};
 
 long max_rss_kib() {
   rusage ru{};
@@ -352,6 +381,8 @@ int run_latency(const ChildArgs &a, const Options &o) {
   const uint64_t gap_ticks = uint64_t(double(a.gap_ns) / a.ns_per_tick);
 
   const long rss_before = max_rss_kib();
+  BackgroundCpu bg;
+  const uint64_t thread0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
   Logger lg;
   lg.open(o);
 
@@ -368,6 +399,8 @@ int run_latency(const ChildArgs &a, const Options &o) {
   const uint64_t c0 = ticks();
   lg.close();
   const uint64_t c1 = ticks();
+  bg.add_producer_ns(cpu_ns(CLOCK_THREAD_CPUTIME_ID) - thread0);
+  bg.stop();
   const long rss_peak = max_rss_kib();
 
   for (auto &s : samples) s = s > overhead ? s - overhead : 0;
@@ -393,6 +426,7 @@ int run_latency(const ChildArgs &a, const Options &o) {
   std::printf("timer_overhead_ns %.2f\n", double(overhead) * a.ns_per_tick);
   std::printf("close_s %.6f\n", double(c1 - c0) * a.ns_per_tick * 1e-9);
   std::printf("ns_per_tick %.6f\n", a.ns_per_tick);
+  bg.report();
   print_common(a, rss_before, rss_peak, total, fc);
   lg.report();
   return 0;
@@ -402,6 +436,8 @@ template <class Logger>
 int run_burst(const ChildArgs &a, const Options &o) {
   Messages msgs(a.n);
   const long rss_before = max_rss_kib();
+  BackgroundCpu bg;
+  const uint64_t thread0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
   Logger lg;
   lg.open(o);
 
@@ -410,6 +446,8 @@ int run_burst(const ChildArgs &a, const Options &o) {
   const uint64_t t1 = ticks();
   lg.close();
   const uint64_t t2 = ticks();
+  bg.add_producer_ns(cpu_ns(CLOCK_THREAD_CPUTIME_ID) - thread0);
+  bg.stop();
   const long rss_peak = max_rss_kib();
 
   const FileCheck fc = check_file(o.path);
@@ -417,6 +455,7 @@ int run_burst(const ChildArgs &a, const Options &o) {
   std::printf("calls_s %.6f\n", double(t1 - t0) * a.ns_per_tick * 1e-9);
   std::printf("drain_s %.6f\n", double(t2 - t1) * a.ns_per_tick * 1e-9);
   std::printf("total_s %.6f\n", double(t2 - t0) * a.ns_per_tick * 1e-9);
+  bg.report();
   print_common(a, rss_before, rss_peak, a.n, fc);
   lg.report();
   return 0;
@@ -428,15 +467,18 @@ int run_mt2(const ChildArgs &a, const Options &o) {
   const uint64_t per_thread = a.n / kThreads;
   Messages msgs(per_thread * kThreads);
   const long rss_before = max_rss_kib();
+  BackgroundCpu bg;
+  const uint64_t thread0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
   Logger lg;
   lg.open(o);
 
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
-  uint64_t start[kThreads], stop[kThreads];
+  uint64_t start[kThreads], stop[kThreads], cpu[kThreads];
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
+      const uint64_t cpu0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
       ready.fetch_add(1);
       while (!go.load(std::memory_order_acquire)) {
       }
@@ -444,6 +486,7 @@ int run_mt2(const ChildArgs &a, const Options &o) {
       start[t] = ticks();
       for (uint64_t i = first; i < first + per_thread; ++i) lg.write(msgs.data(i), Messages::size());
       stop[t] = ticks();
+      cpu[t] = cpu_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
     });
   }
   while (ready.load() != kThreads) {
@@ -453,6 +496,9 @@ int run_mt2(const ChildArgs &a, const Options &o) {
   const uint64_t c0 = ticks();
   lg.close();
   const uint64_t t2 = ticks();
+  bg.add_producer_ns(cpu_ns(CLOCK_THREAD_CPUTIME_ID) - thread0);
+  for (int t = 0; t < kThreads; ++t) bg.add_producer_ns(cpu[t]);
+  bg.stop();
   const long rss_peak = max_rss_kib();
 
   double per_call_sum = 0;
@@ -468,6 +514,7 @@ int run_mt2(const ChildArgs &a, const Options &o) {
               double(last_stop - first_start) * a.ns_per_tick / double(per_thread * kThreads));
   std::printf("drain_s %.6f\n", double(t2 - c0) * a.ns_per_tick * 1e-9);
   std::printf("total_s %.6f\n", double(t2 - first_start) * a.ns_per_tick * 1e-9);
+  bg.report();
   print_common(a, rss_before, rss_peak, per_thread * kThreads, fc);
   lg.report();
   return 0;
@@ -615,16 +662,19 @@ const Row kRows[] = {
     {"latency", "max_ns", "max (ns)", 1, 0},
     {"latency", "mean_ns", "mean (ns)", 1, 1},
     {"latency", "over_1us", "calls slower than 1 us", 1, 0},
+    {"latency", "logger_cpu_pct", "logger threads' CPU (% of one CPU)", 1, 1},
     {"latency", "rss_delta_kib", "peak RSS growth (MiB)", 1.0 / 1024, 1},
     {"burst", "ns_per_call", "caller ns/call", 1, 1},
     {"burst", "total_s", "s until all lines in file (first call to close)", 1, 3},
     {"burst", "drain_s", "s of flush+close after the last call", 1, 3},
     {"burst", "lines", "lines counted in file", 1, 0},
+    {"burst", "logger_cpu_ms", "logger threads' CPU time (ms)", 1, 0},
     {"burst", "rss_delta_kib", "peak RSS growth (MiB)", 1.0 / 1024, 1},
     {"mt2", "ns_per_call", "caller ns/call (mean of the 2 threads)", 1, 1},
     {"mt2", "wall_ns_per_call", "wall ns per record (both threads together)", 1, 1},
     {"mt2", "total_s", "s until all lines in file (first call to close)", 1, 3},
     {"mt2", "lines", "lines counted in file", 1, 0},
+    {"mt2", "logger_cpu_ms", "logger threads' CPU time (ms)", 1, 0},
     {"mt2", "rss_delta_kib", "peak RSS growth (MiB)", 1.0 / 1024, 1},
 };
 
