@@ -295,8 +295,11 @@ fn breaks_lines(c: char) -> bool {
 /// stay readable, other ASCII control bytes and invalid UTF-8 bytes become `\xNN`, and
 /// Unicode controls and line separators become `\u{NNNN}`.
 pub fn text_escape(bytes: &[u8], out: &mut Vec<u8>) {
-    // Fast path: printable ASCII needs no escaping.
-    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+    // Fast path: printable ASCII needs no escaping (a fold without early exit vectorizes).
+    if bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (0x20..0x7f).contains(&b))
+    {
         out.extend_from_slice(bytes);
         return;
     }
@@ -353,10 +356,8 @@ fn text_value(bytes: &[u8], out: &mut Vec<u8>) {
 pub fn json_str(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     // Fast path: printable ASCII without quotes or backslashes is copied as is.
-    if bytes
-        .iter()
-        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
-    {
+    let plain = |b: u8| (0x20..0x7f).contains(&b) & (b != b'"') & (b != b'\\');
+    if bytes.iter().fold(true, |ok, &b| ok & plain(b)) {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;

@@ -25,10 +25,8 @@ const LEVEL_MASK: u32 = 0xff;
 /// Writer threads of a parent process, as seen by a forked child.
 static ORPHANED_WRITERS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
 
-/// How often a busy writer looks at the queue instead of parking.
-const POLL: Duration = Duration::from_micros(100);
-/// How long after the last arrival the writer keeps polling before it parks.
-const HOT: Duration = Duration::from_millis(2);
+/// The shortest step of a writer polling for a batch about to fill.
+const MIN_POLL: Duration = Duration::from_micros(100);
 
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -809,6 +807,9 @@ impl Shared {
     pub(crate) fn errors(&self) -> &ErrorReporter {
         &self.errors
     }
+    pub(crate) fn batch_size(&self) -> u64 {
+        self.batch_size
+    }
     pub(crate) fn batch_timeout(&self) -> Duration {
         self.batch_timeout
     }
@@ -833,12 +834,17 @@ impl Shared {
     /// Waits until there is a batch, a flush or a stop request, or `until` passes. Returns
     /// whether a stop was requested.
     ///
-    /// While records keep arriving the writer polls the queue every [`POLL`] instead of
-    /// parking, so that producers never pay for a wake-up syscall under steady load; after
-    /// [`HOT`] without a new record it parks, and the producer that completes a batch wakes it.
-    pub(crate) fn wait_for_work(&self, until: Instant) -> bool {
+    /// `fill` is the writer's estimate of how long the next batch takes to fill, from the
+    /// last one. The writer parks for three quarters of it (a producer that completes the
+    /// batch sooner wakes it), then polls in steps of a sixteenth, so that under a steady
+    /// rate producers almost never pay for a wake-up syscall and the writer wakes a few times
+    /// per batch. Two polls without a new record send it back to parking until `until`.
+    pub(crate) fn wait_for_work(&self, until: Instant, fill: Option<Duration>) -> bool {
+        let start = Instant::now();
+        let poll_from = fill.map(|d| start + d * 3 / 4);
+        let step = fill.map_or(MIN_POLL, |d| (d / 16).max(MIN_POLL));
         let mut seen = self.queue.tail_pos();
-        let mut last_arrival = Instant::now();
+        let mut idle_polls = 0;
         let mut w = lock(&self.wake);
         loop {
             if w.stop {
@@ -853,17 +859,17 @@ impl Shared {
             if now >= until {
                 return false;
             }
-            let tail = self.queue.tail_pos();
-            if tail != seen {
-                seen = tail;
-                last_arrival = now;
-            }
-            if now - last_arrival < HOT {
+            let poll_from = poll_from.filter(|_| idle_polls < 2);
+            if poll_from.is_some_and(|t| now >= t) {
                 drop(w);
-                std::thread::sleep(POLL.min(until - now));
+                std::thread::sleep(step.min(until - now));
                 w = lock(&self.wake);
+                let tail = self.queue.tail_pos();
+                idle_polls = if tail == seen { idle_polls + 1 } else { 0 };
+                seen = tail;
                 continue;
             }
+            let deadline = poll_from.map_or(until, |t| t.min(until));
             self.parked.store(true, Ordering::SeqCst);
             if self.queue.len() >= self.batch_size {
                 self.parked.store(false, Ordering::SeqCst);
@@ -871,11 +877,10 @@ impl Shared {
             }
             w = self
                 .wake_cv
-                .wait_timeout(w, until - now)
+                .wait_timeout(w, deadline - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
             self.parked.store(false, Ordering::SeqCst);
-            last_arrival = Instant::now();
         }
     }
 

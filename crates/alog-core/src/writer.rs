@@ -58,18 +58,25 @@ fn writer_loop(s: &Shared, batch: &mut Batch) {
     let mut next_sync = Instant::now() + s.flush_interval();
     let mut warn = WarnNotice::default();
     let max_batch = (s.queue().capacity() as usize).min(MAX_BATCH);
+    let batch_size = s.queue().capacity().min(s.batch_size()) as u32;
+    let mut last_take = Instant::now();
+    // How long the next batch should take to fill, judged by the last one.
+    let mut fill: Option<Duration> = None;
     loop {
         let mut until = Instant::now() + s.batch_timeout();
         if interval_sync {
             until = until.min(next_sync);
         }
-        let stop = s.wait_for_work(until);
+        let stop = s.wait_for_work(until, fill);
+        let now = Instant::now();
+        let mut taken = 0u32;
         loop {
             batch.clear();
             let n = s.queue().pop_into(max_batch, batch);
             if n == 0 {
                 break;
             }
+            taken = taken.saturating_add(n as u32);
             // Producers refill the queue meanwhile: the sum can overstate the peak, never past capacity.
             s.counters()
                 .peak((n as u64 + s.queue().len()).min(s.queue().capacity()));
@@ -88,6 +95,8 @@ fn writer_loop(s: &Shared, batch: &mut Batch) {
             }
         }
         s.notify_progress();
+        fill = (taken > 0).then(|| (now - last_take) * batch_size / taken);
+        last_take = now;
         if interval_sync && Instant::now() >= next_sync {
             s.with_pipeline(|p| p.sync_files(s.errors()));
             next_sync = Instant::now() + s.flush_interval();
