@@ -18,6 +18,7 @@
 //!
 //! Configuration keys, defaults and accepted values are listed in [`config`].
 
+mod builder;
 pub mod config;
 pub mod error;
 mod fork;
@@ -33,9 +34,10 @@ mod sync;
 pub mod time;
 mod writer;
 
+pub use builder::Builder;
 pub use config::{Config, Format, Fsync, Overflow, Stream};
 pub use error::{Error, Result};
 pub use level::Level;
-pub use logger::{Builder, Logger, Record, DROP_CLOSE_TIMEOUT};
+pub use logger::{Logger, Record, DROP_CLOSE_TIMEOUT};
 pub use record::{Field, Source, Value};
 pub use stats::Stats;

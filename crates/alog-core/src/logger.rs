@@ -1,13 +1,13 @@
 //! The logger: the hot path, the overflow policies, flush, close and sync mode.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::{CallbackSpec, Config, Format, Fsync, Overflow, Stream};
+use crate::config::{Config, Fsync, Overflow};
 use crate::error::{Error, Result};
 use crate::level::Level;
 use crate::pipeline::{ErrorReporter, Pipeline};
@@ -30,6 +30,7 @@ const MIN_POLL: Duration = Duration::from_micros(100);
 
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -57,29 +58,41 @@ impl<'a> Record<'a> {
     }
 }
 
-/// A payload on its way into the queue.
-enum Payload<'a> {
+/// A payload on its way into the queue, with its encoded length computed once.
+struct Payload<'a> {
+    len: usize,
+    body: Body<'a>,
+}
+
+enum Body<'a> {
     Plain(&'a [u8]),
     Structured(&'a Record<'a>),
 }
 
-impl Payload<'_> {
-    fn kind(&self) -> Kind {
-        match self {
-            Payload::Plain(_) => Kind::Plain,
-            Payload::Structured(_) => Kind::Structured,
+impl<'a> Payload<'a> {
+    fn plain(msg: &'a [u8]) -> Payload<'a> {
+        Payload {
+            len: msg.len(),
+            body: Body::Plain(msg),
         }
     }
-    fn len(&self) -> usize {
-        match self {
-            Payload::Plain(m) => m.len(),
-            Payload::Structured(r) => encoded_len(r.msg, r.fields, r.source.as_ref()),
+    fn structured(r: &'a Record<'a>) -> Payload<'a> {
+        let len = encoded_len(r.msg, r.fields, r.source.as_ref());
+        Payload {
+            len,
+            body: Body::Structured(r),
+        }
+    }
+    fn kind(&self) -> Kind {
+        match self.body {
+            Body::Plain(_) => Kind::Plain,
+            Body::Structured(_) => Kind::Structured,
         }
     }
     fn fill(&self, out: &mut [u8]) {
-        match self {
-            Payload::Plain(m) => out.copy_from_slice(m),
-            Payload::Structured(r) => encode(out, r.msg, r.fields, r.source.as_ref()),
+        match self.body {
+            Body::Plain(m) => out.copy_from_slice(m),
+            Body::Structured(r) => encode(out, r.msg, r.fields, r.source.as_ref()),
         }
     }
 }
@@ -156,90 +169,6 @@ impl Drop for Handle {
     }
 }
 
-/// Builds a [`Logger`]; every setting defaults as in the table of [`crate::config`].
-#[derive(Debug, Default)]
-pub struct Builder {
-    path: Option<PathBuf>,
-    config: Config,
-}
-
-impl Builder {
-    /// The main file sink.
-    pub fn path(mut self, path: impl Into<PathBuf>) -> Self {
-        self.path = Some(path.into());
-        self
-    }
-    pub fn level(mut self, level: Level) -> Self {
-        self.config.level = level;
-        self
-    }
-    pub fn format(mut self, format: Format) -> Self {
-        self.config.format = format;
-        self
-    }
-    pub fn queue_capacity(mut self, n: usize) -> Self {
-        self.config.queue_capacity = n;
-        self
-    }
-    pub fn overflow(mut self, o: Overflow) -> Self {
-        self.config.overflow = o;
-        self
-    }
-    pub fn block_timeout(mut self, t: Option<Duration>) -> Self {
-        self.config.block_timeout = t;
-        self
-    }
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.config.batch_size = n;
-        self
-    }
-    pub fn batch_timeout(mut self, t: Duration) -> Self {
-        self.config.batch_timeout = t;
-        self
-    }
-    pub fn fsync(mut self, f: Fsync) -> Self {
-        self.config.fsync = f;
-        self
-    }
-    pub fn console(mut self, s: Stream) -> Self {
-        self.config.console = Some(s);
-        self
-    }
-    pub fn sync(mut self, on: bool) -> Self {
-        self.config.sync = on;
-        self
-    }
-    /// A callback sink taking records at `level` and above (`None`: the logger's level).
-    pub fn callback(
-        mut self,
-        level: Option<Level>,
-        format: Option<Format>,
-        f: impl Fn(Level, &[u8]) + Send + Sync + 'static,
-    ) -> Self {
-        self.config.callbacks.push(CallbackSpec {
-            callback: Arc::new(f),
-            level,
-            format,
-        });
-        self
-    }
-    pub fn on_error(mut self, f: impl Fn(&Error) + Send + Sync + 'static) -> Self {
-        self.config.on_error = Some(Arc::new(f));
-        self
-    }
-    /// Sets any key by name, exactly as the C ABI does.
-    pub fn set(mut self, key: &str, value: &str) -> Result<Self> {
-        self.config.set(key, value)?;
-        Ok(self)
-    }
-    pub fn config_mut(&mut self) -> &mut Config {
-        &mut self.config
-    }
-    pub fn build(self) -> Result<Logger> {
-        Logger::open(self.path.as_deref(), self.config)
-    }
-}
-
 fn sync_forced_by_env() -> bool {
     std::env::var("ALOG_SYNC")
         .map(|v| v == "1" || v.eq_ignore_ascii_case("true"))
@@ -247,8 +176,8 @@ fn sync_forced_by_env() -> bool {
 }
 
 impl Logger {
-    pub fn builder() -> Builder {
-        Builder::default()
+    pub fn builder() -> crate::Builder {
+        crate::Builder::default()
     }
 
     /// Opens a logger writing to `path` (if given) and the sinks of `config`.
@@ -320,7 +249,7 @@ impl Logger {
     /// `Closed`, `TooLarge`.
     #[inline]
     pub fn log(&self, level: Level, msg: impl AsRef<[u8]>) -> Result<()> {
-        submit(self.shared(), level, None, Payload::Plain(msg.as_ref()))
+        submit(self.shared(), level, None, Payload::plain(msg.as_ref()))
     }
 
     /// Logs a structured record (fields, source location, caller's timestamp).
@@ -330,14 +259,14 @@ impl Logger {
                 self.shared(),
                 rec.level,
                 rec.timestamp_ns,
-                Payload::Plain(rec.msg),
+                Payload::plain(rec.msg),
             );
         }
         submit(
             self.shared(),
             rec.level,
             rec.timestamp_ns,
-            Payload::Structured(rec),
+            Payload::structured(rec),
         )
     }
 
@@ -437,10 +366,9 @@ fn submit(s: &Arc<Shared>, level: Level, ts: Option<i64>, p: Payload<'_>) -> Res
     if u32::from(level.number()) < g & LEVEL_MASK {
         return Ok(());
     }
-    let len = p.len();
-    if len > s.max_message_bytes {
+    if p.len > s.max_message_bytes {
         return Err(Error::TooLarge {
-            len,
+            len: p.len,
             max: s.max_message_bytes,
         });
     }
@@ -472,7 +400,7 @@ fn submit_slow(
 
 #[inline]
 fn enqueue(s: &Arc<Shared>, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> {
-    let len = p.len();
+    let len = p.len;
     let mut heap = (len > INLINE).then(|| {
         let mut b = vec![0u8; len].into_boxed_slice();
         p.fill(&mut b);
@@ -490,13 +418,7 @@ fn enqueue(s: &Arc<Shared>, ts: i64, level: Level, p: &Payload<'_>) -> Result<()
                 }
                 return Ok(());
             }
-            Push::Closed => {
-                // The queue closes for good, or hands over to sync mode after writer failures.
-                return match s.gate.load(Ordering::Acquire) & SYNC {
-                    0 => Err(Error::Closed),
-                    _ => write_sync(s, ts, level, p),
-                };
-            }
+            Push::Closed => return Err(Error::Closed),
             Push::Full => on_full(s, &mut deadline)?,
         }
     }
@@ -593,7 +515,7 @@ fn write_sync(s: &Shared, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> 
     s.counters.sync_submitted.fetch_add(1, Ordering::SeqCst);
     let b = &mut core.scratch;
     b.clear();
-    let len = p.len();
+    let len = p.len;
     b.arena.resize(len, 0);
     p.fill(&mut b.arena);
     b.metas.push(crate::queue::Meta {
