@@ -25,8 +25,10 @@ const LEVEL_MASK: u32 = 0xff;
 /// Writer threads of a parent process, as seen by a forked child.
 static ORPHANED_WRITERS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
 
-/// The shortest step of a writer polling for a batch about to fill.
+/// The shortest and longest steps of a writer polling for a batch about to fill (a flush or
+/// close request waits at most one step).
 const MIN_POLL: Duration = Duration::from_micros(100);
+const MAX_POLL: Duration = Duration::from_millis(5);
 
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -761,10 +763,11 @@ impl Shared {
     /// batch sooner wakes it), then polls in steps of a sixteenth, so that under a steady
     /// rate producers almost never pay for a wake-up syscall and the writer wakes a few times
     /// per batch. Two polls without a new record send it back to parking until `until`.
+    /// Flush and stop requests wake a parked writer at once and a polling one within a step.
     pub(crate) fn wait_for_work(&self, until: Instant, fill: Option<Duration>) -> bool {
         let start = Instant::now();
         let poll_from = fill.map(|d| start + d * 3 / 4);
-        let step = fill.map_or(MIN_POLL, |d| (d / 16).max(MIN_POLL));
+        let step = fill.map_or(MIN_POLL, |d| (d / 16).clamp(MIN_POLL, MAX_POLL));
         let mut seen = self.queue.tail_pos();
         let mut idle_polls = 0;
         let mut w = lock(&self.wake);
