@@ -384,3 +384,35 @@ fn many_threads_every_record_once_in_per_thread_order() {
     assert!(next.iter().all(|&c| c == n));
     assert_eq!(log.stats().written, (threads * n) as u64);
 }
+
+#[test]
+fn log_files_are_opened_append_and_cloexec() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flags.log");
+    let log = Logger::builder().path(&path).build().unwrap();
+    let fd = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| std::fs::read_link(e.path()).ok().as_deref() == Some(path.as_path()))
+        .expect("the log file is open")
+        .file_name();
+    let info =
+        std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.to_str().unwrap())).unwrap();
+    let flags = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .unwrap()
+        .trim();
+    let flags = u32::from_str_radix(flags, 8).unwrap();
+    assert_ne!(
+        flags & libc::O_APPEND as u32,
+        0,
+        "O_APPEND missing: {flags:o}"
+    );
+    assert_ne!(
+        flags & libc::O_CLOEXEC as u32,
+        0,
+        "O_CLOEXEC missing: {flags:o}"
+    );
+    log.close(None).unwrap();
+}
