@@ -416,3 +416,54 @@ fn log_files_are_opened_append_and_cloexec() {
     );
     log.close(None).unwrap();
 }
+
+fn open_with(path: &std::path::Path, settings: &str) -> Logger {
+    let mut b = Logger::builder().path(path);
+    for kv in settings.split_whitespace() {
+        let (k, v) = kv.split_once('=').unwrap();
+        b = b.set(k, v).unwrap();
+    }
+    b.build().unwrap()
+}
+
+/// The seeds' behaviours, as the README lists them, are configurations that work.
+#[test]
+fn seed_configurations_behave_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    // Device logger: queue of 10, writer woken at 5.
+    let path = dir.path().join("device.log");
+    let log = open_with(
+        &path,
+        "queue_capacity=10 batch_size=5 overflow=warn batch_timeout_ms=3600000",
+    );
+    std::thread::sleep(Duration::from_millis(20));
+    for i in 0..5 {
+        log.info(format!("d{i}"));
+    }
+    wait_until("the device batch of 5", || lines(&path).len() == 5);
+    assert_eq!(log.stats().queue_capacity, 10);
+
+    // asyncio writer: 10 entries or 1 s.
+    let path = dir.path().join("asyncio.log");
+    let log = open_with(&path, "batch_size=10 batch_timeout_ms=1000 overflow=warn");
+    std::thread::sleep(Duration::from_millis(20));
+    for i in 0..10 {
+        log.info(format!("a{i}"));
+    }
+    wait_until("the asyncio batch of 10", || lines(&path).len() == 10);
+    let t = Instant::now();
+    log.info("alone");
+    wait_until("the 1 s timeout", || lines(&path).len() == 11);
+    assert!(
+        t.elapsed() >= Duration::from_millis(500),
+        "written before the batch timeout"
+    );
+
+    // Go LogManager: 1000 slots, 100 ms backpressure, then an error.
+    let log = open_with(
+        &dir.path().join("go.log"),
+        "queue_capacity=1000 overflow=block block_timeout_ms=100",
+    );
+    assert_eq!(log.stats().queue_capacity, 1000);
+    log.close(None).unwrap();
+}
