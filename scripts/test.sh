@@ -27,9 +27,16 @@ step "loom models of the queue"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p alog-core --lib --release loom_tests
 
 step "fuzz: ${fuzz_seconds}s per target"
+fuzz_log=$(mktemp)
 for target in config_parser record_encoding; do
-  (cd crates/alog-core && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- -max_total_time="$fuzz_seconds" -print_final_stats=1 2>&1 | tail -n 3)
+  if ! (cd crates/alog-core && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- -max_total_time="$fuzz_seconds" -print_final_stats=1) >"$fuzz_log" 2>&1; then
+    tail -n 60 "$fuzz_log"
+    echo "fuzz target $target failed"
+    exit 1
+  fi
+  echo "$target: $(grep -E '^stat::number_of_executed_units' "$fuzz_log" | tr -s ' ')"
 done
+rm -f "$fuzz_log"
 
 step "C programs: plain, ASan+UBSan, valgrind"
 bash tests/c/run.sh
