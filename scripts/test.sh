@@ -59,4 +59,13 @@ for v in static shared; do
 done
 echo "demo built with pkg-config (static and shared) wrote 1000001 lines each"
 
+step "the README's C quick start compiles and runs"
+awk '/^```c$/{on=1; next} /^```$/{if (on) exit} on' README.md > "$prefix/quickstart.c"
+# shellcheck disable=SC2046
+cc -Wall -Wextra -Werror "$prefix/quickstart.c" $(pkg-config --cflags --libs alog) -lpthread -Wl,-rpath,"$prefix/lib" -o "$prefix/quickstart"
+(cd "$prefix" && ./quickstart)
+test "$(wc -l < "$prefix/logs/app.log")" -eq 2
+grep -q '"msg":"slow request","source":{"file":' "$prefix/logs/app.log"
+echo "quick start wrote the two documented lines"
+
 printf '\nALL TESTS PASSED\n'
