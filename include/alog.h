@@ -285,7 +285,8 @@ alog_result alog_flush(struct alog_logger *lg, uint32_t timeout_ms);
 // a second close returns `ALOG_ERR_CLOSED`. On `ALOG_ERR_TIMEOUT` the writer keeps draining
 // in the background and releases the sinks when done. The handle stays valid afterwards for
 // `alog_get_stats` and `alog_last_error`; every other call returns `ALOG_ERR_CLOSED`.
-// Any thread, also while other threads write.
+// Any thread, also while other threads write. A logger still open when the process calls
+// `exit()` (or returns from `main`) is flushed by an exit hook, for at most 2 s.
 alog_result alog_close(struct alog_logger *lg, uint32_t timeout_ms);
 
 // Fills `*out` with a snapshot of the logger's counters (also after close). Any thread.

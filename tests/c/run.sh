@@ -21,7 +21,7 @@ CXX="${CXX:-g++}"
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -O1 -g -pthread -I"$root/include")
 SANITIZE=(-fsanitize=address,undefined -fno-omit-frame-pointer)
 LIBS=(-lpthread -ldl -lm)
-PROGRAMS=(roundtrip threads policies badinput concurrent_close fork)
+PROGRAMS=(roundtrip threads policies badinput concurrent_close fork exit_flush)
 
 modes=("$@")
 [ ${#modes[@]} -eq 0 ] && modes=(plain asan valgrind)
@@ -37,6 +37,7 @@ cases() {
         echo "badinput badinput"
         echo "concurrent_close concurrent_close 200"
         echo "fork fork"
+        echo "exit_flush exit_flush"
         ;;
     asan)
         echo "roundtrip roundtrip"
@@ -46,6 +47,7 @@ cases() {
         echo "badinput badinput"
         echo "concurrent_close concurrent_close 50"
         echo "fork fork"
+        echo "exit_flush exit_flush"
         ;;
     valgrind)
         echo "roundtrip roundtrip"
@@ -55,6 +57,7 @@ cases() {
         echo "badinput badinput"
         echo "concurrent_close concurrent_close 10"
         echo "fork fork"
+        echo "exit_flush exit_flush"
         ;;
     esac
 }

@@ -21,11 +21,11 @@
 mod builder;
 pub mod config;
 pub mod error;
-mod fork;
 pub mod format;
 pub mod level;
 mod logger;
 mod pipeline;
+mod process;
 pub mod queue;
 pub mod record;
 mod sink;

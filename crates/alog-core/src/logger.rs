@@ -230,7 +230,7 @@ impl Logger {
         if !sync {
             spawn_writer(&shared)?;
         }
-        crate::fork::register(&shared);
+        crate::process::register(&shared);
         Ok(Logger {
             handle: Arc::new(Handle { shared }),
         })
@@ -679,7 +679,7 @@ pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
     }
     // Idempotent: a no-op when the writer finished the logger itself.
     finish(s);
-    crate::fork::unregister(s);
+    crate::process::unregister(s);
     Ok(())
 }
 
@@ -829,6 +829,16 @@ impl Shared {
         if let Some(p) = core.pipeline.as_mut() {
             drain_locked(self, p, &mut core.scratch, self.base_level());
         }
+    }
+
+    /// At process exit: writes what is queued, unless the logger is closed or this is a fork
+    /// child that never logged (it has nothing of its own to write).
+    pub(crate) fn flush_at_exit(self: &Arc<Self>, timeout: Duration) {
+        let g = self.gate.load(Ordering::Acquire);
+        if g & CLOSED != 0 || (g & RESPAWN != 0 && self.queue.is_empty()) {
+            return;
+        }
+        let _ = flush(self, Some(timeout));
     }
 
     /// After repeated writer failures: later calls write on their own thread.

@@ -563,7 +563,8 @@ pub unsafe extern "C" fn alog_flush(lg: *mut alog_logger, timeout_ms: u32) -> al
 /// a second close returns `ALOG_ERR_CLOSED`. On `ALOG_ERR_TIMEOUT` the writer keeps draining
 /// in the background and releases the sinks when done. The handle stays valid afterwards for
 /// `alog_get_stats` and `alog_last_error`; every other call returns `ALOG_ERR_CLOSED`.
-/// Any thread, also while other threads write.
+/// Any thread, also while other threads write. A logger still open when the process calls
+/// `exit()` (or returns from `main`) is flushed by an exit hook, for at most 2 s.
 #[no_mangle]
 pub unsafe extern "C" fn alog_close(lg: *mut alog_logger, timeout_ms: u32) -> alog_result {
     boundary(|| {

@@ -1,15 +1,24 @@
-//! `fork()` support. Before a fork, the forking thread takes every lock of every live logger
-//! (so that none is held by a thread that will not exist in the child); afterwards the parent
-//! simply unlocks, and the child unlocks after forgetting the parent's queued records (the
-//! parent writes them) and the parent's writer thread (the child starts its own on first use).
+//! Process-level hooks over the registry of live loggers.
+//!
+//! - `fork()`: before a fork, the forking thread takes every lock of every live logger (so that
+//!   none is held by a thread that will not exist in the child); afterwards the parent simply
+//!   unlocks, and the child unlocks after forgetting the parent's queued records (the parent
+//!   writes them) and the parent's writer thread (the child starts its own on first use).
+//! - `exit()`: loggers still open when the process exits (a C program that returns from `main`
+//!   without `alog_close`, a Rust logger kept in a static) are flushed, each for at most
+//!   [`EXIT_FLUSH_TIMEOUT`], so that records accepted before exit are not lost.
 
 use std::cell::UnsafeCell;
 use std::sync::{Arc, Mutex, MutexGuard, Once, Weak};
+use std::time::Duration;
 
 use crate::logger::{Held, Shared};
 
 static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 static INSTALL: Once = Once::new();
+
+/// How long the exit hook waits for each open logger.
+pub const EXIT_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Locks held between the prepare handler and the parent/child handler. Each entry keeps its
 /// logger alive for as long as the guards borrow it.
@@ -31,7 +40,10 @@ fn registry() -> MutexGuard<'static, Vec<Weak<Shared>>> {
 pub(crate) fn register(s: &Arc<Shared>) {
     INSTALL.call_once(|| {
         // SAFETY: the handlers are `extern "C"` functions that never unwind.
-        unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+        unsafe {
+            libc::pthread_atfork(Some(prepare), Some(parent), Some(child));
+            libc::atexit(at_exit);
+        }
     });
     let mut r = registry();
     r.retain(|w| w.strong_count() > 0);
@@ -87,5 +99,14 @@ extern "C" fn child() {
             drop(arc);
         }
         fork.registry.take();
+    });
+}
+
+extern "C" fn at_exit() {
+    let _ = std::panic::catch_unwind(|| {
+        let live: Vec<Arc<Shared>> = registry().iter().filter_map(Weak::upgrade).collect();
+        for s in live {
+            s.flush_at_exit(EXIT_FLUSH_TIMEOUT);
+        }
     });
 }
