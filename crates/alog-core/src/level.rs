@@ -46,11 +46,6 @@ impl Level {
         NAMES[usize::from(self.0 - 1)]
     }
 
-    /// The lowercase name of the band the level belongs to (`info` for 9..=12).
-    pub fn band_name(self) -> &'static str {
-        ["trace", "debug", "info", "warn", "error", "fatal"][usize::from((self.0 - 1) / 4)]
-    }
-
     /// Parses a level name (any case, `warning` and `critical` accepted as in Python) or a
     /// severity number.
     pub fn parse(s: &str) -> Option<Level> {
