@@ -30,6 +30,9 @@ static ORPHANED_WRITERS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
 const MIN_POLL: Duration = Duration::from_micros(100);
 const MAX_POLL: Duration = Duration::from_millis(5);
 
+/// The name of every writer thread.
+const WRITER_THREAD: &str = "alog-writer";
+
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -512,7 +515,7 @@ fn write_sync(s: &Shared, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> 
     let Some(pipeline) = core.pipeline.as_mut() else {
         return Err(Error::Closed);
     };
-    let base = Level::new(i32::from(s.base_level.load(Ordering::Relaxed))).unwrap_or(Level::INFO);
+    let base = s.base_level();
     drain_locked(s, pipeline, &mut core.scratch, base);
     s.counters.sync_submitted.fetch_add(1, Ordering::SeqCst);
     let b = &mut core.scratch;
@@ -561,7 +564,7 @@ fn spawn_writer(s: &Arc<Shared>) -> Result<()> {
     let mut w = lock(&s.writer);
     let shared = s.clone();
     let handle = std::thread::Builder::new()
-        .name("alog-writer".into())
+        .name(WRITER_THREAD.into())
         .spawn(move || crate::writer::run(shared))
         .map_err(|e| Error::io("cannot start the alog-writer thread", e))?;
     w.handle = Some(handle);
@@ -581,6 +584,15 @@ fn ensure_writer(s: &Arc<Shared>) -> Result<()> {
 }
 
 fn flush(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
+    flush_with(s, timeout, |m| Some(lock(m)))
+}
+
+/// `flush`, taking the sinks' lock with `take_core` (which may decline, at exit).
+fn flush_with(
+    s: &Arc<Shared>,
+    timeout: Option<Duration>,
+    take_core: impl FnOnce(&Mutex<Core>) -> Option<MutexGuard<'_, Core>>,
+) -> Result<()> {
     let g = s.gate.load(Ordering::Acquire);
     if g & CLOSED != 0 {
         return Err(Error::Closed);
@@ -599,13 +611,13 @@ fn flush(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
             return Err(Error::Timeout);
         }
     }
-    let mut core = lock(&s.core);
-    let core = &mut *core;
+    let Some(mut guard) = take_core(&s.core) else {
+        return Err(Error::Timeout);
+    };
+    let core = &mut *guard;
     if let Some(p) = core.pipeline.as_mut() {
         if g & SYNC != 0 {
-            let base =
-                Level::new(i32::from(s.base_level.load(Ordering::Relaxed))).unwrap_or(Level::INFO);
-            drain_locked(s, p, &mut core.scratch, base);
+            drain_locked(s, p, &mut core.scratch, s.base_level());
         }
         if p.fsync_on_flush() {
             p.sync_files(&s.errors);
@@ -688,8 +700,7 @@ pub(crate) fn finish(s: &Shared) {
     let mut guard = lock(&s.core);
     let core = &mut *guard;
     if let Some(mut p) = core.pipeline.take() {
-        let base =
-            Level::new(i32::from(s.base_level.load(Ordering::Relaxed))).unwrap_or(Level::INFO);
+        let base = s.base_level();
         // Claimed records are published within nanoseconds; wait for them to drain.
         let mut spins = 0u32;
         loop {
@@ -833,12 +844,17 @@ impl Shared {
 
     /// At process exit: writes what is queued, unless the logger is closed or this is a fork
     /// child that never logged (it has nothing of its own to write).
+    /// `exit()` called from inside a sink (on a writer thread, or with the sinks' lock held in
+    /// sync mode) must not wait for itself: writer threads skip, and the lock is only tried.
     pub(crate) fn flush_at_exit(self: &Arc<Self>, timeout: Duration) {
         let g = self.gate.load(Ordering::Acquire);
         if g & CLOSED != 0 || (g & RESPAWN != 0 && self.queue.is_empty()) {
             return;
         }
-        let _ = flush(self, Some(timeout));
+        if std::thread::current().name() == Some(WRITER_THREAD) {
+            return;
+        }
+        let _ = flush_with(self, Some(timeout), |m| m.try_lock().ok());
     }
 
     /// After repeated writer failures: later calls write on their own thread.
