@@ -12,7 +12,7 @@ use std::cell::UnsafeCell;
 use std::sync::{Arc, Mutex, MutexGuard, Once, Weak};
 use std::time::Duration;
 
-use crate::logger::{Held, Shared};
+use crate::shared::{Held, Shared};
 
 static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 static INSTALL: Once = Once::new();

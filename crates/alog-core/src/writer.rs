@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::config::Fsync;
 use crate::error::Error;
-use crate::logger::{finish, guard, Shared};
 use crate::queue::Batch;
+use crate::shared::{finish, guard, Shared};
 use crate::stats::Counters;
 
 const MAX_RESTARTS: u32 = 3;
@@ -25,14 +25,14 @@ pub(crate) fn run(s: Arc<Shared>) {
             Ok(()) => break,
             Err(msg) => {
                 // The interrupted batch may be partly written; it is counted failed, never twice.
-                Counters::add(&s.counters().failed, batch.len() as u64);
+                Counters::add(&s.counters.failed, batch.len() as u64);
                 batch.clear();
                 s.with_pipeline(|p| p.discard_buffers());
                 s.notify_progress();
-                s.counters().writer_restarts.fetch_add(1, Ordering::Relaxed);
+                s.counters.writer_restarts.fetch_add(1, Ordering::Relaxed);
                 restarts += 1;
                 if restarts > MAX_RESTARTS {
-                    s.errors().report(Error::invalid(format!(
+                    s.errors.report(Error::invalid(format!(
                         "alog-writer panicked {restarts} times (last: {msg}); writing synchronously from now on"
                     )));
                     s.fall_back_to_sync();
@@ -43,7 +43,7 @@ pub(crate) fn run(s: Arc<Shared>) {
                     }
                     break;
                 }
-                s.errors().report(Error::invalid(format!(
+                s.errors.report(Error::invalid(format!(
                     "alog-writer panicked: {msg}; restarting"
                 )));
                 std::thread::sleep(Duration::from_millis(10 << restarts));
@@ -54,16 +54,16 @@ pub(crate) fn run(s: Arc<Shared>) {
 }
 
 fn writer_loop(s: &Shared, batch: &mut Batch) {
-    let interval_sync = s.fsync_policy() == Fsync::Interval;
-    let mut next_sync = Instant::now() + s.flush_interval();
+    let interval_sync = s.fsync == Fsync::Interval;
+    let mut next_sync = Instant::now() + s.flush_interval;
     let mut warn = WarnNotice::default();
-    let max_batch = (s.queue().capacity() as usize).min(MAX_BATCH);
-    let batch_size = s.queue().capacity().min(s.batch_size()) as u32;
+    let max_batch = (s.queue.capacity() as usize).min(MAX_BATCH);
+    let batch_size = s.queue.capacity().min(s.batch_size) as u32;
     let mut last_take = Instant::now();
     // How long the next batch should take to fill, judged by the last one.
     let mut fill: Option<Duration> = None;
     loop {
-        let mut until = Instant::now() + s.batch_timeout();
+        let mut until = Instant::now() + s.batch_timeout;
         if interval_sync {
             until = until.min(next_sync);
         }
@@ -72,21 +72,21 @@ fn writer_loop(s: &Shared, batch: &mut Batch) {
         let mut taken = 0u32;
         loop {
             batch.clear();
-            let n = s.queue().pop_into(max_batch, batch);
+            let n = s.queue.pop_into(max_batch, batch);
             if n == 0 {
                 break;
             }
             taken = taken.saturating_add(n as u32);
             // Producers refill the queue meanwhile: the sum can overstate the peak, never past capacity.
-            s.counters()
-                .peak((n as u64 + s.queue().len()).min(s.queue().capacity()));
+            s.counters
+                .peak((n as u64 + s.queue.len()).min(s.queue.capacity()));
             if s.take_injected_panic() {
                 panic!("injected writer panic (test hook)");
             }
             let base = s.base_level();
-            let processed = s.with_pipeline(|p| p.process(batch, base, s.counters(), s.errors()));
+            let processed = s.with_pipeline(|p| p.process(batch, base, &s.counters, &s.errors));
             if processed.is_none() {
-                Counters::add(&s.counters().failed, n as u64);
+                Counters::add(&s.counters.failed, n as u64);
             }
             batch.clear();
             s.notify_progress();
@@ -98,8 +98,8 @@ fn writer_loop(s: &Shared, batch: &mut Batch) {
         fill = (taken > 0).then(|| (now - last_take) * batch_size / taken);
         last_take = now;
         if interval_sync && Instant::now() >= next_sync {
-            s.with_pipeline(|p| p.sync_files(s.errors()));
-            next_sync = Instant::now() + s.flush_interval();
+            s.with_pipeline(|p| p.sync_files(&s.errors));
+            next_sync = Instant::now() + s.flush_interval;
         }
         warn.tick(s.take_warn_pending(), stop);
         if stop {

@@ -1,0 +1,400 @@
+//! The state a logger's handles share with its writer thread: the gate, the queue, the
+//! counters, the sinks and the signals between callers and the writer; and the steps of a
+//! logger's life that both sides take (spawning the writer, draining, finishing).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::config::{Fsync, Overflow};
+use crate::error::{Error, Result};
+use crate::level::Level;
+use crate::pipeline::{ErrorReporter, Pipeline};
+use crate::queue::{Batch, Queue};
+use crate::stats::Counters;
+
+/// Gate bits above the level byte: any of them sends a call to the slow path.
+pub(crate) const CLOSED: u32 = 1 << 8;
+pub(crate) const SYNC: u32 = 1 << 9;
+pub(crate) const RESPAWN: u32 = 1 << 10;
+pub(crate) const LEVEL_MASK: u32 = 0xff;
+
+/// Writer threads of a parent process, as seen by a forked child.
+static ORPHANED_WRITERS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// The shortest and longest steps of a writer polling for a batch about to fill (a flush or
+/// close request waits at most one step).
+const MIN_POLL: Duration = Duration::from_micros(100);
+const MAX_POLL: Duration = Duration::from_millis(5);
+
+/// The name of every writer thread.
+pub(crate) const WRITER_THREAD: &str = "alog-writer";
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The writer's signals, under one lock.
+#[derive(Debug, Default)]
+pub(crate) struct Wake {
+    /// A `flush` wants every position below this written.
+    pub(crate) flush_target: u64,
+    pub(crate) stop: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct WriterState {
+    pub(crate) handle: Option<JoinHandle<()>>,
+    pub(crate) running: bool,
+    pub(crate) finished: bool,
+}
+
+/// What the pipeline lock guards: the sinks, and a scratch batch for sync mode.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) pipeline: Option<Pipeline>,
+    pub(crate) scratch: Batch,
+}
+
+/// State shared by the handles and the writer thread.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) gate: AtomicU32,
+    pub(crate) base_level: AtomicU8,
+    pub(crate) queue: Queue,
+    pub(crate) counters: Counters,
+    pub(crate) overflow: Overflow,
+    pub(crate) block_timeout: Option<Duration>,
+    pub(crate) batch_size: u64,
+    pub(crate) batch_timeout: Duration,
+    pub(crate) flush_interval: Duration,
+    pub(crate) fsync: Fsync,
+    pub(crate) max_message_bytes: usize,
+    pub(crate) core: Mutex<Core>,
+    pub(crate) errors: ErrorReporter,
+    pub(crate) wake: Mutex<Wake>,
+    pub(crate) wake_cv: Condvar,
+    pub(crate) parked: AtomicBool,
+    pub(crate) done_pos: AtomicU64,
+    pub(crate) done: Mutex<()>,
+    pub(crate) done_cv: Condvar,
+    pub(crate) space: Mutex<()>,
+    pub(crate) space_cv: Condvar,
+    pub(crate) space_waiters: AtomicU64,
+    pub(crate) writer: Mutex<WriterState>,
+    /// Drops under `overflow=warn` not yet reported on stderr.
+    pub(crate) warn_pending: AtomicU64,
+    /// Test hook: the writer panics at the start of this many batches.
+    pub(crate) panic_batches: AtomicU32,
+}
+
+/// Writes everything queued, on the calling thread (sync fallback, close without a writer).
+pub(crate) fn drain_locked(s: &Shared, pipeline: &mut Pipeline, scratch: &mut Batch, base: Level) {
+    loop {
+        scratch.clear();
+        if s.queue.pop_into(4096, scratch) == 0 {
+            break;
+        }
+        pipeline.process(scratch, base, &s.counters, &s.errors);
+        notify_progress(s);
+    }
+    scratch.clear();
+}
+
+/// After records leave the queue: publish progress, wake flushers and blocked producers.
+pub(crate) fn notify_progress(s: &Shared) {
+    s.done_pos.store(s.queue.head_pos(), Ordering::SeqCst);
+    {
+        let _g = lock(&s.done);
+        s.done_cv.notify_all();
+    }
+    if s.space_waiters.load(Ordering::SeqCst) > 0 {
+        let _g = lock(&s.space);
+        s.space_cv.notify_all();
+    }
+}
+
+pub(crate) fn spawn_writer(s: &Arc<Shared>) -> Result<()> {
+    let mut w = lock(&s.writer);
+    let shared = s.clone();
+    let handle = std::thread::Builder::new()
+        .name(WRITER_THREAD.into())
+        .spawn(move || crate::writer::run(shared))
+        .map_err(|e| Error::io("cannot start the alog-writer thread", e))?;
+    w.handle = Some(handle);
+    w.running = true;
+    w.finished = false;
+    Ok(())
+}
+
+/// In a fork child: start this process's own writer on first use.
+pub(crate) fn ensure_writer(s: &Arc<Shared>) -> Result<()> {
+    let running = lock(&s.writer).running;
+    if !running {
+        spawn_writer(s)?;
+    }
+    s.gate.fetch_and(!RESPAWN, Ordering::AcqRel);
+    Ok(())
+}
+
+/// Waits on `cv` (paired with `m`) until `ready()` holds or `deadline` passes, re-checking
+/// at least every `step` as a safety net. Returns whether `ready()` held. `ready` runs with
+/// `m` locked.
+pub(crate) fn wait_until(
+    m: &Mutex<()>,
+    cv: &Condvar,
+    deadline: Option<Instant>,
+    step: Duration,
+    mut ready: impl FnMut() -> bool,
+) -> bool {
+    let mut g = lock(m);
+    loop {
+        if ready() {
+            return true;
+        }
+        let step = match deadline {
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return false;
+                }
+                (d - now).min(step)
+            }
+            None => step,
+        };
+        g = cv
+            .wait_timeout(g, step)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+    }
+}
+
+/// Waits until the writer has processed every position below `target`.
+pub(crate) fn wait_done(s: &Shared, target: u64, timeout: Option<Duration>) -> bool {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    wait_until(
+        &s.done,
+        &s.done_cv,
+        deadline,
+        Duration::from_millis(50),
+        || s.done_pos.load(Ordering::SeqCst) >= target,
+    )
+}
+
+/// The last act of a logger: drain what is left, fsync, close the sinks, free the queue.
+pub(crate) fn finish(s: &Shared) {
+    let mut guard = lock(&s.core);
+    let core = &mut *guard;
+    if let Some(mut p) = core.pipeline.take() {
+        let base = s.base_level();
+        // Claimed records are published within nanoseconds; wait for them to drain.
+        let mut spins = 0u32;
+        loop {
+            drain_locked(s, &mut p, &mut core.scratch, base);
+            if s.queue.release_memory() {
+                break;
+            }
+            spins += 1;
+            if spins > 20_000 {
+                // A producer died between claim and publish (impossible short of thread
+                // cancellation): count what cannot be drained as failed rather than hang.
+                let lost = s.queue.len();
+                Counters::add(&s.counters.failed, lost);
+                s.errors.report(Error::invalid(format!(
+                    "{lost} records were never published"
+                )));
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        if p.fsync_on_flush() {
+            p.sync_files(&s.errors);
+        }
+    }
+    core.scratch = Batch::default();
+    drop(guard);
+    notify_progress(s);
+}
+
+// --- what the writer thread and fork handlers need from the shared state -----------------
+
+impl Shared {
+    pub(crate) fn base_level(&self) -> Level {
+        Level::new(i32::from(self.base_level.load(Ordering::Relaxed))).unwrap_or(Level::INFO)
+    }
+    pub(crate) fn take_warn_pending(&self) -> u64 {
+        self.warn_pending.swap(0, Ordering::Relaxed)
+    }
+    pub(crate) fn take_injected_panic(&self) -> bool {
+        self.panic_batches
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Waits until there is a batch, a flush or a stop request, or `until` passes. Returns
+    /// whether a stop was requested.
+    ///
+    /// `fill` is the writer's estimate of how long the next batch takes to fill, from the
+    /// last one. The writer parks for three quarters of it (a producer that completes the
+    /// batch sooner wakes it), then polls in steps of a sixteenth, so that under a steady
+    /// rate producers almost never pay for a wake-up syscall and the writer wakes a few times
+    /// per batch. Two polls without a new record send it back to parking until `until`.
+    /// Flush and stop requests wake a parked writer at once and a polling one within a step.
+    pub(crate) fn wait_for_work(&self, until: Instant, fill: Option<Duration>) -> bool {
+        let start = Instant::now();
+        let poll_from = fill.map(|d| start + d * 3 / 4);
+        let step = fill.map_or(MIN_POLL, |d| (d / 16).clamp(MIN_POLL, MAX_POLL));
+        let mut seen = self.queue.tail_pos();
+        let mut idle_polls = 0;
+        let mut w = lock(&self.wake);
+        loop {
+            if w.stop {
+                return true;
+            }
+            if w.flush_target > self.done_pos.load(Ordering::SeqCst)
+                || self.queue.len() >= self.batch_size
+            {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return false;
+            }
+            let poll_from = poll_from.filter(|_| idle_polls < 2);
+            if poll_from.is_some_and(|t| now >= t) {
+                drop(w);
+                std::thread::sleep(step.min(until - now));
+                w = lock(&self.wake);
+                let tail = self.queue.tail_pos();
+                idle_polls = if tail == seen { idle_polls + 1 } else { 0 };
+                seen = tail;
+                continue;
+            }
+            let deadline = poll_from.map_or(until, |t| t.min(until));
+            self.parked.store(true, Ordering::SeqCst);
+            if self.queue.len() >= self.batch_size {
+                self.parked.store(false, Ordering::SeqCst);
+                return false;
+            }
+            w = self
+                .wake_cv
+                .wait_timeout(w, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            self.parked.store(false, Ordering::SeqCst);
+        }
+    }
+
+    pub(crate) fn stop_requested(&self) -> bool {
+        lock(&self.wake).stop
+    }
+
+    /// Runs `f` on the pipeline if the logger still has one.
+    pub(crate) fn with_pipeline<R>(&self, f: impl FnOnce(&mut Pipeline) -> R) -> Option<R> {
+        lock(&self.core).pipeline.as_mut().map(f)
+    }
+
+    pub(crate) fn notify_progress(&self) {
+        notify_progress(self)
+    }
+
+    /// Writes everything queued on the calling thread.
+    pub(crate) fn drain_sync(&self) {
+        let mut core = lock(&self.core);
+        let core = &mut *core;
+        if let Some(p) = core.pipeline.as_mut() {
+            drain_locked(self, p, &mut core.scratch, self.base_level());
+        }
+    }
+
+    /// At process exit: writes what is queued, unless the logger is closed or this is a fork
+    /// child that never logged (it has nothing of its own to write).
+    /// `exit()` called from inside a sink (on a writer thread, or with the sinks' lock held in
+    /// sync mode) must not wait for itself: writer threads skip, and the lock is only tried.
+    pub(crate) fn flush_at_exit(self: &Arc<Self>, timeout: Duration) {
+        let g = self.gate.load(Ordering::Acquire);
+        if g & CLOSED != 0 || (g & RESPAWN != 0 && self.queue.is_empty()) {
+            return;
+        }
+        if std::thread::current().name() == Some(WRITER_THREAD) {
+            return;
+        }
+        let _ = crate::logger::flush_with(self, Some(timeout), |m| m.try_lock().ok());
+    }
+
+    /// After repeated writer failures: later calls write on their own thread.
+    pub(crate) fn fall_back_to_sync(&self) {
+        self.gate.fetch_or(SYNC, Ordering::AcqRel);
+        let _g = lock(&self.space);
+        self.space_cv.notify_all();
+    }
+
+    pub(crate) fn writer_exited(&self) {
+        let mut w = lock(&self.writer);
+        w.running = false;
+        w.finished = true;
+        drop(w);
+        let _g = lock(&self.done);
+        self.done_cv.notify_all();
+    }
+
+    /// Takes every lock a forked child could otherwise find held by a thread that does not
+    /// exist there, in the one order the code takes them.
+    pub(crate) fn lock_all(&'static self) -> Held {
+        Held {
+            _core: lock(&self.core),
+            _consumer: self.queue.consumer_lock(),
+            _last_error: lock(&self.errors.last),
+            _wake: lock(&self.wake),
+            _space: lock(&self.space),
+            _done: lock(&self.done),
+            writer: lock(&self.writer),
+        }
+    }
+
+    /// In a fork child, with `held` from `lock_all`: the parent's queued records are the
+    /// parent's; this process starts its own writer on first use.
+    pub(crate) fn reset_in_child(&self, held: &mut Held) {
+        self.queue.reset_after_fork();
+        self.counters.reset_after_fork(self.queue.tail_pos());
+        self.done_pos.store(self.queue.head_pos(), Ordering::SeqCst);
+        self.space_waiters.store(0, Ordering::SeqCst);
+        self.parked.store(false, Ordering::SeqCst);
+        if let Some(h) = held.writer.handle.take() {
+            // The thread does not exist in this process: never join or detach it, but keep
+            // its handle reachable (leak checkers then see no lost memory).
+            ORPHANED_WRITERS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(h);
+        }
+        held.writer.running = false;
+        held.writer.finished = false;
+        if self.gate.load(Ordering::Acquire) & (CLOSED | SYNC) == 0 {
+            self.gate.fetch_or(RESPAWN, Ordering::AcqRel);
+        }
+    }
+}
+
+/// The guards `lock_all` takes; dropping it unlocks them.
+pub(crate) struct Held {
+    _core: MutexGuard<'static, Core>,
+    _consumer: crate::sync::MutexGuard<'static, ()>,
+    _last_error: MutexGuard<'static, Option<String>>,
+    _wake: MutexGuard<'static, Wake>,
+    _space: MutexGuard<'static, ()>,
+    _done: MutexGuard<'static, ()>,
+    writer: MutexGuard<'static, WriterState>,
+}
+
+/// Runs `f`, turning a panic into `Err` with its message.
+pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> std::result::Result<R, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into())
+    })
+}

@@ -1,0 +1,216 @@
+//! The hot path of a log call (gate check, timestamp, claim, copy, publish), the overflow
+//! policies when the queue is full, and sync mode's write on the caller's thread.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::Overflow;
+use crate::error::{Error, Result};
+use crate::level::Level;
+use crate::logger::Record;
+use crate::queue::{Kind, Push, INLINE};
+use crate::record::{encode, encoded_len};
+use crate::shared::{
+    drain_locked, ensure_writer, lock, wait_until, Shared, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
+};
+use crate::time::now_ns;
+
+/// A payload on its way into the queue, with its encoded length computed once.
+pub(crate) struct Payload<'a> {
+    len: usize,
+    body: Body<'a>,
+}
+
+enum Body<'a> {
+    Plain(&'a [u8]),
+    Structured(&'a Record<'a>),
+}
+
+impl<'a> Payload<'a> {
+    pub(crate) fn plain(msg: &'a [u8]) -> Payload<'a> {
+        Payload {
+            len: msg.len(),
+            body: Body::Plain(msg),
+        }
+    }
+    pub(crate) fn structured(r: &'a Record<'a>) -> Payload<'a> {
+        let len = encoded_len(r.msg, r.fields, r.source.as_ref());
+        Payload {
+            len,
+            body: Body::Structured(r),
+        }
+    }
+    fn kind(&self) -> Kind {
+        match self.body {
+            Body::Plain(_) => Kind::Plain,
+            Body::Structured(_) => Kind::Structured,
+        }
+    }
+    fn fill(&self, out: &mut [u8]) {
+        match self.body {
+            Body::Plain(m) => out.copy_from_slice(m),
+            Body::Structured(r) => encode(out, r.msg, r.fields, r.source.as_ref()),
+        }
+    }
+}
+
+/// The hot path: gate check, timestamp, claim, copy, publish.
+#[inline]
+pub(crate) fn submit(s: &Arc<Shared>, level: Level, ts: Option<i64>, p: Payload<'_>) -> Result<()> {
+    let g = s.gate.load(Ordering::Relaxed);
+    if u32::from(level.number()) < g & LEVEL_MASK {
+        return Ok(());
+    }
+    if p.len > s.max_message_bytes {
+        return Err(Error::TooLarge {
+            len: p.len,
+            max: s.max_message_bytes,
+        });
+    }
+    if g & !LEVEL_MASK != 0 {
+        return submit_slow(s, g, level, ts, &p);
+    }
+    enqueue(s, ts.unwrap_or_else(now_ns), level, &p)
+}
+
+#[cold]
+fn submit_slow(
+    s: &Arc<Shared>,
+    g: u32,
+    level: Level,
+    ts: Option<i64>,
+    p: &Payload<'_>,
+) -> Result<()> {
+    if g & CLOSED != 0 {
+        return Err(Error::Closed);
+    }
+    if g & SYNC != 0 {
+        return write_sync(s, ts.unwrap_or_else(now_ns), level, p);
+    }
+    if g & RESPAWN != 0 {
+        ensure_writer(s)?;
+    }
+    enqueue(s, ts.unwrap_or_else(now_ns), level, p)
+}
+
+#[inline]
+fn enqueue(s: &Arc<Shared>, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> {
+    let len = p.len;
+    let mut heap = (len > INLINE).then(|| {
+        let mut b = vec![0u8; len].into_boxed_slice();
+        p.fill(&mut b);
+        b
+    });
+    let mut deadline = None;
+    loop {
+        match s
+            .queue
+            .try_push(ts, level.number(), p.kind(), len, |d| p.fill(d), &mut heap)
+        {
+            Push::Ok { queued } => {
+                if queued >= s.batch_size && s.parked.load(Ordering::Relaxed) {
+                    wake_writer(s);
+                }
+                return Ok(());
+            }
+            Push::Closed => return Err(Error::Closed),
+            Push::Full => on_full(s, &mut deadline)?,
+        }
+    }
+}
+
+/// Applies the overflow policy to a full queue: `Ok` means "try again".
+#[cold]
+fn on_full(s: &Shared, deadline: &mut Option<Instant>) -> Result<()> {
+    s.counters.peak(s.queue.capacity());
+    if s.gate.load(Ordering::Acquire) & SYNC != 0 {
+        // The writer is gone (sync fallback): make room by writing the queue here.
+        s.drain_sync();
+        return Ok(());
+    }
+    match s.overflow {
+        Overflow::DropNewest => {
+            s.counters.refused.fetch_add(1, Ordering::Relaxed);
+            Err(Error::Full)
+        }
+        Overflow::Warn => {
+            s.counters.refused.fetch_add(1, Ordering::Relaxed);
+            s.warn_pending.fetch_add(1, Ordering::Relaxed);
+            Err(Error::Full)
+        }
+        Overflow::DropOldest => {
+            if s.queue.drop_oldest() {
+                s.counters.dropped_queued.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+        Overflow::Block => {
+            let d = *deadline.get_or_insert_with(|| match s.block_timeout {
+                Some(t) => Instant::now() + t,
+                None => Instant::now() + Duration::from_secs(u64::MAX / 4),
+            });
+            if wait_for_space(s, d) {
+                Ok(())
+            } else {
+                s.counters.refused.fetch_add(1, Ordering::Relaxed);
+                Err(Error::Timeout)
+            }
+        }
+    }
+}
+
+/// Waits until the queue has room or is closed; false on timeout. The writer never parks
+/// while the queue holds a batch, so waking it once is enough.
+fn wait_for_space(s: &Shared, deadline: Instant) -> bool {
+    wake_writer(s);
+    for _ in 0..32 {
+        if s.queue.len() < s.queue.capacity() {
+            return true;
+        }
+        std::thread::yield_now();
+    }
+    s.space_waiters.fetch_add(1, Ordering::SeqCst);
+    let ok = wait_until(
+        &s.space,
+        &s.space_cv,
+        Some(deadline),
+        Duration::from_millis(10),
+        || s.queue.len() < s.queue.capacity() || s.queue.is_closed(),
+    );
+    s.space_waiters.fetch_sub(1, Ordering::SeqCst);
+    ok
+}
+
+fn wake_writer(s: &Shared) {
+    if s.parked.swap(false, Ordering::AcqRel) {
+        let _g = lock(&s.wake);
+        s.wake_cv.notify_one();
+    }
+}
+
+/// Sync mode: format and write on the caller's thread, after whatever is still queued.
+fn write_sync(s: &Shared, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> {
+    let mut core = lock(&s.core);
+    let core = &mut *core;
+    let Some(pipeline) = core.pipeline.as_mut() else {
+        return Err(Error::Closed);
+    };
+    let base = s.base_level();
+    drain_locked(s, pipeline, &mut core.scratch, base);
+    s.counters.sync_submitted.fetch_add(1, Ordering::SeqCst);
+    let b = &mut core.scratch;
+    b.clear();
+    let len = p.len;
+    b.arena.resize(len, 0);
+    p.fill(&mut b.arena);
+    b.metas.push(crate::queue::Meta {
+        ts,
+        level: level.number(),
+        kind: p.kind(),
+        start: 0,
+        len,
+    });
+    pipeline.process(b, base, &s.counters, &s.errors);
+    Ok(())
+}
