@@ -16,9 +16,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 step "include/alog.h matches cbindgen's output"
 bash scripts/gen-header.sh --check
 
-step "rustfmt and clippy"
+step "rustfmt, clippy and rustdoc"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --document-private-items --quiet
 
 step "Rust unit, integration and doc tests"
 cargo test --workspace
