@@ -18,6 +18,5 @@ fi
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v cbindgen >/dev/null || cargo install cbindgen --version 0.29.4 --locked
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
-for c in clippy rustfmt; do
-  rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
-done
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
