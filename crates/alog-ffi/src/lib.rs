@@ -151,7 +151,30 @@ fn boundary(f: impl FnOnce() -> alog_result) -> alog_result {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(ALOG_ERR_PANIC)
 }
 
-/// Writes `msg` into the caller's buffer, truncated and always NUL-terminated.
+/// The caller's `errstr` buffer: failures write a NUL-terminated message into it, truncated
+/// to its size; a NULL buffer or a size of 0 receives nothing.
+#[derive(Clone, Copy)]
+struct ErrBuf {
+    ptr: *mut c_char,
+    size: usize,
+}
+
+impl ErrBuf {
+    /// # Safety
+    /// `ptr` is NULL or points to `size` writable bytes for the duration of the call.
+    unsafe fn new(ptr: *mut c_char, size: usize) -> ErrBuf {
+        ErrBuf { ptr, size }
+    }
+
+    /// Writes `msg` and returns `code`.
+    fn fail(self, code: alog_result, msg: &str) -> alog_result {
+        // SAFETY: the contract of `ErrBuf::new`.
+        unsafe { put_str(self.ptr, self.size, msg) };
+        code
+    }
+}
+
+/// Writes `msg` into a caller's buffer, truncated and always NUL-terminated.
 unsafe fn put_str(buf: *mut c_char, size: usize, msg: &str) {
     if buf.is_null() || size == 0 {
         return;
@@ -224,18 +247,15 @@ pub unsafe extern "C" fn alog_conf_set(
     errstr_size: usize,
 ) -> alog_result {
     boundary(|| {
-        let fail = |code, msg: &str| {
-            // SAFETY: errstr/errstr_size come from the caller.
-            unsafe { put_str(errstr, errstr_size, msg) };
-            code
-        };
+        // SAFETY: errstr/errstr_size come from the caller, who promises `errstr_size` bytes.
+        let err = unsafe { ErrBuf::new(errstr, errstr_size) };
         // SAFETY: a non-NULL conf comes from alog_conf_new.
         let Some(conf) = (unsafe { conf.as_mut() }) else {
-            return fail(ALOG_ERR_NULL, "conf is NULL");
+            return err.fail(ALOG_ERR_NULL, "conf is NULL");
         };
         // SAFETY: NUL-terminated strings from the caller.
         let (Some(k), Some(v)) = (unsafe { c_str(key) }, unsafe { c_str(value) }) else {
-            return fail(
+            return err.fail(
                 ALOG_ERR_NULL,
                 if key.is_null() {
                     "key is NULL"
@@ -245,11 +265,11 @@ pub unsafe extern "C" fn alog_conf_set(
             );
         };
         let (Ok(k), Ok(v)) = (k.to_str(), v.to_str()) else {
-            return fail(ALOG_ERR_INVALID, "key and value must be valid UTF-8");
+            return err.fail(ALOG_ERR_INVALID, "key and value must be valid UTF-8");
         };
         match conf.config.set(k, v) {
             Ok(()) => ALOG_OK,
-            Err(e) => fail(code(&e), &e.to_string()),
+            Err(e) => err.fail(code(&e), &e.to_string()),
         }
     })
 }
@@ -269,24 +289,21 @@ pub unsafe extern "C" fn alog_conf_add_callback(
     errstr_size: usize,
 ) -> alog_result {
     boundary(|| {
-        let fail = |code, msg: &str| {
-            // SAFETY: errstr/errstr_size come from the caller.
-            unsafe { put_str(errstr, errstr_size, msg) };
-            code
-        };
+        // SAFETY: errstr/errstr_size come from the caller, who promises `errstr_size` bytes.
+        let err = unsafe { ErrBuf::new(errstr, errstr_size) };
         // SAFETY: a non-NULL conf comes from alog_conf_new.
         let Some(conf) = (unsafe { conf.as_mut() }) else {
-            return fail(ALOG_ERR_NULL, "conf is NULL");
+            return err.fail(ALOG_ERR_NULL, "conf is NULL");
         };
         let Some(cb) = callback else {
-            return fail(ALOG_ERR_NULL, "callback is NULL");
+            return err.fail(ALOG_ERR_NULL, "callback is NULL");
         };
         let level = match min_level {
             0 => None,
             n => match Level::new(n) {
                 Some(l) => Some(l),
                 None => {
-                    return fail(
+                    return err.fail(
                         ALOG_ERR_INVALID,
                         &format!("invalid min_level {n}: expected 0 or 1..24"),
                     )
@@ -300,7 +317,7 @@ pub unsafe extern "C" fn alog_conf_add_callback(
             Some(b"json") => Some(Format::Json),
             Some(other) => {
                 let shown = String::from_utf8_lossy(other);
-                return fail(
+                return err.fail(
                     ALOG_ERR_INVALID,
                     &format!("invalid format {shown:?}: expected text|json or NULL"),
                 );
@@ -378,13 +395,10 @@ pub unsafe extern "C" fn alog_open(
     errstr_size: usize,
 ) -> alog_result {
     boundary(|| {
-        let fail = |code, msg: &str| {
-            // SAFETY: errstr/errstr_size come from the caller.
-            unsafe { put_str(errstr, errstr_size, msg) };
-            code
-        };
+        // SAFETY: errstr/errstr_size come from the caller, who promises `errstr_size` bytes.
+        let err = unsafe { ErrBuf::new(errstr, errstr_size) };
         if out.is_null() {
-            return fail(ALOG_ERR_NULL, "out is NULL");
+            return err.fail(ALOG_ERR_NULL, "out is NULL");
         }
         // SAFETY: a non-NULL conf comes from alog_conf_new.
         let config = unsafe { conf.as_ref() }
@@ -394,7 +408,7 @@ pub unsafe extern "C" fn alog_open(
         let path =
             unsafe { c_str(path) }.map(|p| Path::new(std::ffi::OsStr::from_bytes(p.to_bytes())));
         if path.is_some_and(|p| p.as_os_str().is_empty()) {
-            return fail(
+            return err.fail(
                 ALOG_ERR_INVALID,
                 "path is empty (pass NULL for no main file)",
             );
@@ -405,7 +419,7 @@ pub unsafe extern "C" fn alog_open(
                 unsafe { *out = Box::into_raw(Box::new(alog_logger { logger })) };
                 ALOG_OK
             }
-            Err(e) => fail(code(&e), &e.to_string()),
+            Err(e) => err.fail(code(&e), &e.to_string()),
         }
     })
 }
