@@ -166,6 +166,18 @@ impl ErrBuf {
         ErrBuf { ptr, size }
     }
 
+    /// The configuration behind `conf`, or `ALOG_ERR_NULL` with a message.
+    ///
+    /// # Safety
+    /// `conf` is NULL or comes from `alog_conf_new` and is used by this thread alone.
+    unsafe fn conf<'a>(self, conf: *mut alog_conf) -> Result<&'a mut Config, alog_result> {
+        // SAFETY: the caller's contract.
+        match unsafe { conf.as_mut() } {
+            Some(c) => Ok(&mut c.config),
+            None => Err(self.fail(ALOG_ERR_NULL, "conf is NULL")),
+        }
+    }
+
     /// Writes `msg` and returns `code`.
     fn fail(self, code: alog_result, msg: &str) -> alog_result {
         // SAFETY: the contract of `ErrBuf::new`.
@@ -250,8 +262,9 @@ pub unsafe extern "C" fn alog_conf_set(
         // SAFETY: errstr/errstr_size come from the caller, who promises `errstr_size` bytes.
         let err = unsafe { ErrBuf::new(errstr, errstr_size) };
         // SAFETY: a non-NULL conf comes from alog_conf_new.
-        let Some(conf) = (unsafe { conf.as_mut() }) else {
-            return err.fail(ALOG_ERR_NULL, "conf is NULL");
+        let conf = match unsafe { err.conf(conf) } {
+            Ok(c) => c,
+            Err(code) => return code,
         };
         // SAFETY: NUL-terminated strings from the caller.
         let (Some(k), Some(v)) = (unsafe { c_str(key) }, unsafe { c_str(value) }) else {
@@ -267,7 +280,7 @@ pub unsafe extern "C" fn alog_conf_set(
         let (Ok(k), Ok(v)) = (k.to_str(), v.to_str()) else {
             return err.fail(ALOG_ERR_INVALID, "key and value must be valid UTF-8");
         };
-        match conf.config.set(k, v) {
+        match conf.set(k, v) {
             Ok(()) => ALOG_OK,
             Err(e) => err.fail(code(&e), &e.to_string()),
         }
@@ -292,8 +305,9 @@ pub unsafe extern "C" fn alog_conf_add_callback(
         // SAFETY: errstr/errstr_size come from the caller, who promises `errstr_size` bytes.
         let err = unsafe { ErrBuf::new(errstr, errstr_size) };
         // SAFETY: a non-NULL conf comes from alog_conf_new.
-        let Some(conf) = (unsafe { conf.as_mut() }) else {
-            return err.fail(ALOG_ERR_NULL, "conf is NULL");
+        let conf = match unsafe { err.conf(conf) } {
+            Ok(c) => c,
+            Err(code) => return code,
         };
         let Some(cb) = callback else {
             return err.fail(ALOG_ERR_NULL, "callback is NULL");
@@ -336,7 +350,7 @@ pub unsafe extern "C" fn alog_conf_add_callback(
                 )
             }
         });
-        conf.config.callbacks.push(CallbackSpec {
+        conf.callbacks.push(CallbackSpec {
             callback,
             level,
             format,
