@@ -19,15 +19,23 @@
 //! Configuration keys, defaults and accepted values are listed in [`config`].
 
 mod builder;
+mod compress;
 pub mod config;
+pub mod crypt;
 pub mod error;
 pub mod format;
+mod housekeeping;
 pub mod level;
+mod lockfile;
 mod logger;
+pub mod naming;
 mod pipeline;
 mod process;
 pub mod queue;
+pub mod reader;
 pub mod record;
+mod retention;
+mod rotate;
 mod shared;
 mod sink;
 mod stats;
@@ -37,7 +45,7 @@ pub mod time;
 mod writer;
 
 pub use builder::Builder;
-pub use config::{Config, Format, Fsync, Overflow, Stream};
+pub use config::{Compress, Config, Format, Fsync, Lifecycle, Overflow, RotateInterval, Stream};
 pub use error::{Error, Result};
 pub use level::Level;
 pub use logger::{Logger, Record, DROP_CLOSE_TIMEOUT};

@@ -193,6 +193,18 @@ impl Logger {
         let _ = self.log(Level::FATAL, msg);
     }
 
+    /// Asks the writer to close and reopen its files before its next batch (after an
+    /// external tool such as logrotate moved them). Only an atomic increment: safe to call
+    /// from a signal handler. `Closed` after close.
+    pub fn reopen(&self) -> Result<()> {
+        let s = self.shared();
+        if s.gate.load(Ordering::Acquire) & CLOSED != 0 {
+            return Err(Error::Closed);
+        }
+        s.counters.reopen_requests.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
     /// Changes the level of the logger and of every sink without a level of its own.
     pub fn set_level(&self, level: Level) -> Result<()> {
         let s = self.shared();

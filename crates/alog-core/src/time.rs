@@ -20,7 +20,7 @@ const MIN_SEC: i64 = -62_167_219_200;
 const MAX_SEC: i64 = 253_402_300_799;
 
 /// (year, month, day) of a day count since 1970-01-01 in the proleptic Gregorian calendar.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     // Shift to a calendar whose years start on March 1st of 0000, in 400-year eras.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
