@@ -269,7 +269,12 @@ impl FileSink {
             }
         }
         if self.rotate_bytes > 0 && occupied {
-            let overhead = if self.sealer.is_some() { OVERHEAD } else { 0 };
+            // Encrypted: this batch's chunk, and the empty last chunk that closes the stream.
+            let overhead = if self.sealer.is_some() {
+                2 * OVERHEAD
+            } else {
+                0
+            };
             let after = self.size + (pending + line + overhead) as u64;
             rotate |= after > self.rotate_bytes;
         }
