@@ -208,6 +208,7 @@ impl FileSink {
             if s.used() {
                 self.sealed.clear();
                 s.seal(b"", true, &mut self.sealed);
+                s.restart();
                 let _ = f.write_all(&self.sealed);
             }
         }
