@@ -645,6 +645,32 @@ pub unsafe extern "C" fn alog_get_stats(
     })
 }
 
+// --- file lifecycle: external rotation -------------------------------------------------------
+
+/// Asks the writer to close and reopen the logger's files before its next batch, after an
+/// external tool (logrotate without `copytruncate`) moved them. Only an atomic increment:
+/// async-signal-safe, so a SIGHUP handler may call it:
+///
+/// ```c
+/// static alog_logger *g_log;
+/// static void on_hup(int sig) { (void)sig; alog_reopen(g_log); }
+/// /* after alog_open: */ signal(SIGHUP, on_hup);
+/// ```
+///
+/// Without it alog still notices a moved or deleted file (one `stat` per batch, key
+/// `reopen_check`). `ALOG_ERR_CLOSED` after close. Any thread, signal handlers included.
+#[no_mangle]
+pub unsafe extern "C" fn alog_reopen(lg: *mut alog_logger) -> alog_result {
+    // No panic boundary needed: nothing here can panic (an atomic load and increment).
+    // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+    let Some(lg) = (unsafe { lg.as_ref() }) else {
+        return ALOG_ERR_NULL;
+    };
+    result(lg.logger.reopen())
+}
+
+// --- end of the file lifecycle block --------------------------------------------------------
+
 /// Sets the level of the logger and of every sink without a level of its own.
 /// `ALOG_ERR_INVALID` outside 1..24. Any thread.
 #[no_mangle]
