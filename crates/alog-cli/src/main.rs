@@ -382,7 +382,7 @@ fn tail(args: &Args) -> Result<bool, String> {
             .iter()
             .find(|r| r.tmp_pid.is_none() && id_of(&r.path) == Some(cur.id))
             .map(|r| r.seq);
-        let unlinked = cur.file.metadata().map_or(false, |m| m.nlink() == 0);
+        let unlinked = cur.file.metadata().is_ok_and(|m| m.nlink() == 0);
         let own = own.or_else(|| unlinked.then(|| later.first().map(|r| r.seq)).flatten());
         let emit = own.is_some();
         let last = own.unwrap_or_else(|| later.last().map_or(cur.last_seq, |r| r.seq));

@@ -2,11 +2,13 @@
 //! `alog cat`, damage found by `alog verify`, `alog tail -f` across rotations.
 
 use std::io::Read;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use alog_core::{Level, Logger};
+#[path = "../../alog-core/tests/common/threads.rs"]
+mod threads;
+
+use threads::{log_threads, logger, Records};
 
 const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const KEY_VAR: &str = "ALOG_CLI_TEST_KEY";
@@ -19,47 +21,14 @@ fn alog(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn logger(path: &Path, keys: &[(&str, &str)]) -> Logger {
-    std::env::set_var(KEY_VAR, KEY_HEX);
-    let mut b = Logger::builder().path(path);
-    for (k, v) in keys {
-        b = b.set(k, v).unwrap();
-    }
-    b.build().unwrap()
-}
-
-fn log_threads(log: &Logger, threads: usize, per_thread: usize) {
-    std::thread::scope(|s| {
-        for t in 0..threads {
-            let log = log.clone();
-            s.spawn(move || {
-                for i in 0..per_thread {
-                    log.log(
-                        Level::INFO,
-                        format!("t{t} n{i} payload-abcdefghijklmnopqrstuvwxyz"),
-                    )
-                    .unwrap();
-                }
-            });
-        }
-    });
-}
-
-/// Every record of every thread exactly once, in each thread's order.
 fn check_records(text: &[u8], threads: usize, per_thread: usize) {
-    let mut next = vec![0usize; threads];
-    for line in std::str::from_utf8(text).unwrap().lines() {
-        let msg = line.splitn(3, ' ').nth(2).unwrap();
-        let mut p = msg.split(' ');
-        let t: usize = p.next().unwrap()[1..].parse().unwrap();
-        let n: usize = p.next().unwrap()[1..].parse().unwrap();
-        assert_eq!(n, next[t], "thread {t}");
-        next[t] += 1;
-    }
-    assert_eq!(next, vec![per_thread; threads], "every record exactly once");
+    let mut r = Records::new(threads);
+    r.feed(text, "the output");
+    r.finish(per_thread);
 }
 
 fn encrypted_rotation(threads: usize, per_thread: usize, rotate: u64, compress: &str) {
+    std::env::set_var(KEY_VAR, KEY_HEX);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
     let rb = rotate.to_string();
@@ -139,6 +108,7 @@ fn encrypted_four_threads_million_decoded_by_alog_cat() {
 
 #[test]
 fn verify_reports_damage_and_cat_keeps_what_decodes() {
+    std::env::set_var(KEY_VAR, KEY_HEX);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
     let log = logger(

@@ -599,6 +599,11 @@ impl Config {
 
     /// Checks the relations between keys that single values cannot express.
     pub fn validate(&self) -> Result<()> {
+        if self.lifecycle.compress != Compress::None && !self.lifecycle.rotates() {
+            return Err(Error::invalid(
+                "compress applies to rotated files: set rotate_bytes or rotate_interval too",
+            ));
+        }
         for f in &self.files {
             if f.path.is_none() {
                 return Err(Error::invalid(format!(
@@ -721,6 +726,14 @@ mod tests {
 
     #[test]
     fn validate_rejects_inconsistent_settings() {
+        let mut c = Config::default();
+        c.set("compress", "gzip").unwrap();
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "compress applies to rotated files: set rotate_bytes or rotate_interval too"
+        );
+        c.set("rotate_interval", "daily").unwrap();
+        c.validate().unwrap();
         let mut c = Config::default();
         c.set("file.x.level", "info").unwrap();
         assert!(c

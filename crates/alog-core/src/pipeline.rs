@@ -74,7 +74,7 @@ impl Pipeline {
         let deferred = p.deferred.clone();
         let file = |path: &std::path::Path| {
             FileSink::open(path, cfg.file_mode, &cfg.lifecycle, key.as_ref(), &deferred)
-                .map(Target::File)
+                .map(|f| Target::File(Box::new(f)))
         };
         let base = cfg.style();
         let with = |format: Option<_>, pattern: Option<&String>| Style {

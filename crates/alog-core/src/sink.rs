@@ -13,7 +13,7 @@ use crate::rotate::FileSink;
 
 /// A sink's destination.
 pub(crate) enum Target {
-    File(FileSink),
+    File(Box<FileSink>),
     Console(Stream),
     Callback(LineCallback),
 }

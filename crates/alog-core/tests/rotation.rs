@@ -3,6 +3,8 @@
 //! zstd are `#[ignore]`d here and run in release by `scripts/test-lifecycle.sh`.
 
 mod common;
+#[path = "common/threads.rs"]
+mod threads;
 
 use std::path::Path;
 use std::process::Command;
@@ -10,33 +12,8 @@ use std::time::Duration;
 
 use alog_core::naming::{Codec, Naming};
 use alog_core::reader::{decode_file, set_files};
-use alog_core::{Level, Logger, Record};
-
-fn logger(path: &Path, keys: &[(&str, &str)]) -> Logger {
-    let mut b = Logger::builder().path(path);
-    for (k, v) in keys {
-        b = b.set(k, v).unwrap();
-    }
-    b.build().unwrap()
-}
-
-/// Logs `per_thread` records from each of `threads` threads: "t<T> n<I>" with padding.
-fn log_threads(log: &Logger, threads: usize, per_thread: usize) {
-    std::thread::scope(|s| {
-        for t in 0..threads {
-            let log = log.clone();
-            s.spawn(move || {
-                let mut msg = String::new();
-                for i in 0..per_thread {
-                    msg.clear();
-                    use std::fmt::Write;
-                    write!(msg, "t{t} n{i} payload-abcdefghijklmnopqrstuvwxyz").unwrap();
-                    log.log(Level::INFO, &msg).unwrap();
-                }
-            });
-        }
-    });
-}
+use alog_core::{Level, Record};
+use threads::{log_threads, logger, Records};
 
 /// Decodes a file with alog's reader, or with the named system program.
 fn decode(path: &Path, program: Option<&str>) -> Vec<u8> {
@@ -77,7 +54,7 @@ fn check_set(
     program: Option<&str>,
 ) -> usize {
     let files = set_files(active).unwrap();
-    let mut next = vec![0usize; threads];
+    let mut records = Records::new(threads);
     for (i, f) in files.iter().enumerate() {
         let is_active = i == files.len() - 1;
         let r = Naming::new(active).parse(&f.file_name().unwrap().to_string_lossy());
@@ -96,23 +73,9 @@ fn check_set(
             text.len()
         );
         assert!(text.is_empty() || text.ends_with(b"\n"));
-        for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let line = std::str::from_utf8(line).unwrap();
-            let msg = common::message(line);
-            let mut parts = msg.split(' ');
-            let t: usize = parts.next().unwrap()[1..].parse().unwrap();
-            let n: usize = parts.next().unwrap()[1..].parse().unwrap();
-            assert_eq!(
-                n,
-                next[t],
-                "thread {t}: record {n} where {} was due, in {}",
-                next[t],
-                f.display()
-            );
-            next[t] += 1;
-        }
+        records.feed(&text, &f.display().to_string());
     }
-    assert_eq!(next, vec![per_thread; threads], "every record exactly once");
+    records.finish(per_thread);
     files.len()
 }
 
