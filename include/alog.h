@@ -184,6 +184,7 @@ typedef struct alog_stats {
   uint64_t bytes_written;
   // Failed write attempts, retries included.
   uint64_t write_errors;
+  // File rotations this process did (rotate_bytes, rotate_interval).
   uint64_t rotations;
   uint64_t writer_restarts;
   // Zero; room to grow without changing the struct's size.

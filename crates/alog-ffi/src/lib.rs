@@ -124,6 +124,7 @@ pub struct alog_stats {
     pub bytes_written: u64,
     /// Failed write attempts, retries included.
     pub write_errors: u64,
+    /// File rotations this process did (rotate_bytes, rotate_interval).
     pub rotations: u64,
     pub writer_restarts: u64,
     /// Zero; room to grow without changing the struct's size.
