@@ -13,18 +13,32 @@ use std::path::Path;
 pub(crate) struct LockFile {
     file: File,
     held: bool,
+    path: std::path::PathBuf,
+    mode: u32,
+    /// The process that opened it: `flock` belongs to the open file description, which a
+    /// fork child shares with its parent, so a child opens the file again.
+    pid: u32,
 }
 
 impl LockFile {
     pub fn open(path: &Path, mode: u32) -> io::Result<LockFile> {
-        let file = OpenOptions::new()
+        Ok(LockFile {
+            file: Self::open_file(path, mode)?,
+            held: false,
+            path: path.to_path_buf(),
+            mode,
+            pid: std::process::id(),
+        })
+    }
+
+    fn open_file(path: &Path, mode: u32) -> io::Result<File> {
+        OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .mode(mode)
             .custom_flags(libc::O_CLOEXEC)
-            .open(path)?;
-        Ok(LockFile { file, held: false })
+            .open(path)
     }
 
     fn flock(&self, op: libc::c_int) -> io::Result<()> {
@@ -42,6 +56,11 @@ impl LockFile {
 
     /// Takes the exclusive lock (waits for other processes' batches).
     pub fn lock(&mut self) -> io::Result<()> {
+        if self.pid != std::process::id() {
+            self.file = Self::open_file(&self.path, self.mode)?;
+            self.pid = std::process::id();
+            self.held = false;
+        }
         if !self.held {
             self.flock(libc::LOCK_EX)?;
             self.held = true;

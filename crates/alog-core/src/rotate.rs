@@ -73,8 +73,10 @@ pub(crate) struct FileSink {
     newline_first: bool,
     /// A rotation failed in this batch: keep writing to the current file until the next one.
     rotation_failed: bool,
-    /// Whether the file was opened before (for error messages and counting reopens).
+    /// Times the file was reopened (moved, deleted, requested, rotated).
     pub reopens: u64,
+    /// The process writing: a fork child starts encrypted streams of its own.
+    pid: u32,
 }
 
 fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
@@ -176,6 +178,7 @@ impl FileSink {
             newline_first: false,
             rotation_failed: false,
             reopens: 0,
+            pid: std::process::id(),
         })
     }
 
@@ -183,8 +186,9 @@ impl FileSink {
         self.naming.active()
     }
 
+    /// Opens the path again. The old file gets no last chunk: another process or tool may
+    /// own it now (rotated, being compressed); its stream simply ends.
     fn reopen(&mut self) -> io::Result<()> {
-        self.close_stream();
         self.file = None;
         let file = open_file(self.path(), self.mode).map_err(|e| match e {
             Error::Io { source, .. } => source,
@@ -219,6 +223,12 @@ impl FileSink {
     /// file's size (other processes, `copytruncate`).
     pub fn begin_batch(&mut self, reopen_requests: u64) -> Result<()> {
         self.rotation_failed = false;
+        if self.pid != std::process::id() {
+            self.pid = std::process::id();
+            if let Some(s) = self.sealer.as_mut() {
+                s.restart();
+            }
+        }
         if let Some(l) = self.lock.as_mut() {
             l.lock().map_err(|e| {
                 Error::io(
@@ -393,7 +403,18 @@ impl FileSink {
 
 impl Drop for FileSink {
     fn drop(&mut self) {
-        self.close_stream();
+        // Close the encrypted stream only in a file still at the path (under the lock file:
+        // another process may be rotating it).
+        if self.sealer.as_ref().is_some_and(|s| s.used()) {
+            let locked = self.lock.as_mut().map_or(Ok(()), |l| l.lock());
+            let here = std::fs::metadata(self.path()).is_ok_and(|m| file_id(&m) == self.id);
+            if locked.is_ok() && here {
+                self.close_stream();
+            }
+            if let Some(l) = self.lock.as_mut() {
+                l.unlock();
+            }
+        }
         // The housekeeper (dropped after) finishes queued compressions.
     }
 }

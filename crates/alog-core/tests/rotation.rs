@@ -388,3 +388,59 @@ fn a_crash_mid_compression_is_repaired_at_start() {
     );
     assert_eq!(all_messages(&path), ["old", "old", "new"]);
 }
+
+#[test]
+fn a_fork_child_shares_the_rotating_encrypted_set_with_its_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    std::env::set_var("ALOG_ROTATION_TEST_KEY", "11".repeat(32));
+    let log = logger(
+        &path,
+        &[
+            ("rotate_bytes", "32k"),
+            ("encryption_key_env", "ALOG_ROTATION_TEST_KEY"),
+        ],
+    );
+    let line = |t: usize, i: usize| format!("t{t} n{i} payload-abcdefghijklmnopqrstuvwxyz");
+    // SAFETY: the child only logs through alog, then leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        // SAFETY: alarm is async-signal-safe; a deadlock kills the child with SIGALRM.
+        unsafe { libc::alarm(30) };
+        for i in 0..5000 {
+            log.info(line(1, i));
+        }
+        let ok = log.close(Some(Duration::from_secs(20))).is_ok() && log.stats().written == 5000;
+        // SAFETY: leaving the child without running the parent's destructors.
+        unsafe { libc::_exit(if ok { 0 } else { 3 }) };
+    }
+    for i in 0..5000 {
+        log.info(line(0, i));
+    }
+    log.close(None).unwrap();
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child status {status}"
+    );
+    let key = alog_core::crypt::Key::from_bytes([0x11; 32]);
+    let mut records = Records::new(2);
+    let files = set_files(&path).unwrap();
+    assert!(files.len() > 5, "{files:?}");
+    for f in &files {
+        assert!(
+            std::fs::metadata(f).unwrap().len() <= 32 << 10,
+            "{}",
+            f.display()
+        );
+        let mut text = Vec::new();
+        let r = decode_file(f, Some(&key), &mut text, &mut |_| {}).unwrap();
+        // Parent and child have streams of their own: no chunk looks missing.
+        assert!(r.is_ok() && r.encrypted, "{r:?}");
+        records.feed(&text, &f.display().to_string());
+    }
+    records.finish(5000);
+}
