@@ -444,3 +444,29 @@ fn a_fork_child_shares_the_rotating_encrypted_set_with_its_parent() {
     }
     records.finish(5000);
 }
+
+#[test]
+fn a_restart_in_a_later_day_rotates_the_old_file_under_its_own_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    std::fs::write(&path, b"2026-11-20T10:00:00.000000Z INFO old\n").unwrap();
+    std::fs::write(dir.path().join("app.log.2026-11-19.4.gz"), b"").unwrap();
+    let f = std::fs::File::options().write(true).open(&path).unwrap();
+    // 2026-11-20T10:00:00Z
+    f.set_modified(std::time::UNIX_EPOCH + Duration::from_secs(1_795_168_800))
+        .unwrap();
+    drop(f);
+    let log = logger(&path, &[("rotate_interval", "daily")]);
+    log.info("new");
+    log.close(None).unwrap();
+    assert_eq!(
+        dir_names(dir.path()),
+        [
+            "app.log",
+            "app.log.2026-11-19.4.gz",
+            "app.log.2026-11-20.5",
+            "app.log.lock"
+        ]
+    );
+    assert_eq!(common::message(&common::lines(&path)[0]), "new");
+}
