@@ -212,3 +212,29 @@ fn tail_follows_across_rotations() {
     let all = reader.join().unwrap();
     check_records(&all, 1, 20_000);
 }
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    std::fs::write(&path, b"2026-11-23T00:00:00.000000Z INFO a\n").unwrap();
+    let plain = alog(&["verify", path.to_str().unwrap()]);
+    assert!(
+        plain.stderr.is_empty(),
+        "no progress when stderr is not a terminal"
+    );
+    // util-linux `script` runs the command on a pseudo-terminal.
+    let cmd = format!("{} verify {}", env!("CARGO_BIN_EXE_alog"), path.display());
+    let Ok(tty) = Command::new("script")
+        .args(["-qc", &cmd, "/dev/null"])
+        .output()
+    else {
+        panic!("`script` (util-linux) is needed to give alog a terminal");
+    };
+    let out = String::from_utf8_lossy(&tty.stdout);
+    assert!(
+        out.contains("\r\x1b[Kalog: file 1/1 app.log 0.0 MiB"),
+        "{out:?}"
+    );
+    assert!(out.contains("ok       "), "{out:?}");
+}
