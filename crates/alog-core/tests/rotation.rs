@@ -470,3 +470,56 @@ fn a_restart_in_a_later_day_rotates_the_old_file_under_its_own_date() {
     );
     assert_eq!(common::message(&common::lines(&path)[0]), "new");
 }
+
+/// The asyncio writer seed's file per date, gzip and encryption key, as the README configures it.
+#[test]
+fn asyncio_seed_files_per_date_gzip_and_encryption() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    std::env::set_var("ALOG_ROTATION_TEST_SEED_KEY", "42".repeat(32));
+    let log = logger(
+        &path,
+        &[
+            ("batch_size", "10"),
+            ("batch_timeout_ms", "1000"),
+            ("overflow", "warn"),
+            ("rotate_interval", "daily"),
+            ("compress", "gzip"),
+            ("encryption_key_env", "ALOG_ROTATION_TEST_SEED_KEY"),
+        ],
+    );
+    let midnight = 1_795_478_400_000_000_000i64; // 2026-11-24T00:00:00Z
+    for s in -2..2i64 {
+        let m = format!("s{s}");
+        log.write_record(&Record {
+            timestamp_ns: Some(midnight + s * 1_000_000_000),
+            ..Record::new(Level::INFO, &m)
+        })
+        .unwrap();
+    }
+    log.close(None).unwrap();
+    assert_eq!(
+        dir_names(dir.path()),
+        ["app.log", "app.log.2026-11-23.1.gz", "app.log.lock"]
+    );
+    let key = alog_core::crypt::Key::from_bytes([0x42; 32]);
+    let mut msgs = Vec::new();
+    for f in set_files(&path).unwrap() {
+        assert!(
+            std::fs::read(&f).unwrap().starts_with(b"ALGC"),
+            "{} is encrypted",
+            f.display()
+        );
+        let mut text = Vec::new();
+        let r = decode_file(&f, Some(&key), &mut text, &mut |_| {}).unwrap();
+        assert!(r.is_ok(), "{r:?}");
+        msgs.push(
+            String::from_utf8(text)
+                .unwrap()
+                .lines()
+                .map(|l| common::message(l).to_string())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(msgs, [vec!["s-2", "s-1"], vec!["s0", "s1"]]);
+}
