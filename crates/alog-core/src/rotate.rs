@@ -77,6 +77,24 @@ pub(crate) struct FileSink {
     pub reopens: u64,
     /// The process writing: a fork child starts encrypted streams of its own.
     pid: u32,
+    /// The open file is plain while this sink encrypts, or the other way round: it is
+    /// rotated away before the first record, so that no file mixes the two.
+    mismatch: bool,
+}
+
+/// Whether the non-empty file at `path` with identity `id` starts with the chunk magic (is
+/// encrypted). Log files are opened write-only, so it is read through a second descriptor.
+fn starts_encrypted(path: &Path, id: (u64, u64), len: u64) -> Option<bool> {
+    use std::io::Read;
+    if len == 0 {
+        return None;
+    }
+    let mut f = File::open(path).ok()?;
+    if f.metadata().ok().map(|m| file_id(&m)) != Some(id) {
+        return None;
+    }
+    let mut head = [0u8; 4];
+    Some(f.read_exact(&mut head).is_ok() && &head == crate::crypt::MAGIC)
 }
 
 fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
@@ -160,6 +178,8 @@ impl FileSink {
         } else {
             None
         };
+        let mismatch =
+            starts_encrypted(path, file_id(&meta), meta.len()).is_some_and(|e| e != key.is_some());
         Ok(FileSink {
             naming,
             mode,
@@ -179,6 +199,7 @@ impl FileSink {
             rotation_failed: false,
             reopens: 0,
             pid: std::process::id(),
+            mismatch,
         })
     }
 
@@ -198,6 +219,8 @@ impl FileSink {
         self.id = file_id(&meta);
         self.size = meta.len();
         self.period = (meta.len() > 0).then(|| self.interval.period(mtime_ns(&meta)));
+        self.mismatch = starts_encrypted(self.naming.active(), self.id, meta.len())
+            .is_some_and(|e| e != self.sealer.is_some());
         self.file = Some(file);
         if let Some(s) = self.sealer.as_mut() {
             s.restart();
@@ -289,6 +312,7 @@ impl FileSink {
             let after = self.size + (pending + line + overhead) as u64;
             rotate |= after > self.rotate_bytes;
         }
+        rotate |= self.mismatch && occupied;
         rotate && !self.rotation_failed && self.file.is_some()
     }
 

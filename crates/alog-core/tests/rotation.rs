@@ -523,3 +523,48 @@ fn asyncio_seed_files_per_date_gzip_and_encryption() {
     }
     assert_eq!(msgs, [vec!["s-2", "s-1"], vec!["s0", "s1"]]);
 }
+
+#[test]
+fn plain_and_encrypted_text_never_share_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    std::env::set_var("ALOG_ROTATION_TEST_MIX_KEY", "07".repeat(32));
+    let enc = [("encryption_key_env", "ALOG_ROTATION_TEST_MIX_KEY")];
+    let log = logger(&path, &[]);
+    log.info("plain 1");
+    log.close(None).unwrap();
+    // Turning encryption on moves the plain file away before the first encrypted chunk...
+    let log = logger(&path, &enc);
+    log.info("secret 1");
+    log.close(None).unwrap();
+    let log = logger(&path, &enc);
+    log.info("secret 2");
+    log.close(None).unwrap();
+    // ... and turning it off moves the encrypted one away.
+    let log = logger(&path, &[]);
+    log.info("plain 2");
+    log.close(None).unwrap();
+    assert_eq!(dir_names(dir.path()), ["app.log", "app.log.1", "app.log.2"]);
+    let key = alog_core::crypt::Key::from_bytes([7; 32]);
+    let mut got = Vec::new();
+    for f in set_files(&path).unwrap() {
+        let mut text = Vec::new();
+        let r = decode_file(&f, Some(&key), &mut text, &mut |_| {}).unwrap();
+        assert!(r.is_ok(), "{r:?}");
+        let lines: Vec<String> = String::from_utf8(text)
+            .unwrap()
+            .lines()
+            .map(|l| common::message(l).to_string())
+            .collect();
+        got.push((r.encrypted, lines));
+    }
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        got,
+        [
+            (false, s(&["plain 1"])),
+            (true, s(&["secret 1", "secret 2"])),
+            (false, s(&["plain 2"]))
+        ]
+    );
+}
