@@ -17,6 +17,13 @@
 //! ```
 //!
 //! Configuration keys, defaults and accepted values are listed in [`config`].
+//!
+//! File sinks have a lifecycle (`rotate.rs` and its neighbours): size and time rotation
+//! between records with the naming scheme of [`naming`], retention from a folder scan,
+//! atomic gzip/zstd compression and retention on an `alog-files` thread, encryption in
+//! authenticated chunks ([`crypt`]), reopening after external rotation
+//! ([`Logger::reopen`] and a per-batch identity check) and a lock file for several
+//! processes. [`reader`] reads every kind of file back (the `alog` command uses it).
 
 mod builder;
 mod compress;

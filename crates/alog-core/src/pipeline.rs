@@ -294,6 +294,16 @@ impl Pipeline {
         }
     }
 
+    /// Closes the sinks, waiting for their queued compressions, and reports what the
+    /// background threads ran into since the last batch.
+    pub fn close(mut self, errors: &ErrorReporter) {
+        self.sinks.clear();
+        let deferred = std::mem::take(&mut *crate::shared::lock(&self.deferred));
+        for e in deferred {
+            errors.report(e);
+        }
+    }
+
     /// Whether `flush()`/`close()` should fsync.
     pub fn fsync_on_flush(&self) -> bool {
         self.fsync != Fsync::Never

@@ -212,6 +212,7 @@ pub(crate) fn finish(s: &Shared) {
         if p.fsync_on_flush() {
             p.sync_files(&s.errors);
         }
+        p.close(&s.errors);
     }
     core.scratch = Batch::default();
     drop(guard);

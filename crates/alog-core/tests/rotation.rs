@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use alog_core::naming::{Codec, Naming};
 use alog_core::reader::{decode_file, set_files};
-use alog_core::{Level, Record};
+use alog_core::{Level, Logger, Record};
 use threads::{log_threads, logger, Records};
 
 /// Decodes a file with alog's reader, or with the named system program.
@@ -567,4 +567,31 @@ fn plain_and_encrypted_text_never_share_a_file() {
             (false, s(&["plain 2"]))
         ]
     );
+}
+
+#[test]
+fn background_errors_reach_the_error_callback_also_at_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    // A "rotated file" retention must delete but cannot: a folder with a file inside.
+    std::fs::create_dir(dir.path().join("app.log.1")).unwrap();
+    std::fs::write(dir.path().join("app.log.1").join("x"), b"x").unwrap();
+    std::fs::write(dir.path().join("app.log.2"), b"x").unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let log = Logger::builder()
+        .path(&path)
+        .set("max_files", "1")
+        .unwrap()
+        .on_error(move |e| sink.lock().unwrap().push(e.to_string()))
+        .build()
+        .unwrap();
+    log.close(None).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(
+        seen[0].starts_with(&format!("retention in {}: ", dir.path().display())),
+        "{seen:?}"
+    );
+    assert!(log.last_error().unwrap().starts_with("retention in "));
 }
