@@ -137,8 +137,15 @@ fn describe(r: &FileReport) -> String {
     what.join(", ")
 }
 
+/// A file's problems, at most `SHOWN` of them and a count of the rest (a wrong key fails
+/// every chunk).
+const SHOWN: usize = 5;
+
 fn problems(r: &FileReport) -> Vec<String> {
-    let mut p = r.problems.clone();
+    let mut p: Vec<String> = r.problems.iter().take(SHOWN).cloned().collect();
+    if r.problems.len() > SHOWN {
+        p.push(format!("and {} more problems", r.problems.len() - SHOWN));
+    }
     if r.torn_tail > 0 {
         p.push(format!(
             "the last {} bytes are a line without its end (torn write)",

@@ -238,3 +238,41 @@ fn progress_shows_on_a_terminal_only() {
     );
     assert!(out.contains("ok       "), "{out:?}");
 }
+
+#[test]
+fn a_wrong_key_gives_a_short_report() {
+    std::env::set_var(KEY_VAR, KEY_HEX);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("app.log");
+    let log = logger(&p, &[("encryption_key_env", KEY_VAR), ("batch_size", "1")]);
+    for i in 0..10 {
+        log.info(format!("line {i}"));
+        log.flush(None).unwrap();
+    }
+    log.close(None).unwrap();
+    // A wrong key: every chunk fails, the report stays short.
+    let wrong = alog(&[
+        "verify",
+        "--key-env",
+        "ALOG_CLI_TEST_WRONG_KEY",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        wrong.status.code(),
+        Some(2),
+        "the variable is not set: usage error"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_alog"))
+        .args(["verify", "--key-env", "WRONG", p.to_str().unwrap()])
+        .env("WRONG", "ff".repeat(32))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    let first = report.lines().next().unwrap();
+    assert!(
+        first.contains("fails authentication") && first.contains("more problems"),
+        "{first}"
+    );
+    assert!(first.len() < 600, "{first}");
+}
