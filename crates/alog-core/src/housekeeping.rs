@@ -92,13 +92,21 @@ impl Settings {
                 }
                 continue;
             }
-            let has_compressed = found[i + 1..]
+            let same: Vec<_> = found[i + 1..]
                 .iter()
                 .take_while(|o| o.seq == r.seq)
+                .collect();
+            let has_compressed = same
+                .iter()
                 .any(|o| o.tmp_pid.is_none() && o.codec != Codec::Plain);
+            // Another process sharing the set is compressing it right now.
+            let in_progress = same.iter().any(|o| {
+                o.tmp_pid
+                    .is_some_and(|p| p != std::process::id() && pid_alive(p))
+            });
             if r.codec == Codec::Plain && has_compressed {
                 let _ = std::fs::remove_file(&r.path);
-            } else if r.codec == Codec::Plain && want != Codec::Plain {
+            } else if r.codec == Codec::Plain && want != Codec::Plain && !in_progress {
                 self.compress_one(&r.path, errors);
             }
         }

@@ -595,3 +595,23 @@ fn background_errors_reach_the_error_callback_also_at_close() {
     );
     assert!(log.last_error().unwrap().starts_with("retention in "));
 }
+
+#[test]
+fn a_compression_another_live_process_runs_is_left_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    std::fs::write(
+        dir.path().join("app.log.1"),
+        b"2026-11-23T00:00:00.000000Z INFO old\n",
+    )
+    .unwrap();
+    // Process 1 (init, always alive) is "compressing" it.
+    std::fs::write(dir.path().join("app.log.1.gz.tmp.1"), b"partial").unwrap();
+    let log = logger(&path, &[("compress", "gzip"), ("rotate_bytes", "1m")]);
+    log.info("new");
+    log.close(None).unwrap();
+    assert_eq!(
+        dir_names(dir.path()),
+        ["app.log", "app.log.1", "app.log.1.gz.tmp.1", "app.log.lock"]
+    );
+}
