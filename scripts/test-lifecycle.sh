@@ -28,7 +28,17 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cc -O2 -Wall -Wextra -Werror -Iinclude tests/lifecycle/logwriter.c \
   -Ltarget/release -Wl,-Bstatic -lalog -Wl,-Bdynamic -lpthread -ldl -lm -o "$work/logwriter"
+cc -O2 -Wall -Wextra -Werror -Iinclude tests/lifecycle/abi.c \
+  -Ltarget/release -Wl,-Bstatic -lalog -Wl,-Bdynamic -lpthread -ldl -lm -o "$work/abi"
 export LOGWRITER="$work/logwriter" ALOG="$root/target/release/alog"
+
+echo "== the lifecycle through the C ABI"
+mkdir "$work/abi.d"
+"$work/abi" "$work/abi.d"
+if command -v valgrind >/dev/null; then
+  rm -rf "$work/abi.d" && mkdir "$work/abi.d"
+  valgrind -q --error-exitcode=9 --leak-check=full "$work/abi" "$work/abi.d"
+fi
 
 echo "== 4 threads x 1M records with rotation: plain, gzip, zstd, encrypted"
 cargo test --release -q -p alog-core --test rotation -- --ignored
