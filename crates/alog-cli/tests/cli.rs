@@ -157,20 +157,31 @@ fn verify_reports_damage_and_cat_keeps_what_decodes() {
 
 #[test]
 fn tail_follows_across_rotations() {
+    tail_follows(&[("compress", "zstd")], &[]);
+}
+
+#[test]
+fn tail_follows_an_encrypted_set_across_rotations() {
+    std::env::set_var(KEY_VAR, KEY_HEX);
+    tail_follows(
+        &[("compress", "gzip"), ("encryption_key_env", KEY_VAR)],
+        &["--key-env", KEY_VAR],
+    );
+}
+
+fn tail_follows(keys: &[(&str, &str)], key_args: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
-    let log = logger(
-        &path,
-        &[
-            ("rotate_bytes", "16k"),
-            ("compress", "zstd"),
-            ("batch_size", "64"),
-        ],
-    );
+    let mut all_keys = vec![("rotate_bytes", "16k"), ("batch_size", "64")];
+    all_keys.extend_from_slice(keys);
+    let log = logger(&path, &all_keys);
     log.info("t0 n0 payload-abcdefghijklmnopqrstuvwxyz");
     log.flush(None).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_alog"))
-        .args(["tail", "-n", "5", "-f", path.to_str().unwrap()])
+        .args(["tail", "-n", "5", "-f"])
+        .args(key_args)
+        .arg(&path)
+        .env(KEY_VAR, KEY_HEX)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
