@@ -36,6 +36,7 @@
  *   file_mode          octal mode of created files                   default 0640
  *   max_message_bytes  longest accepted message                      default 1048576
  *   write_retries      retries of a failed write (backoff 1, 2, 4 ms...)  default 3
+ *   clock              auto (invariant TSC where present) | realtime     default auto
  *   file.NAME.path, file.NAME.level, file.NAME.format, file.NAME.pattern   extra file sinks
  *
  * Output: text lines are "<RFC 3339 UTC timestamp, microseconds> <LEVEL> <message>[ key=value...]";

@@ -19,6 +19,7 @@
 //! Configuration keys, defaults and accepted values are listed in [`config`].
 
 mod builder;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod format;

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::level::Level;
@@ -85,6 +86,10 @@ impl Logger {
         let sync = config.sync || sync_forced_by_env();
         let gate =
             u32::from(pipeline.gate_level(config.level).number()) | if sync { SYNC } else { 0 };
+        let tsc = config.tsc && !sync && clock::tsc_invariant() && !clock::env_forces_realtime();
+        if tsc {
+            clock::calibrate();
+        }
         let shared = Arc::new(Shared {
             gate: AtomicU32::new(gate),
             base_level: AtomicU8::new(config.level.number()),
@@ -97,6 +102,7 @@ impl Logger {
             flush_interval: config.flush_interval,
             fsync: config.fsync,
             max_message_bytes: config.max_message_bytes,
+            tsc,
             core: Mutex::new(Core {
                 pipeline: Some(pipeline),
                 scratch: Batch::default(),

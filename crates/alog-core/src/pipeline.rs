@@ -5,6 +5,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 
+use crate::clock::{Converter, Stamp};
 use crate::config::{Config, ErrorCallback, Fsync, Style};
 use crate::error::{Error, Result};
 use crate::format::{Formatter, RecordRef};
@@ -48,6 +49,8 @@ pub(crate) struct Pipeline {
     fsync: Fsync,
     /// Per record of the current batch: whether some sink failed to take it.
     failed: Vec<bool>,
+    /// Turns the records' TSC stamps into wall-clock time.
+    clock: Converter,
 }
 
 impl Pipeline {
@@ -60,6 +63,7 @@ impl Pipeline {
             retries: cfg.write_retries,
             fsync: cfg.fsync,
             failed: Vec::new(),
+            clock: Converter::default(),
         };
         let base = cfg.style();
         let with = |format: Option<_>, pattern: Option<&String>| Style {
@@ -156,6 +160,13 @@ impl Pipeline {
     ) {
         self.failed.clear();
         self.failed.resize(batch.len(), false);
+        if batch
+            .metas
+            .iter()
+            .any(|m| matches!(m.stamp, Stamp::Ticks(_)))
+        {
+            self.clock.refresh();
+        }
         for (i, m) in batch.metas.iter().enumerate() {
             self.one(i as u32, m, batch.payload(m), base, counters, errors);
             if self.sinks.iter().any(|s| s.buf.len() > MAX_SINK_BUFFER) {
@@ -182,9 +193,10 @@ impl Pipeline {
         errors: &ErrorReporter,
     ) {
         let level = Level::new(i32::from(m.level)).unwrap_or(Level::FATAL);
+        let ts = self.clock.ns(m.stamp);
         let rec = match m.kind {
             Kind::Plain => RecordRef {
-                ts: m.ts,
+                ts,
                 level,
                 msg: payload,
                 source: None,
@@ -192,7 +204,7 @@ impl Pipeline {
             },
             Kind::Structured => match Decoded::parse(payload) {
                 Some(d) => RecordRef {
-                    ts: m.ts,
+                    ts,
                     level,
                     msg: d.msg,
                     source: d.source,

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::clock::{ticks, Stamp};
 use crate::config::Overflow;
 use crate::error::{Error, Result};
 use crate::level::Level;
@@ -71,7 +72,7 @@ pub(crate) fn submit(s: &Arc<Shared>, level: Level, ts: Option<i64>, p: Payload<
     if g & !LEVEL_MASK != 0 {
         return submit_slow(s, g, level, ts, &p);
     }
-    enqueue(s, ts.unwrap_or_else(now_ns), level, &p)
+    enqueue(s, stamp(s, ts), level, &p)
 }
 
 #[cold]
@@ -86,16 +87,26 @@ fn submit_slow(
         return Err(Error::Closed);
     }
     if g & SYNC != 0 {
-        return write_sync(s, ts.unwrap_or_else(now_ns), level, p);
+        return write_sync(s, stamp(s, ts), level, p);
     }
     if g & RESPAWN != 0 {
         ensure_writer(s)?;
     }
-    enqueue(s, ts.unwrap_or_else(now_ns), level, p)
+    enqueue(s, stamp(s, ts), level, p)
+}
+
+/// The caller's timestamp, else the logger's clock: the TSC where it is usable.
+#[inline(always)]
+fn stamp(s: &Shared, ts: Option<i64>) -> Stamp {
+    match ts {
+        Some(ns) => Stamp::Ns(ns),
+        None if s.tsc => Stamp::Ticks(ticks()),
+        None => Stamp::Ns(now_ns()),
+    }
 }
 
 #[inline]
-fn enqueue(s: &Arc<Shared>, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> {
+fn enqueue(s: &Arc<Shared>, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()> {
     let len = p.len;
     let mut heap = (len > INLINE).then(|| {
         let mut b = vec![0u8; len].into_boxed_slice();
@@ -190,7 +201,7 @@ fn wake_writer(s: &Shared) {
 }
 
 /// Sync mode: format and write on the caller's thread, after whatever is still queued.
-fn write_sync(s: &Shared, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> {
+fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()> {
     let mut core = lock(&s.core);
     let core = &mut *core;
     let Some(pipeline) = core.pipeline.as_mut() else {
@@ -205,7 +216,7 @@ fn write_sync(s: &Shared, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> 
     b.arena.resize(len, 0);
     p.fill(&mut b.arena);
     b.metas.push(crate::queue::Meta {
-        ts,
+        stamp: ts,
         level: level.number(),
         kind: p.kind(),
         start: 0,
