@@ -21,11 +21,13 @@
 mod builder;
 pub mod clock;
 pub mod config;
+pub mod deferred;
 pub mod error;
 pub mod format;
 pub mod level;
 mod logger;
 mod pipeline;
+pub mod printf;
 mod process;
 pub mod queue;
 pub mod record;

@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use crate::clock;
 use crate::config::Config;
+use crate::deferred;
 use crate::error::{Error, Result};
 use crate::level::Level;
 use crate::pipeline::{ErrorReporter, Pipeline};
+use crate::printf::{self, Arg};
 use crate::queue::{Batch, Queue};
 use crate::record::{Field, Source};
 use crate::shared::{
@@ -167,6 +169,22 @@ impl Logger {
             rec.timestamp_ns,
             Payload::structured(rec),
         )
+    }
+
+    /// Logs a call of a registered printf call site ([`deferred::register`]) with its raw
+    /// arguments; the writer renders the message. The arguments must be of the classes the
+    /// site's format fetches (a record that does not match is counted as failed, never printed
+    /// wrong). Errors: those of [`log`](Self::log), and `Invalid` for an unknown site or more
+    /// than [`printf::MAX_ARGS`] arguments.
+    #[inline]
+    pub fn log_deferred(&self, level: Level, site: u32, args: &[Arg<'_>]) -> Result<()> {
+        if !deferred::is_registered(site) || args.len() > printf::MAX_ARGS {
+            return Err(Error::invalid(format!(
+                "deferred call: unknown site {site} or more than {} arguments",
+                printf::MAX_ARGS
+            )));
+        }
+        submit(self.shared(), level, None, Payload::deferred(site, args))
     }
 
     /// Logs a message with fields.

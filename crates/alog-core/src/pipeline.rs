@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 
 use crate::clock::{Converter, Stamp};
 use crate::config::{Config, ErrorCallback, Fsync, Style};
+use crate::deferred::{self, SiteCache};
 use crate::error::{Error, Result};
 use crate::format::{Formatter, RecordRef};
 use crate::level::Level;
@@ -51,6 +52,9 @@ pub(crate) struct Pipeline {
     failed: Vec<bool>,
     /// Turns the records' TSC stamps into wall-clock time.
     clock: Converter,
+    /// Deferred records: the call sites seen so far and the message being rendered.
+    sites: SiteCache,
+    rendered: Vec<u8>,
 }
 
 impl Pipeline {
@@ -64,6 +68,8 @@ impl Pipeline {
             fsync: cfg.fsync,
             failed: Vec::new(),
             clock: Converter::default(),
+            sites: SiteCache::default(),
+            rendered: Vec::new(),
         };
         let base = cfg.style();
         let with = |format: Option<_>, pattern: Option<&String>| Style {
@@ -210,15 +216,49 @@ impl Pipeline {
                     source: d.source,
                     fields: Some(d),
                 },
-                None => {
-                    // Only a bug could get here: encoding is ours. Count it, never guess.
-                    self.failed[idx as usize] = true;
-                    counters.write_errors.fetch_add(1, Ordering::Relaxed);
-                    errors.report(Error::invalid("internal error: malformed record payload"));
-                    return;
-                }
+                None => return self.malformed(idx, counters, errors),
             },
+            Kind::Deferred => {
+                let mut text = std::mem::take(&mut self.rendered);
+                text.clear();
+                let Some(site) = deferred::render(payload, &mut self.sites, &mut text) else {
+                    self.rendered = text;
+                    return self.malformed(idx, counters, errors);
+                };
+                let rec = RecordRef {
+                    ts,
+                    level,
+                    msg: &text,
+                    source: Some(site.source()),
+                    fields: None,
+                };
+                self.emit(idx, level, &rec, base, counters, errors);
+                self.rendered = text;
+                return;
+            }
         };
+        self.emit(idx, level, &rec, base, counters, errors);
+    }
+
+    /// Only a bug could produce a payload that does not decode: encoding is ours. Count it as
+    /// failed, never guess.
+    #[cold]
+    fn malformed(&mut self, idx: u32, counters: &Counters, errors: &ErrorReporter) {
+        self.failed[idx as usize] = true;
+        counters.write_errors.fetch_add(1, Ordering::Relaxed);
+        errors.report(Error::invalid("internal error: malformed record payload"));
+    }
+
+    /// Formats a record once per style and appends it to every sink that takes its level.
+    fn emit(
+        &mut self,
+        idx: u32,
+        level: Level,
+        rec: &RecordRef<'_>,
+        base: Level,
+        counters: &Counters,
+        errors: &ErrorReporter,
+    ) {
         for line in self.lines.iter_mut() {
             line.0 = false;
         }
@@ -230,7 +270,7 @@ impl Pipeline {
             let (done, line) = &mut self.lines[fi];
             if !*done {
                 line.clear();
-                self.formatters[fi].format(&rec, line);
+                self.formatters[fi].format(rec, line);
                 *done = true;
             }
             let sink = &mut self.sinks[si];

@@ -30,6 +30,8 @@ pub enum Kind {
     Plain,
     /// A payload encoded by `record::encode`.
     Structured,
+    /// A payload encoded by `deferred::encode`: a call site and its raw arguments.
+    Deferred,
 }
 
 struct Body {

@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use crate::clock::{ticks, Stamp};
 use crate::config::Overflow;
+use crate::deferred;
 use crate::error::{Error, Result};
 use crate::level::Level;
 use crate::logger::Record;
+use crate::printf::Arg;
 use crate::queue::{Kind, Push, INLINE};
 use crate::record::{encode, encoded_len};
 use crate::shared::{
@@ -26,6 +28,7 @@ pub(crate) struct Payload<'a> {
 enum Body<'a> {
     Plain(&'a [u8]),
     Structured(&'a Record<'a>),
+    Deferred(u32, &'a [Arg<'a>]),
 }
 
 impl<'a> Payload<'a> {
@@ -42,16 +45,24 @@ impl<'a> Payload<'a> {
             body: Body::Structured(r),
         }
     }
+    pub(crate) fn deferred(site: u32, args: &'a [Arg<'a>]) -> Payload<'a> {
+        Payload {
+            len: deferred::encoded_len(args),
+            body: Body::Deferred(site, args),
+        }
+    }
     fn kind(&self) -> Kind {
         match self.body {
             Body::Plain(_) => Kind::Plain,
             Body::Structured(_) => Kind::Structured,
+            Body::Deferred(..) => Kind::Deferred,
         }
     }
     fn fill(&self, out: &mut [u8]) {
         match self.body {
             Body::Plain(m) => out.copy_from_slice(m),
             Body::Structured(r) => encode(out, r.msg, r.fields, r.source.as_ref()),
+            Body::Deferred(site, args) => deferred::encode(out, site, args),
         }
     }
 }
