@@ -165,7 +165,7 @@ impl Converter {
             Stamp::Ns(ns) => ns,
             Stamp::Ticks(t) => {
                 let a = self.anchor.unwrap_or_else(|| origin().first);
-                a.ns + ((t - a.ticks) as f64 * self.ns_per_tick).round() as i64
+                a.ns + ((t - a.ticks) as f64 * self.ns_per_tick) as i64
             }
         }
     }

@@ -11,6 +11,8 @@
 
 use std::ffi::CString;
 
+use crate::format::dec_digits;
+
 /// Most arguments a deferred call site may take.
 pub const MAX_ARGS: usize = 16;
 
@@ -286,22 +288,35 @@ fn int(out: &mut Vec<u8>, s: &Spec, raw: i64) {
     };
     let mut digits = [0u8; 24];
     let mut at = digits.len();
-    let (base, upper) = match s.conv {
-        b'o' => (8, false),
-        b'x' => (16, false),
-        b'X' => (16, true),
-        _ => (10, false),
-    };
     let mut m = mag;
-    while m > 0 {
-        let d = (m % base) as u8;
-        at -= 1;
-        digits[at] = match d {
-            0..=9 => b'0' + d,
-            _ if upper => b'A' + d - 10,
-            _ => b'a' + d - 10,
-        };
-        m /= base;
+    // Constant divisors: the compiler turns them into multiplications and shifts.
+    match s.conv {
+        b'o' => {
+            while m > 0 {
+                at -= 1;
+                digits[at] = b'0' + (m & 7) as u8;
+                m >>= 3;
+            }
+        }
+        b'x' | b'X' => {
+            let hex = if s.conv == b'X' {
+                b"0123456789ABCDEF"
+            } else {
+                b"0123456789abcdef"
+            };
+            while m > 0 {
+                at -= 1;
+                digits[at] = hex[(m & 15) as usize];
+                m >>= 4;
+            }
+        }
+        _ if m > 0 => {
+            let mut dec = [0u8; 20];
+            let from = dec_digits(m, &mut dec);
+            at -= dec.len() - from;
+            digits[at..].copy_from_slice(&dec[from..]);
+        }
+        _ => {}
     }
     let mut digits = &digits[at..];
     // Precision 0 prints no digits for 0; otherwise a 0 prints as "0".

@@ -3,6 +3,7 @@
 //! the writer thread renders the text exactly as printf would.
 
 use std::ffi::{c_char, c_void, CStr};
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use alog_core::deferred;
@@ -189,18 +190,19 @@ pub unsafe extern "C" fn alog_logf_args(
         // SAFETY: as above.
         let site = unsafe { &*site };
         let n = n as usize;
-        if n != site.n_args as usize {
+        if n != site.n_args as usize || n > MAX_ARGS {
             return ALOG_ERR_INVALID;
         }
         if n > 0 && args.is_null() {
             return ALOG_ERR_NULL;
         }
-        let mut vals = [Arg::Int(0); MAX_ARGS];
+        // Only the first `n` entries are written and read: no need to clear all of them.
+        let mut vals = [MaybeUninit::<Arg<'_>>::uninit(); MAX_ARGS];
         for (i, v) in vals.iter_mut().enumerate().take(n) {
             // SAFETY: `n` arguments at `args` (caller's promise, checked non-NULL above).
             let a = unsafe { *args.add(i) };
             // SAFETY: the union member read is the one the macro wrote for this kind.
-            *v = unsafe {
+            v.write(unsafe {
                 match site.kinds[i] {
                     ALOG_ARG_DOUBLE => Arg::Float(a.d),
                     ALOG_ARG_STRING if a.p.is_null() => Arg::Str(None),
@@ -208,8 +210,11 @@ pub unsafe extern "C" fn alog_logf_args(
                     ALOG_ARG_POINTER => Arg::Ptr(a.p as usize as u64),
                     _ => Arg::Int(a.i),
                 }
-            };
+            });
         }
-        result(lg.logger.log_deferred(level, site.id, &vals[..n]))
+        // SAFETY: the first `n` entries were initialised above (n <= MAX_ARGS: it equals the
+        // site's argument count).
+        let vals = unsafe { std::slice::from_raw_parts(vals.as_ptr().cast::<Arg<'_>>(), n) };
+        result(lg.logger.log_deferred(level, site.id, vals))
     })
 }
