@@ -1,7 +1,7 @@
 # ALog.Logger: an AbstractLogger whose records go to an alog engine.
 
 using .LibALog: alog_logger, alog_record, alog_stats, ALOG_OK, ALOG_ERR_FULL,
-    ALOG_ERR_TIMEOUT, ALOG_ERR_CLOSED, ALOG_TIMEOUT_INFINITE
+    ALOG_ERR_TIMEOUT, ALOG_TIMEOUT_INFINITE
 
 "Size of the buffers that receive alog's error messages."
 const ERRSTR_SIZE = 1024
