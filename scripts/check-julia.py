@@ -268,6 +268,16 @@ def walk(node):
         yield from walk(c)
 
 
+def nodes(tree, kind: str):
+    """Every node of the given type, in source order."""
+    return (n for n in walk(tree.root_node) if n.type == kind)
+
+
+def child(node, kind: str):
+    """The first named child of the given type, or None."""
+    return next((c for c in named(node) if c.type == kind), None)
+
+
 def syntax_problems(path: Path, tree) -> list[Problem]:
     out = []
     for n in walk(tree.root_node):
@@ -323,8 +333,8 @@ def read_ccall(path: Path, node) -> CCall:
 def read_macro_ccall(path: Path, node) -> CCall:
     """Reads `@ccall lib.name(a::T, b::U)::R`."""
     line = node.start_point[0] + 1
-    margs = [c for c in named(node) if c.type == "macro_argument_list"]
-    body = named(margs[0])[0] if margs and named(margs[0]) else None
+    margs = child(node, "macro_argument_list")
+    body = named(margs)[0] if margs is not None and named(margs) else None
     if body is None or body.type != "typed_expression":
         return CCall(path, line, None, None, None, 0, "@ccall needs the form lib.name(args...)::ReturnType")
     call, ret = named(body)[0], named(body)[-1]
@@ -332,9 +342,9 @@ def read_macro_ccall(path: Path, node) -> CCall:
         return CCall(path, line, None, None, None, 0, "@ccall needs the form lib.name(args...)::ReturnType")
     fn = named(call)[0]
     name = text(named(fn)[-1]) if fn.type == "field_expression" else text(fn)
-    arglist = [c for c in named(call) if c.type == "argument_list"]
+    arglist = child(call, "argument_list")
     types, count = [], 0
-    for a in named(arglist[0]) if arglist else []:
+    for a in named(arglist) if arglist is not None else []:
         count += 1
         if a.type != "typed_expression":
             return CCall(path, line, name, norm_type(ret), None, count,
@@ -384,13 +394,11 @@ def check_ccall(h: Header, c: CCall) -> list[Problem]:
 
 def check_structs(h: Header, path: Path, tree) -> list[Problem]:
     out = []
-    for n in walk(tree.root_node):
-        if n.type != "struct_definition":
+    for n in nodes(tree, "struct_definition"):
+        head = child(n, "type_head")
+        if head is None:
             continue
-        head = [c for c in named(n) if c.type == "type_head"]
-        if not head:
-            continue
-        name = norm_type(head[0])
+        name = norm_type(head)
         line = n.start_point[0] + 1
         fields = [c for c in named(n) if c.type in ("typed_expression", "identifier")]
         if name in h.opaque:
@@ -435,13 +443,11 @@ def julia_const_value(node):
 
 def check_constants(h: Header, path: Path, tree) -> tuple[list[Problem], set[str]]:
     out, seen = [], set()
-    for n in walk(tree.root_node):
-        if n.type != "const_statement":
+    for n in nodes(tree, "const_statement"):
+        assign = child(n, "assignment")
+        if assign is None:
             continue
-        assign = [c for c in named(n) if c.type == "assignment"]
-        if not assign:
-            continue
-        lhs, rhs = named(assign[0])[0], named(assign[0])[-1]
+        lhs, rhs = named(assign)[0], named(assign)[-1]
         name = text(lhs)
         if name not in h.defines:
             continue

@@ -82,6 +82,18 @@ expect_failure ccall-outside-raw-layer \
   "printf 'f() = ccall((:alog_version, \"libalog\"), Cstring, ())\n' >> julia/ALog/src/levels.jl" \
   'levels\.jl:[0-9]+: ccall of alog_version outside the raw layer'
 
+# The @ccall form is read too: a correct one passes, a wrong argument type fails.
+at_ccall='s/return ccall((:alog_flush, libalog()), Int32, (Ptr{alog_logger}, UInt32), lg, timeout_ms)/return @ccall lib.alog_flush(lg::Ptr{alog_logger}, timeout_ms::TYPE)::Int32/'
+mkdir -p "$work/at-ccall-ok"
+cp -r julia "$work/at-ccall-ok/julia"
+sed -i "${at_ccall/TYPE/UInt32}" "$work/at-ccall-ok/$raw_rel"
+grep -q '@ccall lib.alog_flush' "$work/at-ccall-ok/$raw_rel" || fail "at-ccall: the change did not apply"
+python3 scripts/check-julia.py --julia-dir "$work/at-ccall-ok/julia" >/dev/null \
+  || fail "at-ccall: a correct @ccall was rejected"
+printf 'ok  %-28s %s\n' at-ccall-correct "accepted"
+expect_failure at-ccall-argument-type "sed -i '${at_ccall/TYPE/UInt64}' $raw_rel" \
+  'ccall of alog_flush: argument 2 \(timeout_ms\) is UInt64'
+
 # A header that grew a function the raw layer does not wrap.
 sed 's/^const char \*alog_result_str(alog_result r);$/&\nalog_result alog_reopen(struct alog_logger *lg);/' include/alog.h > "$work/alog.h"
 grep -q alog_reopen "$work/alog.h" || fail "header-drift: the change did not apply"

@@ -11,19 +11,18 @@ const LL = ALog.LibALog
 const TS = raw"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z"
 const HERE = string(@__MODULE__)
 
-"The line without its leading RFC 3339 timestamp and space; fails the test when absent."
-function body(line::AbstractString)
-    m = match(Regex("^" * TS * " (.*)\$"), line)
+"What follows `before`, an RFC 3339 timestamp and `after` at the start of `line`."
+function after_timestamp(line::AbstractString, before::AbstractString, after::AbstractString)
+    m = match(Regex("^" * before * TS * after * "(.*)\$"), line)
     m === nothing && error("no timestamp at the start of $(repr(line))")
     return String(m.captures[1])
 end
 
-"The JSON line without its leading ts member."
-function json_body(line::AbstractString)
-    m = match(Regex("^\\{\"ts\":\"" * TS * "\",(.*)\$"), line)
-    m === nothing && error("no leading ts member in $(repr(line))")
-    return String(m.captures[1])
-end
+"A text line without its leading timestamp and space."
+body(line::AbstractString) = after_timestamp(line, "", " ")
+
+"A JSON line without its leading ts member."
+json_body(line::AbstractString) = after_timestamp(line, "\\{\"ts\":\"", "\",")
 
 "Asserts the accounting identity of a stats snapshot and returns it."
 function consistent(s)
