@@ -59,7 +59,8 @@ sinks: `files = (full = (path = "full.log", level = Logging.Debug, format = "jso
 Use it as any Julia logger (`global_logger`, `with_logger`, inside `TeeLogger` or
 `EarlyFilteredLogger`). Each log call becomes one record: the message, the level (see
 `engine_level`), the keyword arguments as typed fields followed by `_group` and `_id`, the
-source file and line, and the module as the record's function name. Call `close` when done
+source file and line, and the module as the record's function name. `maxlog = n` is
+honoured as by Julia's own loggers (at most n records per log statement). Call `close` when done
 (a finalizer closes a forgotten logger); `flush` waits until everything is written;
 `stats` returns the engine's counters.
 """
@@ -68,6 +69,8 @@ mutable struct Logger <: AbstractLogger
     path::Union{String,Nothing}
     closed::Threads.Atomic{Bool}
     min_engine_level::Threads.Atomic{Int32}
+    maxlog_remaining::Dict{Any,Int}
+    maxlog_lock::ReentrantLock
 end
 
 """Converts a configuration value to the string alog_conf_set takes."""
@@ -107,7 +110,8 @@ function Logger(path::Union{AbstractString,Nothing}=nothing; files=(), config=()
         LibALog.alog_conf_free(conf)
     end
     lg = Logger(handle, path === nothing ? nothing : String(path),
-                Threads.Atomic{Bool}(false), Threads.Atomic{Int32}(lowest_enabled(handle)))
+                Threads.Atomic{Bool}(false), Threads.Atomic{Int32}(lowest_enabled(handle)),
+                Dict{Any,Int}(), ReentrantLock())
     finalizer(finalize_logger, lg)
     return lg
 end
@@ -171,12 +175,28 @@ record and the engine counted it in `stats(logger).dropped`.
 """
 accepted(code::Integer) = code == ALOG_OK || code == ALOG_ERR_FULL || code == ALOG_ERR_TIMEOUT
 
+"""
+    within_maxlog(logger, id, maxlog) -> Bool
+
+Julia's `maxlog` keyword: a log statement (`id`) with `maxlog = n` is logged at most `n`
+times; every other call passes.
+"""
+function within_maxlog(lg::Logger, id, maxlog)
+    maxlog isa Integer || return true
+    return lock(lg.maxlog_lock) do
+        remaining = get(lg.maxlog_remaining, id, Int(maxlog))
+        lg.maxlog_remaining[id] = remaining - 1
+        remaining > 0
+    end
+end
+
 function Logging.handle_message(lg::Logger, level, message, _module, group, id, file, line;
                                 kwargs...)
+    within_maxlog(lg, id, get(kwargs, :maxlog, nothing)) || return nothing
     n = engine_level(level)
     buf = FieldBuffer()
     for (key, value) in kwargs
-        push_field!(buf, key, value)
+        key === :maxlog || push_field!(buf, key, value)
     end
     group === nothing || push_field!(buf, :_group, group)
     id === nothing || push_field!(buf, :_id, id)

@@ -108,6 +108,7 @@ function Logging.handle_message(a::AsyncFileLogger, level, message, _module, gro
         return Logging.handle_message(a.logger, level, message, _module, group, id, file, line;
                                       kwargs...)
     end
+    within_maxlog(a.logger, id, get(kwargs, :maxlog, nothing)) || return nothing
     msg = LogMessage(level, string(message), _module === nothing ? Main : _module,
                      message_symbol(group), message_symbol(id),
                      file === nothing ? "" : string(file),

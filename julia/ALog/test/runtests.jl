@@ -156,6 +156,24 @@ end
     @test s.bytes_written == filesize(path)
 end
 
+@testset "maxlog limits a log statement, as in Julia's own loggers" begin
+    path = newpath("maxlog.log")
+    lg = ALog.Logger(path)
+    with_logger(lg) do
+        for i in 1:5
+            @info "at most twice" i maxlog = 2
+            @info "every time" i
+        end
+    end
+    close(lg)
+    lines = [first(split(body(l), " source=")) * " " * split(body(l), " func=$(HERE) ")[2] for l in readlines(path)]
+    @test length(lines) == 7
+    @test count(l -> startswith(l, "INFO at most twice"), lines) == 2
+    @test count(l -> startswith(l, "INFO every time"), lines) == 5
+    @test !any(l -> occursin("maxlog", l), lines)
+    @test startswith(lines[1], "INFO at most twice i=1 _group=runtests")
+end
+
 @testset "typed fields in JSON" begin
     path = newpath("typed.json")
     lg = ALog.Logger(path; format="json")
