@@ -28,6 +28,7 @@ The alog level (1..24) of a Julia `LogLevel` (or its integer value); see the tab
 """
 engine_level(level::LogLevel) = engine_level(level.level)
 engine_level(level::Integer) = Int32(clamp(9 + fld(Int64(level), LEVEL_STEP), 1, 24))
+engine_level(level) = engine_level(convert(LogLevel, level))
 
 """
     julia_level(n) -> LogLevel
