@@ -109,6 +109,25 @@ def split_params(text: str) -> list[str]:
     return [p.strip() for p in text.split(",")]
 
 
+def drop_function_bodies(code: str) -> str:
+    """Replaces every `{ ... }` that follows a `)` (a function body) by `;`."""
+    out, i = [], 0
+    while i < len(code):
+        c = code[i]
+        if c == "{" and "".join(out).rstrip().endswith(")"):
+            depth = 0
+            while i < len(code):
+                depth += {"{": 1, "}": -1}.get(code[i], 0)
+                i += 1
+                if depth == 0:
+                    break
+            out.append(";")
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def parse_header(path: Path) -> Header:
     src = path.read_text()
     h = Header()
@@ -122,10 +141,14 @@ def parse_header(path: Path) -> Header:
             h.defines[name] = 2**32 - 1
         elif re.fullmatch(r'"[^"]*"', value):
             h.defines[name] = value[1:-1]
-    # Drop comments and preprocessor lines, then read declarations one `;` at a time.
+    # Drop comments and preprocessor lines (with their continuations) and the bodies of
+    # inline functions, then read declarations one `;` at a time.
     code = re.sub(r"/\*.*?\*/", " ", src, flags=re.S)
     code = re.sub(r"//[^\n]*", " ", code)
+    code = re.sub(r"\\\n", " ", code)
     code = re.sub(r"^\s*#[^\n]*", " ", code, flags=re.M)
+    code = drop_function_bodies(code)
+    code = re.sub(r"typedef\s+enum\s*\w*\s*\{[^}]*\}\s*(\w+)\s*;", r"typedef int \1;", code)
     code = re.sub(r'extern\s+"C"\s*\{', " ", code)
     code = re.sub(r"^\s*\}\s*$", " ", code, flags=re.M)  # closing brace of extern "C"
     # Struct definitions with a body.
@@ -153,6 +176,9 @@ def parse_header(path: Path) -> Header:
             name, ctype = parse_ctype(body, named=True)
             h.aliases[name] = ctype
             continue
+        if s.startswith("static "):
+            continue  # an inline helper of the header, not a function of the library
+        s = s.removeprefix("extern ")
         m = re.fullmatch(r"(.+?)\b(\w+)\s*\((.*)\)", s)
         if not m:
             raise HeaderError(f"{path}: cannot read declaration {s!r}")

@@ -105,6 +105,20 @@ set -e
   || { echo "$out"; fail "header-drift: checker exited $rc without naming alog_reopen"; }
 printf 'ok  %-28s %s\n' header-drift "$(grep -m1 alog_reopen <<<"$out" | sed "s|$root/||")"
 
+# What a later header may add around the functions (a multi-line macro, an inline helper, an
+# enum) does not confuse the header reader.
+awk '/^#ifdef __cplusplus$/ && !done {
+       print "#define ALOG_LOGF(lg, level, fmt, ...) \\"
+       print "    do { static const int site_ = 0; (void)site_; } while (0)"
+       print "static inline int alog_is_error(alog_result r) { if (r != 0) { return 1; } return 0; }"
+       print "typedef enum alog_mode { ALOG_MODE_A, ALOG_MODE_B } alog_mode;"
+       done = 1
+     } { print }' include/alog.h > "$work/alog-extras.h"
+grep -q alog_is_error "$work/alog-extras.h" || fail "header-extras: the change did not apply"
+python3 scripts/check-julia.py --header "$work/alog-extras.h" >/dev/null \
+  || fail "header-extras: a header with a macro, an inline function and an enum was misread"
+printf 'ok  %-28s %s\n' header-extras "a macro, an inline helper and an enum are skipped"
+
 step "Pkg.test with Julia"
 if command -v julia >/dev/null 2>&1; then
   export PATH="$HOME/.cargo/bin:$PATH"
