@@ -24,6 +24,16 @@ body(line::AbstractString) = after_timestamp(line, "", " ")
 "A JSON line without its leading ts member."
 json_body(line::AbstractString) = after_timestamp(line, "\\{\"ts\":\"", "\",")
 
+"The exception `f()` throws, or `nothing`."
+function thrown(f)
+    try
+        f()
+    catch err
+        return err
+    end
+    return nothing
+end
+
 "Asserts the accounting identity of a stats snapshot and returns it."
 function consistent(s)
     @test s.submitted == s.written + s.dropped + s.failed + s.pending
@@ -85,14 +95,7 @@ end
     @test endswith(LL.default_library_path(), joinpath("target", "release", "libalog." * Base.Libc.Libdl.dlext))
     @test isabspath(LL.default_library_path())
     missing_lib = joinpath(DIR, "no-such-libalog.so")
-    e = withenv("ALOG_LIB" => missing_lib) do
-        try
-            LL.find_library()
-            nothing
-        catch err
-            err
-        end
-    end
+    e = withenv(() -> thrown(LL.find_library), "ALOG_LIB" => missing_lib)
     @test e isa ErrorException
     @test occursin(missing_lib, e.msg)
     @test occursin("cargo build --release -p alog-ffi", e.msg)
@@ -257,44 +260,24 @@ end
 end
 
 @testset "configuration errors name the key" begin
-    e = try
-        ALog.Logger(newpath("bad.log"); overflow="sometimes")
-    catch err
-        err
-    end
+    e = thrown(() -> ALog.Logger(newpath("bad.log"); overflow="sometimes"))
     @test e isa ALogError
     @test e.code == LL.ALOG_ERR_INVALID
     @test e.message == "invalid value \"sometimes\" for overflow: expected block|drop_newest|drop_oldest|warn"
     @test occursin("invalid argument or configuration", sprint(showerror, e))
 
-    e = try
-        ALog.Logger(newpath("bad.log"); colour="red")
-    catch err
-        err
-    end
+    e = thrown(() -> ALog.Logger(newpath("bad.log"); colour="red"))
     @test e isa ALogError && occursin("unknown configuration key \"colour\"", e.message)
 
-    e = try
-        ALog.Logger(newpath("bad.log"); config=["console.level" => "loud"])
-    catch err
-        err
-    end
+    e = thrown(() -> ALog.Logger(newpath("bad.log"); config=["console.level" => "loud"]))
     @test e isa ALogError && occursin("console.level", e.message)
 
-    e = try
-        ALog.Logger(newpath("bad.log"); files=(x=(level="info",),))
-    catch err
-        err
-    end
+    e = thrown(() -> ALog.Logger(newpath("bad.log"); files=(x=(level="info",),)))
     @test e isa ALogError && occursin("file.x.path is required", e.message)
 
     notadir = newpath("regular-file")
     write(notadir, "x")
-    e = try
-        ALog.Logger(joinpath(notadir, "app.log"))
-    catch err
-        err
-    end
+    e = thrown(() -> ALog.Logger(joinpath(notadir, "app.log")))
     @test e isa ALogError && e.code == LL.ALOG_ERR_IO
 
     @test_throws ArgumentError ALog.Logger(newpath("nul\0.log"))
@@ -307,11 +290,7 @@ end
     Logging.handle_message(lg, Logging.Info, "immediate", nothing, nothing, nothing, nothing, nothing)
     @test ALog.stats(lg).written == 1            # sync mode: written by the call itself
     @test readlines(path) == ["INFO|immediate"]
-    e = try
-        Logging.handle_message(lg, Logging.Info, "x"^200, nothing, nothing, nothing, nothing, nothing)
-    catch err
-        err
-    end
+    e = thrown(() -> Logging.handle_message(lg, Logging.Info, "x"^200, nothing, nothing, nothing, nothing, nothing))
     @test e isa ALogError && e.code == LL.ALOG_ERR_TOO_LARGE
     close(lg)
     @test readlines(path) == ["INFO|immediate"]
@@ -332,11 +311,7 @@ end
     s = consistent(ALog.stats(lg))
     @test (s.submitted, s.written, s.pending) == (100, 100, 0)
     @test length(readlines(path)) == 100
-    e = try
-        Logging.handle_message(lg, Logging.Info, "late", nothing, nothing, nothing, nothing, nothing)
-    catch err
-        err
-    end
+    e = thrown(() -> Logging.handle_message(lg, Logging.Info, "late", nothing, nothing, nothing, nothing, nothing))
     @test e isa ALogError && e.code == LL.ALOG_ERR_CLOSED
     @test_throws ALogError flush(lg)
     @test_throws ArgumentError close(ALog.Logger(newpath("t.log")); timeout=-1)
