@@ -15,8 +15,8 @@ use crate::printf::{self, Arg};
 use crate::queue::{Batch, Queue};
 use crate::record::{Field, Source};
 use crate::shared::{
-    drain_locked, ensure_writer, finish, lock, spawn_writer, wait_done, wait_until, Core, Shared,
-    Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
+    drain_locked, ensure_writer, finish, lock, spawn_writer, wait_done, wait_until, Core,
+    LineBreak, Shared, Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
 };
 use crate::stats::{Counters, Stats};
 use crate::submit::{submit, Payload};
@@ -105,6 +105,8 @@ impl Logger {
             fsync: config.fsync,
             max_message_bytes: config.max_message_bytes,
             tsc,
+            _hot_end: LineBreak,
+            _queue_end: LineBreak,
             core: Mutex::new(Core {
                 pipeline: Some(pipeline),
                 scratch: Batch::default(),
