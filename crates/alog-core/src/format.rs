@@ -249,7 +249,7 @@ fn push_display(out: &mut Vec<u8>, v: impl std::fmt::Display) {
 }
 
 /// "00" "01" ... "99": two decimal digits per lookup.
-const PAIRS: &[u8; 200] = b"\
+pub(crate) const PAIRS: &[u8; 200] = b"\
 0001020304050607080910111213141516171819\
 2021222324252627282930313233343536373839\
 4041424344454647484950515253545556575859\
