@@ -260,4 +260,3 @@ func orderedKeys(t *testing.T, line string) []string {
 	}
 	return keys
 }
-
