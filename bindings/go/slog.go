@@ -32,7 +32,7 @@ type Handler struct {
 // Handler returns a log/slog handler writing to l. opts may be nil: then records at
 // slog.LevelInfo and above are handled, without source. The engine's own level applies as
 // well: a record must pass both.
-func (l *Logger) Handler(opts *slog.HandlerOptions) *Handler {
+func (l *Logger) Handler(opts *slog.HandlerOptions) slog.Handler {
 	h := &Handler{l: l}
 	if opts != nil {
 		h.opts = *opts

@@ -67,16 +67,7 @@ func openAlog(slogAPI bool) opener {
 			}
 		}
 		if slogAPI {
-			log := slog.New(l.Handler(nil))
-			ctx := context.Background()
-			return target{
-				logMsg: func(msg string) { log.Info(msg) },
-				logFields: func(i int) {
-					log.LogAttrs(ctx, slog.LevelInfo, "user logged in", slog.Int("user", i),
-						slog.Int("subnet", i%256), slog.Int("host", i%100), slog.Int("ms", i%1000))
-				},
-				done: done,
-			}
+			return slogTarget(l.Handler(nil), done)
 		}
 		return target{
 			logMsg: func(msg string) { _ = l.Info(msg) },
@@ -141,7 +132,12 @@ func openZerolog(b *testing.B, path string) target {
 func openSlogJSON(b *testing.B, path string) target {
 	f := create(b, path)
 	w := bufio.NewWriterSize(f, bufSize) // the handler serialises its writes
-	log := slog.New(slog.NewJSONHandler(w, nil))
+	return slogTarget(slog.NewJSONHandler(w, nil), func() { _ = w.Flush(); _ = f.Close() })
+}
+
+// slogTarget logs the workloads through log/slog into h.
+func slogTarget(h slog.Handler, done func()) target {
+	log := slog.New(h)
 	ctx := context.Background()
 	return target{
 		logMsg: func(msg string) { log.Info(msg) },
@@ -149,7 +145,7 @@ func openSlogJSON(b *testing.B, path string) target {
 			log.LogAttrs(ctx, slog.LevelInfo, "user logged in", slog.Int("user", i),
 				slog.Int("subnet", i%256), slog.Int("host", i%100), slog.Int("ms", i%1000))
 		},
-		done: func() { _ = w.Flush(); _ = f.Close() },
+		done: done,
 	}
 }
 
