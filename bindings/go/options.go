@@ -123,7 +123,8 @@ func WithSync(sync bool) Option { return Config("sync", strconv.FormatBool(sync)
 // WithCallback registers fn to receive every record at min and above (0: the logger's
 // level), formatted as format ("" for the logger's format), one line without its newline.
 // fn runs on the engine's writer thread (on the logging goroutine in sync mode), one call
-// at a time; line is valid only during the call. fn must not log to the same Logger. This is
+// at a time; line is valid only during the call. fn must not call methods of the same Logger
+// (logging, Flush, Close): the writer thread would wait for itself. This is
 // how the seed LogManager's handlers (an alert on errors, say) are written with alog.
 func WithCallback(min Level, format Format, fn func(level Level, line []byte)) Option {
 	return func(s *settings) {
@@ -132,7 +133,8 @@ func WithCallback(min Level, format Format, fn func(level Level, line []byte)) O
 }
 
 // WithErrorHandler registers fn to receive every I/O or sink error of the engine as an
-// *Error (Op "write"); it runs on the writer thread and must not log to the same Logger.
+// *Error (Op "write"); it runs on the writer thread and must not call methods of the same
+// Logger.
 func WithErrorHandler(fn func(err error)) Option {
 	return func(s *settings) { s.onError = fn }
 }
