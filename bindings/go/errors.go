@@ -14,14 +14,26 @@ type Code int32
 // The engine's error codes. Every error this package returns matches one of them under
 // errors.Is (or is a context error from Flush).
 const (
-	ErrNull     Code = C.ALOG_ERR_NULL      // a required argument was missing
-	ErrInvalid  Code = C.ALOG_ERR_INVALID   // a configuration key or value, level or field was not acceptable
-	ErrFull     Code = C.ALOG_ERR_FULL      // the queue was full: the record was dropped (drop_newest, warn) and counted
-	ErrTimeout  Code = C.ALOG_ERR_TIMEOUT   // block_timeout_ms expired (record dropped and counted), or a flush/close timed out
-	ErrClosed   Code = C.ALOG_ERR_CLOSED    // the logger is closed
-	ErrIO       Code = C.ALOG_ERR_IO        // a file or folder could not be created or opened
-	ErrPanic    Code = C.ALOG_ERR_PANIC     // a bug inside the library was caught at the boundary
-	ErrTooLarge Code = C.ALOG_ERR_TOO_LARGE // the message is longer than max_message_bytes
+	ErrNull     Code = 1 // a required argument was missing
+	ErrInvalid  Code = 2 // a configuration key or value, level or field was not acceptable
+	ErrFull     Code = 3 // the queue was full: the record was dropped (drop_newest, warn) and counted
+	ErrTimeout  Code = 4 // block_timeout_ms expired (record dropped and counted), or a flush/close timed out
+	ErrClosed   Code = 5 // the logger is closed
+	ErrIO       Code = 6 // a file or folder could not be created or opened, or a write failed
+	ErrPanic    Code = 7 // a bug inside the library was caught at the boundary
+	ErrTooLarge Code = 8 // the message is longer than max_message_bytes
+)
+
+// The codes are the header's: these lines stop compiling if one of them drifts.
+var (
+	_ = [1]struct{}{}[ErrNull-C.ALOG_ERR_NULL]
+	_ = [1]struct{}{}[ErrInvalid-C.ALOG_ERR_INVALID]
+	_ = [1]struct{}{}[ErrFull-C.ALOG_ERR_FULL]
+	_ = [1]struct{}{}[ErrTimeout-C.ALOG_ERR_TIMEOUT]
+	_ = [1]struct{}{}[ErrClosed-C.ALOG_ERR_CLOSED]
+	_ = [1]struct{}{}[ErrIO-C.ALOG_ERR_IO]
+	_ = [1]struct{}{}[ErrPanic-C.ALOG_ERR_PANIC]
+	_ = [1]struct{}{}[ErrTooLarge-C.ALOG_ERR_TOO_LARGE]
 )
 
 // codeText holds the engine's description of each known code, read once from alog_result_str.

@@ -13,12 +13,22 @@ type Level int32
 
 // The named levels (ALOG_LEVEL_* in include/alog.h).
 const (
-	LevelTrace Level = C.ALOG_LEVEL_TRACE
-	LevelDebug Level = C.ALOG_LEVEL_DEBUG
-	LevelInfo  Level = C.ALOG_LEVEL_INFO
-	LevelWarn  Level = C.ALOG_LEVEL_WARN
-	LevelError Level = C.ALOG_LEVEL_ERROR
-	LevelFatal Level = C.ALOG_LEVEL_FATAL
+	LevelTrace Level = 1
+	LevelDebug Level = 5
+	LevelInfo  Level = 9
+	LevelWarn  Level = 13
+	LevelError Level = 17
+	LevelFatal Level = 21
+)
+
+// The levels are the header's: these lines stop compiling if one of them drifts.
+var (
+	_ = [1]struct{}{}[LevelTrace-C.ALOG_LEVEL_TRACE]
+	_ = [1]struct{}{}[LevelDebug-C.ALOG_LEVEL_DEBUG]
+	_ = [1]struct{}{}[LevelInfo-C.ALOG_LEVEL_INFO]
+	_ = [1]struct{}{}[LevelWarn-C.ALOG_LEVEL_WARN]
+	_ = [1]struct{}{}[LevelError-C.ALOG_LEVEL_ERROR]
+	_ = [1]struct{}{}[LevelFatal-C.ALOG_LEVEL_FATAL]
 )
 
 // SlogLevel maps a log/slog level to alog's: slog.LevelDebug, Info, Warn and Error (-4, 0,
