@@ -49,4 +49,8 @@ func TestZeroAllocationsPerCall(t *testing.T) {
 	if n := testing.AllocsPerRun(2000, func() { _ = h.Handle(ctx, r) }); n != 0 {
 		t.Errorf("Handler.Handle: %v allocations per call, want 0", n)
 	}
+	plain := slog.NewRecord(time.Now(), slog.LevelInfo, "no attributes", 0)
+	if n := testing.AllocsPerRun(2000, func() { _ = h.Handle(ctx, plain) }); n != 0 {
+		t.Errorf("Handler.Handle without attributes: %v allocations per call, want 0", n)
+	}
 }

@@ -87,14 +87,18 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 // Handle submits r. It returns the engine's error when the overflow policy dropped the
 // record (ErrFull, ErrTimeout) or the logger is closed.
 func (h *Handler) Handle(_ context.Context, r slog.Record) error {
-	s := getScratch()
-	defer putScratch(s)
 	rep := h.opts.ReplaceAttr
 	level, msg := r.Level, r.Message
 	var ts int64
 	if !r.Time.IsZero() {
 		ts = r.Time.UnixNano()
 	}
+	if rep == nil && len(h.pre) == 0 && len(h.groups) == 0 && r.NumAttrs() == 0 && (!h.opts.AddSource || r.PC == 0) {
+		var none scratch // a record without fields needs no working memory
+		return codeErr(none.write(h.l, SlogLevel(level), ts, msg, nil))
+	}
+	s := getScratch()
+	defer putScratch(s)
 	s.fields = append(s.fields, h.pre...)
 	s.buf = append(s.buf, h.preBuf...)
 	if rep != nil {
