@@ -194,7 +194,8 @@ func TestHundredGoroutinesThousandRecordsEach(t *testing.T) {
 // concurrent and repeated Close calls return nil, and the handle stays usable.
 func TestCloseRacingLoggers(t *testing.T) {
 	for round := range 5 {
-		l, path := open(t, WithQueue(64, OverflowBlock))
+		var called atomic.Int64
+		l, path := open(t, WithQueue(64, OverflowBlock), WithCallback(0, "", func(Level, []byte) { called.Add(1) }))
 		var ok atomic.Int64
 		var wg sync.WaitGroup
 		start := make(chan struct{})
@@ -246,8 +247,8 @@ func TestCloseRacingLoggers(t *testing.T) {
 		}
 		s := l.Stats()
 		n := int64(len(lines(t, path)))
-		if n != ok.Load() || s.Written != uint64(n) || s.Submitted != uint64(n) || s.Pending != 0 {
-			t.Fatalf("round %d: %d calls succeeded, %d lines, stats %+v", round, ok.Load(), n, s)
+		if n != ok.Load() || called.Load() != n || s.Written != uint64(n) || s.Submitted != uint64(n) || s.Pending != 0 {
+			t.Fatalf("round %d: %d calls succeeded, %d lines, %d callbacks, stats %+v", round, ok.Load(), n, called.Load(), s)
 		}
 		if l.res.handles != nil {
 			t.Fatal("handles kept after Close")
@@ -357,5 +358,41 @@ func TestErrorHandlerAndFailedAccounting(t *testing.T) {
 	}
 	if le := l.LastError(); !strings.Contains(strings.ToLower(le), "space") {
 		t.Fatalf("LastError() = %q", le)
+	}
+}
+
+// In sync mode the record is written, and the callback has run, when the call returns.
+func TestSyncModeWritesBeforeReturning(t *testing.T) {
+	var got []string
+	l, path := open(t, WithSync(true), WithCallback(0, "", func(_ Level, line []byte) {
+		got = append(got, string(line[tsLen+1:])) // same goroutine: no lock needed
+	}))
+	for i := range 3 {
+		if err := l.Info(fmt.Sprintf("sync %d", i), Int("i", i)); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(lines(t, path)); n != i+1 || len(got) != i+1 {
+			t.Fatalf("after record %d: %d lines, %d callbacks", i, n, len(got))
+		}
+	}
+	if want := "INFO sync 0 i=0|INFO sync 1 i=1|INFO sync 2 i=2"; strings.Join(got, "|") != want {
+		t.Fatalf("callback got %q", got)
+	}
+}
+
+// Every typed option maps to keys the engine accepts, with the values it expects.
+func TestEveryTypedOptionIsAccepted(t *testing.T) {
+	l, path := open(t, WithLevel(LevelDebug), WithFormat(FormatText), WithPattern("{level}|{msg}{fields}"),
+		WithJSONKeys("time", "lvl", "message"), WithQueue(16, OverflowDropOldest),
+		WithBlockTimeout(1500*time.Microsecond), WithBatch(4, 10*time.Millisecond),
+		WithFsync(FsyncClose), WithConsole(ConsoleNone), WithSync(false),
+		Config("file.full.format", "json"), Config("file.full.path", filepath.Join(t.TempDir(), "full.log")))
+	_ = l.Debug("d", Int("n", 1))
+	_ = l.Close()
+	if got := lines(t, path); len(got) != 1 || got[0] != "DEBUG|d n=1" {
+		t.Fatalf("got %q", got)
+	}
+	if millis(1500*time.Microsecond) != "2" || millis(0) != "0" || millis(time.Second) != "1000" {
+		t.Fatal("millis does not round up to whole milliseconds")
 	}
 }
