@@ -27,7 +27,8 @@ const (
 
 // Attr is one typed key/value field of a record for the direct API (Info, Log, ...). Build
 // it with String, Int, Int64, Uint64, Float64, Bool, Duration, Time, Err or Any. An Attr
-// holds its value as is: nothing is formatted until the engine's writer thread does it.
+// holds its value as is: nothing is formatted until the engine's writer thread does it. The
+// zero Attr is ignored, so an optional field can be left as Attr{}.
 type Attr struct {
 	Key  string
 	kind attrKind
@@ -69,7 +70,8 @@ func Duration(key string, value time.Duration) Attr {
 	return Attr{Key: key, kind: kindDuration, num: uint64(value)}
 }
 
-// Time is a field holding an instant, written as an RFC 3339 UTC string with nanoseconds.
+// Time is a field holding an instant (between the years 1678 and 2262, the range of
+// UnixNano), written as an RFC 3339 UTC string with nanoseconds.
 func Time(key string, value time.Time) Attr {
 	return Attr{Key: key, kind: kindTime, num: uint64(value.UnixNano())}
 }

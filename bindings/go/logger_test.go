@@ -28,7 +28,7 @@ func TestTypedAttrsInJSON(t *testing.T) {
 		String("s", "a\tb"), Int("i", -42), Int64("i64", math.MinInt64), Uint64("u", math.MaxUint64),
 		Float64("f", 1.25), Float64("nan", math.NaN()), Bool("yes", true), Bool("no", false),
 		Duration("d", 1500*time.Millisecond), Time("t", when), Err(errors.New("boom")),
-		Err(nil), Any("obj", map[string]any{"k": []int{1, 2}}), Any("n", 7))
+		Err(nil), Attr{}, Any("obj", map[string]any{"k": []int{1, 2}}), Any("n", 7))
 	if err != nil {
 		t.Fatal(err)
 	}

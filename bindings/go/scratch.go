@@ -85,6 +85,7 @@ func (s *scratch) endBytes(kind attrKind, key string, koff, voff int) {
 // attr appends one Attr of the direct API.
 func (s *scratch) attr(a *Attr) {
 	switch a.kind {
+	case 0: // the zero Attr: no field
 	case kindString, kindJSON:
 		s.bytesField(a.Key, a.kind, a.str)
 	case kindTime:
