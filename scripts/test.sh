@@ -42,6 +42,9 @@ rm -f "$fuzz_log"
 step "C programs: plain, ASan+UBSan, valgrind"
 bash tests/c/run.sh
 
+step "Go binding: gofmt, go vet, go test -race, cgocheck2, a program outside the module"
+bash scripts/test-go.sh
+
 step "pkg-config: install to a temporary prefix and build the demo against it"
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
