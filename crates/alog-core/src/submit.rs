@@ -55,9 +55,35 @@ impl<'a> Payload<'a> {
     }
 }
 
+/// How a call waits for room when `overflow=block` finds the queue full.
+pub(crate) enum Wait<'a> {
+    /// As configured: up to `block_timeout_ms`, or forever.
+    Configured,
+    /// Not at all: the call returns `Error::Full`; the record is neither submitted nor counted.
+    Never,
+    /// As configured, but `keep_waiting` is asked at least every `step`; when it says no, the
+    /// record is dropped and counted as by a timeout, and the call returns `Error::Timeout`.
+    Interruptible {
+        step: Duration,
+        keep_waiting: &'a mut dyn FnMut() -> bool,
+    },
+}
+
 /// The hot path: gate check, timestamp, claim, copy, publish.
 #[inline]
 pub(crate) fn submit(s: &Arc<Shared>, level: Level, ts: Option<i64>, p: Payload<'_>) -> Result<()> {
+    submit_with(s, level, ts, p, &mut Wait::Configured)
+}
+
+/// `submit`, waiting for room under `overflow=block` as `wait` says.
+#[inline]
+pub(crate) fn submit_with(
+    s: &Arc<Shared>,
+    level: Level,
+    ts: Option<i64>,
+    p: Payload<'_>,
+    wait: &mut Wait<'_>,
+) -> Result<()> {
     let g = s.gate.load(Ordering::Relaxed);
     if u32::from(level.number()) < g & LEVEL_MASK {
         return Ok(());
@@ -69,9 +95,9 @@ pub(crate) fn submit(s: &Arc<Shared>, level: Level, ts: Option<i64>, p: Payload<
         });
     }
     if g & !LEVEL_MASK != 0 {
-        return submit_slow(s, g, level, ts, &p);
+        return submit_slow(s, g, level, ts, &p, wait);
     }
-    enqueue(s, ts.unwrap_or_else(now_ns), level, &p)
+    enqueue(s, ts.unwrap_or_else(now_ns), level, &p, wait)
 }
 
 #[cold]
@@ -81,6 +107,7 @@ fn submit_slow(
     level: Level,
     ts: Option<i64>,
     p: &Payload<'_>,
+    wait: &mut Wait<'_>,
 ) -> Result<()> {
     if g & CLOSED != 0 {
         return Err(Error::Closed);
@@ -91,11 +118,17 @@ fn submit_slow(
     if g & RESPAWN != 0 {
         ensure_writer(s)?;
     }
-    enqueue(s, ts.unwrap_or_else(now_ns), level, p)
+    enqueue(s, ts.unwrap_or_else(now_ns), level, p, wait)
 }
 
 #[inline]
-fn enqueue(s: &Arc<Shared>, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> {
+fn enqueue(
+    s: &Arc<Shared>,
+    ts: i64,
+    level: Level,
+    p: &Payload<'_>,
+    wait: &mut Wait<'_>,
+) -> Result<()> {
     let len = p.len;
     let mut heap = (len > INLINE).then(|| {
         let mut b = vec![0u8; len].into_boxed_slice();
@@ -115,14 +148,14 @@ fn enqueue(s: &Arc<Shared>, ts: i64, level: Level, p: &Payload<'_>) -> Result<()
                 return Ok(());
             }
             Push::Closed => return Err(Error::Closed),
-            Push::Full => on_full(s, &mut deadline)?,
+            Push::Full => on_full(s, &mut deadline, wait)?,
         }
     }
 }
 
 /// Applies the overflow policy to a full queue: `Ok` means "try again".
 #[cold]
-fn on_full(s: &Shared, deadline: &mut Option<Instant>) -> Result<()> {
+fn on_full(s: &Shared, deadline: &mut Option<Instant>, wait: &mut Wait<'_>) -> Result<()> {
     s.counters.peak(s.queue.capacity());
     if s.gate.load(Ordering::Acquire) & SYNC != 0 {
         // The writer is gone (sync fallback): make room by writing the queue here.
@@ -146,15 +179,29 @@ fn on_full(s: &Shared, deadline: &mut Option<Instant>) -> Result<()> {
             Ok(())
         }
         Overflow::Block => {
+            if matches!(wait, Wait::Never) {
+                return Err(Error::Full);
+            }
             let d = *deadline.get_or_insert_with(|| match s.block_timeout {
                 Some(t) => Instant::now() + t,
                 None => Instant::now() + Duration::from_secs(u64::MAX / 4),
             });
-            if wait_for_space(s, d) {
-                Ok(())
-            } else {
-                s.counters.refused.fetch_add(1, Ordering::Relaxed);
-                Err(Error::Timeout)
+            loop {
+                let until = match wait {
+                    Wait::Interruptible { step, .. } => d.min(Instant::now() + *step),
+                    _ => d,
+                };
+                if wait_for_space(s, until) {
+                    return Ok(());
+                }
+                let interrupted = match wait {
+                    Wait::Interruptible { keep_waiting, .. } => !keep_waiting(),
+                    _ => false,
+                };
+                if interrupted || Instant::now() >= d {
+                    s.counters.refused.fetch_add(1, Ordering::Relaxed);
+                    return Err(Error::Timeout);
+                }
             }
         }
     }
