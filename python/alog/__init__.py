@@ -23,6 +23,7 @@ from alog._alog import (
     __version__,
     close_python_sinks as _close_python_sinks,
     engine_level as _engine_level,
+    flush_all as _flush_all,
     flush_python_sinks as _flush_python_sinks,
 )
 
@@ -47,6 +48,26 @@ if logging.getLevelName(TRACE) == f"Level {TRACE}":
 atexit.register(_close_python_sinks)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_flush_python_sinks)
+
+#: How long a multiprocessing child's exit waits for each open logger.
+_CHILD_EXIT_FLUSH_SECONDS = 2.0
+
+
+def _install_child_exit_flush() -> None:
+    """multiprocessing children end with os._exit(), which skips the engine's exit flush:
+    flush open loggers from a multiprocessing finalizer instead, in every child process."""
+    import multiprocessing
+    import multiprocessing.util as mpu
+
+    def register(_: object = None) -> None:
+        mpu.Finalize(None, _flush_all, args=(_CHILD_EXIT_FLUSH_SECONDS,), exitpriority=0)
+
+    mpu.register_after_fork(_install_child_exit_flush, register)
+    if multiprocessing.parent_process() is not None:
+        register()
+
+
+_install_child_exit_flush()
 
 
 @contextlib.contextmanager

@@ -40,6 +40,7 @@ fn _alog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine_level, m)?)?;
     m.add_function(wrap_pyfunction!(sinks::close_python_sinks, m)?)?;
     m.add_function(wrap_pyfunction!(sinks::flush_python_sinks, m)?)?;
+    m.add_function(wrap_pyfunction!(sinks::flush_all, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -290,9 +290,7 @@ impl Logger {
             .detach(|| alog_core::Logger::open(path.as_deref(), c))
             .map_err(py_err)?;
         let inner = Arc::new(Inner { log: Some(log) });
-        if python_sink {
-            sinks::register(&inner);
-        }
+        sinks::register(&inner, python_sink);
         Ok(Logger {
             inner,
             context: Arc::new([]),
