@@ -35,10 +35,7 @@ pub fn utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, [u8]>> {
     }
     // Clear the UnicodeEncodeError and take the bytes surrogates and all.
     let _ = PyErr::take(s.py());
-    let b = s.call_method1(
-        pyo3::intern!(s.py(), "encode"),
-        ("utf-8", "surrogatepass"),
-    )?;
+    let b = s.call_method1(pyo3::intern!(s.py(), "encode"), ("utf-8", "surrogatepass"))?;
     Ok(Cow::Owned(b.extract::<Vec<u8>>()?))
 }
 

@@ -52,7 +52,12 @@ pub struct Logger {
 fn config_value(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     let is_level = key == "level" || key.ends_with(".level");
     if v.is_instance_of::<PyBool>() {
-        return Ok(if v.extract::<bool>()? { "true" } else { "false" }.into());
+        return Ok(if v.extract::<bool>()? {
+            "true"
+        } else {
+            "false"
+        }
+        .into());
     }
     if is_level && v.is_instance_of::<PyInt>() {
         return Ok(py_level(v.extract()?).number().to_string());
@@ -113,7 +118,7 @@ fn interruptible(
         let step = left.map_or(SIGNAL_STEP, |l| l.min(SIGNAL_STEP));
         match py.detach(|| op(step)) {
             Ok(()) => return Ok(()),
-            Err(Error::Timeout) if left.is_none_or(|l| l > step) => py.check_signals()?,
+            Err(Error::Timeout) if left.map_or(true, |l| l > step) => py.check_signals()?,
             Err(e) => return Err(py_err(e)),
         }
     }
@@ -139,13 +144,17 @@ pub fn traceback_text(py: Python<'_>, exc_info: &Bound<'_, PyAny>) -> PyResult<O
     let lines = py
         .import("traceback")?
         .call_method1("format_exception", ei)?;
-    let text: String = PyString::new(py, "").call_method1("join", (lines,))?.extract()?;
+    let text: String = PyString::new(py, "")
+        .call_method1("join", (lines,))?
+        .extract()?;
     Ok(Some(text.trim_end_matches('\n').to_string()))
 }
 
 fn stack_text(py: Python<'_>) -> PyResult<String> {
     let lines = py.import("traceback")?.call_method0("format_stack")?;
-    let text: String = PyString::new(py, "").call_method1("join", (lines,))?.extract()?;
+    let text: String = PyString::new(py, "")
+        .call_method1("join", (lines,))?
+        .extract()?;
     Ok(format!(
         "Stack (most recent call last):\n{}",
         text.trim_end_matches('\n')
@@ -306,7 +315,8 @@ impl Logger {
         args: &Bound<'_, PyTuple>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        self.emit(py, Level::TRACE, msg, args, fields, false).map(|_| ())
+        self.emit(py, Level::TRACE, msg, args, fields, false)
+            .map(|_| ())
     }
 
     /// Logs at DEBUG (10).
@@ -318,7 +328,8 @@ impl Logger {
         args: &Bound<'_, PyTuple>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        self.emit(py, Level::DEBUG, msg, args, fields, false).map(|_| ())
+        self.emit(py, Level::DEBUG, msg, args, fields, false)
+            .map(|_| ())
     }
 
     /// Logs at INFO (20).
@@ -330,7 +341,8 @@ impl Logger {
         args: &Bound<'_, PyTuple>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        self.emit(py, Level::INFO, msg, args, fields, false).map(|_| ())
+        self.emit(py, Level::INFO, msg, args, fields, false)
+            .map(|_| ())
     }
 
     /// Logs at WARNING (30).
@@ -342,7 +354,8 @@ impl Logger {
         args: &Bound<'_, PyTuple>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        self.emit(py, Level::WARN, msg, args, fields, false).map(|_| ())
+        self.emit(py, Level::WARN, msg, args, fields, false)
+            .map(|_| ())
     }
 
     /// Logs at WARNING (30).
@@ -354,7 +367,8 @@ impl Logger {
         args: &Bound<'_, PyTuple>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        self.emit(py, Level::WARN, msg, args, fields, false).map(|_| ())
+        self.emit(py, Level::WARN, msg, args, fields, false)
+            .map(|_| ())
     }
 
     /// Logs at ERROR (40).
@@ -366,7 +380,8 @@ impl Logger {
         args: &Bound<'_, PyTuple>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        self.emit(py, Level::ERROR, msg, args, fields, false).map(|_| ())
+        self.emit(py, Level::ERROR, msg, args, fields, false)
+            .map(|_| ())
     }
 
     /// Logs at CRITICAL (50).
@@ -378,7 +393,8 @@ impl Logger {
         args: &Bound<'_, PyTuple>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        self.emit(py, Level::FATAL, msg, args, fields, false).map(|_| ())
+        self.emit(py, Level::FATAL, msg, args, fields, false)
+            .map(|_| ())
     }
 
     /// Logs at CRITICAL (50).
@@ -390,7 +406,8 @@ impl Logger {
         args: &Bound<'_, PyTuple>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        self.emit(py, Level::FATAL, msg, args, fields, false).map(|_| ())
+        self.emit(py, Level::FATAL, msg, args, fields, false)
+            .map(|_| ())
     }
 
     /// Logs at ERROR with the traceback of the exception being handled as field `exception`.
@@ -402,7 +419,8 @@ impl Logger {
         args: &Bound<'_, PyTuple>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        self.emit(py, Level::ERROR, msg, args, fields, true).map(|_| ())
+        self.emit(py, Level::ERROR, msg, args, fields, true)
+            .map(|_| ())
     }
 
     /// Logs at `level` (a Python level number or name).
@@ -467,7 +485,10 @@ impl Logger {
 
     /// Changes the level of the logger and of its sinks without a level of their own.
     fn set_level(&self, level: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.inner.log().set_level(level_arg(level)?).map_err(py_err)
+        self.inner
+            .log()
+            .set_level(level_arg(level)?)
+            .map_err(py_err)
     }
 
     /// Returns when every record logged before the call is written. `timeout` in seconds
@@ -595,7 +616,11 @@ impl Stats {
     }
 
     fn __repr__(&self) -> String {
-        let parts: Vec<String> = self.items().iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let parts: Vec<String> = self
+            .items()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         format!("Stats({})", parts.join(", "))
     }
 }

@@ -42,7 +42,10 @@ fn is_standard(key: &str) -> bool {
     )
 }
 
-fn str_attr<'py>(r: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyString>>> {
+fn str_attr<'py>(
+    r: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyString>>> {
     let v = r.getattr(name)?;
     if v.is_none() {
         return Ok(None);
@@ -79,7 +82,11 @@ pub fn emit(
 
     let mut owned: Vec<(Cow<'_, [u8]>, Val)> = Vec::new();
     let mut borrowed: Vec<(&[u8], Cow<'_, [u8]>)> = Vec::new();
-    let names = [(b"logger" as &[u8], &name), (b"module", &module), (b"thread", &thread)];
+    let names = [
+        (b"logger" as &[u8], &name),
+        (b"module", &module),
+        (b"thread", &thread),
+    ];
     for (k, v) in names {
         if let Some(s) = v {
             borrowed.push((k, utf8(s)?));
@@ -111,7 +118,9 @@ pub fn emit(
     let dict = r.getattr(intern!(py, "__dict__"))?;
     let dict = dict.cast::<PyDict>()?;
     for (k, v) in dict.iter() {
-        let Ok(key) = k.cast::<PyString>() else { continue };
+        let Ok(key) = k.cast::<PyString>() else {
+            continue;
+        };
         let key_text = key.to_cow()?;
         if is_standard(&key_text) {
             continue;
@@ -119,7 +128,8 @@ pub fn emit(
         owned.push((Cow::Owned(key_text.as_bytes().to_vec()), to_val(&v)?));
     }
 
-    let mut fields: Vec<Field<'_>> = Vec::with_capacity(context.len() + borrowed.len() + owned.len());
+    let mut fields: Vec<Field<'_>> =
+        Vec::with_capacity(context.len() + borrowed.len() + owned.len());
     for (k, v) in &borrowed {
         fields.push(Field {
             key: k,
