@@ -17,6 +17,7 @@ from typing import Any, Iterator, Optional
 
 from alog._alog import (
     ClosedError,
+    HandleFn as _HandleFn,
     Error,
     Logger,
     Stats,
@@ -109,6 +110,8 @@ class Handler(logging.Handler):
         config.setdefault("level", "trace")
         self.alog = Logger(path, **config)
         self._emit = self.alog._emit_record
+        # `handle` below, in native code: logging looks the instance attribute up first.
+        self.handle = _HandleFn(self.alog, self)  # type: ignore[method-assign]
         if level != logging.NOTSET:
             self.setLevel(level)
 
@@ -127,6 +130,7 @@ class Handler(logging.Handler):
             self.alog.set_level(self.level)
 
     def handle(self, record: logging.LogRecord) -> Any:
+        """Filters, then writes (the instance's native `handle` does the same)."""
         rv = self.filter(record) if self.filters else True
         if rv:
             if isinstance(rv, logging.LogRecord):

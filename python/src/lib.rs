@@ -35,6 +35,7 @@ fn _alog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<logger::Logger>()?;
     m.add_class::<logger::Stats>()?;
+    m.add_class::<record::HandleFn>()?;
     m.add("Error", py.get_type::<Error>())?;
     m.add("ClosedError", py.get_type::<ClosedError>())?;
     m.add_function(wrap_pyfunction!(engine_level, m)?)?;

@@ -44,8 +44,8 @@ type Context = Arc<[(Vec<u8>, Val)]>;
 
 #[pyclass(module = "alog._alog", name = "Logger", frozen, weakref, subclass)]
 pub struct Logger {
-    inner: Arc<Inner>,
-    context: Context,
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) context: Context,
 }
 
 /// The config value of a Python argument: levels as engine numbers, bools as true/false.

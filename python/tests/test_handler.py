@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import logging.config
 import threading
 
@@ -159,3 +160,33 @@ def test_close_twice(tmp_path, logger):
     h.close()
     h.flush()
     assert h.stats().written == 1
+
+
+def test_bad_arguments_go_to_handle_error(tmp_path, logger, capsys):
+    p = tmp_path / "a.log"
+    h = alog.Handler(str(p), pattern="{msg}")
+    logger.addHandler(h)
+    logger.info("%d items", "not a number")
+    logger.info("next")
+    h.close()
+    err = capsys.readouterr().err
+    assert "--- Logging error ---" in err and "TypeError" in err
+    assert lines(p) == ["next"]
+    assert h.stats().submitted == 1
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="filters return records from Python 3.12 on")
+def test_filter_may_replace_the_record(tmp_path, logger):
+    p = tmp_path / "a.log"
+    h = alog.Handler(str(p), pattern="{msg}")
+
+    def redact(record):
+        new = logging.makeLogRecord(record.__dict__)
+        new.msg, new.args = "redacted", ()
+        return new
+
+    h.addFilter(redact)
+    logger.addHandler(h)
+    logger.info("secret %s", "value")
+    h.close()
+    assert lines(p) == ["redacted"]
