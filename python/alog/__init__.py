@@ -25,7 +25,9 @@ from alog._alog import (
     close_python_sinks as _close_python_sinks,
     engine_level as _engine_level,
     flush_all as _flush_all,
-    flush_python_sinks as _flush_python_sinks,
+    after_fork_in_child as _after_fork_in_child,
+    after_fork_in_parent as _after_fork_in_parent,
+    before_fork as _before_fork,
 )
 
 __all__ = [
@@ -45,10 +47,12 @@ if logging.getLevelName(TRACE) == f"Level {TRACE}":
     logging.addLevelName(TRACE, "TRACE")
 
 # Loggers whose sinks are Python callables need the interpreter on their writer thread:
-# close them while it still runs, and let no writer sit in such a sink across a fork.
+# close them while it still runs, and let no writer wait for it across a fork (the engine's
+# own fork handler takes the sinks' lock in the forking thread, which holds the interpreter).
 atexit.register(_close_python_sinks)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_flush_python_sinks)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
 
 #: How long a multiprocessing child's exit waits for each open logger.
 _CHILD_EXIT_FLUSH_SECONDS = 2.0

@@ -40,7 +40,9 @@ fn _alog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ClosedError", py.get_type::<ClosedError>())?;
     m.add_function(wrap_pyfunction!(engine_level, m)?)?;
     m.add_function(wrap_pyfunction!(sinks::close_python_sinks, m)?)?;
-    m.add_function(wrap_pyfunction!(sinks::flush_python_sinks, m)?)?;
+    m.add_function(wrap_pyfunction!(sinks::before_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(sinks::after_fork_in_parent, m)?)?;
+    m.add_function(wrap_pyfunction!(sinks::after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(sinks::flush_all, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

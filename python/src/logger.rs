@@ -291,15 +291,15 @@ impl Logger {
                 c.set(&key, &config_value(&key, &v)?).map_err(py_err)?;
             }
         }
-        let python_sink = on_batch.is_some();
-        if let Some(cb) = on_batch {
-            c.batch_callbacks.push(sinks::batch_callback(cb));
+        let sink = on_batch.map(sinks::PySink::new);
+        if let Some(sink) = &sink {
+            c.batch_callbacks.push(sinks::batch_callback(sink.clone()));
         }
         let log = py
             .detach(|| alog_core::Logger::open(path.as_deref(), c))
             .map_err(py_err)?;
         let inner = Arc::new(Inner { log: Some(log) });
-        sinks::register(&inner, python_sink);
+        sinks::register(&inner, sink);
         Ok(Logger {
             inner,
             context: Arc::new([]),

@@ -187,3 +187,48 @@ def test_flush_interval_bounds_the_delay():
         time.sleep(0.005)
     assert out == [b'{"i":1}\n']
     w.stop()
+
+
+def test_fork_while_a_writer_delivers(tmp_path):
+    import os
+
+    p = tmp_path / "out.jsonl"
+    f = open(p, "ab", buffering=0)
+    w = AsyncWriter(AsyncConfig(batch_size=10, flush_interval_ms=1)).start()
+    w.add_destination(f.write)
+    stop = threading.Event()
+
+    def producer():
+        i = 0
+        while not stop.is_set():
+            w.enqueue({"who": "thread", "i": i})
+            i += 1
+
+    t = threading.Thread(target=producer)
+    t.start()
+    pids = []
+    for n in range(5):
+        time.sleep(0.02)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                for i in range(100):
+                    w.enqueue({"who": f"child{n}", "i": i})
+                w.stop()
+                code = 0
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    for pid in pids:
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    stop.set()
+    t.join()
+    w.stop()
+    f.close()
+    recs = [json.loads(line) for line in p.read_text().splitlines()]
+    for n in range(5):
+        assert [r["i"] for r in recs if r["who"] == f"child{n}"] == list(range(100))
+    mine = [r["i"] for r in recs if r["who"] == "thread"]
+    assert mine == list(range(len(mine))) and w.metrics.written == len(mine)
