@@ -26,6 +26,10 @@ use crate::logger::Inner;
 pub struct PySink {
     callback: Py<PyAny>,
     deferred: Mutex<Vec<u8>>,
+    /// Whose turn it is to call the callable: a call may release the interpreter lock (file
+    /// writes do), and the writer's batches and the parent's delivery after a fork must still
+    /// reach it one after the other, in order.
+    busy: AtomicBool,
 }
 
 impl PySink {
@@ -33,6 +37,35 @@ impl PySink {
         Arc::new(PySink {
             callback,
             deferred: Mutex::new(Vec::new()),
+            busy: AtomicBool::new(false),
+        })
+    }
+
+    /// Runs `f` with this sink to itself, waiting for the turn without the interpreter lock.
+    fn in_turn<R>(&self, py: Python<'_>, f: impl FnOnce() -> R) -> R {
+        while self
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            py.detach(|| std::thread::sleep(Duration::from_micros(50)));
+        }
+        let r = f();
+        self.busy.store(false, Ordering::Release);
+        r
+    }
+
+    /// Delivers what was kept during a fork, then `bytes`.
+    fn deliver(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<()> {
+        self.in_turn(py, || {
+            let kept = std::mem::take(&mut *self.deferred());
+            if !kept.is_empty() {
+                self.call(py, &kept)?;
+            }
+            if !bytes.is_empty() {
+                self.call(py, bytes)?;
+            }
+            Ok(())
         })
     }
 
@@ -99,13 +132,7 @@ pub fn batch_callback(sink: Arc<PySink>) -> BatchCallback {
             sink.deferred().extend_from_slice(bytes);
             return Ok(());
         }
-        let r = Python::attach(|py| {
-            let kept = std::mem::take(&mut *sink.deferred());
-            if !kept.is_empty() {
-                sink.call(py, &kept)?;
-            }
-            sink.call(py, bytes)
-        });
+        let r = Python::attach(|py| sink.deliver(py, bytes));
         IN_CALL.fetch_sub(1, Ordering::SeqCst);
         r.map_err(|e| e.to_string())
     })
@@ -136,15 +163,10 @@ pub fn before_fork(py: Python<'_>) {
 /// After `fork()` in the parent: deliver the batches kept meanwhile, then resume.
 #[pyfunction]
 pub fn after_fork_in_parent(py: Python<'_>) {
-    // Holding the interpreter lock, no writer can be inside a sink: delivering here keeps
-    // the order with the batches that follow.
     FORKING.store(false, Ordering::SeqCst);
     for sink in python_sinks() {
-        let kept = std::mem::take(&mut *sink.deferred());
-        if !kept.is_empty() {
-            if let Err(e) = sink.call(py, &kept) {
-                e.write_unraisable(py, None);
-            }
+        if let Err(e) = sink.deliver(py, &[]) {
+            e.write_unraisable(py, None);
         }
     }
 }
@@ -154,6 +176,7 @@ pub fn after_fork_in_parent(py: Python<'_>) {
 pub fn after_fork_in_child() {
     for sink in python_sinks() {
         sink.deferred().clear();
+        sink.busy.store(false, Ordering::SeqCst);
     }
     IN_CALL.store(0, Ordering::SeqCst);
     FORKING.store(false, Ordering::SeqCst);

@@ -231,4 +231,6 @@ def test_fork_while_a_writer_delivers(tmp_path):
     for n in range(5):
         assert [r["i"] for r in recs if r["who"] == f"child{n}"] == list(range(100))
     mine = [r["i"] for r in recs if r["who"] == "thread"]
-    assert mine == list(range(len(mine))) and w.metrics.written == len(mine)
+    missing = sorted(set(range(max(mine) + 1)) - set(mine))
+    assert mine == list(range(len(mine))), (len(missing), missing[:3], missing[-3:], w.metrics, len(recs))
+    assert w.metrics.written == len(mine)
