@@ -137,14 +137,7 @@ class Handler(logging.Handler):
         """Filters, then writes (the instance's native `handle` does the same)."""
         rv = self.filter(record) if self.filters else True
         if rv:
-            if isinstance(rv, logging.LogRecord):
-                record = rv
-            try:
-                self._emit(record, self.formatter)
-            except RecursionError:
-                raise
-            except Exception:
-                self.handleError(record)
+            self.emit(rv if isinstance(rv, logging.LogRecord) else record)
         return rv
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -271,6 +271,38 @@ impl<'a> NewBytes<'a> for Record<'a> {
     }
 }
 
+/// One `#[pymethods]` block per level method (pyo3's `multiple-pymethods`).
+macro_rules! level_methods {
+    ($($name:ident => $level:ident, $exc:expr, $doc:literal;)*) => {$(
+        #[pymethods]
+        impl Logger {
+            #[doc = $doc]
+            #[pyo3(signature = (msg, *args, **fields))]
+            fn $name(
+                &self,
+                py: Python<'_>,
+                msg: &Bound<'_, PyAny>,
+                args: &Bound<'_, PyTuple>,
+                fields: Option<&Bound<'_, PyDict>>,
+            ) -> PyResult<()> {
+                self.emit(py, Level::$level, msg, args, fields, $exc).map(|_| ())
+            }
+        }
+    )*};
+}
+
+level_methods! {
+    trace => TRACE, false, "Logs at TRACE (Python level 5).";
+    debug => DEBUG, false, "Logs at DEBUG (10).";
+    info => INFO, false, "Logs at INFO (20).";
+    warning => WARN, false, "Logs at WARNING (30).";
+    warn => WARN, false, "Logs at WARNING (30).";
+    error => ERROR, false, "Logs at ERROR (40).";
+    critical => FATAL, false, "Logs at CRITICAL (50).";
+    fatal => FATAL, false, "Logs at CRITICAL (50).";
+    exception => ERROR, true, "Logs at ERROR with the traceback being handled as field `exception`.";
+}
+
 #[pymethods]
 impl Logger {
     /// Opens a logger writing to `path` (if given). Keywords are the engine's configuration
@@ -304,123 +336,6 @@ impl Logger {
             inner,
             context: Arc::new([]),
         })
-    }
-
-    /// Logs at TRACE (Python level 5).
-    #[pyo3(signature = (msg, *args, **fields))]
-    fn trace(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::TRACE, msg, args, fields, false)
-            .map(|_| ())
-    }
-
-    /// Logs at DEBUG (10).
-    #[pyo3(signature = (msg, *args, **fields))]
-    fn debug(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::DEBUG, msg, args, fields, false)
-            .map(|_| ())
-    }
-
-    /// Logs at INFO (20).
-    #[pyo3(signature = (msg, *args, **fields))]
-    fn info(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::INFO, msg, args, fields, false)
-            .map(|_| ())
-    }
-
-    /// Logs at WARNING (30).
-    #[pyo3(signature = (msg, *args, **fields))]
-    fn warning(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::WARN, msg, args, fields, false)
-            .map(|_| ())
-    }
-
-    /// Logs at WARNING (30).
-    #[pyo3(signature = (msg, *args, **fields))]
-    fn warn(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::WARN, msg, args, fields, false)
-            .map(|_| ())
-    }
-
-    /// Logs at ERROR (40).
-    #[pyo3(signature = (msg, *args, **fields))]
-    fn error(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::ERROR, msg, args, fields, false)
-            .map(|_| ())
-    }
-
-    /// Logs at CRITICAL (50).
-    #[pyo3(signature = (msg, *args, **fields))]
-    fn critical(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::FATAL, msg, args, fields, false)
-            .map(|_| ())
-    }
-
-    /// Logs at CRITICAL (50).
-    #[pyo3(signature = (msg, *args, **fields))]
-    fn fatal(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::FATAL, msg, args, fields, false)
-            .map(|_| ())
-    }
-
-    /// Logs at ERROR with the traceback of the exception being handled as field `exception`.
-    #[pyo3(signature = (msg, *args, **fields))]
-    fn exception(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::ERROR, msg, args, fields, true)
-            .map(|_| ())
     }
 
     /// Logs at `level` (a Python level number or name).
@@ -566,46 +481,35 @@ impl Logger {
 }
 
 /// A snapshot of a logger's counters: `submitted == written + dropped + failed + pending`.
-#[pyclass(module = "alog._alog", name = "Stats", frozen, get_all)]
+/// Attributes: the names of [`Stats::items`].
+#[pyclass(module = "alog._alog", name = "Stats", frozen)]
 #[derive(Clone, Debug)]
-pub struct Stats {
-    pub submitted: u64,
-    pub written: u64,
-    pub dropped: u64,
-    pub failed: u64,
-    pub pending: u64,
-    pub queue_len: u64,
-    pub queue_capacity: u64,
-    pub queue_peak: u64,
-    pub batches: u64,
-    pub bytes_written: u64,
-    pub write_errors: u64,
-    pub rotations: u64,
-    pub writer_restarts: u64,
-}
+pub struct Stats(alog_core::Stats);
 
 impl From<alog_core::Stats> for Stats {
     fn from(s: alog_core::Stats) -> Self {
-        Stats {
-            submitted: s.submitted,
-            written: s.written,
-            dropped: s.dropped,
-            failed: s.failed,
-            pending: s.pending,
-            queue_len: s.queue_len,
-            queue_capacity: s.queue_capacity,
-            queue_peak: s.queue_peak,
-            batches: s.batches,
-            bytes_written: s.bytes_written,
-            write_errors: s.write_errors,
-            rotations: s.rotations,
-            writer_restarts: s.writer_restarts,
-        }
+        Stats(s)
     }
 }
 
 #[pymethods]
 impl Stats {
+    fn __getattr__(&self, name: &str) -> PyResult<u64> {
+        self.items()
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                pyo3::exceptions::PyAttributeError::new_err(format!(
+                    "'Stats' object has no attribute '{name}'"
+                ))
+            })
+    }
+
+    fn __dir__(&self) -> Vec<&'static str> {
+        self.items().iter().map(|(k, _)| *k).collect()
+    }
+
     /// The counters as a dict.
     fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -626,21 +530,23 @@ impl Stats {
 }
 
 impl Stats {
+    /// Every counter by its Python name.
     fn items(&self) -> [(&'static str, u64); 13] {
+        let s = &self.0;
         [
-            ("submitted", self.submitted),
-            ("written", self.written),
-            ("dropped", self.dropped),
-            ("failed", self.failed),
-            ("pending", self.pending),
-            ("queue_len", self.queue_len),
-            ("queue_capacity", self.queue_capacity),
-            ("queue_peak", self.queue_peak),
-            ("batches", self.batches),
-            ("bytes_written", self.bytes_written),
-            ("write_errors", self.write_errors),
-            ("rotations", self.rotations),
-            ("writer_restarts", self.writer_restarts),
+            ("submitted", s.submitted),
+            ("written", s.written),
+            ("dropped", s.dropped),
+            ("failed", s.failed),
+            ("pending", s.pending),
+            ("queue_len", s.queue_len),
+            ("queue_capacity", s.queue_capacity),
+            ("queue_peak", s.queue_peak),
+            ("batches", s.batches),
+            ("bytes_written", s.bytes_written),
+            ("write_errors", s.write_errors),
+            ("rotations", s.rotations),
+            ("writer_restarts", s.writer_restarts),
         ]
     }
 }
