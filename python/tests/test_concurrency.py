@@ -181,3 +181,32 @@ def test_ctrl_c_while_blocked_on_a_full_queue():
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert out.splitlines() == ["interrupted 4 1 3", "closed 3 1 0"]
+
+
+def test_ctrl_c_while_flush_waits_for_a_stalled_writer():
+    code = textwrap.dedent("""
+        import threading, time
+        import alog
+        gate = threading.Event()
+        log = alog.Logger(None, on_batch=lambda b: gate.wait(), batch_size=1)
+        log.info("stalls the writer")
+        print("flushing", flush=True)
+        try:
+            log.flush()
+            print("flushed")
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+        gate.set()
+        log.close()
+        s = log.stats()
+        print("closed", s.written, s.pending)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "flushing"
+    time.sleep(0.5)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.splitlines() == ["interrupted", "closed 1 0"]
