@@ -102,6 +102,11 @@ pub struct Style {
 /// The byte after the slice in memory is always NUL, so C callers may treat it as a C string.
 pub type LineCallback = Arc<dyn Fn(Level, &[u8]) + Send + Sync>;
 
+/// Called on the writer thread (or the caller's, in sync mode) with the formatted lines of a
+/// batch, each ending in a newline (a batch larger than 4 MiB comes in several calls). `Err`
+/// marks those records failed with the given message; the call is never retried.
+pub type BatchCallback = Arc<dyn Fn(&[u8]) -> std::result::Result<(), String> + Send + Sync>;
+
 /// Called on the writer thread (or the caller's, in sync mode) for every I/O error.
 pub type ErrorCallback = Arc<dyn Fn(&Error) + Send + Sync>;
 
@@ -158,6 +163,8 @@ pub struct Config {
     pub tsc: bool,
     pub files: Vec<FileSpec>,
     pub callbacks: Vec<CallbackSpec>,
+    /// Sinks that take whole batches, in the logger's style and at its level.
+    pub batch_callbacks: Vec<BatchCallback>,
     pub on_error: Option<ErrorCallback>,
 }
 
@@ -204,6 +211,7 @@ impl Default for Config {
             tsc: true,
             files: Vec::new(),
             callbacks: Vec::new(),
+            batch_callbacks: Vec::new(),
             on_error: None,
         }
     }

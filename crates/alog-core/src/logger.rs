@@ -19,7 +19,7 @@ use crate::shared::{
     LineBreak, Shared, Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
 };
 use crate::stats::{Counters, Stats};
-use crate::submit::{submit, Payload};
+use crate::submit::{submit, submit_with, Payload, Wait};
 
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -157,20 +157,41 @@ impl Logger {
 
     /// Logs a structured record (fields, source location, caller's timestamp).
     pub fn write_record(&self, rec: &Record<'_>) -> Result<()> {
-        if rec.fields.is_empty() && rec.source.is_none() {
-            return submit(
-                self.shared(),
-                rec.level,
-                rec.timestamp_ns,
-                Payload::plain(rec.msg),
-            );
+        self.write_record_with(rec, &mut Wait::Configured)
+    }
+
+    /// Like [`write_record`](Self::write_record), but never waits: when `overflow=block` finds
+    /// the queue full it returns `Ok(false)` and the record is neither submitted nor counted
+    /// (a binding can then release its interpreter lock and call
+    /// [`write_record_interruptible`](Self::write_record_interruptible)). `Ok(true)`: submitted.
+    pub fn try_write_record(&self, rec: &Record<'_>) -> Result<bool> {
+        match self.write_record_with(rec, &mut Wait::Never) {
+            Ok(()) => Ok(true),
+            Err(Error::Full) if self.shared().overflow == crate::Overflow::Block => Ok(false),
+            Err(e) => Err(e),
         }
-        submit(
-            self.shared(),
-            rec.level,
-            rec.timestamp_ns,
-            Payload::structured(rec),
-        )
+    }
+
+    /// Like [`write_record`](Self::write_record), but while it waits for room under
+    /// `overflow=block` it asks `keep_waiting` at least every `step`; when that returns `false`
+    /// the record is dropped and counted as by `block_timeout_ms`, and the call returns
+    /// `Timeout`. `keep_waiting` runs on the calling thread with no lock of the logger held.
+    pub fn write_record_interruptible(
+        &self,
+        rec: &Record<'_>,
+        step: Duration,
+        keep_waiting: &mut dyn FnMut() -> bool,
+    ) -> Result<()> {
+        self.write_record_with(rec, &mut Wait::Interruptible { step, keep_waiting })
+    }
+
+    fn write_record_with(&self, rec: &Record<'_>, wait: &mut Wait<'_>) -> Result<()> {
+        let payload = if rec.fields.is_empty() && rec.source.is_none() {
+            Payload::plain(rec.msg)
+        } else {
+            Payload::structured(rec)
+        };
+        submit_with(self.shared(), rec.level, rec.timestamp_ns, payload, wait)
     }
 
     /// Logs a call of a registered printf call site ([`deferred::register`]) with its raw

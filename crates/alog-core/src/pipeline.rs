@@ -114,6 +114,9 @@ impl Pipeline {
                 with(c.format, None),
             );
         }
+        for cb in &cfg.batch_callbacks {
+            p.add(Target::Batch(cb.clone()), None, base.clone());
+        }
         Ok(p)
     }
 

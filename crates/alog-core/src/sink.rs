@@ -6,15 +6,20 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{LineCallback, Stream};
+use crate::config::{BatchCallback, LineCallback, Stream};
 use crate::error::{Error, Result};
 use crate::level::Level;
 
 /// A sink's destination.
 pub(crate) enum Target {
-    File { file: File, path: PathBuf },
+    File {
+        file: File,
+        path: PathBuf,
+    },
     Console(Stream),
     Callback(LineCallback),
+    /// Takes a batch's bytes at once; called once per batch, never retried.
+    Batch(BatchCallback),
 }
 
 impl std::fmt::Debug for Target {
@@ -23,6 +28,7 @@ impl std::fmt::Debug for Target {
             Target::File { path, .. } => write!(f, "File({})", path.display()),
             Target::Console(s) => write!(f, "Console({s:?})"),
             Target::Callback(_) => f.write_str("Callback"),
+            Target::Batch(_) => f.write_str("Batch"),
         }
     }
 }
@@ -53,6 +59,7 @@ impl Target {
             Target::Console(Stream::Stdout) => "stdout".into(),
             Target::Console(Stream::Stderr) => "stderr".into(),
             Target::Callback(_) => "callback".into(),
+            Target::Batch(_) => "batch callback".into(),
         }
     }
 
@@ -62,6 +69,13 @@ impl Target {
             Target::Console(Stream::Stdout) => io::stdout().lock().write(buf),
             Target::Console(Stream::Stderr) => io::stderr().lock().write(buf),
             Target::Callback(_) => Ok(buf.len()),
+            Target::Batch(cb) => {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(buf))) {
+                    Ok(Ok(())) => Ok(buf.len()),
+                    Ok(Err(msg)) => Err(io::Error::other(msg)),
+                    Err(_) => Err(io::Error::other("batch callback panicked")),
+                }
+            }
         }
     }
 
@@ -74,6 +88,11 @@ impl Target {
         retries: u32,
         mut on_error: impl FnMut(&io::Error),
     ) -> (usize, Option<io::Error>) {
+        let retries = if matches!(self, Target::Batch(_)) {
+            0
+        } else {
+            retries
+        };
         let mut done = 0;
         let mut failures = 0;
         while done < buf.len() {
