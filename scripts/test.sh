@@ -42,6 +42,9 @@ rm -f "$fuzz_log"
 step "C programs: plain, ASan+UBSan, valgrind"
 bash tests/c/run.sh
 
+step "Python binding: pip install ./python, abi3 wheel, clippy/fmt of the PyO3 crate, pytest"
+bash scripts/test-python.sh
+
 step "Go binding: gofmt, go vet, go test -race, cgocheck2, a program outside the module"
 bash scripts/test-go.sh
 
