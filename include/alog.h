@@ -85,6 +85,10 @@
 // Timeout value meaning "wait as long as it takes" for `alog_flush` and `alog_close`.
 #define ALOG_TIMEOUT_INFINITE UINT32_MAX
 
+// `alog_record.timestamp_ns` of a record written without a timestamp (log/slog's zero time):
+// text lines start at the level, JSON objects have no timestamp member.
+#define ALOG_TIMESTAMP_NONE INT64_MIN
+
 // `alog_field.kind`: `str`/`str_len` hold a string (any bytes; invalid UTF-8 is escaped).
 #define ALOG_FIELD_STRING 1
 
@@ -180,7 +184,8 @@ typedef struct alog_field {
 // A structured record for `alog_write_record`. Every pointer is borrowed for the call only.
 typedef struct alog_record {
   int32_t level;
-  // Nanoseconds since the Unix epoch; 0 means "now" (taken by alog).
+  // Nanoseconds since the Unix epoch; 0 means "now" (taken by alog), `ALOG_TIMESTAMP_NONE`
+  // means "no timestamp".
   int64_t timestamp_ns;
   const char *msg;
   size_t msg_len;

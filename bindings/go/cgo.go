@@ -14,3 +14,6 @@ package alog
 #include "shim.h"
 */
 import "C"
+
+// noTimestamp asks the engine to write a record without a timestamp (slog's zero time).
+const noTimestamp = int64(C.ALOG_TIMESTAMP_NONE)

@@ -89,7 +89,7 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	rep := h.opts.ReplaceAttr
 	level, msg := r.Level, r.Message
-	var ts int64
+	ts := noTimestamp // slog: a zero time is not written
 	if !r.Time.IsZero() {
 		ts = r.Time.UnixNano()
 	}
@@ -104,10 +104,13 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	if rep != nil {
 		// Built-in attributes: a replacement of the same key and kind changes the engine's
 		// leading member; one under another key is written as an ordinary field.
-		if ts != 0 {
+		if ts != noTimestamp {
 			a := builtin(rep, slog.Time(slog.TimeKey, r.Time))
-			if a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime && !a.Value.Time().IsZero() {
-				ts = a.Value.Time().UnixNano()
+			if a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
+				ts = noTimestamp
+				if t := a.Value.Time(); !t.IsZero() {
+					ts = t.UnixNano()
+				}
 			} else if a.Key != slog.TimeKey {
 				s.slogAttr(nil, a)
 			}

@@ -43,6 +43,6 @@ pub use builder::Builder;
 pub use config::{Config, Format, Fsync, Overflow, Stream};
 pub use error::{Error, Result};
 pub use level::Level;
-pub use logger::{Logger, Record, DROP_CLOSE_TIMEOUT};
+pub use logger::{Logger, Record, DROP_CLOSE_TIMEOUT, NO_TIMESTAMP};
 pub use record::{Field, Source, Value};
 pub use stats::Stats;

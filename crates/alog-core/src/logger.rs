@@ -24,11 +24,15 @@ use crate::submit::{submit, submit_with, Payload, Wait};
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// `Record::timestamp_ns` for a record written without a timestamp (log/slog's zero time):
+/// text lines start at the level, JSON objects have no timestamp member.
+pub const NO_TIMESTAMP: i64 = i64::MIN;
+
 /// A structured record, as `write_record` takes it.
 #[derive(Clone, Copy, Debug)]
 pub struct Record<'a> {
     pub level: Level,
-    /// Nanoseconds since the Unix epoch; `None` is "now".
+    /// Nanoseconds since the Unix epoch; `None` is "now", `Some(NO_TIMESTAMP)` is "none".
     pub timestamp_ns: Option<i64>,
     pub msg: &'a [u8],
     pub fields: &'a [Field<'a>],

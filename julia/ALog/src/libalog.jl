@@ -33,6 +33,9 @@ const ALOG_LEVEL_FATAL = Int32(21)
 
 const ALOG_TIMEOUT_INFINITE = typemax(UInt32)
 
+"""`alog_record.timestamp_ns` of a record written without a timestamp."""
+const ALOG_TIMESTAMP_NONE = typemin(Int64)
+
 const ALOG_FIELD_STRING = Int32(1)
 const ALOG_FIELD_INT = Int32(2)
 const ALOG_FIELD_UINT = Int32(3)
