@@ -19,6 +19,7 @@
 //! | `file_mode` | octal permission bits of created files | `0640` |
 //! | `max_message_bytes` | longest accepted message, 1..=268435456 | `1048576` |
 //! | `write_retries` | retries of a failed write, with backoff 1, 2, 4... ms | `3` |
+//! | `clock` | `auto` (the CPU's invariant TSC where there is one) `realtime` (`ALOG_CLOCK=realtime` forces it) | `auto` |
 //! | `file.NAME.path` / `.level` / `.format` / `.pattern` | an extra file sink called NAME | none |
 //! | `rotate_bytes` | rotate a file before it passes this size (`k` `m` `g` suffixes), 0 = never | `0` |
 //! | `rotate_interval` | `never` `hourly` `daily` (UTC periods of the records' timestamps) | `never` |
@@ -171,6 +172,11 @@ pub struct Style {
 /// The byte after the slice in memory is always NUL, so C callers may treat it as a C string.
 pub type LineCallback = Arc<dyn Fn(Level, &[u8]) + Send + Sync>;
 
+/// Called on the writer thread (or the caller's, in sync mode) with the formatted lines of a
+/// batch, each ending in a newline (a batch larger than 4 MiB comes in several calls). `Err`
+/// marks those records failed with the given message; the call is never retried.
+pub type BatchCallback = Arc<dyn Fn(&[u8]) -> std::result::Result<(), String> + Send + Sync>;
+
 /// Called on the writer thread (or the caller's, in sync mode) for every I/O error.
 pub type ErrorCallback = Arc<dyn Fn(&Error) + Send + Sync>;
 
@@ -223,9 +229,13 @@ pub struct Config {
     pub file_mode: u32,
     pub max_message_bytes: usize,
     pub write_retries: u32,
+    /// Stamp records with the TSC where it is invariant (`clock=auto`), else `CLOCK_REALTIME`.
+    pub tsc: bool,
     pub files: Vec<FileSpec>,
     pub lifecycle: Lifecycle,
     pub callbacks: Vec<CallbackSpec>,
+    /// Sinks that take whole batches, in the logger's style and at its level.
+    pub batch_callbacks: Vec<BatchCallback>,
     pub on_error: Option<ErrorCallback>,
 }
 
@@ -270,9 +280,11 @@ impl Default for Config {
             file_mode: 0o640,
             max_message_bytes: 1 << 20,
             write_retries: 3,
+            tsc: true,
             files: Vec::new(),
             lifecycle: Lifecycle::default(),
             callbacks: Vec::new(),
+            batch_callbacks: Vec::new(),
             on_error: None,
         }
     }
@@ -395,6 +407,7 @@ pub const KEYS: &[&str] = &[
     "file_mode",
     "max_message_bytes",
     "write_retries",
+    "clock",
     "file.NAME.path",
     "file.NAME.level",
     "file.NAME.format",
@@ -537,6 +550,7 @@ impl Config {
                     &[("true", true), ("false", false), ("1", true), ("0", false)],
                 )?
             }
+            "clock" => self.tsc = parse_enum(key, value, &[("auto", true), ("realtime", false)])?,
             _ => return self.set_file_key(key, value),
         }
         Ok(())

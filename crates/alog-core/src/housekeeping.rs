@@ -17,7 +17,7 @@ use crate::naming::{Codec, Naming};
 use crate::retention::{self, Policy};
 
 /// Errors of the background thread, reported by the writer at its next batch.
-pub(crate) type Deferred = Arc<Mutex<Vec<Error>>>;
+pub(crate) type BackgroundErrors = Arc<Mutex<Vec<Error>>>;
 
 enum Job {
     /// Compress this rotated file (if configured), then apply retention.
@@ -39,7 +39,7 @@ pub(crate) struct Housekeeper {
     /// The process that started the thread: a fork child starts its own.
     pid: u32,
     settings: Settings,
-    errors: Deferred,
+    errors: BackgroundErrors,
 }
 
 impl std::fmt::Debug for Housekeeper {
@@ -56,7 +56,7 @@ fn pid_alive(pid: u32) -> bool {
 }
 
 impl Settings {
-    fn compress_one(&self, path: &std::path::Path, errors: &Deferred) {
+    fn compress_one(&self, path: &std::path::Path, errors: &BackgroundErrors) {
         if self.compress == Compress::None {
             return;
         }
@@ -70,7 +70,7 @@ impl Settings {
         }
     }
 
-    fn retain(&self, errors: &Deferred) {
+    fn retain(&self, errors: &BackgroundErrors) {
         if let Err(e) = retention::apply(&self.naming, &self.policy, SystemTime::now()) {
             crate::shared::lock(errors).push(Error::io(
                 format!("retention in {}", self.naming.dir().display()),
@@ -80,7 +80,7 @@ impl Settings {
     }
 
     /// Repairs the folder after a crash and compresses what is left uncompressed.
-    fn recover(&self, errors: &Deferred) {
+    fn recover(&self, errors: &BackgroundErrors) {
         let Ok(found) = self.naming.scan() else {
             return;
         };
@@ -114,7 +114,7 @@ impl Settings {
 }
 
 impl Housekeeper {
-    pub fn start(settings: Settings, errors: Deferred) -> std::io::Result<Housekeeper> {
+    pub fn start(settings: Settings, errors: BackgroundErrors) -> std::io::Result<Housekeeper> {
         let mut h = Housekeeper {
             tx: None,
             thread: None,

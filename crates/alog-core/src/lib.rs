@@ -26,9 +26,11 @@
 //! processes. [`reader`] reads every kind of file back (the `alog` command uses it).
 
 mod builder;
+pub mod clock;
 mod compress;
 pub mod config;
 pub mod crypt;
+pub mod deferred;
 pub mod error;
 pub mod format;
 mod housekeeping;
@@ -37,6 +39,7 @@ mod lockfile;
 mod logger;
 pub mod naming;
 mod pipeline;
+pub mod printf;
 mod process;
 pub mod queue;
 pub mod reader;
@@ -55,6 +58,6 @@ pub use builder::Builder;
 pub use config::{Compress, Config, Format, Fsync, Lifecycle, Overflow, RotateInterval, Stream};
 pub use error::{Error, Result};
 pub use level::Level;
-pub use logger::{Logger, Record, DROP_CLOSE_TIMEOUT};
+pub use logger::{Logger, Record, DROP_CLOSE_TIMEOUT, NO_TIMESTAMP};
 pub use record::{Field, Source, Value};
 pub use stats::Stats;

@@ -5,27 +5,34 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::clock;
 use crate::config::Config;
+use crate::deferred;
 use crate::error::{Error, Result};
 use crate::level::Level;
 use crate::pipeline::{ErrorReporter, Pipeline};
+use crate::printf::{self, Arg};
 use crate::queue::{Batch, Queue};
 use crate::record::{Field, Source};
 use crate::shared::{
-    drain_locked, ensure_writer, finish, lock, spawn_writer, wait_done, wait_until, Core, Shared,
-    Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
+    drain_locked, ensure_writer, finish, lock, spawn_writer, wait_done, wait_until, Core,
+    LineBreak, Shared, Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
 };
 use crate::stats::{Counters, Stats};
-use crate::submit::{submit, Payload};
+use crate::submit::{submit, submit_with, Payload, Wait};
 
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `Record::timestamp_ns` for a record written without a timestamp (log/slog's zero time):
+/// text lines start at the level, JSON objects have no timestamp member.
+pub const NO_TIMESTAMP: i64 = i64::MIN;
 
 /// A structured record, as `write_record` takes it.
 #[derive(Clone, Copy, Debug)]
 pub struct Record<'a> {
     pub level: Level,
-    /// Nanoseconds since the Unix epoch; `None` is "now".
+    /// Nanoseconds since the Unix epoch; `None` is "now", `Some(NO_TIMESTAMP)` is "none".
     pub timestamp_ns: Option<i64>,
     pub msg: &'a [u8],
     pub fields: &'a [Field<'a>],
@@ -85,6 +92,10 @@ impl Logger {
         let sync = config.sync || sync_forced_by_env();
         let gate =
             u32::from(pipeline.gate_level(config.level).number()) | if sync { SYNC } else { 0 };
+        let tsc = config.tsc && !sync && clock::tsc_invariant() && !clock::env_forces_realtime();
+        if tsc {
+            clock::calibrate();
+        }
         let shared = Arc::new(Shared {
             gate: AtomicU32::new(gate),
             base_level: AtomicU8::new(config.level.number()),
@@ -97,6 +108,9 @@ impl Logger {
             flush_interval: config.flush_interval,
             fsync: config.fsync,
             max_message_bytes: config.max_message_bytes,
+            tsc,
+            _hot_end: LineBreak,
+            _queue_end: LineBreak,
             core: Mutex::new(Core {
                 pipeline: Some(pipeline),
                 scratch: Batch::default(),
@@ -147,20 +161,57 @@ impl Logger {
 
     /// Logs a structured record (fields, source location, caller's timestamp).
     pub fn write_record(&self, rec: &Record<'_>) -> Result<()> {
-        if rec.fields.is_empty() && rec.source.is_none() {
-            return submit(
-                self.shared(),
-                rec.level,
-                rec.timestamp_ns,
-                Payload::plain(rec.msg),
-            );
+        self.write_record_with(rec, &mut Wait::Configured)
+    }
+
+    /// Like [`write_record`](Self::write_record), but never waits: when `overflow=block` finds
+    /// the queue full it returns `Ok(false)` and the record is neither submitted nor counted
+    /// (a binding can then release its interpreter lock and call
+    /// [`write_record_interruptible`](Self::write_record_interruptible)). `Ok(true)`: submitted.
+    pub fn try_write_record(&self, rec: &Record<'_>) -> Result<bool> {
+        match self.write_record_with(rec, &mut Wait::Never) {
+            Ok(()) => Ok(true),
+            Err(Error::Full) if self.shared().overflow == crate::Overflow::Block => Ok(false),
+            Err(e) => Err(e),
         }
-        submit(
-            self.shared(),
-            rec.level,
-            rec.timestamp_ns,
-            Payload::structured(rec),
-        )
+    }
+
+    /// Like [`write_record`](Self::write_record), but while it waits for room under
+    /// `overflow=block` it asks `keep_waiting` at least every `step`; when that returns `false`
+    /// the record is dropped and counted as by `block_timeout_ms`, and the call returns
+    /// `Timeout`. `keep_waiting` runs on the calling thread with no lock of the logger held.
+    pub fn write_record_interruptible(
+        &self,
+        rec: &Record<'_>,
+        step: Duration,
+        keep_waiting: &mut dyn FnMut() -> bool,
+    ) -> Result<()> {
+        self.write_record_with(rec, &mut Wait::Interruptible { step, keep_waiting })
+    }
+
+    fn write_record_with(&self, rec: &Record<'_>, wait: &mut Wait<'_>) -> Result<()> {
+        let payload = if rec.fields.is_empty() && rec.source.is_none() {
+            Payload::plain(rec.msg)
+        } else {
+            Payload::structured(rec)
+        };
+        submit_with(self.shared(), rec.level, rec.timestamp_ns, payload, wait)
+    }
+
+    /// Logs a call of a registered printf call site ([`deferred::register`]) with its raw
+    /// arguments; the writer renders the message. The arguments must be of the classes the
+    /// site's format fetches (a record that does not match is counted as failed, never printed
+    /// wrong). Errors: those of [`log`](Self::log), and `Invalid` for an unknown site or more
+    /// than [`printf::MAX_ARGS`] arguments.
+    #[inline]
+    pub fn log_deferred(&self, level: Level, site: u32, args: &[Arg<'_>]) -> Result<()> {
+        if !deferred::is_registered(site) || args.len() > printf::MAX_ARGS {
+            return Err(Error::invalid(format!(
+                "deferred call: unknown site {site} or more than {} arguments",
+                printf::MAX_ARGS
+            )));
+        }
+        submit(self.shared(), level, None, Payload::deferred(site, args))
     }
 
     /// Logs a message with fields.

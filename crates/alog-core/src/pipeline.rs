@@ -5,11 +5,13 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 
+use crate::clock::{Converter, Stamp};
 use crate::config::{Config, ErrorCallback, Fsync, Style};
 use crate::crypt::Key;
+use crate::deferred::{self, SiteCache};
 use crate::error::{Error, Result};
 use crate::format::{Formatter, RecordRef};
-use crate::housekeeping::Deferred;
+use crate::housekeeping::BackgroundErrors;
 use crate::level::Level;
 use crate::queue::{Batch, Kind, Meta};
 use crate::record::Decoded;
@@ -52,7 +54,12 @@ pub(crate) struct Pipeline {
     /// Per record of the current batch: whether some sink failed to take it.
     failed: Vec<bool>,
     /// Errors of the file sinks' background threads, reported at the next batch.
-    deferred: Deferred,
+    background_errors: BackgroundErrors,
+    /// Turns the records' TSC stamps into wall-clock time.
+    clock: Converter,
+    /// Deferred records: the call sites seen so far and the message being rendered.
+    sites: SiteCache,
+    rendered: Vec<u8>,
 }
 
 impl Pipeline {
@@ -65,16 +72,25 @@ impl Pipeline {
             retries: cfg.write_retries,
             fsync: cfg.fsync,
             failed: Vec::new(),
-            deferred: Deferred::default(),
+            background_errors: BackgroundErrors::default(),
+            clock: Converter::default(),
+            sites: SiteCache::default(),
+            rendered: Vec::new(),
         };
         let key = match &cfg.lifecycle.key {
             Some(src) => Some(std::sync::Arc::new(Key::load(src)?)),
             None => None,
         };
-        let deferred = p.deferred.clone();
+        let background_errors = p.background_errors.clone();
         let file = |path: &std::path::Path| {
-            FileSink::open(path, cfg.file_mode, &cfg.lifecycle, key.as_ref(), &deferred)
-                .map(|f| Target::File(Box::new(f)))
+            FileSink::open(
+                path,
+                cfg.file_mode,
+                &cfg.lifecycle,
+                key.as_ref(),
+                &background_errors,
+            )
+            .map(|f| Target::File(Box::new(f)))
         };
         let base = cfg.style();
         let with = |format: Option<_>, pattern: Option<&String>| Style {
@@ -102,6 +118,9 @@ impl Pipeline {
                 c.level,
                 with(c.format, None),
             );
+        }
+        for cb in &cfg.batch_callbacks {
+            p.add(Target::Batch(cb.clone()), None, base.clone());
         }
         Ok(p)
     }
@@ -156,6 +175,13 @@ impl Pipeline {
         self.failed.clear();
         self.failed.resize(batch.len(), false);
         self.begin_files(counters, errors);
+        if batch
+            .metas
+            .iter()
+            .any(|m| matches!(m.stamp, Stamp::Ticks(_)))
+        {
+            self.clock.refresh();
+        }
         for (i, m) in batch.metas.iter().enumerate() {
             self.one(i as u32, m, batch.payload(m), base, counters, errors);
             if self.sinks.iter().any(|s| s.buf.len() > MAX_SINK_BUFFER) {
@@ -187,9 +213,10 @@ impl Pipeline {
         errors: &ErrorReporter,
     ) {
         let level = Level::new(i32::from(m.level)).unwrap_or(Level::FATAL);
+        let ts = self.clock.ns(m.stamp);
         let rec = match m.kind {
             Kind::Plain => RecordRef {
-                ts: m.ts,
+                ts,
                 level,
                 msg: payload,
                 source: None,
@@ -197,21 +224,55 @@ impl Pipeline {
             },
             Kind::Structured => match Decoded::parse(payload) {
                 Some(d) => RecordRef {
-                    ts: m.ts,
+                    ts,
                     level,
                     msg: d.msg,
                     source: d.source,
                     fields: Some(d),
                 },
-                None => {
-                    // Only a bug could get here: encoding is ours. Count it, never guess.
-                    self.failed[idx as usize] = true;
-                    counters.write_errors.fetch_add(1, Ordering::Relaxed);
-                    errors.report(Error::invalid("internal error: malformed record payload"));
-                    return;
-                }
+                None => return self.malformed(idx, counters, errors),
             },
+            Kind::Deferred => {
+                let mut text = std::mem::take(&mut self.rendered);
+                text.clear();
+                let Some(site) = deferred::render(payload, &mut self.sites, &mut text) else {
+                    self.rendered = text;
+                    return self.malformed(idx, counters, errors);
+                };
+                let rec = RecordRef {
+                    ts,
+                    level,
+                    msg: &text,
+                    source: Some(site.source()),
+                    fields: None,
+                };
+                self.emit(idx, level, &rec, base, counters, errors);
+                self.rendered = text;
+                return;
+            }
         };
+        self.emit(idx, level, &rec, base, counters, errors);
+    }
+
+    /// Only a bug could produce a payload that does not decode: encoding is ours. Count it as
+    /// failed, never guess.
+    #[cold]
+    fn malformed(&mut self, idx: u32, counters: &Counters, errors: &ErrorReporter) {
+        self.failed[idx as usize] = true;
+        counters.write_errors.fetch_add(1, Ordering::Relaxed);
+        errors.report(Error::invalid("internal error: malformed record payload"));
+    }
+
+    /// Formats a record once per style and appends it to every sink that takes its level.
+    fn emit(
+        &mut self,
+        idx: u32,
+        level: Level,
+        rec: &RecordRef<'_>,
+        base: Level,
+        counters: &Counters,
+        errors: &ErrorReporter,
+    ) {
         for line in self.lines.iter_mut() {
             line.0 = false;
         }
@@ -223,16 +284,16 @@ impl Pipeline {
             let (done, line) = &mut self.lines[fi];
             if !*done {
                 line.clear();
-                self.formatters[fi].format(&rec, line);
+                self.formatters[fi].format(rec, line);
                 *done = true;
             }
             let sink = &mut self.sinks[si];
             let pending = sink.buf.len();
             if let Target::File(fs) = &mut sink.target {
-                if fs.before_record(pending, line.len() + 1, m.ts) {
+                if fs.before_record(pending, line.len() + 1, rec.ts) {
                     write_sink(sink, self.retries, &mut self.failed, counters, errors);
                     if let Target::File(fs) = &mut sink.target {
-                        match fs.rotate(m.ts) {
+                        match fs.rotate(rec.ts) {
                             Ok(()) => Counters::add(&counters.rotations, 1),
                             Err(e) => errors.report(e),
                         }
@@ -263,7 +324,7 @@ impl Pipeline {
     /// Starts a batch on every file sink (lock, reopen check) and reports the background
     /// threads' errors.
     fn begin_files(&mut self, counters: &Counters, errors: &ErrorReporter) {
-        let deferred = std::mem::take(&mut *crate::shared::lock(&self.deferred));
+        let deferred = std::mem::take(&mut *crate::shared::lock(&self.background_errors));
         for e in deferred {
             errors.report(e);
         }
@@ -298,7 +359,7 @@ impl Pipeline {
     /// background threads ran into since the last batch.
     pub fn close(mut self, errors: &ErrorReporter) {
         self.sinks.clear();
-        let deferred = std::mem::take(&mut *crate::shared::lock(&self.deferred));
+        let deferred = std::mem::take(&mut *crate::shared::lock(&self.background_errors));
         for e in deferred {
             errors.report(e);
         }

@@ -15,6 +15,7 @@
 //! memory only after a successful claim, which is why the slots can be freed once the queue is
 //! closed and drained while late callers still read `tail` safely.
 
+use crate::clock::Stamp;
 use crate::sync::{AtomicPtr, AtomicU64, Cell, Mutex, MutexGuard, Ordering};
 
 const CLOSED: u64 = 1 << 63;
@@ -29,10 +30,14 @@ pub enum Kind {
     Plain,
     /// A payload encoded by `record::encode`.
     Structured,
+    /// A payload encoded by `deferred::encode`: a call site and its raw arguments.
+    Deferred,
 }
 
 struct Body {
+    /// A `Stamp` split so that the slot stays 256 bytes.
     ts: i64,
+    ticks: bool,
     len: u32,
     level: u8,
     kind: Kind,
@@ -57,7 +62,7 @@ struct Padded<T>(T);
 /// A record's header as copied out by a consumer; its payload is `arena[start..start + len]`.
 #[derive(Clone, Copy, Debug)]
 pub struct Meta {
-    pub ts: i64,
+    pub stamp: Stamp,
     pub level: u8,
     pub kind: Kind,
     pub start: usize,
@@ -98,15 +103,18 @@ pub enum Push {
     Closed,
 }
 
-/// The bounded MPMC ring.
+/// The bounded MPMC ring. The layout keeps what producers read on every claim (the slot
+/// pointer, mask and capacity) off the lines that change: the claim position, the consume
+/// position and the consumer lock each have their own.
 #[derive(Debug)]
+#[repr(C)]
 pub struct Queue {
-    tail: Padded<AtomicU64>,
-    head: Padded<AtomicU64>,
     slots: AtomicPtr<Slot>,
     mask: u64,
     cap: u64,
-    consumer: Mutex<()>,
+    tail: Padded<AtomicU64>,
+    head: Padded<AtomicU64>,
+    consumer: Padded<Mutex<()>>,
 }
 
 impl std::fmt::Debug for Slot {
@@ -124,6 +132,7 @@ impl Queue {
                 seq: AtomicU64::new(0),
                 body: Cell::new(Body {
                     ts: 0,
+                    ticks: false,
                     len: 0,
                     level: 0,
                     kind: Kind::Plain,
@@ -138,7 +147,7 @@ impl Queue {
             slots: AtomicPtr::new(Box::into_raw(slots).cast::<Slot>()),
             mask: phys as u64 - 1,
             cap: cap.max(1) as u64,
-            consumer: Mutex::new(()),
+            consumer: Padded(Mutex::new(())),
         }
     }
 
@@ -182,7 +191,7 @@ impl Queue {
     #[inline]
     pub fn try_push(
         &self,
-        ts: i64,
+        stamp: Stamp,
         level: u8,
         kind: Kind,
         len: usize,
@@ -212,7 +221,10 @@ impl Queue {
             // SAFETY: position `t` is ours alone until we publish it; the consumer that last read
             // this slot advanced `head` past it (acquired above) before we could claim it.
             unsafe {
-                (*b).ts = ts;
+                ((*b).ts, (*b).ticks) = match stamp {
+                    Stamp::Ns(ns) => (ns, false),
+                    Stamp::Ticks(t) => (t, true),
+                };
                 (*b).len = len as u32;
                 (*b).level = level;
                 (*b).kind = kind;
@@ -229,7 +241,7 @@ impl Queue {
 
     /// Copies up to `max` published records, in order, into `out`; returns how many.
     pub fn pop_into(&self, max: usize, out: &mut Batch) -> usize {
-        let _g = self.consumer.lock().unwrap_or_else(|e| e.into_inner());
+        let _g = self.consumer.0.lock().unwrap_or_else(|e| e.into_inner());
         if self.slots.load(Ordering::Relaxed).is_null() {
             return 0;
         }
@@ -250,7 +262,11 @@ impl Queue {
                     None => out.arena.extend_from_slice(&b.data[..len]),
                 }
                 out.metas.push(Meta {
-                    ts: b.ts,
+                    stamp: if b.ticks {
+                        Stamp::Ticks(b.ts)
+                    } else {
+                        Stamp::Ns(b.ts)
+                    },
                     level: b.level,
                     kind: b.kind,
                     start: begin,
@@ -266,7 +282,7 @@ impl Queue {
     /// For `drop_oldest`: if the queue is still full, discards its oldest record (waiting for
     /// it to be published) and returns true.
     pub fn drop_oldest(&self) -> bool {
-        let _g = self.consumer.lock().unwrap_or_else(|e| e.into_inner());
+        let _g = self.consumer.0.lock().unwrap_or_else(|e| e.into_inner());
         let t = self.tail.0.load(Ordering::Acquire);
         if t & CLOSED != 0 {
             return false;
@@ -298,7 +314,7 @@ impl Queue {
     /// Frees the slot memory once the queue is closed and drained (no claim can happen any
     /// more, and every claimed record has been consumed). Returns false if not yet possible.
     pub fn release_memory(&self) -> bool {
-        let _g = self.consumer.lock().unwrap_or_else(|e| e.into_inner());
+        let _g = self.consumer.0.lock().unwrap_or_else(|e| e.into_inner());
         let t = self.tail.0.load(Ordering::Acquire);
         if t & CLOSED == 0 || self.head.0.load(Ordering::Acquire) != t & !CLOSED {
             return false;
@@ -325,7 +341,7 @@ impl Queue {
 
     /// The consumer lock, held across fork so that no vanished thread owns it in the child.
     pub(crate) fn consumer_lock(&self) -> MutexGuard<'_, ()> {
-        self.consumer.lock().unwrap_or_else(|e| e.into_inner())
+        self.consumer.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -342,7 +358,7 @@ mod tests {
     fn push(q: &Queue, msg: &[u8]) -> Push {
         let mut heap = (msg.len() > INLINE).then(|| msg.to_vec().into_boxed_slice());
         q.try_push(
-            7,
+            Stamp::Ns(7),
             9,
             Kind::Plain,
             msg.len(),
@@ -374,7 +390,7 @@ mod tests {
         b.clear();
         assert_eq!(q.pop_into(10, &mut b), 3);
         assert_eq!(texts(&b), ["c", "d", "e"]);
-        assert_eq!(b.metas[0].ts, 7);
+        assert_eq!(b.metas[0].stamp, Stamp::Ns(7));
         assert_eq!(b.metas[0].level, 9);
     }
 
@@ -457,7 +473,7 @@ mod loom_tests {
     use loom::sync::Arc;
 
     fn push(q: &Queue, v: u8) -> Push {
-        q.try_push(0, v, Kind::Plain, 1, |d| d[0] = v, &mut None)
+        q.try_push(Stamp::Ns(0), v, Kind::Plain, 1, |d| d[0] = v, &mut None)
     }
 
     fn model(f: impl Fn() + Sync + Send + 'static) {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::config::{Lifecycle, RotateInterval};
 use crate::crypt::{Key, Sealer, OVERHEAD};
 use crate::error::{Error, Result};
-use crate::housekeeping::{Deferred, Housekeeper, Settings};
+use crate::housekeeping::{BackgroundErrors, Housekeeper, Settings};
 use crate::lockfile::LockFile;
 use crate::naming::Naming;
 use crate::retention::Policy;
@@ -141,7 +141,7 @@ impl FileSink {
         mode: u32,
         lc: &Lifecycle,
         key: Option<&Arc<Key>>,
-        deferred: &Deferred,
+        errors: &BackgroundErrors,
     ) -> Result<FileSink> {
         let naming = Naming::new(path);
         let file = open_file(path, mode)?;
@@ -172,7 +172,7 @@ impl FileSink {
                 mode,
             };
             Some(
-                Housekeeper::start(settings, deferred.clone())
+                Housekeeper::start(settings, errors.clone())
                     .map_err(|e| Error::io("cannot start the alog-files thread", e))?,
             )
         } else {
@@ -293,7 +293,8 @@ impl FileSink {
         let period = self.interval.period(ts);
         let occupied = self.size + pending as u64 > 0;
         let mut rotate = false;
-        if self.interval != RotateInterval::Never {
+        // A record without a timestamp (NO_TIMESTAMP) joins the current file.
+        if self.interval != RotateInterval::Never && ts != crate::logger::NO_TIMESTAMP {
             match self.period {
                 // Only forwards: a record a few microseconds late from another thread joins
                 // the newer file rather than rotating back.

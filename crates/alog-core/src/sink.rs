@@ -6,7 +6,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{LineCallback, Stream};
+use crate::config::{BatchCallback, LineCallback, Stream};
 use crate::error::{Error, Result};
 use crate::level::Level;
 use crate::rotate::FileSink;
@@ -16,6 +16,8 @@ pub(crate) enum Target {
     File(Box<FileSink>),
     Console(Stream),
     Callback(LineCallback),
+    /// Takes a batch's bytes at once; called once per batch, never retried.
+    Batch(BatchCallback),
 }
 
 impl std::fmt::Debug for Target {
@@ -24,6 +26,7 @@ impl std::fmt::Debug for Target {
             Target::File(fs) => write!(f, "File({})", fs.path().display()),
             Target::Console(s) => write!(f, "Console({s:?})"),
             Target::Callback(_) => f.write_str("Callback"),
+            Target::Batch(_) => f.write_str("Batch"),
         }
     }
 }
@@ -54,6 +57,7 @@ impl Target {
             Target::Console(Stream::Stdout) => "stdout".into(),
             Target::Console(Stream::Stderr) => "stderr".into(),
             Target::Callback(_) => "callback".into(),
+            Target::Batch(_) => "batch callback".into(),
         }
     }
 
@@ -75,6 +79,15 @@ impl Target {
                 write_retrying(&mut io::stderr().lock(), buf, retries, on_error)
             }
             Target::Callback(_) => (buf.len(), None),
+            Target::Batch(cb) => {
+                let e = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(buf))) {
+                    Ok(Ok(())) => return (buf.len(), None),
+                    Ok(Err(msg)) => io::Error::other(msg),
+                    Err(_) => io::Error::other("batch callback panicked"),
+                };
+                on_error(&e);
+                (0, Some(e))
+            }
         }
     }
 

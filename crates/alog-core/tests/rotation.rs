@@ -615,3 +615,20 @@ fn a_compression_another_live_process_runs_is_left_to_it() {
         ["app.log", "app.log.1", "app.log.1.gz.tmp.1", "app.log.lock"]
     );
 }
+
+#[test]
+fn records_without_a_timestamp_join_the_current_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let log = logger(&path, &[("rotate_interval", "hourly")]);
+    log.write_record(&Record {
+        timestamp_ns: Some(alog_core::NO_TIMESTAMP),
+        ..Record::new(Level::INFO, "no time")
+    })
+    .unwrap();
+    log.info("now");
+    log.close(None).unwrap();
+    assert_eq!(log.stats().rotations, 0);
+    assert_eq!(dir_names(dir.path()), ["app.log", "app.log.lock"]);
+    assert_eq!(common::lines(&path).len(), 2);
+}

@@ -14,7 +14,9 @@ use std::time::Duration;
 use alog_core::config::CallbackSpec;
 use alog_core::{Config, Error, Field, Format, Level, Logger, Record, Source, Value};
 
+mod logf;
 mod result;
+pub use logf::*;
 pub use result::*;
 
 /// Major version of the library this header belongs to.
@@ -35,6 +37,11 @@ pub const ALOG_LEVEL_FATAL: i32 = 21;
 
 /// Timeout value meaning "wait as long as it takes" for `alog_flush` and `alog_close`.
 pub const ALOG_TIMEOUT_INFINITE: u32 = u32::MAX;
+
+/// `alog_record.timestamp_ns` of a record written without a timestamp (log/slog's zero time):
+/// text lines start at the level, JSON objects have no timestamp member.
+pub const ALOG_TIMESTAMP_NONE: i64 = i64::MIN;
+const _: () = assert!(ALOG_TIMESTAMP_NONE == alog_core::NO_TIMESTAMP);
 
 /// `alog_field.kind`: `str`/`str_len` hold a string (any bytes; invalid UTF-8 is escaped).
 pub const ALOG_FIELD_STRING: i32 = 1;
@@ -87,7 +94,8 @@ pub struct alog_field {
 #[derive(Clone, Copy, Debug)]
 pub struct alog_record {
     pub level: i32,
-    /// Nanoseconds since the Unix epoch; 0 means "now" (taken by alog).
+    /// Nanoseconds since the Unix epoch; 0 means "now" (taken by alog), `ALOG_TIMESTAMP_NONE`
+    /// means "no timestamp".
     pub timestamp_ns: i64,
     pub msg: *const c_char,
     pub msg_len: usize,
