@@ -246,6 +246,11 @@ function alog_get_stats(lg, out)
                  lg, out)
 end
 
+"""`alog_result alog_reopen(lg)`: reopen the files before the next batch (after logrotate)."""
+function alog_reopen(lg)
+    return ccall((:alog_reopen, libalog()), Int32, (Ptr{alog_logger},), lg)
+end
+
 """`alog_result alog_set_level(lg, level)`."""
 function alog_set_level(lg, level)
     return ccall((:alog_set_level, libalog()), Int32, (Ptr{alog_logger}, Int32), lg, level)
