@@ -293,3 +293,16 @@ func (l *Logger) LastError() string {
 	runtime.KeepAlive(l)
 	return C.GoString(&buf[0])
 }
+
+// Reopen asks the writer to close and reopen the logger's files before its next batch, after
+// an external tool (logrotate without copytruncate) moved them. It only sets a flag, so a
+// goroutine serving signal.Notify(ch, syscall.SIGHUP) may call it. alog also notices a moved
+// or deleted file by itself, once per batch.
+func (l *Logger) Reopen() error {
+	r := C.alog_reopen(l.lg)
+	runtime.KeepAlive(l)
+	if r != C.ALOG_OK {
+		return opErr("reopen", r, "")
+	}
+	return nil
+}

@@ -396,3 +396,34 @@ func TestEveryTypedOptionIsAccepted(t *testing.T) {
 		t.Fatal("millis does not round up to whole milliseconds")
 	}
 }
+
+func TestReopenAfterTheFileWasMoved(t *testing.T) {
+	l, path := open(t)
+	if err := l.Info("before"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Info("after"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := textBodies(t, path+".1"); len(got) != 1 || got[0] != "INFO before" {
+		t.Fatalf("moved file: %q", got)
+	}
+	if got := textBodies(t, path); len(got) != 1 || got[0] != "INFO after" {
+		t.Fatalf("reopened file: %q", got)
+	}
+	if err := l.Reopen(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Reopen after Close = %v, want ErrClosed", err)
+	}
+}

@@ -406,6 +406,12 @@ impl Logger {
             .map_err(py_err)
     }
 
+    /// Closes and reopens the logger's files before the writer's next batch, after an external
+    /// tool (logrotate without `copytruncate`) moved them; a SIGHUP handler may call it.
+    fn reopen(&self) -> PyResult<()> {
+        self.inner.log().reopen().map_err(py_err)
+    }
+
     /// Returns when every record logged before the call is written. `timeout` in seconds
     /// (`None`: no limit) raises `TimeoutError` when it passes.
     #[pyo3(signature = (timeout=None))]

@@ -242,3 +242,18 @@ def test_sync_mode_and_ALOG_SYNC(tmp_path, monkeypatch):
     assert not alog.Logger(tmp_path / "b.log").is_sync
     monkeypatch.setenv("ALOG_SYNC", "1")
     assert alog.Logger(tmp_path / "c.log").is_sync
+
+
+def test_reopen_after_the_file_was_moved(tmp_path):
+    p = tmp_path / "r.log"
+    log = alog.Logger(p)
+    log.info("before")
+    log.flush()
+    os.rename(p, tmp_path / "r.log.1")
+    log.reopen()
+    log.info("after")
+    log.close()
+    assert [message(x) for x in lines(tmp_path / "r.log.1")] == ["before"]
+    assert [message(x) for x in lines(p)] == ["after"]
+    with pytest.raises(alog.ClosedError):
+        log.reopen()
