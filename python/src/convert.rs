@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::os::raw::c_char;
 
-use alog_core::{Error, Level, Value};
+use alog_core::{Error, Level};
 use pyo3::exceptions::{PyOSError, PyTimeoutError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -83,29 +83,8 @@ pub fn py_err(e: Error) -> PyErr {
     }
 }
 
-/// An owned field value.
-#[derive(Clone, Debug)]
-pub enum Val {
-    Str(Vec<u8>),
-    Int(i64),
-    Uint(u64),
-    Float(f64),
-    Bool(bool),
-    Json(Vec<u8>),
-}
-
-impl Val {
-    pub fn as_value(&self) -> Value<'_> {
-        match self {
-            Val::Str(b) => Value::Str(b),
-            Val::Int(v) => Value::Int(*v),
-            Val::Uint(v) => Value::Uint(*v),
-            Val::Float(v) => Value::Float(*v),
-            Val::Bool(v) => Value::Bool(*v),
-            Val::Json(b) => Value::Json(b),
-        }
-    }
-}
+/// An owned field value (the engine's type).
+pub use alog_core::OwnedValue as Val;
 
 fn json_dumps(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();

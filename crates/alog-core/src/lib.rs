@@ -59,5 +59,5 @@ pub use config::{Compress, Config, Format, Fsync, Lifecycle, Overflow, RotateInt
 pub use error::{Error, Result};
 pub use level::Level;
 pub use logger::{Logger, Record, DROP_CLOSE_TIMEOUT, NO_TIMESTAMP};
-pub use record::{Field, Source, Value};
+pub use record::{Field, OwnedValue, Source, Value};
 pub use stats::Stats;
