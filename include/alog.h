@@ -26,7 +26,7 @@
  *   queue_capacity     records held in memory, 1..16777216           default 8192
  *   overflow           block|drop_newest|drop_oldest|warn            default block
  *   block_timeout_ms   how long a blocked write waits, 0 = forever   default 0
- *   batch_size         queued records that wake the writer           default 256
+ *   batch_size         queued records that wake the writer           default 1024
  *   batch_timeout_ms   longest wait for a batch to fill              default 50
  *   flush_interval_ms  period of fsync=interval                      default 1000
  *   fsync              never|batch|interval|close                    default never

@@ -9,7 +9,7 @@
 //! | `queue_capacity` | records, 1..=16777216 | `8192` |
 //! | `overflow` | `block` `drop_newest` `drop_oldest` `warn` | `block` |
 //! | `block_timeout_ms` | ms a blocked call waits, 0 = forever | `0` |
-//! | `batch_size` | records that wake the writer (capped at `queue_capacity`) | `256` |
+//! | `batch_size` | records that wake the writer (capped at `queue_capacity`) | `1024` |
 //! | `batch_timeout_ms` | ms the writer waits for a batch to fill, 1..=3600000 | `50` |
 //! | `flush_interval_ms` | ms between `fsync=interval` syncs, 1..=3600000 | `1000` |
 //! | `fsync` | `never` `batch` `interval` `close` | `never` |
@@ -269,7 +269,7 @@ impl Default for Config {
             queue_capacity: 8192,
             overflow: Overflow::Block,
             block_timeout: None,
-            batch_size: 256,
+            batch_size: 1024,
             batch_timeout: Duration::from_millis(50),
             flush_interval: Duration::from_millis(1000),
             fsync: Fsync::Never,

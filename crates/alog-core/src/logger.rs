@@ -111,6 +111,7 @@ impl Logger {
             tsc,
             _hot_end: LineBreak,
             _queue_end: LineBreak,
+            _parked_end: LineBreak,
             core: Mutex::new(Core {
                 pipeline: Some(pipeline),
                 scratch: Batch::default(),

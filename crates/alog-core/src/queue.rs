@@ -178,6 +178,19 @@ impl Queue {
         self.len() == 0
     }
 
+    /// Whether the `n` records from the consume position on are there, judged by the last
+    /// one's slot being published; reads neither the claim position nor any other slot. For
+    /// the consumer (it owns the consume position).
+    pub fn batch_ready(&self, n: u64) -> bool {
+        // The consumer lock keeps the slots from being freed meanwhile.
+        let _g = self.consumer.0.lock().unwrap_or_else(|e| e.into_inner());
+        if n == 0 || self.slots.load(Ordering::Relaxed).is_null() {
+            return n == 0;
+        }
+        let pos = self.head.0.load(Ordering::Acquire) + n - 1;
+        self.slot(pos).seq.load(Ordering::Acquire) == pos + 1
+    }
+
     fn slot(&self, pos: u64) -> &Slot {
         let base = self.slots.load(Ordering::Relaxed);
         // SAFETY: callers hold a claim on `pos` or the consumer lock with the queue open or not yet
@@ -372,6 +385,22 @@ mod tests {
             .iter()
             .map(|m| String::from_utf8(b.payload(m).to_vec()).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn batch_ready_waits_for_the_batch_last_slot() {
+        let q = Queue::new(8);
+        assert!(!q.batch_ready(3));
+        for _ in 0..2 {
+            assert!(matches!(push(&q, b"x"), Push::Ok { .. }));
+        }
+        assert!(!q.batch_ready(3));
+        assert!(matches!(push(&q, b"x"), Push::Ok { .. }));
+        assert!(q.batch_ready(3));
+        let mut b = Batch::default();
+        assert_eq!(q.pop_into(2, &mut b), 2);
+        assert!(!q.batch_ready(3), "two consumed, one left");
+        assert!(q.batch_ready(1));
     }
 
     #[test]

@@ -89,8 +89,10 @@ pub(crate) struct Shared {
     /// Lays its producer and consumer positions out on lines of their own.
     pub(crate) queue: Queue,
     pub(crate) _queue_end: LineBreak,
-    // Written by the writer while records flow.
+    // Written by the writer while records flow. `parked` (read by log calls) changes only when
+    // the writer parks or wakes, so it has a line of its own.
     pub(crate) parked: AtomicBool,
+    pub(crate) _parked_end: LineBreak,
     pub(crate) done_pos: AtomicU64,
     pub(crate) counters: Counters,
     pub(crate) core: Mutex<Core>,
@@ -260,21 +262,25 @@ impl Shared {
     /// last one. The writer parks for three quarters of it (a producer that completes the
     /// batch sooner wakes it), then polls in steps of a sixteenth, so that under a steady
     /// rate producers almost never pay for a wake-up syscall and the writer wakes a few times
-    /// per batch. Two polls without a new record send it back to parking until `until`.
-    /// Flush and stop requests wake a parked writer at once and a polling one within a step.
+    /// per batch. A batch that takes twice as long as predicted (the rate dropped) sends it
+    /// back to parking until `until`. Flush and stop requests wake a parked writer at once
+    /// and a polling one within a step.
+    ///
+    /// Polls look at the one slot that completes the batch, not at the claim position: every
+    /// read of the claim position's cache line makes the next log call wait for it (~100 ns),
+    /// while the batch's last slot is written once per batch.
     pub(crate) fn wait_for_work(&self, until: Instant, fill: Option<Duration>) -> bool {
         let start = Instant::now();
         let poll_from = fill.map(|d| start + d * 3 / 4);
+        let poll_until = fill.map(|d| start + d * 2);
         let step = fill.map_or(MIN_POLL, |d| (d / 16).clamp(MIN_POLL, MAX_POLL));
-        let mut seen = self.queue.tail_pos();
-        let mut idle_polls = 0;
         let mut w = lock(&self.wake);
         loop {
             if w.stop {
                 return true;
             }
             if w.flush_target > self.done_pos.load(Ordering::SeqCst)
-                || self.queue.len() >= self.batch_size
+                || self.queue.batch_ready(self.batch_size)
             {
                 return false;
             }
@@ -282,18 +288,20 @@ impl Shared {
             if now >= until {
                 return false;
             }
-            let poll_from = poll_from.filter(|_| idle_polls < 2);
-            if poll_from.is_some_and(|t| now >= t) {
+            let polling = poll_until.is_some_and(|u| now < u);
+            if polling && poll_from.is_some_and(|f| now >= f) {
                 drop(w);
                 std::thread::sleep(step.min(until - now));
                 w = lock(&self.wake);
-                let tail = self.queue.tail_pos();
-                idle_polls = if tail == seen { idle_polls + 1 } else { 0 };
-                seen = tail;
                 continue;
             }
-            let deadline = poll_from.map_or(until, |t| t.min(until));
+            let deadline = match poll_from {
+                Some(f) if polling => f.min(until),
+                _ => until,
+            };
             self.parked.store(true, Ordering::SeqCst);
+            // Read the claim position itself here (once per park): a producer that filled the
+            // batch before it could see `parked` must not be missed.
             if self.queue.len() >= self.batch_size {
                 self.parked.store(false, Ordering::SeqCst);
                 return false;

@@ -77,9 +77,8 @@ fn writer_loop(s: &Shared, batch: &mut Batch) {
                 break;
             }
             taken = taken.saturating_add(n as u32);
-            // Producers refill the queue meanwhile: the sum can overstate the peak, never past capacity.
-            s.counters
-                .peak((n as u64 + s.queue.len()).min(s.queue.capacity()));
+            // What the writer found queued (the claim position is not read: see wait_for_work).
+            s.counters.peak(n as u64);
             if s.take_injected_panic() {
                 panic!("injected writer panic (test hook)");
             }
