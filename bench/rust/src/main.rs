@@ -271,7 +271,11 @@ impl Peer for AlogRs {
             i % 100,
             i % 1000
         );
-        if self.lg.log(alog_core::Level::INFO, &b.buf[..b.len]).is_err() {
+        if self
+            .lg
+            .log(alog_core::Level::INFO, &b.buf[..b.len])
+            .is_err()
+        {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -302,7 +306,9 @@ struct TracingNb {
 impl TracingNb {
     fn open(path: &Path, queue: usize, lossy: bool) -> Self {
         let dir = path.parent().unwrap_or(Path::new("."));
-        let name = path.file_name().unwrap_or_else(|| die("--file has no file name"));
+        let name = path
+            .file_name()
+            .unwrap_or_else(|| die("--file has no file name"));
         let appender = tracing_appender::rolling::never(dir, name);
         let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
             .lossy(lossy)
@@ -509,7 +515,9 @@ impl Display for Rfc3339Micros {
 impl Peer for MutexBufWriter {
     #[inline]
     fn log(&self, i: u64) {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let mut w = self.w.lock().unwrap_or_else(|p| p.into_inner());
         let _ = writeln!(
             w,
@@ -640,7 +648,10 @@ fn run_mt2(a: &Args) {
         go.store(true, Ordering::Release);
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| die("a producer thread panicked")))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| die("a producer thread panicked"))
+            })
             .collect()
     });
     let c0 = ticks();
