@@ -17,6 +17,8 @@
 //! `user {i} logged in from 10.0.{i%256}.{i%100} in {i%1000} ms` at INFO, with a timestamp and
 //! the level on every line.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::fmt::Display;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -53,6 +55,47 @@ const LOGGERS: &[(&str, &str)] = &[
         "the synchronous floor: Mutex<BufWriter<File>>, the caller formats timestamp + level + message into the 8 KiB buffer under the lock",
     ),
 ];
+
+// ------------------------------------------------------------------------------ allocations
+
+thread_local! {
+    /// Heap allocations made by this thread (const-initialised, no destructor: reading it
+    /// never allocates and works at any point of a thread's life).
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+/// The system allocator, counting allocations per thread: the "caller allocs/call" columns.
+struct Counting;
+
+// SAFETY: every method forwards to System with the caller's arguments unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded unchanged.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded unchanged.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 // ------------------------------------------------------------------------------ arguments
 
@@ -564,7 +607,11 @@ fn run_latency(a: &Args) {
     let thread0 = clock_ns(libc::CLOCK_THREAD_CPUTIME_ID);
     let lg = open(&a.logger, &a.file, a.queue);
     let mut next = ticks();
+    let mut allocs0 = allocs();
     for i in 0..total {
+        if i == a.warmup {
+            allocs0 = allocs();
+        }
         while ticks() < next {}
         let t0 = ticks();
         lg.log(i);
@@ -574,6 +621,7 @@ fn run_latency(a: &Args) {
         }
         next = t1 + gap_ticks;
     }
+    let caller_allocs = allocs() - allocs0;
     let c0 = ticks();
     lg.close();
     let c1 = ticks();
@@ -584,6 +632,7 @@ fn run_latency(a: &Args) {
     let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_ne_bytes()).collect();
     std::fs::write(&samples_path, bytes)
         .unwrap_or_else(|e| die(format_args!("write {}: {e}", samples_path.display())));
+    println!("caller_allocs {caller_allocs}");
     println!("timer_overhead_ticks {overhead}");
     println!("close_s {:.6}", (c1 - c0) as f64 * a.ns_per_tick * 1e-9);
     println!("rss_delta_kib {}", rss_peak - rss_before);
@@ -594,17 +643,20 @@ fn run_burst(a: &Args) {
     let mut bg = BackgroundCpu::start();
     let thread0 = clock_ns(libc::CLOCK_THREAD_CPUTIME_ID);
     let lg = open(&a.logger, &a.file, a.queue);
+    let allocs0 = allocs();
     let t0 = ticks();
     for i in 0..a.n {
         lg.log(i);
     }
     let t1 = ticks();
+    let caller_allocs = allocs() - allocs0;
     lg.close();
     let t2 = ticks();
     bg.producers += clock_ns(libc::CLOCK_THREAD_CPUTIME_ID) - thread0;
     bg.report();
     let rss_peak = max_rss_kib();
     let ns = |t: u64| t as f64 * a.ns_per_tick;
+    println!("caller_allocs {caller_allocs}");
     println!("ns_per_call {:.2}", ns(t1 - t0) / a.n as f64);
     println!("calls_s {:.6}", ns(t1 - t0) * 1e-9);
     println!("drain_s {:.6}", ns(t2 - t1) * 1e-9);
@@ -621,8 +673,8 @@ fn run_mt2(a: &Args) {
     let lg = open(&a.logger, &a.file, a.queue);
     let ready = AtomicUsize::new(0);
     let go = AtomicBool::new(false);
-    // (start tick, stop tick, thread CPU ns) per producer
-    let spans: Vec<(u64, u64, u64)> = std::thread::scope(|s| {
+    // (start tick, stop tick, thread CPU ns, allocations) per producer
+    let spans: Vec<(u64, u64, u64, u64)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..THREADS)
             .map(|t| {
                 let (lg, ready, go) = (&*lg, &ready, &go);
@@ -633,12 +685,19 @@ fn run_mt2(a: &Args) {
                         std::hint::spin_loop();
                     }
                     let first = t * per_thread;
+                    let allocs0 = allocs();
                     let start = ticks();
                     for i in first..first + per_thread {
                         lg.log(i);
                     }
                     let stop = ticks();
-                    (start, stop, clock_ns(libc::CLOCK_THREAD_CPUTIME_ID) - cpu0)
+                    let n_allocs = allocs() - allocs0;
+                    (
+                        start,
+                        stop,
+                        clock_ns(libc::CLOCK_THREAD_CPUTIME_ID) - cpu0,
+                        n_allocs,
+                    )
                 })
             })
             .collect();
@@ -669,6 +728,7 @@ fn run_mt2(a: &Args) {
         .map(|s| ns(s.1 - s.0) / per_thread as f64)
         .sum::<f64>()
         / THREADS as f64;
+    println!("caller_allocs {}", spans.iter().map(|s| s.3).sum::<u64>());
     println!("ns_per_call {per_call:.2}");
     println!(
         "wall_ns_per_call {:.2}",
