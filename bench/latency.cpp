@@ -956,6 +956,15 @@ struct ScenarioTable {
   std::vector<Col> ratios;  // "x alog" columns: the logger's value / the reference alog's
 };
 
+// Columns that more than one scenario shows.
+const Col kTotalS{"total_s", "s until all lines in file", 1, 3};
+const Col kLinesValid{"lines_valid", "lines written", 1, 0};
+const Col kLinesLost{"lines_lost", "lines lost", 1, 0};
+const Col kAllocs{"allocs_per_call", "caller allocs/call", 1, 2};
+const Col kCpuMs{"logger_cpu_ms", "logger threads' CPU ms", 1, 0};
+const Col kRss{"rss_delta_kib", "peak RSS growth MiB", 1.0 / 1024, 1};
+const std::vector<Col> kThroughputRatios{{"ns_per_call", "ns/call", 1, 0}, {"total_s", "s to file", 1, 0}};
+
 const ScenarioTable kTables[] = {
     {"latency",
      {{"p50_ns", "p50 ns", 1, 0},
@@ -965,30 +974,18 @@ const ScenarioTable kTables[] = {
       {"max_ns", "max ns", 1, 0},
       {"mean_ns", "mean ns", 1, 1},
       {"over_1us", "calls > 1 us", 1, 0},
-      {"allocs_per_call", "caller allocs/call", 1, 2},
+      kAllocs,
       {"logger_cpu_pct", "logger threads' CPU %", 1, 1},
-      {"rss_delta_kib", "peak RSS growth MiB", 1.0 / 1024, 1}},
+      kRss},
      {{"p50_ns", "p50", 1, 0}, {"p999_ns", "p99.9", 1, 0}}},
     {"burst",
-     {{"ns_per_call", "caller ns/call", 1, 1},
-      {"total_s", "s until all lines in file", 1, 3},
-      {"drain_s", "s of flush+close", 1, 3},
-      {"lines_valid", "lines written", 1, 0},
-      {"lines_lost", "lines lost", 1, 0},
-      {"allocs_per_call", "caller allocs/call", 1, 2},
-      {"logger_cpu_ms", "logger threads' CPU ms", 1, 0},
-      {"rss_delta_kib", "peak RSS growth MiB", 1.0 / 1024, 1}},
-     {{"ns_per_call", "ns/call", 1, 0}, {"total_s", "s to file", 1, 0}}},
+     {{"ns_per_call", "caller ns/call", 1, 1}, kTotalS, {"drain_s", "s of flush+close", 1, 3}, kLinesValid, kLinesLost,
+      kAllocs, kCpuMs, kRss},
+     kThroughputRatios},
     {"mt2",
-     {{"ns_per_call", "caller ns/call", 1, 1},
-      {"wall_ns_per_call", "wall ns/record", 1, 1},
-      {"total_s", "s until all lines in file", 1, 3},
-      {"lines_valid", "lines written", 1, 0},
-      {"lines_lost", "lines lost", 1, 0},
-      {"allocs_per_call", "caller allocs/call", 1, 2},
-      {"logger_cpu_ms", "logger threads' CPU ms", 1, 0},
-      {"rss_delta_kib", "peak RSS growth MiB", 1.0 / 1024, 1}},
-     {{"ns_per_call", "ns/call", 1, 0}, {"total_s", "s to file", 1, 0}}},
+     {{"ns_per_call", "caller ns/call", 1, 1}, {"wall_ns_per_call", "wall ns/record", 1, 1}, kTotalS, kLinesValid,
+      kLinesLost, kAllocs, kCpuMs, kRss},
+     kThroughputRatios},
 };
 
 std::string scenario_title(const DriverArgs &d, const std::string &scenario) {
