@@ -1373,20 +1373,27 @@ int run_driver(DriverArgs &d) {
     FILE *sf = std::fopen(d.summary.c_str(), "w");
     if (!sf) die("open %s: %s", d.summary.c_str(), std::strerror(errno));
     struct SumCol {
-      const char *scenario, *key, *head;
+      const char *scenario, *key;
+      std::string head;
       Col fmt;
     };
+    const std::string burst_n = with_commas(d.n_burst);
     const SumCol cols[] = {
         {"latency", "p50_ns", "latency p50", {"", "", 1, 0}},
         {"latency", "p999_ns", "latency p99.9", {"", "", 1, 0}},
-        {"burst", "ns_per_call", "burst of 1M: ns/call", {"", "", 1, 0}},
-        {"burst", "total_s", "burst: s until all in file", {"", "", 1, 3}},
+        {"burst", "ns_per_call", "burst of " + burst_n + ": ns/call", {"", "", 1, 0}},
+        {"burst", "total_s", "burst: s until all " + burst_n + " lines in file", {"", "", 1, 3}},
         {"mt2", "ns_per_call", "2 threads: ns/call", {"", "", 1, 0}},
         {"burst", "rss_delta_kib", "peak RSS growth (burst)", {"", "", 1.0 / 1024, 1}},
     };
+    std::fprintf(sf,
+                 "Every logger writes the same lines (`user {i} logged in from 10.0.{i%%256}.{i%%100} in {i%%1000} "
+                 "ms`\nwith a timestamp and the level) to a file; the asynchronous ones have a queue of %zu records "
+                 "and\nblock when it is full, except the lossy one.\n\n",
+                 d.queue);
     std::fprintf(sf, "| logger |");
     for (const SumCol &c : cols)
-      if (has(c.scenario, d.scenarios)) std::fprintf(sf, " %s |", c.head);
+      if (has(c.scenario, d.scenarios)) std::fprintf(sf, " %s |", c.head.c_str());
     std::fprintf(sf, "\n|---|");
     for (const SumCol &c : cols)
       if (has(c.scenario, d.scenarios)) std::fprintf(sf, "---:|");

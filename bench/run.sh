@@ -167,12 +167,10 @@ if [ "$write" = 1 ]; then
     runs_text="median of ${runs} runs"
     [ "$runs" = 1 ] && runs_text="one run"
     {
-      printf 'Measured %s on %s (%s CPUs), %s of `%s`. Every logger writes the same lines\n' \
-        "${date_utc%% *}" "${model}" "${cpus}" "${runs_text}" "${invocation/ --write/}"
-      printf '(`user {i} logged in from 10.0.{i%%256}.{i%%100} in {i%%1000} ms` with a timestamp and the level) to a\n'
-      printf 'file; asynchronous loggers have a queue of 8192 records and block when it is full (except the\n'
-      printf 'lossy one). All tables, per-run values and how each logger is set up: [bench/RESULTS.md](bench/RESULTS.md).\n\n'
+      printf 'Measured %s on a %s-CPU %s machine (%s), %s of `%s`.\n' \
+        "${date_utc%% *}" "${cpus}" "${model}" "${kernel}" "${runs_text}" "${invocation/ --write/}"
       cat "$summary"
+      printf '\nAll tables, the targets, per-run values and how each logger is set up: [bench/RESULTS.md](bench/RESULTS.md).\n'
     } >"$section"
     replace_block "$readme" "$begin" "$end" "$section"
     log "updated $readme"
