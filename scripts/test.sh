@@ -29,7 +29,7 @@ RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p alog-core --li
 
 step "fuzz: ${fuzz_seconds}s per target"
 fuzz_log=$(mktemp)
-for target in config_parser record_encoding; do
+for target in config_parser record_encoding printf_render; do
   if ! (cd crates/alog-core && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- -max_total_time="$fuzz_seconds" -print_final_stats=1) >"$fuzz_log" 2>&1; then
     tail -n 60 "$fuzz_log"
     echo "fuzz target $target failed"
@@ -68,5 +68,8 @@ cc -Wall -Wextra -Werror "$prefix/quickstart.c" $(pkg-config --cflags --libs alo
 test "$(wc -l < "$prefix/logs/app.log")" -eq 2
 grep -q '"msg":"slow request","source":{"file":' "$prefix/logs/app.log"
 echo "quick start wrote the two documented lines"
+
+step "Julia package: parse check, ccalls against alog.h, the checker's failure cases (Pkg.test when julia is installed)"
+bash scripts/test-julia.sh
 
 printf '\nALL TESTS PASSED\n'

@@ -40,17 +40,25 @@ int main()
     alog_result rc = alog_write(lg, ALOG_LEVEL_INFO, msg.data(), msg.size());
     if (rc != ALOG_OK)
         return fail(std::string("alog_write: ") + alog_result_str(rc));
+    rc = ALOG_LOGF(lg, ALOG_LEVEL_WARN, "deferred from C++: %d %s %.2f", 7, "seven", 7.0);
+    if (rc != ALOG_OK)
+        return fail(std::string("ALOG_LOGF: ") + alog_result_str(rc));
     if (alog_close(lg, ALOG_TIMEOUT_INFINITE) != ALOG_OK)
         return fail("alog_close");
 
     std::ifstream in(path);
-    std::string line, extra;
-    if (!std::getline(in, line) || std::getline(in, extra))
-        return fail("expected exactly one line in " + path);
+    std::string line, deferred, extra;
+    if (!std::getline(in, line) || !std::getline(in, deferred) || std::getline(in, extra))
+        return fail("expected exactly two lines in " + path);
     if (line.size() < msg.size() ||
         line.compare(line.size() - msg.size(), msg.size(), msg) != 0 ||
         line.find(" INFO ") == std::string::npos)
         return fail("unexpected line: " + line);
+    // The record carries its call site: text lines end in source=FILE:LINE func=main.
+    const std::string want = " WARN deferred from C++: 7 seven 7.00 source=";
+    if (deferred.find(want) == std::string::npos ||
+        deferred.compare(deferred.size() - 10, 10, " func=main") != 0)
+        return fail("unexpected deferred line: " + deferred);
 
     std::filesystem::remove_all(dir);
     std::printf("cpp_smoke: ok\n");

@@ -21,7 +21,7 @@ CXX="${CXX:-g++}"
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -O1 -g -pthread -I"$root/include")
 SANITIZE=(-fsanitize=address,undefined -fno-omit-frame-pointer)
 LIBS=(-lpthread -ldl -lm)
-PROGRAMS=(roundtrip threads policies badinput concurrent_close fork exit_flush)
+PROGRAMS=(roundtrip threads policies badinput concurrent_close fork exit_flush logf)
 
 modes=("$@")
 [ ${#modes[@]} -eq 0 ] && modes=(plain asan valgrind)
@@ -38,6 +38,7 @@ cases() {
         echo "concurrent_close concurrent_close 200"
         echo "fork fork"
         echo "exit_flush exit_flush"
+        echo "logf logf"
         ;;
     asan)
         echo "roundtrip roundtrip"
@@ -48,6 +49,7 @@ cases() {
         echo "concurrent_close concurrent_close 50"
         echo "fork fork"
         echo "exit_flush exit_flush"
+        echo "logf logf"
         ;;
     valgrind)
         echo "roundtrip roundtrip"
@@ -58,6 +60,7 @@ cases() {
         echo "concurrent_close concurrent_close 10"
         echo "fork fork"
         echo "exit_flush exit_flush"
+        echo "logf logf"
         ;;
     esac
 }

@@ -19,6 +19,7 @@
 //! | `file_mode` | octal permission bits of created files | `0640` |
 //! | `max_message_bytes` | longest accepted message, 1..=268435456 | `1048576` |
 //! | `write_retries` | retries of a failed write, with backoff 1, 2, 4... ms | `3` |
+//! | `clock` | `auto` (the CPU's invariant TSC where there is one) `realtime` (`ALOG_CLOCK=realtime` forces it) | `auto` |
 //! | `file.NAME.path` / `.level` / `.format` / `.pattern` | an extra file sink called NAME | none |
 
 use std::fmt;
@@ -153,6 +154,8 @@ pub struct Config {
     pub file_mode: u32,
     pub max_message_bytes: usize,
     pub write_retries: u32,
+    /// Stamp records with the TSC where it is invariant (`clock=auto`), else `CLOCK_REALTIME`.
+    pub tsc: bool,
     pub files: Vec<FileSpec>,
     pub callbacks: Vec<CallbackSpec>,
     pub on_error: Option<ErrorCallback>,
@@ -198,6 +201,7 @@ impl Default for Config {
             file_mode: 0o640,
             max_message_bytes: 1 << 20,
             write_retries: 3,
+            tsc: true,
             files: Vec::new(),
             callbacks: Vec::new(),
             on_error: None,
@@ -277,6 +281,7 @@ pub const KEYS: &[&str] = &[
     "file_mode",
     "max_message_bytes",
     "write_retries",
+    "clock",
     "file.NAME.path",
     "file.NAME.level",
     "file.NAME.format",
@@ -367,6 +372,7 @@ impl Config {
                     parse_uint(key, value, 1, MAX_MESSAGE_BYTES as u64)? as usize
             }
             "write_retries" => self.write_retries = parse_uint(key, value, 0, 10)? as u32,
+            "clock" => self.tsc = parse_enum(key, value, &[("auto", true), ("realtime", false)])?,
             _ => return self.set_file_key(key, value),
         }
         Ok(())

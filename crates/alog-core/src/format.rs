@@ -162,7 +162,7 @@ impl Formatter {
                 Piece::File => text_escape(r.source.map_or(&b""[..], |s| s.file), out),
                 Piece::Line => {
                     if let Some(s) = r.source {
-                        push_display(out, s.line);
+                        push_u64(out, u64::from(s.line));
                     }
                 }
                 Piece::Func => text_escape(r.source.map_or(&b""[..], |s| s.func), out),
@@ -171,7 +171,7 @@ impl Formatter {
                         out.extend_from_slice(b" source=");
                         text_value(s.file, out);
                         out.push(b':');
-                        push_display(out, s.line);
+                        push_u64(out, u64::from(s.line));
                         if !s.func.is_empty() {
                             out.extend_from_slice(b" func=");
                             text_value(s.func, out);
@@ -209,7 +209,7 @@ impl Formatter {
             out.extend_from_slice(b",\"source\":{\"file\":");
             json_str(s.file, out);
             out.extend_from_slice(b",\"line\":");
-            push_display(out, s.line);
+            push_u64(out, u64::from(s.line));
             if !s.func.is_empty() {
                 out.extend_from_slice(b",\"function\":");
                 json_str(s.func, out);
@@ -248,11 +248,51 @@ fn push_display(out: &mut Vec<u8>, v: impl std::fmt::Display) {
     let _ = write!(W(out), "{v}");
 }
 
+/// "00" "01" ... "99": two decimal digits per lookup.
+const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes the decimal digits of `v` at the end of `buf`; returns where they start.
+pub(crate) fn dec_digits(mut v: u64, buf: &mut [u8; 20]) -> usize {
+    let mut at = buf.len();
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        at -= 2;
+        let pair = v as usize * 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        at -= 1;
+        buf[at] = b'0' + v as u8;
+    }
+    at
+}
+
+/// Appends the decimal digits of `v` (the writer prints many integers: no `fmt` machinery).
+pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
+    let mut buf = [0u8; 20];
+    let at = dec_digits(v, &mut buf);
+    out.extend_from_slice(&buf[at..]);
+}
+
 /// Numbers and booleans; non-finite floats are strings in JSON (`"NaN"`, `"+Inf"`, `"-Inf"`).
 fn scalar(v: Value<'_>, out: &mut Vec<u8>, json: bool) {
     match v {
-        Value::Int(i) => push_display(out, i),
-        Value::Uint(u) => push_display(out, u),
+        Value::Int(i) => {
+            if i < 0 {
+                out.push(b'-');
+            }
+            push_u64(out, i.unsigned_abs())
+        }
+        Value::Uint(u) => push_u64(out, u),
         Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         Value::Float(f) if f.is_finite() => push_display(out, format_args!("{f:?}")),
         Value::Float(f) => {
@@ -333,7 +373,7 @@ fn text_value(bytes: &[u8], out: &mut Vec<u8>) {
         && bytes
             .iter()
             .all(|&b| b > b' ' && b != b'"' && b != b'=' && b != b'\\' && b != 0x7f);
-    if plain && std::str::from_utf8(bytes).is_ok() {
+    if plain && (bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()) {
         out.extend_from_slice(bytes);
         return;
     }
@@ -560,6 +600,31 @@ impl JsonCheck<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_digits_match_display() {
+        let mut v = vec![
+            0u64,
+            1,
+            9,
+            10,
+            11,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            u64::MAX,
+            u64::MAX - 1,
+        ];
+        v.extend((0..64).map(|b| 1u64 << b));
+        v.extend((1..20).map(|e| 10u64.pow(e) - 1));
+        for n in v {
+            let mut out = Vec::new();
+            push_u64(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
+    }
     use crate::config::JsonKeys;
     use crate::record::{encode, encoded_len};
 

@@ -19,12 +19,15 @@
 //! Configuration keys, defaults and accepted values are listed in [`config`].
 
 mod builder;
+pub mod clock;
 pub mod config;
+pub mod deferred;
 pub mod error;
 pub mod format;
 pub mod level;
 mod logger;
 mod pipeline;
+pub mod printf;
 mod process;
 pub mod queue;
 pub mod record;

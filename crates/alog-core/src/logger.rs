@@ -5,10 +5,13 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::clock;
 use crate::config::Config;
+use crate::deferred;
 use crate::error::{Error, Result};
 use crate::level::Level;
 use crate::pipeline::{ErrorReporter, Pipeline};
+use crate::printf::{self, Arg};
 use crate::queue::{Batch, Queue};
 use crate::record::{Field, Source};
 use crate::shared::{
@@ -85,6 +88,10 @@ impl Logger {
         let sync = config.sync || sync_forced_by_env();
         let gate =
             u32::from(pipeline.gate_level(config.level).number()) | if sync { SYNC } else { 0 };
+        let tsc = config.tsc && !sync && clock::tsc_invariant() && !clock::env_forces_realtime();
+        if tsc {
+            clock::calibrate();
+        }
         let shared = Arc::new(Shared {
             gate: AtomicU32::new(gate),
             base_level: AtomicU8::new(config.level.number()),
@@ -97,6 +104,7 @@ impl Logger {
             flush_interval: config.flush_interval,
             fsync: config.fsync,
             max_message_bytes: config.max_message_bytes,
+            tsc,
             core: Mutex::new(Core {
                 pipeline: Some(pipeline),
                 scratch: Batch::default(),
@@ -161,6 +169,22 @@ impl Logger {
             rec.timestamp_ns,
             Payload::structured(rec),
         )
+    }
+
+    /// Logs a call of a registered printf call site ([`deferred::register`]) with its raw
+    /// arguments; the writer renders the message. The arguments must be of the classes the
+    /// site's format fetches (a record that does not match is counted as failed, never printed
+    /// wrong). Errors: those of [`log`](Self::log), and `Invalid` for an unknown site or more
+    /// than [`printf::MAX_ARGS`] arguments.
+    #[inline]
+    pub fn log_deferred(&self, level: Level, site: u32, args: &[Arg<'_>]) -> Result<()> {
+        if !deferred::is_registered(site) || args.len() > printf::MAX_ARGS {
+            return Err(Error::invalid(format!(
+                "deferred call: unknown site {site} or more than {} arguments",
+                printf::MAX_ARGS
+            )));
+        }
+        submit(self.shared(), level, None, Payload::deferred(site, args))
     }
 
     /// Logs a message with fields.

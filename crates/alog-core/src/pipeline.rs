@@ -5,7 +5,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 
+use crate::clock::{Converter, Stamp};
 use crate::config::{Config, ErrorCallback, Fsync, Style};
+use crate::deferred::{self, SiteCache};
 use crate::error::{Error, Result};
 use crate::format::{Formatter, RecordRef};
 use crate::level::Level;
@@ -48,6 +50,11 @@ pub(crate) struct Pipeline {
     fsync: Fsync,
     /// Per record of the current batch: whether some sink failed to take it.
     failed: Vec<bool>,
+    /// Turns the records' TSC stamps into wall-clock time.
+    clock: Converter,
+    /// Deferred records: the call sites seen so far and the message being rendered.
+    sites: SiteCache,
+    rendered: Vec<u8>,
 }
 
 impl Pipeline {
@@ -60,6 +67,9 @@ impl Pipeline {
             retries: cfg.write_retries,
             fsync: cfg.fsync,
             failed: Vec::new(),
+            clock: Converter::default(),
+            sites: SiteCache::default(),
+            rendered: Vec::new(),
         };
         let base = cfg.style();
         let with = |format: Option<_>, pattern: Option<&String>| Style {
@@ -156,6 +166,13 @@ impl Pipeline {
     ) {
         self.failed.clear();
         self.failed.resize(batch.len(), false);
+        if batch
+            .metas
+            .iter()
+            .any(|m| matches!(m.stamp, Stamp::Ticks(_)))
+        {
+            self.clock.refresh();
+        }
         for (i, m) in batch.metas.iter().enumerate() {
             self.one(i as u32, m, batch.payload(m), base, counters, errors);
             if self.sinks.iter().any(|s| s.buf.len() > MAX_SINK_BUFFER) {
@@ -182,9 +199,10 @@ impl Pipeline {
         errors: &ErrorReporter,
     ) {
         let level = Level::new(i32::from(m.level)).unwrap_or(Level::FATAL);
+        let ts = self.clock.ns(m.stamp);
         let rec = match m.kind {
             Kind::Plain => RecordRef {
-                ts: m.ts,
+                ts,
                 level,
                 msg: payload,
                 source: None,
@@ -192,21 +210,55 @@ impl Pipeline {
             },
             Kind::Structured => match Decoded::parse(payload) {
                 Some(d) => RecordRef {
-                    ts: m.ts,
+                    ts,
                     level,
                     msg: d.msg,
                     source: d.source,
                     fields: Some(d),
                 },
-                None => {
-                    // Only a bug could get here: encoding is ours. Count it, never guess.
-                    self.failed[idx as usize] = true;
-                    counters.write_errors.fetch_add(1, Ordering::Relaxed);
-                    errors.report(Error::invalid("internal error: malformed record payload"));
-                    return;
-                }
+                None => return self.malformed(idx, counters, errors),
             },
+            Kind::Deferred => {
+                let mut text = std::mem::take(&mut self.rendered);
+                text.clear();
+                let Some(site) = deferred::render(payload, &mut self.sites, &mut text) else {
+                    self.rendered = text;
+                    return self.malformed(idx, counters, errors);
+                };
+                let rec = RecordRef {
+                    ts,
+                    level,
+                    msg: &text,
+                    source: Some(site.source()),
+                    fields: None,
+                };
+                self.emit(idx, level, &rec, base, counters, errors);
+                self.rendered = text;
+                return;
+            }
         };
+        self.emit(idx, level, &rec, base, counters, errors);
+    }
+
+    /// Only a bug could produce a payload that does not decode: encoding is ours. Count it as
+    /// failed, never guess.
+    #[cold]
+    fn malformed(&mut self, idx: u32, counters: &Counters, errors: &ErrorReporter) {
+        self.failed[idx as usize] = true;
+        counters.write_errors.fetch_add(1, Ordering::Relaxed);
+        errors.report(Error::invalid("internal error: malformed record payload"));
+    }
+
+    /// Formats a record once per style and appends it to every sink that takes its level.
+    fn emit(
+        &mut self,
+        idx: u32,
+        level: Level,
+        rec: &RecordRef<'_>,
+        base: Level,
+        counters: &Counters,
+        errors: &ErrorReporter,
+    ) {
         for line in self.lines.iter_mut() {
             line.0 = false;
         }
@@ -218,7 +270,7 @@ impl Pipeline {
             let (done, line) = &mut self.lines[fi];
             if !*done {
                 line.clear();
-                self.formatters[fi].format(&rec, line);
+                self.formatters[fi].format(rec, line);
                 *done = true;
             }
             let sink = &mut self.sinks[si];

@@ -15,6 +15,7 @@
 //! memory only after a successful claim, which is why the slots can be freed once the queue is
 //! closed and drained while late callers still read `tail` safely.
 
+use crate::clock::Stamp;
 use crate::sync::{AtomicPtr, AtomicU64, Cell, Mutex, MutexGuard, Ordering};
 
 const CLOSED: u64 = 1 << 63;
@@ -29,10 +30,14 @@ pub enum Kind {
     Plain,
     /// A payload encoded by `record::encode`.
     Structured,
+    /// A payload encoded by `deferred::encode`: a call site and its raw arguments.
+    Deferred,
 }
 
 struct Body {
+    /// A `Stamp` split so that the slot stays 256 bytes.
     ts: i64,
+    ticks: bool,
     len: u32,
     level: u8,
     kind: Kind,
@@ -57,7 +62,7 @@ struct Padded<T>(T);
 /// A record's header as copied out by a consumer; its payload is `arena[start..start + len]`.
 #[derive(Clone, Copy, Debug)]
 pub struct Meta {
-    pub ts: i64,
+    pub stamp: Stamp,
     pub level: u8,
     pub kind: Kind,
     pub start: usize,
@@ -124,6 +129,7 @@ impl Queue {
                 seq: AtomicU64::new(0),
                 body: Cell::new(Body {
                     ts: 0,
+                    ticks: false,
                     len: 0,
                     level: 0,
                     kind: Kind::Plain,
@@ -182,7 +188,7 @@ impl Queue {
     #[inline]
     pub fn try_push(
         &self,
-        ts: i64,
+        stamp: Stamp,
         level: u8,
         kind: Kind,
         len: usize,
@@ -212,7 +218,10 @@ impl Queue {
             // SAFETY: position `t` is ours alone until we publish it; the consumer that last read
             // this slot advanced `head` past it (acquired above) before we could claim it.
             unsafe {
-                (*b).ts = ts;
+                ((*b).ts, (*b).ticks) = match stamp {
+                    Stamp::Ns(ns) => (ns, false),
+                    Stamp::Ticks(t) => (t, true),
+                };
                 (*b).len = len as u32;
                 (*b).level = level;
                 (*b).kind = kind;
@@ -250,7 +259,11 @@ impl Queue {
                     None => out.arena.extend_from_slice(&b.data[..len]),
                 }
                 out.metas.push(Meta {
-                    ts: b.ts,
+                    stamp: if b.ticks {
+                        Stamp::Ticks(b.ts)
+                    } else {
+                        Stamp::Ns(b.ts)
+                    },
                     level: b.level,
                     kind: b.kind,
                     start: begin,
@@ -342,7 +355,7 @@ mod tests {
     fn push(q: &Queue, msg: &[u8]) -> Push {
         let mut heap = (msg.len() > INLINE).then(|| msg.to_vec().into_boxed_slice());
         q.try_push(
-            7,
+            Stamp::Ns(7),
             9,
             Kind::Plain,
             msg.len(),
@@ -374,7 +387,7 @@ mod tests {
         b.clear();
         assert_eq!(q.pop_into(10, &mut b), 3);
         assert_eq!(texts(&b), ["c", "d", "e"]);
-        assert_eq!(b.metas[0].ts, 7);
+        assert_eq!(b.metas[0].stamp, Stamp::Ns(7));
         assert_eq!(b.metas[0].level, 9);
     }
 
@@ -457,7 +470,7 @@ mod loom_tests {
     use loom::sync::Arc;
 
     fn push(q: &Queue, v: u8) -> Push {
-        q.try_push(0, v, Kind::Plain, 1, |d| d[0] = v, &mut None)
+        q.try_push(Stamp::Ns(0), v, Kind::Plain, 1, |d| d[0] = v, &mut None)
     }
 
     fn model(f: impl Fn() + Sync + Send + 'static) {

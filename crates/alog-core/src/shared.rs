@@ -72,6 +72,8 @@ pub(crate) struct Shared {
     pub(crate) flush_interval: Duration,
     pub(crate) fsync: Fsync,
     pub(crate) max_message_bytes: usize,
+    /// Records are stamped with TSC ticks (converted by the pipeline), not nanoseconds.
+    pub(crate) tsc: bool,
     pub(crate) core: Mutex<Core>,
     pub(crate) errors: ErrorReporter,
     pub(crate) wake: Mutex<Wake>,

@@ -5,10 +5,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::clock::{ticks, Stamp};
 use crate::config::Overflow;
+use crate::deferred;
 use crate::error::{Error, Result};
 use crate::level::Level;
 use crate::logger::Record;
+use crate::printf::Arg;
 use crate::queue::{Kind, Push, INLINE};
 use crate::record::{encode, encoded_len};
 use crate::shared::{
@@ -25,6 +28,7 @@ pub(crate) struct Payload<'a> {
 enum Body<'a> {
     Plain(&'a [u8]),
     Structured(&'a Record<'a>),
+    Deferred(u32, &'a [Arg<'a>]),
 }
 
 impl<'a> Payload<'a> {
@@ -41,16 +45,24 @@ impl<'a> Payload<'a> {
             body: Body::Structured(r),
         }
     }
+    pub(crate) fn deferred(site: u32, args: &'a [Arg<'a>]) -> Payload<'a> {
+        Payload {
+            len: deferred::encoded_len(args),
+            body: Body::Deferred(site, args),
+        }
+    }
     fn kind(&self) -> Kind {
         match self.body {
             Body::Plain(_) => Kind::Plain,
             Body::Structured(_) => Kind::Structured,
+            Body::Deferred(..) => Kind::Deferred,
         }
     }
     fn fill(&self, out: &mut [u8]) {
         match self.body {
             Body::Plain(m) => out.copy_from_slice(m),
             Body::Structured(r) => encode(out, r.msg, r.fields, r.source.as_ref()),
+            Body::Deferred(site, args) => deferred::encode(out, site, args),
         }
     }
 }
@@ -71,7 +83,7 @@ pub(crate) fn submit(s: &Arc<Shared>, level: Level, ts: Option<i64>, p: Payload<
     if g & !LEVEL_MASK != 0 {
         return submit_slow(s, g, level, ts, &p);
     }
-    enqueue(s, ts.unwrap_or_else(now_ns), level, &p)
+    enqueue(s, stamp(s, ts), level, &p)
 }
 
 #[cold]
@@ -86,16 +98,26 @@ fn submit_slow(
         return Err(Error::Closed);
     }
     if g & SYNC != 0 {
-        return write_sync(s, ts.unwrap_or_else(now_ns), level, p);
+        return write_sync(s, stamp(s, ts), level, p);
     }
     if g & RESPAWN != 0 {
         ensure_writer(s)?;
     }
-    enqueue(s, ts.unwrap_or_else(now_ns), level, p)
+    enqueue(s, stamp(s, ts), level, p)
+}
+
+/// The caller's timestamp, else the logger's clock: the TSC where it is usable.
+#[inline(always)]
+fn stamp(s: &Shared, ts: Option<i64>) -> Stamp {
+    match ts {
+        Some(ns) => Stamp::Ns(ns),
+        None if s.tsc => Stamp::Ticks(ticks()),
+        None => Stamp::Ns(now_ns()),
+    }
 }
 
 #[inline]
-fn enqueue(s: &Arc<Shared>, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> {
+fn enqueue(s: &Arc<Shared>, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()> {
     let len = p.len;
     let mut heap = (len > INLINE).then(|| {
         let mut b = vec![0u8; len].into_boxed_slice();
@@ -190,7 +212,7 @@ fn wake_writer(s: &Shared) {
 }
 
 /// Sync mode: format and write on the caller's thread, after whatever is still queued.
-fn write_sync(s: &Shared, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> {
+fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()> {
     let mut core = lock(&s.core);
     let core = &mut *core;
     let Some(pipeline) = core.pipeline.as_mut() else {
@@ -205,7 +227,7 @@ fn write_sync(s: &Shared, ts: i64, level: Level, p: &Payload<'_>) -> Result<()> 
     b.arena.resize(len, 0);
     p.fill(&mut b.arena);
     b.metas.push(crate::queue::Meta {
-        ts,
+        stamp: ts,
         level: level.number(),
         kind: p.kind(),
         start: 0,

@@ -14,7 +14,9 @@ use std::time::Duration;
 use alog_core::config::CallbackSpec;
 use alog_core::{Config, Error, Field, Format, Level, Logger, Record, Source, Value};
 
+mod logf;
 mod result;
+pub use logf::*;
 pub use result::*;
 
 /// Major version of the library this header belongs to.

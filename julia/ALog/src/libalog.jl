@@ -1,0 +1,268 @@
+"""
+    ALog.LibALog
+
+The raw layer over `include/alog.h`: the header's constants, its structs with the same
+field names, order and types, and one function per C function holding that function's only
+`ccall`. Arguments and results are exactly the C ones (result codes are `Int32`, strings
+are pointers); the Julian layer in `logger.jl` builds on this module.
+
+`scripts/check-julia.py` checks this file against the header: every C function is called
+here exactly once, with the same number of arguments and matching types, every struct has
+the header's fields and every constant the header's value.
+
+None of these functions calls back into Julia. `alog_conf_add_callback` and
+`alog_conf_set_error_callback` take C function pointers that alog calls on its own writer
+thread: pass only C functions that never enter Julia (never a `@cfunction` of a Julia
+function).
+"""
+module LibALog
+
+# ---------------------------------------------------------------------------------------
+# Constants (values as in include/alog.h)
+
+const ALOG_VERSION_MAJOR = 0
+const ALOG_VERSION_MINOR = 1
+const ALOG_VERSION_PATCH = 0
+
+const ALOG_LEVEL_TRACE = Int32(1)
+const ALOG_LEVEL_DEBUG = Int32(5)
+const ALOG_LEVEL_INFO = Int32(9)
+const ALOG_LEVEL_WARN = Int32(13)
+const ALOG_LEVEL_ERROR = Int32(17)
+const ALOG_LEVEL_FATAL = Int32(21)
+
+const ALOG_TIMEOUT_INFINITE = typemax(UInt32)
+
+const ALOG_FIELD_STRING = Int32(1)
+const ALOG_FIELD_INT = Int32(2)
+const ALOG_FIELD_UINT = Int32(3)
+const ALOG_FIELD_FLOAT = Int32(4)
+const ALOG_FIELD_BOOL = Int32(5)
+const ALOG_FIELD_JSON = Int32(6)
+
+const ALOG_OK = Int32(0)
+const ALOG_ERR_NULL = Int32(1)
+const ALOG_ERR_INVALID = Int32(2)
+const ALOG_ERR_FULL = Int32(3)
+const ALOG_ERR_TIMEOUT = Int32(4)
+const ALOG_ERR_CLOSED = Int32(5)
+const ALOG_ERR_IO = Int32(6)
+const ALOG_ERR_PANIC = Int32(7)
+const ALOG_ERR_TOO_LARGE = Int32(8)
+
+# ---------------------------------------------------------------------------------------
+# Types
+
+"""Opaque configuration handle (`alog_conf *`); only ever used behind a `Ptr`."""
+mutable struct alog_conf end
+
+"""Opaque logger handle (`alog_logger *`); only ever used behind a `Ptr`."""
+mutable struct alog_logger end
+
+"""One key/value field of a structured record (`alog_field`)."""
+struct alog_field
+    key::Ptr{UInt8}
+    key_len::Csize_t
+    kind::Int32
+    i64::Int64
+    u64::UInt64
+    f64::Float64
+    str::Ptr{UInt8}
+    str_len::Csize_t
+end
+
+"""A structured record for `alog_write_record` (`alog_record`)."""
+struct alog_record
+    level::Int32
+    timestamp_ns::Int64
+    msg::Ptr{UInt8}
+    msg_len::Csize_t
+    fields::Ptr{alog_field}
+    n_fields::Csize_t
+    file::Ptr{UInt8}
+    file_len::Csize_t
+    line::UInt32
+    func::Ptr{UInt8}
+    func_len::Csize_t
+end
+
+"""The counters of a logger (`alog_stats`)."""
+struct alog_stats
+    submitted::UInt64
+    written::UInt64
+    dropped::UInt64
+    failed::UInt64
+    pending::UInt64
+    queue_len::UInt64
+    queue_capacity::UInt64
+    queue_peak::UInt64
+    batches::UInt64
+    bytes_written::UInt64
+    write_errors::UInt64
+    rotations::UInt64
+    writer_restarts::UInt64
+    reserved::NTuple{8,UInt64}
+end
+
+# ---------------------------------------------------------------------------------------
+# Where the library is
+
+const _LIBPATH = Ref{String}("")
+
+"""
+    default_library_path() -> String
+
+`target/release/libalog.<ext>` of the workspace this package sits in (`julia/ALog` inside
+the alog repository).
+"""
+function default_library_path()
+    root = normpath(joinpath(@__DIR__, "..", "..", ".."))
+    name = Sys.iswindows() ? "alog.dll" : "libalog." * Base.Libc.Libdl.dlext
+    return joinpath(root, "target", "release", name)
+end
+
+"""
+    find_library() -> String
+
+The path of libalog: `ENV["ALOG_LIB"]` when set, else the workspace's release build. Throws
+an error that says how to build the library when the file does not exist.
+"""
+function find_library()
+    fromenv = get(ENV, "ALOG_LIB", "")
+    path = isempty(fromenv) ? default_library_path() : fromenv
+    if !isfile(path)
+        where = isempty(fromenv) ? "the workspace's release build folder" : "ALOG_LIB"
+        error("ALog: libalog not found at $(path) ($(where)). Build it with " *
+              "`cargo build --release -p alog-ffi` in the alog repository, or set " *
+              "ENV[\"ALOG_LIB\"] to the path of libalog before the first call.")
+    end
+    return path
+end
+
+"""
+    libalog() -> String
+
+The library path every `ccall` below loads from, found once (see `find_library`).
+"""
+function libalog()
+    path = _LIBPATH[]
+    if isempty(path)
+        path = find_library()
+        _LIBPATH[] = path
+    end
+    return path
+end
+
+# ---------------------------------------------------------------------------------------
+# Functions: one ccall per function of include/alog.h, in the header's order.
+
+"""`const char *alog_version(void)`: a static string."""
+function alog_version()
+    return ccall((:alog_version, libalog()), Cstring, ())
+end
+
+"""`alog_conf *alog_conf_new(void)`: `C_NULL` only when memory is exhausted."""
+function alog_conf_new()
+    return ccall((:alog_conf_new, libalog()), Ptr{alog_conf}, ())
+end
+
+"""`alog_result alog_conf_set(conf, key, value, errstr, errstr_size)`."""
+function alog_conf_set(conf, key, value, errstr, errstr_size)
+    return ccall((:alog_conf_set, libalog()), Int32,
+                 (Ptr{alog_conf}, Cstring, Cstring, Ptr{UInt8}, Csize_t),
+                 conf, key, value, errstr, errstr_size)
+end
+
+"""
+`alog_result alog_conf_add_callback(conf, callback, userdata, min_level, format, errstr,
+errstr_size)`. `callback` is a C function pointer called on alog's writer thread: never a
+`@cfunction` of Julia code. `format` may be `C_NULL`.
+"""
+function alog_conf_add_callback(conf, callback, userdata, min_level, format, errstr, errstr_size)
+    return ccall((:alog_conf_add_callback, libalog()), Int32,
+                 (Ptr{alog_conf}, Ptr{Cvoid}, Ptr{Cvoid}, Int32, Ptr{UInt8}, Ptr{UInt8}, Csize_t),
+                 conf, callback, userdata, min_level, format, errstr, errstr_size)
+end
+
+"""
+`alog_result alog_conf_set_error_callback(conf, callback, userdata)`: as
+`alog_conf_add_callback`, a C function pointer only (`C_NULL` removes it).
+"""
+function alog_conf_set_error_callback(conf, callback, userdata)
+    return ccall((:alog_conf_set_error_callback, libalog()), Int32,
+                 (Ptr{alog_conf}, Ptr{Cvoid}, Ptr{Cvoid}),
+                 conf, callback, userdata)
+end
+
+"""`void alog_conf_free(alog_conf *conf)`: `C_NULL` is a no-op."""
+function alog_conf_free(conf)
+    return ccall((:alog_conf_free, libalog()), Cvoid, (Ptr{alog_conf},), conf)
+end
+
+"""
+`alog_result alog_open(path, conf, out, errstr, errstr_size)`. `path` is a `String` or
+`C_NULL` (no main file); `out` a `Ref{Ptr{alog_logger}}`.
+"""
+function alog_open(path, conf, out, errstr, errstr_size)
+    return ccall((:alog_open, libalog()), Int32,
+                 (Ptr{UInt8}, Ptr{alog_conf}, Ref{Ptr{alog_logger}}, Ptr{UInt8}, Csize_t),
+                 path, conf, out, errstr, errstr_size)
+end
+
+"""`alog_result alog_write(lg, level, msg, len)`: `len` bytes at `msg` are copied."""
+function alog_write(lg, level, msg, len)
+    return ccall((:alog_write, libalog()), Int32,
+                 (Ptr{alog_logger}, Int32, Ptr{UInt8}, Csize_t),
+                 lg, level, msg, len)
+end
+
+"""
+`alog_result alog_write_record(lg, rec)`: `rec` is a `Ref{alog_record}` whose pointers the
+caller keeps valid (`GC.@preserve`) during the call.
+"""
+function alog_write_record(lg, rec)
+    return ccall((:alog_write_record, libalog()), Int32,
+                 (Ptr{alog_logger}, Ref{alog_record}),
+                 lg, rec)
+end
+
+"""`alog_result alog_flush(lg, timeout_ms)`: blocks the calling thread."""
+function alog_flush(lg, timeout_ms)
+    return ccall((:alog_flush, libalog()), Int32, (Ptr{alog_logger}, UInt32), lg, timeout_ms)
+end
+
+"""`alog_result alog_close(lg, timeout_ms)`: drains, then the handle answers only stats."""
+function alog_close(lg, timeout_ms)
+    return ccall((:alog_close, libalog()), Int32, (Ptr{alog_logger}, UInt32), lg, timeout_ms)
+end
+
+"""`alog_result alog_get_stats(lg, out)`: `out` is a `Ref{alog_stats}`."""
+function alog_get_stats(lg, out)
+    return ccall((:alog_get_stats, libalog()), Int32,
+                 (Ptr{alog_logger}, Ref{alog_stats}),
+                 lg, out)
+end
+
+"""`alog_result alog_set_level(lg, level)`."""
+function alog_set_level(lg, level)
+    return ccall((:alog_set_level, libalog()), Int32, (Ptr{alog_logger}, Int32), lg, level)
+end
+
+"""`int alog_level_enabled(lg, level)`: 1 or 0, one atomic load."""
+function alog_level_enabled(lg, level)
+    return ccall((:alog_level_enabled, libalog()), Cint, (Ptr{alog_logger}, Int32), lg, level)
+end
+
+"""`alog_result alog_last_error(lg, buf, size)`."""
+function alog_last_error(lg, buf, size)
+    return ccall((:alog_last_error, libalog()), Int32,
+                 (Ptr{alog_logger}, Ptr{UInt8}, Csize_t),
+                 lg, buf, size)
+end
+
+"""`const char *alog_result_str(alog_result r)`: a static string, never NULL."""
+function alog_result_str(r)
+    return ccall((:alog_result_str, libalog()), Cstring, (Int32,), r)
+end
+
+end # module LibALog
