@@ -38,6 +38,16 @@
  *   write_retries      retries of a failed write (backoff 1, 2, 4 ms...)  default 3
  *   clock              auto (invariant TSC where present) | realtime     default auto
  *   file.NAME.path, file.NAME.level, file.NAME.format, file.NAME.pattern   extra file sinks
+ *   rotate_bytes       rotate before a file passes this size (k|m|g), 0 = never   default 0
+ *   rotate_interval    never|hourly|daily (UTC period of each record's timestamp)  default never
+ *   max_files          rotated files kept per file sink, 0 = no limit            default 0
+ *   max_age            delete rotated files older than this (s|m|h|d), 0 = never default 0
+ *   max_total_bytes    rotated + active bytes kept per sink (k|m|g), 0 = no limit default 0
+ *   compress           none|gzip|zstd: rotated files, on a background thread     default none
+ *   encryption_key_file, encryption_key_env   32-byte key (64 hex digits, or 32 raw bytes
+ *                      in the file); files are XChaCha20-Poly1305 chunks          default none
+ *   reopen_check       true|false: reopen when the path was moved or deleted     default true
+ * Rotated files are PATH.N or PATH.YYYY-MM-DD[THH].N (+ .gz/.zst), N only grows; see README.
  *
  * Output: text lines are "<RFC 3339 UTC timestamp, microseconds> <LEVEL> <message>[ key=value...]";
  * JSON lines are one object with ts, level, msg first, then source and fields. Control
@@ -84,6 +94,10 @@
 
 // Timeout value meaning "wait as long as it takes" for `alog_flush` and `alog_close`.
 #define ALOG_TIMEOUT_INFINITE UINT32_MAX
+
+// `alog_record.timestamp_ns` of a record written without a timestamp (log/slog's zero time):
+// text lines start at the level, JSON objects have no timestamp member.
+#define ALOG_TIMESTAMP_NONE INT64_MIN
 
 // `alog_field.kind`: `str`/`str_len` hold a string (any bytes; invalid UTF-8 is escaped).
 #define ALOG_FIELD_STRING 1
@@ -180,7 +194,8 @@ typedef struct alog_field {
 // A structured record for `alog_write_record`. Every pointer is borrowed for the call only.
 typedef struct alog_record {
   int32_t level;
-  // Nanoseconds since the Unix epoch; 0 means "now" (taken by alog).
+  // Nanoseconds since the Unix epoch; 0 means "now" (taken by alog), `ALOG_TIMESTAMP_NONE`
+  // means "no timestamp".
   int64_t timestamp_ns;
   const char *msg;
   size_t msg_len;
@@ -215,6 +230,7 @@ typedef struct alog_stats {
   uint64_t bytes_written;
   // Failed write attempts, retries included.
   uint64_t write_errors;
+  // File rotations this process did (rotate_bytes, rotate_interval).
   uint64_t rotations;
   uint64_t writer_restarts;
   // Zero; room to grow without changing the struct's size.
@@ -357,6 +373,20 @@ alog_result alog_close(struct alog_logger *lg, uint32_t timeout_ms);
 
 // Fills `*out` with a snapshot of the logger's counters (also after close). Any thread.
 alog_result alog_get_stats(const struct alog_logger *lg, struct alog_stats *out);
+
+// Asks the writer to close and reopen the logger's files before its next batch, after an
+// external tool (logrotate without `copytruncate`) moved them. Only an atomic increment:
+// async-signal-safe, so a SIGHUP handler may call it:
+//
+// ```c
+// static alog_logger *g_log;
+// static void on_hup(int sig) { (void)sig; alog_reopen(g_log); }
+// /* after alog_open: */ signal(SIGHUP, on_hup);
+// ```
+//
+// Without it alog still notices a moved or deleted file (one `stat` per batch, key
+// `reopen_check`). `ALOG_ERR_CLOSED` after close. Any thread, signal handlers included.
+alog_result alog_reopen(struct alog_logger *lg);
 
 // Sets the level of the logger and of every sink without a level of its own.
 // `ALOG_ERR_INVALID` outside 1..24. Any thread.

@@ -144,6 +144,8 @@ def parse_header(path: Path) -> Header:
             h.defines[name] = int(value)
         elif value == "UINT32_MAX":
             h.defines[name] = 2**32 - 1
+        elif value == "INT64_MIN":
+            h.defines[name] = -(2**63)
         elif re.fullmatch(r'"[^"]*"', value):
             h.defines[name] = value[1:-1]
     # Drop comments and preprocessor lines (with their continuations) and the bodies of
@@ -468,7 +470,8 @@ def julia_const_value(node):
     m = re.fullmatch(r"(?:U?Int(?:8|16|32|64)|Cu?int)?\(?(-?\d+)\)?", t)
     if m:
         return int(m.group(1))
-    limits = {"typemax(UInt32)": 2**32 - 1, "typemax(Int32)": 2**31 - 1, "typemax(UInt64)": 2**64 - 1}
+    limits = {"typemax(UInt32)": 2**32 - 1, "typemax(Int32)": 2**31 - 1, "typemax(UInt64)": 2**64 - 1,
+              "typemin(Int64)": -(2**63)}
     if t in limits:
         return limits[t]
     if node.type == "string_literal":

@@ -42,6 +42,15 @@ rm -f "$fuzz_log"
 step "C programs: plain, ASan+UBSan, valgrind"
 bash tests/c/run.sh
 
+step "file lifecycle: 4 x 1M rotation (plain/gzip/zstd/encrypted), logrotate, rsyslog, disk full, 4 processes"
+bash scripts/test-lifecycle.sh
+
+step "Python binding: pip install ./python, abi3 wheel, clippy/fmt of the PyO3 crate, pytest"
+bash scripts/test-python.sh
+
+step "Go binding: gofmt, go vet, go test -race, cgocheck2, a program outside the module"
+bash scripts/test-go.sh
+
 step "pkg-config: install to a temporary prefix and build the demo against it"
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT

@@ -76,6 +76,14 @@ impl Builder {
         });
         self
     }
+    /// A sink taking each batch's formatted lines at once (see [`crate::config::BatchCallback`]).
+    pub fn batch_callback(
+        mut self,
+        f: impl Fn(&[u8]) -> std::result::Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.batch_callbacks.push(Arc::new(f));
+        self
+    }
     pub fn on_error(mut self, f: impl Fn(&Error) + Send + Sync + 'static) -> Self {
         self.config.on_error = Some(Arc::new(f));
         self

@@ -21,6 +21,14 @@
 //! | `write_retries` | retries of a failed write, with backoff 1, 2, 4... ms | `3` |
 //! | `clock` | `auto` (the CPU's invariant TSC where there is one) `realtime` (`ALOG_CLOCK=realtime` forces it) | `auto` |
 //! | `file.NAME.path` / `.level` / `.format` / `.pattern` | an extra file sink called NAME | none |
+//! | `rotate_bytes` | rotate a file before it passes this size (`k` `m` `g` suffixes), 0 = never | `0` |
+//! | `rotate_interval` | `never` `hourly` `daily` (UTC periods of the records' timestamps) | `never` |
+//! | `max_files` | rotated files kept per sink, 0 = no limit | `0` |
+//! | `max_age` | rotated files older than this are deleted (`s` `m` `h` `d`), 0 = no limit | `0` |
+//! | `max_total_bytes` | rotated + active bytes kept per sink (`k` `m` `g`), 0 = no limit | `0` |
+//! | `compress` | `none` `gzip` `zstd`: rotated files, on a background thread | `none` |
+//! | `encryption_key_file` / `encryption_key_env` | 32-byte key (64 hex digits, or 32 raw bytes in a file) | none |
+//! | `reopen_check` | `true` `false`: reopen when the path moved or vanished (once per batch) | `true` |
 
 use std::fmt;
 use std::path::PathBuf;
@@ -64,6 +72,68 @@ pub enum Fsync {
     Close,
 }
 
+/// Time rotation: a record goes to the file of its own UTC period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotateInterval {
+    Never,
+    Hourly,
+    Daily,
+}
+
+/// Compression of rotated files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compress {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Where the encryption key comes from (never the key itself: it is read at open).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    File(PathBuf),
+    Env(String),
+}
+
+/// The file lifecycle shared by every file sink: rotation, retention, compression,
+/// encryption and external-rotation detection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// 0 = no size rotation.
+    pub rotate_bytes: u64,
+    pub rotate_interval: RotateInterval,
+    /// 0 = no limit.
+    pub max_files: u64,
+    pub max_age: Option<Duration>,
+    /// 0 = no limit.
+    pub max_total_bytes: u64,
+    pub compress: Compress,
+    pub key: Option<KeySource>,
+    pub reopen_check: bool,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle {
+            rotate_bytes: 0,
+            rotate_interval: RotateInterval::Never,
+            max_files: 0,
+            max_age: None,
+            max_total_bytes: 0,
+            compress: Compress::None,
+            key: None,
+            reopen_check: true,
+        }
+    }
+}
+
+impl Lifecycle {
+    /// Whether files rotate (and so share a lock file between processes).
+    pub fn rotates(&self) -> bool {
+        self.rotate_bytes > 0 || self.rotate_interval != RotateInterval::Never
+    }
+}
+
 /// A console stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {
@@ -101,6 +171,11 @@ pub struct Style {
 /// Called on the writer thread with each formatted line (without its newline) and its level.
 /// The byte after the slice in memory is always NUL, so C callers may treat it as a C string.
 pub type LineCallback = Arc<dyn Fn(Level, &[u8]) + Send + Sync>;
+
+/// Called on the writer thread (or the caller's, in sync mode) with the formatted lines of a
+/// batch, each ending in a newline (a batch larger than 4 MiB comes in several calls). `Err`
+/// marks those records failed with the given message; the call is never retried.
+pub type BatchCallback = Arc<dyn Fn(&[u8]) -> std::result::Result<(), String> + Send + Sync>;
 
 /// Called on the writer thread (or the caller's, in sync mode) for every I/O error.
 pub type ErrorCallback = Arc<dyn Fn(&Error) + Send + Sync>;
@@ -157,7 +232,10 @@ pub struct Config {
     /// Stamp records with the TSC where it is invariant (`clock=auto`), else `CLOCK_REALTIME`.
     pub tsc: bool,
     pub files: Vec<FileSpec>,
+    pub lifecycle: Lifecycle,
     pub callbacks: Vec<CallbackSpec>,
+    /// Sinks that take whole batches, in the logger's style and at its level.
+    pub batch_callbacks: Vec<BatchCallback>,
     pub on_error: Option<ErrorCallback>,
 }
 
@@ -171,6 +249,7 @@ impl fmt::Debug for Config {
             .field("batch_size", &self.batch_size)
             .field("sync", &self.sync)
             .field("files", &self.files)
+            .field("lifecycle", &self.lifecycle)
             .field("callbacks", &self.callbacks)
             .finish_non_exhaustive()
     }
@@ -203,7 +282,9 @@ impl Default for Config {
             write_retries: 3,
             tsc: true,
             files: Vec::new(),
+            lifecycle: Lifecycle::default(),
             callbacks: Vec::new(),
+            batch_callbacks: Vec::new(),
             on_error: None,
         }
     }
@@ -231,6 +312,51 @@ fn parse_uint(key: &str, value: &str, min: u64, max: u64) -> Result<u64> {
     match value.trim().parse::<u64>() {
         Ok(n) if n >= min && n <= max => Ok(n),
         _ => Err(bad(key, value, &format!("an integer {min}..{max}"))),
+    }
+}
+
+/// A byte count with an optional binary suffix: `64k`, `10m`, `1g` (also `KiB`, `MB`...).
+fn parse_bytes(key: &str, value: &str) -> Result<u64> {
+    let v = value.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => 0,
+    };
+    match num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)) {
+        Some(n) if mult > 0 => Ok(n),
+        _ => Err(bad(
+            key,
+            value,
+            "a byte count such as 1048576, 64k, 10m or 1g",
+        )),
+    }
+}
+
+/// A duration with a unit: `90s`, `30m`, `12h`, `7d`; a bare number is seconds; 0 = none.
+fn parse_age(key: &str, value: &str) -> Result<Option<Duration>> {
+    let v = value.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let mult: u64 = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => 0,
+    };
+    match num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)) {
+        Some(0) if mult > 0 => Ok(None),
+        Some(n) if mult > 0 => Ok(Some(Duration::from_secs(n))),
+        _ => Err(bad(
+            key,
+            value,
+            "a duration such as 3600, 90s, 30m, 12h or 7d",
+        )),
     }
 }
 
@@ -286,6 +412,15 @@ pub const KEYS: &[&str] = &[
     "file.NAME.level",
     "file.NAME.format",
     "file.NAME.pattern",
+    "rotate_bytes",
+    "rotate_interval",
+    "max_files",
+    "max_age",
+    "max_total_bytes",
+    "compress",
+    "encryption_key_file",
+    "encryption_key_env",
+    "reopen_check",
 ];
 
 impl Config {
@@ -372,6 +507,49 @@ impl Config {
                     parse_uint(key, value, 1, MAX_MESSAGE_BYTES as u64)? as usize
             }
             "write_retries" => self.write_retries = parse_uint(key, value, 0, 10)? as u32,
+            "rotate_bytes" => self.lifecycle.rotate_bytes = parse_bytes(key, value)?,
+            "rotate_interval" => {
+                self.lifecycle.rotate_interval = parse_enum(
+                    key,
+                    value,
+                    &[
+                        ("never", RotateInterval::Never),
+                        ("hourly", RotateInterval::Hourly),
+                        ("daily", RotateInterval::Daily),
+                    ],
+                )?
+            }
+            "max_files" => self.lifecycle.max_files = parse_uint(key, value, 0, 1 << 32)?,
+            "max_age" => self.lifecycle.max_age = parse_age(key, value)?,
+            "max_total_bytes" => self.lifecycle.max_total_bytes = parse_bytes(key, value)?,
+            "compress" => {
+                self.lifecycle.compress = parse_enum(
+                    key,
+                    value,
+                    &[
+                        ("none", Compress::None),
+                        ("gzip", Compress::Gzip),
+                        ("zstd", Compress::Zstd),
+                    ],
+                )?
+            }
+            "encryption_key_file" if value.is_empty() => {
+                return Err(bad(key, value, "the path of a file holding the key"))
+            }
+            "encryption_key_file" => {
+                self.lifecycle.key = Some(KeySource::File(PathBuf::from(value)))
+            }
+            "encryption_key_env" if value.is_empty() => {
+                return Err(bad(key, value, "the name of an environment variable"))
+            }
+            "encryption_key_env" => self.lifecycle.key = Some(KeySource::Env(value.to_string())),
+            "reopen_check" => {
+                self.lifecycle.reopen_check = parse_enum(
+                    key,
+                    value,
+                    &[("true", true), ("false", false), ("1", true), ("0", false)],
+                )?
+            }
             "clock" => self.tsc = parse_enum(key, value, &[("auto", true), ("realtime", false)])?,
             _ => return self.set_file_key(key, value),
         }
@@ -435,6 +613,11 @@ impl Config {
 
     /// Checks the relations between keys that single values cannot express.
     pub fn validate(&self) -> Result<()> {
+        if self.lifecycle.compress != Compress::None && !self.lifecycle.rotates() {
+            return Err(Error::invalid(
+                "compress applies to rotated files: set rotate_bytes or rotate_interval too",
+            ));
+        }
         for f in &self.files {
             if f.path.is_none() {
                 return Err(Error::invalid(format!(
@@ -523,7 +706,48 @@ mod tests {
     }
 
     #[test]
+    fn lifecycle_keys_parse_units_and_name_bad_values() {
+        let mut c = Config::default();
+        c.set("rotate_bytes", "10m").unwrap();
+        c.set("max_total_bytes", "64KiB").unwrap();
+        c.set("max_age", "7d").unwrap();
+        c.set("max_files", "5").unwrap();
+        c.set("rotate_interval", "daily").unwrap();
+        c.set("compress", "zstd").unwrap();
+        c.set("encryption_key_env", "APP_LOG_KEY").unwrap();
+        assert_eq!(c.lifecycle.rotate_bytes, 10 << 20);
+        assert_eq!(c.lifecycle.max_total_bytes, 64 << 10);
+        assert_eq!(c.lifecycle.max_age, Some(Duration::from_secs(7 * 86400)));
+        assert_eq!(c.lifecycle.max_files, 5);
+        assert_eq!(c.lifecycle.rotate_interval, RotateInterval::Daily);
+        assert_eq!(c.lifecycle.compress, Compress::Zstd);
+        assert_eq!(c.lifecycle.key, Some(KeySource::Env("APP_LOG_KEY".into())));
+        assert_eq!(
+            c.set("rotate_bytes", "10x").unwrap_err().to_string(),
+            "invalid value \"10x\" for rotate_bytes: expected a byte count such as 1048576, 64k, 10m or 1g"
+        );
+        assert_eq!(
+            c.set("max_age", "1w").unwrap_err().to_string(),
+            "invalid value \"1w\" for max_age: expected a duration such as 3600, 90s, 30m, 12h or 7d"
+        );
+        assert_eq!(
+            c.set("compress", "lz4").unwrap_err().to_string(),
+            "invalid value \"lz4\" for compress: expected none|gzip|zstd"
+        );
+        c.set("max_age", "0").unwrap();
+        assert_eq!(c.lifecycle.max_age, None);
+    }
+
+    #[test]
     fn validate_rejects_inconsistent_settings() {
+        let mut c = Config::default();
+        c.set("compress", "gzip").unwrap();
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "compress applies to rotated files: set rotate_bytes or rotate_interval too"
+        );
+        c.set("rotate_interval", "daily").unwrap();
+        c.validate().unwrap();
         let mut c = Config::default();
         c.set("file.x.level", "info").unwrap();
         assert!(c

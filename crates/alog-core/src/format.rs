@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::config::{Format, Style};
 use crate::level::Level;
+use crate::logger::NO_TIMESTAMP;
 use crate::record::{Decoded, Field, Source, Value};
 use crate::time::TsPrinter;
 
@@ -153,9 +154,16 @@ impl Formatter {
     }
 
     fn text(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        // A record without a timestamp also loses the space that separated it.
+        let mut after_missing_ts = false;
         for p in &self.pattern.pieces {
+            let skip_space = std::mem::take(&mut after_missing_ts);
             match p {
+                Piece::Lit(s) if skip_space => {
+                    out.extend_from_slice(s.strip_prefix(' ').unwrap_or(s).as_bytes())
+                }
                 Piece::Lit(s) => out.extend_from_slice(s.as_bytes()),
+                Piece::Ts if r.ts == NO_TIMESTAMP => after_missing_ts = true,
                 Piece::Ts => self.ts.push(r.ts, out),
                 Piece::Level => out.extend_from_slice(r.level.name().as_bytes()),
                 Piece::Msg => text_escape(r.msg, out),
@@ -194,10 +202,12 @@ impl Formatter {
     fn json(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
         let k = &self.style.json_keys;
         out.push(b'{');
-        json_str(k.ts.as_bytes(), out);
-        out.extend_from_slice(b":\"");
-        self.ts.push(r.ts, out);
-        out.extend_from_slice(b"\",");
+        if r.ts != NO_TIMESTAMP {
+            json_str(k.ts.as_bytes(), out);
+            out.extend_from_slice(b":\"");
+            self.ts.push(r.ts, out);
+            out.extend_from_slice(b"\",");
+        }
         json_str(k.level.as_bytes(), out);
         out.extend_from_slice(b":\"");
         out.extend_from_slice(r.level.name().as_bytes());
@@ -249,7 +259,7 @@ fn push_display(out: &mut Vec<u8>, v: impl std::fmt::Display) {
 }
 
 /// "00" "01" ... "99": two decimal digits per lookup.
-const PAIRS: &[u8; 200] = b"\
+pub(crate) const PAIRS: &[u8; 200] = b"\
 0001020304050607080910111213141516171819\
 2021222324252627282930313233343536373839\
 4041424344454647484950515253545556575859\
@@ -766,6 +776,36 @@ mod tests {
         assert_eq!(
             out,
             b"{\"time\":\"1970-01-01T00:00:00.000000Z\",\"severity\":\"ERROR\",\"message\":\"x\"}"
+        );
+    }
+
+    #[test]
+    fn records_without_a_timestamp_omit_it() {
+        let line = |format, pattern: Option<&str>| {
+            let s = Style {
+                format,
+                pattern: pattern.map(String::from),
+                json_keys: JsonKeys::default(),
+            };
+            let r = RecordRef {
+                ts: NO_TIMESTAMP,
+                level: Level::WARN,
+                msg: b"x",
+                source: None,
+                fields: None,
+            };
+            let mut out = Vec::new();
+            Formatter::new(s).format(&r, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(line(Format::Text, None), "WARN x");
+        assert_eq!(
+            line(Format::Text, Some("[{ts}] {level}: {msg}")),
+            "[] WARN: x"
+        );
+        assert_eq!(
+            line(Format::Json, None),
+            "{\"level\":\"WARN\",\"msg\":\"x\"}"
         );
     }
 

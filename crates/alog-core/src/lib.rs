@@ -17,20 +17,35 @@
 //! ```
 //!
 //! Configuration keys, defaults and accepted values are listed in [`config`].
+//!
+//! File sinks have a lifecycle (`rotate.rs` and its neighbours): size and time rotation
+//! between records with the naming scheme of [`naming`], retention from a folder scan,
+//! atomic gzip/zstd compression and retention on an `alog-files` thread, encryption in
+//! authenticated chunks ([`crypt`]), reopening after external rotation
+//! ([`Logger::reopen`] and a per-batch identity check) and a lock file for several
+//! processes. [`reader`] reads every kind of file back (the `alog` command uses it).
 
 mod builder;
 pub mod clock;
+mod compress;
 pub mod config;
+pub mod crypt;
 pub mod deferred;
 pub mod error;
 pub mod format;
+mod housekeeping;
 pub mod level;
+mod lockfile;
 mod logger;
+pub mod naming;
 mod pipeline;
 pub mod printf;
 mod process;
 pub mod queue;
+pub mod reader;
 pub mod record;
+mod retention;
+mod rotate;
 mod shared;
 mod sink;
 mod stats;
@@ -40,9 +55,9 @@ pub mod time;
 mod writer;
 
 pub use builder::Builder;
-pub use config::{Config, Format, Fsync, Overflow, Stream};
+pub use config::{Compress, Config, Format, Fsync, Lifecycle, Overflow, RotateInterval, Stream};
 pub use error::{Error, Result};
 pub use level::Level;
-pub use logger::{Logger, Record, DROP_CLOSE_TIMEOUT};
-pub use record::{Field, Source, Value};
+pub use logger::{Logger, Record, DROP_CLOSE_TIMEOUT, NO_TIMESTAMP};
+pub use record::{Field, OwnedValue, Source, Value};
 pub use stats::Stats;

@@ -15,20 +15,24 @@ use crate::printf::{self, Arg};
 use crate::queue::{Batch, Queue};
 use crate::record::{Field, Source};
 use crate::shared::{
-    drain_locked, ensure_writer, finish, lock, spawn_writer, wait_done, wait_until, Core, Shared,
-    Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
+    drain_locked, ensure_writer, finish, lock, spawn_writer, wait_done, wait_until, Core,
+    LineBreak, Shared, Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
 };
 use crate::stats::{Counters, Stats};
-use crate::submit::{submit, Payload};
+use crate::submit::{submit, submit_with, Payload, Wait};
 
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `Record::timestamp_ns` for a record written without a timestamp (log/slog's zero time):
+/// text lines start at the level, JSON objects have no timestamp member.
+pub const NO_TIMESTAMP: i64 = i64::MIN;
 
 /// A structured record, as `write_record` takes it.
 #[derive(Clone, Copy, Debug)]
 pub struct Record<'a> {
     pub level: Level,
-    /// Nanoseconds since the Unix epoch; `None` is "now".
+    /// Nanoseconds since the Unix epoch; `None` is "now", `Some(NO_TIMESTAMP)` is "none".
     pub timestamp_ns: Option<i64>,
     pub msg: &'a [u8],
     pub fields: &'a [Field<'a>],
@@ -105,6 +109,8 @@ impl Logger {
             fsync: config.fsync,
             max_message_bytes: config.max_message_bytes,
             tsc,
+            _hot_end: LineBreak,
+            _queue_end: LineBreak,
             core: Mutex::new(Core {
                 pipeline: Some(pipeline),
                 scratch: Batch::default(),
@@ -155,20 +161,41 @@ impl Logger {
 
     /// Logs a structured record (fields, source location, caller's timestamp).
     pub fn write_record(&self, rec: &Record<'_>) -> Result<()> {
-        if rec.fields.is_empty() && rec.source.is_none() {
-            return submit(
-                self.shared(),
-                rec.level,
-                rec.timestamp_ns,
-                Payload::plain(rec.msg),
-            );
+        self.write_record_with(rec, &mut Wait::Configured)
+    }
+
+    /// Like [`write_record`](Self::write_record), but never waits: when `overflow=block` finds
+    /// the queue full it returns `Ok(false)` and the record is neither submitted nor counted
+    /// (a binding can then release its interpreter lock and call
+    /// [`write_record_interruptible`](Self::write_record_interruptible)). `Ok(true)`: submitted.
+    pub fn try_write_record(&self, rec: &Record<'_>) -> Result<bool> {
+        match self.write_record_with(rec, &mut Wait::Never) {
+            Ok(()) => Ok(true),
+            Err(Error::Full) if self.shared().overflow == crate::Overflow::Block => Ok(false),
+            Err(e) => Err(e),
         }
-        submit(
-            self.shared(),
-            rec.level,
-            rec.timestamp_ns,
-            Payload::structured(rec),
-        )
+    }
+
+    /// Like [`write_record`](Self::write_record), but while it waits for room under
+    /// `overflow=block` it asks `keep_waiting` at least every `step`; when that returns `false`
+    /// the record is dropped and counted as by `block_timeout_ms`, and the call returns
+    /// `Timeout`. `keep_waiting` runs on the calling thread with no lock of the logger held.
+    pub fn write_record_interruptible(
+        &self,
+        rec: &Record<'_>,
+        step: Duration,
+        keep_waiting: &mut dyn FnMut() -> bool,
+    ) -> Result<()> {
+        self.write_record_with(rec, &mut Wait::Interruptible { step, keep_waiting })
+    }
+
+    fn write_record_with(&self, rec: &Record<'_>, wait: &mut Wait<'_>) -> Result<()> {
+        let payload = if rec.fields.is_empty() && rec.source.is_none() {
+            Payload::plain(rec.msg)
+        } else {
+            Payload::structured(rec)
+        };
+        submit_with(self.shared(), rec.level, rec.timestamp_ns, payload, wait)
     }
 
     /// Logs a call of a registered printf call site ([`deferred::register`]) with its raw
@@ -215,6 +242,18 @@ impl Logger {
     }
     pub fn fatal(&self, msg: impl AsRef<[u8]>) {
         let _ = self.log(Level::FATAL, msg);
+    }
+
+    /// Asks the writer to close and reopen its files before its next batch (after an
+    /// external tool such as logrotate moved them). Only an atomic increment: safe to call
+    /// from a signal handler. `Closed` after close.
+    pub fn reopen(&self) -> Result<()> {
+        let s = self.shared();
+        if s.gate.load(Ordering::Acquire) & CLOSED != 0 {
+            return Err(Error::Closed);
+        }
+        s.counters.reopen_requests.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Changes the level of the logger and of every sink without a level of its own.

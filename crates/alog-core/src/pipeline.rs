@@ -7,13 +7,16 @@ use std::sync::atomic::Ordering;
 
 use crate::clock::{Converter, Stamp};
 use crate::config::{Config, ErrorCallback, Fsync, Style};
+use crate::crypt::Key;
 use crate::deferred::{self, SiteCache};
 use crate::error::{Error, Result};
 use crate::format::{Formatter, RecordRef};
+use crate::housekeeping::BackgroundErrors;
 use crate::level::Level;
 use crate::queue::{Batch, Kind, Meta};
 use crate::record::Decoded;
-use crate::sink::{open_file, Sink, Target};
+use crate::rotate::FileSink;
+use crate::sink::{Sink, Target};
 use crate::stats::Counters;
 
 /// A batch flushes a sink's buffer early past this many bytes, bounding memory.
@@ -50,6 +53,8 @@ pub(crate) struct Pipeline {
     fsync: Fsync,
     /// Per record of the current batch: whether some sink failed to take it.
     failed: Vec<bool>,
+    /// Errors of the file sinks' background threads, reported at the next batch.
+    background_errors: BackgroundErrors,
     /// Turns the records' TSC stamps into wall-clock time.
     clock: Converter,
     /// Deferred records: the call sites seen so far and the message being rendered.
@@ -67,9 +72,25 @@ impl Pipeline {
             retries: cfg.write_retries,
             fsync: cfg.fsync,
             failed: Vec::new(),
+            background_errors: BackgroundErrors::default(),
             clock: Converter::default(),
             sites: SiteCache::default(),
             rendered: Vec::new(),
+        };
+        let key = match &cfg.lifecycle.key {
+            Some(src) => Some(std::sync::Arc::new(Key::load(src)?)),
+            None => None,
+        };
+        let background_errors = p.background_errors.clone();
+        let file = |path: &std::path::Path| {
+            FileSink::open(
+                path,
+                cfg.file_mode,
+                &cfg.lifecycle,
+                key.as_ref(),
+                &background_errors,
+            )
+            .map(|f| Target::File(Box::new(f)))
         };
         let base = cfg.style();
         let with = |format: Option<_>, pattern: Option<&String>| Style {
@@ -78,27 +99,11 @@ impl Pipeline {
             json_keys: base.json_keys.clone(),
         };
         if let Some(path) = path {
-            let file = open_file(path, cfg.file_mode)?;
-            p.add(
-                Target::File {
-                    file,
-                    path: path.to_path_buf(),
-                },
-                None,
-                base.clone(),
-            );
+            p.add(file(path)?, None, base.clone());
         }
         for f in &cfg.files {
             let path = f.path.as_ref().expect("validated");
-            let file = open_file(path, cfg.file_mode)?;
-            p.add(
-                Target::File {
-                    file,
-                    path: path.clone(),
-                },
-                f.level,
-                with(f.format, f.pattern.as_ref()),
-            );
+            p.add(file(path)?, f.level, with(f.format, f.pattern.as_ref()));
         }
         if let Some(stream) = cfg.console {
             p.add(
@@ -113,6 +118,9 @@ impl Pipeline {
                 c.level,
                 with(c.format, None),
             );
+        }
+        for cb in &cfg.batch_callbacks {
+            p.add(Target::Batch(cb.clone()), None, base.clone());
         }
         Ok(p)
     }
@@ -166,6 +174,7 @@ impl Pipeline {
     ) {
         self.failed.clear();
         self.failed.resize(batch.len(), false);
+        self.begin_files(counters, errors);
         if batch
             .metas
             .iter()
@@ -182,6 +191,11 @@ impl Pipeline {
         self.write_out(counters, errors);
         if self.fsync == Fsync::Batch {
             self.sync_files(errors);
+        }
+        for sink in &mut self.sinks {
+            if let Target::File(fs) = &mut sink.target {
+                fs.end_batch();
+            }
         }
         let failed = self.failed.iter().filter(|f| **f).count() as u64;
         Counters::add(&counters.failed, failed);
@@ -274,6 +288,18 @@ impl Pipeline {
                 *done = true;
             }
             let sink = &mut self.sinks[si];
+            let pending = sink.buf.len();
+            if let Target::File(fs) = &mut sink.target {
+                if fs.before_record(pending, line.len() + 1, rec.ts) {
+                    write_sink(sink, self.retries, &mut self.failed, counters, errors);
+                    if let Target::File(fs) = &mut sink.target {
+                        match fs.rotate(rec.ts) {
+                            Ok(()) => Counters::add(&counters.rotations, 1),
+                            Err(e) => errors.report(e),
+                        }
+                    }
+                }
+            }
             match &sink.target {
                 Target::Callback(cb) => {
                     let n = line.len();
@@ -295,26 +321,28 @@ impl Pipeline {
         }
     }
 
+    /// Starts a batch on every file sink (lock, reopen check) and reports the background
+    /// threads' errors.
+    fn begin_files(&mut self, counters: &Counters, errors: &ErrorReporter) {
+        let deferred = std::mem::take(&mut *crate::shared::lock(&self.background_errors));
+        for e in deferred {
+            errors.report(e);
+        }
+        let requests = counters.reopen_requests.load(Ordering::SeqCst);
+        for sink in &mut self.sinks {
+            if let Target::File(fs) = &mut sink.target {
+                if let Err(e) = fs.begin_batch(requests) {
+                    counters.write_errors.fetch_add(1, Ordering::Relaxed);
+                    errors.report(e);
+                }
+            }
+        }
+    }
+
     /// Writes every sink's buffer; records whose bytes did not all get out are failed.
     fn write_out(&mut self, counters: &Counters, errors: &ErrorReporter) {
         for sink in &mut self.sinks {
-            if sink.buf.is_empty() {
-                continue;
-            }
-            let what = sink.target.describe();
-            let (n, err) = sink.target.write_all(&sink.buf, self.retries, |_| {
-                counters.write_errors.fetch_add(1, Ordering::Relaxed);
-            });
-            Counters::add(&counters.bytes_written, n as u64);
-            if let Some(e) = err {
-                let lost = sink.ends.iter().filter(|(end, _)| *end > n).count();
-                for (_, idx) in sink.ends.iter().filter(|(end, _)| *end > n) {
-                    self.failed[*idx as usize] = true;
-                }
-                errors.report(Error::io(format!("writing {lost} records to {what}"), e));
-            }
-            sink.buf.clear();
-            sink.ends.clear();
+            write_sink(sink, self.retries, &mut self.failed, counters, errors);
         }
     }
 
@@ -327,8 +355,45 @@ impl Pipeline {
         }
     }
 
+    /// Closes the sinks, waiting for their queued compressions, and reports what the
+    /// background threads ran into since the last batch.
+    pub fn close(mut self, errors: &ErrorReporter) {
+        self.sinks.clear();
+        let deferred = std::mem::take(&mut *crate::shared::lock(&self.background_errors));
+        for e in deferred {
+            errors.report(e);
+        }
+    }
+
     /// Whether `flush()`/`close()` should fsync.
     pub fn fsync_on_flush(&self) -> bool {
         self.fsync != Fsync::Never
     }
+}
+
+/// Writes one sink's buffer; records whose bytes did not all get out are failed.
+fn write_sink(
+    sink: &mut Sink,
+    retries: u32,
+    failed: &mut [bool],
+    counters: &Counters,
+    errors: &ErrorReporter,
+) {
+    if sink.buf.is_empty() {
+        return;
+    }
+    let (n, err) = sink.target.write_all(&sink.buf, retries, &mut |_| {
+        counters.write_errors.fetch_add(1, Ordering::Relaxed);
+    });
+    Counters::add(&counters.bytes_written, n as u64);
+    if let Some(e) = err {
+        let lost = sink.ends.iter().filter(|(end, _)| *end > n).count();
+        for (_, idx) in sink.ends.iter().filter(|(end, _)| *end > n) {
+            failed[*idx as usize] = true;
+        }
+        let what = sink.target.describe();
+        errors.report(Error::io(format!("writing {lost} records to {what}"), e));
+    }
+    sink.buf.clear();
+    sink.ends.clear();
 }

@@ -103,15 +103,18 @@ pub enum Push {
     Closed,
 }
 
-/// The bounded MPMC ring.
+/// The bounded MPMC ring. The layout keeps what producers read on every claim (the slot
+/// pointer, mask and capacity) off the lines that change: the claim position, the consume
+/// position and the consumer lock each have their own.
 #[derive(Debug)]
+#[repr(C)]
 pub struct Queue {
-    tail: Padded<AtomicU64>,
-    head: Padded<AtomicU64>,
     slots: AtomicPtr<Slot>,
     mask: u64,
     cap: u64,
-    consumer: Mutex<()>,
+    tail: Padded<AtomicU64>,
+    head: Padded<AtomicU64>,
+    consumer: Padded<Mutex<()>>,
 }
 
 impl std::fmt::Debug for Slot {
@@ -144,7 +147,7 @@ impl Queue {
             slots: AtomicPtr::new(Box::into_raw(slots).cast::<Slot>()),
             mask: phys as u64 - 1,
             cap: cap.max(1) as u64,
-            consumer: Mutex::new(()),
+            consumer: Padded(Mutex::new(())),
         }
     }
 
@@ -238,7 +241,7 @@ impl Queue {
 
     /// Copies up to `max` published records, in order, into `out`; returns how many.
     pub fn pop_into(&self, max: usize, out: &mut Batch) -> usize {
-        let _g = self.consumer.lock().unwrap_or_else(|e| e.into_inner());
+        let _g = self.consumer.0.lock().unwrap_or_else(|e| e.into_inner());
         if self.slots.load(Ordering::Relaxed).is_null() {
             return 0;
         }
@@ -279,7 +282,7 @@ impl Queue {
     /// For `drop_oldest`: if the queue is still full, discards its oldest record (waiting for
     /// it to be published) and returns true.
     pub fn drop_oldest(&self) -> bool {
-        let _g = self.consumer.lock().unwrap_or_else(|e| e.into_inner());
+        let _g = self.consumer.0.lock().unwrap_or_else(|e| e.into_inner());
         let t = self.tail.0.load(Ordering::Acquire);
         if t & CLOSED != 0 {
             return false;
@@ -311,7 +314,7 @@ impl Queue {
     /// Frees the slot memory once the queue is closed and drained (no claim can happen any
     /// more, and every claimed record has been consumed). Returns false if not yet possible.
     pub fn release_memory(&self) -> bool {
-        let _g = self.consumer.lock().unwrap_or_else(|e| e.into_inner());
+        let _g = self.consumer.0.lock().unwrap_or_else(|e| e.into_inner());
         let t = self.tail.0.load(Ordering::Acquire);
         if t & CLOSED == 0 || self.head.0.load(Ordering::Acquire) != t & !CLOSED {
             return false;
@@ -338,7 +341,7 @@ impl Queue {
 
     /// The consumer lock, held across fork so that no vanished thread owns it in the child.
     pub(crate) fn consumer_lock(&self) -> MutexGuard<'_, ()> {
-        self.consumer.lock().unwrap_or_else(|e| e.into_inner())
+        self.consumer.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -25,6 +25,32 @@ pub enum Value<'a> {
     Json(&'a [u8]),
 }
 
+/// A field value that owns its bytes, for callers that keep values beyond one call (a
+/// binding's bound context, a fuzzer's input); [`OwnedValue::as_value`] lends it to a record.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum OwnedValue {
+    Str(Vec<u8>),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Bool(bool),
+    Json(Vec<u8>),
+}
+
+impl OwnedValue {
+    pub fn as_value(&self) -> Value<'_> {
+        match self {
+            OwnedValue::Str(b) => Value::Str(b),
+            OwnedValue::Int(v) => Value::Int(*v),
+            OwnedValue::Uint(v) => Value::Uint(*v),
+            OwnedValue::Float(v) => Value::Float(*v),
+            OwnedValue::Bool(v) => Value::Bool(*v),
+            OwnedValue::Json(b) => Value::Json(b),
+        }
+    }
+}
+
 /// One key/value field.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Field<'a> {

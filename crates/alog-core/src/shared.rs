@@ -58,28 +58,45 @@ pub(crate) struct Core {
     pub(crate) scratch: Batch,
 }
 
+/// A zero-sized field that starts the next field on a fresh pair of cache lines (128 bytes:
+/// adjacent-line prefetchers fetch lines in pairs).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct LineBreak;
+
 /// State shared by the handles and the writer thread.
+///
+/// The layout is fixed (`repr(C)`) so that what every log call reads (the gate and the
+/// settings of the hot path) sits on cache lines that nothing writes while records flow: the
+/// writer's own atomics and locks come after a [`LineBreak`]. A log call that finds its lines
+/// where it left them costs no cache miss, which is what the tail percentiles are made of.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Shared {
+    // Read by every log call; written only by set_level, close and fork handling.
     pub(crate) gate: AtomicU32,
     pub(crate) base_level: AtomicU8,
-    pub(crate) queue: Queue,
-    pub(crate) counters: Counters,
-    pub(crate) overflow: Overflow,
-    pub(crate) block_timeout: Option<Duration>,
-    pub(crate) batch_size: u64,
-    pub(crate) batch_timeout: Duration,
-    pub(crate) flush_interval: Duration,
-    pub(crate) fsync: Fsync,
-    pub(crate) max_message_bytes: usize,
     /// Records are stamped with TSC ticks (converted by the pipeline), not nanoseconds.
     pub(crate) tsc: bool,
+    pub(crate) overflow: Overflow,
+    pub(crate) fsync: Fsync,
+    pub(crate) max_message_bytes: usize,
+    pub(crate) batch_size: u64,
+    pub(crate) block_timeout: Option<Duration>,
+    pub(crate) batch_timeout: Duration,
+    pub(crate) flush_interval: Duration,
+    pub(crate) _hot_end: LineBreak,
+    /// Lays its producer and consumer positions out on lines of their own.
+    pub(crate) queue: Queue,
+    pub(crate) _queue_end: LineBreak,
+    // Written by the writer while records flow.
+    pub(crate) parked: AtomicBool,
+    pub(crate) done_pos: AtomicU64,
+    pub(crate) counters: Counters,
     pub(crate) core: Mutex<Core>,
     pub(crate) errors: ErrorReporter,
     pub(crate) wake: Mutex<Wake>,
     pub(crate) wake_cv: Condvar,
-    pub(crate) parked: AtomicBool,
-    pub(crate) done_pos: AtomicU64,
     pub(crate) done: Mutex<()>,
     pub(crate) done_cv: Condvar,
     pub(crate) space: Mutex<()>,
@@ -214,6 +231,7 @@ pub(crate) fn finish(s: &Shared) {
         if p.fsync_on_flush() {
             p.sync_files(&s.errors);
         }
+        p.close(&s.errors);
     }
     core.scratch = Batch::default();
     drop(guard);
@@ -399,4 +417,36 @@ pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> std::result::Result<R, String> 
             .or_else(|| p.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into())
     })
+}
+
+#[cfg(all(test, not(loom)))]
+mod layout_tests {
+    use super::*;
+    use std::mem::offset_of;
+
+    #[test]
+    fn hot_fields_share_no_line_with_writer_state() {
+        let hot_end = offset_of!(Shared, _hot_end);
+        for (name, off) in [
+            ("gate", offset_of!(Shared, gate)),
+            ("tsc", offset_of!(Shared, tsc)),
+            ("max_message_bytes", offset_of!(Shared, max_message_bytes)),
+            ("batch_size", offset_of!(Shared, batch_size)),
+        ] {
+            assert!(off < hot_end, "{name} is after the hot group");
+        }
+        assert_eq!(std::mem::align_of::<Shared>(), 128);
+        assert_eq!(hot_end % 128, 0);
+        assert_eq!(offset_of!(Shared, queue) % 128, 0);
+        let writer_side = offset_of!(Shared, _queue_end);
+        assert_eq!(writer_side % 128, 0);
+        for (name, off) in [
+            ("parked", offset_of!(Shared, parked)),
+            ("done_pos", offset_of!(Shared, done_pos)),
+            ("counters", offset_of!(Shared, counters)),
+            ("core", offset_of!(Shared, core)),
+        ] {
+            assert!(off >= writer_side, "{name} shares the hot lines");
+        }
+    }
 }

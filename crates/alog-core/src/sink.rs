@@ -3,26 +3,30 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{LineCallback, Stream};
+use crate::config::{BatchCallback, LineCallback, Stream};
 use crate::error::{Error, Result};
 use crate::level::Level;
+use crate::rotate::FileSink;
 
 /// A sink's destination.
 pub(crate) enum Target {
-    File { file: File, path: PathBuf },
+    File(Box<FileSink>),
     Console(Stream),
     Callback(LineCallback),
+    /// Takes a batch's bytes at once; called once per batch, never retried.
+    Batch(BatchCallback),
 }
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Target::File { path, .. } => write!(f, "File({})", path.display()),
+            Target::File(fs) => write!(f, "File({})", fs.path().display()),
             Target::Console(s) => write!(f, "Console({s:?})"),
             Target::Callback(_) => f.write_str("Callback"),
+            Target::Batch(_) => f.write_str("Batch"),
         }
     }
 }
@@ -49,61 +53,47 @@ pub(crate) fn open_file(path: &Path, mode: u32) -> Result<File> {
 impl Target {
     pub(crate) fn describe(&self) -> String {
         match self {
-            Target::File { path, .. } => path.display().to_string(),
+            Target::File(fs) => fs.path().display().to_string(),
             Target::Console(Stream::Stdout) => "stdout".into(),
             Target::Console(Stream::Stderr) => "stderr".into(),
             Target::Callback(_) => "callback".into(),
-        }
-    }
-
-    fn write_once(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Target::File { file, .. } => file.write(buf),
-            Target::Console(Stream::Stdout) => io::stdout().lock().write(buf),
-            Target::Console(Stream::Stderr) => io::stderr().lock().write(buf),
-            Target::Callback(_) => Ok(buf.len()),
+            Target::Batch(_) => "batch callback".into(),
         }
     }
 
     /// Writes all of `buf`, retrying a failed write up to `retries` times with backoff
-    /// (1, 2, 4... ms). Returns how many bytes were written and the error that stopped it.
-    /// `on_error` sees every failed attempt.
+    /// (1, 2, 4... ms). Returns how many bytes of `buf` were taken and the error that stopped
+    /// it. `on_error` sees every failed attempt.
     pub(crate) fn write_all(
         &mut self,
         buf: &[u8],
         retries: u32,
-        mut on_error: impl FnMut(&io::Error),
+        on_error: &mut dyn FnMut(&io::Error),
     ) -> (usize, Option<io::Error>) {
-        let mut done = 0;
-        let mut failures = 0;
-        while done < buf.len() {
-            match self.write_once(&buf[done..]) {
-                Ok(0) => {
-                    let e = io::Error::new(io::ErrorKind::WriteZero, "write returned 0");
-                    on_error(&e);
-                    return (done, Some(e));
-                }
-                Ok(n) => {
-                    done += n;
-                    failures = 0;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    on_error(&e);
-                    if failures >= retries {
-                        return (done, Some(e));
-                    }
-                    std::thread::sleep(Duration::from_millis(1 << failures.min(10)));
-                    failures += 1;
-                }
+        match self {
+            Target::File(fs) => fs.write_batch(buf, retries, on_error),
+            Target::Console(Stream::Stdout) => {
+                write_retrying(&mut io::stdout().lock(), buf, retries, on_error)
+            }
+            Target::Console(Stream::Stderr) => {
+                write_retrying(&mut io::stderr().lock(), buf, retries, on_error)
+            }
+            Target::Callback(_) => (buf.len(), None),
+            Target::Batch(cb) => {
+                let e = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(buf))) {
+                    Ok(Ok(())) => return (buf.len(), None),
+                    Ok(Err(msg)) => io::Error::other(msg),
+                    Err(_) => io::Error::other("batch callback panicked"),
+                };
+                on_error(&e);
+                (0, Some(e))
             }
         }
-        (done, None)
     }
 
     pub(crate) fn sync(&mut self) -> io::Result<()> {
         match self {
-            Target::File { file, .. } => file.sync_data(),
+            Target::File(fs) => fs.sync(),
             _ => Ok(()),
         }
     }
@@ -120,4 +110,40 @@ pub(crate) struct Sink {
     /// Bytes of the current batch, and where each record's line ends in it.
     pub buf: Vec<u8>,
     pub ends: Vec<(usize, u32)>,
+}
+
+/// Writes all of `buf` to `w`, retrying a failed write up to `retries` times with backoff
+/// (1, 2, 4... ms). Returns how many bytes were written and the error that stopped it.
+/// `on_error` sees every failed attempt.
+pub(crate) fn write_retrying(
+    w: &mut dyn Write,
+    buf: &[u8],
+    retries: u32,
+    on_error: &mut dyn FnMut(&io::Error),
+) -> (usize, Option<io::Error>) {
+    let mut done = 0;
+    let mut failures = 0;
+    while done < buf.len() {
+        match w.write(&buf[done..]) {
+            Ok(0) => {
+                let e = io::Error::new(io::ErrorKind::WriteZero, "write returned 0");
+                on_error(&e);
+                return (done, Some(e));
+            }
+            Ok(n) => {
+                done += n;
+                failures = 0;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                on_error(&e);
+                if failures >= retries {
+                    return (done, Some(e));
+                }
+                std::thread::sleep(Duration::from_millis(1 << failures.min(10)));
+                failures += 1;
+            }
+        }
+    }
+    (done, None)
 }

@@ -28,7 +28,7 @@ pub struct Stats {
     pub bytes_written: u64,
     /// Failed write attempts (each retry counts).
     pub write_errors: u64,
-    /// File rotations (rotation arrives with the file lifecycle work; 0 until then).
+    /// File rotations done by this process (size or time).
     pub rotations: u64,
     /// Times the writer was restarted after a panic.
     pub writer_restarts: u64,
@@ -52,6 +52,9 @@ pub(crate) struct Counters {
     pub write_errors: AtomicU64,
     pub queue_peak: AtomicU64,
     pub writer_restarts: AtomicU64,
+    pub rotations: AtomicU64,
+    /// `reopen()` calls: the writer reopens its files when this differs from what it saw.
+    pub reopen_requests: AtomicU64,
 }
 
 impl Counters {
@@ -90,7 +93,7 @@ impl Counters {
             batches: self.batches.load(Ordering::Relaxed),
             bytes_written: self.bytes_written.load(Ordering::Relaxed),
             write_errors: self.write_errors.load(Ordering::Relaxed),
-            rotations: 0,
+            rotations: self.rotations.load(Ordering::Relaxed),
             writer_restarts: self.writer_restarts.load(Ordering::Relaxed),
         }
     }
@@ -108,6 +111,7 @@ impl Counters {
             &self.write_errors,
             &self.queue_peak,
             &self.writer_restarts,
+            &self.rotations,
         ] {
             c.store(0, Ordering::SeqCst);
         }

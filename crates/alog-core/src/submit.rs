@@ -67,9 +67,35 @@ impl<'a> Payload<'a> {
     }
 }
 
+/// How a call waits for room when `overflow=block` finds the queue full.
+pub(crate) enum Wait<'a> {
+    /// As configured: up to `block_timeout_ms`, or forever.
+    Configured,
+    /// Not at all: the call returns `Error::Full`; the record is neither submitted nor counted.
+    Never,
+    /// As configured, but `keep_waiting` is asked at least every `step`; when it says no, the
+    /// record is dropped and counted as by a timeout, and the call returns `Error::Timeout`.
+    Interruptible {
+        step: Duration,
+        keep_waiting: &'a mut dyn FnMut() -> bool,
+    },
+}
+
 /// The hot path: gate check, timestamp, claim, copy, publish.
 #[inline]
 pub(crate) fn submit(s: &Arc<Shared>, level: Level, ts: Option<i64>, p: Payload<'_>) -> Result<()> {
+    submit_with(s, level, ts, p, &mut Wait::Configured)
+}
+
+/// `submit`, waiting for room under `overflow=block` as `wait` says.
+#[inline]
+pub(crate) fn submit_with(
+    s: &Arc<Shared>,
+    level: Level,
+    ts: Option<i64>,
+    p: Payload<'_>,
+    wait: &mut Wait<'_>,
+) -> Result<()> {
     let g = s.gate.load(Ordering::Relaxed);
     if u32::from(level.number()) < g & LEVEL_MASK {
         return Ok(());
@@ -81,9 +107,9 @@ pub(crate) fn submit(s: &Arc<Shared>, level: Level, ts: Option<i64>, p: Payload<
         });
     }
     if g & !LEVEL_MASK != 0 {
-        return submit_slow(s, g, level, ts, &p);
+        return submit_slow(s, g, level, ts, &p, wait);
     }
-    enqueue(s, stamp(s, ts), level, &p)
+    enqueue(s, stamp(s, ts), level, &p, wait)
 }
 
 #[cold]
@@ -93,6 +119,7 @@ fn submit_slow(
     level: Level,
     ts: Option<i64>,
     p: &Payload<'_>,
+    wait: &mut Wait<'_>,
 ) -> Result<()> {
     if g & CLOSED != 0 {
         return Err(Error::Closed);
@@ -103,7 +130,7 @@ fn submit_slow(
     if g & RESPAWN != 0 {
         ensure_writer(s)?;
     }
-    enqueue(s, stamp(s, ts), level, p)
+    enqueue(s, stamp(s, ts), level, p, wait)
 }
 
 /// The caller's timestamp, else the logger's clock: the TSC where it is usable.
@@ -117,7 +144,13 @@ fn stamp(s: &Shared, ts: Option<i64>) -> Stamp {
 }
 
 #[inline]
-fn enqueue(s: &Arc<Shared>, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()> {
+fn enqueue(
+    s: &Arc<Shared>,
+    ts: Stamp,
+    level: Level,
+    p: &Payload<'_>,
+    wait: &mut Wait<'_>,
+) -> Result<()> {
     let len = p.len;
     let mut heap = (len > INLINE).then(|| {
         let mut b = vec![0u8; len].into_boxed_slice();
@@ -137,14 +170,14 @@ fn enqueue(s: &Arc<Shared>, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<
                 return Ok(());
             }
             Push::Closed => return Err(Error::Closed),
-            Push::Full => on_full(s, &mut deadline)?,
+            Push::Full => on_full(s, &mut deadline, wait)?,
         }
     }
 }
 
 /// Applies the overflow policy to a full queue: `Ok` means "try again".
 #[cold]
-fn on_full(s: &Shared, deadline: &mut Option<Instant>) -> Result<()> {
+fn on_full(s: &Shared, deadline: &mut Option<Instant>, wait: &mut Wait<'_>) -> Result<()> {
     s.counters.peak(s.queue.capacity());
     if s.gate.load(Ordering::Acquire) & SYNC != 0 {
         // The writer is gone (sync fallback): make room by writing the queue here.
@@ -168,15 +201,29 @@ fn on_full(s: &Shared, deadline: &mut Option<Instant>) -> Result<()> {
             Ok(())
         }
         Overflow::Block => {
+            if matches!(wait, Wait::Never) {
+                return Err(Error::Full);
+            }
             let d = *deadline.get_or_insert_with(|| match s.block_timeout {
                 Some(t) => Instant::now() + t,
                 None => Instant::now() + Duration::from_secs(u64::MAX / 4),
             });
-            if wait_for_space(s, d) {
-                Ok(())
-            } else {
-                s.counters.refused.fetch_add(1, Ordering::Relaxed);
-                Err(Error::Timeout)
+            loop {
+                let until = match wait {
+                    Wait::Interruptible { step, .. } => d.min(Instant::now() + *step),
+                    _ => d,
+                };
+                if wait_for_space(s, until) {
+                    return Ok(());
+                }
+                let interrupted = match wait {
+                    Wait::Interruptible { keep_waiting, .. } => !keep_waiting(),
+                    _ => false,
+                };
+                if interrupted || Instant::now() >= d {
+                    s.counters.refused.fetch_add(1, Ordering::Relaxed);
+                    return Err(Error::Timeout);
+                }
             }
         }
     }

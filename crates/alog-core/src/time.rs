@@ -2,6 +2,8 @@
 //! with microseconds. The printer caches the date-and-second prefix, so a batch of records from
 //! the same second costs one civil-date computation.
 
+use crate::format::PAIRS;
+
 /// Nanoseconds since the Unix epoch, from `CLOCK_REALTIME` (a vDSO call, no syscall).
 #[inline]
 pub fn now_ns() -> i64 {
@@ -20,7 +22,7 @@ const MIN_SEC: i64 = -62_167_219_200;
 const MAX_SEC: i64 = 253_402_300_799;
 
 /// (year, month, day) of a day count since 1970-01-01 in the proleptic Gregorian calendar.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     // Shift to a calendar whose years start on March 1st of 0000, in 400-year eras.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -84,15 +86,16 @@ impl TsPrinter {
             put2(&mut p[17..19], s % 60);
             p[19] = b'.';
         }
-        out.extend_from_slice(&self.prefix);
-        let mut us = (sub / 1000) as u32;
-        let mut digits = [b'0'; 7];
-        for i in (0..6).rev() {
-            digits[i] = b'0' + (us % 10) as u8;
-            us /= 10;
-        }
-        digits[6] = b'Z';
-        out.extend_from_slice(&digits);
+        let us = (sub / 1000) as usize;
+        let pair = |v: usize| [PAIRS[v * 2], PAIRS[v * 2 + 1]];
+        let [a, b] = pair(us / 10_000);
+        let [c, d] = pair(us / 100 % 100);
+        let [e, f] = pair(us % 100);
+        let p = &self.prefix;
+        out.extend_from_slice(&[
+            p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13],
+            p[14], p[15], p[16], p[17], p[18], p[19], a, b, c, d, e, f, b'Z',
+        ]);
     }
 }
 

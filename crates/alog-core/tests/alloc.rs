@@ -3,6 +3,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use alog_core::printf::Arg;
 use alog_core::{Field, Level, Logger, Record, Source};
 
 struct Counting;
@@ -63,15 +64,22 @@ fn logging_calls_do_not_allocate() {
             func: b"test",
         }),
     };
+    let site =
+        alog_core::deferred::register(b"user %d from %s in %.1f ms", b"alloc.rs", 2, b"test")
+            .unwrap();
     log.log(Level::INFO, msg).unwrap();
     let n = allocations_during(|| {
-        for _ in 0..20_000 {
+        for i in 0..20_000 {
             log.log(Level::INFO, msg).unwrap();
             log.write_record(&rec).unwrap();
             log.log(Level::DEBUG, msg).unwrap();
+            let args = [Arg::Int(i), Arg::Str(Some(b"10.0.0.1")), Arg::Float(1.5)];
+            log.log_deferred(Level::INFO, site, &args).unwrap();
         }
     });
     assert_eq!(n, 0, "allocations on the logging thread");
     log.close(None).unwrap();
-    assert_eq!(log.stats().written, 40_001);
+    assert_eq!(log.stats().written, 60_001);
+    let text = std::fs::read_to_string(dir.path().join("a.log")).unwrap();
+    assert!(text.contains(" INFO user 19999 from 10.0.0.1 in 1.5 ms source=alloc.rs:2 func=test\n"));
 }

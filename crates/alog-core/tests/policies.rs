@@ -187,3 +187,81 @@ fn identity_holds_while_threads_race_the_writer() {
         s.written
     );
 }
+
+#[test]
+fn try_write_record_never_waits_and_counts_nothing_when_full() {
+    let (log, gate, seen) = stalled(2, Overflow::Block, None);
+    let rec = |m| alog_core::Record::new(Level::INFO, m);
+    assert!(log.try_write_record(&rec("a")).unwrap());
+    assert!(log.try_write_record(&rec("b")).unwrap());
+    assert!(!log.try_write_record(&rec("c")).unwrap());
+    let s = log.stats();
+    assert_eq!((s.submitted, s.dropped, s.pending), (3, 0, 3));
+    gate.open();
+    log.close(None).unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["stall", "a", "b"]);
+}
+
+#[test]
+fn try_write_record_applies_drop_policies_as_usual() {
+    let (log, gate, _seen) = stalled(1, Overflow::DropNewest, None);
+    let rec = alog_core::Record::new(Level::INFO, "x");
+    assert!(log.try_write_record(&rec).unwrap());
+    assert!(matches!(log.try_write_record(&rec), Err(Error::Full)));
+    assert_eq!(log.stats().dropped, 1);
+    gate.open();
+    log.close(None).unwrap();
+}
+
+#[test]
+fn interruptible_write_asks_every_step_and_counts_the_interrupted_record() {
+    let (log, gate, seen) = stalled(1, Overflow::Block, None);
+    log.log(Level::INFO, "queued").unwrap();
+    let mut asked = 0;
+    let started = std::time::Instant::now();
+    let r = log.write_record_interruptible(
+        &alog_core::Record::new(Level::INFO, "interrupted"),
+        Duration::from_millis(5),
+        &mut || {
+            asked += 1;
+            asked < 3
+        },
+    );
+    assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+    assert_eq!(asked, 3);
+    assert!(started.elapsed() >= Duration::from_millis(15));
+    let s = log.stats();
+    assert_eq!((s.submitted, s.dropped, s.pending), (3, 1, 2));
+    gate.open();
+    log.close(None).unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["stall", "queued"]);
+    assert_eq!(log.stats().written, 2);
+}
+
+#[test]
+fn interruptible_write_goes_through_once_room_appears() {
+    let (log, gate, seen) = stalled(1, Overflow::Block, None);
+    log.log(Level::INFO, "queued").unwrap();
+    let opener = {
+        let gate = gate.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            gate.open();
+        })
+    };
+    let mut asked = 0;
+    log.write_record_interruptible(
+        &alog_core::Record::new(Level::INFO, "late"),
+        Duration::from_millis(5),
+        &mut || {
+            asked += 1;
+            true
+        },
+    )
+    .unwrap();
+    opener.join().unwrap();
+    assert!(asked >= 1);
+    log.close(None).unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["stall", "queued", "late"]);
+    assert_eq!(log.stats().dropped, 0);
+}

@@ -38,6 +38,11 @@ pub const ALOG_LEVEL_FATAL: i32 = 21;
 /// Timeout value meaning "wait as long as it takes" for `alog_flush` and `alog_close`.
 pub const ALOG_TIMEOUT_INFINITE: u32 = u32::MAX;
 
+/// `alog_record.timestamp_ns` of a record written without a timestamp (log/slog's zero time):
+/// text lines start at the level, JSON objects have no timestamp member.
+pub const ALOG_TIMESTAMP_NONE: i64 = i64::MIN;
+const _: () = assert!(ALOG_TIMESTAMP_NONE == alog_core::NO_TIMESTAMP);
+
 /// `alog_field.kind`: `str`/`str_len` hold a string (any bytes; invalid UTF-8 is escaped).
 pub const ALOG_FIELD_STRING: i32 = 1;
 /// `alog_field.kind`: `i64` holds a signed integer.
@@ -89,7 +94,8 @@ pub struct alog_field {
 #[derive(Clone, Copy, Debug)]
 pub struct alog_record {
     pub level: i32,
-    /// Nanoseconds since the Unix epoch; 0 means "now" (taken by alog).
+    /// Nanoseconds since the Unix epoch; 0 means "now" (taken by alog), `ALOG_TIMESTAMP_NONE`
+    /// means "no timestamp".
     pub timestamp_ns: i64,
     pub msg: *const c_char,
     pub msg_len: usize,
@@ -126,6 +132,7 @@ pub struct alog_stats {
     pub bytes_written: u64,
     /// Failed write attempts, retries included.
     pub write_errors: u64,
+    /// File rotations this process did (rotate_bytes, rotate_interval).
     pub rotations: u64,
     pub writer_restarts: u64,
     /// Zero; room to grow without changing the struct's size.
@@ -646,6 +653,32 @@ pub unsafe extern "C" fn alog_get_stats(
         ALOG_OK
     })
 }
+
+// --- file lifecycle: external rotation -------------------------------------------------------
+
+/// Asks the writer to close and reopen the logger's files before its next batch, after an
+/// external tool (logrotate without `copytruncate`) moved them. Only an atomic increment:
+/// async-signal-safe, so a SIGHUP handler may call it:
+///
+/// ```c
+/// static alog_logger *g_log;
+/// static void on_hup(int sig) { (void)sig; alog_reopen(g_log); }
+/// /* after alog_open: */ signal(SIGHUP, on_hup);
+/// ```
+///
+/// Without it alog still notices a moved or deleted file (one `stat` per batch, key
+/// `reopen_check`). `ALOG_ERR_CLOSED` after close. Any thread, signal handlers included.
+#[no_mangle]
+pub unsafe extern "C" fn alog_reopen(lg: *mut alog_logger) -> alog_result {
+    // No panic boundary needed: nothing here can panic (an atomic load and increment).
+    // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+    let Some(lg) = (unsafe { lg.as_ref() }) else {
+        return ALOG_ERR_NULL;
+    };
+    result(lg.logger.reopen())
+}
+
+// --- end of the file lifecycle block --------------------------------------------------------
 
 /// Sets the level of the logger and of every sink without a level of its own.
 /// `ALOG_ERR_INVALID` outside 1..24. Any thread.

@@ -33,6 +33,9 @@ const ALOG_LEVEL_FATAL = Int32(21)
 
 const ALOG_TIMEOUT_INFINITE = typemax(UInt32)
 
+"""`alog_record.timestamp_ns` of a record written without a timestamp."""
+const ALOG_TIMESTAMP_NONE = typemin(Int64)
+
 const ALOG_FIELD_STRING = Int32(1)
 const ALOG_FIELD_INT = Int32(2)
 const ALOG_FIELD_UINT = Int32(3)
@@ -241,6 +244,11 @@ function alog_get_stats(lg, out)
     return ccall((:alog_get_stats, libalog()), Int32,
                  (Ptr{alog_logger}, Ref{alog_stats}),
                  lg, out)
+end
+
+"""`alog_result alog_reopen(lg)`: reopen the files before the next batch (after logrotate)."""
+function alog_reopen(lg)
+    return ccall((:alog_reopen, libalog()), Int32, (Ptr{alog_logger},), lg)
 end
 
 """`alog_result alog_set_level(lg, level)`."""

@@ -258,6 +258,18 @@ function Base.close(lg::Logger; timeout::Real=Inf)
 end
 
 """
+    reopen(logger)
+
+Asks the writer to close and reopen the logger's files before its next batch, after an
+external tool (logrotate without `copytruncate`) moved them. alog also notices a moved or
+deleted file by itself, once per batch.
+"""
+function reopen(lg::Logger)
+    check(LibALog.alog_reopen(lg.handle), "reopening the files")
+    return nothing
+end
+
+"""
     last_error(logger) -> String
 
 The engine's last I/O or sink error message ("" if none).

@@ -159,6 +159,26 @@ end
     @test s.bytes_written == filesize(path)
 end
 
+@testset "reopen after the file was moved away" begin
+    path = newpath("reopen.log")
+    lg = ALog.Logger(path)
+    with_logger(lg) do
+        @info "before"
+    end
+    flush(lg)
+    mv(path, path * ".1")
+    ALog.reopen(lg)
+    with_logger(lg) do
+        @info "after"
+    end
+    close(lg)
+    @test length(readlines(path * ".1")) == 1
+    after = readlines(path)
+    @test length(after) == 1
+    @test occursin("INFO after", after[1])
+    @test_throws ALogError ALog.reopen(lg)
+end
+
 @testset "maxlog limits a log statement, as in Julia's own loggers" begin
     path = newpath("maxlog.log")
     lg = ALog.Logger(path)

@@ -5,24 +5,14 @@
 use alog_core::config::{Format, JsonKeys, Style};
 use alog_core::format::{json_valid, Formatter, RecordRef};
 use alog_core::record::{encode, encoded_len, Decoded};
-use alog_core::{Field, Level, Source, Value};
+use alog_core::{Field, Level, OwnedValue, Source, Value};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
-enum V {
-    Str(Vec<u8>),
-    Int(i64),
-    Uint(u64),
-    Float(f64),
-    Bool(bool),
-    Json(Vec<u8>),
-}
-
-#[derive(Arbitrary, Debug)]
 struct Input {
     msg: Vec<u8>,
-    fields: Vec<(Vec<u8>, V)>,
+    fields: Vec<(Vec<u8>, OwnedValue)>,
     source: Option<(Vec<u8>, u32, Vec<u8>)>,
     ts: i64,
     level: u8,
@@ -37,14 +27,7 @@ fuzz_target!(|inp: Input| {
         .iter()
         .map(|(k, v)| Field {
             key: k,
-            value: match v {
-                V::Str(b) => Value::Str(b),
-                V::Int(i) => Value::Int(*i),
-                V::Uint(u) => Value::Uint(*u),
-                V::Float(f) => Value::Float(*f),
-                V::Bool(b) => Value::Bool(*b),
-                V::Json(b) => Value::Json(b),
-            },
+            value: v.as_value(),
         })
         .collect();
     let source = inp.source.as_ref().map(|(f, l, g)| Source { file: f, line: *l, func: g });

@@ -1,0 +1,36 @@
+/* C glue between the Go package and include/alog.h. Part of the Go binding only. */
+#ifndef ALOG_GO_SHIM_H
+#define ALOG_GO_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alog.h"
+
+/* One field as Go prepares it: no pointers, so that Go memory holding an array of them may be
+ * passed to C under the cgo rules. Keys and string/JSON values are offsets into one byte
+ * buffer passed beside the array. */
+typedef struct alog_go_field {
+    int32_t kind;   /* ALOG_FIELD_* */
+    uint32_t key_len;
+    uint64_t key_off;
+    uint64_t num;   /* int64, uint64, double or bool bits, by kind */
+    uint64_t str_off;
+    uint64_t str_len;
+} alog_go_field;
+
+/* Builds an alog_record from Go's flat fields (pointers into `bytes`) and calls
+ * alog_write_record. Every pointer is borrowed for the call only; nothing is retained. */
+alog_result alog_go_write(alog_logger *lg, int32_t level, int64_t ts_ns, const char *msg,
+                          size_t msg_len, const alog_go_field *fields, size_t n_fields,
+                          const char *bytes, const char *file, size_t file_len, uint32_t line,
+                          const char *func, size_t func_len);
+
+/* alog_conf_add_callback with a Go callback identified by a cgo.Handle. */
+alog_result alog_go_add_callback(alog_conf *conf, uintptr_t handle, int32_t min_level,
+                                 const char *format, char *errstr, size_t errstr_size);
+
+/* alog_conf_set_error_callback with a Go callback identified by a cgo.Handle. */
+alog_result alog_go_set_error_callback(alog_conf *conf, uintptr_t handle);
+
+#endif

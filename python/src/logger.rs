@@ -1,0 +1,563 @@
+//! `alog.Logger`: the native logger. A call checks the level, formats `%`-arguments only when
+//! the level is enabled, and hands the message (and keyword fields) to the engine while holding
+//! the interpreter lock; only a call that must wait for room (`overflow=block`), `flush` and
+//! `close` release it, and they wake up for Ctrl-C.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alog_core::{Config, Error, Field, Level, Record, Source};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyInt, PyMapping, PyString, PyTuple};
+
+use crate::convert::{key_bytes, level_arg, py_err, py_level, to_val, utf8, Val};
+use crate::sinks;
+
+/// How often a blocked call, `flush` or `close` comes back for pending signals (Ctrl-C).
+const SIGNAL_STEP: Duration = Duration::from_millis(50);
+
+/// The engine logger shared by a logger and the children `bind` makes.
+pub struct Inner {
+    log: Option<alog_core::Logger>,
+}
+
+impl Inner {
+    pub fn log(&self) -> &alog_core::Logger {
+        self.log.as_ref().expect("set until drop")
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Dropping the last handle closes the logger and waits for the writer, which may need
+        // the interpreter for a Python sink: wait without holding it.
+        if let Some(log) = self.log.take() {
+            Python::attach(|py| py.detach(move || drop(log)));
+        }
+    }
+}
+
+/// Context fields of a bound logger.
+type Context = Arc<[(Vec<u8>, Val)]>;
+
+#[pyclass(module = "alog._alog", name = "Logger", frozen, weakref, subclass)]
+pub struct Logger {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) context: Context,
+}
+
+/// The config value of a Python argument: levels as engine numbers, bools as true/false.
+fn config_value(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
+    let is_level = key == "level" || key.ends_with(".level");
+    if v.is_instance_of::<PyBool>() {
+        return Ok(if v.extract::<bool>()? {
+            "true"
+        } else {
+            "false"
+        }
+        .into());
+    }
+    if is_level && v.is_instance_of::<PyInt>() {
+        return Ok(py_level(v.extract()?).number().to_string());
+    }
+    Ok(v.str()?.to_cow()?.into_owned())
+}
+
+/// Submits a record: without waiting while holding the interpreter lock, and if the queue is
+/// full under `overflow=block`, waiting without it. `Ok(false)`: dropped by the policy.
+pub fn submit(py: Python<'_>, log: &alog_core::Logger, rec: &Record<'_>) -> PyResult<bool> {
+    let r = match log.try_write_record(rec) {
+        Ok(true) => return Ok(true),
+        Ok(false) => {
+            let mut interrupted: Option<PyErr> = None;
+            let r = py.detach(|| {
+                log.write_record_interruptible(rec, SIGNAL_STEP, &mut || {
+                    Python::attach(|py| match py.check_signals() {
+                        Ok(()) => true,
+                        Err(e) => {
+                            interrupted = Some(e);
+                            false
+                        }
+                    })
+                })
+            });
+            if let Some(e) = interrupted {
+                return Err(e);
+            }
+            r
+        }
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(()) => Ok(true),
+        Err(Error::Full | Error::Timeout) => Ok(false),
+        Err(e) => Err(py_err(e)),
+    }
+}
+
+/// Runs `op(step)` with the interpreter released, in steps, until it stops timing out or
+/// `timeout` (seconds; `None`: forever) passes; between steps pending signals are delivered.
+fn interruptible(
+    py: Python<'_>,
+    timeout: Option<f64>,
+    op: impl Fn(Duration) -> alog_core::Result<()> + Send + Sync,
+) -> PyResult<()> {
+    let deadline = match timeout {
+        Some(t) if !(t >= 0.0 && t.is_finite()) => {
+            return Err(PyValueError::new_err(format!(
+                "timeout must be a non-negative number of seconds, not {t}"
+            )))
+        }
+        Some(t) => Some(Instant::now() + Duration::from_secs_f64(t)),
+        None => None,
+    };
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let step = left.map_or(SIGNAL_STEP, |l| l.min(SIGNAL_STEP));
+        match py.detach(|| op(step)) {
+            Ok(()) => return Ok(()),
+            Err(Error::Timeout) if left.map_or(true, |l| l > step) => py.check_signals()?,
+            Err(e) => return Err(py_err(e)),
+        }
+    }
+}
+
+/// `exc_info` as logging takes it: True (the exception being handled), an exception, or a
+/// `(type, value, traceback)` tuple; the traceback text, or `None` when there is none.
+pub fn traceback_text(py: Python<'_>, exc_info: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    if !exc_info.is_truthy()? {
+        return Ok(None);
+    }
+    let ei: Bound<'_, PyTuple> = if let Ok(t) = exc_info.cast::<PyTuple>() {
+        t.clone()
+    } else if exc_info.is_instance_of::<pyo3::exceptions::PyBaseException>() {
+        let tb = exc_info.getattr("__traceback__")?;
+        PyTuple::new(py, [exc_info.get_type().into_any(), exc_info.clone(), tb])?
+    } else {
+        py.import("sys")?.call_method0("exc_info")?.cast_into()?
+    };
+    if ei.get_item(0)?.is_none() {
+        return Ok(None);
+    }
+    let lines = py
+        .import("traceback")?
+        .call_method1("format_exception", ei)?;
+    let text: String = PyString::new(py, "")
+        .call_method1("join", (lines,))?
+        .extract()?;
+    Ok(Some(text.trim_end_matches('\n').to_string()))
+}
+
+fn stack_text(py: Python<'_>) -> PyResult<String> {
+    let lines = py.import("traceback")?.call_method0("format_stack")?;
+    let text: String = PyString::new(py, "")
+        .call_method1("join", (lines,))?
+        .extract()?;
+    Ok(format!(
+        "Stack (most recent call last):\n{}",
+        text.trim_end_matches('\n')
+    ))
+}
+
+impl Logger {
+    /// The message: `str(msg)`, or `msg % args` (a single mapping argument is the mapping, as
+    /// in logging).
+    fn message<'py>(
+        msg: &Bound<'py, PyAny>,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyString>> {
+        if args.is_empty() {
+            return match msg.cast::<PyString>() {
+                Ok(s) => Ok(s.clone()),
+                Err(_) => msg.str(),
+            };
+        }
+        let fmt = match msg.cast::<PyString>() {
+            Ok(s) => s.clone(),
+            Err(_) => msg.str()?,
+        };
+        let args: Bound<'py, PyAny> = if args.len() == 1 {
+            let a = args.get_item(0)?;
+            if a.cast::<PyMapping>().is_ok() && a.is_truthy()? {
+                a
+            } else {
+                args.clone().into_any()
+            }
+        } else {
+            args.clone().into_any()
+        };
+        fmt.rem(args)?.str()
+    }
+
+    fn emit(
+        &self,
+        py: Python<'_>,
+        level: Level,
+        msg: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+        exc_default: bool,
+    ) -> PyResult<bool> {
+        let log = self.inner.log();
+        if !log.enabled(level) {
+            return Ok(false);
+        }
+        let text = Self::message(msg, args)?;
+        let bytes = utf8(&text)?;
+        if kwargs.is_none() && self.context.is_empty() && !exc_default {
+            return submit(py, log, &Record::new_bytes(level, &bytes));
+        }
+        let mut extra: Vec<(Vec<u8>, Val)> = Vec::new();
+        let mut exc_info = None;
+        let mut stack_info = false;
+        if let Some(kw) = kwargs {
+            for (k, v) in kw.iter() {
+                let key = key_bytes(&k)?;
+                match key.as_slice() {
+                    b"exc_info" => exc_info = Some(v),
+                    b"stack_info" => stack_info = v.is_truthy()?,
+                    _ => extra.push((key, to_val(&v)?)),
+                }
+            }
+        }
+        let exc_info = match exc_info {
+            Some(e) => Some(e),
+            None if exc_default => Some(PyBool::new(py, true).to_owned().into_any()),
+            None => None,
+        };
+        if let Some(e) = exc_info {
+            if let Some(tb) = traceback_text(py, &e)? {
+                extra.push((b"exception".to_vec(), Val::Str(tb.into_bytes())));
+            }
+        }
+        if stack_info {
+            extra.push((b"stack".to_vec(), Val::Str(stack_text(py)?.into_bytes())));
+        }
+        let fields: Vec<Field<'_>> = self
+            .context
+            .iter()
+            .chain(extra.iter())
+            .map(|(k, v)| Field {
+                key: k,
+                value: v.as_value(),
+            })
+            .collect();
+        let rec = Record {
+            level,
+            timestamp_ns: None,
+            msg: &bytes,
+            fields: &fields,
+            source: None,
+        };
+        submit(py, log, &rec)
+    }
+}
+
+/// `Record::new` for bytes.
+trait NewBytes<'a> {
+    fn new_bytes(level: Level, msg: &'a [u8]) -> Record<'a>;
+}
+impl<'a> NewBytes<'a> for Record<'a> {
+    fn new_bytes(level: Level, msg: &'a [u8]) -> Record<'a> {
+        Record {
+            level,
+            timestamp_ns: None,
+            msg,
+            fields: &[],
+            source: None,
+        }
+    }
+}
+
+/// One `#[pymethods]` block per level method (pyo3's `multiple-pymethods`).
+macro_rules! level_methods {
+    ($($name:ident => $level:ident, $exc:expr, $doc:literal;)*) => {$(
+        #[pymethods]
+        impl Logger {
+            #[doc = $doc]
+            #[pyo3(signature = (msg, *args, **fields))]
+            fn $name(
+                &self,
+                py: Python<'_>,
+                msg: &Bound<'_, PyAny>,
+                args: &Bound<'_, PyTuple>,
+                fields: Option<&Bound<'_, PyDict>>,
+            ) -> PyResult<()> {
+                self.emit(py, Level::$level, msg, args, fields, $exc).map(|_| ())
+            }
+        }
+    )*};
+}
+
+level_methods! {
+    trace => TRACE, false, "Logs at TRACE (Python level 5).";
+    debug => DEBUG, false, "Logs at DEBUG (10).";
+    info => INFO, false, "Logs at INFO (20).";
+    warning => WARN, false, "Logs at WARNING (30).";
+    warn => WARN, false, "Logs at WARNING (30).";
+    error => ERROR, false, "Logs at ERROR (40).";
+    critical => FATAL, false, "Logs at CRITICAL (50).";
+    fatal => FATAL, false, "Logs at CRITICAL (50).";
+    exception => ERROR, true, "Logs at ERROR with the traceback being handled as field `exception`.";
+}
+
+#[pymethods]
+impl Logger {
+    /// Opens a logger writing to `path` (if given). Keywords are the engine's configuration
+    /// keys (`level`, `format`, `queue_capacity`, `overflow`, ...; `file.NAME.path` through
+    /// `**{...}`); `on_batch` is a callable receiving each batch's formatted lines as bytes.
+    #[new]
+    #[pyo3(signature = (path=None, *, on_batch=None, **config))]
+    fn new(
+        py: Python<'_>,
+        path: Option<PathBuf>,
+        on_batch: Option<Py<PyAny>>,
+        config: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let mut c = Config::default();
+        if let Some(cfg) = config {
+            for (k, v) in cfg.iter() {
+                let key: String = k.extract()?;
+                c.set(&key, &config_value(&key, &v)?).map_err(py_err)?;
+            }
+        }
+        let sink = on_batch.map(sinks::PySink::new);
+        if let Some(sink) = &sink {
+            c.batch_callbacks.push(sinks::batch_callback(sink.clone()));
+        }
+        let log = py
+            .detach(|| alog_core::Logger::open(path.as_deref(), c))
+            .map_err(py_err)?;
+        let inner = Arc::new(Inner { log: Some(log) });
+        sinks::register(&inner, sink);
+        Ok(Logger {
+            inner,
+            context: Arc::new([]),
+        })
+    }
+
+    /// Logs at `level` (a Python level number or name).
+    #[pyo3(signature = (level, msg, *args, **fields))]
+    fn log(
+        &self,
+        py: Python<'_>,
+        level: &Bound<'_, PyAny>,
+        msg: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        self.emit(py, level_arg(level)?, msg, args, fields, false)
+            .map(|_| ())
+    }
+
+    /// Submits a preformatted message as it is; returns whether the engine accepted it (False:
+    /// below the level, or dropped by the overflow policy and counted).
+    #[pyo3(signature = (msg, level=None))]
+    fn write(
+        &self,
+        py: Python<'_>,
+        msg: &Bound<'_, PyString>,
+        level: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let level = match level {
+            Some(l) => level_arg(l)?,
+            None => Level::INFO,
+        };
+        let log = self.inner.log();
+        if !log.enabled(level) {
+            return Ok(false);
+        }
+        let bytes = utf8(msg)?;
+        submit(py, log, &Record::new_bytes(level, &bytes))
+    }
+
+    /// A child logger sharing this one's engine, adding `fields` to every record.
+    #[pyo3(signature = (**fields))]
+    fn bind(&self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Logger> {
+        let mut ctx: Vec<(Vec<u8>, Val)> = self.context.to_vec();
+        if let Some(f) = fields {
+            for (k, v) in f.iter() {
+                let key = key_bytes(&k)?;
+                let val = to_val(&v)?;
+                match ctx.iter_mut().find(|(k2, _)| *k2 == key) {
+                    Some(slot) => slot.1 = val,
+                    None => ctx.push((key, val)),
+                }
+            }
+        }
+        Ok(Logger {
+            inner: self.inner.clone(),
+            context: ctx.into(),
+        })
+    }
+
+    /// Whether a record at `level` would be written.
+    fn enabled(&self, level: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Ok(self.inner.log().enabled(level_arg(level)?))
+    }
+
+    /// Changes the level of the logger and of its sinks without a level of their own.
+    fn set_level(&self, level: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inner
+            .log()
+            .set_level(level_arg(level)?)
+            .map_err(py_err)
+    }
+
+    /// Closes and reopens the logger's files before the writer's next batch, after an external
+    /// tool (logrotate without `copytruncate`) moved them; a SIGHUP handler may call it.
+    fn reopen(&self) -> PyResult<()> {
+        self.inner.log().reopen().map_err(py_err)
+    }
+
+    /// Returns when every record logged before the call is written. `timeout` in seconds
+    /// (`None`: no limit) raises `TimeoutError` when it passes.
+    #[pyo3(signature = (timeout=None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        let log = self.inner.log();
+        interruptible(py, timeout, |step| log.flush(Some(step)))
+    }
+
+    /// Drains the queue, writes everything, closes the files. Closing a closed logger does
+    /// nothing; logging to it raises `ClosedError`.
+    #[pyo3(signature = (timeout=None))]
+    fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        let log = self.inner.log();
+        let start = Instant::now();
+        match interruptible(py, timeout, |step| log.flush(Some(step))) {
+            Err(e) if e.is_instance_of::<crate::ClosedError>(py) => return Ok(()),
+            r => r?,
+        }
+        let left = timeout.map(|t| Duration::from_secs_f64(t).saturating_sub(start.elapsed()));
+        match py.detach(|| log.close(left)) {
+            Ok(()) | Err(Error::Closed) => Ok(()),
+            Err(e) => Err(py_err(e)),
+        }
+    }
+
+    /// Whether the logger is closed.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.log().is_closed()
+    }
+
+    /// Whether records are written on the calling thread (`sync=true` or `ALOG_SYNC=1`).
+    #[getter]
+    fn is_sync(&self) -> bool {
+        self.inner.log().is_sync()
+    }
+
+    /// The last I/O or sink error, if any.
+    fn last_error(&self) -> Option<String> {
+        self.inner.log().last_error()
+    }
+
+    /// The engine's counters.
+    fn stats(&self) -> Stats {
+        Stats::from(self.inner.log().stats())
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _t: &Bound<'_, PyAny>,
+        _v: &Bound<'_, PyAny>,
+        _tb: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        self.close(py, None)?;
+        Ok(false)
+    }
+
+    /// Writes a `logging.LogRecord` (used by `alog.Handler`); see `record.rs`.
+    #[pyo3(signature = (record, formatter=None))]
+    fn _emit_record(
+        &self,
+        py: Python<'_>,
+        record: &Bound<'_, PyAny>,
+        formatter: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        crate::record::emit(py, self.inner.log(), &self.context, record, formatter)
+    }
+}
+
+/// A snapshot of a logger's counters: `submitted == written + dropped + failed + pending`.
+/// Attributes: the names of [`Stats::items`].
+#[pyclass(module = "alog._alog", name = "Stats", frozen)]
+#[derive(Clone, Debug)]
+pub struct Stats(alog_core::Stats);
+
+impl From<alog_core::Stats> for Stats {
+    fn from(s: alog_core::Stats) -> Self {
+        Stats(s)
+    }
+}
+
+#[pymethods]
+impl Stats {
+    fn __getattr__(&self, name: &str) -> PyResult<u64> {
+        self.items()
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                pyo3::exceptions::PyAttributeError::new_err(format!(
+                    "'Stats' object has no attribute '{name}'"
+                ))
+            })
+    }
+
+    fn __dir__(&self) -> Vec<&'static str> {
+        self.items().iter().map(|(k, _)| *k).collect()
+    }
+
+    /// The counters as a dict.
+    fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in self.items() {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        let parts: Vec<String> = self
+            .items()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!("Stats({})", parts.join(", "))
+    }
+}
+
+impl Stats {
+    /// Every counter by its Python name.
+    fn items(&self) -> [(&'static str, u64); 13] {
+        let s = &self.0;
+        [
+            ("submitted", s.submitted),
+            ("written", s.written),
+            ("dropped", s.dropped),
+            ("failed", s.failed),
+            ("pending", s.pending),
+            ("queue_len", s.queue_len),
+            ("queue_capacity", s.queue_capacity),
+            ("queue_peak", s.queue_peak),
+            ("batches", s.batches),
+            ("bytes_written", s.bytes_written),
+            ("write_errors", s.write_errors),
+            ("rotations", s.rotations),
+            ("writer_restarts", s.writer_restarts),
+        ]
+    }
+}
+
+/// The source location of a record, for `record.rs`.
+pub fn source<'a>(file: &'a [u8], line: u32, func: &'a [u8]) -> Source<'a> {
+    Source { file, line, func }
+}
