@@ -53,8 +53,10 @@ if [ "$cargo_build" = 1 ]; then
   log "cargo build --release -p alog-ffi"
   (cd "$root" && cargo build --release -p alog-ffi >&2)
   if [ "$rust" = 1 ]; then
-    log "cargo build --release --locked (bench/rust)"
-    cargo build --release --locked --manifest-path "$here/rust/Cargo.toml" --target-dir "$rust_target" >&2
+    # Not --locked: when alog-core gains a dependency, cargo adds it to bench/rust/Cargo.lock
+    # and keeps every version already locked there (the peers' versions stay as committed).
+    log "cargo build --release (bench/rust)"
+    cargo build --release --manifest-path "$here/rust/Cargo.toml" --target-dir "$rust_target" >&2
   fi
 fi
 if [ "$rust" = 1 ] && [ ! -x "$rust_bin" ]; then
