@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Builds libalog (cargo) and the benchmark, runs alog vs spdlog async and
-# prints a markdown table with the machine and the date.
+# Builds libalog, the C/C++ benchmark driver (bench/latency.cpp) and the Rust
+# peers (bench/rust), runs alog beside every peer on the same workload and
+# prints markdown tables with the machine and the date.
 #
-#   bench/run.sh                 # 3 runs, median per metric, print the table
+#   bench/run.sh                 # 3 runs, median per metric, print the tables
 #   bench/run.sh --runs 1        # a single run
-#   bench/run.sh --write         # also update the generated part of bench/RESULTS.md
-#   bench/run.sh --no-cargo      # use the library already in target/release
-#   bench/run.sh -- --n-burst 200000 --scenarios burst   # options for the benchmark binary
+#   bench/run.sh --write         # also update the generated parts of bench/RESULTS.md
+#                                # and the README's bench table and charts
+#   bench/run.sh --no-cargo      # use the libraries already built (target/release, bench/build)
+#   bench/run.sh --no-rust       # C and C++ loggers only (no cargo build of bench/rust)
+#   bench/run.sh -- --n-burst 200000 --scenarios burst   # options for the driver (latency --help)
+#   bench/run.sh --runs 1 -- --n-latency 20000 --n-burst 20000 --n-mt2 20000 --warmup 2000  # smoke
 #
 # Needs: cargo, a C++17 compiler (CXX, default g++), pkg-config and spdlog
 # (Debian: apt-get install -y libspdlog-dev). ALOG_INCLUDE_DIR / ALOG_LIB_DIR
 # override where alog.h and libalog.{a,so} are taken from (default: include/
-# and target/release/ of this repository).
+# and target/release/ of this repository). Exits non-zero if a logger failed
+# or wrote a file that is not what it promises (see the FAILED notes).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,16 +26,18 @@ build="$here/build"
 runs=3
 write=0
 cargo_build=1
+rust=1
 bench_args=()
 invocation="bench/run.sh${*:+ $*}"
 
-usage() { sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="${2:?--runs needs a value}"; shift 2 ;;
     --write) write=1; shift ;;
     --no-cargo) cargo_build=0; shift ;;
+    --no-rust) rust=0; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; bench_args=("$@"); break ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -39,10 +46,21 @@ done
 
 log() { echo "run.sh: $*" >&2; }
 
-# ---- build the library
+# ---- build the library and the Rust peers
+rust_target="$build/rust-target"
+rust_bin="$rust_target/release/alog-bench-peers"
 if [ "$cargo_build" = 1 ]; then
   log "cargo build --release -p alog-ffi"
   (cd "$root" && cargo build --release -p alog-ffi >&2)
+  if [ "$rust" = 1 ]; then
+    # Not --locked: when alog-core gains a dependency, cargo adds it to bench/rust/Cargo.lock
+    # and keeps every version already locked there (the peers' versions stay as committed).
+    log "cargo build --release (bench/rust)"
+    cargo build --release --manifest-path "$here/rust/Cargo.toml" --target-dir "$rust_target" >&2
+  fi
+fi
+if [ "$rust" = 1 ] && [ ! -x "$rust_bin" ]; then
+  log "missing $rust_bin (run without --no-cargo, or use --no-rust)"; exit 1
 fi
 inc_dir="${ALOG_INCLUDE_DIR:-$root/include}"
 lib_dir="${ALOG_LIB_DIR:-$root/target/release}"
@@ -58,7 +76,7 @@ else
   log "no libalog.a / libalog.so in $lib_dir"; exit 1
 fi
 
-# ---- build the benchmark
+# ---- build the driver
 if ! pkg-config --exists spdlog; then
   log "spdlog not found by pkg-config (Debian: apt-get install -y libspdlog-dev)"; exit 1
 fi
@@ -83,23 +101,55 @@ if awk -v l="${load%% *}" 'BEGIN { exit !(l > 0.5) }'; then
 fi
 commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "no commit")"
 if ! git -C "$root" diff --quiet HEAD -- 2>/dev/null; then commit="$commit + uncommitted changes"; fi
+rust_versions=""
+if [ "$rust" = 1 ]; then
+  # "name version" of the Rust peers, from the committed lock file
+  rust_versions="$(awk '
+    /^name = / { gsub(/"/, "", $3); name = $3 }
+    /^version = / && name ~ /^(tracing|tracing-subscriber|tracing-appender|ftlog|spdlog-rs|log)$/ {
+      gsub(/"/, "", $3); printf "%s%s %s", sep, name, $3; sep = ", " }
+  ' "$here/rust/Cargo.lock")"
+  rust_versions="; Rust peers: ${rust_versions}, built by $(rustc --version | cut -d' ' -f1-2) --release"
+fi
 
 # ---- run
 log "running (${runs} run(s)); progress on stderr"
-table="$("$build/latency" --runs "$runs" ${bench_args[@]+"${bench_args[@]}"})"
+summary="$(mktemp)"
+trap 'rm -f "$summary"' EXIT
+driver_args=(--runs "$runs" --summary "$summary")
+[ "$rust" = 1 ] && driver_args+=(--rust-bin "$rust_bin")
+status=0
+tables="$("$build/latency" "${driver_args[@]}" ${bench_args[@]+"${bench_args[@]}"})" || status=$?
 
+machine="${model}, ${cpus} CPUs, ${mem} RAM, ${kernel}"
 report="$(cat <<EOF
 Date: ${date_utc}
-Machine: ${model}, ${cpus} CPUs, ${mem} RAM, ${kernel}; log files on ${fs} (${TMPDIR:-/tmp}); load average before the run: ${load}
-Source: ${commit}
+Machine: ${machine}; log files on ${fs} (${TMPDIR:-/tmp}); load average before the run: ${load}
+Source: ${commit}${rust_versions}
 Command: \`${invocation}\`
 
-${table}
+${tables}
 EOF
 )"
 printf '%s\n' "$report"
+if [ "$status" != 0 ]; then
+  log "the benchmark reported failures (exit status $status); see the FAILED notes above"
+  exit "$status"
+fi
 
-# ---- RESULTS.md: replace the part between the markers, keep the rest
+# Replaces the lines between the begin and end markers of a file with a section.
+replace_block() {
+  local file="$1" begin="$2" end="$3" section="$4" tmp
+  tmp="$(mktemp)"
+  awk -v begin="$begin" -v end="$end" -v section="$section" '
+    $0 == begin { print; while ((getline line < section) > 0) print line; skipping = 1; next }
+    $0 == end   { skipping = 0 }
+    !skipping   { print }
+  ' "$file" >"$tmp"
+  mv "$tmp" "$file"
+}
+
+# ---- RESULTS.md and README.md: replace the generated parts, keep the rest
 if [ "$write" = 1 ]; then
   results="$here/RESULTS.md"
   begin='<!-- generated by bench/run.sh: begin -->'
@@ -107,14 +157,27 @@ if [ "$write" = 1 ]; then
   if [ ! -f "$results" ] || ! grep -qF "$begin" "$results"; then
     printf '# alog benchmark results\n\n%s\n%s\n' "$begin" "$end" >>"$results"
   fi
-  tmp="$(mktemp)"
-  printf '%s\n' "$report" >"$tmp.section"
-  awk -v begin="$begin" -v end="$end" -v section="$tmp.section" '
-    $0 == begin { print; while ((getline line < section) > 0) print line; skipping = 1; next }
-    $0 == end   { skipping = 0 }
-    !skipping   { print }
-  ' "$results" >"$tmp"
-  mv "$tmp" "$results"
-  rm -f "$tmp.section"
+  section="$(mktemp)"
+  printf '%s\n' "$report" >"$section"
+  replace_block "$results" "$begin" "$end" "$section"
   log "updated $results"
+
+  readme="$root/README.md"
+  begin='<!-- bench table: begin -->'
+  end='<!-- bench table: end -->'
+  if grep -qF "$begin" "$readme" && grep -qF "$end" "$readme"; then
+    runs_text="median of ${runs} runs"
+    [ "$runs" = 1 ] && runs_text="one run"
+    {
+      printf 'Measured %s on a %s-CPU %s machine (%s), %s of `%s`.\n' \
+        "${date_utc%% *}" "${cpus}" "${model}" "${kernel}" "${runs_text}" "${invocation/ --write/}"
+      cat "$summary"
+      printf '\nAll tables, the targets, per-run values and how each logger is set up: [bench/RESULTS.md](bench/RESULTS.md).\n'
+    } >"$section"
+    replace_block "$readme" "$begin" "$end" "$section"
+    log "updated $readme"
+  else
+    log "README.md has no '$begin' / '$end' markers; not updated"
+  fi
+  rm -f "$section"
 fi
