@@ -78,6 +78,9 @@ test "$(wc -l < "$prefix/logs/app.log")" -eq 2
 grep -q '"msg":"slow request","source":{"file":' "$prefix/logs/app.log"
 echo "quick start wrote the two documented lines"
 
+step "benchmark suite: builds, runs every logger with small counts, checks every log file"
+bash bench/smoke.sh
+
 step "Julia package: parse check, ccalls against alog.h, the checker's failure cases (Pkg.test when julia is installed)"
 bash scripts/test-julia.sh
 
