@@ -219,12 +219,16 @@ static void errors_and_levels(const char *dir)
     free(path);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* "logf sync": the same formats rendered on the caller's thread (sync mode). */
+    const int sync = argc > 1 && strcmp(argv[1], "sync") == 0;
     char *dir = make_tmpdir("logf");
     char *path = path_join(dir, "logf.log");
     alog_conf *conf = alog_conf_new();
     conf_set_ok(conf, "pattern", "{msg}|{file}:{line}|{func}");
+    if (sync)
+        conf_set_ok(conf, "sync", "true");
     alog_logger *lg = open_ok(path, conf);
     alog_conf_free(conf);
 
@@ -251,7 +255,7 @@ int main(void)
     race(dir);
     errors_and_levels(dir);
     remove_tmpdir(dir);
-    printf("logf: %d formats identical to snprintf, %d threads x %d racing calls in order\n",
-           n_cases, THREADS, PER_THREAD);
+    printf("logf%s: %d formats identical to snprintf, %d threads x %d racing calls in order\n",
+           sync ? " (sync mode)" : "", n_cases, THREADS, PER_THREAD);
     return 0;
 }

@@ -39,6 +39,7 @@ cases() {
         echo "fork fork"
         echo "exit_flush exit_flush"
         echo "logf logf"
+        echo "logf-sync logf sync"
         ;;
     asan)
         echo "roundtrip roundtrip"
