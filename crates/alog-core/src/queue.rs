@@ -179,12 +179,15 @@ impl Queue {
     }
 
     /// Whether the `n` records from the consume position on are there, judged by the last
-    /// one's slot being published; reads neither the claim position nor any other slot. For
-    /// the consumer (it owns the consume position).
-    pub fn batch_ready(&self, n: u64) -> bool {
-        // The consumer lock keeps the slots from being freed meanwhile.
-        let _g = self.consumer.0.lock().unwrap_or_else(|e| e.into_inner());
-        if n == 0 || self.slots.load(Ordering::Relaxed).is_null() {
+    /// one's slot being published; reads neither the claim position nor any other slot. Takes
+    /// no lock: the writer asks while holding its wake lock, which the fork handler takes after
+    /// the consumer lock.
+    ///
+    /// # Safety
+    /// No `release_memory` may run meanwhile: only the consumer thread calls this, and the
+    /// slots are released by that thread itself or after it has finished.
+    pub(crate) unsafe fn batch_ready(&self, n: u64) -> bool {
+        if n == 0 || self.slots.load(Ordering::Acquire).is_null() {
             return n == 0;
         }
         let pos = self.head.0.load(Ordering::Acquire) + n - 1;
@@ -390,17 +393,18 @@ mod tests {
     #[test]
     fn batch_ready_waits_for_the_batch_last_slot() {
         let q = Queue::new(8);
-        assert!(!q.batch_ready(3));
+        // SAFETY (all calls below): nothing releases the slots in this test.
+        assert!(!unsafe { q.batch_ready(3) });
         for _ in 0..2 {
             assert!(matches!(push(&q, b"x"), Push::Ok { .. }));
         }
-        assert!(!q.batch_ready(3));
+        assert!(!unsafe { q.batch_ready(3) });
         assert!(matches!(push(&q, b"x"), Push::Ok { .. }));
-        assert!(q.batch_ready(3));
+        assert!(unsafe { q.batch_ready(3) });
         let mut b = Batch::default();
         assert_eq!(q.pop_into(2, &mut b), 2);
-        assert!(!q.batch_ready(3), "two consumed, one left");
-        assert!(q.batch_ready(1));
+        assert!(!unsafe { q.batch_ready(3) }, "two consumed, one left");
+        assert!(unsafe { q.batch_ready(1) });
     }
 
     #[test]

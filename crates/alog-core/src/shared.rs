@@ -280,7 +280,9 @@ impl Shared {
                 return true;
             }
             if w.flush_target > self.done_pos.load(Ordering::SeqCst)
-                || self.queue.batch_ready(self.batch_size)
+                // SAFETY: called by the writer thread, which releases the slots itself (finish)
+                // or is gone before anyone else does.
+                || unsafe { self.queue.batch_ready(self.batch_size) }
             {
                 return false;
             }
