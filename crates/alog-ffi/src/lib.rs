@@ -195,6 +195,29 @@ impl ErrBuf {
     }
 }
 
+/// The body of a function that fills a configuration: panic boundary, the caller's error
+/// buffer, and `ALOG_ERR_NULL` with a message for a NULL conf.
+///
+/// # Safety
+/// `errstr` is NULL or points to `errstr_size` writable bytes; `conf` is NULL or comes from
+/// `alog_conf_new` and is used by this thread alone.
+unsafe fn with_conf(
+    conf: *mut alog_conf,
+    errstr: *mut c_char,
+    errstr_size: usize,
+    f: impl FnOnce(&mut Config, ErrBuf) -> alog_result,
+) -> alog_result {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let err = unsafe { ErrBuf::new(errstr, errstr_size) };
+        // SAFETY: the caller's contract.
+        match unsafe { err.conf(conf) } {
+            Ok(c) => f(c, err),
+            Err(code) => code,
+        }
+    })
+}
+
 /// Writes `msg` into a caller's buffer, truncated and always NUL-terminated.
 unsafe fn put_str(buf: *mut c_char, size: usize, msg: &str) {
     if buf.is_null() || size == 0 {
@@ -267,14 +290,7 @@ pub unsafe extern "C" fn alog_conf_set(
     errstr: *mut c_char,
     errstr_size: usize,
 ) -> alog_result {
-    boundary(|| {
-        // SAFETY: errstr/errstr_size come from the caller, who promises `errstr_size` bytes.
-        let err = unsafe { ErrBuf::new(errstr, errstr_size) };
-        // SAFETY: a non-NULL conf comes from alog_conf_new.
-        let conf = match unsafe { err.conf(conf) } {
-            Ok(c) => c,
-            Err(code) => return code,
-        };
+    let body = |conf: &mut Config, err: ErrBuf| {
         // SAFETY: NUL-terminated strings from the caller.
         let (Some(k), Some(v)) = (unsafe { c_str(key) }, unsafe { c_str(value) }) else {
             return err.fail(
@@ -293,7 +309,9 @@ pub unsafe extern "C" fn alog_conf_set(
             Ok(()) => ALOG_OK,
             Err(e) => err.fail(code(&e), &e.to_string()),
         }
-    })
+    };
+    // SAFETY: errstr/errstr_size and conf come from the caller (see `with_conf`).
+    unsafe { with_conf(conf, errstr, errstr_size, body) }
 }
 
 /// Adds a callback sink that receives every record at `min_level` and above (0: the
@@ -310,14 +328,7 @@ pub unsafe extern "C" fn alog_conf_add_callback(
     errstr: *mut c_char,
     errstr_size: usize,
 ) -> alog_result {
-    boundary(|| {
-        // SAFETY: errstr/errstr_size come from the caller, who promises `errstr_size` bytes.
-        let err = unsafe { ErrBuf::new(errstr, errstr_size) };
-        // SAFETY: a non-NULL conf comes from alog_conf_new.
-        let conf = match unsafe { err.conf(conf) } {
-            Ok(c) => c,
-            Err(code) => return code,
-        };
+    let body = |conf: &mut Config, err: ErrBuf| {
         let Some(cb) = callback else {
             return err.fail(ALOG_ERR_NULL, "callback is NULL");
         };
@@ -365,7 +376,9 @@ pub unsafe extern "C" fn alog_conf_add_callback(
             format,
         });
         ALOG_OK
-    })
+    };
+    // SAFETY: errstr/errstr_size and conf come from the caller (see `with_conf`).
+    unsafe { with_conf(conf, errstr, errstr_size, body) }
 }
 
 /// Sets the error callback (NULL removes it). See `alog_error_fn`.
