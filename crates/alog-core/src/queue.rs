@@ -392,19 +392,22 @@ mod tests {
 
     #[test]
     fn batch_ready_waits_for_the_batch_last_slot() {
+        fn ready(q: &Queue, n: u64) -> bool {
+            // SAFETY: nothing releases the slots in this test.
+            unsafe { q.batch_ready(n) }
+        }
         let q = Queue::new(8);
-        // SAFETY (all calls below): nothing releases the slots in this test.
-        assert!(!unsafe { q.batch_ready(3) });
+        assert!(!ready(&q, 3));
         for _ in 0..2 {
             assert!(matches!(push(&q, b"x"), Push::Ok { .. }));
         }
-        assert!(!unsafe { q.batch_ready(3) });
+        assert!(!ready(&q, 3));
         assert!(matches!(push(&q, b"x"), Push::Ok { .. }));
-        assert!(unsafe { q.batch_ready(3) });
+        assert!(ready(&q, 3));
         let mut b = Batch::default();
         assert_eq!(q.pop_into(2, &mut b), 2);
-        assert!(!unsafe { q.batch_ready(3) }, "two consumed, one left");
-        assert!(unsafe { q.batch_ready(1) });
+        assert!(!ready(&q, 3), "two consumed, one left");
+        assert!(ready(&q, 1));
     }
 
     #[test]
