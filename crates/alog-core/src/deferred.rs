@@ -166,11 +166,11 @@ fn decode<'a>(mut p: &'a [u8], out: &mut [Arg<'a>; MAX_ARGS]) -> Option<(u32, us
 
 /// Renders a deferred payload's message into `out` and returns its site, or `None` when the
 /// payload is malformed or does not match its site's format.
-pub(crate) fn render(
+pub(crate) fn render<'c>(
     payload: &[u8],
-    cache: &mut SiteCache,
+    cache: &'c mut SiteCache,
     out: &mut Vec<u8>,
-) -> Option<Arc<Site>> {
+) -> Option<&'c Site> {
     let mut args = [Arg::Int(0); MAX_ARGS];
     let (id, n) = decode(payload, &mut args)?;
     let site = cache.get(id)?;
@@ -180,7 +180,7 @@ pub(crate) fn render(
         return None;
     }
     site.format.render(args, out);
-    Some(site.clone())
+    Some(site)
 }
 
 #[cfg(test)]

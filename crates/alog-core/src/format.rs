@@ -160,12 +160,12 @@ impl Formatter {
             let skip_space = std::mem::take(&mut after_missing_ts);
             match p {
                 Piece::Lit(s) if skip_space => {
-                    out.extend_from_slice(s.strip_prefix(' ').unwrap_or(s).as_bytes())
+                    put(out, s.strip_prefix(' ').unwrap_or(s).as_bytes())
                 }
-                Piece::Lit(s) => out.extend_from_slice(s.as_bytes()),
+                Piece::Lit(s) => put(out, s.as_bytes()),
                 Piece::Ts if r.ts == NO_TIMESTAMP => after_missing_ts = true,
                 Piece::Ts => self.ts.push(r.ts, out),
-                Piece::Level => out.extend_from_slice(r.level.name().as_bytes()),
+                Piece::Level => put(out, r.level.name().as_bytes()),
                 Piece::Msg => text_escape(r.msg, out),
                 Piece::File => text_escape(r.source.map_or(&b""[..], |s| s.file), out),
                 Piece::Line => {
@@ -176,12 +176,12 @@ impl Formatter {
                 Piece::Func => text_escape(r.source.map_or(&b""[..], |s| s.func), out),
                 Piece::Fields => {
                     if let (Some(s), false) = (r.source, self.pattern.shows_source) {
-                        out.extend_from_slice(b" source=");
+                        put(out, b" source=");
                         text_value(s.file, out);
                         out.push(b':');
                         push_u64(out, u64::from(s.line));
                         if !s.func.is_empty() {
-                            out.extend_from_slice(b" func=");
+                            put(out, b" func=");
                             text_value(s.func, out);
                         }
                     }
@@ -258,6 +258,46 @@ fn push_display(out: &mut Vec<u8>, v: impl std::fmt::Display) {
     let _ = write!(W(out), "{v}");
 }
 
+/// Appends `b` to `out`. The writer appends many short pieces per line (pattern literals, level
+/// names, numbers, a format's literal text); up to 16 bytes are copied inline with at most two
+/// overlapping loads and stores instead of a call to `memcpy`, which costs more than the copy.
+#[inline(always)]
+pub(crate) fn put(out: &mut Vec<u8>, b: &[u8]) {
+    let n = b.len();
+    if n > 16 {
+        out.extend_from_slice(b);
+        return;
+    }
+    out.reserve(16);
+    let len = out.len();
+    // SAFETY: `reserve(16)` leaves at least 16 >= n writable bytes after `len`. Every read is
+    // inside `b` (offsets 0..n, since each branch needs n at least as large as its access
+    // size), every write inside `len..len + n`, and all n bytes are written before `set_len`.
+    unsafe {
+        let (src, dst) = (b.as_ptr(), out.as_mut_ptr().add(len));
+        if n >= 8 {
+            let (head, tail) = (
+                src.cast::<u64>().read_unaligned(),
+                src.add(n - 8).cast::<u64>().read_unaligned(),
+            );
+            dst.cast::<u64>().write_unaligned(head);
+            dst.add(n - 8).cast::<u64>().write_unaligned(tail);
+        } else if n >= 4 {
+            let (head, tail) = (
+                src.cast::<u32>().read_unaligned(),
+                src.add(n - 4).cast::<u32>().read_unaligned(),
+            );
+            dst.cast::<u32>().write_unaligned(head);
+            dst.add(n - 4).cast::<u32>().write_unaligned(tail);
+        } else {
+            for i in 0..n {
+                *dst.add(i) = *src.add(i);
+            }
+        }
+        out.set_len(len + n);
+    }
+}
+
 /// "00" "01" ... "99": two decimal digits per lookup.
 pub(crate) const PAIRS: &[u8; 200] = b"\
 0001020304050607080910111213141516171819\
@@ -290,7 +330,7 @@ pub(crate) fn dec_digits(mut v: u64, buf: &mut [u8; 20]) -> usize {
 pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
     let mut buf = [0u8; 20];
     let at = dec_digits(v, &mut buf);
-    out.extend_from_slice(&buf[at..]);
+    put(out, &buf[at..]);
 }
 
 /// Numbers and booleans; non-finite floats are strings in JSON (`"NaN"`, `"+Inf"`, `"-Inf"`).
@@ -384,7 +424,7 @@ fn text_value(bytes: &[u8], out: &mut Vec<u8>) {
             .iter()
             .all(|&b| b > b' ' && b != b'"' && b != b'=' && b != b'\\' && b != 0x7f);
     if plain && (bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()) {
-        out.extend_from_slice(bytes);
+        put(out, bytes);
         return;
     }
     out.push(b'"');
@@ -610,6 +650,24 @@ impl JsonCheck<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn put_appends_like_extend_from_slice() {
+        let src: Vec<u8> = (0..64u8).map(|b| b.wrapping_mul(37)).collect();
+        for n in 0..=40 {
+            for from in [0, 1, 7] {
+                // Start from a full vector too, so that `put` has to grow it.
+                for prefix in [0, 5, 64] {
+                    let mut got = vec![9u8; prefix];
+                    got.shrink_to_fit();
+                    let mut want = got.clone();
+                    put(&mut got, &src[from..from + n]);
+                    want.extend_from_slice(&src[from..from + n]);
+                    assert_eq!(got, want, "n {n} from {from} prefix {prefix}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn decimal_digits_match_display() {

@@ -48,6 +48,9 @@ pub(crate) struct Pipeline {
     formatters: Vec<Formatter>,
     /// Per formatter: whether the current record is formatted yet, and its line.
     lines: Vec<(bool, Vec<u8>)>,
+    /// Per formatter: whether it serves exactly one sink, which buffers (not a callback), so
+    /// that records are formatted straight into that sink's buffer.
+    direct: Vec<bool>,
     pub sinks: Vec<Sink>,
     retries: u32,
     fsync: Fsync,
@@ -68,6 +71,7 @@ impl Pipeline {
         let mut p = Pipeline {
             formatters: Vec::new(),
             lines: Vec::new(),
+            direct: Vec::new(),
             sinks: Vec::new(),
             retries: cfg.write_retries,
             fsync: cfg.fsync,
@@ -122,6 +126,12 @@ impl Pipeline {
         for cb in &cfg.batch_callbacks {
             p.add(Target::Batch(cb.clone()), None, base.clone());
         }
+        p.direct = (0..p.formatters.len())
+            .map(|fi| {
+                let mut users = p.sinks.iter().filter(|s| s.formatter == fi);
+                matches!((users.next(), users.next()), (Some(s), None) if !matches!(s.target, Target::Callback(_)))
+            })
+            .collect();
         Ok(p)
     }
 
@@ -233,21 +243,26 @@ impl Pipeline {
                 None => return self.malformed(idx, counters, errors),
             },
             Kind::Deferred => {
+                // Both are lent to the record while `emit` borrows the pipeline: moved out and
+                // back (a few words each), not cloned.
                 let mut text = std::mem::take(&mut self.rendered);
+                let mut sites = std::mem::take(&mut self.sites);
                 text.clear();
-                let Some(site) = deferred::render(payload, &mut self.sites, &mut text) else {
-                    self.rendered = text;
-                    return self.malformed(idx, counters, errors);
-                };
-                let rec = RecordRef {
-                    ts,
-                    level,
-                    msg: &text,
-                    source: Some(site.source()),
-                    fields: None,
-                };
-                self.emit(idx, level, &rec, base, counters, errors);
+                match deferred::render(payload, &mut sites, &mut text) {
+                    Some(site) => {
+                        let rec = RecordRef {
+                            ts,
+                            level,
+                            msg: &text,
+                            source: Some(site.source()),
+                            fields: None,
+                        };
+                        self.emit(idx, level, &rec, base, counters, errors);
+                    }
+                    None => self.malformed(idx, counters, errors),
+                }
                 self.rendered = text;
+                self.sites = sites;
                 return;
             }
         };
@@ -263,7 +278,9 @@ impl Pipeline {
         errors.report(Error::invalid("internal error: malformed record payload"));
     }
 
-    /// Formats a record once per style and appends it to every sink that takes its level.
+    /// Formats a record once per style and appends it to every sink that takes its level. A
+    /// style that only one buffering sink uses is formatted straight into that sink's buffer;
+    /// a shared style is formatted once and copied to each sink.
     fn emit(
         &mut self,
         idx: u32,
@@ -281,25 +298,32 @@ impl Pipeline {
             if level < self.sinks[si].level.unwrap_or(base) {
                 continue;
             }
+            let sink = &mut self.sinks[si];
+            if self.direct[fi] {
+                let pending = sink.buf.len();
+                self.formatters[fi].format(rec, &mut sink.buf);
+                sink.buf.push(b'\n');
+                if needs_rotation(sink, pending, sink.buf.len() - pending, rec.ts) {
+                    // Rare: the line goes to the next file, after the buffer before it.
+                    let line = sink.buf.split_off(pending);
+                    self.rotate(si, rec.ts, counters, errors);
+                    self.sinks[si].buf.extend_from_slice(&line);
+                }
+                let sink = &mut self.sinks[si];
+                sink.ends.push((sink.buf.len(), idx));
+                continue;
+            }
             let (done, line) = &mut self.lines[fi];
             if !*done {
                 line.clear();
                 self.formatters[fi].format(rec, line);
                 *done = true;
             }
-            let sink = &mut self.sinks[si];
-            let pending = sink.buf.len();
-            if let Target::File(fs) = &mut sink.target {
-                if fs.before_record(pending, line.len() + 1, rec.ts) {
-                    write_sink(sink, self.retries, &mut self.failed, counters, errors);
-                    if let Target::File(fs) = &mut sink.target {
-                        match fs.rotate(rec.ts) {
-                            Ok(()) => Counters::add(&counters.rotations, 1),
-                            Err(e) => errors.report(e),
-                        }
-                    }
-                }
+            if needs_rotation(sink, sink.buf.len(), line.len() + 1, rec.ts) {
+                self.rotate(si, rec.ts, counters, errors);
             }
+            let sink = &mut self.sinks[si];
+            let line = &mut self.lines[fi].1;
             match &sink.target {
                 Target::Callback(cb) => {
                     let n = line.len();
@@ -317,6 +341,18 @@ impl Pipeline {
                     sink.buf.push(b'\n');
                     sink.ends.push((sink.buf.len(), idx));
                 }
+            }
+        }
+    }
+
+    /// Writes out sink `si`'s buffer and moves its file on to the next one.
+    fn rotate(&mut self, si: usize, ts: i64, counters: &Counters, errors: &ErrorReporter) {
+        let sink = &mut self.sinks[si];
+        write_sink(sink, self.retries, &mut self.failed, counters, errors);
+        if let Target::File(fs) = &mut sink.target {
+            match fs.rotate(ts) {
+                Ok(()) => Counters::add(&counters.rotations, 1),
+                Err(e) => errors.report(e),
             }
         }
     }
@@ -368,6 +404,15 @@ impl Pipeline {
     /// Whether `flush()`/`close()` should fsync.
     pub fn fsync_on_flush(&self) -> bool {
         self.fsync != Fsync::Never
+    }
+}
+
+/// Whether a file sink must rotate before a line of `line` bytes that would follow `pending`
+/// buffered bytes.
+fn needs_rotation(sink: &mut Sink, pending: usize, line: usize, ts: i64) -> bool {
+    match &mut sink.target {
+        Target::File(fs) => fs.before_record(pending, line, ts),
+        _ => false,
     }
 }
 

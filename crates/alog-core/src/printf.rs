@@ -11,7 +11,7 @@
 
 use std::ffi::CString;
 
-use crate::format::dec_digits;
+use crate::format::{dec_digits, push_u64, put};
 
 /// Most arguments a deferred call site may take.
 pub const MAX_ARGS: usize = 16;
@@ -252,7 +252,9 @@ pub fn parse(f: &[u8]) -> Result<Format, Unsupported> {
 }
 
 fn pad(out: &mut Vec<u8>, n: usize, c: u8) {
-    out.resize(out.len() + n, c);
+    if n > 0 {
+        out.resize(out.len() + n, c);
+    }
 }
 
 /// Writes `body` (already with sign/prefix and zero padding) into a field of `width`.
@@ -261,7 +263,7 @@ fn field(out: &mut Vec<u8>, s: &Spec, body: &[u8]) {
     if !s.minus {
         pad(out, fill, b' ');
     }
-    out.extend_from_slice(body);
+    put(out, body);
     if s.minus {
         pad(out, fill, b' ');
     }
@@ -286,6 +288,18 @@ fn int(out: &mut Vec<u8>, s: &Spec, raw: i64) {
         };
         (false, v)
     };
+    // The common case, `%d` or `%u` without flags, width or precision: sign and digits.
+    if matches!(s.conv, b'd' | b'i' | b'u')
+        && s.width == 0
+        && s.prec.is_none()
+        && !(s.plus || s.space)
+    {
+        if neg {
+            out.push(b'-');
+        }
+        push_u64(out, mag);
+        return;
+    }
     let mut digits = [0u8; 24];
     let mut at = digits.len();
     let mut m = mag;
@@ -355,9 +369,9 @@ fn int(out: &mut Vec<u8>, s: &Spec, raw: i64) {
     if !s.minus {
         pad(out, fill, b' ');
     }
-    out.extend_from_slice(head);
+    put(out, head);
     pad(out, zeros, b'0');
-    out.extend_from_slice(digits);
+    put(out, digits);
     if s.minus {
         pad(out, fill, b' ');
     }
@@ -410,7 +424,7 @@ impl Format {
         let mut args = args.iter();
         for p in &self.pieces {
             match p {
-                Piece::Lit(l) => out.extend_from_slice(l),
+                Piece::Lit(l) => put(out, l),
                 Piece::Conv(s) => {
                     let Some(&a) = args.next() else { return };
                     match (s.conv, a) {
