@@ -1,12 +1,15 @@
 //! Deferred formatting: a call site's printf format is registered once, each call copies only
 //! its raw arguments into the queue, and the writer renders the text.
 //!
-//! Payload of a deferred record:
+//! Payload of a deferred record (integers little-endian):
 //!
 //! ```text
-//! u32 site id, then per argument: u8 class, value
-//!   Int / Float / Ptr: 8 bytes LE | Str: u32 len (u32::MAX = NULL), bytes
+//! u32 site id | u8 n | n x u8 class | n x u64 word | the strings' bytes, in argument order
+//!   word: Int the value | Float its bits | Ptr the address | Str the length (u64::MAX = NULL)
 //! ```
+//!
+//! A fixed header and one word per argument, so that a call's encoding is a few stores and
+//! no per-argument length arithmetic beyond its strings.
 //!
 //! The writer checks every argument's class against the site's format before rendering, so a
 //! payload that does not match its site is counted as failed, never rendered wrong.
@@ -100,68 +103,75 @@ fn class_tag(c: Class) -> u8 {
 }
 
 /// The number of bytes [`encode`] writes.
+#[inline]
 pub fn encoded_len(args: &[Arg<'_>]) -> usize {
-    4 + args
+    let strings: usize = args
         .iter()
-        .map(|a| {
-            1 + match a {
-                Arg::Str(Some(b)) => 4 + b.len(),
-                Arg::Str(None) => 4,
-                _ => 8,
-            }
+        .map(|a| match a {
+            Arg::Str(Some(b)) => b.len(),
+            _ => 0,
         })
-        .sum::<usize>()
+        .sum();
+    5 + 9 * args.len() + strings
 }
 
-/// Encodes into `out`, which must be exactly `encoded_len(args)` bytes long.
+/// Encodes into `out`, which must be exactly `encoded_len(args)` bytes long; at most
+/// `MAX_ARGS` arguments.
+#[inline]
 pub fn encode(out: &mut [u8], site: u32, args: &[Arg<'_>]) {
-    out[..4].copy_from_slice(&site.to_le_bytes());
-    let mut at = 4;
-    let mut put = |b: &[u8]| {
-        out[at..at + b.len()].copy_from_slice(b);
-        at += b.len();
-    };
-    for a in args {
-        put(&[class_tag(a.class())]);
-        match *a {
-            Arg::Int(v) => put(&v.to_le_bytes()),
-            Arg::Float(v) => put(&v.to_bits().to_le_bytes()),
-            Arg::Ptr(v) => put(&v.to_le_bytes()),
-            Arg::Str(None) => put(&u32::MAX.to_le_bytes()),
+    let n = args.len();
+    debug_assert!(n <= MAX_ARGS && out.len() == encoded_len(args));
+    let (head, rest) = out.split_at_mut(5 + n);
+    let (words, mut tail) = rest.split_at_mut(8 * n);
+    head[..4].copy_from_slice(&site.to_le_bytes());
+    head[4] = n as u8;
+    for ((tag, word), a) in head[5..]
+        .iter_mut()
+        .zip(words.chunks_exact_mut(8))
+        .zip(args)
+    {
+        *tag = class_tag(a.class());
+        let w = match *a {
+            Arg::Int(v) => v as u64,
+            Arg::Float(v) => v.to_bits(),
+            Arg::Ptr(v) => v,
+            Arg::Str(None) => u64::MAX,
             Arg::Str(Some(b)) => {
-                put(&(b.len() as u32).to_le_bytes());
-                put(b);
+                let (bytes, more) = std::mem::take(&mut tail).split_at_mut(b.len());
+                bytes.copy_from_slice(b);
+                tail = more;
+                b.len() as u64
             }
-        }
+        };
+        word.copy_from_slice(&w.to_le_bytes());
     }
 }
 
-fn decode<'a>(mut p: &'a [u8], out: &mut [Arg<'a>; MAX_ARGS]) -> Option<(u32, usize)> {
-    let mut take = |n: usize| -> Option<&'a [u8]> {
-        let (h, t) = p.split_at_checked(n)?;
-        p = t;
-        Some(h)
-    };
-    let id = u32::from_le_bytes(take(4)?.try_into().ok()?);
-    let mut n = 0;
-    while let Some(tag) = take(1) {
-        if n == MAX_ARGS {
-            return None;
-        }
-        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
-        out[n] = match tag[0] {
-            1 => Arg::Int(word(take(8)?) as i64),
-            2 => Arg::Float(f64::from_bits(word(take(8)?))),
-            4 => Arg::Ptr(word(take(8)?)),
-            3 => match u32::from_le_bytes(take(4)?.try_into().ok()?) {
-                u32::MAX => Arg::Str(None),
-                len => Arg::Str(Some(take(len as usize)?)),
-            },
+fn decode<'a>(p: &'a [u8], out: &mut [Arg<'a>; MAX_ARGS]) -> Option<(u32, usize)> {
+    let id = u32::from_le_bytes(p.get(..4)?.try_into().ok()?);
+    let n = usize::from(*p.get(4)?);
+    if n > MAX_ARGS {
+        return None;
+    }
+    let tags = p.get(5..5 + n)?;
+    let words = p.get(5 + n..5 + 9 * n)?;
+    let mut tail = &p[5 + 9 * n..];
+    for ((slot, &tag), word) in out.iter_mut().zip(tags).zip(words.chunks_exact(8)) {
+        let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        *slot = match tag {
+            1 => Arg::Int(w as i64),
+            2 => Arg::Float(f64::from_bits(w)),
+            4 => Arg::Ptr(w),
+            3 if w == u64::MAX => Arg::Str(None),
+            3 => {
+                let (b, more) = tail.split_at_checked(usize::try_from(w).ok()?)?;
+                tail = more;
+                Arg::Str(Some(b))
+            }
             _ => return None,
         };
-        n += 1;
     }
-    Some((id, n))
+    tail.is_empty().then_some((id, n))
 }
 
 /// Renders a deferred payload's message into `out` and returns its site, or `None` when the
