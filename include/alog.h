@@ -406,10 +406,11 @@ alog_result alog_last_error(const struct alog_logger *lg, char *buf, size_t size
 // `ALOG_SITE_FALLBACK`.
 uint32_t alog_site_prepare(struct alog_site *site);
 
-// Logs a deferred call of a registered site (`state == ALOG_SITE_DEFERRED`) with its `n`
-// raw arguments, fetched as `site->kinds` says; strings are copied during the call. Called
-// by `ALOG_LOGF`. Returns as `alog_write`; `ALOG_ERR_INVALID` for a site that is not
-// registered or an argument count that does not match it. Any thread.
+// Logs a deferred call of a registered site (`state == ALOG_SITE_DEFERRED`) with `n` raw
+// arguments; each of the first `site->n_args` is read as `site->kinds` says (strings are
+// copied during the call), further ones are ignored, as printf ignores them. Called by
+// `ALOG_LOGF`. Returns as `alog_write`; `ALOG_ERR_INVALID` for a site that is not registered
+// or fewer arguments than its format takes. Any thread.
 alog_result alog_logf_args(struct alog_logger *lg,
                            const struct alog_site *site,
                            int32_t level,
@@ -434,12 +435,13 @@ const char *alog_result_str(alog_result r);
  * The compiler checks the format against the arguments as it does for printf. Each call site
  * owns a static alog_site (format, file, line, function), registered with alog on its first
  * call; from then on a call copies only its raw arguments into the queue (integers, doubles,
- * pointers, and strings by value) and the writer thread renders the text, exactly as printf
- * would: integers, characters and strings by alog, floating point and %p by the C library's
+ * pointers, and strings by value; each packed into an 8-byte word at compile time by its C
+ * type) and the writer thread renders the text, exactly as printf would: integers, characters and strings by alog, floating point and %p by the C library's
  * snprintf. The record carries the call's file, line and function as its source location.
  * A format that alog does not defer (%n, %m, * widths, long double, wide characters, ' flag,
- * positional arguments, more than ALOG_LOGF_MAX_ARGS arguments) is formatted on the calling
- * thread with vsnprintf instead: same output, slower call.
+ * positional arguments, more than ALOG_LOGF_MAX_ARGS arguments, up to 64) is formatted on the
+ * calling thread with vsnprintf instead: same output, slower call. Arguments the format does
+ * not use are ignored, as printf ignores them; each argument is evaluated exactly once.
  *
  * With GCC and Clang (which it needs) ALOG_LOGF is an expression of type alog_result, with the
  * results of alog_write. Any thread. Strings need only live until the call returns.
@@ -448,11 +450,120 @@ const char *alog_result_str(alog_result r);
 
 #define ALOG_SITE_INIT_(fmt) { (fmt), __FILE__, __func__, (uint32_t)__LINE__, 0, 0, 0, { 0 } }
 #define ALOG_LOGF_FIRST_(fmt, ...) fmt
-#define ALOG_LOGF(lg, level, ...)                                                  \
-  __extension__({                                                                  \
-    static alog_site alog_site_ = ALOG_SITE_INIT_(ALOG_LOGF_FIRST_(__VA_ARGS__, 0)); \
-    alog_logf_((lg), &alog_site_, (level), __VA_ARGS__);                           \
+#define ALOG_LOGF_UNWRAP_(...) __VA_ARGS__
+#define ALOG_LOGF_CAT_(a, b) a##b
+#define ALOG_LOGF_WITH_(n) ALOG_LOGF_CAT_(ALOG_LOGF_N, n)
+
+/* The number of arguments after the format: 0 to 16, or V for 17 to 64. */
+#define ALOG_LOGF_COUNT_(...) \
+  ALOG_LOGF_PICK_(__VA_ARGS__, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, \
+                  16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, ~)
+#define ALOG_LOGF_PICK_(f, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31, a32, a33, a34, a35, a36, a37, a38, a39, a40, a41, a42, a43, a44, a45, a46, a47, a48, a49, a50, a51, a52, a53, a54, a55, a56, a57, a58, a59, a60, a61, a62, a63, a64, n, ...) n
+
+#define ALOG_LOGF(lg, level, ...) \
+  ALOG_LOGF_WITH_(ALOG_LOGF_COUNT_(__VA_ARGS__))((lg), (level), __VA_ARGS__)
+
+/* A registered site: the arguments, packed by their C types, go to alog_logf_args; else (first
+ * call, a format formatted on the caller) alog_logf_ fetches them as the format says. */
+#define ALOG_LOGF_DEFER_(lg, level, fmt, n, packed, ...)                                   \
+  __extension__({                                                                         \
+    static alog_site alog_site_ = ALOG_SITE_INIT_(fmt);                                   \
+    alog_result alog_r_;                                                                  \
+    if (__builtin_expect(__atomic_load_n(&alog_site_.state, __ATOMIC_ACQUIRE) ==          \
+                             ALOG_SITE_DEFERRED, 1)) {                                    \
+      const alog_arg alog_a_[n] = { ALOG_LOGF_UNWRAP_ packed };                             \
+      alog_r_ = alog_logf_args(lg, &alog_site_, level, alog_a_, n);                         \
+    } else {                                                                              \
+      alog_r_ = alog_logf_(lg, &alog_site_, level, fmt, __VA_ARGS__);                     \
+    }                                                                                     \
+    alog_r_;                                                                              \
   })
+#define ALOG_LOGF_N0(lg, level, fmt)                                                      \
+  __extension__({                                                                         \
+    static alog_site alog_site_ = ALOG_SITE_INIT_(fmt);                                   \
+    __builtin_expect(__atomic_load_n(&alog_site_.state, __ATOMIC_ACQUIRE) ==              \
+                         ALOG_SITE_DEFERRED, 1)                                           \
+        ? alog_logf_args(lg, &alog_site_, level, NULL, 0)                                 \
+        : alog_logf_(lg, &alog_site_, level, fmt);                                        \
+  })
+#define ALOG_LOGF_N1(lg, level, fmt, a1) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 1, (ALOG_PACK_(a1)), a1)
+#define ALOG_LOGF_N2(lg, level, fmt, a1, a2) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 2, (ALOG_PACK_(a1), ALOG_PACK_(a2)), a1, a2)
+#define ALOG_LOGF_N3(lg, level, fmt, a1, a2, a3) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 3, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3)), a1, a2, a3)
+#define ALOG_LOGF_N4(lg, level, fmt, a1, a2, a3, a4) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 4, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4)), a1, a2, a3, a4)
+#define ALOG_LOGF_N5(lg, level, fmt, a1, a2, a3, a4, a5) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 5, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4), ALOG_PACK_(a5)), a1, a2, a3, a4, a5)
+#define ALOG_LOGF_N6(lg, level, fmt, a1, a2, a3, a4, a5, a6) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 6, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4), ALOG_PACK_(a5), ALOG_PACK_(a6)), a1, a2, a3, a4, a5, a6)
+#define ALOG_LOGF_N7(lg, level, fmt, a1, a2, a3, a4, a5, a6, a7) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 7, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4), ALOG_PACK_(a5), ALOG_PACK_(a6), ALOG_PACK_(a7)), a1, a2, a3, a4, a5, a6, a7)
+#define ALOG_LOGF_N8(lg, level, fmt, a1, a2, a3, a4, a5, a6, a7, a8) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 8, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4), ALOG_PACK_(a5), ALOG_PACK_(a6), ALOG_PACK_(a7), ALOG_PACK_(a8)), a1, a2, a3, a4, a5, a6, a7, a8)
+#define ALOG_LOGF_N9(lg, level, fmt, a1, a2, a3, a4, a5, a6, a7, a8, a9) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 9, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4), ALOG_PACK_(a5), ALOG_PACK_(a6), ALOG_PACK_(a7), ALOG_PACK_(a8), ALOG_PACK_(a9)), a1, a2, a3, a4, a5, a6, a7, a8, a9)
+#define ALOG_LOGF_N10(lg, level, fmt, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 10, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4), ALOG_PACK_(a5), ALOG_PACK_(a6), ALOG_PACK_(a7), ALOG_PACK_(a8), ALOG_PACK_(a9), ALOG_PACK_(a10)), a1, a2, a3, a4, a5, a6, a7, a8, a9, a10)
+#define ALOG_LOGF_N11(lg, level, fmt, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 11, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4), ALOG_PACK_(a5), ALOG_PACK_(a6), ALOG_PACK_(a7), ALOG_PACK_(a8), ALOG_PACK_(a9), ALOG_PACK_(a10), ALOG_PACK_(a11)), a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11)
+#define ALOG_LOGF_N12(lg, level, fmt, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 12, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4), ALOG_PACK_(a5), ALOG_PACK_(a6), ALOG_PACK_(a7), ALOG_PACK_(a8), ALOG_PACK_(a9), ALOG_PACK_(a10), ALOG_PACK_(a11), ALOG_PACK_(a12)), a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12)
+#define ALOG_LOGF_N13(lg, level, fmt, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 13, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4), ALOG_PACK_(a5), ALOG_PACK_(a6), ALOG_PACK_(a7), ALOG_PACK_(a8), ALOG_PACK_(a9), ALOG_PACK_(a10), ALOG_PACK_(a11), ALOG_PACK_(a12), ALOG_PACK_(a13)), a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13)
+#define ALOG_LOGF_N14(lg, level, fmt, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 14, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4), ALOG_PACK_(a5), ALOG_PACK_(a6), ALOG_PACK_(a7), ALOG_PACK_(a8), ALOG_PACK_(a9), ALOG_PACK_(a10), ALOG_PACK_(a11), ALOG_PACK_(a12), ALOG_PACK_(a13), ALOG_PACK_(a14)), a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14)
+#define ALOG_LOGF_N15(lg, level, fmt, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 15, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4), ALOG_PACK_(a5), ALOG_PACK_(a6), ALOG_PACK_(a7), ALOG_PACK_(a8), ALOG_PACK_(a9), ALOG_PACK_(a10), ALOG_PACK_(a11), ALOG_PACK_(a12), ALOG_PACK_(a13), ALOG_PACK_(a14), ALOG_PACK_(a15)), a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15)
+#define ALOG_LOGF_N16(lg, level, fmt, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16) \
+  ALOG_LOGF_DEFER_(lg, level, fmt, 16, (ALOG_PACK_(a1), ALOG_PACK_(a2), ALOG_PACK_(a3), ALOG_PACK_(a4), ALOG_PACK_(a5), ALOG_PACK_(a6), ALOG_PACK_(a7), ALOG_PACK_(a8), ALOG_PACK_(a9), ALOG_PACK_(a10), ALOG_PACK_(a11), ALOG_PACK_(a12), ALOG_PACK_(a13), ALOG_PACK_(a14), ALOG_PACK_(a15), ALOG_PACK_(a16)), a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16)
+/* More than ALOG_LOGF_MAX_ARGS arguments: formatted on the caller (the site is a fallback). */
+#define ALOG_LOGF_NV(lg, level, ...)                                                      \
+  __extension__({                                                                         \
+    static alog_site alog_site_ = ALOG_SITE_INIT_(ALOG_LOGF_FIRST_(__VA_ARGS__, 0));        \
+    alog_logf_(lg, &alog_site_, level, __VA_ARGS__);                                      \
+  })
+
+/* ALOG_PACK_(x): one argument as an alog_arg, by its C type: integers (and enums, bool, char)
+ * converted to int64_t, floating point to double, pointers (strings too) as pointers. The
+ * format decides how alog reads each word. All 8 bytes are always written. */
+#ifdef __cplusplus
+static inline alog_arg alog_pack_(double v) { alog_arg a; a.d = v; return a; }
+static inline alog_arg alog_pack_(float v) { alog_arg a; a.d = v; return a; }
+static inline alog_arg alog_pack_(long double v) { alog_arg a; a.d = (double)v; return a; }
+static inline alog_arg alog_pack_(decltype(nullptr)) { alog_arg a; a.i = 0; return a; }
+template <typename T> static inline alog_arg alog_pack_(T *v) {
+  alog_arg a;
+  a.i = 0;
+  a.p = (const void *)v;
+  return a;
+}
+template <typename T> static inline alog_arg alog_pack_(T v) {
+  alog_arg a;
+  a.i = (int64_t)v;
+  return a;
+}
+#define ALOG_PACK_(x) alog_pack_(x)
+#else
+static inline alog_arg alog_pack_i_(long long v) { alog_arg a; a.i = (int64_t)v; return a; }
+static inline alog_arg alog_pack_u_(unsigned long long v) { alog_arg a; a.i = (int64_t)v; return a; }
+static inline alog_arg alog_pack_d_(double v) { alog_arg a; a.d = v; return a; }
+static inline alog_arg alog_pack_p_(const volatile void *v) {
+  alog_arg a;
+  a.i = 0;
+  a.p = (const void *)v;
+  return a;
+}
+#define ALOG_PACK_(x)                                                                     \
+  _Generic((x),                                                                           \
+      _Bool: alog_pack_i_, char: alog_pack_i_, signed char: alog_pack_i_,                \
+      unsigned char: alog_pack_u_, short: alog_pack_i_, unsigned short: alog_pack_u_,    \
+      int: alog_pack_i_, unsigned int: alog_pack_u_, long: alog_pack_i_,                 \
+      unsigned long: alog_pack_u_, long long: alog_pack_i_,                              \
+      unsigned long long: alog_pack_u_, float: alog_pack_d_, double: alog_pack_d_,       \
+      long double: alog_pack_d_, default: alog_pack_p_)(x)
+#endif
 
 /* Formats on the calling thread and logs the text with the site's source location. */
 static inline alog_result alog_logf_fallback_(struct alog_logger *lg, const alog_site *site,
@@ -489,7 +600,9 @@ static inline alog_result alog_logf_fallback_(struct alog_logger *lg, const alog
   return r;
 }
 
-/* The body of ALOG_LOGF: fetches each argument as the site's parsed format says. */
+/* ALOG_LOGF's slow path (a site's first call, formats alog does not defer, more than
+ * ALOG_LOGF_MAX_ARGS arguments): registers the site, then fetches each argument as the site's
+ * parsed format says, or formats on the calling thread. */
 static inline __attribute__((format(printf, 4, 5))) alog_result
 alog_logf_(struct alog_logger *lg, alog_site *site, int32_t level, const char *fmt, ...) {
   alog_arg args[ALOG_LOGF_MAX_ARGS];

@@ -31,11 +31,15 @@ static void remember(int line, const char *func, const char *fmt, ...)
     n_cases++;
 }
 
-/* One deferred case: snprintf's text is the expectation, ALOG_LOGF must log the same. */
+/* One deferred case: snprintf's text is the expectation, ALOG_LOGF must log the same, twice:
+ * the site's first call registers it and fetches the arguments as the format says, the second
+ * passes them packed by their C types. */
 #define CASE(...)                                                              \
     do {                                                                       \
-        remember(__LINE__, __func__, __VA_ARGS__);                             \
-        CHECK_RC(ALOG_LOGF(lg, ALOG_LEVEL_INFO, __VA_ARGS__), ALOG_OK);        \
+        for (int rep_ = 0; rep_ < 2; rep_++) {                                 \
+            remember(__LINE__, __func__, __VA_ARGS__);                         \
+            CHECK_RC(ALOG_LOGF(lg, ALOG_LEVEL_INFO, __VA_ARGS__), ALOG_OK);    \
+        }                                                                      \
     } while (0)
 
 /* One case through a site the test can inspect: it must end in state `want`. */
@@ -108,9 +112,20 @@ static void floats_and_pointers(alog_logger *lg)
     CASE("%p %p %20p %-20p|", (void *)&local, (void *)NULL, (void *)&local, (void *)NULL);
 }
 
+enum color { RED = 1, GREEN = 2 };
+
 static void mixed_and_many(alog_logger *lg)
 {
     CASE("%s=%d (%.1f%%) %c %p %lu", "k", -1, 99.5, 'z', (void *)0x1000, 12ul);
+    /* Arguments as C passes them to printf: promoted (bool, enum, char, short, float), const,
+     * arrays and string literals decaying to pointers, unsigned values printed as signed. */
+    const int ci = -7;
+    const char arr[] = "array";
+    char mut[] = "mutable";
+    const unsigned short us = 65535;
+    CASE("%d %d %d %d %u %f", (_Bool)1, GREEN, (char)-3, (short)-300, us, 1.5f);
+    CASE("%d [%s] [%s] [%s] %d %hhd %x", ci, arr, mut, "literal", 4000000000u, (signed char)-1, -1);
+    CASE("%lu %ld %zu %c", (unsigned long)ULONG_MAX, (long)INT_MIN - 1L, sizeof arr, 'Q');
     CASE("%d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
          13, 14, 15, 16);
 }
@@ -127,6 +142,21 @@ static void fallbacks(alog_logger *lg)
               5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17);
     /* And a deferred one through the same door, for contrast. */
     SITE_CASE(ALOG_SITE_DEFERRED, "deferred %d", 5);
+    /* Each argument is evaluated once, on the first call and on the packed path. */
+    int k = 0;
+    for (int rep = 0; rep < 2; rep++) {
+        remember(__LINE__ + 1, __func__, "k=%d", k);
+        CHECK_RC(ALOG_LOGF(lg, ALOG_LEVEL_INFO, "k=%d", k++), ALOG_OK);
+    }
+    CHECK(k == 2, "arguments evaluated %d times in two calls", k);
+    /* Arguments the format does not use are ignored, as printf ignores them. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-extra-args"
+    for (int rep = 0; rep < 2; rep++) {
+        remember(__LINE__ + 1, __func__, "extra %d", 1);
+        CHECK_RC(ALOG_LOGF(lg, ALOG_LEVEL_INFO, "extra %d", 1, 2, "three"), ALOG_OK);
+    }
+#pragma GCC diagnostic pop
 }
 
 /* ---------------------------------------------------------------- threads racing to register */
@@ -203,6 +233,8 @@ static void errors_and_levels(const char *dir)
     CHECK_U64(alog_site_prepare(&site), ALOG_SITE_DEFERRED); /* idempotent */
     alog_arg one[1] = {{.i = 1}};
     CHECK_RC(alog_logf_args(lg, &site, ALOG_LEVEL_INFO, one, 1), ALOG_ERR_INVALID);
+    alog_arg three[3] = {{.i = 1}, {.i = 2}, {.i = 3}}; /* one more than it takes: ignored */
+    CHECK_RC(alog_logf_args(lg, &site, ALOG_LEVEL_WARN, three, 3), ALOG_OK);
     CHECK_RC(alog_logf_args(lg, NULL, ALOG_LEVEL_INFO, one, 1), ALOG_ERR_NULL);
     CHECK_RC(alog_logf_args(lg, &site, ALOG_LEVEL_INFO, NULL, 2), ALOG_ERR_NULL);
     static alog_site unprepared = ALOG_SITE_INIT_("never prepared %d");
@@ -212,9 +244,10 @@ static void errors_and_levels(const char *dir)
     CHECK_RC(ALOG_LOGF(lg, ALOG_LEVEL_INFO, "after close %d", 1), ALOG_ERR_CLOSED);
 
     lines ls = read_lines(path);
-    CHECK_U64(ls.n, 2);
+    CHECK_U64(ls.n, 3);
     CHECK_STR(ls.v[0], "WARN shown 2");
     CHECK_STR(ls.v[1], "ERROR shown fallback [  3]");
+    CHECK_STR(ls.v[2], "WARN two 1 2");
     free_lines(&ls);
     free(path);
 }
@@ -255,7 +288,8 @@ int main(int argc, char **argv)
     race(dir);
     errors_and_levels(dir);
     remove_tmpdir(dir);
-    printf("logf%s: %d formats identical to snprintf, %d threads x %d racing calls in order\n",
+    printf("logf%s: %d calls identical to snprintf (first and packed calls of each site), "
+           "%d threads x %d racing calls in order\n",
            sync ? " (sync mode)" : "", n_cases, THREADS, PER_THREAD);
     return 0;
 }

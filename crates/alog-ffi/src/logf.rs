@@ -156,10 +156,11 @@ pub unsafe extern "C" fn alog_site_prepare(site: *mut alog_site) -> u32 {
     out
 }
 
-/// Logs a deferred call of a registered site (`state == ALOG_SITE_DEFERRED`) with its `n`
-/// raw arguments, fetched as `site->kinds` says; strings are copied during the call. Called
-/// by `ALOG_LOGF`. Returns as `alog_write`; `ALOG_ERR_INVALID` for a site that is not
-/// registered or an argument count that does not match it. Any thread.
+/// Logs a deferred call of a registered site (`state == ALOG_SITE_DEFERRED`) with `n` raw
+/// arguments; each of the first `site->n_args` is read as `site->kinds` says (strings are
+/// copied during the call), further ones are ignored, as printf ignores them. Called by
+/// `ALOG_LOGF`. Returns as `alog_write`; `ALOG_ERR_INVALID` for a site that is not registered
+/// or fewer arguments than its format takes. Any thread.
 #[no_mangle]
 pub unsafe extern "C" fn alog_logf_args(
     lg: *mut alog_logger,
@@ -189,8 +190,8 @@ pub unsafe extern "C" fn alog_logf_args(
         }
         // SAFETY: as above.
         let site = unsafe { &*site };
-        let n = n as usize;
-        if n != site.n_args as usize || n > MAX_ARGS {
+        let (given, n) = (n as usize, site.n_args as usize);
+        if given < n || n > MAX_ARGS {
             return ALOG_ERR_INVALID;
         }
         if n > 0 && args.is_null() {
@@ -201,7 +202,9 @@ pub unsafe extern "C" fn alog_logf_args(
         for (i, v) in vals.iter_mut().enumerate().take(n) {
             // SAFETY: `n` arguments at `args` (caller's promise, checked non-NULL above).
             let a = unsafe { *args.add(i) };
-            // SAFETY: the union member read is the one the macro wrote for this kind.
+            // SAFETY: `ALOG_LOGF` writes all 8 bytes of each word, so every member reads
+            // initialised plain data; the kind says which member the caller meant (a string
+            // for `%s` is the caller's promise, as with printf).
             v.write(unsafe {
                 match site.kinds[i] {
                     ALOG_ARG_DOUBLE => Arg::Float(a.d),
