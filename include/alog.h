@@ -529,6 +529,8 @@ const char *alog_result_str(alog_result r);
  * converted to int64_t, floating point to double, pointers (strings too) as pointers. The
  * format decides how alog reads each word. All 8 bytes are always written. */
 #ifdef __cplusplus
+/* C++ linkage even where the header is included inside extern "C" { ... }. */
+extern "C++" {
 static inline alog_arg alog_pack_(double v) { alog_arg a; a.d = v; return a; }
 static inline alog_arg alog_pack_(float v) { alog_arg a; a.d = v; return a; }
 static inline alog_arg alog_pack_(long double v) { alog_arg a; a.d = (double)v; return a; }
@@ -544,6 +546,7 @@ template <typename T> static inline alog_arg alog_pack_(T v) {
   a.i = (int64_t)v;
   return a;
 }
+}  /* extern "C++" */
 #define ALOG_PACK_(x) alog_pack_(x)
 #else
 static inline alog_arg alog_pack_i_(long long v) { alog_arg a; a.i = (int64_t)v; return a; }

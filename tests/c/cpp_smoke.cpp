@@ -1,6 +1,10 @@
 // The generated header must be usable from C++: compile with
-// g++ -std=c++17 -Wall -Wextra -Werror, link, log one line and read it back.
+// g++ -std=c++17 -Wall -Wextra -Werror, link, log one line and read it back. Included the
+// way C++ code often includes C headers, inside extern "C": the header's C++ helpers (the
+// ALOG_LOGF argument packers) must still get C++ linkage.
+extern "C" {
 #include "alog.h"
+}
 
 #include <cstdio>
 #include <cstdlib>
