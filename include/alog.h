@@ -115,7 +115,8 @@
 #define ALOG_FIELD_BOOL 5
 
 // `alog_field.kind`: `str`/`str_len` hold one pre-encoded JSON value (e.g. a nested group),
-// emitted as is in JSON output after validation; invalid JSON is written as a string.
+// emitted as is in JSON output after validation; in text an object is flattened into
+// `key.member=value` pairs; invalid JSON is written as a string.
 #define ALOG_FIELD_JSON 6
 
 // Most arguments an `ALOG_LOGF` call can defer; calls with more format on the caller's thread.

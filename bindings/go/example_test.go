@@ -29,7 +29,8 @@ func Example() {
 	// 2 written
 }
 
-// The log/slog handler: groups travel as nested JSON.
+// The log/slog handler: groups travel as nested JSON; text output flattens them as slog's
+// TextHandler does.
 func ExampleLogger_Handler() {
 	l, err := alog.Open("",
 		alog.WithFormat(alog.FormatJSON),
@@ -42,5 +43,5 @@ func ExampleLogger_Handler() {
 	log.Info("handled", "path", "/users", "status", 200)
 	_ = l.Close()
 	// Output:
-	// INFO handled svc=api req="{\"path\":\"/users\",\"status\":200}"
+	// INFO handled svc=api req.path=/users req.status=200
 }

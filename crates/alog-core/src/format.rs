@@ -185,13 +185,16 @@ impl Formatter {
                             text_value(s.func, out);
                         }
                     }
-                    r.each_field(|f| {
-                        out.push(b' ');
-                        text_escape(f.key, out);
-                        out.push(b'=');
-                        match f.value {
-                            Value::Str(b) | Value::Json(b) => text_value(b, out),
-                            other => scalar(other, out, false),
+                    r.each_field(|f| match f.value {
+                        Value::Json(b) if json_valid(b) => text_json(f.key, b, out),
+                        value => {
+                            out.push(b' ');
+                            text_escape(f.key, out);
+                            out.push(b'=');
+                            match value {
+                                Value::Str(b) | Value::Json(b) => text_value(b, out),
+                                other => scalar(other, out, false),
+                            }
                         }
                     });
                 }
@@ -481,6 +484,166 @@ pub fn json_str(bytes: &[u8], out: &mut Vec<u8>) {
         }
     }
     out.push(b'"');
+}
+
+/// A JSON field in a text line. An object prints one ` key.member=value` pair per member, nested
+/// objects flattened the same way and an empty one printing nothing, as `log/slog`'s
+/// TextHandler prints groups; strings print unescaped from JSON and then as text values;
+/// numbers, `true`, `false`, `null` and arrays print as their JSON text. `json` is valid JSON.
+fn text_json(key: &[u8], json: &[u8], out: &mut Vec<u8>) {
+    let mut walk = JsonCheck { b: json, i: 0 };
+    let mut path = key.to_vec();
+    walk.ws();
+    walk.flatten(&mut path, out);
+}
+
+/// Walking JSON already checked by [`json_valid`]; on anything else it stops at the end of the
+/// input rather than loop or panic.
+impl JsonCheck<'_> {
+    /// The byte at the cursor, 0 past the end.
+    fn byte(&self) -> u8 {
+        self.peek().unwrap_or(0)
+    }
+    fn flatten(&mut self, path: &mut Vec<u8>, out: &mut Vec<u8>) {
+        let leaf = |path: &[u8], value: &[u8], out: &mut Vec<u8>| {
+            out.push(b' ');
+            text_escape(path, out);
+            out.push(b'=');
+            text_value(value, out);
+        };
+        match self.byte() {
+            b'{' => {
+                self.i += 1;
+                self.ws();
+                while self.byte() == b'"' {
+                    let parent = path.len();
+                    path.push(b'.');
+                    self.string_into(path);
+                    self.ws();
+                    self.i += 1; // ':'
+                    self.ws();
+                    self.flatten(path, out);
+                    path.truncate(parent);
+                    self.ws();
+                    if self.byte() == b',' {
+                        self.i += 1;
+                        self.ws();
+                    }
+                }
+                self.i += 1; // '}'
+            }
+            b'"' => {
+                let mut text = Vec::new();
+                self.string_into(&mut text);
+                leaf(path, &text, out);
+            }
+            _ => {
+                let start = self.i;
+                self.skip();
+                leaf(path, &self.b[start..self.i], out);
+            }
+        }
+    }
+    /// Moves past one value of any kind.
+    fn skip(&mut self) {
+        match self.byte() {
+            open @ (b'[' | b'{') => {
+                let close = if open == b'[' { b']' } else { b'}' };
+                self.i += 1;
+                self.ws();
+                while self.i < self.b.len() && self.byte() != close {
+                    self.skip(); // an element, or a member's key
+                    self.ws();
+                    if self.byte() == b':' {
+                        self.i += 1;
+                        self.ws();
+                        self.skip();
+                        self.ws();
+                    }
+                    if self.byte() == b',' {
+                        self.i += 1;
+                        self.ws();
+                    }
+                }
+                self.i += 1;
+            }
+            b'"' => {
+                self.i += 1;
+                loop {
+                    match self.byte() {
+                        b'"' => break,
+                        _ if self.i >= self.b.len() => break,
+                        b'\\' => self.i += 2,
+                        _ => self.i += 1,
+                    }
+                }
+                self.i += 1;
+            }
+            _ => {
+                while !matches!(
+                    self.byte(),
+                    b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r' | 0
+                ) {
+                    self.i += 1;
+                }
+            }
+        }
+    }
+    /// Appends the text of the string at the cursor, escapes decoded; a lone surrogate becomes
+    /// U+FFFD.
+    fn string_into(&mut self, out: &mut Vec<u8>) {
+        self.i += 1; // opening quote
+        while self.i < self.b.len() {
+            let c = self.byte();
+            self.i += 1;
+            match c {
+                b'"' => return,
+                b'\\' => {
+                    let e = self.byte();
+                    self.i += 1;
+                    let byte = match e {
+                        b'b' => 8,
+                        b'f' => 12,
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'u' => {
+                            let ch = self.unicode_escape();
+                            out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+                            continue;
+                        }
+                        other => other, // '"', '\\', '/'
+                    };
+                    out.push(byte);
+                }
+                c => out.push(c),
+            }
+        }
+    }
+    /// The character of a `\uXXXX` escape (cursor after the `u`), joining a surrogate pair.
+    fn unicode_escape(&mut self) -> char {
+        let hex = |w: &mut Self| -> u32 {
+            let digits = w.b.get(w.i..w.i + 4).unwrap_or_default();
+            w.i += 4;
+            digits
+                .iter()
+                .fold(0, |v, d| v * 16 + (*d as char).to_digit(16).unwrap_or(0))
+        };
+        let hi = hex(self);
+        if (0xd800..0xdc00).contains(&hi)
+            && self.b.get(self.i..).is_some_and(|r| r.starts_with(b"\\u"))
+        {
+            let save = self.i;
+            self.i += 2;
+            let lo = hex(self);
+            if (0xdc00..0xe000).contains(&lo) {
+                return char::from_u32(0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00))
+                    .unwrap_or('\u{fffd}');
+            }
+            self.i = save;
+        }
+        char::from_u32(hi).unwrap_or('\u{fffd}')
+    }
 }
 
 /// Whether `b` is exactly one JSON value (RFC 8259), nesting at most 128 deep.
@@ -775,6 +938,34 @@ mod tests {
                 src
             ),
             "[INFO] main.c:42 main: m a=1 {x}"
+        );
+    }
+
+    #[test]
+    fn text_flattens_json_objects_like_slog_groups() {
+        let json = |key: &'static str, v: &'static str| Field {
+            key: key.as_bytes(),
+            value: Value::Json(v.as_bytes()),
+        };
+        let fields = [
+            json(
+                "req",
+                r#" { "method" : "GET", "path":"/a b", "hdr":{"n":-1.5e3,"ok":true,"none":null},
+                     "ids":[1, {"x":"]"}], "empty":{}, "q":"say \"hi\"\n",
+                     "u":"\u00e9\ud83d\ude00\ud800!", "":1 } "#,
+            ),
+            json("n", "42"),
+            json("arr", "[1,2]"),
+            json("nothing", "{}"),
+            json("bad", "{oops"),
+        ];
+        let line = render(Format::Text, Some("{msg}{fields}"), b"m", &fields, None);
+        assert_eq!(
+            line,
+            "m req.method=GET req.path=\"/a b\" req.hdr.n=-1.5e3 req.hdr.ok=true \
+             req.hdr.none=null req.ids=\"[1, {\\\"x\\\":\\\"]\\\"}]\" \
+             req.q=\"say \\\"hi\\\"\\n\" req.u=\u{e9}\u{1f600}\u{fffd}! req.=1 n=42 arr=[1,2] \
+             bad={oops"
         );
     }
 

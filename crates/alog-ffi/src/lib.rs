@@ -54,7 +54,8 @@ pub const ALOG_FIELD_FLOAT: i32 = 4;
 /// `alog_field.kind`: `i64` holds a boolean (0 = false, anything else = true).
 pub const ALOG_FIELD_BOOL: i32 = 5;
 /// `alog_field.kind`: `str`/`str_len` hold one pre-encoded JSON value (e.g. a nested group),
-/// emitted as is in JSON output after validation; invalid JSON is written as a string.
+/// emitted as is in JSON output after validation; in text an object is flattened into
+/// `key.member=value` pairs; invalid JSON is written as a string.
 pub const ALOG_FIELD_JSON: i32 = 6;
 
 /// A configuration under construction. Create with `alog_conf_new`, fill with

@@ -1,5 +1,6 @@
 //! Records of arbitrary bytes: encoding round-trips exactly, decoding arbitrary bytes never
-//! panics, and both formats always give one line (JSON: one valid JSON value).
+//! panics, and both formats always give one line (JSON: one valid JSON value), also with the raw
+//! bytes as a JSON field (text flattens a valid JSON object into key.member=value pairs).
 #![no_main]
 
 use alog_core::config::{Format, JsonKeys, Style};
@@ -48,14 +49,24 @@ fuzz_target!(|inp: Input| {
 
     let level = Level::new(i32::from(inp.level % 24) + 1).unwrap();
     let rec = RecordRef { ts: inp.ts, level, msg: d.msg, source: d.source, fields: Some(d.clone()) };
+    one_line_each(&rec);
+
+    let raw = [Field { key: b"raw", value: Value::Json(&inp.raw) }];
+    let mut buf = vec![0u8; encoded_len(b"", &raw, None)];
+    encode(&mut buf, b"", &raw, None);
+    let d = Decoded::parse(&buf).expect("our own encoding decodes");
+    one_line_each(&RecordRef { ts: inp.ts, level, msg: b"", source: None, fields: Some(d) });
+});
+
+fn one_line_each(rec: &RecordRef<'_>) {
     for format in [Format::Text, Format::Json] {
         let mut f = Formatter::new(Style { format, pattern: None, json_keys: JsonKeys::default() });
         let mut out = Vec::new();
-        f.format(&rec, &mut out);
+        f.format(rec, &mut out);
         assert!(!out.contains(&b'\n') && !out.contains(&b'\r'), "a record split into lines");
         if format == Format::Json {
             assert!(json_valid(&out), "invalid JSON: {}", String::from_utf8_lossy(&out));
             assert!(std::str::from_utf8(&out).is_ok());
         }
     }
-});
+}
