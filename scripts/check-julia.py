@@ -133,8 +133,27 @@ def drop_function_bodies(code: str) -> str:
     return "".join(out)
 
 
+def c_view(src: str) -> str:
+    """The header as a C compiler reads it: the lines of `#ifdef __cplusplus` branches are
+    dropped (their `#else` branches kept), so C++-only helpers are not taken for C functions."""
+    out, stack = [], []  # per open #if: [is it `#ifdef __cplusplus`, is its branch skipped]
+    for line in src.splitlines(keepends=True):
+        d = line.strip()
+        if re.match(r"#\s*if", d):
+            cpp = re.fullmatch(r"#\s*ifdef\s+__cplusplus\b.*", d) is not None
+            stack.append([cpp, cpp])
+        elif re.match(r"#\s*else\b", d) and stack and stack[-1][0]:
+            stack[-1][1] = not stack[-1][1]
+        elif re.match(r"#\s*endif\b", d) and stack:
+            stack.pop()
+            continue
+        if not any(skip for _, skip in stack):
+            out.append(line)
+    return "".join(out)
+
+
 def parse_header(path: Path) -> Header:
-    src = path.read_text()
+    src = c_view(path.read_text())
     h = Header()
     for m in re.finditer(r"^\s*#\s*define\s+(ALOG_\w+)\s+(.+?)\s*$", src, re.M):
         name, value = m.group(1), m.group(2)

@@ -119,6 +119,24 @@ python3 scripts/check-julia.py --header "$work/alog-extras.h" >/dev/null \
   || fail "header-extras: a header with a macro, an inline function and an enum was misread"
 printf 'ok  %-28s %s\n' header-extras "a macro, an inline helper and an enum are skipped"
 
+# Declarations of an `#ifdef __cplusplus` branch are C++ only (the header's ALOG_LOGF argument
+# packers): the checker reads the header as C does, the `#else` branch included.
+awk '/^#ifdef __cplusplus$/ && !done {
+       print "#ifdef __cplusplus"
+       print "int alog_cpp_only(int x);"
+       print "#else"
+       print "int alog_c_side(int x);"
+       print "#endif"
+       done = 1
+     } { print }' include/alog.h > "$work/alog-cpp.h"
+set +e
+out=$(python3 scripts/check-julia.py --header "$work/alog-cpp.h" 2>&1)
+rc=$?
+set -e
+{ [ "$rc" -eq 1 ] && grep -q 'no ccall of alog_c_side' <<<"$out" && ! grep -q alog_cpp_only <<<"$out"; } \
+  || { echo "$out"; fail "header-cplusplus: checker exited $rc; want alog_c_side reported and alog_cpp_only not"; }
+printf 'ok  %-28s %s\n' header-cplusplus "C++-only declarations skipped, the #else branch read"
+
 step "Pkg.test with Julia"
 if command -v julia >/dev/null 2>&1; then
   export PATH="$HOME/.cargo/bin:$PATH"
