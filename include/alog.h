@@ -528,7 +528,9 @@ const char *alog_result_str(alog_result r);
 
 /* ALOG_PACK_(x): one argument as an alog_arg, by its C type: integers (and enums, bool, char)
  * converted to int64_t, floating point to double, pointers (strings too) as pointers. The
- * format decides how alog reads each word. All 8 bytes are always written. */
+ * format decides how alog reads each word. All 8 bytes are always written. In C the type is
+ * taken from `1 ? (x) : (x)`, which is not evaluated and converts as printf's arguments are
+ * (bit-fields, _Bool, char and short promoted, arrays decayed, qualifiers dropped). */
 #ifdef __cplusplus
 /* C++ linkage even where the header is included inside extern "C" { ... }. */
 extern "C++" {
@@ -560,7 +562,7 @@ static inline alog_arg alog_pack_p_(const volatile void *v) {
   return a;
 }
 #define ALOG_PACK_(x)                                                                     \
-  _Generic((x),                                                                           \
+  _Generic(1 ? (x) : (x),                                                                 \
       _Bool: alog_pack_i_, char: alog_pack_i_, signed char: alog_pack_i_,                \
       unsigned char: alog_pack_u_, short: alog_pack_i_, unsigned short: alog_pack_u_,    \
       int: alog_pack_i_, unsigned int: alog_pack_u_, long: alog_pack_i_,                 \

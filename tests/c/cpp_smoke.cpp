@@ -49,10 +49,13 @@ int main()
     enum Small { SEVEN = 7 };
     const std::string seven = "seven";
     const char arr[] = "arr";
+    struct {
+        unsigned u : 3;
+    } bits = {6};
     for (int rep = 0; rep < 2; rep++) {
-        rc = ALOG_LOGF(lg, ALOG_LEVEL_WARN, "deferred from C++: %d %s %.2f %s %d %zu %c %p %s",
+        rc = ALOG_LOGF(lg, ALOG_LEVEL_WARN, "deferred from C++: %d %s %.2f %s %d %zu %c %p %s %u",
                        SEVEN, seven.c_str(), 7.0f, arr, true, sizeof arr, 'x', nullptr,
-                       static_cast<const char *>(nullptr));
+                       static_cast<const char *>(nullptr), bits.u);
         if (rc != ALOG_OK)
             return fail(std::string("ALOG_LOGF: ") + alog_result_str(rc));
     }
@@ -70,7 +73,7 @@ int main()
         return fail("unexpected line: " + line);
     // The record carries its call site: text lines end in source=FILE:LINE func=main.
     const std::string want =
-        " WARN deferred from C++: 7 seven 7.00 arr 1 4 x (nil) (null) source=";
+        " WARN deferred from C++: 7 seven 7.00 arr 1 4 x (nil) (null) 6 source=";
     for (const std::string *d : {&deferred, &again}) {
         if (d->find(want) == std::string::npos ||
             d->compare(d->size() - 10, 10, " func=main") != 0)

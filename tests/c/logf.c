@@ -117,8 +117,9 @@ enum color { RED = 1, GREEN = 2 };
 static void mixed_and_many(alog_logger *lg)
 {
     CASE("%s=%d (%.1f%%) %c %p %lu", "k", -1, 99.5, 'z', (void *)0x1000, 12ul);
-    /* Arguments as C passes them to printf: promoted (bool, enum, char, short, float), const,
-     * arrays and string literals decaying to pointers, unsigned values printed as signed. */
+    /* Arguments as C passes them to printf: promoted (bool, enum, char, short, float,
+     * bit-fields), const and volatile, arrays and string literals decaying to pointers,
+     * unsigned values printed as signed. */
     const int ci = -7;
     const char arr[] = "array";
     char mut[] = "mutable";
@@ -126,6 +127,13 @@ static void mixed_and_many(alog_logger *lg)
     CASE("%d %d %d %d %u %f", (_Bool)1, GREEN, (char)-3, (short)-300, us, 1.5f);
     CASE("%d [%s] [%s] [%s] %d %hhd %x", ci, arr, mut, "literal", 4000000000u, (signed char)-1, -1);
     CASE("%lu %ld %zu %c", (unsigned long)ULONG_MAX, (long)INT_MIN - 1L, sizeof arr, 'Q');
+    struct {
+        unsigned u : 3;
+        int i : 5;
+        _Bool b : 1;
+    } bits = {5, -3, 1};
+    volatile int vol = 9;
+    CASE("bit-fields %u %d %d, volatile %d", bits.u, bits.i, bits.b, vol);
     CASE("%d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
          13, 14, 15, 16);
 }
