@@ -32,6 +32,8 @@
  *   fsync              never|batch|interval|close                    default never
  *   console            none|stdout|stderr                            default none
  *   console.level, console.format                 console sink's own level and format
+ *   console.color      auto (a terminal, NO_COLOR unset)|always|never: colored level names
+ *                                                                    default auto
  *   sync               true|false (ALOG_SYNC=1 in the environment forces true)  default false
  *   file_mode          octal mode of created files                   default 0640
  *   max_message_bytes  longest accepted message                      default 1048576

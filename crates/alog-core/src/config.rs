@@ -15,6 +15,7 @@
 //! | `fsync` | `never` `batch` `interval` `close` | `never` |
 //! | `console` | `none` `stdout` `stderr` | `none` |
 //! | `console.level` / `console.format` | level / format of the console sink | the logger's |
+//! | `console.color` | `auto` (when the stream is a terminal and `NO_COLOR` is unset) `always` `never`: level names in color, text format | `auto` |
 //! | `sync` | `true` `false` (`ALOG_SYNC=1` forces `true`) | `false` |
 //! | `file_mode` | octal permission bits of created files | `0640` |
 //! | `max_message_bytes` | longest accepted message, 1..=268435456 | `1048576` |
@@ -141,6 +142,44 @@ pub enum Stream {
     Stderr,
 }
 
+impl Stream {
+    fn fd(self) -> libc::c_int {
+        match self {
+            Stream::Stdout => libc::STDOUT_FILENO,
+            Stream::Stderr => libc::STDERR_FILENO,
+        }
+    }
+}
+
+/// Whether the console sink prints level names in color (ANSI escapes, text format only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorMode {
+    /// When the stream is a terminal and the `NO_COLOR` environment variable is unset or empty
+    /// (<https://no-color.org>).
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorMode {
+    /// Whether records written to `stream` get colors.
+    pub fn applies_to(self, stream: Stream) -> bool {
+        self.applies_to_fd(stream.fd())
+    }
+
+    pub(crate) fn applies_to_fd(self, fd: libc::c_int) -> bool {
+        match self {
+            ColorMode::Always => true,
+            ColorMode::Never => false,
+            ColorMode::Auto => {
+                // SAFETY: isatty only inspects the descriptor number; any value is allowed.
+                let tty = unsafe { libc::isatty(fd) } == 1;
+                tty && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
+            }
+        }
+    }
+}
+
 /// JSON key names for the three leading members.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonKeys {
@@ -166,6 +205,8 @@ pub struct Style {
     /// Text pattern; `None` is the default `{ts} {level} {msg}{fields}`.
     pub pattern: Option<String>,
     pub json_keys: JsonKeys,
+    /// Text only: level names in ANSI colors (the console sink, see `console.color`).
+    pub color: bool,
 }
 
 /// Called on the writer thread with each formatted line (without its newline) and its level.
@@ -225,6 +266,7 @@ pub struct Config {
     pub console: Option<Stream>,
     pub console_level: Option<Level>,
     pub console_format: Option<Format>,
+    pub console_color: ColorMode,
     pub sync: bool,
     pub file_mode: u32,
     pub max_message_bytes: usize,
@@ -276,6 +318,7 @@ impl Default for Config {
             console: None,
             console_level: None,
             console_format: None,
+            console_color: ColorMode::Auto,
             sync: false,
             file_mode: 0o640,
             max_message_bytes: 1 << 20,
@@ -403,6 +446,7 @@ pub const KEYS: &[&str] = &[
     "console",
     "console.level",
     "console.format",
+    "console.color",
     "sync",
     "file_mode",
     "max_message_bytes",
@@ -487,6 +531,17 @@ impl Config {
             }
             "console.level" => self.console_level = Some(parse_level(key, value)?),
             "console.format" => self.console_format = Some(parse_format(key, value)?),
+            "console.color" => {
+                self.console_color = parse_enum(
+                    key,
+                    value,
+                    &[
+                        ("auto", ColorMode::Auto),
+                        ("always", ColorMode::Always),
+                        ("never", ColorMode::Never),
+                    ],
+                )?
+            }
             "sync" => {
                 self.sync = parse_enum(
                     key,
@@ -635,6 +690,7 @@ impl Config {
             format: self.format,
             pattern: self.pattern.clone(),
             json_keys: self.json_keys.clone(),
+            color: false,
         }
     }
 }
@@ -670,6 +726,10 @@ mod tests {
             .to_string()
             .contains("trace|debug|info"));
         assert!(c.set("file_mode", "0999").is_err());
+        assert_eq!(
+            c.set("console.color", "yes").unwrap_err().to_string(),
+            "invalid value \"yes\" for console.color: expected auto|always|never"
+        );
         assert!(c
             .set("pattern", "{ts} {nope}")
             .unwrap_err()
@@ -686,6 +746,8 @@ mod tests {
         c.set("block_timeout_ms", "100").unwrap();
         c.set("file_mode", "0600").unwrap();
         c.set("console", "stderr").unwrap();
+        assert_eq!(c.console_color, ColorMode::Auto);
+        c.set("console.color", "never").unwrap();
         c.set("file.full.path", "full.log").unwrap();
         c.set("file.full.level", "debug").unwrap();
         c.set("file.full.format", "json").unwrap();
@@ -695,6 +757,7 @@ mod tests {
         assert_eq!(c.block_timeout, Some(Duration::from_millis(100)));
         assert_eq!(c.file_mode, 0o600);
         assert_eq!(c.console, Some(Stream::Stderr));
+        assert_eq!(c.console_color, ColorMode::Never);
         assert_eq!(c.files.len(), 1);
         assert_eq!(
             c.files[0].path.as_deref(),

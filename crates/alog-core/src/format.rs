@@ -165,6 +165,11 @@ impl Formatter {
                 Piece::Lit(s) => put(out, s.as_bytes()),
                 Piece::Ts if r.ts == NO_TIMESTAMP => after_missing_ts = true,
                 Piece::Ts => self.ts.push(r.ts, out),
+                Piece::Level if self.style.color => {
+                    put(out, level_color(r.level));
+                    put(out, r.level.name().as_bytes());
+                    put(out, COLOR_RESET);
+                }
                 Piece::Level => put(out, r.level.name().as_bytes()),
                 Piece::Msg => text_escape(r.msg, out),
                 Piece::File => text_escape(r.source.map_or(&b""[..], |s| s.file), out),
@@ -260,6 +265,22 @@ fn push_display(out: &mut Vec<u8>, v: impl std::fmt::Display) {
     }
     let _ = write!(W(out), "{v}");
 }
+
+/// The ANSI escape that colors a level name on a console, by band: TRACE dim, DEBUG cyan, INFO
+/// green, WARN bold yellow, ERROR bold red, FATAL bold white on red.
+fn level_color(level: Level) -> &'static [u8] {
+    const BANDS: [&[u8]; 6] = [
+        b"\x1b[2m",
+        b"\x1b[36m",
+        b"\x1b[32m",
+        b"\x1b[1;33m",
+        b"\x1b[1;31m",
+        b"\x1b[1;37;41m",
+    ];
+    BANDS[usize::from((level.number() - 1) / 4)]
+}
+
+const COLOR_RESET: &[u8] = b"\x1b[0m";
 
 /// Appends `b` to `out`. The writer appends many short pieces per line (pattern literals, level
 /// names, numbers, a format's literal text); up to 16 bytes are copied inline with at most two
@@ -864,6 +885,7 @@ mod tests {
             format,
             pattern: pattern.map(String::from),
             json_keys: JsonKeys::default(),
+            color: false,
         }
     }
 
@@ -1003,6 +1025,36 @@ mod tests {
     }
 
     #[test]
+    fn colored_level_names() {
+        let line = |format, level: Level| {
+            let s = Style {
+                color: true,
+                ..style(format, Some("{level} {msg}"))
+            };
+            let r = RecordRef {
+                ts: 0,
+                level,
+                msg: b"m",
+                source: None,
+                fields: None,
+            };
+            let mut out = Vec::new();
+            Formatter::new(s).format(&r, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let text = |n| line(Format::Text, Level::new(n).unwrap());
+        assert_eq!(text(1), "\x1b[2mTRACE\x1b[0m m");
+        assert_eq!(text(5), "\x1b[36mDEBUG\x1b[0m m");
+        assert_eq!(text(9), "\x1b[32mINFO\x1b[0m m");
+        assert_eq!(text(12), "\x1b[32mINFO4\x1b[0m m");
+        assert_eq!(text(13), "\x1b[1;33mWARN\x1b[0m m");
+        assert_eq!(text(17), "\x1b[1;31mERROR\x1b[0m m");
+        assert_eq!(text(24), "\x1b[1;37;41mFATAL4\x1b[0m m");
+        // JSON is never colored.
+        assert!(!line(Format::Json, Level::INFO).contains('\x1b'));
+    }
+
+    #[test]
     fn json_keys_are_configurable() {
         let s = Style {
             format: Format::Json,
@@ -1012,6 +1064,7 @@ mod tests {
                 level: "severity".into(),
                 msg: "message".into(),
             },
+            color: false,
         };
         let r = RecordRef {
             ts: 0,
@@ -1035,6 +1088,7 @@ mod tests {
                 format,
                 pattern: pattern.map(String::from),
                 json_keys: JsonKeys::default(),
+                color: false,
             };
             let r = RecordRef {
                 ts: NO_TIMESTAMP,

@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 
 use crate::clock::{Converter, Stamp};
-use crate::config::{Config, ErrorCallback, Fsync, Style};
+use crate::config::{Config, ErrorCallback, Format, Fsync, Style};
 use crate::crypt::Key;
 use crate::deferred::{self, SiteCache};
 use crate::error::{Error, Result};
@@ -101,6 +101,7 @@ impl Pipeline {
             format: format.unwrap_or(base.format),
             pattern: pattern.cloned().or_else(|| base.pattern.clone()),
             json_keys: base.json_keys.clone(),
+            color: false,
         };
         if let Some(path) = path {
             p.add(file(path)?, None, base.clone());
@@ -110,11 +111,9 @@ impl Pipeline {
             p.add(file(path)?, f.level, with(f.format, f.pattern.as_ref()));
         }
         if let Some(stream) = cfg.console {
-            p.add(
-                Target::Console(stream),
-                cfg.console_level,
-                with(cfg.console_format, None),
-            );
+            let mut style = with(cfg.console_format, None);
+            style.color = style.format == Format::Text && cfg.console_color.applies_to(stream);
+            p.add(Target::Console(stream), cfg.console_level, style);
         }
         for c in &cfg.callbacks {
             p.add(

@@ -60,7 +60,7 @@ fuzz_target!(|inp: Input| {
 
 fn one_line_each(rec: &RecordRef<'_>) {
     for format in [Format::Text, Format::Json] {
-        let mut f = Formatter::new(Style { format, pattern: None, json_keys: JsonKeys::default() });
+        let mut f = Formatter::new(Style { format, pattern: None, json_keys: JsonKeys::default(), color: format == Format::Text });
         let mut out = Vec::new();
         f.format(rec, &mut out);
         assert!(!out.contains(&b'\n') && !out.contains(&b'\r'), "a record split into lines");
