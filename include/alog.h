@@ -30,6 +30,8 @@
  *   batch_timeout_ms   longest wait for a batch to fill              default 50
  *   flush_interval_ms  period of fsync=interval                      default 1000
  *   fsync              never|batch|interval|close                    default never
+ *   flush_on           never or a level: records at or above it are written out at once
+ *                                                                    default never
  *   console            none|stdout|stderr                            default none
  *   console.level, console.format                 console sink's own level and format
  *   console.color      auto (a terminal, NO_COLOR unset)|always|never: colored level names

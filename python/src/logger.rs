@@ -50,7 +50,7 @@ pub struct Logger {
 
 /// The config value of a Python argument: levels as engine numbers, bools as true/false.
 fn config_value(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
-    let is_level = key == "level" || key.ends_with(".level");
+    let is_level = key == "level" || key.ends_with(".level") || key == "flush_on";
     if v.is_instance_of::<PyBool>() {
         return Ok(if v.extract::<bool>()? {
             "true"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 
 import pytest
 
@@ -47,6 +48,21 @@ def test_level_keyword_takes_python_numbers_and_names(tmp_path):
             log.warning("yes")
             assert log.enabled(logging.WARNING) and not log.enabled(logging.INFO)
         assert [message(x) for x in lines(p)] == ["yes"]
+
+
+def test_flush_on_takes_a_python_level_and_writes_at_once(tmp_path):
+    p = tmp_path / "a.log"
+    # Batches that never fill or time out: only flush_on gets records to the file early.
+    with alog.Logger(p, batch_size=1000, batch_timeout_ms=3_600_000, flush_on=logging.ERROR,
+                     pattern="{level} {msg}") as log:
+        log.info("queued")
+        time.sleep(0.2)
+        assert lines(p) == []
+        log.error("written at once")
+        deadline = time.monotonic() + 10
+        while len(lines(p)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert lines(p) == ["INFO queued", "ERROR written at once"]
 
 
 def test_set_level(tmp_path):

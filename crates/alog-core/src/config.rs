@@ -13,6 +13,7 @@
 //! | `batch_timeout_ms` | ms the writer waits for a batch to fill, 1..=3600000 | `50` |
 //! | `flush_interval_ms` | ms between `fsync=interval` syncs, 1..=3600000 | `1000` |
 //! | `fsync` | `never` `batch` `interval` `close` | `never` |
+//! | `flush_on` | a level: records at or above it are written out at once instead of waiting for a batch; `never` | `never` |
 //! | `console` | `none` `stdout` `stderr` | `none` |
 //! | `console.level` / `console.format` | level / format of the console sink | the logger's |
 //! | `console.color` | `auto` (when the stream is a terminal and `NO_COLOR` is unset) `always` `never`: level names in color, text format | `auto` |
@@ -267,6 +268,8 @@ pub struct Config {
     pub console_level: Option<Level>,
     pub console_format: Option<Format>,
     pub console_color: ColorMode,
+    /// Records at or above this level wake the writer to write everything queued at once.
+    pub flush_on: Option<Level>,
     pub sync: bool,
     pub file_mode: u32,
     pub max_message_bytes: usize,
@@ -319,6 +322,7 @@ impl Default for Config {
             console_level: None,
             console_format: None,
             console_color: ColorMode::Auto,
+            flush_on: None,
             sync: false,
             file_mode: 0o640,
             max_message_bytes: 1 << 20,
@@ -443,6 +447,7 @@ pub const KEYS: &[&str] = &[
     "batch_timeout_ms",
     "flush_interval_ms",
     "fsync",
+    "flush_on",
     "console",
     "console.level",
     "console.format",
@@ -528,6 +533,14 @@ impl Config {
                         ("stderr", Some(Stream::Stderr)),
                     ],
                 )?
+            }
+            "flush_on" => {
+                self.flush_on = if value.trim().eq_ignore_ascii_case("never") {
+                    None
+                } else {
+                    let accepted = format!("never, {}", Level::accepted());
+                    Some(Level::parse(value).ok_or_else(|| bad(key, value, &accepted))?)
+                }
             }
             "console.level" => self.console_level = Some(parse_level(key, value)?),
             "console.format" => self.console_format = Some(parse_format(key, value)?),
@@ -727,6 +740,11 @@ mod tests {
             .contains("trace|debug|info"));
         assert!(c.set("file_mode", "0999").is_err());
         assert_eq!(
+            c.set("flush_on", "soon").unwrap_err().to_string(),
+            "invalid value \"soon\" for flush_on: expected never, \
+             trace|debug|info|warn|error|fatal or a number 1..24"
+        );
+        assert_eq!(
             c.set("console.color", "yes").unwrap_err().to_string(),
             "invalid value \"yes\" for console.color: expected auto|always|never"
         );
@@ -758,6 +776,11 @@ mod tests {
         assert_eq!(c.file_mode, 0o600);
         assert_eq!(c.console, Some(Stream::Stderr));
         assert_eq!(c.console_color, ColorMode::Never);
+        assert_eq!(c.flush_on, None);
+        c.set("flush_on", "Error").unwrap();
+        assert_eq!(c.flush_on, Some(Level::ERROR));
+        c.set("flush_on", "never").unwrap();
+        assert_eq!(c.flush_on, None);
         assert_eq!(c.files.len(), 1);
         assert_eq!(
             c.files[0].path.as_deref(),

@@ -104,6 +104,7 @@ impl Logger {
             overflow: config.overflow,
             block_timeout: config.block_timeout,
             batch_size: config.batch_size.min(config.queue_capacity) as u64,
+            flush_on: config.flush_on.map_or(0, Level::number),
             batch_timeout: config.batch_timeout,
             flush_interval: config.flush_interval,
             fsync: config.fsync,

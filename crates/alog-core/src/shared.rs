@@ -82,6 +82,8 @@ pub(crate) struct Shared {
     pub(crate) fsync: Fsync,
     pub(crate) max_message_bytes: usize,
     pub(crate) batch_size: u64,
+    /// `flush_on`'s level number; 0 = never (no level is below 1).
+    pub(crate) flush_on: u8,
     pub(crate) block_timeout: Option<Duration>,
     pub(crate) batch_timeout: Duration,
     pub(crate) flush_interval: Duration,

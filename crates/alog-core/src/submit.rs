@@ -164,7 +164,9 @@ fn enqueue(
             .try_push(ts, level.number(), p.kind(), len, |d| p.fill(d), &mut heap)
         {
             Push::Ok { queued } => {
-                if queued >= s.batch_size && s.parked.load(Ordering::Relaxed) {
+                if s.flush_on != 0 && level.number() >= s.flush_on {
+                    request_write(s);
+                } else if queued >= s.batch_size && s.parked.load(Ordering::Relaxed) {
                     wake_writer(s);
                 }
                 return Ok(());
@@ -249,6 +251,21 @@ fn wait_for_space(s: &Shared, deadline: Instant) -> bool {
     );
     s.space_waiters.fetch_sub(1, Ordering::SeqCst);
     ok
+}
+
+/// `flush_on`: asks the writer to write everything queued so far without waiting for a batch
+/// (as `flush` does, without waiting for it). A parked writer is woken; a polling or busy one
+/// sees the request at its next look, within a poll step.
+#[cold]
+fn request_write(s: &Shared) {
+    let target = s.queue.tail_pos();
+    let mut w = lock(&s.wake);
+    if w.flush_target < target {
+        w.flush_target = target;
+        if s.parked.load(Ordering::SeqCst) {
+            s.wake_cv.notify_one();
+        }
+    }
 }
 
 fn wake_writer(s: &Shared) {
