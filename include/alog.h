@@ -36,6 +36,11 @@
  *   console.level, console.format                 console sink's own level and format
  *   console.color      auto (a terminal, NO_COLOR unset)|always|never: colored level names
  *                                                                    default auto
+ *   syslog             none|local (/dev/log)|absolute path of a Unix datagram socket
+ *                                                                    default none
+ *   syslog.level, syslog.format, syslog.pattern   syslog sink's own  default pattern {msg}{fields}
+ *   syslog.facility    kern|user|mail|daemon|...|local0..local7      default user
+ *   syslog.ident       program name shown by the daemon              default basename of argv[0]
  *   sync               true|false (ALOG_SYNC=1 in the environment forces true)  default false
  *   file_mode          octal mode of created files                   default 0640
  *   max_message_bytes  longest accepted message                      default 1048576

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The file lifecycle tests that are more than `cargo test`: the 4 x 1M rotation runs (plain,
 # gzip and zstd decoded by the system's programs, encrypted decoded by `alog cat`) in release,
-# and tests/lifecycle/test-*.sh with Debian's logrotate and rsyslog, a full tmpfs and four
-# processes sharing one rotating file. Installs what is missing with apt-get.
+# and tests/lifecycle/test-*.sh with Debian's logrotate and rsyslog (imfile tailing the files,
+# imuxsock receiving the syslog sink), a full tmpfs and four processes sharing one rotating
+# file. Installs what is missing with apt-get.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

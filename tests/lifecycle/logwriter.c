@@ -2,10 +2,11 @@
  * "w<ID> n<I> <padding>" to PATH with the given configuration, optionally pacing itself and
  * reopening on SIGHUP (alog_reopen from the signal handler), then prints its counters.
  *
- *   logwriter PATH COUNT ID [--pace N] [--hup] [key=value ...]
+ *   logwriter PATH COUNT ID [--pace N] [--hup] [--level N] [key=value ...]
  *
  * --pace N   sleep 1 ms after every N records (so that external tools act mid-run)
  * --hup      install a SIGHUP handler that calls alog_reopen
+ * --level N  log at level N (default ALOG_LEVEL_INFO)
  * Exit status 0 when every record is accounted (written + failed + dropped == COUNT). */
 #include <alog.h>
 #include <signal.h>
@@ -23,7 +24,8 @@ static void on_hup(int sig) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: logwriter PATH COUNT ID [--pace N] [--hup] [key=value ...]\n");
+        fprintf(stderr,
+                "usage: logwriter PATH COUNT ID [--pace N] [--hup] [--level N] [key=value ...]\n");
         return 2;
     }
     const char *path = argv[1];
@@ -31,6 +33,7 @@ int main(int argc, char **argv) {
     const char *id = argv[3];
     long pace = 0;
     int hup = 0;
+    int level = ALOG_LEVEL_INFO;
     char err[512];
     alog_conf *conf = alog_conf_new();
     for (int i = 4; i < argc; i++) {
@@ -40,6 +43,10 @@ int main(int argc, char **argv) {
         }
         if (strcmp(argv[i], "--hup") == 0) {
             hup = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--level") == 0 && i + 1 < argc) {
+            level = atoi(argv[++i]);
             continue;
         }
         char *eq = strchr(argv[i], '=');
@@ -69,7 +76,7 @@ int main(int argc, char **argv) {
     struct timespec ms = {0, 1000000};
     for (long i = 0; i < count; i++) {
         int n = snprintf(msg, sizeof msg, "w%s n%ld abcdefghijklmnopqrstuvwxyz", id, i);
-        alog_result r = alog_write(g_log, ALOG_LEVEL_INFO, msg, (size_t)n);
+        alog_result r = alog_write(g_log, level, msg, (size_t)n);
         if (r != ALOG_OK) {
             fprintf(stderr, "logwriter: alog_write: %s\n", alog_result_str(r));
             return 1;

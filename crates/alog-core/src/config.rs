@@ -16,6 +16,9 @@
 //! | `flush_on` | a level: records at or above it are written out at once instead of waiting for a batch; `never` | `never` |
 //! | `console` | `none` `stdout` `stderr` | `none` |
 //! | `console.level` / `console.format` | level / format of the console sink | the logger's |
+//! | `syslog` | `none`, `local` (the daemon's `/dev/log`) or the path of a Unix datagram socket | `none` |
+//! | `syslog.level` / `.format` / `.pattern` | the syslog sink's level, format, pattern | the logger's level, `text`, `{msg}{fields}` |
+//! | `syslog.facility` / `syslog.ident` | `kern` `user` `mail` `daemon` ... `local0`..`local7` / the program name shown | `user` / the basename of `argv[0]` |
 //! | `console.color` | `auto` (when the stream is a terminal and `NO_COLOR` is unset) `always` `never`: level names in color, text format | `auto` |
 //! | `sync` | `true` `false` (`ALOG_SYNC=1` forces `true`) | `false` |
 //! | `file_mode` | octal permission bits of created files | `0640` |
@@ -268,6 +271,14 @@ pub struct Config {
     pub console_level: Option<Level>,
     pub console_format: Option<Format>,
     pub console_color: ColorMode,
+    /// The syslog sink's socket (`None`: no syslog sink).
+    pub syslog: Option<PathBuf>,
+    pub syslog_level: Option<Level>,
+    pub syslog_format: Option<Format>,
+    pub syslog_pattern: Option<String>,
+    pub syslog_facility: u8,
+    /// `None`: the basename of `argv[0]`.
+    pub syslog_ident: Option<String>,
     /// Records at or above this level wake the writer to write everything queued at once.
     pub flush_on: Option<Level>,
     pub sync: bool,
@@ -322,6 +333,12 @@ impl Default for Config {
             console_level: None,
             console_format: None,
             console_color: ColorMode::Auto,
+            syslog: None,
+            syslog_level: None,
+            syslog_format: None,
+            syslog_pattern: None,
+            syslog_facility: 1,
+            syslog_ident: None,
             flush_on: None,
             sync: false,
             file_mode: 0o640,
@@ -452,6 +469,12 @@ pub const KEYS: &[&str] = &[
     "console.level",
     "console.format",
     "console.color",
+    "syslog",
+    "syslog.level",
+    "syslog.format",
+    "syslog.pattern",
+    "syslog.facility",
+    "syslog.ident",
     "sync",
     "file_mode",
     "max_message_bytes",
@@ -542,6 +565,27 @@ impl Config {
                     Some(Level::parse(value).ok_or_else(|| bad(key, value, &accepted))?)
                 }
             }
+            "syslog" => {
+                self.syslog = match value.trim() {
+                    "none" => None,
+                    "local" => Some(PathBuf::from(crate::syslog::DEFAULT_SOCKET)),
+                    p if p.starts_with('/') => Some(PathBuf::from(p)),
+                    _ => {
+                        return Err(bad(
+                            key,
+                            value,
+                            "none|local or the absolute path of a Unix datagram socket",
+                        ))
+                    }
+                }
+            }
+            "syslog.level" => self.syslog_level = Some(parse_level(key, value)?),
+            "syslog.format" => self.syslog_format = Some(parse_format(key, value)?),
+            "syslog.pattern" => self.syslog_pattern = Some(parse_pattern(key, value)?),
+            "syslog.facility" => {
+                self.syslog_facility = parse_enum(key, value, &crate::syslog::FACILITIES)?
+            }
+            "syslog.ident" => self.syslog_ident = Some(value.to_string()),
             "console.level" => self.console_level = Some(parse_level(key, value)?),
             "console.format" => self.console_format = Some(parse_format(key, value)?),
             "console.color" => {

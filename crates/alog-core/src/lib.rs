@@ -51,6 +51,7 @@ mod sink;
 mod stats;
 mod submit;
 mod sync;
+pub mod syslog;
 pub mod time;
 mod writer;
 

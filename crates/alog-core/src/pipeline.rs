@@ -18,6 +18,7 @@ use crate::record::Decoded;
 use crate::rotate::FileSink;
 use crate::sink::{Sink, Target};
 use crate::stats::Counters;
+use crate::syslog::Syslog;
 
 /// A batch flushes a sink's buffer early past this many bytes, bounding memory.
 const MAX_SINK_BUFFER: usize = 4 << 20;
@@ -115,6 +116,24 @@ impl Pipeline {
             style.color = style.format == Format::Text && cfg.console_color.applies_to(stream);
             p.add(Target::Console(stream), cfg.console_level, style);
         }
+        if let Some(path) = &cfg.syslog {
+            let ident = cfg
+                .syslog_ident
+                .clone()
+                .unwrap_or_else(crate::syslog::default_ident);
+            let sys = Syslog::open(path, cfg.syslog_facility, &ident).map_err(|e| {
+                Error::io(
+                    format!("cannot create a socket for syslog at {}", path.display()),
+                    e,
+                )
+            })?;
+            let mut style = with(cfg.syslog_format, cfg.syslog_pattern.as_ref());
+            if cfg.syslog_pattern.is_none() {
+                // The daemon adds the time, the level (as the priority) and the program.
+                style.pattern = Some("{msg}{fields}".into());
+            }
+            p.add(Target::Syslog(Box::new(sys)), cfg.syslog_level, style);
+        }
         for c in &cfg.callbacks {
             p.add(
                 Target::Callback(c.callback.clone()),
@@ -128,7 +147,7 @@ impl Pipeline {
         p.direct = (0..p.formatters.len())
             .map(|fi| {
                 let mut users = p.sinks.iter().filter(|s| s.formatter == fi);
-                matches!((users.next(), users.next()), (Some(s), None) if !matches!(s.target, Target::Callback(_)))
+                matches!((users.next(), users.next()), (Some(s), None) if s.buffers())
             })
             .collect();
         Ok(p)
@@ -323,7 +342,15 @@ impl Pipeline {
             }
             let sink = &mut self.sinks[si];
             let line = &mut self.lines[fi].1;
-            match &sink.target {
+            match &mut sink.target {
+                Target::Syslog(sys) => {
+                    if let Err(e) = sys.send(level, rec.ts, line) {
+                        self.failed[idx as usize] = true;
+                        counters.write_errors.fetch_add(1, Ordering::Relaxed);
+                        let what = format!("sending to syslog at {}", sys.path().display());
+                        errors.report(Error::io(what, e));
+                    }
+                }
                 Target::Callback(cb) => {
                     let n = line.len();
                     line.push(0);

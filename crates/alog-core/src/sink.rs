@@ -1,4 +1,4 @@
-//! Where formatted lines go: files, the console and callbacks.
+//! Where formatted lines go: files, the console, callbacks and syslog.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -10,6 +10,7 @@ use crate::config::{BatchCallback, LineCallback, Stream};
 use crate::error::{Error, Result};
 use crate::level::Level;
 use crate::rotate::FileSink;
+use crate::syslog::Syslog;
 
 /// A sink's destination.
 pub(crate) enum Target {
@@ -18,6 +19,8 @@ pub(crate) enum Target {
     Callback(LineCallback),
     /// Takes a batch's bytes at once; called once per batch, never retried.
     Batch(BatchCallback),
+    /// One datagram per record, sent as the record is formatted.
+    Syslog(Box<Syslog>),
 }
 
 impl std::fmt::Debug for Target {
@@ -27,6 +30,7 @@ impl std::fmt::Debug for Target {
             Target::Console(s) => write!(f, "Console({s:?})"),
             Target::Callback(_) => f.write_str("Callback"),
             Target::Batch(_) => f.write_str("Batch"),
+            Target::Syslog(s) => write!(f, "Syslog({})", s.path().display()),
         }
     }
 }
@@ -58,6 +62,7 @@ impl Target {
             Target::Console(Stream::Stderr) => "stderr".into(),
             Target::Callback(_) => "callback".into(),
             Target::Batch(_) => "batch callback".into(),
+            Target::Syslog(s) => format!("syslog at {}", s.path().display()),
         }
     }
 
@@ -78,7 +83,8 @@ impl Target {
             Target::Console(Stream::Stderr) => {
                 write_retrying(&mut io::stderr().lock(), buf, retries, on_error)
             }
-            Target::Callback(_) => (buf.len(), None),
+            // Per-record targets: their records left as they were formatted.
+            Target::Callback(_) | Target::Syslog(_) => (buf.len(), None),
             Target::Batch(cb) => {
                 let e = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(buf))) {
                     Ok(Ok(())) => return (buf.len(), None),
@@ -110,6 +116,13 @@ pub(crate) struct Sink {
     /// Bytes of the current batch, and where each record's line ends in it.
     pub buf: Vec<u8>,
     pub ends: Vec<(usize, u32)>,
+}
+
+impl Sink {
+    /// Whether lines are collected in `buf` and written per batch (not handed over per record).
+    pub fn buffers(&self) -> bool {
+        !matches!(self.target, Target::Callback(_) | Target::Syslog(_))
+    }
 }
 
 /// Writes all of `buf` to `w`, retrying a failed write up to `retries` times with backoff
