@@ -116,6 +116,27 @@ func WithFsync(f Fsync) Option { return Config("fsync", string(f)) }
 // WithConsole echoes records on a console stream (key "console").
 func WithConsole(c Console) Option { return Config("console", string(c)) }
 
+// WithFlushOn writes a record at or above min out at once, with everything queued before it,
+// instead of waiting for its batch to fill (key "flush_on"; spdlog's flush_on).
+func WithFlushOn(min Level) Option { return Config("flush_on", strconv.Itoa(int(min))) }
+
+// WithSyslog adds a syslog sink (keys "syslog", "syslog.facility", "syslog.ident"): socket is
+// "local" for the syslog daemon at /dev/log or the absolute path of a Unix datagram socket;
+// facility a name such as "user", "daemon" or "local0" ("" for user); ident the program name
+// the daemon shows ("" for the basename of os.Args[0]). Each record is one datagram with the
+// severity of its level; Config("syslog.level", ...) gives the sink a level of its own.
+func WithSyslog(socket, facility, ident string) Option {
+	return func(s *settings) {
+		Config("syslog", socket)(s)
+		if facility != "" {
+			Config("syslog.facility", facility)(s)
+		}
+		if ident != "" {
+			Config("syslog.ident", ident)(s)
+		}
+	}
+}
+
 // WithSync makes every call write synchronously on the caller's goroutine (key "sync";
 // ALOG_SYNC=1 in the environment forces it).
 func WithSync(sync bool) Option { return Config("sync", strconv.FormatBool(sync)) }
