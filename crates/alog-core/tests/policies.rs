@@ -242,10 +242,13 @@ fn interruptible_write_asks_every_step_and_counts_the_interrupted_record() {
 fn interruptible_write_goes_through_once_room_appears() {
     let (log, gate, seen) = stalled(1, Overflow::Block, None);
     log.log(Level::INFO, "queued").unwrap();
-    let opener = {
+    // The queue is full and the writer stalled until the gate opens, which the first question
+    // does: the call must have waited and asked, whatever the scheduling. (A watchdog opens it
+    // after 10 s, so that a call that never asks fails the test instead of hanging it.)
+    let watchdog = {
         let gate = gate.clone();
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(30));
+            std::thread::sleep(Duration::from_secs(10));
             gate.open();
         })
     };
@@ -255,13 +258,16 @@ fn interruptible_write_goes_through_once_room_appears() {
         Duration::from_millis(5),
         &mut || {
             asked += 1;
+            if asked == 1 {
+                gate.open();
+            }
             true
         },
     )
     .unwrap();
-    opener.join().unwrap();
     assert!(asked >= 1);
     log.close(None).unwrap();
     assert_eq!(*seen.lock().unwrap(), ["stall", "queued", "late"]);
+    drop(watchdog); // detached: it only opens an open gate
     assert_eq!(log.stats().dropped, 0);
 }
