@@ -141,8 +141,9 @@
 #define ALOG_SITE_DEFERRED 2
 
 // `alog_site.state`: the format has something alog does not defer (`%n`, `%m`, `*` widths,
-// `long double`, wide characters, `'` grouping, positional arguments, more than
-// `ALOG_LOGF_MAX_ARGS` arguments); calls format with `vsnprintf` on the caller's thread.
+// `long double`, wide characters, `'` grouping, positional arguments, a `%s` with a precision,
+// more than `ALOG_LOGF_MAX_ARGS` arguments); calls format with `vsnprintf` on the caller's
+// thread.
 #define ALOG_SITE_FALLBACK 3
 
 // `alog_site.kinds[i]`: the C type argument `i` is fetched as.
@@ -449,16 +450,22 @@ const char *alog_result_str(alog_result r);
  * type) and the writer thread renders the text, exactly as printf would: integers, characters and strings by alog, floating point and %p by the C library's
  * snprintf. The record carries the call's file, line and function as its source location.
  * A format that alog does not defer (%n, %m, * widths, long double, wide characters, ' flag,
- * positional arguments, more than ALOG_LOGF_MAX_ARGS arguments, up to 64) is formatted on the
- * calling thread with vsnprintf instead: same output, slower call. Arguments the format does
+ * positional arguments, %s with a precision (its string need not end in NUL), more than
+ * ALOG_LOGF_MAX_ARGS arguments, up to 64) is formatted on the calling thread with vsnprintf
+ * instead: same output, slower call. Arguments the format does
  * not use are ignored, as printf ignores them; each argument is evaluated exactly once.
  *
  * With GCC and Clang (which it needs) ALOG_LOGF is an expression of type alog_result, with the
- * results of alog_write. Any thread. Strings need only live until the call returns.
+ * results of alog_write. Any thread. Strings need only live until the call returns. The format
+ * must be a string literal (a variable does not compile: the site parses its format once).
  */
+/* The trailer has a guard of its own: cbindgen places it after the header's include guard. */
+#ifndef ALOG_LOGF_H_
+#define ALOG_LOGF_H_
 #if defined(__GNUC__) || defined(__clang__)
 
-#define ALOG_SITE_INIT_(fmt) { (fmt), __FILE__, __func__, (uint32_t)__LINE__, 0, 0, 0, { 0 } }
+/* `"" fmt ""`: the format must be a string literal (a site parses it once, on its first call). */
+#define ALOG_SITE_INIT_(fmt) { "" fmt "", __FILE__, __func__, (uint32_t)__LINE__, 0, 0, 0, { 0 } }
 #define ALOG_LOGF_FIRST_(fmt, ...) fmt
 #define ALOG_LOGF_UNWRAP_(...) __VA_ARGS__
 #define ALOG_LOGF_CAT_(a, b) a##b
@@ -589,7 +596,9 @@ static inline alog_result alog_logf_fallback_(struct alog_logger *lg, const alog
   alog_result r;
   alog_record rec;
   va_list again;
-  if (!alog_level_enabled(lg, level)) return lg ? ALOG_OK : ALOG_ERR_NULL;
+  if (!lg) return ALOG_ERR_NULL;
+  if (level < 1 || level > 24) return ALOG_ERR_INVALID;
+  if (!alog_level_enabled(lg, level)) return ALOG_OK;
   va_copy(again, ap);
   n = vsnprintf(small, sizeof small, fmt, ap);
   if (n >= (int)sizeof small) {
@@ -653,3 +662,4 @@ alog_logf_(struct alog_logger *lg, alog_site *site, int32_t level, const char *f
 }
 
 #endif /* __GNUC__ || __clang__ */
+#endif /* ALOG_LOGF_H_ */

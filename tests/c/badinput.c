@@ -445,6 +445,32 @@ static void test_sizes(const char *dir)
     rec.msg = msg;
     rec.msg_len = mib + 1;
     CHECK_RC(alog_write_record(lg, &rec), ALOG_ERR_TOO_LARGE);
+    /* Lengths no buffer can have (a failed snprintf's -1 used as a length), with the parts
+     * whose lengths are added up: refused before anything is read. */
+    CHECK_RC(alog_write(lg, ALOG_LEVEL_INFO, "x", (size_t)-1), ALOG_ERR_TOO_LARGE);
+    alog_field f = {.key = "k", .key_len = 1, .kind = ALOG_FIELD_STRING, .str = "v", .str_len = 1};
+    rec = simple_record("m");
+    rec.fields = &f;
+    rec.n_fields = 1;
+    rec.file = "a.c";
+    rec.file_len = 3;
+    rec.func = "main";
+    rec.func_len = 4;
+    for (int part = 0; part < 5; part++) {
+        alog_record bad = rec;
+        alog_field bad_field = f;
+        bad.fields = &bad_field;
+        switch (part) {
+        case 0: bad.msg_len = (size_t)-1; break;
+        case 1: bad.file_len = (size_t)-1; break;
+        case 2: bad.func_len = (size_t)-1 - 8; break;
+        case 3: bad_field.key_len = (size_t)-1; break;
+        default: bad_field.str_len = ((size_t)-1) / 2; break;
+        }
+        CHECK(alog_write_record(lg, &bad) == ALOG_ERR_TOO_LARGE, "part %d not refused", part);
+    }
+    rec.n_fields = ((size_t)-1) / 8;
+    CHECK_RC(alog_write_record(lg, &rec), ALOG_ERR_TOO_LARGE);
     CHECK_RC(write_str(lg, ALOG_LEVEL_INFO, "after"), ALOG_OK);
     CHECK_U64(stats_of(lg).submitted, 2);
     CHECK_RC(alog_close(lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);

@@ -30,8 +30,8 @@
 /* Where failures are reported: stderr, unless a test redirects stderr. */
 static int check_fd = 2;
 
-static inline void check_fail(const char *file, int line, const char *expr,
-                              const char *fmt, ...)
+static inline __attribute__((noreturn)) void check_fail(const char *file, int line,
+                                                        const char *expr, const char *fmt, ...)
 {
     va_list ap;
     fflush(NULL);
@@ -115,6 +115,20 @@ static inline alog_logger *open_ok(const char *path, const alog_conf *conf)
         check_fail(__FILE__, __LINE__, "alog_open",
                    "path %s returned %d (%s): %s", path ? path : "(null)",
                    (int)rc, alog_result_str(rc), err);
+    return lg;
+}
+
+/* Opens a logger with "key", "value" pairs ending in NULL; on failure prints why and exits. */
+static inline alog_logger *open_with(const char *path, ...)
+{
+    alog_conf *conf = alog_conf_new();
+    va_list ap;
+    va_start(ap, path);
+    for (const char *key; (key = va_arg(ap, const char *)) != NULL;)
+        conf_set_ok(conf, key, va_arg(ap, const char *));
+    va_end(ap);
+    alog_logger *lg = open_ok(path, conf);
+    alog_conf_free(conf);
     return lg;
 }
 

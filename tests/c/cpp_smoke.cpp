@@ -5,6 +5,7 @@
 extern "C" {
 #include "alog.h"
 }
+#include "alog.h"  // twice: everything in the header is guarded
 
 #include <cstdio>
 #include <cstdlib>

@@ -6,7 +6,10 @@
  * 1. quiet:  records still queued at fork time (the writer is waiting for a
  *            batch), one child.
  * 2. busy:   two threads log nonstop while the main thread forks children,
- *            so fork() hits the logger's locks in every state. */
+ *            so fork() hits the logger's locks in every state.
+ * 3. sites:  a thread registers new ALOG_LOGF call sites nonstop while the main
+ *            thread forks; each child registers a site of its own, which would
+ *            hang on a registry lock held by the vanished thread. */
 #include "check.h"
 
 #include <sys/wait.h>
@@ -184,6 +187,54 @@ static void test_busy(const char *dir)
     free(path);
 }
 
+static volatile int sites_stop;
+
+static void *site_registrar(void *arg)
+{
+    alog_logger *lg = arg;
+    alog_arg one = {.i = 1};
+    /* Bounded: every site stays registered for the life of the process. */
+    for (int n = 0; n < 20000 && !sites_stop; n++) {
+        /* What a new ALOG_LOGF expansion holds; heap-allocated so that every one is new. */
+        alog_site *site = calloc(1, sizeof *site);
+        CHECK(site != NULL, "out of memory");
+        site->fmt = "registered %d";
+        site->file = __FILE__;
+        site->func = __func__;
+        site->line = __LINE__;
+        if (alog_site_prepare(site) == ALOG_SITE_DEFERRED) {
+            alog_result rc = alog_logf_args(lg, site, ALOG_LEVEL_INFO, &one, 1);
+            CHECK(rc == ALOG_OK || rc == ALOG_ERR_FULL, "alog_logf_args: %s", alog_result_str(rc));
+        }
+        free(site); /* alog copied its strings; the struct is read only during the calls */
+    }
+    return NULL;
+}
+
+static void test_sites(const char *dir)
+{
+    char *path = path_join(dir, "sites.log");
+    alog_logger *lg = open_with(path, "console", "none", "overflow", "drop_newest", NULL);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, site_registrar, lg) == 0, "pthread_create");
+    for (int i = 0; i < 40; i++) {
+        fflush(NULL);
+        pid_t pid = fork();
+        CHECK_SYS(pid >= 0);
+        if (pid == 0) {
+            watchdog(10, "fork (child registering a site)");
+            CHECK_RC(ALOG_LOGF(lg, ALOG_LEVEL_INFO, "child %d %s", i, "here"), ALOG_OK);
+            CHECK_RC(alog_close(lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+            exit(0);
+        }
+        wait_child(pid);
+    }
+    sites_stop = 1;
+    pthread_join(t, NULL);
+    CHECK_RC(alog_close(lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+    free(path);
+}
+
 int main(void)
 {
     char *dir = make_tmpdir("fork");
@@ -192,6 +243,8 @@ int main(void)
     printf("fork: quiet ok\n");
     test_busy(dir);
     printf("fork: busy ok\n");
+    test_sites(dir);
+    printf("fork: sites ok\n");
     remove_tmpdir(dir);
     printf("fork: ok\n");
     return 0;

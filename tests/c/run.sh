@@ -195,6 +195,17 @@ for mode in "${modes[@]}"; do
         else
             report FAIL plain cpp_smoke $((SECONDS - start)) "$log"
         fi
+        # A format in a variable must not compile (a site parses its format once), in C and C++.
+        log="$build/plain/logf_variable_format.log"
+        start=$SECONDS
+        snippet='#include "alog.h"
+int f(alog_logger *lg, const char *fmt) { return ALOG_LOGF(lg, ALOG_LEVEL_INFO, fmt, 1); }'
+        if ! printf '%s\n' "$snippet" | "$CC" -std=c11 -I"$root/include" -fsyntax-only -x c - >"$log" 2>&1 &&
+            ! printf '%s\n' "$snippet" | "$CXX" -std=c++17 -I"$root/include" -fsyntax-only -x c++ - >>"$log" 2>&1; then
+            report PASS plain logf_variable_format $((SECONDS - start))
+        else
+            report FAIL plain logf_variable_format $((SECONDS - start)) "$log"
+        fi
     fi
 done
 

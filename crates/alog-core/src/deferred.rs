@@ -50,6 +50,7 @@ const MAX_SITES: usize = 1 << 20;
 /// deferred are `Unsupported` (format on the caller's thread instead).
 pub fn register(fmt: &[u8], file: &[u8], line: u32, func: &[u8]) -> Result<u32, Unsupported> {
     let format = printf::parse(fmt)?;
+    crate::process::install_hooks();
     let mut sites = SITES.write().unwrap_or_else(|e| e.into_inner());
     if sites.len() >= MAX_SITES {
         return Err(Unsupported(format!("more than {MAX_SITES} call sites")));
@@ -63,6 +64,13 @@ pub fn register(fmt: &[u8], file: &[u8], line: u32, func: &[u8]) -> Result<u32, 
     let id = sites.len() as u32 - 1;
     REGISTERED.store(id + 1, Ordering::Release);
     Ok(id)
+}
+
+/// The registry's write lock, taken by the fork handler after every logger's locks (the
+/// writer reads the registry while holding its logger's lock) so that no thread holds it in
+/// the child.
+pub(crate) fn lock_for_fork() -> std::sync::RwLockWriteGuard<'static, Vec<Arc<Site>>> {
+    SITES.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The site registered as `id`.
@@ -105,14 +113,11 @@ fn class_tag(c: Class) -> u8 {
 /// The number of bytes [`encode`] writes.
 #[inline]
 pub fn encoded_len(args: &[Arg<'_>]) -> usize {
-    let strings: usize = args
-        .iter()
-        .map(|a| match a {
-            Arg::Str(Some(b)) => b.len(),
-            _ => 0,
-        })
-        .sum();
-    5 + 9 * args.len() + strings
+    let strings = args.iter().fold(0usize, |n, a| match a {
+        Arg::Str(Some(b)) => n.saturating_add(b.len()),
+        _ => n,
+    });
+    strings.saturating_add(5 + 9 * args.len())
 }
 
 /// Encodes into `out`, which must be exactly `encoded_len(args)` bytes long; at most

@@ -418,6 +418,15 @@ fn c_snprintf(out: &mut Vec<u8>, spec: &CString, arg: Arg<'_>) {
 }
 
 impl Format {
+    /// Whether a `%s` has a precision: printf reads at most that many bytes, so such a string
+    /// need not be NUL-terminated. Callers that capture C strings with `strlen` must not defer
+    /// these formats (the C ABI formats them on the caller's thread).
+    pub fn has_string_precision(&self) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Conv(s) if s.conv == b's' && s.prec.is_some()))
+    }
+
     /// Appends the formatted text; `args` must match [`Format::fetch`] in number and class
     /// (callers check this when they decode a payload).
     pub fn render(&self, args: &[Arg<'_>], out: &mut Vec<u8>) {

@@ -3,15 +3,17 @@
 //! - `fork()`: before a fork, the forking thread takes every lock of every live logger (so that
 //!   none is held by a thread that will not exist in the child); afterwards the parent simply
 //!   unlocks, and the child unlocks after forgetting the parent's queued records (the parent
-//!   writes them) and the parent's writer thread (the child starts its own on first use).
+//!   writes them) and the parent's writer thread (the child starts its own on first use). The
+//!   `ALOG_LOGF` call-site registry is locked too, after the loggers.
 //! - `exit()`: loggers still open when the process exits (a C program that returns from `main`
 //!   without `alog_close`, a Rust logger kept in a static) are flushed, each for at most
 //!   [`EXIT_FLUSH_TIMEOUT`], so that records accepted before exit are not lost.
 
 use std::cell::UnsafeCell;
-use std::sync::{Arc, Mutex, MutexGuard, Once, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Once, RwLockWriteGuard, Weak};
 use std::time::Duration;
 
+use crate::deferred::{self, Site};
 use crate::shared::{Held, Shared};
 
 static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
@@ -25,6 +27,8 @@ pub const EXIT_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 struct Fork {
     registry: Option<MutexGuard<'static, Vec<Weak<Shared>>>>,
     held: Vec<(Held, Arc<Shared>)>,
+    /// The `ALOG_LOGF` call-site registry, taken last.
+    sites: Option<RwLockWriteGuard<'static, Vec<Arc<Site>>>>,
 }
 
 struct Slot(UnsafeCell<Option<Fork>>);
@@ -37,7 +41,9 @@ fn registry() -> MutexGuard<'static, Vec<Weak<Shared>>> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-pub(crate) fn register(s: &Arc<Shared>) {
+/// Installs the fork and exit hooks (once): on the first logger, or the first `ALOG_LOGF` site
+/// registered before any logger exists.
+pub(crate) fn install_hooks() {
     INSTALL.call_once(|| {
         // SAFETY: the handlers are `extern "C"` functions that never unwind.
         unsafe {
@@ -45,6 +51,10 @@ pub(crate) fn register(s: &Arc<Shared>) {
             libc::atexit(at_exit);
         }
     });
+}
+
+pub(crate) fn register(s: &Arc<Shared>) {
+    install_hooks();
     let mut r = registry();
     r.retain(|w| w.strong_count() > 0);
     r.push(Arc::downgrade(s));
@@ -67,11 +77,13 @@ extern "C" fn prepare() {
                 (s.lock_all(), arc)
             })
             .collect();
+        let sites = Some(deferred::lock_for_fork());
         // SAFETY: see `Slot`.
         unsafe {
             *IN_FORK.0.get() = Some(Fork {
                 registry: Some(reg),
                 held,
+                sites,
             })
         };
     });
@@ -98,6 +110,7 @@ extern "C" fn child() {
             drop(held);
             drop(arc);
         }
+        fork.sites.take();
         fork.registry.take();
     });
 }

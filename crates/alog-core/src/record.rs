@@ -114,19 +114,26 @@ const KIND_FLOAT: u8 = 4;
 const KIND_BOOL: u8 = 5;
 const KIND_JSON: u8 = 6;
 
-/// The number of bytes `encode` writes.
+/// The number of bytes `encode` writes; saturates at `usize::MAX` (far above any
+/// `max_message_bytes`) rather than wrap, however long the parts.
 pub fn encoded_len(msg: &[u8], fields: &[Field<'_>], source: Option<&Source<'_>>) -> usize {
-    let mut n = 4 + msg.len() + 1 + 4;
+    let mut n = (4 + 1 + 4usize).saturating_add(msg.len());
     if let Some(s) = source {
-        n += 12 + s.file.len() + s.func.len();
+        n = n
+            .saturating_add(12)
+            .saturating_add(s.file.len())
+            .saturating_add(s.func.len());
     }
     for f in fields {
-        n += 1 + 4 + f.key.len();
-        n += match f.value {
-            Value::Str(b) | Value::Json(b) => 4 + b.len(),
+        let value = match f.value {
+            Value::Str(b) | Value::Json(b) => b.len().saturating_add(4),
             Value::Int(_) | Value::Uint(_) | Value::Float(_) => 8,
             Value::Bool(_) => 1,
         };
+        n = n
+            .saturating_add(5)
+            .saturating_add(f.key.len())
+            .saturating_add(value);
     }
     n
 }

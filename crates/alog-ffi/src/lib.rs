@@ -8,7 +8,8 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use alog_core::config::CallbackSpec;
@@ -73,6 +74,9 @@ pub struct alog_conf {
 #[derive(Debug)]
 pub struct alog_logger {
     logger: Logger,
+    /// The next closed handle in `CLOSED` (set once, when this one is closed).
+    closed_next: AtomicPtr<alog_logger>,
+    closed_listed: AtomicBool,
 }
 
 /// One key/value field of a structured record. Strings are pointer + length (no NUL needed).
@@ -153,8 +157,27 @@ pub type alog_sink_fn = Option<
 pub type alog_error_fn =
     Option<unsafe extern "C" fn(userdata: *mut c_void, code: alog_result, message: *const c_char)>;
 
-/// Closed handles, kept reachable: their memory must outlive every caller's stale pointer.
-static CLOSED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+/// Closed handles, kept reachable: their memory must outlive every caller's stale pointer. A
+/// lock-free list, so that a fork while another thread closes a logger leaves no lock held in
+/// the child.
+static CLOSED: AtomicPtr<alog_logger> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Puts a closed handle on `CLOSED` (once).
+fn keep_closed(lg: *mut alog_logger) {
+    // SAFETY: a live handle (never freed).
+    let h = unsafe { &*lg };
+    if h.closed_listed.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let mut head = CLOSED.load(Ordering::Acquire);
+    loop {
+        h.closed_next.store(head, Ordering::Relaxed);
+        match CLOSED.compare_exchange_weak(head, lg, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return,
+            Err(now) => head = now,
+        }
+    }
+}
 
 /// Runs `f` inside the panic boundary.
 fn boundary(f: impl FnOnce() -> alog_result) -> alog_result {
@@ -243,13 +266,22 @@ fn result(r: alog_core::Result<()>) -> alog_result {
     }
 }
 
-/// Borrows `len` bytes at `ptr`; NULL is allowed only for an empty slice.
-unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> Option<&'a [u8]> {
-    if ptr.is_null() {
-        return (len == 0).then_some(&[][..]);
+/// Borrows `len` bytes at `ptr`. Refused: NULL with a non-zero length (`ALOG_ERR_NULL`), and a
+/// length over `isize::MAX`, which no buffer can have (`ALOG_ERR_TOO_LARGE`; typically a
+/// failed `snprintf`'s -1 passed as a length), before any slice is made.
+unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> Result<&'a [u8], alog_result> {
+    if len > isize::MAX as usize {
+        return Err(ALOG_ERR_TOO_LARGE);
     }
-    // SAFETY: the caller promises `len` readable bytes at `ptr`.
-    Some(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(ALOG_ERR_NULL)
+        };
+    }
+    // SAFETY: the caller promises `len` readable bytes at `ptr`; `len` fits an object.
+    Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
 }
 
 unsafe fn c_str<'a>(p: *const c_char) -> Option<&'a CStr> {
@@ -453,7 +485,13 @@ pub unsafe extern "C" fn alog_open(
         match Logger::open(path, config) {
             Ok(logger) => {
                 // SAFETY: out is not NULL (checked).
-                unsafe { *out = Box::into_raw(Box::new(alog_logger { logger })) };
+                unsafe {
+                    *out = Box::into_raw(Box::new(alog_logger {
+                        logger,
+                        closed_next: AtomicPtr::new(std::ptr::null_mut()),
+                        closed_listed: AtomicBool::new(false),
+                    }))
+                };
                 ALOG_OK
             }
             Err(e) => err.fail(code(&e), &e.to_string()),
@@ -484,8 +522,9 @@ pub unsafe extern "C" fn alog_write(
             return ALOG_ERR_INVALID;
         };
         // SAFETY: `len` readable bytes at `msg` (caller's promise).
-        let Some(msg) = (unsafe { bytes(msg, len) }) else {
-            return ALOG_ERR_NULL;
+        let msg = match unsafe { bytes(msg, len) } {
+            Ok(m) => m,
+            Err(code) => return code,
         };
         result(lg.logger.log(level, msg))
     })
@@ -496,12 +535,12 @@ const STACK_FIELDS: usize = 16;
 
 unsafe fn field<'a>(f: &alog_field) -> Result<Field<'a>, alog_result> {
     // SAFETY: pointer + length pairs from the caller.
-    let key = unsafe { bytes(f.key, f.key_len) }.ok_or(ALOG_ERR_NULL)?;
+    let key = unsafe { bytes(f.key, f.key_len) }?;
     let value = match f.kind {
         // SAFETY: as above.
-        ALOG_FIELD_STRING => Value::Str(unsafe { bytes(f.str, f.str_len) }.ok_or(ALOG_ERR_NULL)?),
+        ALOG_FIELD_STRING => Value::Str(unsafe { bytes(f.str, f.str_len) }?),
         // SAFETY: as above.
-        ALOG_FIELD_JSON => Value::Json(unsafe { bytes(f.str, f.str_len) }.ok_or(ALOG_ERR_NULL)?),
+        ALOG_FIELD_JSON => Value::Json(unsafe { bytes(f.str, f.str_len) }?),
         ALOG_FIELD_INT => Value::Int(f.i64),
         ALOG_FIELD_UINT => Value::Uint(f.u64),
         ALOG_FIELD_FLOAT => Value::Float(f.f64),
@@ -532,11 +571,15 @@ pub unsafe extern "C" fn alog_write_record(
             return ALOG_OK;
         }
         // SAFETY: pointer + length pairs from the caller.
-        let Some(msg) = (unsafe { bytes(rec.msg, rec.msg_len) }) else {
-            return ALOG_ERR_NULL;
+        let msg = match unsafe { bytes(rec.msg, rec.msg_len) } {
+            Ok(m) => m,
+            Err(code) => return code,
         };
         if rec.fields.is_null() && rec.n_fields > 0 {
             return ALOG_ERR_NULL;
+        }
+        if rec.n_fields > isize::MAX as usize / std::mem::size_of::<alog_field>() {
+            return ALOG_ERR_TOO_LARGE;
         }
         let raw: &[alog_field] = if rec.n_fields == 0 {
             &[]
@@ -548,11 +591,11 @@ pub unsafe extern "C" fn alog_write_record(
             None
         } else {
             // SAFETY: pointer + length pairs from the caller.
-            let (Some(file), Some(func)) = (unsafe { bytes(rec.file, rec.file_len) }, unsafe {
-                bytes(rec.func, rec.func_len)
-            }) else {
-                return ALOG_ERR_NULL;
-            };
+            let (file, func) =
+                match unsafe { (bytes(rec.file, rec.file_len), bytes(rec.func, rec.func_len)) } {
+                    (Ok(file), Ok(func)) => (file, func),
+                    (Err(code), _) | (_, Err(code)) => return code,
+                };
             Some(Source {
                 file,
                 line: rec.line,
@@ -625,10 +668,7 @@ pub unsafe extern "C" fn alog_close(lg: *mut alog_logger, timeout_ms: u32) -> al
         };
         let r = handle.logger.close(timeout(timeout_ms));
         if !matches!(r, Err(Error::Closed)) {
-            CLOSED
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(lg as usize);
+            keep_closed(lg);
         }
         result(r)
     })

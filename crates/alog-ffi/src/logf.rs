@@ -23,8 +23,9 @@ pub const ALOG_SITE_BUSY: u32 = 1;
 /// `alog_site.state`: registered; calls pass raw arguments.
 pub const ALOG_SITE_DEFERRED: u32 = 2;
 /// `alog_site.state`: the format has something alog does not defer (`%n`, `%m`, `*` widths,
-/// `long double`, wide characters, `'` grouping, positional arguments, more than
-/// `ALOG_LOGF_MAX_ARGS` arguments); calls format with `vsnprintf` on the caller's thread.
+/// `long double`, wide characters, `'` grouping, positional arguments, a `%s` with a precision,
+/// more than `ALOG_LOGF_MAX_ARGS` arguments); calls format with `vsnprintf` on the caller's
+/// thread.
 pub const ALOG_SITE_FALLBACK: u32 = 3;
 
 /// `alog_site.kinds[i]`: the C type argument `i` is fetched as.
@@ -137,7 +138,10 @@ pub unsafe extern "C" fn alog_site_prepare(site: *mut alog_site) -> u32 {
                     deferred::register(c_bytes(fmt), file, (*site).line, func).ok()
                 })
                 .flatten()
-                .and_then(|id| deferred::site(id).map(|s| (id, s)));
+                .and_then(|id| deferred::site(id).map(|s| (id, s)))
+                // `%.Ns` reads at most N bytes of a string that may lack a NUL; deferring
+                // would copy it with strlen. vsnprintf on the caller's thread reads it right.
+                .filter(|(_, s)| !s.format.has_string_precision());
             out = match registered {
                 Some((id, s)) => {
                     (*site).id = id;
