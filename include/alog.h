@@ -43,7 +43,8 @@
  *   syslog.ident       program name shown by the daemon              default basename of argv[0]
  *   sync               true|false (ALOG_SYNC=1 in the environment forces true)  default false
  *   file_mode          octal mode of created files                   default 0640
- *   max_message_bytes  longest accepted message                      default 1048576
+ *   max_message_bytes  longest accepted record: the message, plus the fields and source
+ *                      of alog_write_record, or the arguments of ALOG_LOGF   default 1048576
  *   write_retries      retries of a failed write (backoff 1, 2, 4 ms...)  default 3
  *   clock              auto (invariant TSC where present) | realtime     default auto
  *   file.NAME.path, file.NAME.level, file.NAME.format, file.NAME.pattern   extra file sinks
@@ -181,12 +182,13 @@ typedef int32_t alog_result;
 
 // A line sink: called on the writer thread (or the logging thread in sync mode) with each
 // formatted line, without its newline; `line[len]` is always `'\0'`. The line is valid
-// only during the call. It must not call into the same logger, nor fork.
+// only during the call. It must not call into the same logger, nor fork, nor let a C++
+// exception or a longjmp leave it (the process would abort): make it `noexcept` in C++.
 typedef void (*alog_sink_fn)(void *userdata, int32_t level, const char *line, size_t len);
 
 // Error callback: called on the writer thread (or the logging thread in sync mode) for
 // every I/O or sink error, with a NUL-terminated message valid during the call only. It must
-// not call into the same logger.
+// not call into the same logger, nor let a C++ exception or a longjmp leave it.
 typedef void (*alog_error_fn)(void *userdata, alog_result code, const char *message);
 
 // One key/value field of a structured record. Strings are pointer + length (no NUL needed).
@@ -297,7 +299,8 @@ typedef union alog_arg {
 // A panic inside the library was caught at the boundary (a bug: please report it).
 #define ALOG_ERR_PANIC 7
 
-// The message is longer than `max_message_bytes`; it was not submitted.
+// The record is longer than `max_message_bytes` (or a length no buffer can have); it was not
+// submitted.
 #define ALOG_ERR_TOO_LARGE 8
 
 #ifdef __cplusplus
@@ -374,10 +377,15 @@ alog_result alog_write_record(struct alog_logger *lg, const struct alog_record *
 alog_result alog_flush(struct alog_logger *lg, uint32_t timeout_ms);
 
 // Closes the logger: refuses new records, drains the queue, flushes and fsyncs (unless
-// `fsync=never`), closes the sinks and joins the writer. NULL is a no-op returning `ALOG_OK`;
-// a second close returns `ALOG_ERR_CLOSED`. On `ALOG_ERR_TIMEOUT` the writer keeps draining
-// in the background and releases the sinks when done. The handle stays valid afterwards for
-// `alog_get_stats` and `alog_last_error`; every other call returns `ALOG_ERR_CLOSED`.
+// `fsync=never`), closes the sinks and joins the writer. NULL is a no-op returning `ALOG_OK`.
+// On `ALOG_ERR_TIMEOUT` the writer keeps draining in the background (callbacks still run)
+// and releases the sinks when done. A later close - also one racing the first from another
+// thread - waits for that, as long as its own timeout allows, and returns `ALOG_ERR_CLOSED`
+// once the writer is done (`ALOG_ERR_TIMEOUT` while it still drains): after a close returned
+// `ALOG_OK` or `ALOG_ERR_CLOSED`, no callback runs any more and their userdata may be freed.
+// The handle stays valid afterwards for `alog_get_stats` and `alog_last_error`; writes,
+// flushes and level changes return `ALOG_ERR_CLOSED` (a write below the logger's level still
+// returns `ALOG_OK` at once, and a bad level `ALOG_ERR_INVALID`, as they do before close).
 // Any thread, also while other threads write. A logger still open when the process calls
 // `exit()` (or returns from `main`) is flushed by an exit hook, for at most 2 s.
 alog_result alog_close(struct alog_logger *lg, uint32_t timeout_ms);

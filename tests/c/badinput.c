@@ -524,6 +524,39 @@ static void test_small_queue(const char *dir)
     }
 }
 
+/* A sink slow enough that a short close times out: it counts the records it saw. */
+static void slow_sink(void *userdata, int32_t level, const char *line, size_t len)
+{
+    (void)level, (void)line, (void)len;
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+    __atomic_add_fetch((long *)userdata, 1, __ATOMIC_SEQ_CST);
+}
+
+/* After a close that timed out, a later close waits for the writer to finish (its sinks and
+ * callbacks are done when it returns ALOG_ERR_CLOSED), so userdata can then be freed. */
+static void test_close_after_timeout(void)
+{
+    long *seen = calloc(1, sizeof *seen);
+    CHECK(seen != NULL, "out of memory");
+    char err[256];
+    alog_conf *conf = quiet_conf();
+    CHECK_RC(alog_conf_add_callback(conf, slow_sink, seen, 0, NULL, err, sizeof err), ALOG_OK);
+    alog_logger *lg = open_ok(NULL, conf);
+    alog_conf_free(conf);
+    for (int i = 0; i < 200; i++)
+        CHECK_RC(write_str(lg, ALOG_LEVEL_INFO, "slow"), ALOG_OK);
+    CHECK_RC(alog_close(lg, 20), ALOG_ERR_TIMEOUT);
+    CHECK_RC(alog_close(lg, ALOG_TIMEOUT_INFINITE), ALOG_ERR_CLOSED);
+    long done = __atomic_load_n(seen, __ATOMIC_SEQ_CST);
+    CHECK(done == 200, "the sink saw %ld of 200 records when close returned", done);
+    alog_stats st = stats_of(lg);
+    CHECK_U64(st.written, 200);
+    CHECK_U64(st.pending, 0);
+    free(seen); /* nothing calls the sink any more */
+    CHECK_RC(alog_close(lg, 0), ALOG_ERR_CLOSED);
+}
+
 static void test_after_close(const char *dir)
 {
     char *path = path_join(dir, "closed.log");
@@ -620,6 +653,7 @@ int main(void)
     test_hostile_bytes(dir);
     test_sizes(dir);
     test_after_close(dir);
+    test_close_after_timeout();
     test_write_errors();
     test_small_queue(dir);
     remove_tmpdir(dir);

@@ -280,8 +280,9 @@ impl Logger {
     }
 
     /// Stops accepting records, drains the queue, flushes, closes the sinks and stops the
-    /// writer. A second close returns `Closed`. On `Timeout` the writer keeps draining in the
-    /// background and frees everything when done.
+    /// writer. On `Timeout` the writer keeps draining in the background and frees everything
+    /// when done; a later close (also one racing this one) waits for that as long as its own
+    /// timeout allows and returns `Closed` once it is done (`Timeout` while it still drains).
     pub fn close(&self, timeout: Option<Duration>) -> Result<()> {
         close(self.shared(), timeout)
     }
@@ -331,6 +332,9 @@ pub(crate) fn flush_with(
     if g & CLOSED != 0 {
         return Err(Error::Closed);
     }
+    if s.called_from_own_sink() {
+        return Err(crate::submit::reentry("flush"));
+    }
     if g & RESPAWN != 0 {
         ensure_writer(s)?;
     }
@@ -361,8 +365,26 @@ pub(crate) fn flush_with(
 }
 
 pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
+    if s.called_from_own_sink() {
+        return Err(crate::submit::reentry("close"));
+    }
     let was = s.gate.fetch_or(CLOSED, Ordering::AcqRel);
     if was & CLOSED != 0 {
+        // Closed already. A close that timed out (or is still running on another thread)
+        // leaves the writer draining: wait for it, as long as `timeout` allows, so that the
+        // caller learns when sinks and callbacks are done with; then report `Closed`.
+        let running = lock(&s.writer).running;
+        if running
+            && !wait_until(
+                &s.done,
+                &s.done_cv,
+                timeout.map(|t| Instant::now() + t),
+                Duration::from_millis(50),
+                || lock(&s.writer).finished,
+            )
+        {
+            return Err(Error::Timeout);
+        }
         return Err(Error::Closed);
     }
     s.queue.close();
@@ -370,8 +392,11 @@ pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
         let _g = lock(&s.space);
         s.space_cv.notify_all();
     }
+    // A fork child's first call may be starting its writer right now: `ensure_writer` checks
+    // CLOSED under the writer lock, so either it sees CLOSED and starts none, or the writer
+    // counts as running here and is stopped and joined.
     let running = lock(&s.writer).running;
-    if running && was & RESPAWN == 0 {
+    if running {
         {
             let mut w = lock(&s.wake);
             w.stop = true;

@@ -352,6 +352,28 @@ impl Queue {
     /// writes them) and any half-written claims of threads that do not exist here.
     pub fn reset_after_fork(&self) {
         let t = self.tail.0.load(Ordering::Relaxed) & !CLOSED;
+        let h = self.head.0.load(Ordering::Relaxed);
+        if !self.slots.load(Ordering::Relaxed).is_null() {
+            // The skipped slots may hold heap payloads; a later inline record in the same
+            // slot would otherwise be read as that payload. A published slot's payload is
+            // whole and freed; an unpublished one may be half-written by a thread that is gone
+            // here, so it is forgotten, not freed.
+            for pos in h..t {
+                let slot = self.slot(pos);
+                let published = slot.seq.load(Ordering::Acquire) == pos + 1;
+                slot.body.with_mut(|b| {
+                    // SAFETY: the caller holds the consumer lock (the fork handler's lock_all)
+                    // and no other thread exists in the child.
+                    unsafe {
+                        if published {
+                            drop((*b).heap.take());
+                        } else {
+                            std::ptr::addr_of_mut!((*b).heap).write(None);
+                        }
+                    }
+                });
+            }
+        }
         self.head.0.store(t, Ordering::SeqCst);
     }
 

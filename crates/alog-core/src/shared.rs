@@ -2,6 +2,7 @@
 //! counters, the sinks and the signals between callers and the writer; and the steps of a
 //! logger's life that both sides take (spawning the writer, draining, finishing).
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -113,6 +114,32 @@ pub(crate) struct Shared {
     pub(crate) panic_batches: AtomicU32,
 }
 
+thread_local! {
+    /// The logger whose sinks this thread is running (0: none), while it holds that logger's
+    /// `core` lock: a sink or error callback that logs to, flushes or closes the same logger
+    /// must be refused rather than wait for itself.
+    static IN_SINKS: Cell<usize> = const { Cell::new(0) };
+}
+
+impl Shared {
+    /// Runs `f` (which hands records to this logger's sinks) marked as inside them.
+    pub(crate) fn in_sinks<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Restore(usize);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                IN_SINKS.with(|c| c.set(self.0));
+            }
+        }
+        let _restore = Restore(IN_SINKS.with(|c| c.replace(self as *const Shared as usize)));
+        f()
+    }
+
+    /// Whether this thread is inside one of this logger's sinks or its error callback.
+    pub(crate) fn called_from_own_sink(&self) -> bool {
+        IN_SINKS.with(|c| c.get()) == self as *const Shared as usize
+    }
+}
+
 /// Writes everything queued, on the calling thread (sync fallback, close without a writer).
 pub(crate) fn drain_locked(s: &Shared, pipeline: &mut Pipeline, scratch: &mut Batch, base: Level) {
     loop {
@@ -120,7 +147,7 @@ pub(crate) fn drain_locked(s: &Shared, pipeline: &mut Pipeline, scratch: &mut Ba
         if s.queue.pop_into(4096, scratch) == 0 {
             break;
         }
-        pipeline.process(scratch, base, &s.counters, &s.errors);
+        s.in_sinks(|| pipeline.process(scratch, base, &s.counters, &s.errors));
         notify_progress(s);
     }
     scratch.clear();
@@ -140,7 +167,10 @@ pub(crate) fn notify_progress(s: &Shared) {
 }
 
 pub(crate) fn spawn_writer(s: &Arc<Shared>) -> Result<()> {
-    let mut w = lock(&s.writer);
+    spawn_locked(s, &mut lock(&s.writer))
+}
+
+fn spawn_locked(s: &Arc<Shared>, w: &mut WriterState) -> Result<()> {
     let shared = s.clone();
     let handle = std::thread::Builder::new()
         .name(WRITER_THREAD.into())
@@ -152,12 +182,16 @@ pub(crate) fn spawn_writer(s: &Arc<Shared>) -> Result<()> {
     Ok(())
 }
 
-/// In a fork child: start this process's own writer on first use.
+/// In a fork child: start this process's own writer on first use. The check and the spawn
+/// happen under the writer lock, so that threads whose first calls race start one writer, and
+/// none starts once the logger is closed (`close` sets CLOSED before it looks at the writer
+/// under the same lock).
 pub(crate) fn ensure_writer(s: &Arc<Shared>) -> Result<()> {
-    let running = lock(&s.writer).running;
-    if !running {
-        spawn_writer(s)?;
+    let mut w = lock(&s.writer);
+    if !w.running && s.gate.load(Ordering::Acquire) & CLOSED == 0 {
+        spawn_locked(s, &mut w)?;
     }
+    drop(w);
     s.gate.fetch_and(!RESPAWN, Ordering::AcqRel);
     Ok(())
 }

@@ -177,6 +177,14 @@ fn enqueue(
     }
 }
 
+/// The error for a sink or error callback that calls back into its own logger in a way that
+/// would wait for itself.
+pub(crate) fn reentry(what: &str) -> Error {
+    Error::invalid(format!(
+        "a sink or error callback cannot {what} its own logger: it would wait for itself"
+    ))
+}
+
 /// Applies the overflow policy to a full queue: `Ok` means "try again".
 #[cold]
 fn on_full(s: &Shared, deadline: &mut Option<Instant>, wait: &mut Wait<'_>) -> Result<()> {
@@ -204,6 +212,11 @@ fn on_full(s: &Shared, deadline: &mut Option<Instant>, wait: &mut Wait<'_>) -> R
         }
         Overflow::Block => {
             if matches!(wait, Wait::Never) {
+                return Err(Error::Full);
+            }
+            if s.called_from_own_sink() {
+                // The writer would wait for itself to make room: drop the record instead.
+                s.counters.refused.fetch_add(1, Ordering::Relaxed);
                 return Err(Error::Full);
             }
             let d = *deadline.get_or_insert_with(|| match s.block_timeout {
@@ -277,6 +290,9 @@ fn wake_writer(s: &Shared) {
 
 /// Sync mode: format and write on the caller's thread, after whatever is still queued.
 fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()> {
+    if s.called_from_own_sink() {
+        return Err(reentry("log to"));
+    }
     let mut core = lock(&s.core);
     let core = &mut *core;
     let Some(pipeline) = core.pipeline.as_mut() else {
@@ -297,6 +313,6 @@ fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()
         start: 0,
         len,
     });
-    pipeline.process(b, base, &s.counters, &s.errors);
+    s.in_sinks(|| pipeline.process(b, base, &s.counters, &s.errors));
     Ok(())
 }

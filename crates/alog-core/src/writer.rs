@@ -83,7 +83,8 @@ fn writer_loop(s: &Shared, batch: &mut Batch) {
                 panic!("injected writer panic (test hook)");
             }
             let base = s.base_level();
-            let processed = s.with_pipeline(|p| p.process(batch, base, &s.counters, &s.errors));
+            let processed =
+                s.with_pipeline(|p| s.in_sinks(|| p.process(batch, base, &s.counters, &s.errors)));
             if processed.is_none() {
                 Counters::add(&s.counters.failed, n as u64);
             }

@@ -80,3 +80,107 @@ fn child_logs_through_the_same_handle_and_nothing_is_written_twice() {
     let s = log.stats();
     assert_eq!((s.submitted, s.written, s.pending), (20_200, 20_200, 0));
 }
+
+/// Runs `f` in a forked child (killed by SIGALRM after 20 s) and returns whether it
+/// returned true.
+fn in_child(f: impl FnOnce() -> bool) -> bool {
+    // SAFETY: the child runs alog and libc only, then leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        // SAFETY: async-signal-safe calls in the child.
+        unsafe {
+            libc::alarm(20);
+            libc::_exit(if f() { 0 } else { 3 });
+        }
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+}
+
+/// `alog-writer` threads of this process.
+fn writer_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim() == "alog-writer")
+        .count()
+}
+
+#[test]
+fn child_short_records_never_come_out_as_a_parent_long_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fork.log");
+    // Four slots; the parent's long record (a heap payload) stays queued across the fork and
+    // the child's four short ones wrap around onto its slot.
+    let log = Logger::builder()
+        .path(&path)
+        .queue_capacity(4)
+        .batch_size(1000)
+        .batch_timeout(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let long = "P".repeat(300);
+    log.info(&long);
+    assert!(in_child(|| {
+        (0..4).all(|i| log.log(Level::INFO, format!("child{i}")).is_ok())
+            && log.close(Some(Duration::from_secs(10))).is_ok()
+    }));
+    log.close(None).unwrap();
+    let mut got: Vec<String> = lines(&path)
+        .iter()
+        .map(|l| message(l).to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got, [long.as_str(), "child0", "child1", "child2", "child3"]);
+}
+
+#[test]
+fn a_child_starts_one_writer_and_none_after_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Logger::builder()
+        .path(dir.path().join("fork.log"))
+        .build()
+        .unwrap();
+    log.info("parent");
+    for round in 0..20 {
+        // Three threads' first calls race to start the child's writer...
+        assert!(
+            in_child(|| {
+                let barrier = std::sync::Arc::new(std::sync::Barrier::new(3));
+                let threads: Vec<_> = (0..3)
+                    .map(|t| {
+                        let (log, barrier) = (log.clone(), barrier.clone());
+                        std::thread::spawn(move || {
+                            barrier.wait();
+                            log.info(format!("t{t}"));
+                        })
+                    })
+                    .collect();
+                threads.into_iter().for_each(|t| t.join().unwrap());
+                let one = writer_threads() == 1;
+                one && log.close(Some(Duration::from_secs(10))).is_ok()
+            }),
+            "round {round}: more than one writer"
+        );
+        // ...and a first call racing close leaves no writer behind.
+        assert!(
+            in_child(|| {
+                let racer = {
+                    let log = log.clone();
+                    std::thread::spawn(move || {
+                        let _ = log.log(Level::INFO, "racing close");
+                    })
+                };
+                let closed = log.close(Some(Duration::from_secs(10)));
+                racer.join().unwrap();
+                std::thread::sleep(Duration::from_millis(30));
+                closed.is_ok() && writer_threads() == 0
+            }),
+            "round {round}: a writer outlived close"
+        );
+    }
+    log.close(None).unwrap();
+}

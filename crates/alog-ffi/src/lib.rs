@@ -146,14 +146,15 @@ pub struct alog_stats {
 
 /// A line sink: called on the writer thread (or the logging thread in sync mode) with each
 /// formatted line, without its newline; `line[len]` is always `'\0'`. The line is valid
-/// only during the call. It must not call into the same logger, nor fork.
+/// only during the call. It must not call into the same logger, nor fork, nor let a C++
+/// exception or a longjmp leave it (the process would abort): make it `noexcept` in C++.
 pub type alog_sink_fn = Option<
     unsafe extern "C" fn(userdata: *mut c_void, level: i32, line: *const c_char, len: usize),
 >;
 
 /// Error callback: called on the writer thread (or the logging thread in sync mode) for
 /// every I/O or sink error, with a NUL-terminated message valid during the call only. It must
-/// not call into the same logger.
+/// not call into the same logger, nor let a C++ exception or a longjmp leave it.
 pub type alog_error_fn =
     Option<unsafe extern "C" fn(userdata: *mut c_void, code: alog_result, message: *const c_char)>;
 
@@ -653,10 +654,15 @@ pub unsafe extern "C" fn alog_flush(lg: *mut alog_logger, timeout_ms: u32) -> al
 }
 
 /// Closes the logger: refuses new records, drains the queue, flushes and fsyncs (unless
-/// `fsync=never`), closes the sinks and joins the writer. NULL is a no-op returning `ALOG_OK`;
-/// a second close returns `ALOG_ERR_CLOSED`. On `ALOG_ERR_TIMEOUT` the writer keeps draining
-/// in the background and releases the sinks when done. The handle stays valid afterwards for
-/// `alog_get_stats` and `alog_last_error`; every other call returns `ALOG_ERR_CLOSED`.
+/// `fsync=never`), closes the sinks and joins the writer. NULL is a no-op returning `ALOG_OK`.
+/// On `ALOG_ERR_TIMEOUT` the writer keeps draining in the background (callbacks still run)
+/// and releases the sinks when done. A later close - also one racing the first from another
+/// thread - waits for that, as long as its own timeout allows, and returns `ALOG_ERR_CLOSED`
+/// once the writer is done (`ALOG_ERR_TIMEOUT` while it still drains): after a close returned
+/// `ALOG_OK` or `ALOG_ERR_CLOSED`, no callback runs any more and their userdata may be freed.
+/// The handle stays valid afterwards for `alog_get_stats` and `alog_last_error`; writes,
+/// flushes and level changes return `ALOG_ERR_CLOSED` (a write below the logger's level still
+/// returns `ALOG_OK` at once, and a bad level `ALOG_ERR_INVALID`, as they do before close).
 /// Any thread, also while other threads write. A logger still open when the process calls
 /// `exit()` (or returns from `main`) is flushed by an exit hook, for at most 2 s.
 #[no_mangle]

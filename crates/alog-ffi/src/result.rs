@@ -21,7 +21,8 @@ pub const ALOG_ERR_CLOSED: alog_result = 5;
 pub const ALOG_ERR_IO: alog_result = 6;
 /// A panic inside the library was caught at the boundary (a bug: please report it).
 pub const ALOG_ERR_PANIC: alog_result = 7;
-/// The message is longer than `max_message_bytes`; it was not submitted.
+/// The record is longer than `max_message_bytes` (or a length no buffer can have); it was not
+/// submitted.
 pub const ALOG_ERR_TOO_LARGE: alog_result = 8;
 
 /// A static, NUL-terminated description of a result code; never NULL (unknown codes get
