@@ -57,7 +57,8 @@
  *   encryption_key_file, encryption_key_env   32-byte key (64 hex digits, or 32 raw bytes
  *                      in the file); files are XChaCha20-Poly1305 chunks          default none
  *   reopen_check       true|false: reopen when the path was moved or deleted     default true
- * Rotated files are PATH.N or PATH.YYYY-MM-DD[THH].N (+ .gz/.zst), N only grows; see README.
+ * Rotated files are PATH.N or PATH.YYYY-MM-DD[THH].N (+ .gz/.zst), N past the largest present;
+ * see README.
  *
  * Output: text lines are "<RFC 3339 UTC timestamp, microseconds> <LEVEL> <message>[ key=value...]";
  * JSON lines are one object with ts, level, msg first, then source and fields. Control

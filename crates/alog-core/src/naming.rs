@@ -113,7 +113,9 @@ impl Naming {
         }
         Some(Rotated {
             path: self.dir.join(name),
-            seq: seq.parse().ok()?,
+            // A number no rotation reaches is a foreign file, not part of the set (and
+            // `next_seq` could not go past it).
+            seq: seq.parse().ok().filter(|n| *n < MAX_SEQ)?,
             period,
             codec,
             tmp_pid,
@@ -149,6 +151,10 @@ impl Naming {
         Ok(self.scan()?.iter().map(|r| r.seq).max().unwrap_or(0) + 1)
     }
 }
+
+/// Rotation numbers are below this (a file rotated every microsecond for 30 years stays far
+/// below it).
+const MAX_SEQ: u64 = 1 << 50;
 
 /// `YYYY-MM-DD` or `YYYY-MM-DDTHH`.
 fn is_period(s: &str) -> bool {
@@ -212,6 +218,9 @@ mod tests {
         }
         let seqs: Vec<u64> = n.scan().unwrap().iter().map(|r| r.seq).collect();
         assert_eq!(seqs, [2, 9, 10]);
+        assert_eq!(n.next_seq().unwrap(), 11);
+        // A foreign file with a number no rotation reaches is not taken as part of the set.
+        std::fs::write(dir.path().join("a.log.18446744073709551615"), b"").unwrap();
         assert_eq!(n.next_seq().unwrap(), 11);
     }
 }

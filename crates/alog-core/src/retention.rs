@@ -59,13 +59,16 @@ fn group(found: Vec<Rotated>) -> Vec<Entry> {
     out.into_iter().map(|(_, e)| e).collect()
 }
 
-/// Deletes what `policy` says should go; returns the deleted paths.
+/// Deletes what `policy` says should go; returns the deleted paths. An entry that cannot be
+/// deleted (a directory of a matching name, a permission) does not stop the others: the
+/// first such error is returned after every entry was tried.
 pub(crate) fn apply(
     naming: &Naming,
     policy: &Policy,
     now: SystemTime,
 ) -> std::io::Result<Vec<PathBuf>> {
     let mut deleted = Vec::new();
+    let mut first_error = None;
     if !policy.is_active() {
         return Ok(deleted);
     }
@@ -84,12 +87,17 @@ pub(crate) fn apply(
                     Ok(()) => deleted.push(p.clone()),
                     // Another process sharing the set deleted it first.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
                 }
             }
         }
     }
-    Ok(deleted)
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(deleted),
+    }
 }
 
 #[cfg(test)]
@@ -144,5 +152,22 @@ mod tests {
         let later = now + Duration::from_secs(61);
         apply(&n, &policy, later).unwrap();
         assert_eq!(names(dir.path()), ["a.log"]);
+    }
+
+    #[test]
+    fn an_entry_that_cannot_go_does_not_keep_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = Naming::new(&dir.path().join("a.log"));
+        std::fs::write(dir.path().join("a.log"), b"x").unwrap();
+        std::fs::create_dir(dir.path().join("a.log.1")).unwrap(); // matches, cannot be removed
+        for i in 2..=4 {
+            std::fs::write(dir.path().join(format!("a.log.{i}")), b"x").unwrap();
+        }
+        let policy = Policy {
+            max_files: 1,
+            ..Policy::default()
+        };
+        assert!(apply(&n, &policy, SystemTime::now()).is_err());
+        assert_eq!(names(dir.path()), ["a.log", "a.log.1", "a.log.4"]);
     }
 }
