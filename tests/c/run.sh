@@ -59,7 +59,10 @@ cases() {
         echo "policies policies"
         echo "badinput badinput"
         echo "concurrent_close concurrent_close 10"
-        echo "fork fork"
+        # Without the sites case: a child forked while the registrar thread is inside
+        # alog_site_prepare holds that thread's temporary blocks, which valgrind reports
+        # as lost there (the lock it tests for runs in plain and asan).
+        echo "fork fork no-sites"
         echo "exit_flush exit_flush"
         echo "logf logf"
         ;;
