@@ -40,8 +40,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
-use crate::level::Level;
+use crate::front::error::{Error, Result};
+use crate::front::level::Level;
 
 /// How records are rendered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -437,7 +437,7 @@ fn parse_format(key: &str, value: &str) -> Result<Format> {
 }
 
 fn parse_pattern(key: &str, value: &str) -> Result<String> {
-    crate::format::Pattern::parse(value)
+    crate::render::format::Pattern::parse(value)
         .map_err(|e| Error::invalid(format!("invalid {key}: {e}")))?;
     Ok(value.to_string())
 }
@@ -568,7 +568,7 @@ impl Config {
             "syslog" => {
                 self.syslog = match value.trim() {
                     "none" => None,
-                    "local" => Some(PathBuf::from(crate::syslog::DEFAULT_SOCKET)),
+                    "local" => Some(PathBuf::from(crate::sinks::syslog::DEFAULT_SOCKET)),
                     p if p.starts_with('/') => Some(PathBuf::from(p)),
                     _ => {
                         return Err(bad(
@@ -583,7 +583,7 @@ impl Config {
             "syslog.format" => self.syslog_format = Some(parse_format(key, value)?),
             "syslog.pattern" => self.syslog_pattern = Some(parse_pattern(key, value)?),
             "syslog.facility" => {
-                self.syslog_facility = parse_enum(key, value, &crate::syslog::FACILITIES)?
+                self.syslog_facility = parse_enum(key, value, &crate::sinks::syslog::FACILITIES)?
             }
             "syslog.ident" => self.syslog_ident = Some(value.to_string()),
             "console.level" => self.console_level = Some(parse_level(key, value)?),

@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::SystemTime;
 
-use crate::compress::{codec_of, compress_file};
-use crate::config::Compress;
-use crate::crypt::Key;
-use crate::error::Error;
-use crate::naming::{Codec, Naming};
-use crate::retention::{self, Policy};
+use crate::front::config::Compress;
+use crate::front::error::Error;
+use crate::sinks::file::compress::{codec_of, compress_file};
+use crate::sinks::file::crypt::Key;
+use crate::sinks::file::naming::{Codec, Naming};
+use crate::sinks::file::retention::{self, Policy};
 
 /// Errors of the background thread, reported by the writer at its next batch.
 pub(crate) type BackgroundErrors = Arc<Mutex<Vec<Error>>>;
@@ -64,7 +64,7 @@ impl Settings {
             if e.kind() != std::io::ErrorKind::NotFound
                 && e.kind() != std::io::ErrorKind::AlreadyExists
             {
-                crate::shared::lock(errors)
+                crate::writer::shared::lock(errors)
                     .push(Error::io(format!("compressing {}", path.display()), e));
             }
         }
@@ -72,7 +72,7 @@ impl Settings {
 
     fn retain(&self, errors: &BackgroundErrors) {
         if let Err(e) = retention::apply(&self.naming, &self.policy, SystemTime::now()) {
-            crate::shared::lock(errors).push(Error::io(
+            crate::writer::shared::lock(errors).push(Error::io(
                 format!("retention in {}", self.naming.dir().display()),
                 e,
             ));
@@ -163,7 +163,7 @@ impl Housekeeper {
     pub fn rotated(&mut self, path: PathBuf) {
         if self.forget_if_forked() {
             if let Err(e) = self.spawn() {
-                crate::shared::lock(&self.errors)
+                crate::writer::shared::lock(&self.errors)
                     .push(Error::io("cannot start the alog-files thread", e));
             }
         }

@@ -3,11 +3,11 @@
 
 use std::fmt::Write as _;
 
-use crate::config::{Format, Style};
-use crate::level::Level;
-use crate::logger::NO_TIMESTAMP;
-use crate::record::{Decoded, Field, Source, Value};
-use crate::time::TsPrinter;
+use crate::api::logger::NO_TIMESTAMP;
+use crate::front::config::{Format, Style};
+use crate::front::level::Level;
+use crate::front::record::{Decoded, Field, Source, Value};
+use crate::front::time::TsPrinter;
 
 /// A record as the formatter sees it.
 #[derive(Clone, Debug)]
@@ -877,8 +877,8 @@ mod tests {
             assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
         }
     }
-    use crate::config::JsonKeys;
-    use crate::record::{encode, encoded_len};
+    use crate::front::config::JsonKeys;
+    use crate::front::record::{encode, encoded_len};
 
     fn style(format: Format, pattern: Option<&str>) -> Style {
         Style {

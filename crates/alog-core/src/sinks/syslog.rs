@@ -12,8 +12,8 @@ use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::level::Level;
-use crate::logger::NO_TIMESTAMP;
+use crate::api::logger::NO_TIMESTAMP;
+use crate::front::level::Level;
 
 /// The local syslog daemon's socket.
 pub const DEFAULT_SOCKET: &str = "/dev/log";
@@ -98,7 +98,7 @@ impl Syslog {
     /// Sends one record's formatted line (`ts` in ns since the epoch, or `NO_TIMESTAMP`).
     pub(crate) fn send(&mut self, level: Level, ts: i64, line: &[u8]) -> io::Result<()> {
         let sec = if ts == NO_TIMESTAMP {
-            crate::time::now_ns().div_euclid(1_000_000_000)
+            crate::front::time::now_ns().div_euclid(1_000_000_000)
         } else {
             ts.div_euclid(1_000_000_000)
         };
@@ -110,13 +110,13 @@ impl Syslog {
         let d = &mut self.datagram;
         d.clear();
         d.push(b'<');
-        crate::format::push_u64(d, u64::from(pri));
+        crate::render::format::push_u64(d, u64::from(pri));
         d.push(b'>');
         d.extend_from_slice(&self.stamp);
         d.push(b' ');
         d.extend_from_slice(&self.ident);
         d.push(b'[');
-        crate::format::push_u64(d, u64::from(std::process::id()));
+        crate::render::format::push_u64(d, u64::from(std::process::id()));
         d.extend_from_slice(b"]: ");
         d.extend_from_slice(line);
         self.sock.send_to(d, &self.path).map(|_| ())

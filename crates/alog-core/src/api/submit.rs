@@ -5,19 +5,19 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::clock::{ticks, Stamp};
-use crate::config::Overflow;
-use crate::deferred;
-use crate::error::{Error, Result};
-use crate::level::Level;
-use crate::logger::Record;
-use crate::printf::Arg;
+use crate::api::logger::Record;
+use crate::front::clock::{ticks, Stamp};
+use crate::front::config::Overflow;
+use crate::front::error::{Error, Result};
+use crate::front::level::Level;
+use crate::front::record::{encode, encoded_len};
+use crate::front::time::now_ns;
 use crate::queue::{Kind, Push, INLINE};
-use crate::record::{encode, encoded_len};
-use crate::shared::{
+use crate::render::deferred;
+use crate::render::printf::Arg;
+use crate::writer::shared::{
     drain_locked, ensure_writer, lock, wait_until, Shared, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
 };
-use crate::time::now_ns;
 
 /// A payload on its way into the queue, with its encoded length computed once.
 pub(crate) struct Payload<'a> {

@@ -17,8 +17,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::printf::{self, Arg, Class, Format, Unsupported, MAX_ARGS};
-use crate::record::Source;
+use crate::front::record::Source;
+use crate::render::printf::{self, Arg, Class, Format, Unsupported, MAX_ARGS};
 
 /// A registered call site.
 #[derive(Debug)]
@@ -50,7 +50,7 @@ const MAX_SITES: usize = 1 << 20;
 /// deferred are `Unsupported` (format on the caller's thread instead).
 pub fn register(fmt: &[u8], file: &[u8], line: u32, func: &[u8]) -> Result<u32, Unsupported> {
     let format = printf::parse(fmt)?;
-    crate::process::install_hooks();
+    crate::writer::process::install_hooks();
     let mut sites = SITES.write().unwrap_or_else(|e| e.into_inner());
     if sites.len() >= MAX_SITES {
         return Err(Unsupported(format!("more than {MAX_SITES} call sites")));

@@ -9,12 +9,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::{Fsync, Overflow};
-use crate::error::{Error, Result};
-use crate::level::Level;
-use crate::pipeline::{ErrorReporter, Pipeline};
+use crate::front::config::{Fsync, Overflow};
+use crate::front::error::{Error, Result};
+use crate::front::level::Level;
+use crate::front::stats::Counters;
 use crate::queue::{Batch, Queue};
-use crate::stats::Counters;
+use crate::writer::pipeline::{ErrorReporter, Pipeline};
 
 /// Gate bits above the level byte: any of them sends a call to the slow path.
 pub(crate) const CLOSED: u32 = 1 << 8;
@@ -174,7 +174,7 @@ fn spawn_locked(s: &Arc<Shared>, w: &mut WriterState) -> Result<()> {
     let shared = s.clone();
     let handle = std::thread::Builder::new()
         .name(WRITER_THREAD.into())
-        .spawn(move || crate::writer::run(shared))
+        .spawn(move || crate::writer::thread::run(shared))
         .map_err(|e| Error::io("cannot start the alog-writer thread", e))?;
     w.handle = Some(handle);
     w.running = true;
@@ -387,7 +387,7 @@ impl Shared {
         if std::thread::current().name() == Some(WRITER_THREAD) {
             return;
         }
-        let _ = crate::logger::flush_with(self, Some(timeout), |m| m.try_lock().ok());
+        let _ = crate::api::logger::flush_with(self, Some(timeout), |m| m.try_lock().ok());
     }
 
     /// After repeated writer failures: later calls write on their own thread.
@@ -447,7 +447,7 @@ impl Shared {
 /// The guards `lock_all` takes; dropping it unlocks them.
 pub(crate) struct Held {
     _core: MutexGuard<'static, Core>,
-    _consumer: crate::sync::MutexGuard<'static, ()>,
+    _consumer: crate::queue::sync::MutexGuard<'static, ()>,
     _last_error: MutexGuard<'static, Option<String>>,
     _wake: MutexGuard<'static, Wake>,
     _space: MutexGuard<'static, ()>,

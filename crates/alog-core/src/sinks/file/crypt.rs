@@ -22,8 +22,8 @@ use std::path::Path;
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::{Key as AeadKey, Tag, XChaCha20Poly1305, XNonce};
 
-use crate::config::KeySource;
-use crate::error::{Error, Result};
+use crate::front::config::KeySource;
+use crate::front::error::{Error, Result};
 
 pub const MAGIC: &[u8; 4] = b"ALGC";
 const VERSION: u8 = 1;

@@ -11,10 +11,10 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::config::Compress;
-use crate::crypt::{Key, Sealer};
-use crate::naming::Codec;
-use crate::reader::decode_file;
+use crate::front::config::Compress;
+use crate::read::reader::decode_file;
+use crate::sinks::file::crypt::{Key, Sealer};
+use crate::sinks::file::naming::Codec;
 
 /// Plaintext per chunk when re-encrypting a compressed file.
 const SEAL_CHUNK: usize = 1 << 20;

@@ -11,14 +11,14 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{Lifecycle, RotateInterval};
-use crate::crypt::{Key, Sealer, OVERHEAD};
-use crate::error::{Error, Result};
-use crate::housekeeping::{BackgroundErrors, Housekeeper, Settings};
-use crate::lockfile::LockFile;
-use crate::naming::Naming;
-use crate::retention::Policy;
-use crate::sink::{open_file, write_retrying};
+use crate::front::config::{Lifecycle, RotateInterval};
+use crate::front::error::{Error, Result};
+use crate::sinks::file::crypt::{Key, Sealer, OVERHEAD};
+use crate::sinks::file::housekeeping::{BackgroundErrors, Housekeeper, Settings};
+use crate::sinks::file::lockfile::LockFile;
+use crate::sinks::file::naming::Naming;
+use crate::sinks::file::retention::Policy;
+use crate::sinks::target::{open_file, write_retrying};
 
 const HOUR_NS: i64 = 3_600_000_000_000;
 const DAY_NS: i64 = 24 * HOUR_NS;
@@ -40,7 +40,7 @@ impl RotateInterval {
             RotateInterval::Hourly => (period.div_euclid(24), Some(period.rem_euclid(24))),
             RotateInterval::Daily => (period, None),
         };
-        let (y, m, d) = crate::time::civil_from_days(days);
+        let (y, m, d) = crate::front::time::civil_from_days(days);
         Some(match hour {
             Some(h) => format!("{y:04}-{m:02}-{d:02}T{h:02}"),
             None => format!("{y:04}-{m:02}-{d:02}"),
@@ -94,7 +94,7 @@ fn starts_encrypted(path: &Path, id: (u64, u64), len: u64) -> Option<bool> {
         return None;
     }
     let mut head = [0u8; 4];
-    Some(f.read_exact(&mut head).is_ok() && &head == crate::crypt::MAGIC)
+    Some(f.read_exact(&mut head).is_ok() && &head == crate::sinks::file::crypt::MAGIC)
 }
 
 fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
@@ -294,7 +294,7 @@ impl FileSink {
         let occupied = self.size + pending as u64 > 0;
         let mut rotate = false;
         // A record without a timestamp (NO_TIMESTAMP) joins the current file.
-        if self.interval != RotateInterval::Never && ts != crate::logger::NO_TIMESTAMP {
+        if self.interval != RotateInterval::Never && ts != crate::api::logger::NO_TIMESTAMP {
             match self.period {
                 // Only forwards: a record a few microseconds late from another thread joins
                 // the newer file rather than rotating back.

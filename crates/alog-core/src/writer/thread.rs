@@ -7,11 +7,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::Fsync;
-use crate::error::Error;
+use crate::front::config::Fsync;
+use crate::front::error::Error;
+use crate::front::stats::Counters;
 use crate::queue::Batch;
-use crate::shared::{finish, guard, Shared};
-use crate::stats::Counters;
+use crate::writer::shared::{finish, guard, Shared};
 
 const MAX_RESTARTS: u32 = 3;
 /// The most records one batch takes out of the queue.

@@ -13,8 +13,8 @@ use std::cell::UnsafeCell;
 use std::sync::{Arc, Mutex, MutexGuard, Once, RwLockWriteGuard, Weak};
 use std::time::Duration;
 
-use crate::deferred::{self, Site};
-use crate::shared::{Held, Shared};
+use crate::render::deferred::{self, Site};
+use crate::writer::shared::{Held, Shared};
 
 static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 static INSTALL: Once = Once::new();

@@ -2,7 +2,7 @@
 //! with microseconds. The printer caches the date-and-second prefix, so a batch of records from
 //! the same second costs one civil-date computation.
 
-use crate::format::PAIRS;
+use crate::render::format::PAIRS;
 
 /// Nanoseconds since the Unix epoch, from `CLOCK_REALTIME` (a vDSO call, no syscall).
 #[inline]

@@ -5,8 +5,8 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::crypt::{Key, Opener, MAGIC};
-use crate::naming::{Codec, Naming};
+use crate::sinks::file::crypt::{Key, Opener, MAGIC};
+use crate::sinks::file::naming::{Codec, Naming};
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
@@ -207,7 +207,7 @@ impl Decoder {
             self.report.open_streams = o.open_streams();
             if o.problems
                 .iter()
-                .any(|p| matches!(p, crate::crypt::Problem::Forged { .. }))
+                .any(|p| matches!(p, crate::sinks::file::crypt::Problem::Forged { .. }))
             {
                 self.report.undecodable = true;
             }
@@ -288,7 +288,7 @@ pub fn set_files(active: &Path) -> io::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypt::Sealer;
+    use crate::sinks::file::crypt::Sealer;
 
     fn decode(bytes: &[u8], key: Option<&Key>, step: usize) -> (Vec<u8>, FileReport) {
         let mut out = Vec::new();

@@ -6,11 +6,11 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{BatchCallback, LineCallback, Stream};
-use crate::error::{Error, Result};
-use crate::level::Level;
-use crate::rotate::FileSink;
-use crate::syslog::Syslog;
+use crate::front::config::{BatchCallback, LineCallback, Stream};
+use crate::front::error::{Error, Result};
+use crate::front::level::Level;
+use crate::sinks::file::rotate::FileSink;
+use crate::sinks::syslog::Syslog;
 
 /// A sink's destination.
 pub(crate) enum Target {

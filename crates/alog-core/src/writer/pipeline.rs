@@ -5,20 +5,20 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 
-use crate::clock::{Converter, Stamp};
-use crate::config::{Config, ErrorCallback, Format, Fsync, Style};
-use crate::crypt::Key;
-use crate::deferred::{self, SiteCache};
-use crate::error::{Error, Result};
-use crate::format::{Formatter, RecordRef};
-use crate::housekeeping::BackgroundErrors;
-use crate::level::Level;
+use crate::front::clock::{Converter, Stamp};
+use crate::front::config::{Config, ErrorCallback, Format, Fsync, Style};
+use crate::front::error::{Error, Result};
+use crate::front::level::Level;
+use crate::front::record::Decoded;
+use crate::front::stats::Counters;
 use crate::queue::{Batch, Kind, Meta};
-use crate::record::Decoded;
-use crate::rotate::FileSink;
-use crate::sink::{Sink, Target};
-use crate::stats::Counters;
-use crate::syslog::Syslog;
+use crate::render::deferred::{self, SiteCache};
+use crate::render::format::{Formatter, RecordRef};
+use crate::sinks::file::crypt::Key;
+use crate::sinks::file::housekeeping::BackgroundErrors;
+use crate::sinks::file::rotate::FileSink;
+use crate::sinks::syslog::Syslog;
+use crate::sinks::target::{Sink, Target};
 
 /// A batch flushes a sink's buffer early past this many bytes, bounding memory.
 const MAX_SINK_BUFFER: usize = 4 << 20;
@@ -120,7 +120,7 @@ impl Pipeline {
             let ident = cfg
                 .syslog_ident
                 .clone()
-                .unwrap_or_else(crate::syslog::default_ident);
+                .unwrap_or_else(crate::sinks::syslog::default_ident);
             let sys = Syslog::open(path, cfg.syslog_facility, &ident).map_err(|e| {
                 Error::io(
                     format!("cannot create a socket for syslog at {}", path.display()),
@@ -386,7 +386,7 @@ impl Pipeline {
     /// Starts a batch on every file sink (lock, reopen check) and reports the background
     /// threads' errors.
     fn begin_files(&mut self, counters: &Counters, errors: &ErrorReporter) {
-        let deferred = std::mem::take(&mut *crate::shared::lock(&self.background_errors));
+        let deferred = std::mem::take(&mut *crate::writer::shared::lock(&self.background_errors));
         for e in deferred {
             errors.report(e);
         }
@@ -421,7 +421,7 @@ impl Pipeline {
     /// background threads ran into since the last batch.
     pub fn close(mut self, errors: &ErrorReporter) {
         self.sinks.clear();
-        let deferred = std::mem::take(&mut *crate::shared::lock(&self.background_errors));
+        let deferred = std::mem::take(&mut *crate::writer::shared::lock(&self.background_errors));
         for e in deferred {
             errors.report(e);
         }

@@ -15,8 +15,8 @@
 //! memory only after a successful claim, which is why the slots can be freed once the queue is
 //! closed and drained while late callers still read `tail` safely.
 
-use crate::clock::Stamp;
-use crate::sync::{AtomicPtr, AtomicU64, Cell, Mutex, MutexGuard, Ordering};
+use crate::front::clock::Stamp;
+use crate::queue::sync::{AtomicPtr, AtomicU64, Cell, Mutex, MutexGuard, Ordering};
 
 const CLOSED: u64 = 1 << 63;
 

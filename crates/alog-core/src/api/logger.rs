@@ -5,21 +5,21 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::clock;
-use crate::config::Config;
-use crate::deferred;
-use crate::error::{Error, Result};
-use crate::level::Level;
-use crate::pipeline::{ErrorReporter, Pipeline};
-use crate::printf::{self, Arg};
+use crate::api::submit::{submit, submit_with, Payload, Wait};
+use crate::front::clock;
+use crate::front::config::Config;
+use crate::front::error::{Error, Result};
+use crate::front::level::Level;
+use crate::front::record::{Field, Source};
+use crate::front::stats::{Counters, Stats};
 use crate::queue::{Batch, Queue};
-use crate::record::{Field, Source};
-use crate::shared::{
+use crate::render::deferred;
+use crate::render::printf::{self, Arg};
+use crate::writer::pipeline::{ErrorReporter, Pipeline};
+use crate::writer::shared::{
     drain_locked, ensure_writer, finish, lock, spawn_writer, wait_done, wait_until, Core,
     LineBreak, Shared, Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
 };
-use crate::stats::{Counters, Stats};
-use crate::submit::{submit, submit_with, Payload, Wait};
 
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -137,7 +137,7 @@ impl Logger {
         if !sync {
             spawn_writer(&shared)?;
         }
-        crate::process::register(&shared);
+        crate::writer::process::register(&shared);
         Ok(Logger {
             handle: Arc::new(Handle { shared }),
         })
@@ -333,7 +333,7 @@ pub(crate) fn flush_with(
         return Err(Error::Closed);
     }
     if s.called_from_own_sink() {
-        return Err(crate::submit::reentry("flush"));
+        return Err(crate::api::submit::reentry("flush"));
     }
     if g & RESPAWN != 0 {
         ensure_writer(s)?;
@@ -366,7 +366,7 @@ pub(crate) fn flush_with(
 
 pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
     if s.called_from_own_sink() {
-        return Err(crate::submit::reentry("close"));
+        return Err(crate::api::submit::reentry("close"));
     }
     let was = s.gate.fetch_or(CLOSED, Ordering::AcqRel);
     if was & CLOSED != 0 {
@@ -421,6 +421,6 @@ pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
     }
     // Idempotent: a no-op when the writer finished the logger itself.
     finish(s);
-    crate::process::unregister(s);
+    crate::writer::process::unregister(s);
     Ok(())
 }

@@ -16,7 +16,7 @@
 
 use std::sync::OnceLock;
 
-use crate::time::now_ns;
+use crate::front::time::now_ns;
 
 /// A record's timestamp as taken on the caller's thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@
 
 use std::ffi::CString;
 
-use crate::format::{dec_digits, push_u64, put};
+use crate::render::format::{dec_digits, push_u64, put};
 
 /// Most arguments a deferred call site may take.
 pub const MAX_ARGS: usize = 16;

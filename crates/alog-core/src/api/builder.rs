@@ -4,12 +4,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{CallbackSpec, Config, Format, Fsync, Overflow, Stream};
-use crate::error::{Error, Result};
-use crate::level::Level;
-use crate::logger::Logger;
+use crate::api::logger::Logger;
+use crate::front::config::{CallbackSpec, Config, Format, Fsync, Overflow, Stream};
+use crate::front::error::{Error, Result};
+use crate::front::level::Level;
 
-/// Builds a [`Logger`]; every setting defaults as in the table of [`crate::config`].
+/// Builds a [`Logger`]; every setting defaults as in the table of [`crate::front::config`].
 #[derive(Debug, Default)]
 pub struct Builder {
     path: Option<PathBuf>,
@@ -76,7 +76,7 @@ impl Builder {
         });
         self
     }
-    /// A sink taking each batch's formatted lines at once (see [`crate::config::BatchCallback`]).
+    /// A sink taking each batch's formatted lines at once (see [`crate::front::config::BatchCallback`]).
     pub fn batch_callback(
         mut self,
         f: impl Fn(&[u8]) -> std::result::Result<(), String> + Send + Sync + 'static,
