@@ -25,6 +25,7 @@ pub const INLINE: usize = 216;
 
 /// What a payload is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Kind {
     /// The message bytes alone.
     Plain,
@@ -127,24 +128,11 @@ impl Queue {
     /// A queue holding at most `cap` records (`cap >= 1`).
     pub fn new(cap: usize) -> Queue {
         let phys = cap.max(1).next_power_of_two();
-        let slots: Box<[Slot]> = (0..phys)
-            .map(|_| Slot {
-                seq: AtomicU64::new(0),
-                body: Cell::new(Body {
-                    ts: 0,
-                    ticks: false,
-                    len: 0,
-                    level: 0,
-                    kind: Kind::Plain,
-                    heap: None,
-                    data: [0; INLINE],
-                }),
-            })
-            .collect();
+        let slots = alloc_slots(phys);
         Queue {
             tail: Padded(AtomicU64::new(0)),
             head: Padded(AtomicU64::new(0)),
-            slots: AtomicPtr::new(Box::into_raw(slots).cast::<Slot>()),
+            slots: AtomicPtr::new(slots),
             mask: phys as u64 - 1,
             cap: cap.max(1) as u64,
             consumer: Padded(Mutex::new(())),
@@ -343,7 +331,8 @@ impl Queue {
         let p = self.slots.swap(std::ptr::null_mut(), Ordering::AcqRel);
         if !p.is_null() {
             let n = (self.mask + 1) as usize;
-            // SAFETY: `p` came from `Box::into_raw` of a boxed slice of `n` slots and is freed once.
+            // SAFETY: `p` came from `alloc_slots(n)` (the global allocator with the layout of
+            // `[Slot; n]`, which a boxed slice of `n` slots also has) and is freed once.
             drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, n)) });
         }
     }
@@ -380,6 +369,45 @@ impl Queue {
     /// The consumer lock, held across fork so that no vanished thread owns it in the child.
     pub(crate) fn consumer_lock(&self) -> MutexGuard<'_, ()> {
         self.consumer.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Allocates `n` empty slots. Outside loom the memory comes zeroed from the allocator (an
+/// all-zero slot is an empty one: sequence 0, no heap payload, `Kind::Plain`), so large rings
+/// are fresh pages that take resident memory only when records first reach them: a thousand
+/// idle loggers cost address space, not RAM.
+fn alloc_slots(n: usize) -> *mut Slot {
+    #[cfg(not(loom))]
+    {
+        const _: () = assert!(Kind::Plain as u8 == 0);
+        let layout =
+            std::alloc::Layout::array::<Slot>(n).expect("ring size fits the address space");
+        // SAFETY: the layout is not zero-sized (n >= 1, slots are 256 bytes); an all-zero
+        // `Slot` is valid: atomics and integers of 0, `false`, `Kind::Plain` (discriminant 0,
+        // asserted above) and `None` for the boxed payload (a null pointer).
+        let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Slot>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        p
+    }
+    #[cfg(loom)]
+    {
+        let slots: Box<[Slot]> = (0..n)
+            .map(|_| Slot {
+                seq: AtomicU64::new(0),
+                body: Cell::new(Body {
+                    ts: 0,
+                    ticks: false,
+                    len: 0,
+                    level: 0,
+                    kind: Kind::Plain,
+                    heap: None,
+                    data: [0; INLINE],
+                }),
+            })
+            .collect();
+        Box::into_raw(slots).cast::<Slot>()
     }
 }
 
