@@ -425,7 +425,8 @@ shown). Never throws.
 function failed(lg::Logger, err, level, message)
     try
         Threads.atomic_add!(lg.errors, 1)
-        report(lg, err, string(level_text(level), " ", value_text(message, REPORT_BYTES)))
+        report(lg, "a record could not be logged", err,
+               string(level_text(level), " ", value_text(message, REPORT_BYTES)))
     catch
     end
     return nothing
@@ -437,8 +438,14 @@ catch
     "?"
 end
 
-"""Prints one failure report on stderr unless one was printed in the last second."""
-function report(lg::Logger, err, record::AbstractString)
+"""
+    report(logger, what, err, record)
+
+Prints `ALog: <what> (<path>): <err>` and the record on stderr, unless a report of this
+logger was printed less than `REPORT_INTERVAL` ago (then it is only counted, and the next
+report says how many were not shown).
+"""
+function report(lg::Logger, what::AbstractString, err, record::AbstractString)
     t = time()
     last = lg.last_report[]
     if t - last < REPORT_INTERVAL || Threads.atomic_cas!(lg.last_report, last, t) !== last
@@ -446,7 +453,7 @@ function report(lg::Logger, err, record::AbstractString)
         return nothing
     end
     quiet = Threads.atomic_xchg!(lg.suppressed, 0)
-    text = string("ALog: a record could not be logged to ", repr(lg.path), ": ",
+    text = string("ALog: ", what, " (", repr(lg.path), "): ",
                   value_text(err, REPORT_BYTES), "\n  the record: ", record,
                   quiet > 0 ? string("\n  (", quiet, " more failures since the last report)") : "",
                   "\n")

@@ -192,7 +192,7 @@ function log_seed_record(a::AsyncFileLogger, level, message, _module, group, id,
         string(a.formatter(msg))
     catch err
         Threads.atomic_add!(lg.errors, 1)
-        report(lg, err, string("formatter failed; written as: ", fallback_format(msg)))
+        report(lg, "a formatter failed", err, string("written as: ", fallback_format(msg)))
         fallback_format(msg)
     end
     write_text(lg, n, text)

@@ -599,7 +599,7 @@ end
         end
     end
     # Rate limited: one report for 50 failures, naming the problem and the record.
-    @test count("ALog: a record could not be logged", err) == 1
+    @test count("ALog: a record could not be logged (\"$(path)\"): StaleLoggerError", err) == 1
     @test occursin("StaleLoggerError", err) && occursin("__init__", err)
     @test occursin("the record: INFO stale 1", err)
     @test lg.errors[] == 50
@@ -623,7 +623,8 @@ end
             @info "survives" k = 1
         end
     end
-    @test occursin("formatter bug", err) && occursin("formatter failed", err)
+    @test occursin("ALog: a formatter failed (\"$(path)\"): formatter bug", err)
+    @test occursin(r"the record: written as: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} Info survives", err)
     @test close_async_logger(bad)
     lines = readlines(path)
     @test length(lines) == 1
