@@ -873,6 +873,44 @@ end
     close(lg; timeout = 0)                      # closed: nothing to do, no error
 end
 
+@testset "a logger stored in a precompiled global is refused, not used" begin
+    # A package whose top level opens a logger: precompiled in one process, loaded in another.
+    pkgs = mktempdir()
+    mkpath(joinpath(pkgs, "StaleDemo", "src"))
+    write(joinpath(pkgs, "StaleDemo", "Project.toml"), """
+        name = "StaleDemo"
+        uuid = "6f1e2d3c-4b5a-4968-8776-655443322110"
+        [deps]
+        ALog = "$(Base.PkgId(ALog).uuid)"
+        """)
+    write(joinpath(pkgs, "StaleDemo", "src", "StaleDemo.jl"), """
+        module StaleDemo
+        using ALog
+        const LOG = ALog.Logger(ENV["STALE_LOG"])
+        end
+        """)
+    logpath = newpath("stale-global.log")
+    script = """
+        using StaleDemo, ALog, Logging
+        with_logger(StaleDemo.LOG) do
+            @info "through the macro"
+        end
+        Logging.handle_message(StaleDemo.LOG, Logging.Info, "direct", Main, :g, :i, "f.jl", 1)
+        print(StaleDemo.LOG.errors[], " ", ALog.state(StaleDemo.LOG))
+        """
+    # The folder holding ALog/ (julia/ of the repository) serves ALog itself.
+    load_path = join([pkgs, dirname(dirname(dirname(pathof(ALog)))), "@stdlib"], ":")
+    cmd = addenv(`$(Base.julia_cmd()) --startup-file=no -e $script`,
+                 "JULIA_LOAD_PATH" => load_path, "STALE_LOG" => logpath,
+                 "ALOG_LIB" => LL.libalog(), "JULIA_PROJECT" => nothing)
+    errpath = newpath("stale-global-stderr.txt")
+    out = read(pipeline(cmd; stderr = errpath), String)
+    stderr_text = read(errpath, String)
+    @test out == "1 closed"
+    @test occursin("StaleLoggerError", stderr_text) && occursin("__init__", stderr_text)
+    @test !isfile(logpath) || isempty(readlines(logpath))
+end
+
 @testset "blocking calls are GC-safe" begin
     # (Parsed from a string: only the raw layer spells out ccalls.)
     call = "@gcsafe ccall((:alog_flush, libalog()), Int32, (Ptr{alog_logger}, UInt32), C_NULL, UInt32(0))"
