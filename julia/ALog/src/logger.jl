@@ -285,7 +285,7 @@ Whether `JULIA_DEBUG` asks for Debug records of this group or module, as Julia d
 for `ConsoleLogger`.
 """
 function env_debug(group, _module)
-    isempty(get(ENV, "JULIA_DEBUG", "")) && return false
+    haskey(ENV, "JULIA_DEBUG") || return false
     isdefined(Base.CoreLogging, :env_override_minlevel) || return false
     return Base.CoreLogging.env_override_minlevel(group, _module) === true
 end
