@@ -616,13 +616,17 @@ end
     @test !isfile(path) || isempty(readlines(path))
 
     # A formatter that throws: the record is still written (fallback line), the error counted.
+    # Inside a TeeLogger, the logger after it still gets the record.
     path = newpath("bad-formatter.log")
     bad = create_async_file_logger(path, Logging.Info; formatter = msg -> error("formatter bug"))
+    after = ALog.Logger(newpath("after-bad-formatter.log"))
     err, _ = with_stderr() do
-        with_logger(bad) do
+        with_logger(TeeLogger(bad, after)) do
             @info "survives" k = 1
         end
     end
+    close(after)
+    @test occursin(r"^INFO survives source=\S+ func=\S+ k=1 ", body(only(readlines(newpath("after-bad-formatter.log")))))
     @test occursin("ALog: a formatter failed (\"$(path)\"): formatter bug", err)
     @test occursin(r"the record: written as: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} Info survives", err)
     @test close_async_logger(bad)
