@@ -173,7 +173,7 @@ if command -v julia >/dev/null 2>&1; then
   export PATH="$HOME/.cargo/bin:$PATH"
   cargo build --release -p alog-ffi
   ALOG_LIB="$root/target/release/libalog.so" \
-    julia --project=julia/ALog -e 'using Pkg; Pkg.test()'
+    julia --project=julia/ALog -e 'using Pkg; Pkg.test(; julia_args = ["--threads=2"])'
 else
   echo "skipped: no julia on PATH (the static checks above ran)"
 fi
