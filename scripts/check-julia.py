@@ -694,7 +694,7 @@ def find_throw(d: FunctionDef, by_name, chain: list[str], seen: set[str]):
     return None
 
 
-def check_seed(path: Path, trees: dict[Path, object], module_file: Path) -> list[Problem]:
+def check_seed(trees: dict[Path, object], module_file: Path) -> list[Problem]:
     """The seed's names are defined and exported; LogMessage has the seed's fields."""
     defined: dict[str, list[str] | None] = {}
     for tree in trees.values():
@@ -705,7 +705,7 @@ def check_seed(path: Path, trees: dict[Path, object], module_file: Path) -> list
                 fields = [text(named(c)[0]) if c.type == "typed_expression" else text(c)
                           for c in named(n) if c.type in ("typed_expression", "identifier")]
                 defined[name] = fields
-    for d in (d for t in trees.values() for d in function_defs(path, t)):
+    for d in (d for f, t in trees.items() for d in function_defs(f, t)):
         defined.setdefault(d.name, None)
     exported: set[str] = set()
     if module_file in trees:
@@ -797,7 +797,7 @@ def main(argv: list[str]) -> int:
         roots |= finalizer_names(t)
     problems += check_nothrow(defs, roots)
     module_file = src_dir / "ALog.jl"
-    problems += check_seed(src_dir, src_trees, module_file)
+    problems += check_seed(src_trees, module_file)
 
     for p in problems:
         print(p)
