@@ -53,9 +53,14 @@ pub use sinks::syslog;
 pub use api::builder::Builder;
 pub use api::logger::{Logger, Record, DROP_CLOSE_TIMEOUT, NO_TIMESTAMP};
 pub use front::config::{
-    Compress, Config, Format, Fsync, Lifecycle, Overflow, RotateInterval, Stream,
+    Compress, Config, Format, Fsync, LaneConfig, LaneOverflow, Lifecycle, Overflow, RotateInterval,
+    Stream,
 };
 pub use front::error::{Error, Result};
 pub use front::level::Level;
 pub use front::record::{Field, OwnedValue, Source, Value};
-pub use front::stats::Stats;
+pub use front::stats::{SinkStats, Stats};
+pub use writer::pool::{
+    max_threads as writer_threads_max, set_max_threads as set_writer_threads,
+    threads as writer_threads,
+};

@@ -1,5 +1,6 @@
 //! The logger: the public handle, its builder's `open`, flush and close.
 
+use std::cell::UnsafeCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -11,15 +12,17 @@ use crate::front::config::Config;
 use crate::front::error::{Error, Result};
 use crate::front::level::Level;
 use crate::front::record::{Field, Source};
-use crate::front::stats::{Counters, Stats};
+use crate::front::stats::{Counters, SinkStats, Stats};
 use crate::queue::{Batch, Queue};
 use crate::render::deferred;
 use crate::render::printf::{self, Arg};
 use crate::writer::pipeline::{ErrorReporter, Pipeline};
+use crate::writer::pool::Sched;
 use crate::writer::shared::{
     drain_locked, ensure_writer, finish, lock, spawn_writer, wait_done, wait_until, Core,
-    LineBreak, Shared, Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
+    LineBreak, RunCell, Shared, Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
 };
+use crate::writer::thread::RunState;
 
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -96,7 +99,8 @@ impl Logger {
         if tsc {
             clock::calibrate();
         }
-        let shared = Arc::new(Shared {
+        let sinks = pipeline.sink_counters();
+        let shared = Arc::new_cyclic(|me| Shared {
             gate: AtomicU32::new(gate),
             base_level: AtomicU8::new(config.level.number()),
             queue: Queue::new(if sync { 1 } else { config.queue_capacity }),
@@ -122,7 +126,6 @@ impl Logger {
                 callback: config.on_error.clone(),
             },
             wake: Mutex::new(Wake::default()),
-            wake_cv: Condvar::new(),
             parked: AtomicBool::new(false),
             done_pos: AtomicU64::new(0),
             done: Mutex::new(()),
@@ -133,6 +136,11 @@ impl Logger {
             writer: Mutex::new(WriterState::default()),
             warn_pending: AtomicU64::new(0),
             panic_batches: AtomicU32::new(0),
+            me: me.clone(),
+            sched: Sched::default(),
+            run_state: RunCell(UnsafeCell::new(RunState::default())),
+            open_tickets: AtomicU64::new(0),
+            sinks,
         });
         if !sync {
             spawn_writer(&shared)?;
@@ -291,6 +299,12 @@ impl Logger {
         self.shared().gate.load(Ordering::Acquire) & CLOSED != 0
     }
 
+    /// Every sink's counters, in configuration order: the main file, `file.NAME` sinks, the
+    /// console, syslog, callbacks, batch callbacks.
+    pub fn sink_stats(&self) -> Vec<SinkStats> {
+        self.shared().sinks.iter().map(|c| c.snapshot()).collect()
+    }
+
     pub fn stats(&self) -> Stats {
         let s = self.shared();
         s.counters.snapshot(
@@ -339,13 +353,14 @@ pub(crate) fn flush_with(
         ensure_writer(s)?;
     }
     let target = s.queue.tail_pos();
+    let deadline = timeout.map(|t| Instant::now() + t);
     if g & SYNC == 0 {
         {
             let mut w = lock(&s.wake);
             w.flush_target = w.flush_target.max(target);
-            s.wake_cv.notify_one();
         }
-        if !wait_done(s, target, timeout) {
+        crate::writer::pool::wake(&s.job());
+        if !wait_done(s, target, false, timeout) {
             return Err(Error::Timeout);
         }
     }
@@ -360,6 +375,13 @@ pub(crate) fn flush_with(
         if p.fsync_on_flush() {
             p.sync_files(&s.errors);
         }
+    }
+    drop(guard);
+    // The lanes: everything handed to them so far is settled (sync mode's records have no
+    // queue position to wait for).
+    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    if !wait_done(s, target, true, left) {
+        return Err(Error::Timeout);
     }
     Ok(())
 }
@@ -380,7 +402,7 @@ pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
                 &s.done_cv,
                 timeout.map(|t| Instant::now() + t),
                 Duration::from_millis(50),
-                || lock(&s.writer).finished,
+                |_| lock(&s.writer).finished,
             )
         {
             return Err(Error::Timeout);
@@ -400,8 +422,8 @@ pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
         {
             let mut w = lock(&s.wake);
             w.stop = true;
-            s.wake_cv.notify_one();
         }
+        crate::writer::pool::wake(&s.job());
         let deadline = timeout.map(|t| Instant::now() + t);
         // `done` before `writer`: the order every path (and the fork handler) takes them in.
         let finished = wait_until(
@@ -409,14 +431,10 @@ pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
             &s.done_cv,
             deadline,
             Duration::from_millis(50),
-            || lock(&s.writer).finished,
+            |_| lock(&s.writer).finished,
         );
         if !finished {
             return Err(Error::Timeout);
-        }
-        let handle = lock(&s.writer).handle.take();
-        if let Some(h) = handle {
-            let _ = h.join();
         }
     }
     // Idempotent: a no-op when the writer finished the logger itself.

@@ -191,7 +191,7 @@ fn on_full(s: &Shared, deadline: &mut Option<Instant>, wait: &mut Wait<'_>) -> R
     s.counters.peak(s.queue.capacity());
     if s.gate.load(Ordering::Acquire) & SYNC != 0 {
         // The writer is gone (sync fallback): make room by writing the queue here.
-        s.drain_sync();
+        s.drain_sync(true);
         return Ok(());
     }
     match s.overflow {
@@ -260,7 +260,7 @@ fn wait_for_space(s: &Shared, deadline: Instant) -> bool {
         &s.space_cv,
         Some(deadline),
         Duration::from_millis(10),
-        || s.queue.len() < s.queue.capacity() || s.queue.is_closed(),
+        |_| s.queue.len() < s.queue.capacity() || s.queue.is_closed(),
     );
     s.space_waiters.fetch_sub(1, Ordering::SeqCst);
     ok
@@ -275,16 +275,14 @@ fn request_write(s: &Shared) {
     let mut w = lock(&s.wake);
     if w.flush_target < target {
         w.flush_target = target;
-        if s.parked.load(Ordering::SeqCst) {
-            s.wake_cv.notify_one();
-        }
+        drop(w);
+        crate::writer::pool::wake(&s.job());
     }
 }
 
 fn wake_writer(s: &Shared) {
     if s.parked.swap(false, Ordering::AcqRel) {
-        let _g = lock(&s.wake);
-        s.wake_cv.notify_one();
+        crate::writer::pool::wake(&s.job());
     }
 }
 
@@ -313,6 +311,8 @@ fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()
         start: 0,
         len,
     });
-    s.in_sinks(|| pipeline.process(b, base, &s.counters, &s.errors));
+    let end = s.queue.head_pos();
+    s.in_sinks(|| pipeline.process(s, b, end, base));
+    pipeline.wait_room();
     Ok(())
 }

@@ -20,6 +20,9 @@
 //! | `syslog.level` / `.format` / `.pattern` | the syslog sink's level, format, pattern | the logger's level, `text`, `{msg}{fields}` |
 //! | `syslog.facility` / `syslog.ident` | `kern` `user` `mail` `daemon` ... `local0`..`local7` / the program name shown | `user` / the basename of `argv[0]` |
 //! | `console.color` | `auto` (when the stream is a terminal and `NO_COLOR` is unset) `always` `never`: level names in color, text format | `auto` |
+//! | `console.overflow` / `syslog.overflow` / `callback.overflow` | `block` (wait for the sink) or `drop` (drop and count) when the sink's lane backlog is full | `drop` / `drop` / `block` |
+//! | `console.backlog` / `syslog.backlog` / `callback.backlog` | bytes a sink's lane holds while the sink is slow (`k` `m` `g`), 0..=1g; 0: only the batch being written | `4m` |
+//! | `stall_timeout_ms` | a `drop` lane whose sink accepts nothing for this long drops what waited longer (counted), 1..=3600000 | `1000` |
 //! | `sync` | `true` `false` (`ALOG_SYNC=1` forces `true`) | `false` |
 //! | `file_mode` | octal permission bits of created files | `0640` |
 //! | `max_message_bytes` | longest accepted message, 1..=268435456 | `1048576` |
@@ -63,6 +66,33 @@ pub enum Overflow {
     DropOldest,
     /// Drop the new record, return `Full`, and print at most one notice per second on stderr.
     Warn,
+}
+
+/// What a sink's lane does when its backlog is full (the sink is slower than the records).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneOverflow {
+    /// Wait for the sink: the writer (and, once the queue fills, the callers under
+    /// `overflow=block`) waits.
+    Block,
+    /// Drop the records this sink cannot take and count them; the other sinks keep going.
+    Drop,
+}
+
+/// A sink lane's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaneConfig {
+    pub overflow: LaneOverflow,
+    /// Bytes of formatted records the lane holds while its sink is slow.
+    pub backlog_bytes: usize,
+}
+
+impl LaneConfig {
+    const fn new(overflow: LaneOverflow) -> LaneConfig {
+        LaneConfig {
+            overflow,
+            backlog_bytes: 4 << 20,
+        }
+    }
 }
 
 /// When file sinks are fsynced.
@@ -292,6 +322,12 @@ pub struct Config {
     pub callbacks: Vec<CallbackSpec>,
     /// Sinks that take whole batches, in the logger's style and at its level.
     pub batch_callbacks: Vec<BatchCallback>,
+    /// Lanes of the console, syslog and callback sinks (file sinks always wait for the disk).
+    pub console_lane: LaneConfig,
+    pub syslog_lane: LaneConfig,
+    pub callback_lane: LaneConfig,
+    /// How long a `drop` lane's sink may accept nothing before what waited longer is dropped.
+    pub stall_timeout: Duration,
     pub on_error: Option<ErrorCallback>,
 }
 
@@ -349,6 +385,10 @@ impl Default for Config {
             lifecycle: Lifecycle::default(),
             callbacks: Vec::new(),
             batch_callbacks: Vec::new(),
+            console_lane: LaneConfig::new(LaneOverflow::Drop),
+            syslog_lane: LaneConfig::new(LaneOverflow::Drop),
+            callback_lane: LaneConfig::new(LaneOverflow::Block),
+            stall_timeout: Duration::from_millis(1000),
             on_error: None,
         }
     }
@@ -442,6 +482,22 @@ fn parse_pattern(key: &str, value: &str) -> Result<String> {
     Ok(value.to_string())
 }
 
+fn parse_lane_overflow(key: &str, value: &str) -> Result<LaneOverflow> {
+    parse_enum(
+        key,
+        value,
+        &[("block", LaneOverflow::Block), ("drop", LaneOverflow::Drop)],
+    )
+}
+
+fn parse_backlog(key: &str, value: &str) -> Result<usize> {
+    let n = parse_bytes(key, value)?;
+    if n > 1 << 30 {
+        return Err(bad(key, value, "0 to 1g bytes (k, m, g suffixes)"));
+    }
+    Ok(n as usize)
+}
+
 fn parse_json_key(key: &str, value: &str) -> Result<String> {
     if value.is_empty() {
         return Err(bad(key, value, "a non-empty key name"));
@@ -475,6 +531,13 @@ pub const KEYS: &[&str] = &[
     "syslog.pattern",
     "syslog.facility",
     "syslog.ident",
+    "console.overflow",
+    "console.backlog",
+    "syslog.overflow",
+    "syslog.backlog",
+    "callback.overflow",
+    "callback.backlog",
+    "stall_timeout_ms",
     "sync",
     "file_mode",
     "max_message_bytes",
@@ -598,6 +661,15 @@ impl Config {
                         ("never", ColorMode::Never),
                     ],
                 )?
+            }
+            "console.overflow" => self.console_lane.overflow = parse_lane_overflow(key, value)?,
+            "syslog.overflow" => self.syslog_lane.overflow = parse_lane_overflow(key, value)?,
+            "callback.overflow" => self.callback_lane.overflow = parse_lane_overflow(key, value)?,
+            "console.backlog" => self.console_lane.backlog_bytes = parse_backlog(key, value)?,
+            "syslog.backlog" => self.syslog_lane.backlog_bytes = parse_backlog(key, value)?,
+            "callback.backlog" => self.callback_lane.backlog_bytes = parse_backlog(key, value)?,
+            "stall_timeout_ms" => {
+                self.stall_timeout = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?)
             }
             "sync" => {
                 self.sync = parse_enum(

@@ -18,6 +18,7 @@ pub(crate) struct Cell<T>(
 );
 
 impl<T> Cell<T> {
+    #[cfg_attr(not(loom), allow(dead_code))]
     pub(crate) fn new(v: T) -> Self {
         #[cfg(loom)]
         return Cell(loom::cell::UnsafeCell::new(v));

@@ -3,23 +3,20 @@
 //! syslog daemon reads: `<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE`, the time in local time.
 //!
 //! The socket is not connected: each datagram is addressed to the path, so a daemon that
-//! restarts (and recreates its socket) keeps receiving without a reconnect. A send that fails
-//! (no daemon, a full socket buffer for longer than the send timeout) is not retried: the
-//! record counts as failed for this sink and the writer moves on.
+//! restarts (and recreates its socket) keeps receiving without a reconnect. The socket is
+//! non-blocking: a full receive buffer is `WouldBlock`, which the sink's lane retries with
+//! backoff (and drops after `stall_timeout_ms`, counted); any other failure (no daemon) counts
+//! the record as failed for this sink.
 
 use std::io;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::api::logger::NO_TIMESTAMP;
 use crate::front::level::Level;
 
 /// The local syslog daemon's socket.
 pub const DEFAULT_SOCKET: &str = "/dev/log";
-
-/// How long a send may wait for room in the daemon's socket buffer.
-const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The facilities of RFC 5424, by name; the value is the facility code.
 pub const FACILITIES: [(&str, u8); 20] = [
@@ -78,7 +75,7 @@ pub(crate) struct Syslog {
 impl Syslog {
     pub(crate) fn open(path: &Path, facility: u8, ident: &str) -> io::Result<Syslog> {
         let sock = UnixDatagram::unbound()?;
-        sock.set_write_timeout(Some(SEND_TIMEOUT))?;
+        sock.set_nonblocking(true)?;
         Ok(Syslog {
             sock,
             path: path.to_path_buf(),

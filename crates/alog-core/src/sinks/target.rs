@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use crate::front::config::{BatchCallback, LineCallback, Stream};
 use crate::front::error::{Error, Result};
-use crate::front::level::Level;
 use crate::sinks::file::rotate::FileSink;
 use crate::sinks::syslog::Syslog;
 
@@ -83,7 +82,7 @@ impl Target {
             Target::Console(Stream::Stderr) => {
                 write_retrying(&mut io::stderr().lock(), buf, retries, on_error)
             }
-            // Per-record targets: their records left as they were formatted.
+            // Per-record targets: their lanes send each record (see `writer::lane`).
             Target::Callback(_) | Target::Syslog(_) => (buf.len(), None),
             Target::Batch(cb) => {
                 let e = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(buf))) {
@@ -102,26 +101,6 @@ impl Target {
             Target::File(fs) => fs.sync(),
             _ => Ok(()),
         }
-    }
-}
-
-/// One configured sink with its level, its formatter and its pending batch bytes.
-#[derive(Debug)]
-pub(crate) struct Sink {
-    pub target: Target,
-    /// The sink's own minimum level; `None` follows the logger's level.
-    pub level: Option<Level>,
-    /// Index of the formatter in the pipeline.
-    pub formatter: usize,
-    /// Bytes of the current batch, and where each record's line ends in it.
-    pub buf: Vec<u8>,
-    pub ends: Vec<(usize, u32)>,
-}
-
-impl Sink {
-    /// Whether lines are collected in `buf` and written per batch (not handed over per record).
-    pub fn buffers(&self) -> bool {
-        !matches!(self.target, Target::Callback(_) | Target::Syslog(_))
     }
 }
 

@@ -1,16 +1,20 @@
-//! Formatting and writing a batch: each record is formatted once per distinct style, appended
-//! to the buffer of every sink that takes its level, and each buffer goes out in one write.
-//! The pipeline is the same for the writer thread and for sync mode.
+//! Formatting and writing a batch: each record is formatted once per distinct style and
+//! appended to the buffer of every sink that takes its level. File sinks write their buffer
+//! in one write, here (they wait for the disk); every other sink gets its buffer through its
+//! own [`Lane`], so that a slow one delays only itself. The pipeline is the same for the
+//! writer pool and for sync mode.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
 
 use crate::front::clock::{Converter, Stamp};
 use crate::front::config::{Config, ErrorCallback, Format, Fsync, Style};
 use crate::front::error::{Error, Result};
 use crate::front::level::Level;
 use crate::front::record::Decoded;
-use crate::front::stats::Counters;
+use crate::front::stats::{Counters, SinkCounters};
 use crate::queue::{Batch, Kind, Meta};
 use crate::render::deferred::{self, SiteCache};
 use crate::render::format::{Formatter, RecordRef};
@@ -18,7 +22,9 @@ use crate::sinks::file::crypt::Key;
 use crate::sinks::file::housekeeping::BackgroundErrors;
 use crate::sinks::file::rotate::FileSink;
 use crate::sinks::syslog::Syslog;
-use crate::sinks::target::{Sink, Target};
+use crate::sinks::target::Target;
+use crate::writer::lane::{Lane, Line, Ticket, FAILED};
+use crate::writer::shared::Shared;
 
 /// A batch flushes a sink's buffer early past this many bytes, bounding memory.
 const MAX_SINK_BUFFER: usize = 4 << 20;
@@ -44,6 +50,38 @@ impl ErrorReporter {
     }
 }
 
+/// Where a sink's bytes go from the pipeline.
+#[derive(Debug)]
+pub(crate) enum Out {
+    /// Written by the pipeline itself (files: they wait for the disk).
+    Inline(Target),
+    /// Handed to the sink's lane.
+    Lane(Arc<Lane>),
+}
+
+/// One configured sink with its level, its formatter and its pending batch bytes.
+#[derive(Debug)]
+pub(crate) struct Sink {
+    pub out: Out,
+    /// The sink's own minimum level; `None` follows the logger's level.
+    pub level: Option<Level>,
+    /// Index of the formatter in the pipeline.
+    pub formatter: usize,
+    /// Bytes of the current batch, and where each record's line ends in it.
+    pub buf: Vec<u8>,
+    pub lines: Vec<Line>,
+    pub counters: Arc<SinkCounters>,
+}
+
+impl Sink {
+    fn file(&mut self) -> Option<&mut crate::sinks::file::rotate::FileSink> {
+        match &mut self.out {
+            Out::Inline(Target::File(fs)) => Some(fs),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Pipeline {
     formatters: Vec<Formatter>,
@@ -55,8 +93,8 @@ pub(crate) struct Pipeline {
     pub sinks: Vec<Sink>,
     retries: u32,
     fsync: Fsync,
-    /// Per record of the current batch: whether some sink failed to take it.
-    failed: Vec<bool>,
+    /// The batch being processed.
+    ticket: Option<Arc<Ticket>>,
     /// Errors of the file sinks' background threads, reported at the next batch.
     background_errors: BackgroundErrors,
     /// Turns the records' TSC stamps into wall-clock time.
@@ -76,7 +114,7 @@ impl Pipeline {
             sinks: Vec::new(),
             retries: cfg.write_retries,
             fsync: cfg.fsync,
-            failed: Vec::new(),
+            ticket: None,
             background_errors: BackgroundErrors::default(),
             clock: Converter::default(),
             sites: SiteCache::default(),
@@ -104,17 +142,30 @@ impl Pipeline {
             json_keys: base.json_keys.clone(),
             color: false,
         };
+        let stall = cfg.stall_timeout;
+        let retries = cfg.write_retries;
+        let lane = move |t: Target, lc, name: String| {
+            let counters = Arc::new(SinkCounters::new(name, t.describe()));
+            Out::Lane(Lane::new(t, lc, stall, retries, counters))
+        };
         if let Some(path) = path {
-            p.add(file(path)?, None, base.clone());
+            p.add("file".into(), Out::Inline(file(path)?), None, base.clone());
         }
         for f in &cfg.files {
             let path = f.path.as_ref().expect("validated");
-            p.add(file(path)?, f.level, with(f.format, f.pattern.as_ref()));
+            let style = with(f.format, f.pattern.as_ref());
+            p.add(
+                format!("file.{}", f.name),
+                Out::Inline(file(path)?),
+                f.level,
+                style,
+            );
         }
         if let Some(stream) = cfg.console {
             let mut style = with(cfg.console_format, None);
             style.color = style.format == Format::Text && cfg.console_color.applies_to(stream);
-            p.add(Target::Console(stream), cfg.console_level, style);
+            let out = lane(Target::Console(stream), cfg.console_lane, "console".into());
+            p.add("console".into(), out, cfg.console_level, style);
         }
         if let Some(path) = &cfg.syslog {
             let ident = cfg
@@ -132,28 +183,37 @@ impl Pipeline {
                 // The daemon adds the time, the level (as the priority) and the program.
                 style.pattern = Some("{msg}{fields}".into());
             }
-            p.add(Target::Syslog(Box::new(sys)), cfg.syslog_level, style);
-        }
-        for c in &cfg.callbacks {
-            p.add(
-                Target::Callback(c.callback.clone()),
-                c.level,
-                with(c.format, None),
+            let out = lane(
+                Target::Syslog(Box::new(sys)),
+                cfg.syslog_lane,
+                "syslog".into(),
             );
+            p.add("syslog".into(), out, cfg.syslog_level, style);
         }
-        for cb in &cfg.batch_callbacks {
-            p.add(Target::Batch(cb.clone()), None, base.clone());
+        for (i, c) in cfg.callbacks.iter().enumerate() {
+            let name = format!("callback.{i}");
+            let out = lane(
+                Target::Callback(c.callback.clone()),
+                cfg.callback_lane,
+                name.clone(),
+            );
+            p.add(name, out, c.level, with(c.format, None));
+        }
+        for (i, cb) in cfg.batch_callbacks.iter().enumerate() {
+            let name = format!("batch_callback.{i}");
+            let out = lane(Target::Batch(cb.clone()), cfg.callback_lane, name.clone());
+            p.add(name, out, None, base.clone());
         }
         p.direct = (0..p.formatters.len())
             .map(|fi| {
                 let mut users = p.sinks.iter().filter(|s| s.formatter == fi);
-                matches!((users.next(), users.next()), (Some(s), None) if s.buffers())
+                matches!((users.next(), users.next()), (Some(_), None))
             })
             .collect();
         Ok(p)
     }
 
-    fn add(&mut self, target: Target, level: Option<Level>, style: Style) {
+    fn add(&mut self, name: String, out: Out, level: Option<Level>, style: Style) {
         let formatter = match self.formatters.iter().position(|f| *f.style() == style) {
             Some(i) => i,
             None => {
@@ -162,13 +222,67 @@ impl Pipeline {
                 self.formatters.len() - 1
             }
         };
+        let counters = match &out {
+            Out::Lane(l) => l.counters.clone(),
+            Out::Inline(t) => Arc::new(SinkCounters::new(name, t.describe())),
+        };
         self.sinks.push(Sink {
-            target,
+            out,
             level,
             formatter,
             buf: Vec::new(),
-            ends: Vec::new(),
+            lines: Vec::new(),
+            counters,
         });
+    }
+
+    /// Every sink's counters, in configuration order.
+    pub fn sink_counters(&self) -> Vec<Arc<SinkCounters>> {
+        self.sinks.iter().map(|s| s.counters.clone()).collect()
+    }
+
+    /// Waits until every lane has written (or dropped, under its policy) what it holds, or
+    /// `deadline` passes; true when all are idle.
+    pub fn wait_lanes(&self, deadline: Option<Instant>) -> bool {
+        self.sinks.iter().all(|s| match &s.out {
+            Out::Lane(l) => l.wait_idle(deadline),
+            Out::Inline(_) => true,
+        })
+    }
+
+    /// Whether every `Block` lane has room for another batch (see [`Lane::has_room`]).
+    pub fn lanes_have_room(&self) -> bool {
+        self.sinks.iter().all(|s| match &s.out {
+            Out::Lane(l) => l.has_room(),
+            Out::Inline(_) => true,
+        })
+    }
+
+    /// Waits on the caller's thread until every `Block` lane has room (sync mode).
+    pub fn wait_room(&self) {
+        for s in &self.sinks {
+            if let Out::Lane(l) = &s.out {
+                l.wait_room();
+            }
+        }
+    }
+
+    /// Whether every lane is empty.
+    pub fn lanes_idle(&self) -> bool {
+        self.sinks.iter().all(|s| match &s.out {
+            Out::Lane(l) => l.is_idle(),
+            Out::Inline(_) => true,
+        })
+    }
+
+    /// In a fork child: the lanes' backlogs are the parent's.
+    pub fn reset_in_child(&self) {
+        for s in &self.sinks {
+            match &s.out {
+                Out::Lane(l) => l.reset_in_child(),
+                Out::Inline(_) => s.counters.reset_after_fork(),
+            }
+        }
     }
 
     /// The lowest level any sink takes when the logger's level is `base`: the logger's gate.
@@ -188,20 +302,20 @@ impl Pipeline {
     pub fn discard_buffers(&mut self) {
         for s in &mut self.sinks {
             s.buf.clear();
-            s.ends.clear();
+            s.lines.clear();
+        }
+        if let Some(t) = self.ticket.take() {
+            t.release();
         }
     }
 
-    /// Formats and writes a batch; adds its outcome to the counters.
-    pub fn process(
-        &mut self,
-        batch: &Batch,
-        base: Level,
-        counters: &Counters,
-        errors: &ErrorReporter,
-    ) {
-        self.failed.clear();
-        self.failed.resize(batch.len(), false);
+    /// Formats a batch, writes it to the file sinks and hands it to the lanes. Its outcome
+    /// reaches the counters when the last sink is done with it. `end` is the queue position
+    /// after the batch.
+    pub fn process(&mut self, s: &Shared, batch: &Batch, end: u64, base: Level) {
+        let ticket = Ticket::new(s.arc(), batch.len(), end);
+        self.ticket = Some(ticket.clone());
+        let (counters, errors) = (&s.counters, &s.errors);
         self.begin_files(counters, errors);
         if batch
             .metas
@@ -221,14 +335,19 @@ impl Pipeline {
             self.sync_files(errors);
         }
         for sink in &mut self.sinks {
-            if let Target::File(fs) = &mut sink.target {
+            if let Some(fs) = sink.file() {
                 fs.end_batch();
             }
         }
-        let failed = self.failed.iter().filter(|f| **f).count() as u64;
-        Counters::add(&counters.failed, failed);
-        Counters::add(&counters.written, batch.len() as u64 - failed);
         counters.batches.fetch_add(1, Ordering::Relaxed);
+        self.ticket = None;
+        ticket.release();
+    }
+
+    fn mark_failed(&self, idx: u32) {
+        if let Some(t) = &self.ticket {
+            t.mark_idx(idx as usize, FAILED);
+        }
     }
 
     fn one(
@@ -291,7 +410,7 @@ impl Pipeline {
     /// failed, never guess.
     #[cold]
     fn malformed(&mut self, idx: u32, counters: &Counters, errors: &ErrorReporter) {
-        self.failed[idx as usize] = true;
+        self.mark_failed(idx);
         counters.write_errors.fetch_add(1, Ordering::Relaxed);
         errors.report(Error::invalid("internal error: malformed record payload"));
     }
@@ -317,6 +436,12 @@ impl Pipeline {
                 continue;
             }
             let sink = &mut self.sinks[si];
+            let at = |end| Line {
+                end,
+                idx,
+                level,
+                ts: rec.ts,
+            };
             if self.direct[fi] {
                 let pending = sink.buf.len();
                 self.formatters[fi].format(rec, &mut sink.buf);
@@ -328,7 +453,7 @@ impl Pipeline {
                     self.sinks[si].buf.extend_from_slice(&line);
                 }
                 let sink = &mut self.sinks[si];
-                sink.ends.push((sink.buf.len(), idx));
+                sink.lines.push(at(sink.buf.len()));
                 continue;
             }
             let (done, line) = &mut self.lines[fi];
@@ -341,41 +466,18 @@ impl Pipeline {
                 self.rotate(si, rec.ts, counters, errors);
             }
             let sink = &mut self.sinks[si];
-            let line = &mut self.lines[fi].1;
-            match &mut sink.target {
-                Target::Syslog(sys) => {
-                    if let Err(e) = sys.send(level, rec.ts, line) {
-                        self.failed[idx as usize] = true;
-                        counters.write_errors.fetch_add(1, Ordering::Relaxed);
-                        let what = format!("sending to syslog at {}", sys.path().display());
-                        errors.report(Error::io(what, e));
-                    }
-                }
-                Target::Callback(cb) => {
-                    let n = line.len();
-                    line.push(0);
-                    let ok = catch_unwind(AssertUnwindSafe(|| cb(level, &line[..n]))).is_ok();
-                    line.truncate(n);
-                    if !ok {
-                        self.failed[idx as usize] = true;
-                        counters.write_errors.fetch_add(1, Ordering::Relaxed);
-                        errors.report(Error::invalid("callback sink panicked"));
-                    }
-                }
-                _ => {
-                    sink.buf.extend_from_slice(line);
-                    sink.buf.push(b'\n');
-                    sink.ends.push((sink.buf.len(), idx));
-                }
-            }
+            sink.buf.extend_from_slice(&self.lines[fi].1);
+            sink.buf.push(b'\n');
+            sink.lines.push(at(sink.buf.len()));
         }
     }
 
     /// Writes out sink `si`'s buffer and moves its file on to the next one.
     fn rotate(&mut self, si: usize, ts: i64, counters: &Counters, errors: &ErrorReporter) {
+        let ticket = self.ticket.clone();
         let sink = &mut self.sinks[si];
-        write_sink(sink, self.retries, &mut self.failed, counters, errors);
-        if let Target::File(fs) = &mut sink.target {
+        write_sink(sink, self.retries, ticket.as_ref(), counters, errors);
+        if let Some(fs) = sink.file() {
             match fs.rotate(ts) {
                 Ok(()) => Counters::add(&counters.rotations, 1),
                 Err(e) => errors.report(e),
@@ -392,7 +494,7 @@ impl Pipeline {
         }
         let requests = counters.reopen_requests.load(Ordering::SeqCst);
         for sink in &mut self.sinks {
-            if let Target::File(fs) = &mut sink.target {
+            if let Some(fs) = sink.file() {
                 if let Err(e) = fs.begin_batch(requests) {
                     counters.write_errors.fetch_add(1, Ordering::Relaxed);
                     errors.report(e);
@@ -403,16 +505,19 @@ impl Pipeline {
 
     /// Writes every sink's buffer; records whose bytes did not all get out are failed.
     fn write_out(&mut self, counters: &Counters, errors: &ErrorReporter) {
+        let ticket = self.ticket.clone();
         for sink in &mut self.sinks {
-            write_sink(sink, self.retries, &mut self.failed, counters, errors);
+            write_sink(sink, self.retries, ticket.as_ref(), counters, errors);
         }
     }
 
     /// fsyncs every file sink.
     pub fn sync_files(&mut self, errors: &ErrorReporter) {
         for sink in &mut self.sinks {
-            if let Err(e) = sink.target.sync() {
-                errors.report(Error::io(format!("fsync of {}", sink.target.describe()), e));
+            if let Out::Inline(t) = &mut sink.out {
+                if let Err(e) = t.sync() {
+                    errors.report(Error::io(format!("fsync of {}", t.describe()), e));
+                }
             }
         }
     }
@@ -420,6 +525,11 @@ impl Pipeline {
     /// Closes the sinks, waiting for their queued compressions, and reports what the
     /// background threads ran into since the last batch.
     pub fn close(mut self, errors: &ErrorReporter) {
+        for s in &self.sinks {
+            if let Out::Lane(l) = &s.out {
+                l.close();
+            }
+        }
         self.sinks.clear();
         let deferred = std::mem::take(&mut *crate::writer::shared::lock(&self.background_errors));
         for e in deferred {
@@ -436,35 +546,60 @@ impl Pipeline {
 /// Whether a file sink must rotate before a line of `line` bytes that would follow `pending`
 /// buffered bytes.
 fn needs_rotation(sink: &mut Sink, pending: usize, line: usize, ts: i64) -> bool {
-    match &mut sink.target {
-        Target::File(fs) => fs.before_record(pending, line, ts),
-        _ => false,
+    match sink.file() {
+        Some(fs) => fs.before_record(pending, line, ts),
+        None => false,
     }
 }
 
-/// Writes one sink's buffer; records whose bytes did not all get out are failed.
+/// Writes one inline sink's buffer (records whose bytes did not all get out are failed), or
+/// hands a lane its part of the batch.
 fn write_sink(
     sink: &mut Sink,
     retries: u32,
-    failed: &mut [bool],
+    ticket: Option<&Arc<Ticket>>,
     counters: &Counters,
     errors: &ErrorReporter,
 ) {
-    if sink.buf.is_empty() {
+    if sink.lines.is_empty() {
         return;
     }
-    let (n, err) = sink.target.write_all(&sink.buf, retries, &mut |_| {
+    let c = &sink.counters;
+    let target = match &mut sink.out {
+        Out::Lane(lane) => {
+            if let Some(t) = ticket {
+                lane.push(
+                    std::mem::take(&mut sink.buf),
+                    std::mem::take(&mut sink.lines),
+                    t,
+                );
+            }
+            sink.buf.clear();
+            sink.lines.clear();
+            return;
+        }
+        Out::Inline(t) => t,
+    };
+    Counters::add(&c.taken, sink.lines.len() as u64);
+    let (n, err) = target.write_all(&sink.buf, retries, &mut |_| {
         counters.write_errors.fetch_add(1, Ordering::Relaxed);
+        c.write_errors.fetch_add(1, Ordering::Relaxed);
     });
     Counters::add(&counters.bytes_written, n as u64);
+    Counters::add(&c.bytes_written, n as u64);
+    let ok = sink.lines.partition_point(|l| l.end <= n);
+    Counters::add(&c.written, ok as u64);
     if let Some(e) = err {
-        let lost = sink.ends.iter().filter(|(end, _)| *end > n).count();
-        for (_, idx) in sink.ends.iter().filter(|(end, _)| *end > n) {
-            failed[*idx as usize] = true;
+        let lost = &sink.lines[ok..];
+        Counters::add(&c.failed, lost.len() as u64);
+        if let Some(t) = ticket {
+            t.mark(lost, FAILED);
         }
-        let what = sink.target.describe();
-        errors.report(Error::io(format!("writing {lost} records to {what}"), e));
+        let what = target.describe();
+        let e = Error::io(format!("writing {} records to {what}", lost.len()), e);
+        c.set_error(&e.to_string());
+        errors.report(e);
     }
     sink.buf.clear();
-    sink.ends.clear();
+    sink.lines.clear();
 }

@@ -2,9 +2,10 @@
 //!
 //! - `fork()`: before a fork, the forking thread takes every lock of every live logger (so that
 //!   none is held by a thread that will not exist in the child); afterwards the parent simply
-//!   unlocks, and the child unlocks after forgetting the parent's queued records (the parent
-//!   writes them) and the parent's writer thread (the child starts its own on first use). The
-//!   `ALOG_LOGF` call-site registry is locked too, after the loggers.
+//!   unlocks, and the child unlocks after forgetting the parent's queued records and lane
+//!   backlogs (the parent writes them) and the parent's writer threads (the child starts its
+//!   own on first use). The `ALOG_LOGF` call-site registry and the writer pool are locked
+//!   too, after the loggers. A fork waits for no sink's I/O: lanes write without these locks.
 //! - `exit()`: loggers still open when the process exits (a C program that returns from `main`
 //!   without `alog_close`, a Rust logger kept in a static) are flushed, each for at most
 //!   [`EXIT_FLUSH_TIMEOUT`], so that records accepted before exit are not lost.
@@ -14,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Once, RwLockWriteGuard, Weak};
 use std::time::Duration;
 
 use crate::render::deferred::{self, Site};
+use crate::writer::pool;
 use crate::writer::shared::{Held, Shared};
 
 static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
@@ -27,8 +29,10 @@ pub const EXIT_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 struct Fork {
     registry: Option<MutexGuard<'static, Vec<Weak<Shared>>>>,
     held: Vec<(Held, Arc<Shared>)>,
-    /// The `ALOG_LOGF` call-site registry, taken last.
+    /// The `ALOG_LOGF` call-site registry.
     sites: Option<RwLockWriteGuard<'static, Vec<Arc<Site>>>>,
+    /// The writer pool, taken last: its lock is never held while taking a logger's.
+    pool: Option<MutexGuard<'static, pool::Inner>>,
 }
 
 struct Slot(UnsafeCell<Option<Fork>>);
@@ -78,12 +82,14 @@ extern "C" fn prepare() {
             })
             .collect();
         let sites = Some(deferred::lock_for_fork());
+        let pool = Some(pool::lock_for_fork());
         // SAFETY: see `Slot`.
         unsafe {
             *IN_FORK.0.get() = Some(Fork {
                 registry: Some(reg),
                 held,
                 sites,
+                pool,
             })
         };
     });
@@ -103,9 +109,13 @@ extern "C" fn child() {
         let Some(mut fork) = (unsafe { (*IN_FORK.0.get()).take() }) else {
             return;
         };
+        if let Some(g) = fork.pool.as_mut() {
+            pool::reset_in_child(g);
+        }
         for (held, arc) in fork.held.iter_mut() {
             arc.reset_in_child(held);
         }
+        fork.pool.take();
         for (held, arc) in fork.held.drain(..) {
             drop(held);
             drop(arc);

@@ -1,34 +1,27 @@
-//! The state a logger's handles share with its writer thread: the gate, the queue, the
+//! The state a logger's handles share with its writer job: the gate, the queue, the
 //! counters, the sinks and the signals between callers and the writer; and the steps of a
-//! logger's life that both sides take (spawning the writer, draining, finishing).
+//! logger's life that both sides take (starting the writer, draining, finishing).
 
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use crate::front::config::{Fsync, Overflow};
 use crate::front::error::{Error, Result};
 use crate::front::level::Level;
-use crate::front::stats::Counters;
+use crate::front::stats::{Counters, SinkCounters};
 use crate::queue::{Batch, Queue};
 use crate::writer::pipeline::{ErrorReporter, Pipeline};
+use crate::writer::pool::{self, Job, Sched};
+use crate::writer::thread::RunState;
 
 /// Gate bits above the level byte: any of them sends a call to the slow path.
 pub(crate) const CLOSED: u32 = 1 << 8;
 pub(crate) const SYNC: u32 = 1 << 9;
 pub(crate) const RESPAWN: u32 = 1 << 10;
 pub(crate) const LEVEL_MASK: u32 = 0xff;
-
-/// Writer threads of a parent process, as seen by a forked child.
-static ORPHANED_WRITERS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
-
-/// The shortest and longest steps of a writer polling for a batch about to fill (a flush or
-/// close request waits at most one step).
-const MIN_POLL: Duration = Duration::from_micros(100);
-const MAX_POLL: Duration = Duration::from_millis(5);
 
 /// The name of every writer thread.
 pub(crate) const WRITER_THREAD: &str = "alog-writer";
@@ -47,7 +40,7 @@ pub(crate) struct Wake {
 
 #[derive(Debug, Default)]
 pub(crate) struct WriterState {
-    pub(crate) handle: Option<JoinHandle<()>>,
+    /// The logger's writer job is started (in this process) and not finished.
     pub(crate) running: bool,
     pub(crate) finished: bool,
 }
@@ -101,7 +94,6 @@ pub(crate) struct Shared {
     pub(crate) core: Mutex<Core>,
     pub(crate) errors: ErrorReporter,
     pub(crate) wake: Mutex<Wake>,
-    pub(crate) wake_cv: Condvar,
     pub(crate) done: Mutex<()>,
     pub(crate) done_cv: Condvar,
     pub(crate) space: Mutex<()>,
@@ -112,6 +104,29 @@ pub(crate) struct Shared {
     pub(crate) warn_pending: AtomicU64,
     /// Test hook: the writer panics at the start of this many batches.
     pub(crate) panic_batches: AtomicU32,
+    /// This logger, for the tickets and jobs that must keep it alive.
+    pub(crate) me: Weak<Shared>,
+    /// The writer job's scheduling state in the pool, and its state between runs (touched
+    /// only by the job, which the pool runs on one thread at a time).
+    pub(crate) sched: Sched,
+    pub(crate) run_state: RunCell,
+    /// Batches not yet settled by every sink.
+    pub(crate) open_tickets: AtomicU64,
+    /// Every sink's counters, in configuration order.
+    pub(crate) sinks: Vec<Arc<SinkCounters>>,
+}
+
+/// The writer job's state between runs.
+pub(crate) struct RunCell(pub(crate) UnsafeCell<RunState>);
+
+// SAFETY: only the logger's writer job touches the cell, and the pool runs a job on one thread
+// at a time; a fork child resets it while it has one thread.
+unsafe impl Sync for RunCell {}
+
+impl std::fmt::Debug for RunCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunCell")
+    }
 }
 
 thread_local! {
@@ -122,6 +137,15 @@ thread_local! {
 }
 
 impl Shared {
+    /// This logger as an `Arc` (it is alive: `self` is borrowed from one).
+    pub(crate) fn arc(&self) -> Arc<Shared> {
+        self.me.upgrade().expect("a logger in use is alive")
+    }
+
+    pub(crate) fn job(&self) -> Arc<dyn Job> {
+        self.arc()
+    }
+
     /// Runs `f` (which hands records to this logger's sinks) marked as inside them.
     pub(crate) fn in_sinks<R>(&self, f: impl FnOnce() -> R) -> R {
         struct Restore(usize);
@@ -147,15 +171,14 @@ pub(crate) fn drain_locked(s: &Shared, pipeline: &mut Pipeline, scratch: &mut Ba
         if s.queue.pop_into(4096, scratch) == 0 {
             break;
         }
-        s.in_sinks(|| pipeline.process(scratch, base, &s.counters, &s.errors));
-        notify_progress(s);
+        let end = s.queue.head_pos();
+        s.in_sinks(|| pipeline.process(s, scratch, end, base));
     }
     scratch.clear();
 }
 
-/// After records leave the queue: publish progress, wake flushers and blocked producers.
+/// After records are settled or leave the queue: wake flushers and blocked producers.
 pub(crate) fn notify_progress(s: &Shared) {
-    s.done_pos.store(s.queue.head_pos(), Ordering::SeqCst);
     {
         let _g = lock(&s.done);
         s.done_cv.notify_all();
@@ -166,23 +189,20 @@ pub(crate) fn notify_progress(s: &Shared) {
     }
 }
 
+/// Starts the logger's writer job on the pool.
 pub(crate) fn spawn_writer(s: &Arc<Shared>) -> Result<()> {
     spawn_locked(s, &mut lock(&s.writer))
 }
 
 fn spawn_locked(s: &Arc<Shared>, w: &mut WriterState) -> Result<()> {
-    let shared = s.clone();
-    let handle = std::thread::Builder::new()
-        .name(WRITER_THREAD.into())
-        .spawn(move || crate::writer::thread::run(shared))
-        .map_err(|e| Error::io("cannot start the alog-writer thread", e))?;
-    w.handle = Some(handle);
+    s.sched.revive();
     w.running = true;
     w.finished = false;
+    pool::wake(&s.job());
     Ok(())
 }
 
-/// In a fork child: start this process's own writer on first use. The check and the spawn
+/// In a fork child: start this process's own writer on first use. The check and the start
 /// happen under the writer lock, so that threads whose first calls race start one writer, and
 /// none starts once the logger is closed (`close` sets CLOSED before it looks at the writer
 /// under the same lock).
@@ -198,17 +218,17 @@ pub(crate) fn ensure_writer(s: &Arc<Shared>) -> Result<()> {
 
 /// Waits on `cv` (paired with `m`) until `ready()` holds or `deadline` passes, re-checking
 /// at least every `step` as a safety net. Returns whether `ready()` held. `ready` runs with
-/// `m` locked.
-pub(crate) fn wait_until(
-    m: &Mutex<()>,
+/// `m` locked and sees what it guards.
+pub(crate) fn wait_until<T>(
+    m: &Mutex<T>,
     cv: &Condvar,
     deadline: Option<Instant>,
     step: Duration,
-    mut ready: impl FnMut() -> bool,
+    mut ready: impl FnMut(&mut T) -> bool,
 ) -> bool {
     let mut g = lock(m);
     loop {
-        if ready() {
+        if ready(&mut g) {
             return true;
         }
         let step = match deadline {
@@ -228,15 +248,19 @@ pub(crate) fn wait_until(
     }
 }
 
-/// Waits until the writer has processed every position below `target`.
-pub(crate) fn wait_done(s: &Shared, target: u64, timeout: Option<Duration>) -> bool {
+/// Waits until every position below `target` is settled by every sink (and, with `all`,
+/// every batch handed to the sinks so far: sync mode's records have no queue position).
+pub(crate) fn wait_done(s: &Shared, target: u64, all: bool, timeout: Option<Duration>) -> bool {
     let deadline = timeout.map(|t| Instant::now() + t);
     wait_until(
         &s.done,
         &s.done_cv,
         deadline,
         Duration::from_millis(50),
-        || s.done_pos.load(Ordering::SeqCst) >= target,
+        |_| {
+            s.done_pos.load(Ordering::SeqCst) >= target
+                && (!all || s.open_tickets.load(Ordering::SeqCst) == 0)
+        },
     )
 }
 
@@ -269,10 +293,13 @@ pub(crate) fn finish(s: &Shared) {
         if p.fsync_on_flush() {
             p.sync_files(&s.errors);
         }
+        // Every lane writes what it holds (a `drop` lane gives up after its stall timeout).
+        p.wait_lanes(None);
         p.close(&s.errors);
     }
     core.scratch = Batch::default();
     drop(guard);
+    s.done_pos.fetch_max(s.queue.head_pos(), Ordering::SeqCst);
     notify_progress(s);
 }
 
@@ -291,68 +318,6 @@ impl Shared {
             .is_ok()
     }
 
-    /// Waits until there is a batch, a flush or a stop request, or `until` passes. Returns
-    /// whether a stop was requested.
-    ///
-    /// `fill` is the writer's estimate of how long the next batch takes to fill, from the
-    /// last one. The writer parks for three quarters of it (a producer that completes the
-    /// batch sooner wakes it), then polls in steps of a sixteenth, so that under a steady
-    /// rate producers almost never pay for a wake-up syscall and the writer wakes a few times
-    /// per batch. A batch that takes twice as long as predicted (the rate dropped) sends it
-    /// back to parking until `until`. Flush and stop requests wake a parked writer at once
-    /// and a polling one within a step.
-    ///
-    /// Polls look at the one slot that completes the batch, not at the claim position: every
-    /// read of the claim position's cache line makes the next log call wait for it (~100 ns),
-    /// while the batch's last slot is written once per batch.
-    pub(crate) fn wait_for_work(&self, until: Instant, fill: Option<Duration>) -> bool {
-        let start = Instant::now();
-        let poll_from = fill.map(|d| start + d * 3 / 4);
-        let poll_until = fill.map(|d| start + d * 2);
-        let step = fill.map_or(MIN_POLL, |d| (d / 16).clamp(MIN_POLL, MAX_POLL));
-        let mut w = lock(&self.wake);
-        loop {
-            if w.stop {
-                return true;
-            }
-            if w.flush_target > self.done_pos.load(Ordering::SeqCst)
-                // SAFETY: called by the writer thread, which releases the slots itself (finish)
-                // or is gone before anyone else does.
-                || unsafe { self.queue.batch_ready(self.batch_size) }
-            {
-                return false;
-            }
-            let now = Instant::now();
-            if now >= until {
-                return false;
-            }
-            let polling = poll_until.is_some_and(|u| now < u);
-            if polling && poll_from.is_some_and(|f| now >= f) {
-                drop(w);
-                std::thread::sleep(step.min(until - now));
-                w = lock(&self.wake);
-                continue;
-            }
-            let deadline = match poll_from {
-                Some(f) if polling => f.min(until),
-                _ => until,
-            };
-            self.parked.store(true, Ordering::SeqCst);
-            // Read the claim position itself here (once per park): a producer that filled the
-            // batch before it could see `parked` must not be missed.
-            if self.queue.len() >= self.batch_size {
-                self.parked.store(false, Ordering::SeqCst);
-                return false;
-            }
-            w = self
-                .wake_cv
-                .wait_timeout(w, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            self.parked.store(false, Ordering::SeqCst);
-        }
-    }
-
     pub(crate) fn stop_requested(&self) -> bool {
         lock(&self.wake).stop
     }
@@ -366,12 +331,16 @@ impl Shared {
         notify_progress(self)
     }
 
-    /// Writes everything queued on the calling thread.
-    pub(crate) fn drain_sync(&self) {
+    /// Writes everything queued on the calling thread (and, with `wait`, waits until every
+    /// `block` lane has room again, as a caller writing synchronously must).
+    pub(crate) fn drain_sync(&self, wait: bool) {
         let mut core = lock(&self.core);
         let core = &mut *core;
         if let Some(p) = core.pipeline.as_mut() {
             drain_locked(self, p, &mut core.scratch, self.base_level());
+            if wait {
+                p.wait_room();
+            }
         }
     }
 
@@ -410,7 +379,7 @@ impl Shared {
     /// exist there, in the one order the code takes them.
     pub(crate) fn lock_all(&'static self) -> Held {
         Held {
-            _core: lock(&self.core),
+            core: lock(&self.core),
             _consumer: self.queue.consumer_lock(),
             _last_error: lock(&self.errors.last),
             _wake: lock(&self.wake),
@@ -426,16 +395,15 @@ impl Shared {
         self.queue.reset_after_fork();
         self.counters.reset_after_fork(self.queue.tail_pos());
         self.done_pos.store(self.queue.head_pos(), Ordering::SeqCst);
+        self.open_tickets.store(0, Ordering::SeqCst);
         self.space_waiters.store(0, Ordering::SeqCst);
         self.parked.store(false, Ordering::SeqCst);
-        if let Some(h) = held.writer.handle.take() {
-            // The thread does not exist in this process: never join or detach it, but keep
-            // its handle reachable (leak checkers then see no lost memory).
-            ORPHANED_WRITERS
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(h);
+        if let Some(p) = held.core.pipeline.as_ref() {
+            p.reset_in_child();
         }
+        self.sched.reset_in_child();
+        // SAFETY: the child has one thread; the parent's writer job does not run here.
+        unsafe { (*self.run_state.0.get()).reset_in_child() };
         held.writer.running = false;
         held.writer.finished = false;
         if self.gate.load(Ordering::Acquire) & (CLOSED | SYNC) == 0 {
@@ -446,7 +414,7 @@ impl Shared {
 
 /// The guards `lock_all` takes; dropping it unlocks them.
 pub(crate) struct Held {
-    _core: MutexGuard<'static, Core>,
+    core: MutexGuard<'static, Core>,
     _consumer: crate::queue::sync::MutexGuard<'static, ()>,
     _last_error: MutexGuard<'static, Option<String>>,
     _wake: MutexGuard<'static, Wake>,
