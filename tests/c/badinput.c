@@ -154,6 +154,32 @@ static void expect_invalid(alog_conf *conf, const char *key, const char *value,
 
 #define MENTIONS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
+static void test_sink_stats_and_pool_args(const char *dir)
+{
+    char *path = path_join(dir, "sinks.log");
+    alog_conf *conf = quiet_conf();
+    alog_logger *lg = open_ok(path, conf);
+    alog_conf_free(conf);
+    free(path);
+    size_t n = 0;
+    alog_sink_stats ss;
+    CHECK_RC(alog_sink_count(NULL, &n), ALOG_ERR_NULL);
+    CHECK_RC(alog_sink_count(lg, NULL), ALOG_ERR_NULL);
+    CHECK_RC(alog_get_sink_stats(NULL, 0, &ss), ALOG_ERR_NULL);
+    CHECK_RC(alog_get_sink_stats(lg, 0, NULL), ALOG_ERR_NULL);
+    CHECK_RC(alog_get_sink_stats(lg, SIZE_MAX, &ss), ALOG_ERR_INVALID);
+    CHECK_RC(alog_sink_count(lg, &n), ALOG_OK);
+    CHECK_U64(n, 1);
+    CHECK_RC(alog_get_sink_stats(lg, 0, &ss), ALOG_OK);
+    CHECK(strcmp(ss.name, "file") == 0, "the main file sink is named %s", ss.name);
+    CHECK_RC(alog_set_writer_threads(0), ALOG_ERR_INVALID);
+    CHECK_RC(alog_set_writer_threads(17), ALOG_ERR_INVALID);
+    CHECK_RC(alog_set_writer_threads(4), ALOG_OK);
+    CHECK_RC(alog_close(lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+    /* The counters stay readable after close. */
+    CHECK_RC(alog_get_sink_stats(lg, 0, &ss), ALOG_OK);
+}
+
 static void test_bad_conf(void)
 {
     char err[512] = "";
@@ -645,6 +671,7 @@ int main(void)
     char *dir = make_tmpdir("badinput");
     watchdog(120, "badinput");
     test_result_str();
+    test_sink_stats_and_pool_args(dir);
     test_null_args(dir);
     test_bad_conf();
     test_errstr_truncation();
