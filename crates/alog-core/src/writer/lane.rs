@@ -302,24 +302,34 @@ impl Lane {
         s.errors.report(e);
     }
 
-    /// Hands the lane its part of a batch. Under `Drop`, a full backlog drops the chunk
-    /// (counted). A `Block` lane always takes it: the writer asks [`Lane::has_room`] before it
+    /// Hands the lane its part of a batch. Under `Drop`, what does not fit in the backlog is
+    /// dropped (counted). A `Block` lane always takes it: the writer asks [`Lane::has_room`] before it
     /// takes a batch from the queue, so a `Block` lane holds at most its backlog plus one
     /// batch.
     pub(crate) fn push(self: &Arc<Lane>, bytes: Vec<u8>, lines: Vec<Line>, ticket: &Arc<Ticket>) {
         if lines.is_empty() {
             return;
         }
-        let n = lines.len() as u64;
-        Counters::add(&self.counters.taken, n);
+        Counters::add(&self.counters.taken, lines.len() as u64);
+        let (mut bytes, mut lines) = (bytes, lines);
         let mut b = lock(&self.backlog);
-        let full = b.records > 0 && b.bytes + bytes.len() > self.settings.backlog_bytes;
-        if full && self.settings.overflow == LaneOverflow::Drop {
-            drop(b);
-            Counters::add(&self.counters.dropped, n);
-            ticket.mark(&lines, DROPPED);
-            return;
+        let max = self.settings.backlog_bytes;
+        if self.settings.overflow == LaneOverflow::Drop && b.bytes + bytes.len() > max {
+            // Keep what fits (an empty lane takes at least one record), drop the rest.
+            let room = max.saturating_sub(b.bytes);
+            let mut keep = lines.partition_point(|l| l.end <= room);
+            if keep == 0 && b.records == 0 {
+                keep = 1;
+            }
+            let dropped = lines.split_off(keep);
+            Counters::add(&self.counters.dropped, dropped.len() as u64);
+            ticket.mark(&dropped, DROPPED);
+            if lines.is_empty() {
+                return;
+            }
+            bytes.truncate(lines[keep - 1].end);
         }
+        let n = lines.len() as u64;
         ticket.hold();
         b.bytes += bytes.len();
         b.records += n;
@@ -599,11 +609,14 @@ impl Job for Lane {
             // Marked as inside the logger's sinks: a callback that logs to, flushes or closes
             // its own logger in a way that would wait for itself is refused.
             let s = c.ticket.shared.clone();
-            match s.in_sinks(|| self.write_chunk(out, &mut c)) {
-                Progress::Done => {
-                    *lock(&self.backoff) = MIN_BACKOFF;
-                    self.finished_chunk(c);
-                }
+            let before = c.next;
+            let progress = s.in_sinks(|| self.write_chunk(out, &mut c));
+            if c.next > before {
+                // The sink took something: retry soon again when it fills up.
+                *lock(&self.backoff) = MIN_BACKOFF;
+            }
+            match progress {
+                Progress::Done => self.finished_chunk(c),
                 Progress::WouldBlock => {
                     if self.settings.overflow == LaneOverflow::Drop
                         && c.since.elapsed() >= self.stall
