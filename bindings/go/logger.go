@@ -317,20 +317,40 @@ func (l *Logger) write(ctx context.Context, level Level, msg string, attrs []Att
 	for i := range attrs {
 		s.attr(&attrs[i])
 	}
-	var src source
-	var srcp *source
+	var src *source
 	if e.addSource {
-		if pc, file, line, ok := runtime.Caller(skip); ok {
-			src.file, src.line = file, line
-			if fn := runtime.FuncForPC(pc); fn != nil {
-				src.function = fn.Name()
-			}
-			srcp = &src
-		}
+		src = callerSource(skip)
 	}
-	r := s.write(e, level, 0, msg, srcp)
+	r := s.write(e, level, 0, msg, src)
 	putScratch(s)
 	return codeErr(r)
+}
+
+// srcCache maps a call site's program counter to its source location, so that WithAddSource
+// resolves each call site once and allocates nothing afterwards. A slot holds the last call
+// site whose counter hashed to it.
+var srcCache [1024]atomic.Pointer[srcEntry]
+
+type srcEntry struct {
+	pc  uintptr
+	src source
+}
+
+// callerSource returns the source location of the frame skip frames above its caller.
+func callerSource(skip int) *source {
+	var pcs [1]uintptr
+	if runtime.Callers(skip+2, pcs[:]) == 0 {
+		return nil
+	}
+	pc := pcs[0]
+	slot := &srcCache[(pc>>2)%uintptr(len(srcCache))]
+	if e := slot.Load(); e != nil && e.pc == pc {
+		return &e.src
+	}
+	f, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	e := &srcEntry{pc: pc, src: source{file: f.File, line: f.Line, function: f.Function}}
+	slot.Store(e)
+	return &e.src
 }
 
 // ctxKey is the context key of the attributes ContextWithAttrs stores.
