@@ -65,30 +65,35 @@ check_app() {
   echo "$1: the quick start wrote its two documented records"
 }
 
+# app_module NAME MODULE: a module $tmp/NAME holding the quick start, whose requirement of the
+# binding is replaced by the folder MODULE.
+app_module() {
+  mkdir -p "$tmp/$1"
+  cp "$tmp/main.go" "$tmp/$1/"
+  (
+    cd "$tmp/$1"
+    go mod init "example.com/$1" >/dev/null 2>&1
+    go mod edit -require github.com/alog-dev/alog/bindings/go@v0.0.0 \
+      -replace github.com/alog-dev/alog/bindings/go="$2"
+  )
+}
+
+# module_copy DIR: the binding's Go and C files, as a published module holds them.
+module_copy() {
+  mkdir -p "$1"
+  (cd bindings/go && cp go.mod ./*.go ./*.c ./*.h "$1/")
+}
+
 step "the README's quick start as a module outside the repository (replace directive)"
-mkdir "$tmp/app1"
-cp "$tmp/main.go" "$tmp/app1/"
-(
-  cd "$tmp/app1"
-  go mod init example.com/app1 >/dev/null 2>&1
-  go mod edit -require github.com/alog-dev/alog/bindings/go@v0.0.0 \
-    -replace github.com/alog-dev/alog/bindings/go="$root/bindings/go"
-  go build -o app .
-)
+app_module app1 "$root/bindings/go"
+(cd "$tmp/app1" && go build -o app .)
 check_app "$tmp/app1"
 
 step "the same with a copy of the module and an installed libalog (CGO_CFLAGS / CGO_LDFLAGS)"
 bash scripts/install.sh "$tmp/prefix" >/dev/null
-mkdir -p "$tmp/modcopy" "$tmp/app2"
-(cd bindings/go && cp go.mod ./*.go ./*.c ./*.h "$tmp/modcopy/")
-cp "$tmp/main.go" "$tmp/app2/"
-(
-  cd "$tmp/app2"
-  go mod init example.com/app2 >/dev/null 2>&1
-  go mod edit -require github.com/alog-dev/alog/bindings/go@v0.0.0 \
-    -replace github.com/alog-dev/alog/bindings/go="$tmp/modcopy"
-  CGO_CFLAGS="-I$tmp/prefix/include" CGO_LDFLAGS="-L$tmp/prefix/lib" go build -o app .
-)
+module_copy "$tmp/modcopy"
+app_module app2 "$tmp/modcopy"
+(cd "$tmp/app2" && CGO_CFLAGS="-I$tmp/prefix/include" CGO_LDFLAGS="-L$tmp/prefix/lib" go build -o app .)
 if ldd "$tmp/app2/app" | grep -q libalog; then
   echo "app2 links libalog dynamically; expected the static library"; exit 1
 fi
@@ -96,18 +101,12 @@ check_app "$tmp/app2"
 
 step "the published layout (scripts/release-go.sh): lib/GOOS_GOARCH and include/ in the module, no Rust, no CGO flags"
 goos_arch="$(go env GOOS)_$(go env GOARCH)"
-mkdir -p "$tmp/published/lib/$goos_arch" "$tmp/published/include" "$tmp/app3"
-(cd bindings/go && cp go.mod ./*.go ./*.c ./*.h "$tmp/published/")
+module_copy "$tmp/published"
+mkdir -p "$tmp/published/lib/$goos_arch" "$tmp/published/include"
 cp target/release/libalog.a "$tmp/published/lib/$goos_arch/"
 cp include/alog.h "$tmp/published/include/"
-cp "$tmp/main.go" "$tmp/app3/"
-(
-  cd "$tmp/app3"
-  go mod init example.com/app3 >/dev/null 2>&1
-  go mod edit -require github.com/alog-dev/alog/bindings/go@v0.0.0 \
-    -replace github.com/alog-dev/alog/bindings/go="$tmp/published"
-  go build -o app .
-)
+app_module app3 "$tmp/published"
+(cd "$tmp/app3" && go build -o app .)
 check_app "$tmp/app3"
 
 step "a fully static binary: go build -ldflags '-extldflags -static'"
