@@ -376,8 +376,9 @@ void alog_conf_free(struct alog_conf *conf);
 // Opens a logger appending to `path` (NULL: no main file; then the conf must name another
 // sink) with the settings of `conf` (NULL: defaults). `conf` is copied, not consumed. On
 // success writes the handle to `*out`; on failure leaves `*out` untouched, returns
-// `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`.
-// Starts the `alog-writer` thread (unless sync mode). Any thread.
+// `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`;
+// `errno` is then the OS error behind an `ALOG_ERR_IO` (`ENOENT`, `EACCES`, ...) and 0 for
+// every other failure. Starts the `alog-writer` thread (unless sync mode). Any thread.
 alog_result alog_open(const char *path,
                       const struct alog_conf *conf,
                       struct alog_logger **out,

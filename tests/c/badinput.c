@@ -3,6 +3,8 @@
  * use after close. Nothing may crash; every case has a defined result. */
 #include "check.h"
 
+#include <errno.h>
+
 static void dummy_sink(void *ud, int32_t level, const char *line, size_t len)
 {
     (void)ud;
@@ -73,7 +75,9 @@ static void test_null_args(const char *dir)
     CHECK_RC(alog_open(path, conf, NULL, err, sizeof err), ALOG_ERR_NULL);
     /* No sink at all: nothing to log to. */
     err[0] = '\0';
+    errno = EINTR;
     CHECK_RC(alog_open(NULL, NULL, &lg, err, sizeof err), ALOG_ERR_INVALID);
+    CHECK(errno == 0, "errno %d after ALOG_ERR_INVALID, want 0", errno);
     CHECK(err[0] != '\0', "no message for a logger without sinks");
     /* conf NULL means defaults. */
     char *dflt = path_join(dir, "defaults.log");
@@ -272,7 +276,9 @@ static void test_bad_paths(const char *dir)
     /* Main file under a regular file. */
     err[0] = '\0';
     lg = (alog_logger *)&err; /* the header: *out is left untouched on failure */
+    errno = 0;
     CHECK_RC(alog_open(bad, conf, &lg, err, sizeof err), ALOG_ERR_IO);
+    CHECK(errno == ENOTDIR, "errno %d after an ALOG_ERR_IO for a path under a file, want ENOTDIR", errno);
     CHECK(lg == (alog_logger *)&err, "*out written on failure");
     CHECK(err[0] != '\0', "no error message for an impossible path");
     CHECK_CONTAINS(err, "file.txt");
@@ -285,7 +291,9 @@ static void test_bad_paths(const char *dir)
 
     /* The path is a directory. */
     err[0] = '\0';
+    errno = 0;
     CHECK_RC(alog_open(dir, conf, &lg, err, sizeof err), ALOG_ERR_IO);
+    CHECK(errno == EISDIR, "errno %d after an ALOG_ERR_IO for a directory path, want EISDIR", errno);
     CHECK(err[0] != '\0', "no error message for a directory path");
 
     /* An extra sink with an impossible path fails the open too. */

@@ -286,6 +286,25 @@ unsafe fn put_str(buf: *mut c_char, size: usize, msg: &str) {
     }
 }
 
+/// Sets `errno` to the OS error behind `e` (0 when there is none), as C functions that fail
+/// with a system error do, so that callers can tell `ENOENT` from `EACCES` without parsing.
+fn set_errno(e: &Error) {
+    let n = match e {
+        Error::Io { source, .. } => source.raw_os_error().unwrap_or(0),
+        _ => 0,
+    };
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: the thread's errno location is always valid.
+    unsafe {
+        *libc::__errno_location() = n
+    };
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    // SAFETY: as above.
+    unsafe {
+        *libc::__error() = n
+    };
+}
+
 fn code(e: &Error) -> alog_result {
     e.code()
 }
@@ -484,8 +503,9 @@ pub unsafe extern "C" fn alog_conf_free(conf: *mut alog_conf) {
 /// Opens a logger appending to `path` (NULL: no main file; then the conf must name another
 /// sink) with the settings of `conf` (NULL: defaults). `conf` is copied, not consumed. On
 /// success writes the handle to `*out`; on failure leaves `*out` untouched, returns
-/// `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`.
-/// Starts the `alog-writer` thread (unless sync mode). Any thread.
+/// `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`;
+/// `errno` is then the OS error behind an `ALOG_ERR_IO` (`ENOENT`, `EACCES`, ...) and 0 for
+/// every other failure. Starts the `alog-writer` thread (unless sync mode). Any thread.
 #[no_mangle]
 pub unsafe extern "C" fn alog_open(
     path: *const c_char,
@@ -525,7 +545,11 @@ pub unsafe extern "C" fn alog_open(
                 };
                 ALOG_OK
             }
-            Err(e) => err.fail(code(&e), &e.to_string()),
+            Err(e) => {
+                let code = err.fail(code(&e), &e.to_string());
+                set_errno(&e);
+                code
+            }
         }
     })
 }
