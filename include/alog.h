@@ -435,6 +435,13 @@ alog_result alog_get_sink_stats(const struct alog_logger *lg,
                                 size_t index,
                                 struct alog_sink_stats *out);
 
+// Called from inside a line or batch callback sink (for example by a binding whose callback
+// caught its language's exception): the record being written counts as failed for that sink
+// (`failed` in its `alog_sink_stats` and the logger's stats), and `reason` (NUL-terminated,
+// may be NULL) reaches the error callback as "callback sink failed: REASON". Outside a
+// callback it does nothing. The callback's thread only.
+void alog_sink_fail(const char *reason);
+
 // Sets the most `alog-writer` threads of the process (1..16; default 4, or
 // `ALOG_WRITER_THREADS`). Every logger and every sink lane of the process shares them; they
 // start when work needs them and end after 10 s without any. Lowering the limit lets extra

@@ -2,23 +2,16 @@ package alog
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// coreFix reports a failure that the core fix of issue 18 item 1 removes: until it lands the
-// test is skipped (saying what it saw), unless ALOG_EXPECT_CORE_FIX=1 makes it fail.
+// coreFix reports a failure of the core's accounting (issue 18 item 1).
 func coreFix(t *testing.T, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("ALOG_EXPECT_CORE_FIX") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip("needs core fix from issue 18 item 1: " + msg)
+	t.Fatalf(format, args...)
 }
 
 // A record accepted before SetLevel(WARN) is written, and counted written, although its

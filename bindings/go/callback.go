@@ -1,6 +1,7 @@
 package alog
 
 /*
+#include <stdlib.h>
 #include "shim.h"
 */
 import "C"
@@ -17,7 +18,15 @@ import (
 //export alogGoSink
 func alogGoSink(h C.uintptr_t, level C.int32_t, line *C.char, n C.size_t) {
 	fn := cgo.Handle(h).Value().(func(Level, []byte))
-	defer recoverCallback("callback")
+	defer func() {
+		if p := recover(); p != nil {
+			// The engine counts the record as failed for this sink and tells the error
+			// handler, with the panic's value.
+			reason := C.CString(fmt.Sprintf("panic: %v", p))
+			C.alog_sink_fail(reason)
+			C.free(unsafe.Pointer(reason))
+		}
+	}()
 	fn(Level(level), unsafe.Slice((*byte)(unsafe.Pointer(line)), int(n)))
 }
 

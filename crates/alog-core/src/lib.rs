@@ -60,6 +60,7 @@ pub use front::error::{Error, Result};
 pub use front::level::Level;
 pub use front::record::{Field, OwnedValue, Source, Value};
 pub use front::stats::{SinkStats, Stats};
+pub use writer::lane::sink_failed;
 pub use writer::pool::{
     max_threads as writer_threads_max, set_max_threads as set_writer_threads,
     threads as writer_threads,

@@ -275,3 +275,44 @@ fn lane_settings_are_checked() {
     let e = c.set("stall_timeout_ms", "0").unwrap_err();
     assert!(e.to_string().contains("stall_timeout_ms"), "{e}");
 }
+
+#[test]
+fn records_accepted_before_a_level_change_are_written_by_the_level_that_took_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let log = Logger::builder()
+        .path(&path)
+        .level(Level::DEBUG)
+        .batch_timeout(Duration::from_secs(3600))
+        .set("pattern", "{level} {msg}")
+        .unwrap()
+        .build()
+        .unwrap();
+    for i in 0..100 {
+        let level = if i % 2 == 0 {
+            Level::DEBUG
+        } else {
+            Level::INFO
+        };
+        log.log(level, format!("m{i}")).unwrap();
+    }
+    // Still queued (the batch timeout is an hour): the change must not reach back to them.
+    log.set_level(Level::WARN).unwrap();
+    log.debug("after: filtered at the call");
+    log.warn("after: taken");
+    // And a lower level takes effect for what comes next.
+    log.set_level(Level::DEBUG).unwrap();
+    log.debug("lowered: taken");
+    log.close(None).unwrap();
+    let got = lines(&path);
+    assert_eq!(got.len(), 102, "{:?}", &got[got.len().saturating_sub(3)..]);
+    assert_eq!(got[0], "DEBUG m0");
+    assert_eq!(got[99], "INFO m99");
+    assert_eq!(got[100], "WARN after: taken");
+    assert_eq!(got[101], "DEBUG lowered: taken");
+    let s = log.stats();
+    assert_eq!(
+        (s.submitted, s.written, s.bytes_written as usize),
+        (102, 102, got.iter().map(|l| l.len() + 1).sum::<usize>())
+    );
+}

@@ -828,6 +828,25 @@ pub unsafe extern "C" fn alog_get_sink_stats(
     })
 }
 
+/// Called from inside a line or batch callback sink (for example by a binding whose callback
+/// caught its language's exception): the record being written counts as failed for that sink
+/// (`failed` in its `alog_sink_stats` and the logger's stats), and `reason` (NUL-terminated,
+/// may be NULL) reaches the error callback as "callback sink failed: REASON". Outside a
+/// callback it does nothing. The callback's thread only.
+#[no_mangle]
+pub unsafe extern "C" fn alog_sink_fail(reason: *const c_char) {
+    let _ = boundary(|| {
+        let r = if reason.is_null() {
+            std::borrow::Cow::Borrowed("(no reason given)")
+        } else {
+            // SAFETY: a non-NULL `reason` is a NUL-terminated string (caller's promise).
+            unsafe { std::ffi::CStr::from_ptr(reason) }.to_string_lossy()
+        };
+        alog_core::sink_failed(&r);
+        ALOG_OK
+    });
+}
+
 /// Sets the most `alog-writer` threads of the process (1..16; default 4, or
 /// `ALOG_WRITER_THREADS`). Every logger and every sink lane of the process shares them; they
 /// start when work needs them and end after 10 s without any. Lowering the limit lets extra

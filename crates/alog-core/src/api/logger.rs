@@ -266,11 +266,17 @@ impl Logger {
         Ok(())
     }
 
-    /// Changes the level of the logger and of every sink without a level of its own.
+    /// Changes the level of the logger and of every sink without a level of its own. Records
+    /// accepted before the call are written under the level that accepted them.
     pub fn set_level(&self, level: Level) -> Result<()> {
         let s = self.shared();
-        let core = lock(&s.core);
-        let p = core.pipeline.as_ref().ok_or(Error::Closed)?;
+        let mut core = lock(&s.core);
+        let p = core.pipeline.as_mut().ok_or(Error::Closed)?;
+        // Records queued before this point were accepted under the old level and are written
+        // by it; the position is read before the gate changes, so that every record the new
+        // gate accepts comes after it.
+        let from = (s.gate.load(Ordering::Acquire) & SYNC == 0).then(|| s.queue.tail_pos());
+        p.level_changed(from, level);
         s.base_level.store(level.number(), Ordering::Relaxed);
         let gate = u32::from(p.gate_level(level).number());
         let _ = s
@@ -370,7 +376,7 @@ pub(crate) fn flush_with(
     let core = &mut *guard;
     if let Some(p) = core.pipeline.as_mut() {
         if g & SYNC != 0 {
-            drain_locked(s, p, &mut core.scratch, s.base_level());
+            drain_locked(s, p, &mut core.scratch);
         }
         if p.fsync_on_flush() {
             p.sync_files(&s.errors);

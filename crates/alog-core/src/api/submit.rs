@@ -296,8 +296,7 @@ fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()
     let Some(pipeline) = core.pipeline.as_mut() else {
         return Err(Error::Closed);
     };
-    let base = s.base_level();
-    drain_locked(s, pipeline, &mut core.scratch, base);
+    drain_locked(s, pipeline, &mut core.scratch);
     s.counters.sync_submitted.fetch_add(1, Ordering::SeqCst);
     let b = &mut core.scratch;
     b.clear();
@@ -312,7 +311,7 @@ fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()
         len,
     });
     let end = s.queue.head_pos();
-    s.in_sinks(|| pipeline.process(s, b, end, base));
+    s.in_sinks(|| pipeline.process(s, b, end));
     pipeline.wait_room();
     Ok(())
 }

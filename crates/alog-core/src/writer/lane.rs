@@ -32,6 +32,27 @@ use crate::sinks::target::Target;
 use crate::writer::pool::{self, Job, Next, Sched};
 use crate::writer::shared::{lock, wait_until, Shared};
 
+thread_local! {
+    /// Set by [`sink_failed`] inside a callback sink: the record it is writing failed.
+    static SINK_FAILURE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Called from inside a callback sink (a binding's callback that caught its language's
+/// exception or panic): the record the callback is writing counts as failed for that sink,
+/// and `reason` reaches the error handler. Outside a callback it does nothing.
+pub fn sink_failed(reason: &str) {
+    SINK_FAILURE.with(|f| {
+        let mut f = f.borrow_mut();
+        if f.is_none() {
+            *f = Some(reason.to_string());
+        }
+    });
+}
+
+fn take_sink_failure() -> Option<String> {
+    SINK_FAILURE.with(|f| f.borrow_mut().take())
+}
+
 /// A record's outcome in one sink; a batch keeps the worst per record.
 pub(crate) const WRITTEN: u8 = 0;
 pub(crate) const DROPPED: u8 = 1;
@@ -489,18 +510,24 @@ impl Lane {
                     line.extend_from_slice(&c.bytes[start..l.end - 1]);
                     let n = line.len();
                     line.push(0);
-                    let ok = catch_unwind(AssertUnwindSafe(|| cb(l.level, &line[..n]))).is_ok();
-                    if ok {
-                        c.settle(c.next + 1, WRITTEN, &self.counters);
-                    } else {
-                        self.write_error(&s);
-                        c.settle(c.next + 1, FAILED, &self.counters);
-                        self.report(&s, Error::invalid("callback sink panicked"));
+                    take_sink_failure();
+                    let failure = match catch_unwind(AssertUnwindSafe(|| cb(l.level, &line[..n]))) {
+                        Ok(()) => take_sink_failure().map(|r| format!("callback sink failed: {r}")),
+                        Err(_) => Some("callback sink panicked".to_string()),
+                    };
+                    match failure {
+                        None => c.settle(c.next + 1, WRITTEN, &self.counters),
+                        Some(msg) => {
+                            self.write_error(&s);
+                            c.settle(c.next + 1, FAILED, &self.counters);
+                            self.report(&s, Error::invalid(msg));
+                        }
                     }
                 }
                 Progress::Done
             }
             Out::Other(t) => {
+                take_sink_failure();
                 let buf = &c.bytes[c.offset..];
                 let counters = &self.counters;
                 let (n, err) = t.write_all(buf, self.retries, &mut |_| {
@@ -509,7 +536,17 @@ impl Lane {
                 });
                 Counters::add(&self.counters.bytes_written, n as u64);
                 Counters::add(&s.counters.bytes_written, n as u64);
-                let reached = c.offset + n;
+                let err = match take_sink_failure() {
+                    Some(r) if err.is_none() => {
+                        Some(io::Error::other(format!("callback sink failed: {r}")))
+                    }
+                    _ => err,
+                };
+                let reached = if err.is_some() {
+                    c.offset
+                } else {
+                    c.offset + n
+                };
                 let upto = c.lines.partition_point(|l| l.end <= reached);
                 c.settle(upto, WRITTEN, &self.counters);
                 if let Some(e) = err {

@@ -6,7 +6,7 @@
 //!
 //! It depends on `front`, `queue`, `render` and `sinks`; nothing below it knows it exists.
 
-pub(crate) mod lane;
+pub mod lane;
 pub(crate) mod pipeline;
 pub mod pool;
 pub(crate) mod process;

@@ -102,6 +102,11 @@ pub(crate) struct Pipeline {
     /// Deferred records: the call sites seen so far and the message being rendered.
     sites: SiteCache,
     rendered: Vec<u8>,
+    /// The logger's level for the records being processed, and the changes still ahead: from
+    /// queue position `.0` on, records were accepted under level `.1`. A record is filtered
+    /// by the level in force when it was accepted, never by a later one.
+    base: Level,
+    level_changes: std::collections::VecDeque<(u64, Level)>,
 }
 
 impl Pipeline {
@@ -119,6 +124,8 @@ impl Pipeline {
             clock: Converter::default(),
             sites: SiteCache::default(),
             rendered: Vec::new(),
+            base: cfg.level,
+            level_changes: Default::default(),
         };
         let key = match &cfg.lifecycle.key {
             Some(src) => Some(std::sync::Arc::new(Key::load(src)?)),
@@ -285,6 +292,18 @@ impl Pipeline {
         }
     }
 
+    /// The logger's level becomes `level` for records from queue position `from` on (`None`:
+    /// for every record not yet processed, as in sync mode).
+    pub fn level_changed(&mut self, from: Option<u64>, level: Level) {
+        match from {
+            Some(pos) => self.level_changes.push_back((pos, level)),
+            None => {
+                self.level_changes.clear();
+                self.base = level;
+            }
+        }
+    }
+
     /// The lowest level any sink takes when the logger's level is `base`: the logger's gate.
     pub fn gate_level(&self, base: Level) -> Level {
         self.sinks
@@ -312,7 +331,7 @@ impl Pipeline {
     /// Formats a batch, writes it to the file sinks and hands it to the lanes. Its outcome
     /// reaches the counters when the last sink is done with it. `end` is the queue position
     /// after the batch.
-    pub fn process(&mut self, s: &Shared, batch: &Batch, end: u64, base: Level) {
+    pub fn process(&mut self, s: &Shared, batch: &Batch, end: u64) {
         let ticket = Ticket::new(s.arc(), batch.len(), end);
         self.ticket = Some(ticket.clone());
         let (counters, errors) = (&s.counters, &s.errors);
@@ -324,7 +343,16 @@ impl Pipeline {
         {
             self.clock.refresh();
         }
+        let start = end.saturating_sub(batch.len() as u64);
         for (i, m) in batch.metas.iter().enumerate() {
+            while let Some(&(from, level)) = self.level_changes.front() {
+                if from > start + i as u64 {
+                    break;
+                }
+                self.base = level;
+                self.level_changes.pop_front();
+            }
+            let base = self.base;
             self.one(i as u32, m, batch.payload(m), base, counters, errors);
             if self.sinks.iter().any(|s| s.buf.len() > MAX_SINK_BUFFER) {
                 self.write_out(counters, errors);

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use crate::front::config::{Fsync, Overflow};
 use crate::front::error::{Error, Result};
-use crate::front::level::Level;
 use crate::front::stats::{Counters, SinkCounters};
 use crate::queue::{Batch, Queue};
 use crate::writer::pipeline::{ErrorReporter, Pipeline};
@@ -165,14 +164,14 @@ impl Shared {
 }
 
 /// Writes everything queued, on the calling thread (sync fallback, close without a writer).
-pub(crate) fn drain_locked(s: &Shared, pipeline: &mut Pipeline, scratch: &mut Batch, base: Level) {
+pub(crate) fn drain_locked(s: &Shared, pipeline: &mut Pipeline, scratch: &mut Batch) {
     loop {
         scratch.clear();
         if s.queue.pop_into(4096, scratch) == 0 {
             break;
         }
         let end = s.queue.head_pos();
-        s.in_sinks(|| pipeline.process(s, scratch, end, base));
+        s.in_sinks(|| pipeline.process(s, scratch, end));
     }
     scratch.clear();
 }
@@ -269,11 +268,10 @@ pub(crate) fn finish(s: &Shared) {
     let mut guard = lock(&s.core);
     let core = &mut *guard;
     if let Some(mut p) = core.pipeline.take() {
-        let base = s.base_level();
         // Claimed records are published within nanoseconds; wait for them to drain.
         let mut spins = 0u32;
         loop {
-            drain_locked(s, &mut p, &mut core.scratch, base);
+            drain_locked(s, &mut p, &mut core.scratch);
             if s.queue.release_memory() {
                 break;
             }
@@ -306,9 +304,6 @@ pub(crate) fn finish(s: &Shared) {
 // --- what the writer thread and fork handlers need from the shared state -----------------
 
 impl Shared {
-    pub(crate) fn base_level(&self) -> Level {
-        Level::new(i32::from(self.base_level.load(Ordering::Relaxed))).unwrap_or(Level::INFO)
-    }
     pub(crate) fn take_warn_pending(&self) -> u64 {
         self.warn_pending.swap(0, Ordering::Relaxed)
     }
@@ -337,7 +332,7 @@ impl Shared {
         let mut core = lock(&self.core);
         let core = &mut *core;
         if let Some(p) = core.pipeline.as_mut() {
-            drain_locked(self, p, &mut core.scratch, self.base_level());
+            drain_locked(self, p, &mut core.scratch);
             if wait {
                 p.wait_room();
             }

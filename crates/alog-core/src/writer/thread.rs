@@ -147,9 +147,8 @@ fn step(s: &Shared, st: &mut RunState) -> Next {
             panic!("injected writer panic (test hook)");
         }
         let end = s.queue.head_pos();
-        let base = s.base_level();
         let batch = &st.batch;
-        let processed = s.with_pipeline(|p| s.in_sinks(|| p.process(s, batch, end, base)));
+        let processed = s.with_pipeline(|p| s.in_sinks(|| p.process(s, batch, end)));
         if processed.is_none() {
             Counters::add(&s.counters.failed, n as u64);
             s.done_pos.fetch_max(end, Ordering::SeqCst);
