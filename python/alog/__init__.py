@@ -20,6 +20,8 @@ from alog._alog import (
     HandleFn as _HandleFn,
     Error,
     Logger,
+    ReadError,
+    Reader as _Reader,
     Stats,
     __version__,
     close_python_sinks as _close_python_sinks,
@@ -32,8 +34,15 @@ from alog._alog import (
 
 __all__ = [
     "TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL",
-    "Logger", "Handler", "Stats", "Error", "ClosedError", "sync_mode", "__version__",
+    "Logger", "Handler", "Stats", "Error", "ClosedError", "ReadError", "read", "sync_mode",
+    "__version__",
 ]
+
+# The native exceptions live in alog._alog; naming them by their public place lets pickle
+# (and so multiprocessing) find them.
+for _exc in (Error, ClosedError, ReadError):
+    _exc.__module__ = "alog"
+del _exc
 
 #: Python level numbers; the engine maps them to its own (TRACE=1, DEBUG=5 ... FATAL=21).
 TRACE = 5
@@ -93,6 +102,32 @@ def sync_mode() -> Iterator[None]:
             os.environ["ALOG_SYNC"] = old
 
 
+def read(path: "str | os.PathLike[str]", key: "str | bytes | None" = None, *,
+         key_file: "str | os.PathLike[str] | None" = None, errors: str = "strict") -> Iterator[str]:
+    """The lines of a log set, oldest first, without their newline: the rotated files of
+    ``path`` by number, then ``path`` itself; plain, gzip, zstd or encrypted (with ``key``,
+    64 hex digits or 32 bytes, or ``key_file``), as ``alog cat`` prints them.
+
+    A damaged file (a wrong key, undecodable bytes, a torn last line) raises ``ReadError``
+    after its readable lines (``errors="strict"``), warns (``"warn"``) or is passed over
+    (``"ignore"``). Nothing is read before the first line is asked for.
+    """
+    return _Reader(os.fspath(path), _key_bytes(key), None if key_file is None else os.fspath(key_file), errors)
+
+
+def _key_bytes(key: "str | bytes | None") -> "bytes | None":
+    if key is None or isinstance(key, (bytes, bytearray)) and len(key) == 32:
+        return None if key is None else bytes(key)
+    if isinstance(key, str):
+        try:
+            b = bytes.fromhex("".join(key.split()))
+        except ValueError:
+            b = b""
+        if len(b) == 32:
+            return b
+    raise ValueError("key: 64 hex digits or 32 bytes expected (a 32-byte key)")
+
+
 class Handler(logging.Handler):
     """A ``logging.Handler`` writing through an alog engine logger.
 
@@ -112,12 +147,33 @@ class Handler(logging.Handler):
         # The logging level filters before the handler is called; the engine takes everything
         # it lets through unless an engine `level` is configured.
         config.setdefault("level", "trace")
-        self.alog = Logger(path, **config)
+        self._path, self._config = path, config
+        self._open(config)
+        if level != logging.NOTSET:
+            self.setLevel(level)
+
+    def _open(self, config: dict) -> None:
+        self.alog = Logger(self._path, **config)
         self._emit = self.alog._emit_record
         # `handle` below, in native code: logging looks the instance attribute up first.
         self.handle = _HandleFn(self.alog, self)  # type: ignore[method-assign]
-        if level != logging.NOTSET:
-            self.setLevel(level)
+
+    def setFormatter(self, fmt: Optional[logging.Formatter]) -> None:  # noqa: N802 - logging's name
+        """With a formatter, its text is the whole line of text output (unless a ``pattern``
+        was configured) and the message of JSON output; the engine's timestamp, level and
+        fields are left out of text lines. The engine logger is reopened for that."""
+        had = self.formatter is not None
+        super().setFormatter(fmt)
+        text = str(self._config.get("format", "text")).lower() == "text"
+        if text and "pattern" not in self._config and had != (fmt is not None):
+            config = dict(self._config)
+            if fmt is not None:
+                config["pattern"] = "{msg}"
+            old = self.alog
+            self._open(config)
+            if self.level != logging.NOTSET:
+                self.alog.set_level(self.level)
+            old.close()
 
     def createLock(self) -> None:  # noqa: N802 - logging's name
         self.lock = None
@@ -145,6 +201,8 @@ class Handler(logging.Handler):
             self._emit(record, self.formatter)
         except RecursionError:
             raise
+        except ClosedError:
+            pass  # a closed handler drops records silently, as logging's own handlers do
         except Exception:
             self.handleError(record)
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alog_core::{Config, Error, Field, Level, Record, Source};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyMapping, PyString, PyTuple};
 
@@ -48,7 +48,28 @@ pub struct Logger {
     pub(crate) context: Context,
 }
 
-/// The config value of a Python argument: levels as engine numbers, bools as true/false.
+/// Sets configuration keywords: `key=value`, and a mapping as the value of `key` stands for
+/// its members as dotted keys (`file={"full": {"path": p}}` is `file.full.path=p`), so that
+/// `dictConfig`, whose keys must be identifiers, can give every key; the members of a mapping
+/// under `config` are keys as they are (`config={"console.level": "warn"}`).
+fn set_config(c: &mut Config, prefix: &str, cfg: &Bound<'_, PyDict>) -> PyResult<()> {
+    for (k, v) in cfg.iter() {
+        let name: String = k.extract()?;
+        let key = match (prefix, name.as_str()) {
+            ("", "config") if v.cast::<PyDict>().is_ok() => String::new(),
+            ("", _) => name,
+            _ => format!("{prefix}.{name}"),
+        };
+        match v.cast::<PyDict>() {
+            Ok(d) => set_config(c, &key, d)?,
+            Err(_) => c.set(&key, &config_value(&key, &v)?).map_err(py_err)?,
+        }
+    }
+    Ok(())
+}
+
+/// The config value of a Python argument: levels as engine numbers, bools as true/false,
+/// an int `file_mode` as the octal digits of its value (`0o640`).
 fn config_value(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     let is_level = key == "level" || key.ends_with(".level") || key == "flush_on";
     if v.is_instance_of::<PyBool>() {
@@ -62,14 +83,29 @@ fn config_value(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     if is_level && v.is_instance_of::<PyInt>() {
         return Ok(py_level(v.extract()?).number().to_string());
     }
+    if key == "file_mode" && v.is_instance_of::<PyInt>() {
+        return Ok(format!("0o{:o}", v.extract::<u32>()?));
+    }
     Ok(v.str()?.to_cow()?.into_owned())
 }
 
 /// Submits a record: without waiting while holding the interpreter lock, and if the queue is
 /// full under `overflow=block`, waiting without it. `Ok(false)`: dropped by the policy.
 pub fn submit(py: Python<'_>, log: &alog_core::Logger, rec: &Record<'_>) -> PyResult<bool> {
+    submit_or_not(py, log, rec, true).map(|r| r.unwrap_or(false))
+}
+
+/// [`submit`], or with `wait == false` `Ok(None)` instead of waiting for room: the record was
+/// neither submitted nor counted (for `alog.aio`, which then awaits room off the event loop).
+pub fn submit_or_not(
+    py: Python<'_>,
+    log: &alog_core::Logger,
+    rec: &Record<'_>,
+    wait: bool,
+) -> PyResult<Option<bool>> {
     let r = match log.try_write_record(rec) {
-        Ok(true) => return Ok(true),
+        Ok(true) => return Ok(Some(true)),
+        Ok(false) if !wait => return Ok(None),
         Ok(false) => {
             let mut interrupted: Option<PyErr> = None;
             let r = py.detach(|| {
@@ -91,8 +127,8 @@ pub fn submit(py: Python<'_>, log: &alog_core::Logger, rec: &Record<'_>) -> PyRe
         Err(e) => Err(e),
     };
     match r {
-        Ok(()) => Ok(true),
-        Err(Error::Full | Error::Timeout) => Ok(false),
+        Ok(()) => Ok(Some(true)),
+        Err(Error::Full | Error::Timeout) => Ok(Some(false)),
         Err(e) => Err(py_err(e)),
     }
 }
@@ -122,6 +158,18 @@ fn interruptible(
             Err(e) => return Err(py_err(e)),
         }
     }
+}
+
+/// The coroutine `asyncio.to_thread(obj.method, timeout)`.
+fn to_thread<'py>(
+    obj: &Bound<'py, PyAny>,
+    method: &str,
+    timeout: Option<f64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    py.import("asyncio")?
+        .getattr("to_thread")?
+        .call1((obj.getattr(method)?, timeout))
 }
 
 /// `exc_info` as logging takes it: True (the exception being handled), an exception, or a
@@ -235,6 +283,20 @@ impl Logger {
         if stack_info {
             extra.push((b"stack".to_vec(), Val::Str(stack_text(py)?.into_bytes())));
         }
+        self.submit_fields(py, level, &bytes, &extra, None, true)
+            .map(|r| r.unwrap_or(false))
+    }
+
+    /// Submits `msg` with the context fields, then `extra`, as [`submit_or_not`] does.
+    fn submit_fields(
+        &self,
+        py: Python<'_>,
+        level: Level,
+        msg: &[u8],
+        extra: &[(Vec<u8>, Val)],
+        timestamp_ns: Option<i64>,
+        wait: bool,
+    ) -> PyResult<Option<bool>> {
         let fields: Vec<Field<'_>> = self
             .context
             .iter()
@@ -246,12 +308,12 @@ impl Logger {
             .collect();
         let rec = Record {
             level,
-            timestamp_ns: None,
-            msg: &bytes,
+            timestamp_ns,
+            msg,
             fields: &fields,
             source: None,
         };
-        submit(py, log, &rec)
+        submit_or_not(py, self.inner.log(), &rec, wait)
     }
 }
 
@@ -309,29 +371,45 @@ impl Logger {
     /// keys (`level`, `format`, `queue_capacity`, `overflow`, ...; `file.NAME.path` through
     /// `**{...}`); `on_batch` is a callable receiving each batch's formatted lines as bytes.
     #[new]
-    #[pyo3(signature = (path=None, *, on_batch=None, **config))]
+    #[pyo3(signature = (path=None, *, on_batch=None, on_error=None, **config))]
     fn new(
         py: Python<'_>,
         path: Option<PathBuf>,
         on_batch: Option<Py<PyAny>>,
+        on_error: Option<Py<PyAny>>,
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut c = Config::default();
         if let Some(cfg) = config {
-            for (k, v) in cfg.iter() {
-                let key: String = k.extract()?;
-                c.set(&key, &config_value(&key, &v)?).map_err(py_err)?;
-            }
+            set_config(&mut c, "", cfg)?;
         }
         let sink = on_batch.map(sinks::PySink::new);
         if let Some(sink) = &sink {
             c.batch_callbacks.push(sinks::batch_callback(sink.clone()));
         }
+        let calls_python = sink.is_some() || on_error.is_some();
+        c.on_error = match on_error {
+            Some(f) if !f.bind(py).is_callable() => {
+                return Err(PyTypeError::new_err(format!(
+                    "on_error must be callable, not {}",
+                    f.bind(py).get_type().name()?
+                )))
+            }
+            Some(f) => Some(sinks::error_callback(f)),
+            None if py
+                .import("logging")?
+                .getattr("raiseExceptions")?
+                .is_truthy()? =>
+            {
+                Some(sinks::stderr_error_reporter())
+            }
+            None => None,
+        };
         let log = py
             .detach(|| alog_core::Logger::open(path.as_deref(), c))
             .map_err(py_err)?;
         let inner = Arc::new(Inner { log: Some(log) });
-        sinks::register(&inner, sink);
+        sinks::register(&inner, sink, calls_python);
         Ok(Logger {
             inner,
             context: Arc::new([]),
@@ -373,6 +451,47 @@ impl Logger {
         submit(py, log, &Record::new_bytes(level, &bytes))
     }
 
+    /// `alog.aio`'s entry point: submits `msg` at `level` with `fields` (a dict) and the
+    /// record's own timestamp `ts_ns` (nanoseconds since the epoch). True: submitted; False:
+    /// below the level or dropped by the overflow policy (counted); None (only with
+    /// `wait=False`): the queue is full under `overflow=block`, nothing was submitted.
+    #[pyo3(signature = (level, msg, fields=None, ts_ns=None, wait=false))]
+    fn _submit(
+        &self,
+        py: Python<'_>,
+        level: &Bound<'_, PyAny>,
+        msg: &Bound<'_, PyString>,
+        fields: Option<&Bound<'_, PyDict>>,
+        ts_ns: Option<i64>,
+        wait: bool,
+    ) -> PyResult<Option<bool>> {
+        let level = level_arg(level)?;
+        let log = self.inner.log();
+        if !log.enabled(level) {
+            return Ok(Some(false));
+        }
+        let bytes = utf8(msg)?;
+        let mut owned: Vec<(Vec<u8>, Val)> = Vec::new();
+        if let Some(f) = fields {
+            for (k, v) in f.iter() {
+                owned.push((key_bytes(&k)?, to_val(&v)?));
+            }
+        }
+        self.submit_fields(py, level, &bytes, &owned, ts_ns, wait)
+    }
+
+    /// `await logger.aflush(timeout)`: `flush` on a worker thread, so the event loop runs on.
+    #[pyo3(signature = (timeout=None))]
+    fn aflush<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        to_thread(slf.as_any(), "flush", timeout)
+    }
+
+    /// `await logger.aclose(timeout)`: `close` on a worker thread, so the event loop runs on.
+    #[pyo3(signature = (timeout=None))]
+    fn aclose<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        to_thread(slf.as_any(), "close", timeout)
+    }
+
     /// A child logger sharing this one's engine, adding `fields` to every record.
     #[pyo3(signature = (**fields))]
     fn bind(&self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Logger> {
@@ -393,9 +512,10 @@ impl Logger {
         })
     }
 
-    /// Whether a record at `level` would be written.
+    /// Whether a record at `level` would be written (never after close).
     fn enabled(&self, level: &Bound<'_, PyAny>) -> PyResult<bool> {
-        Ok(self.inner.log().enabled(level_arg(level)?))
+        let log = self.inner.log();
+        Ok(log.enabled(level_arg(level)?) && !log.is_closed())
     }
 
     /// Changes the level of the logger and of its sinks without a level of their own.

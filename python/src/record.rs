@@ -237,6 +237,8 @@ impl HandleFn {
         match emit(py, lg.inner.log(), &lg.context, &rec, formatter) {
             Ok(_) => Ok(rv),
             Err(e) if e.is_instance_of::<pyo3::exceptions::PyRecursionError>(py) => Err(e),
+            // A closed handler drops records silently, as logging's own handlers do.
+            Err(e) if e.is_instance_of::<crate::ClosedError>(py) => Ok(rv),
             Err(_) => {
                 h.call_method1(intern!(py, "emit"), (&rec,))?;
                 Ok(rv)

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use alog_core::config::BatchCallback;
+use alog_core::config::{BatchCallback, ErrorCallback};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -80,8 +80,9 @@ impl PySink {
     }
 }
 
-/// An open logger, with its Python sink if it has one.
-type Entry = (Weak<Inner>, Option<Arc<PySink>>);
+/// An open logger, with its Python sink if it has one, and whether the writer thread may call
+/// into Python for it at all (a sink or an `on_error` callable).
+type Entry = (Weak<Inner>, Option<Arc<PySink>>, bool);
 
 static LIVE: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
 /// Set once the interpreter is shutting down: sinks then fail instead of calling Python.
@@ -97,46 +98,125 @@ const HOOK_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn registry() -> MutexGuard<'static, Vec<Entry>> {
     let mut l = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-    l.retain(|(w, _)| w.strong_count() > 0);
+    l.retain(|(w, _, _)| w.strong_count() > 0);
     l
 }
 
-fn live(python_sinks_only: bool) -> Vec<Arc<Inner>> {
+fn live(calls_python_only: bool) -> Vec<Arc<Inner>> {
     registry()
         .iter()
-        .filter(|(_, s)| s.is_some() || !python_sinks_only)
-        .filter_map(|(w, _)| w.upgrade())
+        .filter(|(_, _, calls_python)| *calls_python || !calls_python_only)
+        .filter_map(|(w, _, _)| w.upgrade())
         .collect()
 }
 
 fn python_sinks() -> Vec<Arc<PySink>> {
-    registry().iter().filter_map(|(_, s)| s.clone()).collect()
+    registry()
+        .iter()
+        .filter_map(|(_, s, _)| s.clone())
+        .collect()
 }
 
-pub fn register(inner: &Arc<Inner>, sink: Option<Arc<PySink>>) {
-    registry().push((Arc::downgrade(inner), sink));
+/// Registers an open logger; `calls_python`: its writer may call into Python.
+pub fn register(inner: &Arc<Inner>, sink: Option<Arc<PySink>>, calls_python: bool) {
+    registry().push((Arc::downgrade(inner), sink, calls_python));
+}
+
+/// Why a writer thread may not call into Python now.
+enum NoCall {
+    ShuttingDown,
+    Forking,
+}
+
+/// Runs `f` with the interpreter from a writer thread, unless the interpreter is shutting
+/// down or a fork is being prepared.
+fn call_python<R>(f: impl FnOnce(Python<'_>) -> R) -> Result<R, NoCall> {
+    if SHUT_DOWN.load(Ordering::Acquire) {
+        return Err(NoCall::ShuttingDown);
+    }
+    // Announce the call before checking for a fork (the forking thread sets FORKING, then
+    // waits for IN_CALL to drain): one of the two always sees the other.
+    IN_CALL.fetch_add(1, Ordering::SeqCst);
+    if FORKING.load(Ordering::SeqCst) {
+        IN_CALL.fetch_sub(1, Ordering::SeqCst);
+        return Err(NoCall::Forking);
+    }
+    let r = Python::attach(f);
+    IN_CALL.fetch_sub(1, Ordering::SeqCst);
+    Ok(r)
 }
 
 /// The engine sink calling `sink` on the writer thread; an exception fails the batch's
 /// records (counted in `failed`, its text in `last_error()`).
 pub fn batch_callback(sink: Arc<PySink>) -> BatchCallback {
-    Arc::new(move |bytes: &[u8]| {
-        if SHUT_DOWN.load(Ordering::Acquire) {
-            return Err("the Python interpreter is shutting down".into());
-        }
-        // Announce the call before checking for a fork (the forking thread sets FORKING,
-        // then waits for IN_CALL to drain): one of the two always sees the other.
-        IN_CALL.fetch_add(1, Ordering::SeqCst);
-        if FORKING.load(Ordering::SeqCst) {
-            IN_CALL.fetch_sub(1, Ordering::SeqCst);
-            sink.deferred().extend_from_slice(bytes);
-            return Ok(());
-        }
-        let r = Python::attach(|py| sink.deliver(py, bytes));
-        IN_CALL.fetch_sub(1, Ordering::SeqCst);
-        r.map_err(|e| e.to_string())
+    Arc::new(
+        move |bytes: &[u8]| match call_python(|py| sink.deliver(py, bytes)) {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(NoCall::ShuttingDown) => Err("the Python interpreter is shutting down".into()),
+            Err(NoCall::Forking) => {
+                sink.deferred().extend_from_slice(bytes);
+                Ok(())
+            }
+        },
+    )
+}
+
+/// The engine's error callback calling `on_error(exc)` on the writer thread with the error
+/// as the Python exception `py_err` makes of it (`OSError` subclasses with `errno` and
+/// `filename` for I/O errors). An exception it raises is reported as unraisable. During a
+/// fork or at interpreter exit the call is skipped (`last_error()` still has the error).
+pub fn error_callback(on_error: Py<PyAny>) -> ErrorCallback {
+    Arc::new(move |e: &alog_core::Error| {
+        let _ = call_python(|py| {
+            let exc = crate::convert::py_err_ref(e);
+            if let Err(err) = on_error.call1(py, (exc.value(py),)) {
+                err.write_unraisable(py, Some(on_error.bind(py)));
+            }
+        });
     })
 }
+
+/// The default error report: one line on stderr per kind of error (its result code and OS
+/// error number), then at most one per kind every [`REPORT_EVERY`], saying how many of that
+/// kind were not shown. Needs no interpreter.
+pub fn stderr_error_reporter() -> ErrorCallback {
+    type Kinds = Vec<((i32, Option<i32>), Instant, u64)>;
+    let kinds: Mutex<Kinds> = Mutex::new(Vec::new());
+    Arc::new(move |e: &alog_core::Error| {
+        let kind = (
+            e.code(),
+            match e {
+                alog_core::Error::Io { source, .. } => source.raw_os_error(),
+                _ => None,
+            },
+        );
+        let now = Instant::now();
+        let mut kinds = kinds.lock().unwrap_or_else(|p| p.into_inner());
+        let unshown = match kinds.iter_mut().find(|(k, _, _)| *k == kind) {
+            Some((_, last, n)) if now.duration_since(*last) < REPORT_EVERY => {
+                *n += 1;
+                return;
+            }
+            Some((_, last, n)) => {
+                *last = now;
+                std::mem::take(n)
+            }
+            None => {
+                kinds.push((kind, now, 0));
+                0
+            }
+        };
+        drop(kinds);
+        if unshown > 0 {
+            eprintln!("alog: {e} ({unshown} more errors of this kind since the last report)");
+        } else {
+            eprintln!("alog: {e}");
+        }
+    })
+}
+
+/// How often the default error report repeats one kind of error.
+pub const REPORT_EVERY: Duration = Duration::from_secs(60);
 
 /// Closes every logger with a Python sink (registered with `atexit` by `alog`).
 #[pyfunction]
