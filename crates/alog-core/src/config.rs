@@ -22,14 +22,14 @@
 //! | `console.color` | `auto` (when the stream is a terminal and `NO_COLOR` is unset) `always` `never`: level names in color, text format | `auto` |
 //! | `sync` | `true` `false` (`ALOG_SYNC=1` forces `true`) | `false` |
 //! | `file_mode` | octal permission bits of created files | `0640` |
-//! | `max_message_bytes` | longest accepted message, 1..=268435456 | `1048576` |
+//! | `max_message_bytes` | longest accepted message, 1..=268435456 (`k` `m` suffixes) | `1048576` |
 //! | `write_retries` | retries of a failed write, with backoff 1, 2, 4... ms | `3` |
 //! | `clock` | `auto` (the CPU's invariant TSC where there is one) `realtime` (`ALOG_CLOCK=realtime` forces it) | `auto` |
 //! | `file.NAME.path` / `.level` / `.format` / `.pattern` | an extra file sink called NAME | none |
 //! | `rotate_bytes` | rotate a file before it passes this size (`k` `m` `g` suffixes), 0 = never | `0` |
 //! | `rotate_interval` | `never` `hourly` `daily` (UTC periods of the records' timestamps) | `never` |
 //! | `max_files` | rotated files kept per sink, 0 = no limit | `0` |
-//! | `max_age` | rotated files older than this are deleted (`s` `m` `h` `d`), 0 = no limit | `0` |
+//! | `max_age` | rotated files older than this are deleted (`s` `m` `h` `d` `w`, or `10 days`, `1 week`), 0 = no limit | `0` |
 //! | `max_total_bytes` | rotated + active bytes kept per sink (`k` `m` `g`), 0 = no limit | `0` |
 //! | `compress` | `none` `gzip` `zstd`: rotated files, on a background thread | `none` |
 //! | `encryption_key_file` / `encryption_key_env` | 32-byte key (64 hex digits, or 32 raw bytes in a file) | none |
@@ -313,6 +313,7 @@ impl fmt::Debug for Config {
 
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
 pub const MAX_MESSAGE_BYTES: usize = 1 << 28;
+const MAX_MESSAGE_BYTES_U64: u64 = MAX_MESSAGE_BYTES as u64;
 const MAX_MS: u64 = 3_600_000;
 
 impl Default for Config {
@@ -401,16 +402,18 @@ fn parse_bytes(key: &str, value: &str) -> Result<u64> {
     }
 }
 
-/// A duration with a unit: `90s`, `30m`, `12h`, `7d`; a bare number is seconds; 0 = none.
+/// A duration with a unit: `90s`, `30m`, `12h`, `7d`, `2w`, or as people write it (`10 days`,
+/// `1 week`, `30 minutes`); a bare number is seconds; 0 = none.
 fn parse_age(key: &str, value: &str) -> Result<Option<Duration>> {
     let v = value.trim();
     let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
-    let mult: u64 = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
+    let mult: u64 = match unit.trim_start().to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86400,
+        "w" | "week" | "weeks" => 7 * 86400,
         _ => 0,
     };
     match num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)) {
@@ -419,7 +422,7 @@ fn parse_age(key: &str, value: &str) -> Result<Option<Duration>> {
         _ => Err(bad(
             key,
             value,
-            "a duration such as 3600, 90s, 30m, 12h or 7d",
+            "a duration such as 3600, 90s, 30m, 12h, 7d or 1 week",
         )),
     }
 }
@@ -615,8 +618,10 @@ impl Config {
                 }
             }
             "max_message_bytes" => {
-                self.max_message_bytes =
-                    parse_uint(key, value, 1, MAX_MESSAGE_BYTES as u64)? as usize
+                self.max_message_bytes = match parse_bytes(key, value)? {
+                    n @ 1..=MAX_MESSAGE_BYTES_U64 => n as usize,
+                    _ => return Err(bad(key, value, "a byte count 1..256m, such as 4096 or 64k")),
+                }
             }
             "write_retries" => self.write_retries = parse_uint(key, value, 0, 10)? as u32,
             "rotate_bytes" => self.lifecycle.rotate_bytes = parse_bytes(key, value)?,
@@ -857,9 +862,24 @@ mod tests {
             "invalid value \"10x\" for rotate_bytes: expected a byte count such as 1048576, 64k, 10m or 1g"
         );
         assert_eq!(
-            c.set("max_age", "1w").unwrap_err().to_string(),
-            "invalid value \"1w\" for max_age: expected a duration such as 3600, 90s, 30m, 12h or 7d"
+            c.set("max_age", "1y").unwrap_err().to_string(),
+            "invalid value \"1y\" for max_age: expected a duration such as 3600, 90s, 30m, 12h, 7d or 1 week"
         );
+        for (v, secs) in [
+            ("1 week", 7 * 86400),
+            ("10 days", 864000),
+            ("2w", 14 * 86400),
+            ("30 Minutes", 1800),
+        ] {
+            c.set("max_age", v).unwrap();
+            assert_eq!(c.lifecycle.max_age, Some(Duration::from_secs(secs)), "{v}");
+        }
+        c.set("max_message_bytes", "64k").unwrap();
+        assert_eq!(c.max_message_bytes, 65536);
+        c.set("rotate_bytes", "100 MB").unwrap();
+        assert_eq!(c.lifecycle.rotate_bytes, 100 << 20);
+        assert!(c.set("max_message_bytes", "0").is_err());
+        assert!(c.set("max_message_bytes", "1g").is_err());
         assert_eq!(
             c.set("compress", "lz4").unwrap_err().to_string(),
             "invalid value \"lz4\" for compress: expected none|gzip|zstd"
