@@ -67,6 +67,21 @@ def stalled(**config) -> "tuple[alog.Logger, Stall]":
     return log, sink
 
 
+@pytest.fixture
+def logger(request):
+    """A `logging` logger of its own for the test module (alogtest.<module>), at DEBUG, not
+    propagating; its handlers are closed after the test."""
+    import logging
+
+    lg = logging.getLogger("alogtest." + request.module.__name__.replace("test_", ""))
+    lg.propagate = False
+    lg.setLevel(logging.DEBUG)
+    yield lg
+    for h in list(lg.handlers):
+        lg.removeHandler(h)
+        h.close()
+
+
 @pytest.fixture(autouse=True)
 def _no_forced_sync(monkeypatch):
     monkeypatch.delenv("ALOG_SYNC", raising=False)

@@ -15,15 +15,6 @@ import alog
 from conftest import json_lines, lines, run_python
 
 
-@pytest.fixture
-def logger():
-    lg = logging.getLogger("alogtest.contract")
-    lg.setLevel(logging.DEBUG)
-    lg.propagate = False
-    yield lg
-    for h in list(lg.handlers):
-        lg.removeHandler(h)
-        h.close()
 
 
 # -- the logging contract ------------------------------------------------------------------

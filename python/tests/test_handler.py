@@ -13,15 +13,6 @@ import alog
 from conftest import json_lines, lines
 
 
-@pytest.fixture
-def logger():
-    lg = logging.getLogger("alogtest.handler")
-    lg.propagate = False
-    lg.setLevel(logging.DEBUG)
-    yield lg
-    for h in list(lg.handlers):
-        lg.removeHandler(h)
-        h.close()
 
 
 def test_dict_config(tmp_path, logger):
