@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import contextvars
+import functools
+import inspect
 import logging
 import os
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from alog._alog import (
     ClosedError,
@@ -30,6 +33,7 @@ from alog._alog import (
     after_fork_in_child as _after_fork_in_child,
     after_fork_in_parent as _after_fork_in_parent,
     before_fork as _before_fork,
+    use_scoped_fields as _use_scoped_fields,
 )
 
 __all__ = [
@@ -100,6 +104,115 @@ def sync_mode() -> Iterator[None]:
             os.environ.pop("ALOG_SYNC", None)
         else:
             os.environ["ALOG_SYNC"] = old
+
+
+#: The fields of `Logger.contextualize` blocks around the current code (None: none).
+_context: "contextvars.ContextVar[Optional[dict]]" = contextvars.ContextVar("alog_context", default=None)
+
+
+@contextlib.contextmanager
+def _contextualize(fields: dict) -> Iterator[None]:
+    _use_scoped_fields()
+    outer = _context.get()
+    token = _context.set({**outer, **fields} if outer else dict(fields))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+class _Catch:
+    """`Logger.catch(exception=Exception, *, level="error", reraise=False, message=...,
+    onerror=None, default=None)`: a context manager and decorator (functions and coroutine
+    functions) logging what escapes with its traceback (field ``exception``)."""
+
+    def __init__(self, logger: Logger, exception: Any = Exception, *, level: Any = "error",
+                 reraise: bool = False, message: str = "An error has been caught",
+                 onerror: Optional[Callable[[BaseException], Any]] = None, default: Any = None) -> None:
+        self._fn = None
+        if callable(exception) and not (isinstance(exception, type) and issubclass(exception, BaseException)) \
+                and not isinstance(exception, tuple):
+            self._fn, exception = exception, Exception  # @log.catch without parentheses
+        self.logger, self.exception, self.level = logger, exception, level
+        self.reraise, self.message, self.onerror, self.default = reraise, message, onerror, default
+        if self._fn is not None:
+            self._wrapped = self._decorate(self._fn)
+            functools.update_wrapper(self, self._fn)
+
+    def __enter__(self) -> "_Catch":
+        return self
+
+    def __exit__(self, t: Any, v: Any, tb: Any) -> bool:
+        return self._handle(t, v, tb, self.message)
+
+    def _handle(self, t: Any, v: Any, tb: Any, message: str) -> bool:
+        if t is None or not issubclass(t, self.exception):
+            return False
+        self.logger.log(self.level, message, exc_info=(t, v, tb))
+        if self.onerror is not None:
+            self.onerror(v)
+        return not self.reraise
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._fn is not None:
+            return self._wrapped(*args, **kwargs)
+        return self._decorate(args[0])
+
+    def _decorate(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        message = f"{self.message} in function '{getattr(fn, '__qualname__', fn)}'"
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def awrapper(*a: Any, **kw: Any) -> Any:
+                try:
+                    return await fn(*a, **kw)
+                except BaseException as e:
+                    if not self._handle(type(e), e, e.__traceback__, message):
+                        raise
+                    return self.default
+            return awrapper
+
+        @functools.wraps(fn)
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            try:
+                return fn(*a, **kw)
+            except BaseException as e:
+                if not self._handle(type(e), e, e.__traceback__, message):
+                    raise
+                return self.default
+        return wrapper
+
+
+class _Opt:
+    """`Logger.opt(lazy=False, exception=False)`: the logger's level methods, where with
+    ``lazy`` every callable argument (positional or keyword) is called only when the level is
+    enabled, and with ``exception`` the traceback being handled is added."""
+
+    def __init__(self, logger: Logger, *, lazy: bool = False, exception: Any = False) -> None:
+        self._logger, self._lazy, self._exception = logger, lazy, exception
+
+    def log(self, level: Any, msg: Any, *args: Any, **fields: Any) -> None:
+        lg = self._logger
+        if not lg.enabled(level):
+            return
+        if self._lazy:
+            args = tuple(a() if callable(a) else a for a in args)
+            fields = {k: v() if callable(v) else v for k, v in fields.items()}
+        if self._exception and "exc_info" not in fields:
+            fields["exc_info"] = self._exception
+        lg.log(level, msg, *args, **fields)
+
+    def _at(level: int) -> Callable[..., None]:  # type: ignore[misc]  # noqa: N805
+        def method(self: "_Opt", msg: Any, *args: Any, **fields: Any) -> None:
+            self.log(level, msg, *args, **fields)
+        return method
+
+    trace = _at(5)
+    debug = _at(logging.DEBUG)
+    info = _at(logging.INFO)
+    warning = warn = _at(logging.WARNING)
+    error = _at(logging.ERROR)
+    critical = fatal = _at(logging.CRITICAL)
+    del _at
 
 
 def read(path: "str | os.PathLike[str]", key: "str | bytes | None" = None, *,

@@ -48,6 +48,7 @@ fn _alog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ReadError", py.get_type::<ReadError>())?;
     m.add_class::<read::Reader>()?;
     m.add_function(wrap_pyfunction!(engine_level, m)?)?;
+    m.add_function(wrap_pyfunction!(logger::use_scoped_fields, m)?)?;
     m.add_function(wrap_pyfunction!(sinks::close_python_sinks, m)?)?;
     m.add_function(wrap_pyfunction!(sinks::before_fork, m)?)?;
     m.add_function(wrap_pyfunction!(sinks::after_fork_in_parent, m)?)?;

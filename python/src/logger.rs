@@ -4,12 +4,15 @@
 //! `close` release it, and they wake up for Ctrl-C.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use alog_core::config::CallbackSpec;
 use alog_core::{Config, Error, Field, Level, Record, Source};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyInt, PyMapping, PyString, PyTuple};
 
 use crate::convert::{key_bytes, level_arg, py_err, py_level, to_val, utf8, Val};
@@ -160,6 +163,39 @@ fn interruptible(
     }
 }
 
+/// Set once `contextualize` was used in this process: from then on a call looks for fields
+/// in `alog._context` (a `contextvars.ContextVar`); before, it costs nothing.
+static SCOPED_USED: AtomicBool = AtomicBool::new(false);
+
+/// Called by `alog.Logger.contextualize` before it first sets `alog._context`.
+#[pyfunction]
+pub fn use_scoped_fields() {
+    SCOPED_USED.store(true, Ordering::Relaxed);
+}
+
+/// The fields `contextualize` set for the current context, if any.
+fn scoped_fields(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
+    if !SCOPED_USED.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    static VAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let var = VAR.import(py, "alog", "_context")?;
+    let v = var.call_method0(pyo3::intern!(py, "get"))?;
+    Ok(v.cast_into::<PyDict>().ok().filter(|d| !d.is_empty()))
+}
+
+/// `alog.<name>(*args, **kwargs)`: the pure-Python helpers behind `catch`, `contextualize`
+/// and `opt`.
+fn helper<'py>(
+    py: Python<'py>,
+    name: &str,
+    args: Vec<Bound<'py, PyAny>>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let args = PyTuple::new(py, args)?;
+    py.import("alog")?.getattr(name)?.call(args, kwargs)
+}
+
 /// The coroutine `asyncio.to_thread(obj.method, timeout)`.
 fn to_thread<'py>(
     obj: &Bound<'py, PyAny>,
@@ -254,10 +290,16 @@ impl Logger {
         }
         let text = Self::message(msg, args)?;
         let bytes = utf8(&text)?;
-        if kwargs.is_none() && self.context.is_empty() && !exc_default {
+        let scoped = scoped_fields(py)?;
+        if kwargs.is_none() && self.context.is_empty() && !exc_default && scoped.is_none() {
             return submit(py, log, &Record::new_bytes(level, &bytes));
         }
         let mut extra: Vec<(Vec<u8>, Val)> = Vec::new();
+        if let Some(d) = scoped {
+            for (k, v) in d.iter() {
+                extra.push((key_bytes(&k)?, to_val(&v)?));
+            }
+        }
         let mut exc_info = None;
         let mut stack_info = false;
         if let Some(kw) = kwargs {
@@ -383,11 +425,24 @@ impl Logger {
         if let Some(cfg) = config {
             set_config(&mut c, "", cfg)?;
         }
-        let sink = on_batch.map(sinks::PySink::new);
-        if let Some(sink) = &sink {
+        let mut py_sinks = Vec::new();
+        if let Some(f) = on_batch {
+            let sink = sinks::PySink::new(f);
             c.batch_callbacks.push(sinks::batch_callback(sink.clone()));
+            py_sinks.push(sink);
         }
-        let calls_python = sink.is_some() || on_error.is_some();
+        if let Some(stream) = c.console {
+            if let Some((sink, callback)) = sinks::replaced_console(py, stream)? {
+                c.console = None;
+                c.callbacks.push(CallbackSpec {
+                    callback,
+                    level: c.console_level,
+                    format: c.console_format,
+                });
+                py_sinks.push(sink);
+            }
+        }
+        let calls_python = !py_sinks.is_empty() || on_error.is_some();
         c.on_error = match on_error {
             Some(f) if !f.bind(py).is_callable() => {
                 return Err(PyTypeError::new_err(format!(
@@ -409,7 +464,7 @@ impl Logger {
             .detach(|| alog_core::Logger::open(path.as_deref(), c))
             .map_err(py_err)?;
         let inner = Arc::new(Inner { log: Some(log) });
-        sinks::register(&inner, sink, calls_python);
+        sinks::register(&inner, py_sinks, calls_python);
         Ok(Logger {
             inner,
             context: Arc::new([]),
@@ -478,6 +533,48 @@ impl Logger {
             }
         }
         self.submit_fields(py, level, &bytes, &owned, ts_ns, wait)
+    }
+
+    /// Logs an exception escaping a block (`with log.catch():`) or a function
+    /// (`@log.catch` or `@log.catch(ValueError, level="critical", reraise=True)`) with its
+    /// traceback, as loguru's `catch` does.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn catch<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let all = std::iter::once(slf.as_any().clone())
+            .chain(args.iter())
+            .collect();
+        helper(py, "_Catch", all, kwargs)
+    }
+
+    /// `with log.contextualize(request=7):` adds fields to every record logged in the block
+    /// (also from coroutines and tasks it awaits: a `contextvars` context).
+    #[pyo3(signature = (**fields))]
+    fn contextualize<'py>(
+        &self,
+        py: Python<'py>,
+        fields: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fields = match fields {
+            Some(f) => f.clone(),
+            None => PyDict::new(py),
+        };
+        helper(py, "_contextualize", vec![fields.into_any()], None)
+    }
+
+    /// `log.opt(lazy=True).debug("x=%s", expensive)`: with `lazy`, callable arguments are
+    /// called only when the level is enabled; `exception=True` adds the traceback being
+    /// handled.
+    #[pyo3(signature = (**options))]
+    fn opt<'py>(
+        slf: &Bound<'py, Self>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        helper(slf.py(), "_Opt", vec![slf.as_any().clone()], options)
     }
 
     /// `await logger.aflush(timeout)`: `flush` on a worker thread, so the event loop runs on.

@@ -16,7 +16,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use alog_core::config::{BatchCallback, ErrorCallback};
+use std::io::Write;
+
+use alog_core::config::{BatchCallback, ErrorCallback, LineCallback};
+use alog_core::Stream;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -80,9 +83,9 @@ impl PySink {
     }
 }
 
-/// An open logger, with its Python sink if it has one, and whether the writer thread may call
-/// into Python for it at all (a sink or an `on_error` callable).
-type Entry = (Weak<Inner>, Option<Arc<PySink>>, bool);
+/// An open logger, with its Python sinks, and whether the writer thread may call into Python
+/// for it at all (a sink or an `on_error` callable).
+type Entry = (Weak<Inner>, Vec<Arc<PySink>>, bool);
 
 static LIVE: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
 /// Set once the interpreter is shutting down: sinks then fail instead of calling Python.
@@ -113,13 +116,13 @@ fn live(calls_python_only: bool) -> Vec<Arc<Inner>> {
 fn python_sinks() -> Vec<Arc<PySink>> {
     registry()
         .iter()
-        .filter_map(|(_, s, _)| s.clone())
+        .flat_map(|(_, s, _)| s.iter().cloned())
         .collect()
 }
 
 /// Registers an open logger; `calls_python`: its writer may call into Python.
-pub fn register(inner: &Arc<Inner>, sink: Option<Arc<PySink>>, calls_python: bool) {
-    registry().push((Arc::downgrade(inner), sink, calls_python));
+pub fn register(inner: &Arc<Inner>, sinks: Vec<Arc<PySink>>, calls_python: bool) {
+    registry().push((Arc::downgrade(inner), sinks, calls_python));
 }
 
 /// Why a writer thread may not call into Python now.
@@ -159,6 +162,62 @@ pub fn batch_callback(sink: Arc<PySink>) -> BatchCallback {
             }
         },
     )
+}
+
+/// Writes the bytes it is called with to `sys.stdout` or `sys.stderr`, whatever object they
+/// are when it is called.
+#[pyclass(module = "alog._alog", frozen)]
+pub struct PyStream {
+    name: &'static str,
+}
+
+#[pymethods]
+impl PyStream {
+    fn __call__(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<()> {
+        let text = String::from_utf8_lossy(bytes);
+        py.import("sys")?
+            .getattr(self.name)?
+            .call_method1("write", (text,))?;
+        Ok(())
+    }
+}
+
+/// The console sink of a logger opened while `sys.stdout` / `sys.stderr` (the configured
+/// stream) is not the interpreter's own (`sys.__stdout__`): an application or a test
+/// framework (pytest's `capsys`) replaced it, so lines go to that object instead of the file
+/// descriptor. `None` when the stream is the interpreter's own.
+pub fn replaced_console(
+    py: Python<'_>,
+    stream: Stream,
+) -> PyResult<Option<(Arc<PySink>, LineCallback)>> {
+    let name = match stream {
+        Stream::Stdout => "stdout",
+        Stream::Stderr => "stderr",
+    };
+    let sys = py.import("sys")?;
+    if sys.getattr(name)?.is(&sys.getattr(format!("__{name}__"))?) {
+        return Ok(None);
+    }
+    let sink = PySink::new(Py::new(py, PyStream { name })?.into_any());
+    let s = sink.clone();
+    let write_fd = move |line: &[u8]| {
+        let _ = match stream {
+            Stream::Stdout => std::io::stdout().lock().write_all(line),
+            Stream::Stderr => std::io::stderr().lock().write_all(line),
+        };
+    };
+    let cb: LineCallback = Arc::new(move |_level, line: &[u8]| {
+        let mut l = Vec::with_capacity(line.len() + 1);
+        l.extend_from_slice(line);
+        l.push(b'\n');
+        match call_python(|py| s.deliver(py, &l)) {
+            Ok(Ok(())) => {}
+            // The replaced stream failed, or Python is gone: the line goes to the descriptor.
+            Ok(Err(_)) | Err(NoCall::ShuttingDown) => write_fd(&l),
+            Err(NoCall::Forking) => s.deferred().extend_from_slice(&l),
+        }
+    });
+    Ok(Some((sink, cb)))
 }
 
 /// The engine's error callback calling `on_error(exc)` on the writer thread with the error

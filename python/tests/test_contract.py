@@ -257,3 +257,34 @@ def test_read_errors(tmp_path):
         alog.read(tmp_path / "none.log", key="12")
     with pytest.raises(ValueError, match="errors must be strict|warn|ignore"):
         alog.read(tmp_path, errors="loud")
+
+
+# -- the console through sys.stdout / sys.stderr ---------------------------------------------
+
+def test_console_goes_through_a_replaced_sys_stdout(capsys):
+    log = alog.Logger(None, console="stdout", pattern="{level} {msg}")
+    print("before")
+    log.info("logged")
+    log.flush()
+    print("after")
+    log.close()
+    assert capsys.readouterr().out == "before\nINFO logged\nafter\n"
+
+
+def test_console_stderr_with_its_own_level_through_a_replaced_sys_stderr(capsys):
+    log = alog.Logger(None, console="stderr", pattern="{msg}", level="debug", **{"console.level": "warn"})
+    log.debug("hidden")
+    log.warning("shown")
+    log.close()
+    assert capsys.readouterr() == ("", "shown\n")
+
+
+def test_console_writes_to_the_descriptor_when_sys_stdout_is_the_interpreters():
+    r = run_python("""
+        import sys, alog
+        assert sys.stdout is sys.__stdout__
+        log = alog.Logger(None, console="stdout", pattern="{msg}")
+        log.info("to fd 1")
+        log.close()
+    """)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "to fd 1\n", "")
