@@ -14,18 +14,20 @@ logxpy                 engine configuration
 =====================  =========================================
 
 Each record becomes one JSON line (``json.dumps`` with ASCII escapes, so every line is valid
-JSON whatever it holds); destinations receive each batch's lines as one ``bytes``.
+JSON whatever it holds; NaN and infinities, which JSON lacks, are written as the strings
+``"NaN"``, ``"+Inf"`` and ``"-Inf"``, as the engine writes its float fields); destinations
+receive each batch's lines as one ``bytes``.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 import math
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, List, Mapping, Optional, Tuple
 
+from alog import _json
 from alog._alog import Logger, Stats
 
 __all__ = ["QueuePolicy", "AsyncConfig", "AsyncMetrics", "AsyncWriter"]
@@ -155,7 +157,7 @@ class AsyncWriter:
         log = self._log
         if log is None:
             raise RuntimeError("AsyncWriter is not running: call start() first")
-        line = json.dumps(record, ensure_ascii=True, separators=(",", ":"), default=str)
+        line = _json.dumps(record, ensure_ascii=True, separators=(",", ":"), default=str)
         return log.write(line)
 
     def add_destination(self, dest: Destination) -> None:

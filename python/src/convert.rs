@@ -125,8 +125,9 @@ pub use alog_core::OwnedValue as Val;
 fn json_dumps(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let py = v.py();
+    // alog._json.dumps: json.dumps with non-finite floats as the engine writes them.
     let dumps = DUMPS.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("json")?.getattr("dumps")?.unbind())
+        Ok(py.import("alog._json")?.getattr("dumps")?.unbind())
     })?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("default", py.get_type::<PyString>())?;

@@ -234,3 +234,32 @@ def test_fork_while_a_writer_delivers(tmp_path):
     missing = sorted(set(range(max(mine) + 1)) - set(mine))
     assert mine == list(range(len(mine))), (len(missing), missing[:3], missing[-3:], w.metrics, len(recs))
     assert w.metrics.written == len(mine)
+
+
+def strict_json(line):
+    """json.loads that refuses the NaN / Infinity tokens JSON does not have."""
+    def bad(token):
+        raise ValueError(f"invalid JSON token {token}")
+    return json.loads(line, parse_constant=bad)
+
+
+def test_nan_and_infinities_are_valid_json():
+    dest = Held()
+    with AsyncWriter(AsyncConfig(batch_size=1)) as w:
+        w.add_destination(dest)
+        w.enqueue({"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf"),
+                   "nested": {"list": [1.5, float("nan")], "t": (float("inf"),)}, "ok": 2.5})
+        w.flush()
+    (line,) = dest.batches[0].decode().splitlines()
+    assert strict_json(line) == {"nan": "NaN", "inf": "+Inf", "ninf": "-Inf",
+                                 "nested": {"list": [1.5, "NaN"], "t": ["+Inf"]}, "ok": 2.5}
+
+
+def test_nan_in_logger_fields_is_valid_json(tmp_path):
+    import alog
+
+    p = tmp_path / "a.jsonl"
+    with alog.Logger(p, format="json") as log:
+        log.info("floats", x=float("nan"), y=float("-inf"), data={"v": [float("inf"), 1]})
+    r = strict_json(p.read_text())
+    assert (r["x"], r["y"], r["data"]) == ("NaN", "-Inf", {"v": ["+Inf", 1]})
