@@ -146,7 +146,7 @@ def test_batch_size_and_batch_timeout(tmp_path):
     sink = SlowSink(0)
 
     async def main():
-        async with LogWriter(None, batch_size=5, batch_timeout=0.3, on_batch=sink) as w:
+        async with LogWriter(None, batch_size=5, batch_timeout=1.0, on_batch=sink) as w:
             for i in range(5):
                 await w.write(f"e{i}")
             t0 = time.perf_counter()
@@ -161,8 +161,8 @@ def test_batch_size_and_batch_timeout(tmp_path):
             return full, partial
 
     full, partial = run(main())
-    assert full < 0.2               # a full batch goes at once
-    assert 0.2 < partial < 2.0      # a partial one after batch_timeout (0.3 s)
+    assert full < 0.5               # a full batch goes at once
+    assert 0.8 < partial < 3.0      # a partial one after batch_timeout (1 s)
     assert [json.loads(x)["msg"] for x in sink.lines] == ["e0", "e1", "e2", "e3", "e4", "alone"]
 
 
@@ -331,6 +331,6 @@ def test_logger_aflush_and_aclose_keep_the_loop_running(tmp_path):
         return ticker
 
     ticker = run(main())
-    assert ticker.worst < 0.1 and ticker.ticks >= 60
+    assert ticker.worst < 0.1 and ticker.ticks >= 30
     assert len(sink.lines) == 2
 
