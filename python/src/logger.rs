@@ -89,6 +89,17 @@ fn config_value(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     if key == "file_mode" && v.is_instance_of::<PyInt>() {
         return Ok(format!("0o{:o}", v.extract::<u32>()?));
     }
+    static TIMEDELTA: PyOnceLock<Py<pyo3::types::PyType>> = PyOnceLock::new();
+    if v.is_instance(TIMEDELTA.import(v.py(), "datetime", "timedelta")?)? {
+        // Durations: milliseconds for the `_ms` keys, seconds for the others (`max_age`).
+        let secs: f64 = v.call_method0("total_seconds")?.extract()?;
+        let n = if key.ends_with("_ms") {
+            secs * 1e3
+        } else {
+            secs
+        };
+        return Ok(format!("{}", n.round() as i64));
+    }
     Ok(v.str()?.to_cow()?.into_owned())
 }
 

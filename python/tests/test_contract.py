@@ -79,6 +79,19 @@ def test_dictconfig_gives_dotted_keys_as_nested_mappings(tmp_path):
     assert stat.S_IMODE(os.stat(main).st_mode) == 0o600
 
 
+def test_durations_as_timedelta(tmp_path):
+    import datetime
+
+    # Milliseconds for the _ms keys, seconds for max_age: the engine's messages show which.
+    with pytest.raises(ValueError, match=r'invalid value "7200000" for batch_timeout_ms'):
+        alog.Logger(None, on_batch=print, batch_timeout_ms=datetime.timedelta(hours=2))
+    with pytest.raises(ValueError, match=r'invalid value "-60" for max_age'):
+        alog.Logger(tmp_path / "a.log", max_age=datetime.timedelta(minutes=-1))
+    log = alog.Logger(tmp_path / "a.log", max_age=datetime.timedelta(days=7), rotate_bytes="1m",
+                      block_timeout_ms=datetime.timedelta(seconds=0.25))
+    log.close()
+
+
 def test_bad_nested_keys_name_the_dotted_key(tmp_path):
     with pytest.raises(ValueError, match=r'invalid value "sometimes" for file\.x\.format'):
         alog.Logger(tmp_path / "a.log", file={"x": {"path": str(tmp_path / "x.log"), "format": "sometimes"}})
