@@ -251,6 +251,34 @@ typedef struct alog_stats {
   uint64_t reserved[8];
 } alog_stats;
 
+// One sink's counters: `alog_get_sink_stats`. Counts are of records (lines). Per sink,
+// `taken == written + dropped + failed + backlog` once nothing is in flight.
+typedef struct alog_sink_stats {
+  // `file` (the path given to `alog_open`), `file.NAME`, `console`, `syslog`,
+  // `callback.N`, `batch_callback.N`; NUL-terminated, truncated to fit.
+  char name[64];
+  // Where it writes: a path, `stdout`, `stderr`, `syslog at PATH`, `callback`.
+  char target[256];
+  // Records handed to the sink (at or above its level).
+  uint64_t taken;
+  uint64_t written;
+  // Records its lane dropped under the sink's policy (`NAME.overflow=drop`, a receiver
+  // that accepted nothing for `stall_timeout_ms`).
+  uint64_t dropped;
+  // Records the sink could not write after retries.
+  uint64_t failed;
+  // Failed write attempts, retries included.
+  uint64_t write_errors;
+  uint64_t bytes_written;
+  // Records waiting in the sink's lane now, and the most that ever waited.
+  uint64_t backlog;
+  uint64_t backlog_peak;
+  // The sink's last error (empty if none), NUL-terminated, truncated to fit.
+  char last_error[256];
+  // Zero; room to grow without changing the struct's size.
+  uint64_t reserved[8];
+} alog_sink_stats;
+
 // A call site of `ALOG_LOGF`: static storage, initialised by the macro with the format, file,
 // function and line, and zeros. alog fills `state`, `id`, `n_args` and `kinds` once, on the
 // first call; `state` is read with acquire and written with release ordering. The strings are
@@ -348,8 +376,9 @@ void alog_conf_free(struct alog_conf *conf);
 // Opens a logger appending to `path` (NULL: no main file; then the conf must name another
 // sink) with the settings of `conf` (NULL: defaults). `conf` is copied, not consumed. On
 // success writes the handle to `*out`; on failure leaves `*out` untouched, returns
-// `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`.
-// Starts the `alog-writer` thread (unless sync mode). Any thread.
+// `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`;
+// `errno` is then the OS error behind an `ALOG_ERR_IO` (`ENOENT`, `EACCES`, ...) and 0 for
+// every other failure. Starts the `alog-writer` thread (unless sync mode). Any thread.
 alog_result alog_open(const char *path,
                       const struct alog_conf *conf,
                       struct alog_logger **out,
@@ -393,6 +422,25 @@ alog_result alog_close(struct alog_logger *lg, uint32_t timeout_ms);
 
 // Fills `*out` with a snapshot of the logger's counters (also after close). Any thread.
 alog_result alog_get_stats(const struct alog_logger *lg, struct alog_stats *out);
+
+// Stores the number of the logger's sinks in `*out` (indexes for `alog_get_sink_stats`).
+// Any thread; also after close.
+alog_result alog_sink_count(const struct alog_logger *lg, size_t *out);
+
+// Fills `*out` with the counters of sink `index` (0-based, in configuration order: the file
+// given to `alog_open`, `file.NAME` sinks, the console, syslog, callbacks, batch callbacks).
+// `ALOG_ERR_INVALID` when `index` is not below `alog_sink_count`. Any thread; also after
+// close.
+alog_result alog_get_sink_stats(const struct alog_logger *lg,
+                                size_t index,
+                                struct alog_sink_stats *out);
+
+// Sets the most `alog-writer` threads of the process (1..16; default 4, or
+// `ALOG_WRITER_THREADS`). Every logger and every sink lane of the process shares them; they
+// start when work needs them and end after 10 s without any. Lowering the limit lets extra
+// threads end when they next find nothing to do. `ALOG_ERR_INVALID` outside 1..16. Any
+// thread, at any time.
+alog_result alog_set_writer_threads(uint32_t n);
 
 // Asks the writer to close and reopen the logger's files before its next batch, after an
 // external tool (logrotate without `copytruncate`) moved them. Only an atomic increment:

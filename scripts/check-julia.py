@@ -13,6 +13,16 @@
 4. Julia structs named like a header struct have its fields, in order, with matching types;
    Julia constants named like a header #define have its value; every numeric #define of the
    header has its Julia constant.
+5. The C functions that can block (a write waiting for room, flush, close) are called inside
+   `@gcsafe`, so that Julia's garbage collector can run while they wait; the only other
+   ccalls allowed are the Julia runtime's `jl_gc_safe_enter` / `jl_gc_safe_leave` that
+   `@gcsafe` uses, in the raw layer.
+6. A log call never throws: no `throw`, `rethrow`, `error(...)` or `@assert` is reachable
+   outside a `try ... catch` from the package's `handle_message`, `shouldlog`,
+   `min_enabled_level` and `catch_exceptions` methods or from a function registered with
+   `finalizer` (calls are followed through the package's own functions, by name).
+7. Every name of the seed's AsyncFileLogger interface is defined and exported, and
+   `LogMessage` has the seed's fields in the seed's order.
 
 Exit status 0 when everything holds, 1 with one line per problem (file:line: message)
 otherwise, 2 for a usage error.
@@ -77,6 +87,25 @@ class HeaderError(Exception):
 # no Julia counterpart: Julia messages are formatted by Julia. The raw layer need not wrap it.
 C_ONLY_FUNCTIONS = {"alog_site_prepare", "alog_logf_args"}
 C_ONLY_CONSTANT = re.compile(r"ALOG_(SITE|ARG)_\w+|ALOG_LOGF_MAX_ARGS")
+
+# The C functions that may block the calling thread: under overflow=block a write waits for
+# room in the queue; flush and close wait for the writer.
+BLOCKING_FUNCTIONS = {"alog_write", "alog_write_record", "alog_flush", "alog_close"}
+
+# Julia runtime functions the raw layer may call (no library): return type and argument types.
+JULIA_RUNTIME = {"jl_gc_safe_enter": ("Int8", []), "jl_gc_safe_leave": ("Cvoid", ["Int8"])}
+
+# Methods Julia's logging calls on a log call: they must never throw into the caller.
+NOTHROW_METHODS = {"handle_message", "shouldlog", "min_enabled_level", "catch_exceptions"}
+THROWING_CALLS = {"throw", "rethrow", "error"}
+THROWING_MACROS = {"@assert"}
+
+# The interface of the seed's AsyncFileLogger (its application code uses these names), and
+# the fields of its LogMessage in order, which custom formatters read.
+SEED_NAMES = ["AsyncFileLogger", "LogMessage", "create_async_file_logger", "close_async_logger",
+              "get_logger_stats", "create_simplified_logger", "create_full_logger"]
+SEED_LOGMESSAGE_FIELDS = ["level", "message", "_module", "_group", "id", "file", "line", "kwargs",
+                          "timestamp"]
 
 C_QUALIFIERS = {"const", "volatile", "restrict", "struct", "enum", "unsigned", "signed"}
 
@@ -358,6 +387,8 @@ class CCall:
     argtypes: list[str] | None
     nargs: int
     problem: str | None = None
+    lib: bool = True
+    node: object = None
 
 
 def read_ccall(path: Path, node) -> CCall:
@@ -369,7 +400,8 @@ def read_ccall(path: Path, node) -> CCall:
     spec, ret, types, values = args[0], args[1], args[2], args[3:]
     name = None
     target = spec
-    if spec.type == "tuple_expression":
+    lib = spec.type == "tuple_expression"
+    if lib:
         parts = named(spec)
         target = parts[0] if parts else spec
     if target.type == "quote_expression":
@@ -383,7 +415,8 @@ def read_ccall(path: Path, node) -> CCall:
         return CCall(path, line, name, norm_type(ret), None, len(values),
                      f"ccall of {name}: argument types {text(types)!r} are not a tuple "
                      "(a single type needs a trailing comma: (T,))")
-    return CCall(path, line, name, norm_type(ret), [norm_type(t) for t in named(types)], len(values))
+    return CCall(path, line, name, norm_type(ret), [norm_type(t) for t in named(types)], len(values),
+                 lib=lib)
 
 
 def read_macro_ccall(path: Path, node) -> CCall:
@@ -416,7 +449,38 @@ def find_ccalls(path: Path, tree) -> list[CCall]:
             out.append(read_ccall(path, n))
         elif n.type == "macrocall_expression" and n.named_children and text(n.named_children[0]) == "@ccall":
             out.append(read_macro_ccall(path, n))
+        else:
+            continue
+        out[-1].node = n
     return out
+
+
+def macro_name(node) -> str | None:
+    """`@gcsafe` for a macrocall node, else None."""
+    if node is None or node.type != "macrocall_expression" or not node.named_children:
+        return None
+    return text(node.named_children[0])
+
+
+def in_gcsafe(node) -> bool:
+    """Whether a ccall node is the argument of `@gcsafe` (possibly after `return`)."""
+    p = node.parent
+    if p is not None and p.type == "macro_argument_list":
+        return macro_name(p.parent) == "@gcsafe"
+    return False
+
+
+def check_runtime_ccall(c: CCall) -> list[Problem]:
+    """A ccall of a Julia runtime function (no library), as `@gcsafe` makes them."""
+    ret, args = JULIA_RUNTIME[c.name]
+    if c.lib:
+        return [Problem(c.path, c.line, f"ccall of {c.name}: a Julia runtime function takes no library")]
+    if c.problem:
+        return [Problem(c.path, c.line, c.problem)]
+    if c.ret != ret or c.argtypes != args or c.nargs != len(args):
+        return [Problem(c.path, c.line, f"ccall of {c.name}: must be ccall(:{c.name}, {ret}, ({', '.join(args)}"
+                        f"{',' if len(args) == 1 else ''}){''.join(', x' for _ in args)})")]
+    return []
 
 
 def check_ccall(h: Header, c: CCall) -> list[Problem]:
@@ -516,6 +580,150 @@ def check_constants(h: Header, path: Path, tree) -> tuple[list[Problem], set[str
     return out, seen
 
 
+# --------------------------------------------------------------------------------------
+# Log calls that never throw
+
+
+@dataclass
+class FunctionDef:
+    name: str
+    path: Path
+    line: int
+    node: object  # the definition; its signature is skipped when reading the body
+
+
+def callee_name(call) -> str | None:
+    """`f` for `f(x)`, `Logging.f(x)` and `f{T}(x)`; None for anything else."""
+    parts = named(call)
+    if not parts:
+        return None
+    f = parts[0]
+    if f.type == "parametrized_type_expression":
+        f = named(f)[0]
+    if f.type == "field_expression":
+        f = named(f)[-1]
+    return text(f) if f.type == "identifier" else None
+
+
+def signature_call(node):
+    """The call_expression of a definition's signature, under `where` and `::T`."""
+    while node is not None and node.type in ("where_expression", "typed_expression", "signature"):
+        node = named(node)[0] if named(node) else None
+    return node if node is not None and node.type == "call_expression" else None
+
+
+def function_defs(path: Path, tree) -> list[FunctionDef]:
+    """Every `function f(...) ... end` and `f(...) = ...` of a file."""
+    out = []
+    for n in walk(tree.root_node):
+        call = None
+        if n.type == "function_definition":
+            call = signature_call(child(n, "signature"))
+        elif n.type == "assignment" and named(n):
+            call = signature_call(named(n)[0])
+        if call is not None and callee_name(call):
+            out.append(FunctionDef(callee_name(call), path, n.start_point[0] + 1, n))
+    return out
+
+
+def body_nodes(d: FunctionDef):
+    """The parts of a definition that run when it is called (not its signature)."""
+    if d.node.type == "function_definition":
+        return [c for c in named(d.node) if c.type != "signature"]
+    return [named(d.node)[-1]]
+
+
+def unprotected(node):
+    """Yields the nodes of `node` that run outside the protection of a `try ... catch`: the
+    body of a try with a catch clause is skipped, its catch and finally clauses are not;
+    quoted code and nested definitions do not run here."""
+    if node.type in ("quote_expression", "macro_definition", "function_definition"):
+        return
+    yield node
+    kids = named(node)
+    if node.type == "try_statement" and any(k.type == "catch_clause" for k in kids):
+        kids = [k for k in kids if k.type in ("catch_clause", "finally_clause")]
+    for k in kids:
+        yield from unprotected(k)
+
+
+def finalizer_names(tree) -> set[str]:
+    """Functions registered with `finalizer(f, x)`."""
+    out = set()
+    for n in nodes(tree, "call_expression"):
+        if callee_name(n) == "finalizer":
+            args = named(child(n, "argument_list") or n)
+            if args and args[0].type == "identifier":
+                out.add(text(args[0]))
+    return out
+
+
+def check_nothrow(defs: list[FunctionDef], roots: set[str]) -> list[Problem]:
+    """A problem for each root method from which a throw is reachable outside a try."""
+    by_name: dict[str, list[FunctionDef]] = {}
+    for d in defs:
+        by_name.setdefault(d.name, []).append(d)
+    out = []
+    for root in (d for d in defs if d.name in roots):
+        chain = find_throw(root, by_name, [root.name], {root.name})
+        if chain is not None:
+            names, where = chain
+            into = "into the log call" if root.name in NOTHROW_METHODS else "out of a finalizer"
+            out.append(Problem(root.path, root.line,
+                               f"{root.name} can throw {into}: {' -> '.join(names)} "
+                               f"at {where} is outside a try/catch"))
+    return out
+
+
+def find_throw(d: FunctionDef, by_name, chain: list[str], seen: set[str]):
+    for part in body_nodes(d):
+        for n in unprotected(part):
+            if n.type == "macrocall_expression" and macro_name(n) in THROWING_MACROS:
+                return chain + [macro_name(n)], f"{d.path.name}:{n.start_point[0] + 1}"
+            if n.type != "call_expression":
+                continue
+            name = callee_name(n)
+            if name in THROWING_CALLS:
+                return chain + [name], f"{d.path.name}:{n.start_point[0] + 1}"
+            if name in by_name and name not in seen:
+                seen.add(name)
+                for callee in by_name[name]:
+                    found = find_throw(callee, by_name, chain + [name], seen)
+                    if found is not None:
+                        return found
+    return None
+
+
+def check_seed(trees: dict[Path, object], module_file: Path) -> list[Problem]:
+    """The seed's names are defined and exported; LogMessage has the seed's fields."""
+    defined: dict[str, list[str] | None] = {}
+    for tree in trees.values():
+        for n in nodes(tree, "struct_definition"):
+            head = child(n, "type_head")
+            if head is not None:
+                name = re.split(r"[<{(\s]", text(head).strip())[0]
+                fields = [text(named(c)[0]) if c.type == "typed_expression" else text(c)
+                          for c in named(n) if c.type in ("typed_expression", "identifier")]
+                defined[name] = fields
+    for d in (d for f, t in trees.items() for d in function_defs(f, t)):
+        defined.setdefault(d.name, None)
+    exported: set[str] = set()
+    if module_file in trees:
+        for n in nodes(trees[module_file], "export_statement"):
+            exported |= {text(c) for c in named(n) if c.type == "identifier"}
+    out = []
+    for name in SEED_NAMES:
+        if name not in defined:
+            out.append(Problem(module_file, 1, f"the seed's {name} is not defined: its application code uses it"))
+        elif name not in exported:
+            out.append(Problem(module_file, 1, f"the seed's {name} is not exported: `using ALog` must bring it"))
+    fields = defined.get("LogMessage")
+    if fields is not None and fields != SEED_LOGMESSAGE_FIELDS:
+        out.append(Problem(module_file, 1, f"LogMessage has fields {fields}, the seed's formatters read "
+                           f"{SEED_LOGMESSAGE_FIELDS}"))
+    return out
+
+
 def main(argv: list[str]) -> int:
     root = Path(__file__).resolve().parent.parent
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -543,13 +751,23 @@ def main(argv: list[str]) -> int:
     parser = jl_parser()
     problems: list[Problem] = []
     ccalls: list[CCall] = []
+    src_dir = raw.parent
+    src_trees: dict[Path, object] = {}
     for f in files:
         tree = parser.parse(f.read_bytes())
+        if f.resolve().parent == src_dir.resolve():
+            src_trees[f] = tree
         problems += syntax_problems(f, tree)
         found = find_ccalls(f, tree)
         ccalls += found
         for c in found:
-            problems += check_ccall(h, c)
+            if c.name in JULIA_RUNTIME:
+                problems += check_runtime_ccall(c)
+            else:
+                problems += check_ccall(h, c)
+            if c.name in BLOCKING_FUNCTIONS and not in_gcsafe(c.node):
+                problems.append(Problem(f, c.line, f"ccall of {c.name} can block: call it as @gcsafe ccall(...) "
+                                        "so that the garbage collector can run while it waits"))
             if f.resolve() != raw.resolve():
                 problems.append(Problem(f, c.line, f"ccall of {c.name} outside the raw layer {raw.name}: "
                                         "call the LibALog function instead"))
@@ -573,6 +791,14 @@ def main(argv: list[str]) -> int:
             problems.append(Problem(raw, extra.line, f"second ccall of {name} (first at line {calls[0].line}): "
                                     "one ccall per C function"))
 
+    defs = [d for f, t in src_trees.items() for d in function_defs(f, t)]
+    roots = set(NOTHROW_METHODS)
+    for t in src_trees.values():
+        roots |= finalizer_names(t)
+    problems += check_nothrow(defs, roots)
+    module_file = src_dir / "ALog.jl"
+    problems += check_seed(src_trees, module_file)
+
     for p in problems:
         print(p)
     nfiles, ncalls = len(files), len(ccalls)
@@ -580,7 +806,9 @@ def main(argv: list[str]) -> int:
         print(f"check-julia: {len(problems)} problem(s) in {nfiles} files, {ncalls} ccalls", file=sys.stderr)
         return 1
     print(f"check-julia: {nfiles} .jl files parse; {ncalls} ccalls match include/alog.h "
-          f"({len(h.functions)} functions, {len(h.structs)} structs, {len(h.defines)} constants)")
+          f"({len(h.functions)} functions, {len(h.structs)} structs, {len(h.defines)} constants); "
+          f"blocking calls GC-safe; no throw reachable from {len([d for d in defs if d.name in roots])} "
+          f"logging methods and finalizers; the seed's {len(SEED_NAMES)} names exported")
     return 0
 
 

@@ -2,11 +2,13 @@
 # Tests the Go binding (bindings/go): builds libalog.a, checks gofmt and go vet (the binding
 # and its benchmark module), runs the Go tests under the race detector (100 goroutines x 1000
 # records, Close racing loggers, every overflow policy's accounting, the slog handler with
-# testing/slogtest, the GC-stress run), the allocation and example tests without it, the tests
-# again with the strict cgo pointer checks (GOEXPERIMENT=cgocheck2), a compile run of the
-# benchmarks, and the README's quick start as a program outside the module, both from this
-# checkout (replace directive) and from a copy of the module linked against an installed
-# libalog. Exits non-zero on any failure. Needs Go >= 1.24, cargo and a C compiler.
+# testing/slogtest, the GC-stress run, a program ending by return, os.Exit and SIGTERM), the
+# allocation and example tests without it, the tests again with the strict cgo pointer checks
+# (GOEXPERIMENT=cgocheck2), a compile run of the benchmarks, and the README's quick start as a
+# program outside the module: from this checkout (replace directive), from a copy of the module
+# linked against an installed libalog, from a copy laid out as scripts/release-go.sh publishes
+# it (no Rust, no CGO flags) and fully static; and that CGO_ENABLED=0 stops with a clear
+# message. Exits non-zero on any failure. Needs Go >= 1.24, cargo and a C compiler.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -63,33 +65,62 @@ check_app() {
   echo "$1: the quick start wrote its two documented records"
 }
 
+# app_module NAME MODULE: a module $tmp/NAME holding the quick start, whose requirement of the
+# binding is replaced by the folder MODULE.
+app_module() {
+  mkdir -p "$tmp/$1"
+  cp "$tmp/main.go" "$tmp/$1/"
+  (
+    cd "$tmp/$1"
+    go mod init "example.com/$1" >/dev/null 2>&1
+    go mod edit -require github.com/alog-dev/alog/bindings/go@v0.0.0 \
+      -replace github.com/alog-dev/alog/bindings/go="$2"
+  )
+}
+
+# module_copy DIR: the binding's Go and C files, as a published module holds them.
+module_copy() {
+  mkdir -p "$1"
+  (cd bindings/go && cp go.mod ./*.go ./*.c ./*.h "$1/")
+}
+
 step "the README's quick start as a module outside the repository (replace directive)"
-mkdir "$tmp/app1"
-cp "$tmp/main.go" "$tmp/app1/"
-(
-  cd "$tmp/app1"
-  go mod init example.com/app1 >/dev/null 2>&1
-  go mod edit -require github.com/alog-dev/alog/bindings/go@v0.0.0 \
-    -replace github.com/alog-dev/alog/bindings/go="$root/bindings/go"
-  go build -o app .
-)
+app_module app1 "$root/bindings/go"
+(cd "$tmp/app1" && go build -o app .)
 check_app "$tmp/app1"
 
 step "the same with a copy of the module and an installed libalog (CGO_CFLAGS / CGO_LDFLAGS)"
 bash scripts/install.sh "$tmp/prefix" >/dev/null
-mkdir -p "$tmp/modcopy" "$tmp/app2"
-(cd bindings/go && cp go.mod ./*.go ./*.c ./*.h "$tmp/modcopy/")
-cp "$tmp/main.go" "$tmp/app2/"
-(
-  cd "$tmp/app2"
-  go mod init example.com/app2 >/dev/null 2>&1
-  go mod edit -require github.com/alog-dev/alog/bindings/go@v0.0.0 \
-    -replace github.com/alog-dev/alog/bindings/go="$tmp/modcopy"
-  CGO_CFLAGS="-I$tmp/prefix/include" CGO_LDFLAGS="-L$tmp/prefix/lib" go build -o app .
-)
+module_copy "$tmp/modcopy"
+app_module app2 "$tmp/modcopy"
+(cd "$tmp/app2" && CGO_CFLAGS="-I$tmp/prefix/include" CGO_LDFLAGS="-L$tmp/prefix/lib" go build -o app .)
 if ldd "$tmp/app2/app" | grep -q libalog; then
   echo "app2 links libalog dynamically; expected the static library"; exit 1
 fi
 check_app "$tmp/app2"
+
+step "the published layout (scripts/release-go.sh): lib/GOOS_GOARCH and include/ in the module, no Rust, no CGO flags"
+goos_arch="$(go env GOOS)_$(go env GOARCH)"
+module_copy "$tmp/published"
+mkdir -p "$tmp/published/lib/$goos_arch" "$tmp/published/include"
+cp target/release/libalog.a "$tmp/published/lib/$goos_arch/"
+cp include/alog.h "$tmp/published/include/"
+app_module app3 "$tmp/published"
+(cd "$tmp/app3" && go build -o app .)
+check_app "$tmp/app3"
+
+step "a fully static binary: go build -ldflags '-extldflags -static'"
+rm -rf "$tmp/app3/logs"
+(cd "$tmp/app3" && go build -ldflags '-extldflags -static' -o app . 2>&1 | grep -v "statically linked applications requires at runtime" | grep -v "in function" || true)
+file "$tmp/app3/app" | grep -q "statically linked" || { file "$tmp/app3/app"; exit 1; }
+check_app "$tmp/app3"
+
+step "CGO_ENABLED=0 stops with a message saying what to do"
+if out=$(cd "$tmp/app3" && CGO_ENABLED=0 go build -o app-nocgo . 2>&1); then
+  echo "CGO_ENABLED=0 build succeeded"; exit 1
+fi
+echo "$out"
+echo "$out" | grep -q "alog_needs_cgo__build_with_CGO_ENABLED_1_and_a_C_compiler" || exit 1
+[ "$(echo "$out" | grep -c 'undefined')" -eq 1 ] || { echo "more than the one clear error"; exit 1; }
 
 printf '\nGo binding: ALL TESTS PASSED\n'

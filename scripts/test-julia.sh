@@ -4,7 +4,9 @@
 #      grammar) and every ccall matches include/alog.h;
 #   2. the checker fails, with a message naming the problem, on deliberately broken copies:
 #      a file with a syntax error, an argument type changed, an argument dropped, a call to a
-#      function the header does not declare, a struct field and a constant that disagree;
+#      function the header does not declare, a struct field and a constant that disagree, a
+#      handle_message / shouldlog / finalizer from which a throw is reachable, a blocking call
+#      outside @gcsafe, a seed name missing or not exported, LogMessage's fields reordered;
 #   3. when a `julia` binary is on PATH: builds libalog and runs the package's test suite
 #      (Pkg.test) against it; otherwise says that it was skipped.
 # Installs its Python prerequisites (tree-sitter, tree-sitter-julia) when missing.
@@ -82,17 +84,46 @@ expect_failure ccall-outside-raw-layer \
   "printf 'f() = ccall((:alog_version, \"libalog\"), Cstring, ())\n' >> julia/ALog/src/levels.jl" \
   'levels\.jl:[0-9]+: ccall of alog_version outside the raw layer'
 
+# A log call that can throw, a blocking call that is not GC-safe, the seed's interface.
+expect_failure handle-message-throws \
+  "perl -0pi -e 's/    try\n        log_record\(lg, level, message, _module, group, id, file, line, kwargs\)\n    catch err\n        failed\(lg, err, level, message\)\n    end\n/    log_record(lg, level, message, _module, group, id, file, line, kwargs)\n/' julia/ALog/src/logger.jl" \
+  'logger\.jl:[0-9]+: handle_message can throw into the log call: handle_message -> log_record -> .* is outside a try/catch'
+expect_failure rethrow-in-catch \
+  "perl -0pi -e 's/    catch err\n        failed\(a\.logger, err, level, message\)/    catch err\n        rethrow()/' julia/ALog/src/seed.jl" \
+  'seed\.jl:[0-9]+: handle_message can throw into the log call: handle_message -> rethrow at seed\.jl'
+expect_failure shouldlog-check \
+  "perl -0pi -e 's/(function Logging\.shouldlog\(lg::Logger, level, _module, group, id\)\n)/\$1    check(0, \"x\")\n/' julia/ALog/src/logger.jl" \
+  'shouldlog can throw into the log call: shouldlog -> check -> throw at logger\.jl'
+expect_failure finalizer-throws \
+  "perl -0pi -e 's/(function finalize_logger\(lg::Logger\)\n)/\$1    check_live(lg)\n/' julia/ALog/src/logger.jl" \
+  'finalize_logger can throw out of a finalizer: finalize_logger -> check_live -> throw'
+expect_failure blocking-not-gcsafe \
+  "sed -i 's/return @gcsafe ccall((:alog_flush,/return ccall((:alog_flush,/' $raw_rel" \
+  'ccall of alog_flush can block: call it as @gcsafe ccall'
+expect_failure runtime-ccall-type \
+  "sed -i 's/ccall(:jl_gc_safe_enter, Int8, ())/ccall(:jl_gc_safe_enter, Int32, ())/' $raw_rel" \
+  'ccall of jl_gc_safe_enter: must be ccall\(:jl_gc_safe_enter, Int8, \(\)\)'
+expect_failure seed-name-missing \
+  "sed -i 's/^function create_full_logger(/function create_debug_logger(/' julia/ALog/src/seed.jl" \
+  "the seed's create_full_logger is not defined"
+expect_failure seed-name-not-exported \
+  "sed -i 's/get_logger_stats, create_simplified_logger, create_full_logger, ALogError,/get_logger_stats, create_full_logger, ALogError,/' julia/ALog/src/ALog.jl" \
+  "the seed's create_simplified_logger is not exported"
+expect_failure seed-logmessage-fields \
+  "perl -0pi -e 's/    file::String\n    line::Int\n/    line::Int\n    file::String\n/' julia/ALog/src/seed.jl" \
+  "LogMessage has fields .*'line', 'file'"
+
 # The @ccall form is read too: a correct one passes, a wrong argument type fails.
-at_ccall='s/return ccall((:alog_flush, libalog()), Int32, (Ptr{alog_logger}, UInt32), lg, timeout_ms)/return @ccall lib.alog_flush(lg::Ptr{alog_logger}, timeout_ms::TYPE)::Int32/'
+at_ccall='s/return ccall((:alog_set_level, libalog()), Int32, (Ptr{alog_logger}, Int32), lg, level)/return @ccall lib.alog_set_level(lg::Ptr{alog_logger}, level::TYPE)::Int32/'
 mkdir -p "$work/at-ccall-ok"
 cp -r julia "$work/at-ccall-ok/julia"
-sed -i "${at_ccall/TYPE/UInt32}" "$work/at-ccall-ok/$raw_rel"
-grep -q '@ccall lib.alog_flush' "$work/at-ccall-ok/$raw_rel" || fail "at-ccall: the change did not apply"
+sed -i "${at_ccall/TYPE/Int32}" "$work/at-ccall-ok/$raw_rel"
+grep -q '@ccall lib.alog_set_level' "$work/at-ccall-ok/$raw_rel" || fail "at-ccall: the change did not apply"
 python3 scripts/check-julia.py --julia-dir "$work/at-ccall-ok/julia" >/dev/null \
   || fail "at-ccall: a correct @ccall was rejected"
 printf 'ok  %-28s %s\n' at-ccall-correct "accepted"
 expect_failure at-ccall-argument-type "sed -i '${at_ccall/TYPE/UInt64}' $raw_rel" \
-  'ccall of alog_flush: argument 2 \(timeout_ms\) is UInt64'
+  'ccall of alog_set_level: argument 2 \(level\) is UInt64'
 
 # A header that grew a function the raw layer does not wrap.
 sed 's/^const char \*alog_result_str(alog_result r);$/&\nalog_result alog_future_call(struct alog_logger *lg);/' include/alog.h > "$work/alog.h"
@@ -142,7 +173,7 @@ if command -v julia >/dev/null 2>&1; then
   export PATH="$HOME/.cargo/bin:$PATH"
   cargo build --release -p alog-ffi
   ALOG_LIB="$root/target/release/libalog.so" \
-    julia --project=julia/ALog -e 'using Pkg; Pkg.test()'
+    julia --project=julia/ALog -e 'using Pkg; Pkg.test(; julia_args = ["--threads=2"])'
 else
   echo "skipped: no julia on PATH (the static checks above ran)"
 fi

@@ -16,12 +16,16 @@ import (
 // unsafeString views b as a string for the duration of a call that does not keep it.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// The direct API allocates nothing per call, with or without typed fields; the slog handler
+// The direct API allocates nothing per call, with or without typed fields, With attributes,
+// context attributes or the source location; the slog handler
 // allocates less than log/slog's own JSON handler for the same call.
 func TestZeroAllocationsPerCall(t *testing.T) {
 	l, _ := open(t, WithFormat(FormatJSON), WithQueue(1<<16, OverflowDropNewest))
 	buf := make([]byte, 0, 64)
 	i := 0
+	child := l.With(String("req", "r-1"), Int("user", 7))
+	actx := ContextWithAttrs(context.Background(), String("trace", "4bf9"))
+	src, _ := open(t, WithFormat(FormatJSON), WithQueue(1<<16, OverflowDropNewest), WithAddSource(true))
 	cases := map[string]func(){
 		"Info(msg)": func() { _ = l.Info("user 42 logged in from 10.0.0.42 in 42 ms") },
 		"Info(msg) from a reused buffer": func() {
@@ -34,8 +38,11 @@ func TestZeroAllocationsPerCall(t *testing.T) {
 			_ = l.Info("user logged in", Int("user", 42), String("ip", "10.0.0.42"),
 				Duration("took", 42*time.Millisecond), Bool("ok", true), Float64("score", 0.5))
 		},
-		"Debug below the level": func() { _ = l.Debug("x", Int("a", 1)) },
-		"Writer.Write":          func() { _, _ = l.Writer(LevelInfo).Write(buf) },
+		"Debug below the level":          func() { _ = l.Debug("x", Int("a", 1)) },
+		"Writer.Write":                   func() { _, _ = l.Writer(LevelInfo).Write(buf) },
+		"With child Info(msg, attr)":     func() { _ = child.Info("handled", Int("status", 200)) },
+		"InfoContext with context attrs": func() { _ = l.InfoContext(actx, "handled", Int("status", 200)) },
+		"Info with AddSource":            func() { _ = src.Info("handled", Int("status", 200)) },
 	}
 	for name, f := range cases {
 		if n := testing.AllocsPerRun(2000, f); n != 0 {

@@ -1,16 +1,26 @@
 package alog
 
-// The package links the static library of the workspace it sits in: build it first with
+// The package links the static library libalog.a. It looks for it, and for alog.h, in
 //
-//	cargo build --release -p alog-ffi
+//  1. the workspace it sits in (a checkout of the alog repository): build the library first
+//     with `cargo build --release -p alog-ffi` at the repository root (target/release);
+//  2. lib/GOOS_GOARCH and include/ inside the module, where scripts/release-go.sh puts them
+//     for a published version, so that `go get` needs no Rust toolchain;
+//  3. the folders named by CGO_CFLAGS=-IPREFIX/include and CGO_LDFLAGS=-LPREFIX/lib, for a
+//     copy installed with scripts/install.sh PREFIX.
 //
-// at the repository root (it writes target/release/libalog.a). To link an installed copy
-// instead (scripts/install.sh PREFIX), set CGO_CFLAGS=-IPREFIX/include and
-// CGO_LDFLAGS=-LPREFIX/lib; the paths below are then simply absent.
+// Absent folders are skipped. -l:libalog.a names the archive itself, so the link needs no
+// -Bstatic/-Bdynamic switching and works with -ldflags '-extldflags -static' as well.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: -L${SRCDIR}/../../target/release -Wl,-Bstatic -lalog -Wl,-Bdynamic -lpthread -ldl -lm
+#cgo CFLAGS: -I${SRCDIR}/../../include -I${SRCDIR}/include
+#cgo LDFLAGS: -L${SRCDIR}/../../target/release
+#cgo linux,amd64 LDFLAGS: -L${SRCDIR}/lib/linux_amd64
+#cgo linux,arm64 LDFLAGS: -L${SRCDIR}/lib/linux_arm64
+#cgo darwin,amd64 LDFLAGS: -L${SRCDIR}/lib/darwin_amd64
+#cgo darwin,arm64 LDFLAGS: -L${SRCDIR}/lib/darwin_arm64
+#cgo linux LDFLAGS: -l:libalog.a -lpthread -ldl -lm
+#cgo darwin LDFLAGS: -lalog -lm
 #include "shim.h"
 */
 import "C"

@@ -5,7 +5,11 @@ package alog
 */
 import "C"
 
-import "strconv"
+import (
+	"bytes"
+	"strconv"
+	"unsafe"
+)
 
 // Code is one of the engine's result codes (alog_result in include/alog.h). The non-zero
 // codes are errors; compare with the sentinels below through errors.Is.
@@ -75,11 +79,12 @@ func codeErr(r C.alog_result) error {
 }
 
 // Error is an engine error with the operation that failed and the engine's message
-// (the errstr of alog_conf_set / alog_open, or the message of an I/O error).
+// (the errstr of alog_conf_set / alog_open, or the message of an I/O error), whole.
 type Error struct {
 	Op     string // "open", "config level", "close", "flush", "write", ...
 	Code   Code
 	Detail string // the engine's message; may be empty
+	Err    error  // the OS error behind an ErrIO from Open (a syscall.Errno), else nil
 }
 
 func (e *Error) Error() string {
@@ -90,8 +95,14 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Unwrap returns the Code, so that errors.Is(err, alog.ErrInvalid) and the like hold.
-func (e *Error) Unwrap() error { return e.Code }
+// Unwrap returns the Code and the OS error, so that errors.Is(err, alog.ErrInvalid),
+// errors.Is(err, fs.ErrNotExist) and errors.Is(err, syscall.ENOTDIR) hold as they should.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Code}
+	}
+	return []error{e.Code, e.Err}
+}
 
 // opErr returns nil for ALOG_OK, else an *Error for op.
 func opErr(op string, r C.alog_result, detail string) error {
@@ -99,4 +110,34 @@ func opErr(op string, r C.alog_result, detail string) error {
 		return nil
 	}
 	return &Error{Op: op, Code: Code(r), Detail: detail}
+}
+
+// errBuf is the buffer for the engine's error messages. The C ABI truncates a message to
+// the buffer it is given, so call repeats a call whose message filled the buffer with one
+// twice as large: messages are never cut.
+type errBuf struct{ b []byte }
+
+// maxErrBytes bounds the growth of an errBuf (a message this long is a bug of its own).
+const maxErrBytes = 1 << 20
+
+// call runs f with the buffer and returns its result and message ("" when f returns ALOG_OK).
+func (eb *errBuf) call(f func(buf *C.char, size C.size_t) C.alog_result) (C.alog_result, string) {
+	if eb.b == nil {
+		eb.b = make([]byte, 512)
+	}
+	for {
+		eb.b[0] = 0
+		r := f((*C.char)(unsafe.Pointer(&eb.b[0])), C.size_t(len(eb.b)))
+		if r == C.ALOG_OK {
+			return r, ""
+		}
+		n := bytes.IndexByte(eb.b, 0)
+		if n < 0 {
+			n = len(eb.b)
+		}
+		if n < len(eb.b)-1 || len(eb.b) >= maxErrBytes {
+			return r, string(eb.b[:n])
+		}
+		eb.b = make([]byte, 2*len(eb.b))
+	}
 }

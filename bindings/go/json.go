@@ -1,3 +1,5 @@
+//go:build cgo
+
 package alog
 
 // JSON encoding of slog values that the engine cannot take as typed fields: the members of

@@ -250,7 +250,7 @@ func TestCloseRacingLoggers(t *testing.T) {
 		if n != ok.Load() || called.Load() != n || s.Written != uint64(n) || s.Submitted != uint64(n) || s.Pending != 0 {
 			t.Fatalf("round %d: %d calls succeeded, %d lines, %d callbacks, stats %+v", round, ok.Load(), n, called.Load(), s)
 		}
-		if l.res.handles != nil {
+		if l.e.res.handles != nil {
 			t.Fatal("handles kept after Close")
 		}
 	}

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package alog
 
 import (
@@ -7,13 +9,28 @@ import (
 
 // Option configures Open. Every option sets engine configuration keys (see the table in
 // README.md); the engine validates them and Open reports a bad value with the key's name.
-type Option func(*settings)
+// An Option is a function of *Options, so a program can write its own from the others or
+// from Options.Set:
+//
+//	func Production() alog.Option {
+//		return func(o *alog.Options) {
+//			alog.WithFormat(alog.FormatJSON)(o)
+//			o.Set("rotate_bytes", "100MiB")
+//		}
+//	}
+type Option func(*Options)
 
-type settings struct {
+// Options collects what the Options given to Open set, in order.
+type Options struct {
 	kv        [][2]string
 	callbacks []callbackSpec
 	onError   func(error)
+	addSource bool
 }
+
+// Set sets an engine configuration key; Open passes the keys to the engine in the order
+// they were set, and the engine validates each.
+func (o *Options) Set(key, value string) { o.kv = append(o.kv, [2]string{key, value}) }
 
 type callbackSpec struct {
 	min    Level
@@ -23,8 +40,13 @@ type callbackSpec struct {
 
 // Config sets any engine configuration key, e.g. Config("file.full.path", "logs/full.log").
 func Config(key, value string) Option {
-	return func(s *settings) { s.kv = append(s.kv, [2]string{key, value}) }
+	return func(o *Options) { o.Set(key, value) }
 }
+
+// WithAddSource makes the direct API (Log, Info, ... and their Context forms) record the
+// caller's file, line and function as the record's source, as slog's AddSource does (the
+// slog Handler takes it from slog.HandlerOptions). It costs a stack walk per record.
+func WithAddSource(add bool) Option { return func(o *Options) { o.addSource = add } }
 
 // Format is an output format.
 type Format string
@@ -80,7 +102,7 @@ func WithPattern(p string) Option { return Config("pattern", p) }
 // "json.msg_key"; defaults ts, level, msg). WithJSONKeys("time", "level", "msg") gives the
 // names log/slog uses.
 func WithJSONKeys(ts, level, msg string) Option {
-	return func(s *settings) {
+	return func(s *Options) {
 		Config("json.ts_key", ts)(s)
 		Config("json.level_key", level)(s)
 		Config("json.msg_key", msg)(s)
@@ -90,7 +112,7 @@ func WithJSONKeys(ts, level, msg string) Option {
 // WithQueue sets the queue's capacity in records and what happens when it is full
 // (keys "queue_capacity" and "overflow").
 func WithQueue(capacity int, overflow Overflow) Option {
-	return func(s *settings) {
+	return func(s *Options) {
 		Config("queue_capacity", strconv.Itoa(capacity))(s)
 		Config("overflow", string(overflow))(s)
 	}
@@ -104,7 +126,7 @@ func WithBlockTimeout(d time.Duration) Option { return Config("block_timeout_ms"
 // WithBatch sets how many queued records wake the writer and the longest wait for a batch
 // to fill (keys "batch_size" and "batch_timeout_ms").
 func WithBatch(size int, timeout time.Duration) Option {
-	return func(s *settings) {
+	return func(s *Options) {
 		Config("batch_size", strconv.Itoa(size))(s)
 		Config("batch_timeout_ms", millis(timeout))(s)
 	}
@@ -126,7 +148,7 @@ func WithFlushOn(min Level) Option { return Config("flush_on", strconv.Itoa(int(
 // the daemon shows ("" for the basename of os.Args[0]). Each record is one datagram with the
 // severity of its level; Config("syslog.level", ...) gives the sink a level of its own.
 func WithSyslog(socket, facility, ident string) Option {
-	return func(s *settings) {
+	return func(s *Options) {
 		Config("syslog", socket)(s)
 		if facility != "" {
 			Config("syslog.facility", facility)(s)
@@ -148,7 +170,7 @@ func WithSync(sync bool) Option { return Config("sync", strconv.FormatBool(sync)
 // (logging, Flush, Close): the writer thread would wait for itself. This is
 // how the seed LogManager's handlers (an alert on errors, say) are written with alog.
 func WithCallback(min Level, format Format, fn func(level Level, line []byte)) Option {
-	return func(s *settings) {
+	return func(s *Options) {
 		s.callbacks = append(s.callbacks, callbackSpec{min: min, format: format, fn: fn})
 	}
 }
@@ -157,7 +179,7 @@ func WithCallback(min Level, format Format, fn func(level Level, line []byte)) O
 // *Error (Op "write"); it runs on the writer thread and must not call methods of the same
 // Logger.
 func WithErrorHandler(fn func(err error)) Option {
-	return func(s *settings) { s.onError = fn }
+	return func(s *Options) { s.onError = fn }
 }
 
 // millis renders d in whole milliseconds, rounding up so that a positive duration never

@@ -106,7 +106,7 @@ type source struct {
 }
 
 // write submits the record built in s. ts is Unix nanoseconds, 0 for "now".
-func (s *scratch) write(l *Logger, level Level, ts int64, msg string, src *source) C.alog_result {
+func (s *scratch) write(e *engine, level Level, ts int64, msg string, src *source) C.alog_result {
 	var fields *C.alog_go_field
 	if len(s.fields) > 0 {
 		fields = &s.fields[0]
@@ -124,10 +124,10 @@ func (s *scratch) write(l *Logger, level Level, ts int64, msg string, src *sourc
 		fnLen = len(src.function)
 		line = src.line
 	}
-	r := C.alog_go_write(l.lg, C.int32_t(level), C.int64_t(ts), strPtr(msg), C.size_t(len(msg)),
+	r := C.alog_go_write(e.lg, C.int32_t(level), C.int64_t(ts), strPtr(msg), C.size_t(len(msg)),
 		fields, C.size_t(len(s.fields)), (*C.char)(unsafe.Pointer(unsafe.SliceData(s.buf))),
 		file, C.size_t(fileLen), C.uint32_t(line), fn, C.size_t(fnLen))
-	runtime.KeepAlive(l)
+	runtime.KeepAlive(e)
 	runtime.KeepAlive(s)
 	return r
 }

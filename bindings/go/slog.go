@@ -1,3 +1,5 @@
+//go:build cgo
+
 package alog
 
 import (
@@ -86,24 +88,34 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 
 // Handle submits r. It returns the engine's error when the overflow policy dropped the
 // record (ErrFull, ErrTimeout) or the logger is closed.
-func (h *Handler) Handle(_ context.Context, r slog.Record) error {
+func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	if h.l == nil || h.l.e == nil {
+		return errNotOpen
+	}
 	rep := h.opts.ReplaceAttr
 	level, msg := r.Level, r.Message
 	ts := noTimestamp // slog: a zero time is not written
 	if !r.Time.IsZero() {
 		ts = r.Time.UnixNano()
 	}
-	if rep == nil && len(h.pre) == 0 && len(h.groups) == 0 && r.NumAttrs() == 0 && (!h.opts.AddSource || r.PC == 0) {
+	var cattrs []Attr
+	if ctx != nil {
+		cattrs, _ = ctx.Value(ctxKey{}).([]Attr)
+	}
+	if rep == nil && len(h.pre) == 0 && len(h.groups) == 0 && r.NumAttrs() == 0 && len(cattrs) == 0 && (!h.opts.AddSource || r.PC == 0) {
 		var none scratch // a record without fields needs no working memory
-		return codeErr(none.write(h.l, SlogLevel(level), ts, msg, nil))
+		return codeErr(none.write(h.l.e, SlogLevel(level), ts, msg, nil))
 	}
 	s := getScratch()
 	defer putScratch(s)
 	s.fields = append(s.fields, h.pre...)
 	s.buf = append(s.buf, h.preBuf...)
 	if rep != nil {
-		// Built-in attributes: a replacement of the same key and kind changes the engine's
-		// leading member; one under another key is written as an ordinary field.
+		// Built-in attributes, as log/slog documents them: a replacement under the same key
+		// and of the same kind changes the engine's leading member; the time and the source
+		// are removed by an empty attribute and, renamed or retyped, written as ordinary
+		// fields; a level or message renamed or retyped is written as an ordinary field too
+		// (the engine's member stays: rename it for every record with WithJSONKeys).
 		if ts != noTimestamp {
 			a := builtin(rep, slog.Time(slog.TimeKey, r.Time))
 			if a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
@@ -111,7 +123,8 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 				if t := a.Value.Time(); !t.IsZero() {
 					ts = t.UnixNano()
 				}
-			} else if a.Key != slog.TimeKey {
+			} else {
+				ts = noTimestamp
 				s.slogAttr(nil, a)
 			}
 		}
@@ -125,6 +138,7 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 		if a.Key == slog.MessageKey && a.Value.Kind() == slog.KindString {
 			msg = a.Value.String()
 		} else if a.Key != slog.MessageKey {
+			msg = ""
 			s.slogAttr(nil, a)
 		}
 	}
@@ -142,6 +156,9 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 			}
 		}
 	}
+	for i := range cattrs {
+		s.attr(&cattrs[i])
+	}
 	if len(h.groups) == 0 {
 		r.Attrs(func(a slog.Attr) bool {
 			s.slogAttr(rep, a)
@@ -150,7 +167,7 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	} else {
 		h.groupField(s, r)
 	}
-	return codeErr(s.write(h.l, SlogLevel(level), ts, msg, src))
+	return codeErr(s.write(h.l.e, SlogLevel(level), ts, msg, src))
 }
 
 // builtin applies ReplaceAttr to a built-in attribute.

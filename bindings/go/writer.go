@@ -1,20 +1,17 @@
+//go:build cgo
+
 package alog
 
 import (
 	"io"
-	"runtime"
 	"unsafe"
 )
-
-/*
-#include "shim.h"
-*/
-import "C"
 
 // Writer returns an io.Writer that logs each Write as one record at level, without its
 // trailing newline (so log.New(l.Writer(alog.LevelInfo), "", 0) writes one record per line
 // it is given). Newlines inside a write are escaped by the engine: one Write is one record.
-// Write returns len(p) once the record is queued, else 0 and the engine's error.
+// Write returns len(p) once the record is queued, else 0 and the engine's error. Records
+// carry the attributes of With.
 func (l *Logger) Writer(level Level) io.Writer { return &levelWriter{l: l, level: level} }
 
 type levelWriter struct {
@@ -24,8 +21,8 @@ type levelWriter struct {
 
 func (w *levelWriter) Write(p []byte) (int, error) {
 	if !w.l.Enabled(w.level) {
-		if w.level < 1 || w.level > 24 {
-			return 0, ErrInvalid
+		if err := w.l.refused(w.level); err != nil {
+			return 0, err
 		}
 		return len(p), nil
 	}
@@ -33,9 +30,8 @@ func (w *levelWriter) Write(p []byte) (int, error) {
 	if len(msg) > 0 && msg[len(msg)-1] == '\n' {
 		msg = msg[:len(msg)-1]
 	}
-	r := C.alog_write(w.l.lg, C.int32_t(w.level), (*C.char)(unsafe.Pointer(unsafe.SliceData(msg))), C.size_t(len(msg)))
-	runtime.KeepAlive(w)
-	if err := codeErr(r); err != nil {
+	// The engine copies msg during the call: viewing the bytes as a string is safe.
+	if err := w.l.write(nil, w.level, unsafe.String(unsafe.SliceData(msg), len(msg)), nil, 2); err != nil {
 		return 0, err
 	}
 	return len(p), nil

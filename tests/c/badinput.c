@@ -3,6 +3,8 @@
  * use after close. Nothing may crash; every case has a defined result. */
 #include "check.h"
 
+#include <errno.h>
+
 static void dummy_sink(void *ud, int32_t level, const char *line, size_t len)
 {
     (void)ud;
@@ -73,7 +75,9 @@ static void test_null_args(const char *dir)
     CHECK_RC(alog_open(path, conf, NULL, err, sizeof err), ALOG_ERR_NULL);
     /* No sink at all: nothing to log to. */
     err[0] = '\0';
+    errno = EINTR;
     CHECK_RC(alog_open(NULL, NULL, &lg, err, sizeof err), ALOG_ERR_INVALID);
+    CHECK(errno == 0, "errno %d after ALOG_ERR_INVALID, want 0", errno);
     CHECK(err[0] != '\0', "no message for a logger without sinks");
     /* conf NULL means defaults. */
     char *dflt = path_join(dir, "defaults.log");
@@ -153,6 +157,32 @@ static void expect_invalid(alog_conf *conf, const char *key, const char *value,
 }
 
 #define MENTIONS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void test_sink_stats_and_pool_args(const char *dir)
+{
+    char *path = path_join(dir, "sinks.log");
+    alog_conf *conf = quiet_conf();
+    alog_logger *lg = open_ok(path, conf);
+    alog_conf_free(conf);
+    free(path);
+    size_t n = 0;
+    alog_sink_stats ss;
+    CHECK_RC(alog_sink_count(NULL, &n), ALOG_ERR_NULL);
+    CHECK_RC(alog_sink_count(lg, NULL), ALOG_ERR_NULL);
+    CHECK_RC(alog_get_sink_stats(NULL, 0, &ss), ALOG_ERR_NULL);
+    CHECK_RC(alog_get_sink_stats(lg, 0, NULL), ALOG_ERR_NULL);
+    CHECK_RC(alog_get_sink_stats(lg, SIZE_MAX, &ss), ALOG_ERR_INVALID);
+    CHECK_RC(alog_sink_count(lg, &n), ALOG_OK);
+    CHECK_U64(n, 1);
+    CHECK_RC(alog_get_sink_stats(lg, 0, &ss), ALOG_OK);
+    CHECK(strcmp(ss.name, "file") == 0, "the main file sink is named %s", ss.name);
+    CHECK_RC(alog_set_writer_threads(0), ALOG_ERR_INVALID);
+    CHECK_RC(alog_set_writer_threads(17), ALOG_ERR_INVALID);
+    CHECK_RC(alog_set_writer_threads(4), ALOG_OK);
+    CHECK_RC(alog_close(lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+    /* The counters stay readable after close. */
+    CHECK_RC(alog_get_sink_stats(lg, 0, &ss), ALOG_OK);
+}
 
 static void test_bad_conf(void)
 {
@@ -246,7 +276,9 @@ static void test_bad_paths(const char *dir)
     /* Main file under a regular file. */
     err[0] = '\0';
     lg = (alog_logger *)&err; /* the header: *out is left untouched on failure */
+    errno = 0;
     CHECK_RC(alog_open(bad, conf, &lg, err, sizeof err), ALOG_ERR_IO);
+    CHECK(errno == ENOTDIR, "errno %d after an ALOG_ERR_IO for a path under a file, want ENOTDIR", errno);
     CHECK(lg == (alog_logger *)&err, "*out written on failure");
     CHECK(err[0] != '\0', "no error message for an impossible path");
     CHECK_CONTAINS(err, "file.txt");
@@ -259,7 +291,9 @@ static void test_bad_paths(const char *dir)
 
     /* The path is a directory. */
     err[0] = '\0';
+    errno = 0;
     CHECK_RC(alog_open(dir, conf, &lg, err, sizeof err), ALOG_ERR_IO);
+    CHECK(errno == EISDIR, "errno %d after an ALOG_ERR_IO for a directory path, want EISDIR", errno);
     CHECK(err[0] != '\0', "no error message for a directory path");
 
     /* An extra sink with an impossible path fails the open too. */
@@ -645,6 +679,7 @@ int main(void)
     char *dir = make_tmpdir("badinput");
     watchdog(120, "badinput");
     test_result_str();
+    test_sink_stats_and_pool_args(dir);
     test_null_args(dir);
     test_bad_conf();
     test_errstr_truncation();

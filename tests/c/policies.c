@@ -1,7 +1,8 @@
-/* Exact accounting of the overflow policies. A callback sink that we hold
- * stalls the writer thread, so the queue fills up deterministically:
+/* Exact accounting of the overflow policies. A callback sink that we hold,
+ * whose lane holds nothing beyond the record it is writing (callback.backlog=0),
+ * stops the writer taking records, so the queue fills up deterministically:
  *
- *   r=0          is taken by the writer, which then blocks in our callback;
+ *   r=0          is taken by the writer and blocks in our callback;
  *   r=1..CAP     fill the queue (all ALOG_OK);
  *   r=CAP+1..    overflow and are handled by the policy under test.
  */
@@ -88,6 +89,7 @@ static void setup(struct fixture *fx, const char *dir, const char *overflow,
     conf_set_ok(conf, "batch_size", "1");
     conf_set_ok(conf, "overflow", overflow);
     conf_set_ok(conf, "block_timeout_ms", block_timeout_ms);
+    conf_set_ok(conf, "callback.backlog", "0");
     CHECK_RC(alog_conf_add_callback(conf, gate_sink, &fx->gate, ALOG_LEVEL_TRACE,
                                     "text", err, sizeof err), ALOG_OK);
     CHECK_RC(alog_conf_set_error_callback(conf, on_error, &fx->errors), ALOG_OK);

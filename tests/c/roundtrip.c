@@ -364,6 +364,25 @@ static void test_callback(void)
     CHECK_U64(st.written, 3);
     CHECK_U64(st.dropped + st.failed + st.pending, 0);
 
+    /* Per sink: the INFO callback took 3 records, the WARN one 2; both wrote them all. */
+    size_t n_sinks = 0;
+    CHECK_RC(alog_sink_count(lg, &n_sinks), ALOG_OK);
+    CHECK_U64(n_sinks, 2);
+    alog_sink_stats ss;
+    const uint64_t taken[2] = {3, 2};
+    for (size_t i = 0; i < 2; i++) {
+        CHECK_RC(alog_get_sink_stats(lg, i, &ss), ALOG_OK);
+        char want[32];
+        snprintf(want, sizeof want, "callback.%zu", i);
+        CHECK(strcmp(ss.name, want) == 0, "sink %zu is named %s", i, ss.name);
+        CHECK(strcmp(ss.target, "callback") == 0, "sink %zu target %s", i, ss.target);
+        CHECK_U64(ss.taken, taken[i]);
+        CHECK_U64(ss.written, taken[i]);
+        CHECK_U64(ss.dropped + ss.failed + ss.backlog + ss.write_errors, 0);
+        CHECK(ss.last_error[0] == '\0', "sink %zu last error %s", i, ss.last_error);
+    }
+    CHECK_RC(alog_get_sink_stats(lg, 2, &ss), ALOG_ERR_INVALID);
+
     CHECK(!text.on_caller_thread && !json.on_caller_thread,
           "callback called on the logging thread, not the writer thread");
     CHECK(!text.bad_terminator && !json.bad_terminator,

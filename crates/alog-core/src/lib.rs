@@ -18,47 +18,49 @@
 //!
 //! Configuration keys, defaults and accepted values are listed in [`config`].
 //!
-//! File sinks have a lifecycle (`rotate.rs` and its neighbours): size and time rotation
-//! between records with the naming scheme of [`naming`], retention from a folder scan,
-//! atomic gzip/zstd compression and retention on an `alog-files` thread, encryption in
-//! authenticated chunks ([`crypt`]), reopening after external rotation
-//! ([`Logger::reopen`] and a per-batch identity check) and a lock file for several
-//! processes. [`reader`] reads every kind of file back (the `alog` command uses it).
+//! ## Layers
+//!
+//! The crate is laid out in folders that are layers; each depends only on the layers below it:
+//!
+//! ```text
+//! api/      Logger, Builder, the submit path (level gate, overflow policy)    top
+//! writer/   shared state, the writer thread, the pipeline and fork handling
+//! sinks/    console, callback, syslog; sinks/file/: rotation, naming, retention,
+//!           compression, encryption, the multi-process lock
+//! read/     reading a set of files back (beside sinks/file, which it uses)
+//! render/   text and JSON formats, patterns, printf and deferred call sites
+//! queue/    the bounded ring callers write into
+//! front/    vocabulary: Level, Record, Field, Config, Error, time, Stats         bottom
+//! ```
+//!
+//! Configuration keys, defaults and accepted values are listed in [`config`]; [`reader`]
+//! reads every kind of file back (the `alog` command uses it).
 
-mod builder;
-pub mod clock;
-mod compress;
-pub mod config;
-pub mod crypt;
-pub mod deferred;
-pub mod error;
-pub mod format;
-mod housekeeping;
-pub mod level;
-mod lockfile;
-mod logger;
-pub mod naming;
-mod pipeline;
-pub mod printf;
-mod process;
+mod api;
+mod front;
 pub mod queue;
-pub mod reader;
-pub mod record;
-mod retention;
-mod rotate;
-mod shared;
-mod sink;
-mod stats;
-mod submit;
-mod sync;
-pub mod syslog;
-pub mod time;
+mod read;
+mod render;
+mod sinks;
 mod writer;
 
-pub use builder::Builder;
-pub use config::{Compress, Config, Format, Fsync, Lifecycle, Overflow, RotateInterval, Stream};
-pub use error::{Error, Result};
-pub use level::Level;
-pub use logger::{Logger, Record, DROP_CLOSE_TIMEOUT, NO_TIMESTAMP};
-pub use record::{Field, OwnedValue, Source, Value};
-pub use stats::Stats;
+pub use front::{clock, config, error, level, record, time};
+pub use read::reader;
+pub use render::{deferred, format, printf};
+pub use sinks::file::{crypt, naming};
+pub use sinks::syslog;
+
+pub use api::builder::Builder;
+pub use api::logger::{Logger, Record, DROP_CLOSE_TIMEOUT, NO_TIMESTAMP};
+pub use front::config::{
+    Compress, Config, Format, Fsync, LaneConfig, LaneOverflow, Lifecycle, Overflow, RotateInterval,
+    Stream,
+};
+pub use front::error::{Error, Result};
+pub use front::level::Level;
+pub use front::record::{Field, OwnedValue, Source, Value};
+pub use front::stats::{SinkStats, Stats};
+pub use writer::pool::{
+    max_threads as writer_threads_max, set_max_threads as set_writer_threads,
+    threads as writer_threads,
+};

@@ -1,4 +1,6 @@
-//! Each overflow policy's exact accounting, with the writer stalled at a known point.
+//! Each overflow policy's exact accounting, with the writer stalled at a known point: a
+//! callback sink whose lane holds nothing beyond the record it is writing
+//! (`callback.backlog=0`), so that when the callback stalls the writer leaves the queue alone.
 
 mod common;
 
@@ -24,6 +26,8 @@ fn stalled(
         .overflow(overflow)
         .block_timeout(block_timeout)
         .set("pattern", "{msg}")
+        .unwrap()
+        .set("callback.backlog", "0")
         .unwrap()
         .callback(None, None, move |_, line| {
             let text = String::from_utf8(line.to_vec()).unwrap();

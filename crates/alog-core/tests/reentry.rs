@@ -23,6 +23,9 @@ fn reentrant(
         .overflow(Overflow::Block)
         .set("pattern", "{msg}")
         .unwrap()
+        // The writer takes nothing more while the callback runs: the queue is all there is.
+        .set("callback.backlog", "0")
+        .unwrap()
         .callback(None, None, move |_, line| {
             let text = String::from_utf8_lossy(line).into_owned();
             if text == "outer" {

@@ -144,6 +144,36 @@ pub struct alog_stats {
     pub reserved: [u64; 8],
 }
 
+/// One sink's counters: `alog_get_sink_stats`. Counts are of records (lines). Per sink,
+/// `taken == written + dropped + failed + backlog` once nothing is in flight.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct alog_sink_stats {
+    /// `file` (the path given to `alog_open`), `file.NAME`, `console`, `syslog`,
+    /// `callback.N`, `batch_callback.N`; NUL-terminated, truncated to fit.
+    pub name: [c_char; 64],
+    /// Where it writes: a path, `stdout`, `stderr`, `syslog at PATH`, `callback`.
+    pub target: [c_char; 256],
+    /// Records handed to the sink (at or above its level).
+    pub taken: u64,
+    pub written: u64,
+    /// Records its lane dropped under the sink's policy (`NAME.overflow=drop`, a receiver
+    /// that accepted nothing for `stall_timeout_ms`).
+    pub dropped: u64,
+    /// Records the sink could not write after retries.
+    pub failed: u64,
+    /// Failed write attempts, retries included.
+    pub write_errors: u64,
+    pub bytes_written: u64,
+    /// Records waiting in the sink's lane now, and the most that ever waited.
+    pub backlog: u64,
+    pub backlog_peak: u64,
+    /// The sink's last error (empty if none), NUL-terminated, truncated to fit.
+    pub last_error: [c_char; 256],
+    /// Zero; room to grow without changing the struct's size.
+    pub reserved: [u64; 8],
+}
+
 /// A line sink: called on the writer thread (or the logging thread in sync mode) with each
 /// formatted line, without its newline; `line[len]` is always `'\0'`. The line is valid
 /// only during the call. It must not call into the same logger, nor fork, nor let a C++
@@ -254,6 +284,25 @@ unsafe fn put_str(buf: *mut c_char, size: usize, msg: &str) {
         std::ptr::copy_nonoverlapping(msg.as_ptr(), buf.cast::<u8>(), n);
         *buf.add(n) = 0;
     }
+}
+
+/// Sets `errno` to the OS error behind `e` (0 when there is none), as C functions that fail
+/// with a system error do, so that callers can tell `ENOENT` from `EACCES` without parsing.
+fn set_errno(e: &Error) {
+    let n = match e {
+        Error::Io { source, .. } => source.raw_os_error().unwrap_or(0),
+        _ => 0,
+    };
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: the thread's errno location is always valid.
+    unsafe {
+        *libc::__errno_location() = n
+    };
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    // SAFETY: as above.
+    unsafe {
+        *libc::__error() = n
+    };
 }
 
 fn code(e: &Error) -> alog_result {
@@ -454,8 +503,9 @@ pub unsafe extern "C" fn alog_conf_free(conf: *mut alog_conf) {
 /// Opens a logger appending to `path` (NULL: no main file; then the conf must name another
 /// sink) with the settings of `conf` (NULL: defaults). `conf` is copied, not consumed. On
 /// success writes the handle to `*out`; on failure leaves `*out` untouched, returns
-/// `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`.
-/// Starts the `alog-writer` thread (unless sync mode). Any thread.
+/// `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`;
+/// `errno` is then the OS error behind an `ALOG_ERR_IO` (`ENOENT`, `EACCES`, ...) and 0 for
+/// every other failure. Starts the `alog-writer` thread (unless sync mode). Any thread.
 #[no_mangle]
 pub unsafe extern "C" fn alog_open(
     path: *const c_char,
@@ -495,7 +545,11 @@ pub unsafe extern "C" fn alog_open(
                 };
                 ALOG_OK
             }
-            Err(e) => err.fail(code(&e), &e.to_string()),
+            Err(e) => {
+                let code = err.fail(code(&e), &e.to_string());
+                set_errno(&e);
+                code
+            }
         }
     })
 }
@@ -712,6 +766,76 @@ pub unsafe extern "C" fn alog_get_stats(
         unsafe { out.write(stats) };
         ALOG_OK
     })
+}
+
+/// Stores the number of the logger's sinks in `*out` (indexes for `alog_get_sink_stats`).
+/// Any thread; also after close.
+#[no_mangle]
+pub unsafe extern "C" fn alog_sink_count(lg: *const alog_logger, out: *mut usize) -> alog_result {
+    boundary(|| {
+        // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+        let (Some(lg), false) = (unsafe { lg.as_ref() }, out.is_null()) else {
+            return ALOG_ERR_NULL;
+        };
+        // SAFETY: out is not NULL (checked) and points to a size_t.
+        unsafe { out.write(lg.logger.sink_stats().len()) };
+        ALOG_OK
+    })
+}
+
+/// Fills `*out` with the counters of sink `index` (0-based, in configuration order: the file
+/// given to `alog_open`, `file.NAME` sinks, the console, syslog, callbacks, batch callbacks).
+/// `ALOG_ERR_INVALID` when `index` is not below `alog_sink_count`. Any thread; also after
+/// close.
+#[no_mangle]
+pub unsafe extern "C" fn alog_get_sink_stats(
+    lg: *const alog_logger,
+    index: usize,
+    out: *mut alog_sink_stats,
+) -> alog_result {
+    boundary(|| {
+        // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+        let (Some(lg), false) = (unsafe { lg.as_ref() }, out.is_null()) else {
+            return ALOG_ERR_NULL;
+        };
+        let Some(s) = lg.logger.sink_stats().into_iter().nth(index) else {
+            return ALOG_ERR_INVALID;
+        };
+        let mut st = alog_sink_stats {
+            name: [0; 64],
+            target: [0; 256],
+            taken: s.taken,
+            written: s.written,
+            dropped: s.dropped,
+            failed: s.failed,
+            write_errors: s.write_errors,
+            bytes_written: s.bytes_written,
+            backlog: s.backlog,
+            backlog_peak: s.backlog_peak,
+            last_error: [0; 256],
+            reserved: [0; 8],
+        };
+        // SAFETY: each buffer is a local array of the size given.
+        unsafe {
+            put_str(st.name.as_mut_ptr(), st.name.len(), &s.name);
+            put_str(st.target.as_mut_ptr(), st.target.len(), &s.target);
+            let e = s.last_error.as_deref().unwrap_or("");
+            put_str(st.last_error.as_mut_ptr(), st.last_error.len(), e);
+        }
+        // SAFETY: out is not NULL (checked) and points to an alog_sink_stats.
+        unsafe { out.write(st) };
+        ALOG_OK
+    })
+}
+
+/// Sets the most `alog-writer` threads of the process (1..16; default 4, or
+/// `ALOG_WRITER_THREADS`). Every logger and every sink lane of the process shares them; they
+/// start when work needs them and end after 10 s without any. Lowering the limit lets extra
+/// threads end when they next find nothing to do. `ALOG_ERR_INVALID` outside 1..16. Any
+/// thread, at any time.
+#[no_mangle]
+pub extern "C" fn alog_set_writer_threads(n: u32) -> alog_result {
+    boundary(|| result(alog_core::set_writer_threads(n as usize)))
 }
 
 // --- file lifecycle: external rotation -------------------------------------------------------

@@ -7,7 +7,8 @@ in batches to its files, with size/date rotation, retention and exact counters.
 
 - `ALog.Logger(path; kwargs...)`: an `AbstractLogger`; keyword arguments are engine keys.
 - `AsyncFileLogger`, `create_async_file_logger`, `close_async_logger`, `get_logger_stats`,
-  `LogMessage`: the interface of the hand-written logger this package replaces.
+  `LogMessage`, `create_simplified_logger`, `create_full_logger`: the interface of the
+  hand-written logger this package replaces.
 - `ALog.LibALog`: the raw `ccall` layer over `include/alog.h`.
 
 The library is `ENV["ALOG_LIB"]` when set, else `target/release/libalog.so` of the alog
@@ -20,12 +21,22 @@ using Dates
 using Logging
 
 export AsyncFileLogger, LogMessage, create_async_file_logger, close_async_logger,
-    get_logger_stats, ALogError
+    get_logger_stats, create_simplified_logger, create_full_logger, ALogError,
+    StaleLoggerError
 
 include("libalog.jl")
 include("levels.jl")
 include("fields.jl")
 include("logger.jl")
 include("seed.jl")
+
+"""
+Runs when ALog is loaded: a new `SESSION` token, so that a logger opened in another process
+(stored in a precompiled global) is refused instead of handing libalog a stale pointer.
+"""
+function __init__()
+    SESSION[] = time_ns() | 0x1
+    return nothing
+end
 
 end # module ALog

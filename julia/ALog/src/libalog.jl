@@ -8,7 +8,8 @@ are pointers); the Julian layer in `logger.jl` builds on this module.
 
 `scripts/check-julia.py` checks this file against the header: every C function is called
 here exactly once, with the same number of arguments and matching types, every struct has
-the header's fields and every constant the header's value.
+the header's fields and every constant the header's value; the calls that can block
+(`alog_write`, `alog_write_record`, `alog_flush`, `alog_close`) run through `@gcsafe`.
 
 None of these functions calls back into Julia. `alog_conf_add_callback` and
 `alog_conf_set_error_callback` take C function pointers that alog calls on its own writer
@@ -157,6 +158,67 @@ function libalog()
 end
 
 # ---------------------------------------------------------------------------------------
+# Blocking calls in a GC-safe region
+
+"""
+Whether this Julia's `@ccall` takes `gc_safe = true` (Julia 1.12 and later, and the 1.13
+development versions that have it).
+"""
+const CCALL_GC_SAFE = VERSION >= v"1.13.0-DEV.70" || v"1.12-DEV.2029" <= VERSION < v"1.13-"
+
+"`Ref{T}` as the pointer type a converted argument has (`Ptr{T}`); other types unchanged."
+as_pointer_type(t) = Meta.isexpr(t, :curly) && t.args[1] === :Ref ? Expr(:curly, :Ptr, t.args[2:end]...) : t
+
+"""
+    @gcsafe ccall((:name, lib), ReturnType, (ArgTypes...,), args...)
+
+Runs a `ccall` that may block (a flush, a close, a write waiting for room in the queue) in
+a GC-safe region: while the thread waits inside libalog, Julia's garbage collector may run
+on the other threads instead of waiting for this one to reach a safepoint. Valid only for C
+functions that never call back into Julia, which holds for all of libalog.
+
+On Julia 1.12 and later this is `@ccall gc_safe = true`. On older versions the arguments are
+converted first (conversion may allocate, which a GC-safe thread must not), then the call
+runs between `jl_gc_safe_enter` and `jl_gc_safe_leave` with the converted values kept alive.
+"""
+macro gcsafe(ex)
+    if !(Meta.isexpr(ex, :call) && ex.args[1] === :ccall && length(ex.args) >= 4 &&
+         Meta.isexpr(ex.args[4], :tuple) && length(ex.args[4].args) == length(ex.args) - 4)
+        throw(ArgumentError("@gcsafe takes ccall((:name, lib), ReturnType, (ArgTypes...,), args...)"))
+    end
+    target, rettype, argtypes = ex.args[2], ex.args[3], ex.args[4].args
+    values = ex.args[5:end]
+    if CCALL_GC_SAFE
+        if !(Meta.isexpr(target, :tuple) && length(target.args) == 2 && target.args[1] isa QuoteNode)
+            throw(ArgumentError("@gcsafe needs a (:name, library) target"))
+        end
+        fname, lib = target.args[1].value, target.args[2]
+        typed = [Expr(:(::), v, t) for (v, t) in zip(values, argtypes)]
+        call = Expr(:(::), Expr(:call, Expr(:., lib, QuoteNode(fname)), typed...), rettype)
+        return esc(Expr(:macrocall, Symbol("@ccall"), __source__, Expr(:(=), :gc_safe, true), call))
+    end
+    kept = [gensym("kept") for _ in values]
+    raw = [gensym("arg") for _ in values]
+    body = Expr(:block)
+    for (k, t, v) in zip(kept, argtypes, values)
+        push!(body.args, :($k = Base.cconvert($t, $v)))
+    end
+    for (r, t, k) in zip(raw, argtypes, kept)
+        push!(body.args, :($r = Base.unsafe_convert($t, $k)))
+    end
+    inner = Expr(:call, :ccall, target, rettype, Expr(:tuple, map(as_pointer_type, argtypes)...), raw...)
+    state, result = gensym("gc_state"), gensym("result")
+    push!(body.args, Expr(:macrocall, Expr(:., :GC, QuoteNode(Symbol("@preserve"))), __source__, kept...,
+                          quote
+                              $state = ccall(:jl_gc_safe_enter, Int8, ())
+                              $result = $inner
+                              ccall(:jl_gc_safe_leave, Cvoid, (Int8,), $state)
+                              $result
+                          end))
+    return esc(body)
+end
+
+# ---------------------------------------------------------------------------------------
 # Functions: one ccall per function of include/alog.h, in the header's order.
 
 """`const char *alog_version(void)`: a static string."""
@@ -212,31 +274,38 @@ function alog_open(path, conf, out, errstr, errstr_size)
                  path, conf, out, errstr, errstr_size)
 end
 
-"""`alog_result alog_write(lg, level, msg, len)`: `len` bytes at `msg` are copied."""
+"""
+`alog_result alog_write(lg, level, msg, len)`: `len` bytes at `msg` are copied. Waits for
+room under `overflow=block`, GC-safe.
+"""
 function alog_write(lg, level, msg, len)
-    return ccall((:alog_write, libalog()), Int32,
+    return @gcsafe ccall((:alog_write, libalog()), Int32,
                  (Ptr{alog_logger}, Int32, Ptr{UInt8}, Csize_t),
                  lg, level, msg, len)
 end
 
 """
 `alog_result alog_write_record(lg, rec)`: `rec` is a `Ref{alog_record}` whose pointers the
-caller keeps valid (`GC.@preserve`) during the call.
+caller keeps valid (`GC.@preserve`) during the call. Waits for room under `overflow=block`,
+GC-safe.
 """
 function alog_write_record(lg, rec)
-    return ccall((:alog_write_record, libalog()), Int32,
+    return @gcsafe ccall((:alog_write_record, libalog()), Int32,
                  (Ptr{alog_logger}, Ref{alog_record}),
                  lg, rec)
 end
 
-"""`alog_result alog_flush(lg, timeout_ms)`: blocks the calling thread."""
+"""`alog_result alog_flush(lg, timeout_ms)`: blocks the calling thread, GC-safe."""
 function alog_flush(lg, timeout_ms)
-    return ccall((:alog_flush, libalog()), Int32, (Ptr{alog_logger}, UInt32), lg, timeout_ms)
+    return @gcsafe ccall((:alog_flush, libalog()), Int32, (Ptr{alog_logger}, UInt32), lg, timeout_ms)
 end
 
-"""`alog_result alog_close(lg, timeout_ms)`: drains, then the handle answers only stats."""
+"""
+`alog_result alog_close(lg, timeout_ms)`: drains, then the handle answers only stats; blocks
+the calling thread (timeout 0: returns at once, the writer drains in the background), GC-safe.
+"""
 function alog_close(lg, timeout_ms)
-    return ccall((:alog_close, libalog()), Int32, (Ptr{alog_logger}, UInt32), lg, timeout_ms)
+    return @gcsafe ccall((:alog_close, libalog()), Int32, (Ptr{alog_logger}, UInt32), lg, timeout_ms)
 end
 
 """`alog_result alog_get_stats(lg, out)`: `out` is a `Ref{alog_stats}`."""

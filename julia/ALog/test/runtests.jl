@@ -43,6 +43,69 @@ end
 const DIR = mktempdir()
 newpath(name) = joinpath(DIR, name)
 
+const STDERR_FILES = Ref(0)
+
+"What `f()` prints on stderr (ALog's reports, `[DROPPED]` lines), and its result."
+function with_stderr(f)
+    STDERR_FILES[] += 1
+    path = newpath("stderr-$(STDERR_FILES[]).txt")
+    result = open(path, "w") do io
+        redirect_stderr(f, io)
+    end
+    return read(path, String), result
+end
+
+"Calls `handle_message` the way a log macro does, with no source location."
+log_plain(lg, level, msg; kwargs...) =
+    Logging.handle_message(lg, level, msg, nothing, nothing, nothing, nothing, nothing; kwargs...)
+
+"A value whose printing throws."
+struct Unprintable end
+Base.show(io::IO, ::Unprintable) = error("cannot print")
+
+# The seed's application code, as it stands in its plan (`LoggingSystem.jl`), with stand-ins
+# for the two application types it mentions: it must run unchanged on ALog.
+struct WarningCapturingLogger end
+
+struct LoggingConfig
+    async_channel_size::Int
+    async_flush_interval::Float64
+    async_flush_count::Int
+    async_overflow_policy::Symbol
+end
+
+struct LoggerState
+    warning_logger::WarningCapturingLogger
+    console_logger::Ref{AbstractLogger}
+    simplified_logger::Union{Nothing, AsyncFileLogger}  # Now AsyncFileLogger
+    full_logger::Union{Nothing, AsyncFileLogger}        # Now AsyncFileLogger
+    config::LoggingConfig
+    start_time::DateTime
+end
+
+const LOGGER_STATE = Ref{Union{Nothing,LoggerState}}(nothing)
+
+function finalize_logging()
+    state = LOGGER_STATE[]
+    if state === nothing
+        return
+    end
+
+    # ... existing warning handling ...
+
+    # Close async file loggers with proper shutdown
+    if state.simplified_logger !== nothing && isa(state.simplified_logger, AsyncFileLogger)
+        close_async_logger(state.simplified_logger)
+    end
+    if state.full_logger !== nothing && isa(state.full_logger, AsyncFileLogger)
+        close_async_logger(state.full_logger)
+    end
+
+    # Reset global state
+    LOGGER_STATE[] = nothing
+    global_logger(ConsoleLogger())
+end
+
 @testset "ALog" begin
 
 @testset "library and raw layer" begin
@@ -247,7 +310,8 @@ end
 @testset "shouldlog, min_enabled_level, set_level!" begin
     path = newpath("filter.log")
     lg = ALog.Logger(path; level=Logging.Info)
-    @test Logging.min_enabled_level(lg) == Logging.Info
+    # At most Debug: Julia caches it at install time, set_level! must still open the logger.
+    @test Logging.min_enabled_level(lg) == Logging.Debug
     @test !Logging.shouldlog(lg, Logging.Debug, Main, :g, :i)
     @test Logging.shouldlog(lg, Logging.Info, Main, :g, :i)
     @test Logging.catch_exceptions(lg)
@@ -262,7 +326,8 @@ end
         @debug "now kept"
     end
     ALog.set_level!(lg, Logging.Error)
-    @test Logging.min_enabled_level(lg) == Logging.Error
+    @test Logging.min_enabled_level(lg) == Logging.Debug
+    @test !Logging.shouldlog(lg, Logging.Warn, Main, :g, :i)
     with_logger(lg) do
         @warn "below error"
     end
@@ -310,10 +375,12 @@ end
     Logging.handle_message(lg, Logging.Info, "immediate", nothing, nothing, nothing, nothing, nothing)
     @test ALog.stats(lg).written == 1            # sync mode: written by the call itself
     @test readlines(path) == ["INFO|immediate"]
-    e = thrown(() -> Logging.handle_message(lg, Logging.Info, "x"^200, nothing, nothing, nothing, nothing, nothing))
-    @test e isa ALogError && e.code == LL.ALOG_ERR_TOO_LARGE
+    # Longer than max_message_bytes: shortened to fit (9 bytes of record overhead), never thrown.
+    @test thrown(() -> log_plain(lg, Logging.Info, "x"^200)) === nothing
     close(lg)
-    @test readlines(path) == ["INFO|immediate"]
+    @test readlines(path) == ["INFO|immediate", "INFO|" * "x"^68 * "…"]
+    s = consistent(ALog.stats(lg))
+    @test (s.submitted, s.written, s.errors) == (2, 2, 0)
 end
 
 @testset "close is idempotent; stats after close; writing after close throws" begin
@@ -331,8 +398,15 @@ end
     s = consistent(ALog.stats(lg))
     @test (s.submitted, s.written, s.pending) == (100, 100, 0)
     @test length(readlines(path)) == 100
-    e = thrown(() -> Logging.handle_message(lg, Logging.Info, "late", nothing, nothing, nothing, nothing, nothing))
-    @test e isa ALogError && e.code == LL.ALOG_ERR_CLOSED
+    # Logging after close: no exception, shouldlog says no, the call is counted.
+    @test !Logging.shouldlog(lg, Logging.Error, Main, :g, :i)
+    @test thrown(() -> log_plain(lg, Logging.Info, "late")) === nothing
+    with_logger(lg) do
+        @error "filtered by shouldlog"
+    end
+    s = ALog.stats(lg)
+    @test (s.closed_drops, s.errors, s.submitted, s.state) == (1, 0, 100, :closed)
+    @test length(readlines(path)) == 100
     @test_throws ALogError flush(lg)
     @test_throws ArgumentError close(ALog.Logger(newpath("t.log")); timeout=-1)
     @test ALog.last_error(lg) == ""
@@ -344,6 +418,8 @@ end
     lg = ALog.Logger(path)
     Logging.handle_message(lg, Logging.Info, "not closed by hand", nothing, nothing, nothing, nothing, nothing)
     finalize(lg)                    # what the GC does with an unreachable logger
+    @test ALog.state(lg) in (:draining, :closed)
+    close(lg)                       # waits for a drain the finalizer left running
     @test !isopen(lg)
     @test body.(readlines(path)) == ["INFO not closed by hand"]
     close(lg)                       # still idempotent
@@ -423,14 +499,17 @@ end
     with_logger(logger) do
         @debug "below min level"
         @info "hello"
-        @warn "two\nlines"
+        @warn "two\nlines\ttab"
     end
     @test close_async_logger(logger)
     @test close_async_logger(logger)               # twice: nothing to do
     lines = readlines(path)
-    @test length(lines) == 2
+    @test length(lines) == 3
     @test occursin(r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] hello$", lines[1])
-    @test endswith(lines[2], "] two\\nlines")      # one call is one line
+    # Each line of the formatter's text is a line of the file; other control characters
+    # are escaped.
+    @test occursin(r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] two$", lines[2])
+    @test lines[3] == "lines\\ttab"
     st = get_logger_stats(logger)
     @test !st.is_active && !st.file_open && st.task_state === :done
     @test st.messages_queued == 0 && st.pending == 0
@@ -461,6 +540,7 @@ end
     @test Logging.min_enabled_level(logger) == LogLevel(-1100)
     close(logger)
     @test !isopen(logger)
+    @test !Logging.shouldlog(logger, Logging.Error, Main, :g, :i)
 end
 
 @testset "TeeLogger, EarlyFilteredLogger, with_logger" begin
@@ -503,6 +583,356 @@ end
     end
     @test sort(got) == collect(1:n)
     @test count(l -> occursin("\"msg\":\"spawned\"", l), lines) == 200
+end
+
+
+@testset "a log call never throws: failures are counted and reported on stderr" begin
+    # A logger from another process (a global of a precompiled package): refused, reported.
+    path = newpath("stale.log")
+    lg = ALog.Logger(path)
+    own = lg.session
+    lg.session = own + 1
+    @test !Logging.shouldlog(lg, Logging.Error, Main, :g, :i)
+    err, _ = with_stderr() do
+        for i in 1:50
+            log_plain(lg, Logging.Info, "stale $i")
+        end
+    end
+    # Rate limited: one report for 50 failures, naming the problem and the record.
+    @test count("ALog: a record could not be logged (\"$(path)\"): StaleLoggerError", err) == 1
+    @test occursin("StaleLoggerError", err) && occursin("__init__", err)
+    @test occursin("the record: INFO stale 1", err)
+    @test lg.errors[] == 50
+    @test_throws StaleLoggerError flush(lg)
+    @test_throws StaleLoggerError ALog.stats(lg)
+    sleep(1.1)
+    err, _ = with_stderr(() -> log_plain(lg, Logging.Warn, "stale again"))
+    @test occursin("the record: WARN stale again", err)
+    @test occursin("(49 more failures since the last report)", err)
+    lg.session = own
+    close(lg)
+    s = consistent(ALog.stats(lg))
+    @test (s.submitted, s.errors, s.closed_drops) == (0, 51, 0)
+    @test !isfile(path) || isempty(readlines(path))
+
+    # A formatter that throws: the record is still written (fallback line), the error counted.
+    # Inside a TeeLogger, the logger after it still gets the record.
+    path = newpath("bad-formatter.log")
+    bad = create_async_file_logger(path, Logging.Info; formatter = msg -> error("formatter bug"))
+    after = ALog.Logger(newpath("after-bad-formatter.log"))
+    err, _ = with_stderr() do
+        with_logger(TeeLogger(bad, after)) do
+            @info "survives" k = 1
+        end
+    end
+    close(after)
+    @test occursin(r"^INFO survives source=\S+ func=\S+ k=1 ", body(only(readlines(newpath("after-bad-formatter.log")))))
+    @test occursin("ALog: a formatter failed (\"$(path)\"): formatter bug", err)
+    @test occursin(r"the record: written as: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} Info survives", err)
+    @test close_async_logger(bad)
+    lines = readlines(path)
+    @test length(lines) == 1
+    @test occursin(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} Info survives$", lines[1])
+    @test get_logger_stats(bad).errors == 1
+
+    # A value whose printing throws becomes a note; the record is written.
+    path = newpath("unprintable.log")
+    lg = ALog.Logger(path)
+    log_plain(lg, Logging.Info, "odd value"; v = Unprintable())
+    close(lg)
+    @test occursin(r"^INFO odd value v=\"#= error printing a value of type .*Unprintable: ErrorException =#\"$",
+                   body(only(readlines(path))))
+
+    # Inside a TeeLogger the loggers after a closed one still get every record.
+    a, b = newpath("tee-closed-a.log"), newpath("tee-closed-b.log")
+    la, lb = ALog.Logger(a), ALog.Logger(b)
+    close(la)
+    with_logger(TeeLogger(la, lb)) do
+        @info "only b"
+    end
+    close(lb)
+    @test !isfile(a) || isempty(readlines(a))
+    @test [first(split(body(l), " source=")) for l in readlines(b)] == ["INFO only b"]
+
+    # Installed as the global logger and closed: log calls are silently dropped.
+    old = global_logger(ALog.Logger(newpath("global-closed.log")))
+    try
+        close(global_logger())
+        @test thrown(() -> @error "after close") === nothing
+    finally
+        global_logger(old)
+    end
+end
+
+@testset "set_level! and JULIA_DEBUG reach installed loggers" begin
+    path = newpath("installed.log")
+    lg = ALog.Logger(path; level = Logging.Info)
+    with_logger(lg) do
+        @debug "hidden"
+        ALog.set_level!(lg, Logging.Debug)      # after with_logger cached min_enabled_level
+        @debug "shown"
+        ALog.set_level!(lg, Logging.Warn)
+        @info "hidden too"
+        @warn "warned"
+    end
+    old = global_logger(lg)
+    try
+        ALog.set_level!(lg, Logging.Debug)
+        @debug "global debug"
+    finally
+        global_logger(old)
+    end
+    close(lg)
+    @test [first(split(body(l), " source=")) for l in readlines(path)] ==
+          ["DEBUG shown", "WARN warned", "DEBUG global debug"]
+
+    # JULIA_DEBUG names a group: its Debug records pass an Info logger, others do not.
+    path = newpath("julia-debug.log")
+    lg = ALog.Logger(path; level = Logging.Info)
+    withenv("JULIA_DEBUG" => "alogdebug") do
+        with_logger(lg) do
+            @debug "named" _group = :alogdebug k = 1
+            @debug "not named"
+            @info "info"
+        end
+        @test Logging.shouldlog(lg, Logging.Debug, Main, :alogdebug, :i)
+        @test !Logging.shouldlog(lg, Logging.Debug, Main, :other, :i)
+    end
+    @test !Logging.shouldlog(lg, Logging.Debug, Main, :alogdebug, :i)
+    log_plain(lg, Logging.Debug, "direct debug, not named")
+    close(lg)
+    lines = [first(split(body(l), " source=")) for l in readlines(path)]
+    @test lines == ["DEBUG named", "INFO info"]
+    @test occursin(" k=1 _group=alogdebug ", body(readlines(path)[1]))
+    @test ALog.stats(lg).submitted == 2
+
+    # The seed's logger: set_level! too.
+    path = newpath("seed-level.log")
+    a = create_async_file_logger(path, Logging.Warn; formatter = msg -> msg.message)
+    with_logger(a) do
+        @info "no"
+        ALog.set_level!(a, Logging.Info)
+        @info "yes"
+    end
+    close_async_logger(a)
+    @test readlines(path) == ["yes"]
+end
+
+@testset "values are shown limited and records fit max_message_bytes" begin
+    path = newpath("limits.json")
+    lg = ALog.Logger(path; format = "json")
+    log_plain(lg, Logging.Info, "big values"; v = collect(1:100_000), s = "x"^100_000,
+              d = Dict(i => i for i in 1:10_000))
+    close(lg)
+    line = only(readlines(path))
+    @test sizeof(line) < ALog.VALUE_BYTES + 4000
+    m = match(r"\"v\":\"(\[1, 2, 3.*)\",\"s\"", line)
+    @test m !== nothing && occursin("…", m.captures[1]) && occursin("100000]", m.captures[1])
+    m = match(r"\"s\":\"(x*)…\"", line)
+    @test m !== nothing && length(m.captures[1]) == ALog.VALUE_BYTES - 3
+    @test ALog.stats(lg).written == 1
+
+    # The whole record fits the engine's limit: the long texts share what is left equally.
+    path = newpath("fit.json")
+    lg = ALog.Logger(path; format = "json", max_message_bytes = 200)
+    log_plain(lg, Logging.Info, "m"^300; a = "y"^300, b = 1)
+    close(lg)
+    @test json_body(only(readlines(path))) ==
+          "\"level\":\"INFO\",\"msg\":\"" * "m"^80 * "…\",\"a\":\"" * "y"^80 * "…\",\"b\":1}"
+    s = consistent(ALog.stats(lg))
+    @test (s.written, s.errors) == (1, 0)
+
+    # Without a max_message_bytes setting the engine's default applies: a 2 MiB message is
+    # cut to it, and the engine accepts it (a mismatch would be counted in errors).
+    path = newpath("default-limit.log")
+    lg = ALog.Logger(path; pattern = "{msg}")
+    log_plain(lg, Logging.Info, "z"^(2 << 20))
+    close(lg)
+    @test ALog.stats(lg).errors == 0
+    @test sizeof(only(readlines(path))) == ALog.DEFAULT_MAX_MESSAGE_BYTES - 9
+
+    # ALog.truncate_text keeps whole characters.
+    @test ALog.truncate_text("ééé", 6) == "ééé"
+    @test ALog.truncate_text("éééé", 6) == "é…"
+    @test ALog.truncate_text("abc", 2) == ""
+    @test ALog.common_cap([10, 300, 300], 200) == 95
+end
+
+@testset "the seed's two loggers" begin
+    simplified, full = newpath("seed-simplified.txt"), newpath("seed-full.txt")
+    simp = create_simplified_logger(simplified)
+    fl = create_full_logger(full)
+    @test simp isa AsyncFileLogger && fl isa AsyncFileLogger
+    @test get_logger_stats(simp).channel_size == 10000
+    @test get_logger_stats(fl).channel_size == 50000
+    ln = Ref(0)
+    with_logger(TeeLogger(simp, fl)) do
+        ln[] = @__LINE__() + 1
+        @debug "debug detail" k = 1
+        @info "Search started" files = 3 progress_active = true
+        @debug "note for the user" is_user_message = true
+        @warn "two\nlines"
+    end
+    @test close_async_logger(simp) && close_async_logger(fl)
+
+    stamp = raw"\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\]"
+    s = readlines(simplified)
+    @test length(s) == 4
+    @test occursin(Regex("^" * stamp * " Search started\$"), s[1])
+    @test occursin(Regex("^" * stamp * " note for the user\$"), s[2])
+    @test occursin(Regex("^" * stamp * " two\$"), s[3])
+    @test s[4] == "    lines"
+
+    f = readlines(full)
+    head(level, n) = Regex("^\\[\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}\\] \\[" * level *
+                           "\\] \\[" * HERE * "\\] \\[runtests\\.jl:" * string(ln[] + n) * "\\]\$")
+    rule = "  " * "-"^60
+    @test length(f) == 21
+    @test occursin(head("Debug", 0), f[1])
+    @test f[2:6] == ["  Message: debug detail", "  Context:", "    k: 1", rule, ""]
+    @test occursin(head("Info", 1), f[7])
+    @test f[8:12] == ["  Message: Search started", "  Context:", "    files: 3", rule, ""]
+    @test occursin(head("Debug", 2), f[13])
+    @test f[14:16] == ["  Message: note for the user", rule, ""]
+    @test occursin(head("Warn", 3), f[17])
+    @test f[18:21] == ["  Message: two", "    lines", rule, ""]
+
+    # The seed's LoggingConfig settings and its LoggerState / finalize_logging code.
+    config = LoggingConfig(123, 0.5, 7, :drop)
+    st = LoggerState(WarningCapturingLogger(), Ref{AbstractLogger}(ConsoleLogger()),
+                     create_simplified_logger(newpath("state-simplified.txt"), config),
+                     create_full_logger(newpath("state-full.txt"), config), config, now())
+    @test get_logger_stats(st.simplified_logger).channel_size == 123
+    @test st.full_logger.overflow_policy === :drop
+    LOGGER_STATE[] = st
+    with_logger(TeeLogger(st.simplified_logger, st.full_logger)) do
+        @info "from the application"
+    end
+    finalize_logging()
+    @test LOGGER_STATE[] === nothing
+    @test !isopen(st.simplified_logger) && !isopen(st.full_logger)
+    @test occursin(Regex("^" * stamp * " from the application\$"),
+                   only(readlines(newpath("state-simplified.txt"))))
+    @test readlines(newpath("state-full.txt"))[2] == "  Message: from the application"
+end
+
+"Logs `Flood 1` .. `Flood n` to `a` and closes it: what stderr got, and the final stats."
+function flood(a, n)
+    err, _ = with_stderr() do
+        for i in 1:n
+            Logging.handle_message(a, Logging.Info, "Flood $i", Main, :g, :id, "f.jl", i)
+        end
+        close_async_logger(a)
+    end
+    return err, consistent(get_logger_stats(a))
+end
+
+@testset "overflow :stderr prints each dropped record" begin
+    n = 20_000
+    path = newpath("stderr-policy.log")
+    a = create_async_file_logger(path, Logging.Info; channel_size = 1, overflow_policy = :stderr)
+    err, st = flood(a, n)
+    @test st.dropped > 0
+    @test st.written + st.dropped == n
+    dropped = [parse(Int, m.captures[1]) for m in eachmatch(r"^\[DROPPED\] INFO Flood (\d+) _group=g _id=id$"m, err)]
+    @test length(dropped) == st.dropped
+    written = [parse(Int, match(r"INFO Flood (\d+) ", l).captures[1]) for l in readlines(path)]
+    @test length(written) == st.written
+    @test sort(vcat(dropped, written)) == collect(1:n)
+
+    # With a formatter, the formatted line is what stderr gets.
+    path = newpath("stderr-policy-fmt.log")
+    a = create_async_file_logger(path, Logging.Info; channel_size = 1, overflow_policy = :stderr,
+                                 formatter = msg -> "F " * msg.message)
+    err, st = flood(a, n)
+    @test count("[DROPPED] F Flood ", err) == st.dropped
+    @test length(readlines(path)) == st.written
+end
+
+@testset "a close that timed out: draining, then closed by a later close" begin
+    n = 50_000
+    path = newpath("timeout-close.log")
+    lg = ALog.Logger(path; queue_capacity = 1024)
+    for i in 1:n
+        log_plain(lg, Logging.Info, "record $i")
+    end
+    # The queue is full (overflow=block kept it so): no writer drains 1024 records in 0 ms.
+    e = thrown(() -> close(lg; timeout = 0))
+    @test e isa ALogError && e.code == LL.ALOG_ERR_TIMEOUT
+    st = ALog.state(lg)
+    @test st in (:draining, :closed)
+    @test isopen(lg) == (st === :draining)
+    @test !Logging.shouldlog(lg, Logging.Error, Main, :g, :i)
+    log_plain(lg, Logging.Info, "refused")
+    g = get_logger_stats(create_async_file_logger(newpath("unused.log"), Logging.Info))
+    @test g.is_active && g.task_state === :runnable && g.file_open
+    s = consistent(ALog.stats(lg))
+    @test s.closed_drops == 1
+    @test s.state !== :closed || s.pending == 0
+    close(lg)                                   # waits for the drain
+    s = consistent(ALog.stats(lg))
+    @test (s.state, s.pending, s.written, s.submitted) == (:closed, 0, n, n)
+    @test !isopen(lg)
+    @test length(readlines(path)) == n
+    close(lg; timeout = 0)                      # closed: nothing to do, no error
+end
+
+@testset "a logger stored in a precompiled global is refused, not used" begin
+    # A package whose top level opens a logger: precompiled in one process, loaded in another.
+    pkgs = mktempdir()
+    mkpath(joinpath(pkgs, "StaleDemo", "src"))
+    write(joinpath(pkgs, "StaleDemo", "Project.toml"), """
+        name = "StaleDemo"
+        uuid = "6f1e2d3c-4b5a-4968-8776-655443322110"
+        [deps]
+        ALog = "$(Base.PkgId(ALog).uuid)"
+        """)
+    write(joinpath(pkgs, "StaleDemo", "src", "StaleDemo.jl"), """
+        module StaleDemo
+        using ALog
+        const LOG = ALog.Logger(ENV["STALE_LOG"])
+        end
+        """)
+    logpath = newpath("stale-global.log")
+    script = """
+        using StaleDemo, ALog, Logging
+        with_logger(StaleDemo.LOG) do
+            @info "through the macro"
+        end
+        Logging.handle_message(StaleDemo.LOG, Logging.Info, "direct", Main, :g, :i, "f.jl", 1)
+        print(StaleDemo.LOG.errors[], " ", ALog.state(StaleDemo.LOG))
+        """
+    # The folder holding ALog/ (julia/ of the repository) serves ALog itself.
+    load_path = join([pkgs, dirname(dirname(dirname(pathof(ALog)))), "@stdlib"], ":")
+    cmd = addenv(`$(Base.julia_cmd()) --startup-file=no -e $script`,
+                 "JULIA_LOAD_PATH" => load_path, "STALE_LOG" => logpath,
+                 "ALOG_LIB" => LL.libalog(), "JULIA_PROJECT" => nothing)
+    errpath = newpath("stale-global-stderr.txt")
+    out = read(pipeline(cmd; stderr = errpath), String)
+    stderr_text = read(errpath, String)
+    @test out == "1 closed"
+    @test occursin("StaleLoggerError", stderr_text) && occursin("__init__", stderr_text)
+    @test !isfile(logpath) || isempty(readlines(logpath))
+end
+
+@testset "blocking calls are GC-safe" begin
+    # (Parsed from a string: only the raw layer spells out ccalls.)
+    call = "@gcsafe ccall((:alog_flush, libalog()), Int32, (Ptr{alog_logger}, UInt32), C_NULL, UInt32(0))"
+    text = string(macroexpand(LL, Meta.parse(call); recursive = false))
+    @test LL.CCALL_GC_SAFE ? occursin("gc_safe", text) : occursin("jl_gc_safe_enter", text)
+    # A NULL handle through the GC-safe path: the C boundary answers, nothing crashes.
+    @test LL.alog_flush(C_NULL, UInt32(0)) == LL.ALOG_ERR_NULL
+    @test LL.alog_close(C_NULL, UInt32(0)) == LL.ALOG_OK
+    # Another thread collecting garbage while this one waits in close.
+    path = newpath("gcsafe.log")
+    lg = ALog.Logger(path)
+    for i in 1:10_000
+        log_plain(lg, Logging.Info, "r $i")
+    end
+    t = Threads.@spawn (GC.gc(); true)
+    close(lg)
+    @test fetch(t)
+    @test length(readlines(path)) == 10_000
 end
 
 end # @testset "ALog"

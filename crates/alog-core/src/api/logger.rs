@@ -1,0 +1,444 @@
+//! The logger: the public handle, its builder's `open`, flush and close.
+
+use std::cell::UnsafeCell;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::api::submit::{submit, submit_with, Payload, Wait};
+use crate::front::clock;
+use crate::front::config::Config;
+use crate::front::error::{Error, Result};
+use crate::front::level::Level;
+use crate::front::record::{Field, Source};
+use crate::front::stats::{Counters, SinkStats, Stats};
+use crate::queue::{Batch, Queue};
+use crate::render::deferred;
+use crate::render::printf::{self, Arg};
+use crate::writer::pipeline::{ErrorReporter, Pipeline};
+use crate::writer::pool::Sched;
+use crate::writer::shared::{
+    drain_locked, ensure_writer, finish, lock, spawn_writer, wait_done, wait_until, Core,
+    LineBreak, RunCell, Shared, Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
+};
+use crate::writer::thread::RunState;
+
+/// How long `Drop` waits for the queue to drain.
+pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `Record::timestamp_ns` for a record written without a timestamp (log/slog's zero time):
+/// text lines start at the level, JSON objects have no timestamp member.
+pub const NO_TIMESTAMP: i64 = i64::MIN;
+
+/// A structured record, as `write_record` takes it.
+#[derive(Clone, Copy, Debug)]
+pub struct Record<'a> {
+    pub level: Level,
+    /// Nanoseconds since the Unix epoch; `None` is "now", `Some(NO_TIMESTAMP)` is "none".
+    pub timestamp_ns: Option<i64>,
+    pub msg: &'a [u8],
+    pub fields: &'a [Field<'a>],
+    pub source: Option<Source<'a>>,
+}
+
+impl<'a> Record<'a> {
+    pub fn new(level: Level, msg: &'a str) -> Record<'a> {
+        Record {
+            level,
+            timestamp_ns: None,
+            msg: msg.as_bytes(),
+            fields: &[],
+            source: None,
+        }
+    }
+}
+
+/// A logger. Cheap to clone; all clones share one queue and writer. The last clone to be
+/// dropped closes the logger, waiting up to [`DROP_CLOSE_TIMEOUT`] for the queue to drain.
+#[derive(Clone, Debug)]
+pub struct Logger {
+    handle: Arc<Handle>,
+}
+
+#[derive(Debug)]
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let _ = close(&self.shared, Some(DROP_CLOSE_TIMEOUT));
+    }
+}
+
+fn sync_forced_by_env() -> bool {
+    std::env::var("ALOG_SYNC")
+        .map(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+        .unwrap_or(false)
+}
+
+impl Logger {
+    pub fn builder() -> crate::Builder {
+        crate::Builder::default()
+    }
+
+    /// Opens a logger writing to `path` (if given) and the sinks of `config`.
+    pub fn open(path: Option<&Path>, config: Config) -> Result<Logger> {
+        config.validate()?;
+        let pipeline = Pipeline::open(path, &config)?;
+        if pipeline.is_empty() {
+            return Err(Error::invalid(
+                "no sink configured: give a path, console=stdout|stderr, a file.NAME.path or a callback",
+            ));
+        }
+        let sync = config.sync || sync_forced_by_env();
+        let gate =
+            u32::from(pipeline.gate_level(config.level).number()) | if sync { SYNC } else { 0 };
+        let tsc = config.tsc && !sync && clock::tsc_invariant() && !clock::env_forces_realtime();
+        if tsc {
+            clock::calibrate();
+        }
+        let sinks = pipeline.sink_counters();
+        let shared = Arc::new_cyclic(|me| Shared {
+            gate: AtomicU32::new(gate),
+            base_level: AtomicU8::new(config.level.number()),
+            queue: Queue::new(if sync { 1 } else { config.queue_capacity }),
+            counters: Counters::default(),
+            overflow: config.overflow,
+            block_timeout: config.block_timeout,
+            batch_size: config.batch_size.min(config.queue_capacity) as u64,
+            flush_on: config.flush_on.map_or(0, Level::number),
+            batch_timeout: config.batch_timeout,
+            flush_interval: config.flush_interval,
+            fsync: config.fsync,
+            max_message_bytes: config.max_message_bytes,
+            tsc,
+            _hot_end: LineBreak,
+            _queue_end: LineBreak,
+            _parked_end: LineBreak,
+            core: Mutex::new(Core {
+                pipeline: Some(pipeline),
+                scratch: Batch::default(),
+            }),
+            errors: ErrorReporter {
+                last: Mutex::new(None),
+                callback: config.on_error.clone(),
+            },
+            wake: Mutex::new(Wake::default()),
+            parked: AtomicBool::new(false),
+            done_pos: AtomicU64::new(0),
+            done: Mutex::new(()),
+            done_cv: Condvar::new(),
+            space: Mutex::new(()),
+            space_cv: Condvar::new(),
+            space_waiters: AtomicU64::new(0),
+            writer: Mutex::new(WriterState::default()),
+            warn_pending: AtomicU64::new(0),
+            panic_batches: AtomicU32::new(0),
+            me: me.clone(),
+            sched: Sched::default(),
+            run_state: RunCell(UnsafeCell::new(RunState::default())),
+            open_tickets: AtomicU64::new(0),
+            sinks,
+        });
+        if !sync {
+            spawn_writer(&shared)?;
+        }
+        crate::writer::process::register(&shared);
+        Ok(Logger {
+            handle: Arc::new(Handle { shared }),
+        })
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self.handle.shared
+    }
+
+    /// Whether a record at `level` would be accepted.
+    #[inline]
+    pub fn enabled(&self, level: Level) -> bool {
+        u32::from(level.number()) >= self.shared().gate.load(Ordering::Relaxed) & LEVEL_MASK
+    }
+
+    /// Logs a preformatted message. Below the logger's level this returns `Ok` at once
+    /// without counting the record. Errors: `Full` / `Timeout` (dropped by the policy, counted),
+    /// `Closed`, `TooLarge`.
+    #[inline]
+    pub fn log(&self, level: Level, msg: impl AsRef<[u8]>) -> Result<()> {
+        submit(self.shared(), level, None, Payload::plain(msg.as_ref()))
+    }
+
+    /// Logs a structured record (fields, source location, caller's timestamp).
+    pub fn write_record(&self, rec: &Record<'_>) -> Result<()> {
+        self.write_record_with(rec, &mut Wait::Configured)
+    }
+
+    /// Like [`write_record`](Self::write_record), but never waits: when `overflow=block` finds
+    /// the queue full it returns `Ok(false)` and the record is neither submitted nor counted
+    /// (a binding can then release its interpreter lock and call
+    /// [`write_record_interruptible`](Self::write_record_interruptible)). `Ok(true)`: submitted.
+    pub fn try_write_record(&self, rec: &Record<'_>) -> Result<bool> {
+        match self.write_record_with(rec, &mut Wait::Never) {
+            Ok(()) => Ok(true),
+            Err(Error::Full) if self.shared().overflow == crate::Overflow::Block => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Like [`write_record`](Self::write_record), but while it waits for room under
+    /// `overflow=block` it asks `keep_waiting` at least every `step`; when that returns `false`
+    /// the record is dropped and counted as by `block_timeout_ms`, and the call returns
+    /// `Timeout`. `keep_waiting` runs on the calling thread with no lock of the logger held.
+    pub fn write_record_interruptible(
+        &self,
+        rec: &Record<'_>,
+        step: Duration,
+        keep_waiting: &mut dyn FnMut() -> bool,
+    ) -> Result<()> {
+        self.write_record_with(rec, &mut Wait::Interruptible { step, keep_waiting })
+    }
+
+    fn write_record_with(&self, rec: &Record<'_>, wait: &mut Wait<'_>) -> Result<()> {
+        let payload = if rec.fields.is_empty() && rec.source.is_none() {
+            Payload::plain(rec.msg)
+        } else {
+            Payload::structured(rec)
+        };
+        submit_with(self.shared(), rec.level, rec.timestamp_ns, payload, wait)
+    }
+
+    /// Logs a call of a registered printf call site ([`deferred::register`]) with its raw
+    /// arguments; the writer renders the message. The arguments must be of the classes the
+    /// site's format fetches (a record that does not match is counted as failed, never printed
+    /// wrong). Errors: those of [`log`](Self::log), and `Invalid` for an unknown site or more
+    /// than [`printf::MAX_ARGS`] arguments.
+    #[inline]
+    pub fn log_deferred(&self, level: Level, site: u32, args: &[Arg<'_>]) -> Result<()> {
+        if !deferred::is_registered(site) || args.len() > printf::MAX_ARGS {
+            return Err(Error::invalid(format!(
+                "deferred call: unknown site {site} or more than {} arguments",
+                printf::MAX_ARGS
+            )));
+        }
+        submit(self.shared(), level, None, Payload::deferred(site, args))
+    }
+
+    /// Logs a message with fields.
+    pub fn log_fields(&self, level: Level, msg: &str, fields: &[Field<'_>]) -> Result<()> {
+        self.write_record(&Record {
+            level,
+            timestamp_ns: None,
+            msg: msg.as_bytes(),
+            fields,
+            source: None,
+        })
+    }
+
+    pub fn trace(&self, msg: impl AsRef<[u8]>) {
+        let _ = self.log(Level::TRACE, msg);
+    }
+    pub fn debug(&self, msg: impl AsRef<[u8]>) {
+        let _ = self.log(Level::DEBUG, msg);
+    }
+    pub fn info(&self, msg: impl AsRef<[u8]>) {
+        let _ = self.log(Level::INFO, msg);
+    }
+    pub fn warn(&self, msg: impl AsRef<[u8]>) {
+        let _ = self.log(Level::WARN, msg);
+    }
+    pub fn error(&self, msg: impl AsRef<[u8]>) {
+        let _ = self.log(Level::ERROR, msg);
+    }
+    pub fn fatal(&self, msg: impl AsRef<[u8]>) {
+        let _ = self.log(Level::FATAL, msg);
+    }
+
+    /// Asks the writer to close and reopen its files before its next batch (after an
+    /// external tool such as logrotate moved them). Only an atomic increment: safe to call
+    /// from a signal handler. `Closed` after close.
+    pub fn reopen(&self) -> Result<()> {
+        let s = self.shared();
+        if s.gate.load(Ordering::Acquire) & CLOSED != 0 {
+            return Err(Error::Closed);
+        }
+        s.counters.reopen_requests.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Changes the level of the logger and of every sink without a level of its own.
+    pub fn set_level(&self, level: Level) -> Result<()> {
+        let s = self.shared();
+        let core = lock(&s.core);
+        let p = core.pipeline.as_ref().ok_or(Error::Closed)?;
+        s.base_level.store(level.number(), Ordering::Relaxed);
+        let gate = u32::from(p.gate_level(level).number());
+        let _ = s
+            .gate
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |g| {
+                Some((g & !LEVEL_MASK) | gate)
+            });
+        Ok(())
+    }
+
+    /// Returns when every record submitted before the call is written (or failed), and files
+    /// are fsynced unless `fsync=never`. `None` waits forever.
+    pub fn flush(&self, timeout: Option<Duration>) -> Result<()> {
+        flush(self.shared(), timeout)
+    }
+
+    /// Stops accepting records, drains the queue, flushes, closes the sinks and stops the
+    /// writer. On `Timeout` the writer keeps draining in the background and frees everything
+    /// when done; a later close (also one racing this one) waits for that as long as its own
+    /// timeout allows and returns `Closed` once it is done (`Timeout` while it still drains).
+    pub fn close(&self, timeout: Option<Duration>) -> Result<()> {
+        close(self.shared(), timeout)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.shared().gate.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Every sink's counters, in configuration order: the main file, `file.NAME` sinks, the
+    /// console, syslog, callbacks, batch callbacks.
+    pub fn sink_stats(&self) -> Vec<SinkStats> {
+        self.shared().sinks.iter().map(|c| c.snapshot()).collect()
+    }
+
+    pub fn stats(&self) -> Stats {
+        let s = self.shared();
+        s.counters.snapshot(
+            || s.queue.tail_pos(),
+            || s.queue.head_pos(),
+            s.queue.capacity(),
+        )
+    }
+
+    /// The last I/O or sink error, if any.
+    pub fn last_error(&self) -> Option<String> {
+        lock(&self.shared().errors.last).clone()
+    }
+
+    /// Whether records are written on the caller's thread (configured, forced by
+    /// `ALOG_SYNC=1`, or the fallback after repeated writer failures).
+    pub fn is_sync(&self) -> bool {
+        self.shared().gate.load(Ordering::Acquire) & SYNC != 0
+    }
+
+    #[doc(hidden)]
+    /// Test hook: makes the writer panic at the start of its next `n` batches.
+    pub fn inject_writer_panics(&self, n: u32) {
+        self.shared().panic_batches.store(n, Ordering::SeqCst);
+    }
+}
+
+fn flush(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
+    flush_with(s, timeout, |m| Some(lock(m)))
+}
+
+/// `flush`, taking the sinks' lock with `take_core` (which may decline, at exit).
+pub(crate) fn flush_with(
+    s: &Arc<Shared>,
+    timeout: Option<Duration>,
+    take_core: impl FnOnce(&Mutex<Core>) -> Option<MutexGuard<'_, Core>>,
+) -> Result<()> {
+    let g = s.gate.load(Ordering::Acquire);
+    if g & CLOSED != 0 {
+        return Err(Error::Closed);
+    }
+    if s.called_from_own_sink() {
+        return Err(crate::api::submit::reentry("flush"));
+    }
+    if g & RESPAWN != 0 {
+        ensure_writer(s)?;
+    }
+    let target = s.queue.tail_pos();
+    let deadline = timeout.map(|t| Instant::now() + t);
+    if g & SYNC == 0 {
+        {
+            let mut w = lock(&s.wake);
+            w.flush_target = w.flush_target.max(target);
+        }
+        crate::writer::pool::wake(&s.job());
+        if !wait_done(s, target, false, timeout) {
+            return Err(Error::Timeout);
+        }
+    }
+    let Some(mut guard) = take_core(&s.core) else {
+        return Err(Error::Timeout);
+    };
+    let core = &mut *guard;
+    if let Some(p) = core.pipeline.as_mut() {
+        if g & SYNC != 0 {
+            drain_locked(s, p, &mut core.scratch, s.base_level());
+        }
+        if p.fsync_on_flush() {
+            p.sync_files(&s.errors);
+        }
+    }
+    drop(guard);
+    // The lanes: everything handed to them so far is settled (sync mode's records have no
+    // queue position to wait for).
+    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    if !wait_done(s, target, true, left) {
+        return Err(Error::Timeout);
+    }
+    Ok(())
+}
+
+pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
+    if s.called_from_own_sink() {
+        return Err(crate::api::submit::reentry("close"));
+    }
+    let was = s.gate.fetch_or(CLOSED, Ordering::AcqRel);
+    if was & CLOSED != 0 {
+        // Closed already. A close that timed out (or is still running on another thread)
+        // leaves the writer draining: wait for it, as long as `timeout` allows, so that the
+        // caller learns when sinks and callbacks are done with; then report `Closed`.
+        let running = lock(&s.writer).running;
+        if running
+            && !wait_until(
+                &s.done,
+                &s.done_cv,
+                timeout.map(|t| Instant::now() + t),
+                Duration::from_millis(50),
+                |_| lock(&s.writer).finished,
+            )
+        {
+            return Err(Error::Timeout);
+        }
+        return Err(Error::Closed);
+    }
+    s.queue.close();
+    {
+        let _g = lock(&s.space);
+        s.space_cv.notify_all();
+    }
+    // A fork child's first call may be starting its writer right now: `ensure_writer` checks
+    // CLOSED under the writer lock, so either it sees CLOSED and starts none, or the writer
+    // counts as running here and is stopped and joined.
+    let running = lock(&s.writer).running;
+    if running {
+        {
+            let mut w = lock(&s.wake);
+            w.stop = true;
+        }
+        crate::writer::pool::wake(&s.job());
+        let deadline = timeout.map(|t| Instant::now() + t);
+        // `done` before `writer`: the order every path (and the fork handler) takes them in.
+        let finished = wait_until(
+            &s.done,
+            &s.done_cv,
+            deadline,
+            Duration::from_millis(50),
+            |_| lock(&s.writer).finished,
+        );
+        if !finished {
+            return Err(Error::Timeout);
+        }
+    }
+    // Idempotent: a no-op when the writer finished the logger itself.
+    finish(s);
+    crate::writer::process::unregister(s);
+    Ok(())
+}

@@ -1,0 +1,318 @@
+//! The hot path of a log call (gate check, timestamp, claim, copy, publish), the overflow
+//! policies when the queue is full, and sync mode's write on the caller's thread.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::api::logger::Record;
+use crate::front::clock::{ticks, Stamp};
+use crate::front::config::Overflow;
+use crate::front::error::{Error, Result};
+use crate::front::level::Level;
+use crate::front::record::{encode, encoded_len};
+use crate::front::time::now_ns;
+use crate::queue::{Kind, Push, INLINE};
+use crate::render::deferred;
+use crate::render::printf::Arg;
+use crate::writer::shared::{
+    drain_locked, ensure_writer, lock, wait_until, Shared, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
+};
+
+/// A payload on its way into the queue, with its encoded length computed once.
+pub(crate) struct Payload<'a> {
+    len: usize,
+    body: Body<'a>,
+}
+
+enum Body<'a> {
+    Plain(&'a [u8]),
+    Structured(&'a Record<'a>),
+    Deferred(u32, &'a [Arg<'a>]),
+}
+
+impl<'a> Payload<'a> {
+    pub(crate) fn plain(msg: &'a [u8]) -> Payload<'a> {
+        Payload {
+            len: msg.len(),
+            body: Body::Plain(msg),
+        }
+    }
+    pub(crate) fn structured(r: &'a Record<'a>) -> Payload<'a> {
+        let len = encoded_len(r.msg, r.fields, r.source.as_ref());
+        Payload {
+            len,
+            body: Body::Structured(r),
+        }
+    }
+    pub(crate) fn deferred(site: u32, args: &'a [Arg<'a>]) -> Payload<'a> {
+        Payload {
+            len: deferred::encoded_len(args),
+            body: Body::Deferred(site, args),
+        }
+    }
+    fn kind(&self) -> Kind {
+        match self.body {
+            Body::Plain(_) => Kind::Plain,
+            Body::Structured(_) => Kind::Structured,
+            Body::Deferred(..) => Kind::Deferred,
+        }
+    }
+    fn fill(&self, out: &mut [u8]) {
+        match self.body {
+            Body::Plain(m) => out.copy_from_slice(m),
+            Body::Structured(r) => encode(out, r.msg, r.fields, r.source.as_ref()),
+            Body::Deferred(site, args) => deferred::encode(out, site, args),
+        }
+    }
+}
+
+/// How a call waits for room when `overflow=block` finds the queue full.
+pub(crate) enum Wait<'a> {
+    /// As configured: up to `block_timeout_ms`, or forever.
+    Configured,
+    /// Not at all: the call returns `Error::Full`; the record is neither submitted nor counted.
+    Never,
+    /// As configured, but `keep_waiting` is asked at least every `step`; when it says no, the
+    /// record is dropped and counted as by a timeout, and the call returns `Error::Timeout`.
+    Interruptible {
+        step: Duration,
+        keep_waiting: &'a mut dyn FnMut() -> bool,
+    },
+}
+
+/// The hot path: gate check, timestamp, claim, copy, publish.
+#[inline]
+pub(crate) fn submit(s: &Arc<Shared>, level: Level, ts: Option<i64>, p: Payload<'_>) -> Result<()> {
+    submit_with(s, level, ts, p, &mut Wait::Configured)
+}
+
+/// `submit`, waiting for room under `overflow=block` as `wait` says.
+#[inline]
+pub(crate) fn submit_with(
+    s: &Arc<Shared>,
+    level: Level,
+    ts: Option<i64>,
+    p: Payload<'_>,
+    wait: &mut Wait<'_>,
+) -> Result<()> {
+    let g = s.gate.load(Ordering::Relaxed);
+    if u32::from(level.number()) < g & LEVEL_MASK {
+        return Ok(());
+    }
+    if p.len > s.max_message_bytes {
+        return Err(Error::TooLarge {
+            len: p.len,
+            max: s.max_message_bytes,
+        });
+    }
+    if g & !LEVEL_MASK != 0 {
+        return submit_slow(s, g, level, ts, &p, wait);
+    }
+    enqueue(s, stamp(s, ts), level, &p, wait)
+}
+
+#[cold]
+fn submit_slow(
+    s: &Arc<Shared>,
+    g: u32,
+    level: Level,
+    ts: Option<i64>,
+    p: &Payload<'_>,
+    wait: &mut Wait<'_>,
+) -> Result<()> {
+    if g & CLOSED != 0 {
+        return Err(Error::Closed);
+    }
+    if g & SYNC != 0 {
+        return write_sync(s, stamp(s, ts), level, p);
+    }
+    if g & RESPAWN != 0 {
+        ensure_writer(s)?;
+    }
+    enqueue(s, stamp(s, ts), level, p, wait)
+}
+
+/// The caller's timestamp, else the logger's clock: the TSC where it is usable.
+#[inline(always)]
+fn stamp(s: &Shared, ts: Option<i64>) -> Stamp {
+    match ts {
+        Some(ns) => Stamp::Ns(ns),
+        None if s.tsc => Stamp::Ticks(ticks()),
+        None => Stamp::Ns(now_ns()),
+    }
+}
+
+#[inline]
+fn enqueue(
+    s: &Arc<Shared>,
+    ts: Stamp,
+    level: Level,
+    p: &Payload<'_>,
+    wait: &mut Wait<'_>,
+) -> Result<()> {
+    let len = p.len;
+    let mut heap = (len > INLINE).then(|| {
+        let mut b = vec![0u8; len].into_boxed_slice();
+        p.fill(&mut b);
+        b
+    });
+    let mut deadline = None;
+    loop {
+        match s
+            .queue
+            .try_push(ts, level.number(), p.kind(), len, |d| p.fill(d), &mut heap)
+        {
+            Push::Ok { queued } => {
+                if s.flush_on != 0 && level.number() >= s.flush_on {
+                    request_write(s);
+                } else if queued >= s.batch_size && s.parked.load(Ordering::Relaxed) {
+                    wake_writer(s);
+                }
+                return Ok(());
+            }
+            Push::Closed => return Err(Error::Closed),
+            Push::Full => on_full(s, &mut deadline, wait)?,
+        }
+    }
+}
+
+/// The error for a sink or error callback that calls back into its own logger in a way that
+/// would wait for itself.
+pub(crate) fn reentry(what: &str) -> Error {
+    Error::invalid(format!(
+        "a sink or error callback cannot {what} its own logger: it would wait for itself"
+    ))
+}
+
+/// Applies the overflow policy to a full queue: `Ok` means "try again".
+#[cold]
+fn on_full(s: &Shared, deadline: &mut Option<Instant>, wait: &mut Wait<'_>) -> Result<()> {
+    s.counters.peak(s.queue.capacity());
+    if s.gate.load(Ordering::Acquire) & SYNC != 0 {
+        // The writer is gone (sync fallback): make room by writing the queue here.
+        s.drain_sync(true);
+        return Ok(());
+    }
+    match s.overflow {
+        Overflow::DropNewest => {
+            s.counters.refused.fetch_add(1, Ordering::Relaxed);
+            Err(Error::Full)
+        }
+        Overflow::Warn => {
+            s.counters.refused.fetch_add(1, Ordering::Relaxed);
+            s.warn_pending.fetch_add(1, Ordering::Relaxed);
+            Err(Error::Full)
+        }
+        Overflow::DropOldest => {
+            if s.queue.drop_oldest() {
+                s.counters.dropped_queued.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+        Overflow::Block => {
+            if matches!(wait, Wait::Never) {
+                return Err(Error::Full);
+            }
+            if s.called_from_own_sink() {
+                // The writer would wait for itself to make room: drop the record instead.
+                s.counters.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(Error::Full);
+            }
+            let d = *deadline.get_or_insert_with(|| match s.block_timeout {
+                Some(t) => Instant::now() + t,
+                None => Instant::now() + Duration::from_secs(u64::MAX / 4),
+            });
+            loop {
+                let until = match wait {
+                    Wait::Interruptible { step, .. } => d.min(Instant::now() + *step),
+                    _ => d,
+                };
+                if wait_for_space(s, until) {
+                    return Ok(());
+                }
+                let interrupted = match wait {
+                    Wait::Interruptible { keep_waiting, .. } => !keep_waiting(),
+                    _ => false,
+                };
+                if interrupted || Instant::now() >= d {
+                    s.counters.refused.fetch_add(1, Ordering::Relaxed);
+                    return Err(Error::Timeout);
+                }
+            }
+        }
+    }
+}
+
+/// Waits until the queue has room or is closed; false on timeout. The writer never parks
+/// while the queue holds a batch, so waking it once is enough.
+fn wait_for_space(s: &Shared, deadline: Instant) -> bool {
+    wake_writer(s);
+    for _ in 0..32 {
+        if s.queue.len() < s.queue.capacity() {
+            return true;
+        }
+        std::thread::yield_now();
+    }
+    s.space_waiters.fetch_add(1, Ordering::SeqCst);
+    let ok = wait_until(
+        &s.space,
+        &s.space_cv,
+        Some(deadline),
+        Duration::from_millis(10),
+        |_| s.queue.len() < s.queue.capacity() || s.queue.is_closed(),
+    );
+    s.space_waiters.fetch_sub(1, Ordering::SeqCst);
+    ok
+}
+
+/// `flush_on`: asks the writer to write everything queued so far without waiting for a batch
+/// (as `flush` does, without waiting for it). A parked writer is woken; a polling or busy one
+/// sees the request at its next look, within a poll step.
+#[cold]
+fn request_write(s: &Shared) {
+    let target = s.queue.tail_pos();
+    let mut w = lock(&s.wake);
+    if w.flush_target < target {
+        w.flush_target = target;
+        drop(w);
+        crate::writer::pool::wake(&s.job());
+    }
+}
+
+fn wake_writer(s: &Shared) {
+    if s.parked.swap(false, Ordering::AcqRel) {
+        crate::writer::pool::wake(&s.job());
+    }
+}
+
+/// Sync mode: format and write on the caller's thread, after whatever is still queued.
+fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()> {
+    if s.called_from_own_sink() {
+        return Err(reentry("log to"));
+    }
+    let mut core = lock(&s.core);
+    let core = &mut *core;
+    let Some(pipeline) = core.pipeline.as_mut() else {
+        return Err(Error::Closed);
+    };
+    let base = s.base_level();
+    drain_locked(s, pipeline, &mut core.scratch, base);
+    s.counters.sync_submitted.fetch_add(1, Ordering::SeqCst);
+    let b = &mut core.scratch;
+    b.clear();
+    let len = p.len;
+    b.arena.resize(len, 0);
+    p.fill(&mut b.arena);
+    b.metas.push(crate::queue::Meta {
+        stamp: ts,
+        level: level.number(),
+        kind: p.kind(),
+        start: 0,
+        len,
+    });
+    let end = s.queue.head_pos();
+    s.in_sinks(|| pipeline.process(s, b, end, base));
+    pipeline.wait_room();
+    Ok(())
+}

@@ -1,0 +1,981 @@
+//! Configuration: one struct, one place for the defaults, one parser shared by every binding.
+//!
+//! | key | values | default |
+//! |---|---|---|
+//! | `level` | `trace` `debug` `info` `warn` `error` `fatal`, or 1..24 | `info` |
+//! | `format` | `text` `json` | `text` |
+//! | `pattern` | text pattern with `{ts}` `{level}` `{msg}` `{fields}` `{file}` `{line}` `{func}` | `{ts} {level} {msg}{fields}` |
+//! | `json.ts_key` / `json.level_key` / `json.msg_key` | JSON key names | `ts` / `level` / `msg` |
+//! | `queue_capacity` | records, 1..=16777216 | `8192` |
+//! | `overflow` | `block` `drop_newest` `drop_oldest` `warn` | `block` |
+//! | `block_timeout_ms` | ms a blocked call waits, 0 = forever | `0` |
+//! | `batch_size` | records that wake the writer (capped at `queue_capacity`) | `1024` |
+//! | `batch_timeout_ms` | ms the writer waits for a batch to fill, 1..=3600000 | `50` |
+//! | `flush_interval_ms` | ms between `fsync=interval` syncs, 1..=3600000 | `1000` |
+//! | `fsync` | `never` `batch` `interval` `close` | `never` |
+//! | `flush_on` | a level: records at or above it are written out at once instead of waiting for a batch; `never` | `never` |
+//! | `console` | `none` `stdout` `stderr` | `none` |
+//! | `console.level` / `console.format` | level / format of the console sink | the logger's |
+//! | `syslog` | `none`, `local` (the daemon's `/dev/log`) or the path of a Unix datagram socket | `none` |
+//! | `syslog.level` / `.format` / `.pattern` | the syslog sink's level, format, pattern | the logger's level, `text`, `{msg}{fields}` |
+//! | `syslog.facility` / `syslog.ident` | `kern` `user` `mail` `daemon` ... `local0`..`local7` / the program name shown | `user` / the basename of `argv[0]` |
+//! | `console.color` | `auto` (when the stream is a terminal and `NO_COLOR` is unset) `always` `never`: level names in color, text format | `auto` |
+//! | `console.overflow` / `syslog.overflow` / `callback.overflow` | `block` (wait for the sink) or `drop` (drop and count) when the sink's lane backlog is full | `drop` / `drop` / `block` |
+//! | `console.backlog` / `syslog.backlog` / `callback.backlog` | bytes a sink's lane holds while the sink is slow (`k` `m` `g`), 0..=1g; 0: only the batch being written | `4m` |
+//! | `stall_timeout_ms` | a `drop` lane whose sink accepts nothing for this long drops what waited longer (counted), 1..=3600000 | `1000` |
+//! | `sync` | `true` `false` (`ALOG_SYNC=1` forces `true`) | `false` |
+//! | `file_mode` | octal permission bits of created files | `0640` |
+//! | `max_message_bytes` | longest accepted message, 1..=268435456 (`k` `m` suffixes) | `1048576` |
+//! | `write_retries` | retries of a failed write, with backoff 1, 2, 4... ms | `3` |
+//! | `clock` | `auto` (the CPU's invariant TSC where there is one) `realtime` (`ALOG_CLOCK=realtime` forces it) | `auto` |
+//! | `file.NAME.path` / `.level` / `.format` / `.pattern` | an extra file sink called NAME | none |
+//! | `rotate_bytes` | rotate a file before it passes this size (`k` `m` `g` suffixes), 0 = never | `0` |
+//! | `rotate_interval` | `never` `hourly` `daily` (UTC periods of the records' timestamps) | `never` |
+//! | `max_files` | rotated files kept per sink, 0 = no limit | `0` |
+//! | `max_age` | rotated files older than this are deleted (`s` `m` `h` `d` `w`, or `10 days`, `1 week`), 0 = no limit | `0` |
+//! | `max_total_bytes` | rotated + active bytes kept per sink (`k` `m` `g`), 0 = no limit | `0` |
+//! | `compress` | `none` `gzip` `zstd`: rotated files, on a background thread | `none` |
+//! | `encryption_key_file` / `encryption_key_env` | 32-byte key (64 hex digits, or 32 raw bytes in a file) | none |
+//! | `reopen_check` | `true` `false`: reopen when the path moved or vanished (once per batch) | `true` |
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::front::error::{Error, Result};
+use crate::front::level::Level;
+
+/// How records are rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `<RFC 3339 timestamp> <LEVEL> <message>[ key=value...]`, one line per record.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// What a log call does when the queue is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overflow {
+    /// Wait for room (up to `block_timeout_ms`, then drop and return `Timeout`).
+    Block,
+    /// Drop the new record and return `Full`.
+    DropNewest,
+    /// Drop the oldest queued record to make room for the new one.
+    DropOldest,
+    /// Drop the new record, return `Full`, and print at most one notice per second on stderr.
+    Warn,
+}
+
+/// What a sink's lane does when its backlog is full (the sink is slower than the records).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneOverflow {
+    /// Wait for the sink: the writer (and, once the queue fills, the callers under
+    /// `overflow=block`) waits.
+    Block,
+    /// Drop the records this sink cannot take and count them; the other sinks keep going.
+    Drop,
+}
+
+/// A sink lane's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaneConfig {
+    pub overflow: LaneOverflow,
+    /// Bytes of formatted records the lane holds while its sink is slow.
+    pub backlog_bytes: usize,
+}
+
+impl LaneConfig {
+    const fn new(overflow: LaneOverflow) -> LaneConfig {
+        LaneConfig {
+            overflow,
+            backlog_bytes: 4 << 20,
+        }
+    }
+}
+
+/// When file sinks are fsynced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsync {
+    Never,
+    /// After every batch.
+    Batch,
+    /// Every `flush_interval_ms`.
+    Interval,
+    /// On `flush` and `close`.
+    Close,
+}
+
+/// Time rotation: a record goes to the file of its own UTC period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotateInterval {
+    Never,
+    Hourly,
+    Daily,
+}
+
+/// Compression of rotated files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compress {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// Where the encryption key comes from (never the key itself: it is read at open).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    File(PathBuf),
+    Env(String),
+}
+
+/// The file lifecycle shared by every file sink: rotation, retention, compression,
+/// encryption and external-rotation detection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// 0 = no size rotation.
+    pub rotate_bytes: u64,
+    pub rotate_interval: RotateInterval,
+    /// 0 = no limit.
+    pub max_files: u64,
+    pub max_age: Option<Duration>,
+    /// 0 = no limit.
+    pub max_total_bytes: u64,
+    pub compress: Compress,
+    pub key: Option<KeySource>,
+    pub reopen_check: bool,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle {
+            rotate_bytes: 0,
+            rotate_interval: RotateInterval::Never,
+            max_files: 0,
+            max_age: None,
+            max_total_bytes: 0,
+            compress: Compress::None,
+            key: None,
+            reopen_check: true,
+        }
+    }
+}
+
+impl Lifecycle {
+    /// Whether files rotate (and so share a lock file between processes).
+    pub fn rotates(&self) -> bool {
+        self.rotate_bytes > 0 || self.rotate_interval != RotateInterval::Never
+    }
+}
+
+/// A console stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    fn fd(self) -> libc::c_int {
+        match self {
+            Stream::Stdout => libc::STDOUT_FILENO,
+            Stream::Stderr => libc::STDERR_FILENO,
+        }
+    }
+}
+
+/// Whether the console sink prints level names in color (ANSI escapes, text format only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorMode {
+    /// When the stream is a terminal and the `NO_COLOR` environment variable is unset or empty
+    /// (<https://no-color.org>).
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorMode {
+    /// Whether records written to `stream` get colors.
+    pub fn applies_to(self, stream: Stream) -> bool {
+        self.applies_to_fd(stream.fd())
+    }
+
+    pub(crate) fn applies_to_fd(self, fd: libc::c_int) -> bool {
+        match self {
+            ColorMode::Always => true,
+            ColorMode::Never => false,
+            ColorMode::Auto => {
+                // SAFETY: isatty only inspects the descriptor number; any value is allowed.
+                let tty = unsafe { libc::isatty(fd) } == 1;
+                tty && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
+            }
+        }
+    }
+}
+
+/// JSON key names for the three leading members.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonKeys {
+    pub ts: String,
+    pub level: String,
+    pub msg: String,
+}
+
+impl Default for JsonKeys {
+    fn default() -> Self {
+        JsonKeys {
+            ts: "ts".into(),
+            level: "level".into(),
+            msg: "msg".into(),
+        }
+    }
+}
+
+/// How one sink renders records; sinks with equal styles share one formatting pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Style {
+    pub format: Format,
+    /// Text pattern; `None` is the default `{ts} {level} {msg}{fields}`.
+    pub pattern: Option<String>,
+    pub json_keys: JsonKeys,
+    /// Text only: level names in ANSI colors (the console sink, see `console.color`).
+    pub color: bool,
+}
+
+/// Called on the writer thread with each formatted line (without its newline) and its level.
+/// The byte after the slice in memory is always NUL, so C callers may treat it as a C string.
+pub type LineCallback = Arc<dyn Fn(Level, &[u8]) + Send + Sync>;
+
+/// Called on the writer thread (or the caller's, in sync mode) with the formatted lines of a
+/// batch, each ending in a newline (a batch larger than 4 MiB comes in several calls). `Err`
+/// marks those records failed with the given message; the call is never retried.
+pub type BatchCallback = Arc<dyn Fn(&[u8]) -> std::result::Result<(), String> + Send + Sync>;
+
+/// Called on the writer thread (or the caller's, in sync mode) for every I/O error.
+pub type ErrorCallback = Arc<dyn Fn(&Error) + Send + Sync>;
+
+/// An extra file sink (`file.NAME.*`).
+#[derive(Clone, Debug, Default)]
+pub struct FileSpec {
+    pub name: String,
+    pub path: Option<PathBuf>,
+    pub level: Option<Level>,
+    pub format: Option<Format>,
+    pub pattern: Option<String>,
+}
+
+/// A callback sink.
+#[derive(Clone)]
+pub struct CallbackSpec {
+    pub callback: LineCallback,
+    pub level: Option<Level>,
+    pub format: Option<Format>,
+}
+
+impl fmt::Debug for CallbackSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackSpec")
+            .field("level", &self.level)
+            .field("format", &self.format)
+            .finish()
+    }
+}
+
+/// The whole configuration of a logger. `Config::default()` is the table above.
+#[derive(Clone)]
+pub struct Config {
+    pub level: Level,
+    pub format: Format,
+    pub pattern: Option<String>,
+    pub json_keys: JsonKeys,
+    pub queue_capacity: usize,
+    pub overflow: Overflow,
+    /// `None` waits forever.
+    pub block_timeout: Option<Duration>,
+    pub batch_size: usize,
+    pub batch_timeout: Duration,
+    pub flush_interval: Duration,
+    pub fsync: Fsync,
+    pub console: Option<Stream>,
+    pub console_level: Option<Level>,
+    pub console_format: Option<Format>,
+    pub console_color: ColorMode,
+    /// The syslog sink's socket (`None`: no syslog sink).
+    pub syslog: Option<PathBuf>,
+    pub syslog_level: Option<Level>,
+    pub syslog_format: Option<Format>,
+    pub syslog_pattern: Option<String>,
+    pub syslog_facility: u8,
+    /// `None`: the basename of `argv[0]`.
+    pub syslog_ident: Option<String>,
+    /// Records at or above this level wake the writer to write everything queued at once.
+    pub flush_on: Option<Level>,
+    pub sync: bool,
+    pub file_mode: u32,
+    pub max_message_bytes: usize,
+    pub write_retries: u32,
+    /// Stamp records with the TSC where it is invariant (`clock=auto`), else `CLOCK_REALTIME`.
+    pub tsc: bool,
+    pub files: Vec<FileSpec>,
+    pub lifecycle: Lifecycle,
+    pub callbacks: Vec<CallbackSpec>,
+    /// Sinks that take whole batches, in the logger's style and at its level.
+    pub batch_callbacks: Vec<BatchCallback>,
+    /// Lanes of the console, syslog and callback sinks (file sinks always wait for the disk).
+    pub console_lane: LaneConfig,
+    pub syslog_lane: LaneConfig,
+    pub callback_lane: LaneConfig,
+    /// How long a `drop` lane's sink may accept nothing before what waited longer is dropped.
+    pub stall_timeout: Duration,
+    pub on_error: Option<ErrorCallback>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("level", &self.level)
+            .field("format", &self.format)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("overflow", &self.overflow)
+            .field("batch_size", &self.batch_size)
+            .field("sync", &self.sync)
+            .field("files", &self.files)
+            .field("lifecycle", &self.lifecycle)
+            .field("callbacks", &self.callbacks)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
+pub const MAX_MESSAGE_BYTES: usize = 1 << 28;
+const MAX_MESSAGE_BYTES_U64: u64 = MAX_MESSAGE_BYTES as u64;
+const MAX_MS: u64 = 3_600_000;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            level: Level::INFO,
+            format: Format::Text,
+            pattern: None,
+            json_keys: JsonKeys::default(),
+            queue_capacity: 8192,
+            overflow: Overflow::Block,
+            block_timeout: None,
+            batch_size: 1024,
+            batch_timeout: Duration::from_millis(50),
+            flush_interval: Duration::from_millis(1000),
+            fsync: Fsync::Never,
+            console: None,
+            console_level: None,
+            console_format: None,
+            console_color: ColorMode::Auto,
+            syslog: None,
+            syslog_level: None,
+            syslog_format: None,
+            syslog_pattern: None,
+            syslog_facility: 1,
+            syslog_ident: None,
+            flush_on: None,
+            sync: false,
+            file_mode: 0o640,
+            max_message_bytes: 1 << 20,
+            write_retries: 3,
+            tsc: true,
+            files: Vec::new(),
+            lifecycle: Lifecycle::default(),
+            callbacks: Vec::new(),
+            batch_callbacks: Vec::new(),
+            console_lane: LaneConfig::new(LaneOverflow::Drop),
+            syslog_lane: LaneConfig::new(LaneOverflow::Drop),
+            callback_lane: LaneConfig::new(LaneOverflow::Block),
+            stall_timeout: Duration::from_millis(1000),
+            on_error: None,
+        }
+    }
+}
+
+fn bad(key: &str, value: &str, accepted: &str) -> Error {
+    Error::invalid(format!(
+        "invalid value {value:?} for {key}: expected {accepted}"
+    ))
+}
+
+fn parse_enum<T: Copy>(key: &str, value: &str, table: &[(&str, T)]) -> Result<T> {
+    let v = value.trim();
+    table
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(v))
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+            bad(key, value, &names.join("|"))
+        })
+}
+
+fn parse_uint(key: &str, value: &str, min: u64, max: u64) -> Result<u64> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(bad(key, value, &format!("an integer {min}..{max}"))),
+    }
+}
+
+/// A byte count with an optional binary suffix: `64k`, `10m`, `1g` (also `KiB`, `MB`...).
+fn parse_bytes(key: &str, value: &str) -> Result<u64> {
+    let v = value.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => 0,
+    };
+    match num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)) {
+        Some(n) if mult > 0 => Ok(n),
+        _ => Err(bad(
+            key,
+            value,
+            "a byte count such as 1048576, 64k, 10m or 1g",
+        )),
+    }
+}
+
+/// A duration with a unit: `90s`, `30m`, `12h`, `7d`, `2w`, or as people write it (`10 days`,
+/// `1 week`, `30 minutes`); a bare number is seconds; 0 = none.
+fn parse_age(key: &str, value: &str) -> Result<Option<Duration>> {
+    let v = value.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let mult: u64 = match unit.trim_start().to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86400,
+        "w" | "week" | "weeks" => 7 * 86400,
+        _ => 0,
+    };
+    match num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)) {
+        Some(0) if mult > 0 => Ok(None),
+        Some(n) if mult > 0 => Ok(Some(Duration::from_secs(n))),
+        _ => Err(bad(
+            key,
+            value,
+            "a duration such as 3600, 90s, 30m, 12h, 7d or 1 week",
+        )),
+    }
+}
+
+fn parse_level(key: &str, value: &str) -> Result<Level> {
+    Level::parse(value).ok_or_else(|| bad(key, value, &Level::accepted()))
+}
+
+fn parse_format(key: &str, value: &str) -> Result<Format> {
+    parse_enum(
+        key,
+        value,
+        &[("text", Format::Text), ("json", Format::Json)],
+    )
+}
+
+fn parse_pattern(key: &str, value: &str) -> Result<String> {
+    crate::render::format::Pattern::parse(value)
+        .map_err(|e| Error::invalid(format!("invalid {key}: {e}")))?;
+    Ok(value.to_string())
+}
+
+fn parse_lane_overflow(key: &str, value: &str) -> Result<LaneOverflow> {
+    parse_enum(
+        key,
+        value,
+        &[("block", LaneOverflow::Block), ("drop", LaneOverflow::Drop)],
+    )
+}
+
+fn parse_backlog(key: &str, value: &str) -> Result<usize> {
+    let n = parse_bytes(key, value)?;
+    if n > 1 << 30 {
+        return Err(bad(key, value, "0 to 1g bytes (k, m, g suffixes)"));
+    }
+    Ok(n as usize)
+}
+
+fn parse_json_key(key: &str, value: &str) -> Result<String> {
+    if value.is_empty() {
+        return Err(bad(key, value, "a non-empty key name"));
+    }
+    Ok(value.to_string())
+}
+
+/// Every top-level key, for the "unknown key" message.
+pub const KEYS: &[&str] = &[
+    "level",
+    "format",
+    "pattern",
+    "json.ts_key",
+    "json.level_key",
+    "json.msg_key",
+    "queue_capacity",
+    "overflow",
+    "block_timeout_ms",
+    "batch_size",
+    "batch_timeout_ms",
+    "flush_interval_ms",
+    "fsync",
+    "flush_on",
+    "console",
+    "console.level",
+    "console.format",
+    "console.color",
+    "syslog",
+    "syslog.level",
+    "syslog.format",
+    "syslog.pattern",
+    "syslog.facility",
+    "syslog.ident",
+    "console.overflow",
+    "console.backlog",
+    "syslog.overflow",
+    "syslog.backlog",
+    "callback.overflow",
+    "callback.backlog",
+    "stall_timeout_ms",
+    "sync",
+    "file_mode",
+    "max_message_bytes",
+    "write_retries",
+    "clock",
+    "file.NAME.path",
+    "file.NAME.level",
+    "file.NAME.format",
+    "file.NAME.pattern",
+    "rotate_bytes",
+    "rotate_interval",
+    "max_files",
+    "max_age",
+    "max_total_bytes",
+    "compress",
+    "encryption_key_file",
+    "encryption_key_env",
+    "reopen_check",
+];
+
+impl Config {
+    /// Sets one key from its string value, as the C ABI and the bindings do. Unknown keys and
+    /// bad values are `Error::Invalid` with a message naming the key and the accepted values.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "level" => self.level = parse_level(key, value)?,
+            "format" => self.format = parse_format(key, value)?,
+            "pattern" => self.pattern = Some(parse_pattern(key, value)?),
+            "json.ts_key" => self.json_keys.ts = parse_json_key(key, value)?,
+            "json.level_key" => self.json_keys.level = parse_json_key(key, value)?,
+            "json.msg_key" => self.json_keys.msg = parse_json_key(key, value)?,
+            "queue_capacity" => {
+                self.queue_capacity = parse_uint(key, value, 1, MAX_QUEUE_CAPACITY as u64)? as usize
+            }
+            "overflow" => {
+                self.overflow = parse_enum(
+                    key,
+                    value,
+                    &[
+                        ("block", Overflow::Block),
+                        ("drop_newest", Overflow::DropNewest),
+                        ("drop_oldest", Overflow::DropOldest),
+                        ("warn", Overflow::Warn),
+                    ],
+                )?
+            }
+            "block_timeout_ms" => {
+                let ms = parse_uint(key, value, 0, MAX_MS)?;
+                self.block_timeout = (ms > 0).then(|| Duration::from_millis(ms));
+            }
+            "batch_size" => {
+                self.batch_size = parse_uint(key, value, 1, MAX_QUEUE_CAPACITY as u64)? as usize
+            }
+            "batch_timeout_ms" => {
+                self.batch_timeout = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?)
+            }
+            "flush_interval_ms" => {
+                self.flush_interval = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?)
+            }
+            "fsync" => {
+                self.fsync = parse_enum(
+                    key,
+                    value,
+                    &[
+                        ("never", Fsync::Never),
+                        ("batch", Fsync::Batch),
+                        ("interval", Fsync::Interval),
+                        ("close", Fsync::Close),
+                    ],
+                )?
+            }
+            "console" => {
+                self.console = parse_enum(
+                    key,
+                    value,
+                    &[
+                        ("none", None),
+                        ("stdout", Some(Stream::Stdout)),
+                        ("stderr", Some(Stream::Stderr)),
+                    ],
+                )?
+            }
+            "flush_on" => {
+                self.flush_on = if value.trim().eq_ignore_ascii_case("never") {
+                    None
+                } else {
+                    let accepted = format!("never, {}", Level::accepted());
+                    Some(Level::parse(value).ok_or_else(|| bad(key, value, &accepted))?)
+                }
+            }
+            "syslog" => {
+                self.syslog = match value.trim() {
+                    "none" => None,
+                    "local" => Some(PathBuf::from(crate::sinks::syslog::DEFAULT_SOCKET)),
+                    p if p.starts_with('/') => Some(PathBuf::from(p)),
+                    _ => {
+                        return Err(bad(
+                            key,
+                            value,
+                            "none|local or the absolute path of a Unix datagram socket",
+                        ))
+                    }
+                }
+            }
+            "syslog.level" => self.syslog_level = Some(parse_level(key, value)?),
+            "syslog.format" => self.syslog_format = Some(parse_format(key, value)?),
+            "syslog.pattern" => self.syslog_pattern = Some(parse_pattern(key, value)?),
+            "syslog.facility" => {
+                self.syslog_facility = parse_enum(key, value, &crate::sinks::syslog::FACILITIES)?
+            }
+            "syslog.ident" => self.syslog_ident = Some(value.to_string()),
+            "console.level" => self.console_level = Some(parse_level(key, value)?),
+            "console.format" => self.console_format = Some(parse_format(key, value)?),
+            "console.color" => {
+                self.console_color = parse_enum(
+                    key,
+                    value,
+                    &[
+                        ("auto", ColorMode::Auto),
+                        ("always", ColorMode::Always),
+                        ("never", ColorMode::Never),
+                    ],
+                )?
+            }
+            "console.overflow" => self.console_lane.overflow = parse_lane_overflow(key, value)?,
+            "syslog.overflow" => self.syslog_lane.overflow = parse_lane_overflow(key, value)?,
+            "callback.overflow" => self.callback_lane.overflow = parse_lane_overflow(key, value)?,
+            "console.backlog" => self.console_lane.backlog_bytes = parse_backlog(key, value)?,
+            "syslog.backlog" => self.syslog_lane.backlog_bytes = parse_backlog(key, value)?,
+            "callback.backlog" => self.callback_lane.backlog_bytes = parse_backlog(key, value)?,
+            "stall_timeout_ms" => {
+                self.stall_timeout = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?)
+            }
+            "sync" => {
+                self.sync = parse_enum(
+                    key,
+                    value,
+                    &[("true", true), ("false", false), ("1", true), ("0", false)],
+                )?
+            }
+            "file_mode" => {
+                let v = value.trim();
+                let digits = v.strip_prefix("0o").unwrap_or(v);
+                self.file_mode = match u32::from_str_radix(digits, 8) {
+                    Ok(m) if m <= 0o777 && !digits.is_empty() => m,
+                    _ => return Err(bad(key, value, "octal permission bits 0..0777, e.g. 0640")),
+                }
+            }
+            "max_message_bytes" => {
+                self.max_message_bytes = match parse_bytes(key, value)? {
+                    n @ 1..=MAX_MESSAGE_BYTES_U64 => n as usize,
+                    _ => return Err(bad(key, value, "a byte count 1..256m, such as 4096 or 64k")),
+                }
+            }
+            "write_retries" => self.write_retries = parse_uint(key, value, 0, 10)? as u32,
+            "rotate_bytes" => self.lifecycle.rotate_bytes = parse_bytes(key, value)?,
+            "rotate_interval" => {
+                self.lifecycle.rotate_interval = parse_enum(
+                    key,
+                    value,
+                    &[
+                        ("never", RotateInterval::Never),
+                        ("hourly", RotateInterval::Hourly),
+                        ("daily", RotateInterval::Daily),
+                    ],
+                )?
+            }
+            "max_files" => self.lifecycle.max_files = parse_uint(key, value, 0, 1 << 32)?,
+            "max_age" => self.lifecycle.max_age = parse_age(key, value)?,
+            "max_total_bytes" => self.lifecycle.max_total_bytes = parse_bytes(key, value)?,
+            "compress" => {
+                self.lifecycle.compress = parse_enum(
+                    key,
+                    value,
+                    &[
+                        ("none", Compress::None),
+                        ("gzip", Compress::Gzip),
+                        ("zstd", Compress::Zstd),
+                    ],
+                )?
+            }
+            "encryption_key_file" if value.is_empty() => {
+                return Err(bad(key, value, "the path of a file holding the key"))
+            }
+            "encryption_key_file" => {
+                self.lifecycle.key = Some(KeySource::File(PathBuf::from(value)))
+            }
+            "encryption_key_env" if value.is_empty() => {
+                return Err(bad(key, value, "the name of an environment variable"))
+            }
+            "encryption_key_env" => self.lifecycle.key = Some(KeySource::Env(value.to_string())),
+            "reopen_check" => {
+                self.lifecycle.reopen_check = parse_enum(
+                    key,
+                    value,
+                    &[("true", true), ("false", false), ("1", true), ("0", false)],
+                )?
+            }
+            "clock" => self.tsc = parse_enum(key, value, &[("auto", true), ("realtime", false)])?,
+            _ => return self.set_file_key(key, value),
+        }
+        Ok(())
+    }
+
+    fn set_file_key(&mut self, key: &str, value: &str) -> Result<()> {
+        let unknown = || {
+            Error::invalid(format!(
+                "unknown configuration key {key:?}; known keys: {}",
+                KEYS.join(", ")
+            ))
+        };
+        let rest = key.strip_prefix("file.").ok_or_else(unknown)?;
+        let (name, prop) = rest.rsplit_once('.').ok_or_else(unknown)?;
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(Error::invalid(format!(
+                "invalid sink name {name:?} in {key}: use letters, digits, '_' or '-'"
+            )));
+        }
+        let parsed = match prop {
+            "path" if value.is_empty() => return Err(bad(key, value, "a file path")),
+            "path" => FileSpec {
+                path: Some(PathBuf::from(value)),
+                ..FileSpec::default()
+            },
+            "level" => FileSpec {
+                level: Some(parse_level(key, value)?),
+                ..FileSpec::default()
+            },
+            "format" => FileSpec {
+                format: Some(parse_format(key, value)?),
+                ..FileSpec::default()
+            },
+            "pattern" => FileSpec {
+                pattern: Some(parse_pattern(key, value)?),
+                ..FileSpec::default()
+            },
+            _ => return Err(unknown()),
+        };
+        let spec = match self.files.iter_mut().position(|f| f.name == name) {
+            Some(i) => &mut self.files[i],
+            None => {
+                self.files.push(FileSpec {
+                    name: name.to_string(),
+                    ..FileSpec::default()
+                });
+                self.files.last_mut().expect("just pushed")
+            }
+        };
+        spec.path = parsed.path.or(spec.path.take());
+        spec.level = parsed.level.or(spec.level);
+        spec.format = parsed.format.or(spec.format);
+        spec.pattern = parsed.pattern.or(spec.pattern.take());
+        Ok(())
+    }
+
+    /// Checks the relations between keys that single values cannot express.
+    pub fn validate(&self) -> Result<()> {
+        if self.lifecycle.compress != Compress::None && !self.lifecycle.rotates() {
+            return Err(Error::invalid(
+                "compress applies to rotated files: set rotate_bytes or rotate_interval too",
+            ));
+        }
+        for f in &self.files {
+            if f.path.is_none() {
+                return Err(Error::invalid(format!(
+                    "file.{}.path is required for sink {:?}",
+                    f.name, f.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The style of the main file sink and the default of every other sink.
+    pub fn style(&self) -> Style {
+        Style {
+            format: self.format,
+            pattern: self.pattern.clone(),
+            json_keys: self.json_keys.clone(),
+            color: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_names_the_key() {
+        let e = Config::default().set("colour", "red").unwrap_err();
+        assert_eq!(e.code(), 2);
+        assert!(e.to_string().contains("\"colour\""), "{e}");
+        assert!(e.to_string().contains("queue_capacity"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_key_and_accepted_values() {
+        let mut c = Config::default();
+        let e = c.set("overflow", "sometimes").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid value \"sometimes\" for overflow: expected block|drop_newest|drop_oldest|warn"
+        );
+        let e = c.set("queue_capacity", "-1").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid value \"-1\" for queue_capacity: expected an integer 1..16777216"
+        );
+        assert!(c
+            .set("level", "loud")
+            .unwrap_err()
+            .to_string()
+            .contains("trace|debug|info"));
+        assert!(c.set("file_mode", "0999").is_err());
+        assert_eq!(
+            c.set("flush_on", "soon").unwrap_err().to_string(),
+            "invalid value \"soon\" for flush_on: expected never, \
+             trace|debug|info|warn|error|fatal or a number 1..24"
+        );
+        assert_eq!(
+            c.set("console.color", "yes").unwrap_err().to_string(),
+            "invalid value \"yes\" for console.color: expected auto|always|never"
+        );
+        assert!(c
+            .set("pattern", "{ts} {nope}")
+            .unwrap_err()
+            .to_string()
+            .contains("{nope}"));
+    }
+
+    #[test]
+    fn values_are_applied() {
+        let mut c = Config::default();
+        c.set("queue_capacity", "10").unwrap();
+        c.set("batch_size", "5").unwrap();
+        c.set("overflow", "DROP_OLDEST").unwrap();
+        c.set("block_timeout_ms", "100").unwrap();
+        c.set("file_mode", "0600").unwrap();
+        c.set("console", "stderr").unwrap();
+        assert_eq!(c.console_color, ColorMode::Auto);
+        c.set("console.color", "never").unwrap();
+        c.set("file.full.path", "full.log").unwrap();
+        c.set("file.full.level", "debug").unwrap();
+        c.set("file.full.format", "json").unwrap();
+        assert_eq!(c.queue_capacity, 10);
+        assert_eq!(c.batch_size, 5);
+        assert_eq!(c.overflow, Overflow::DropOldest);
+        assert_eq!(c.block_timeout, Some(Duration::from_millis(100)));
+        assert_eq!(c.file_mode, 0o600);
+        assert_eq!(c.console, Some(Stream::Stderr));
+        assert_eq!(c.console_color, ColorMode::Never);
+        assert_eq!(c.flush_on, None);
+        c.set("flush_on", "Error").unwrap();
+        assert_eq!(c.flush_on, Some(Level::ERROR));
+        c.set("flush_on", "never").unwrap();
+        assert_eq!(c.flush_on, None);
+        assert_eq!(c.files.len(), 1);
+        assert_eq!(
+            c.files[0].path.as_deref(),
+            Some(std::path::Path::new("full.log"))
+        );
+        assert_eq!(c.files[0].level, Some(Level::DEBUG));
+        assert_eq!(c.files[0].format, Some(Format::Json));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn lifecycle_keys_parse_units_and_name_bad_values() {
+        let mut c = Config::default();
+        c.set("rotate_bytes", "10m").unwrap();
+        c.set("max_total_bytes", "64KiB").unwrap();
+        c.set("max_age", "7d").unwrap();
+        c.set("max_files", "5").unwrap();
+        c.set("rotate_interval", "daily").unwrap();
+        c.set("compress", "zstd").unwrap();
+        c.set("encryption_key_env", "APP_LOG_KEY").unwrap();
+        assert_eq!(c.lifecycle.rotate_bytes, 10 << 20);
+        assert_eq!(c.lifecycle.max_total_bytes, 64 << 10);
+        assert_eq!(c.lifecycle.max_age, Some(Duration::from_secs(7 * 86400)));
+        assert_eq!(c.lifecycle.max_files, 5);
+        assert_eq!(c.lifecycle.rotate_interval, RotateInterval::Daily);
+        assert_eq!(c.lifecycle.compress, Compress::Zstd);
+        assert_eq!(c.lifecycle.key, Some(KeySource::Env("APP_LOG_KEY".into())));
+        assert_eq!(
+            c.set("rotate_bytes", "10x").unwrap_err().to_string(),
+            "invalid value \"10x\" for rotate_bytes: expected a byte count such as 1048576, 64k, 10m or 1g"
+        );
+        assert_eq!(
+            c.set("max_age", "1y").unwrap_err().to_string(),
+            "invalid value \"1y\" for max_age: expected a duration such as 3600, 90s, 30m, 12h, 7d or 1 week"
+        );
+        for (v, secs) in [
+            ("1 week", 7 * 86400),
+            ("10 days", 864000),
+            ("2w", 14 * 86400),
+            ("30 Minutes", 1800),
+        ] {
+            c.set("max_age", v).unwrap();
+            assert_eq!(c.lifecycle.max_age, Some(Duration::from_secs(secs)), "{v}");
+        }
+        c.set("max_message_bytes", "64k").unwrap();
+        assert_eq!(c.max_message_bytes, 65536);
+        c.set("rotate_bytes", "100 MB").unwrap();
+        assert_eq!(c.lifecycle.rotate_bytes, 100 << 20);
+        assert!(c.set("max_message_bytes", "0").is_err());
+        assert!(c.set("max_message_bytes", "1g").is_err());
+        assert_eq!(
+            c.set("compress", "lz4").unwrap_err().to_string(),
+            "invalid value \"lz4\" for compress: expected none|gzip|zstd"
+        );
+        c.set("max_age", "0").unwrap();
+        assert_eq!(c.lifecycle.max_age, None);
+    }
+
+    #[test]
+    fn validate_rejects_inconsistent_settings() {
+        let mut c = Config::default();
+        c.set("compress", "gzip").unwrap();
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "compress applies to rotated files: set rotate_bytes or rotate_interval too"
+        );
+        c.set("rotate_interval", "daily").unwrap();
+        c.validate().unwrap();
+        let mut c = Config::default();
+        c.set("file.x.level", "info").unwrap();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("file.x.path is required"));
+    }
+}

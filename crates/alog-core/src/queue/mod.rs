@@ -1,0 +1,10 @@
+//! The bounded multi-producer ring that a log call writes into, and the claim/publish
+//! protocol between callers and the writer.
+//!
+//! It depends only on `front` (the clock's stamps). It knows nothing of formats, sinks or
+//! the writer's threads; the overflow policies are decided above it, in `api::submit`.
+
+mod ring;
+pub(crate) mod sync;
+
+pub use ring::*;

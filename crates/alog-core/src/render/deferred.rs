@@ -1,0 +1,245 @@
+//! Deferred formatting: a call site's printf format is registered once, each call copies only
+//! its raw arguments into the queue, and the writer renders the text.
+//!
+//! Payload of a deferred record (integers little-endian):
+//!
+//! ```text
+//! u32 site id | u8 n | n x u8 class | n x u64 word | the strings' bytes, in argument order
+//!   word: Int the value | Float its bits | Ptr the address | Str the length (u64::MAX = NULL)
+//! ```
+//!
+//! A fixed header and one word per argument, so that a call's encoding is a few stores and
+//! no per-argument length arithmetic beyond its strings.
+//!
+//! The writer checks every argument's class against the site's format before rendering, so a
+//! payload that does not match its site is counted as failed, never rendered wrong.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::front::record::Source;
+use crate::render::printf::{self, Arg, Class, Format, Unsupported, MAX_ARGS};
+
+/// A registered call site.
+#[derive(Debug)]
+pub struct Site {
+    pub format: Format,
+    pub file: Vec<u8>,
+    pub line: u32,
+    pub func: Vec<u8>,
+}
+
+impl Site {
+    pub fn source(&self) -> Source<'_> {
+        Source {
+            file: &self.file,
+            line: self.line,
+            func: &self.func,
+        }
+    }
+}
+
+/// Registered sites never go away: ids index this list for the life of the process.
+static SITES: RwLock<Vec<Arc<Site>>> = RwLock::new(Vec::new());
+static REGISTERED: AtomicU32 = AtomicU32::new(0);
+
+/// More sites than any program has call sites; a guard against registering in a loop.
+const MAX_SITES: usize = 1 << 20;
+
+/// Registers a call site; its id goes with every record logged from it. Formats that cannot be
+/// deferred are `Unsupported` (format on the caller's thread instead).
+pub fn register(fmt: &[u8], file: &[u8], line: u32, func: &[u8]) -> Result<u32, Unsupported> {
+    let format = printf::parse(fmt)?;
+    crate::writer::process::install_hooks();
+    let mut sites = SITES.write().unwrap_or_else(|e| e.into_inner());
+    if sites.len() >= MAX_SITES {
+        return Err(Unsupported(format!("more than {MAX_SITES} call sites")));
+    }
+    sites.push(Arc::new(Site {
+        format,
+        file: file.to_vec(),
+        line,
+        func: func.to_vec(),
+    }));
+    let id = sites.len() as u32 - 1;
+    REGISTERED.store(id + 1, Ordering::Release);
+    Ok(id)
+}
+
+/// The registry's write lock, taken by the fork handler after every logger's locks (the
+/// writer reads the registry while holding its logger's lock) so that no thread holds it in
+/// the child.
+pub(crate) fn lock_for_fork() -> std::sync::RwLockWriteGuard<'static, Vec<Arc<Site>>> {
+    SITES.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The site registered as `id`.
+pub fn site(id: u32) -> Option<Arc<Site>> {
+    let sites = SITES.read().unwrap_or_else(|e| e.into_inner());
+    sites.get(id as usize).cloned()
+}
+
+/// Whether `id` names a registered site (one atomic load: the hot path's check).
+#[inline]
+pub fn is_registered(id: u32) -> bool {
+    id < REGISTERED.load(Ordering::Acquire)
+}
+
+/// A writer's copy of the registry, refreshed only when it meets an id it has not seen.
+#[derive(Debug, Default)]
+pub(crate) struct SiteCache {
+    sites: Vec<Arc<Site>>,
+}
+
+impl SiteCache {
+    fn get(&mut self, id: u32) -> Option<&Arc<Site>> {
+        if id as usize >= self.sites.len() {
+            let all = SITES.read().unwrap_or_else(|e| e.into_inner());
+            self.sites.extend(all[self.sites.len()..].iter().cloned());
+        }
+        self.sites.get(id as usize)
+    }
+}
+
+fn class_tag(c: Class) -> u8 {
+    match c {
+        Class::Int => 1,
+        Class::Float => 2,
+        Class::Str => 3,
+        Class::Ptr => 4,
+    }
+}
+
+/// The number of bytes [`encode`] writes.
+#[inline]
+pub fn encoded_len(args: &[Arg<'_>]) -> usize {
+    let strings = args.iter().fold(0usize, |n, a| match a {
+        Arg::Str(Some(b)) => n.saturating_add(b.len()),
+        _ => n,
+    });
+    strings.saturating_add(5 + 9 * args.len())
+}
+
+/// Encodes into `out`, which must be exactly `encoded_len(args)` bytes long; at most
+/// `MAX_ARGS` arguments.
+#[inline]
+pub fn encode(out: &mut [u8], site: u32, args: &[Arg<'_>]) {
+    let n = args.len();
+    debug_assert!(n <= MAX_ARGS && out.len() == encoded_len(args));
+    let (head, rest) = out.split_at_mut(5 + n);
+    let (words, mut tail) = rest.split_at_mut(8 * n);
+    head[..4].copy_from_slice(&site.to_le_bytes());
+    head[4] = n as u8;
+    for ((tag, word), a) in head[5..]
+        .iter_mut()
+        .zip(words.chunks_exact_mut(8))
+        .zip(args)
+    {
+        *tag = class_tag(a.class());
+        let w = match *a {
+            Arg::Int(v) => v as u64,
+            Arg::Float(v) => v.to_bits(),
+            Arg::Ptr(v) => v,
+            Arg::Str(None) => u64::MAX,
+            Arg::Str(Some(b)) => {
+                let (bytes, more) = std::mem::take(&mut tail).split_at_mut(b.len());
+                bytes.copy_from_slice(b);
+                tail = more;
+                b.len() as u64
+            }
+        };
+        word.copy_from_slice(&w.to_le_bytes());
+    }
+}
+
+fn decode<'a>(p: &'a [u8], out: &mut [Arg<'a>; MAX_ARGS]) -> Option<(u32, usize)> {
+    let id = u32::from_le_bytes(p.get(..4)?.try_into().ok()?);
+    let n = usize::from(*p.get(4)?);
+    if n > MAX_ARGS {
+        return None;
+    }
+    let tags = p.get(5..5 + n)?;
+    let words = p.get(5 + n..5 + 9 * n)?;
+    let mut tail = &p[5 + 9 * n..];
+    for ((slot, &tag), word) in out.iter_mut().zip(tags).zip(words.chunks_exact(8)) {
+        let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        *slot = match tag {
+            1 => Arg::Int(w as i64),
+            2 => Arg::Float(f64::from_bits(w)),
+            4 => Arg::Ptr(w),
+            3 if w == u64::MAX => Arg::Str(None),
+            3 => {
+                let (b, more) = tail.split_at_checked(usize::try_from(w).ok()?)?;
+                tail = more;
+                Arg::Str(Some(b))
+            }
+            _ => return None,
+        };
+    }
+    tail.is_empty().then_some((id, n))
+}
+
+/// Renders a deferred payload's message into `out` and returns its site, or `None` when the
+/// payload is malformed or does not match its site's format.
+pub(crate) fn render<'c>(
+    payload: &[u8],
+    cache: &'c mut SiteCache,
+    out: &mut Vec<u8>,
+) -> Option<&'c Site> {
+    let mut args = [Arg::Int(0); MAX_ARGS];
+    let (id, n) = decode(payload, &mut args)?;
+    let site = cache.get(id)?;
+    let args = &args[..n];
+    let fetch = &site.format.fetch;
+    if fetch.len() != n || fetch.iter().zip(args).any(|(f, a)| f.class() != a.class()) {
+        return None;
+    }
+    site.format.render(args, out);
+    Some(site)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_roundtrip_renders_like_printf() {
+        let id = register(b"%s=%d (%.1f) %s %p", b"a.c", 7, b"main").unwrap();
+        let args = [
+            Arg::Str(Some(b"x")),
+            Arg::Int(-3),
+            Arg::Float(0.25),
+            Arg::Str(None),
+            Arg::Ptr(0x10),
+        ];
+        let mut buf = vec![0u8; encoded_len(&args)];
+        encode(&mut buf, id, &args);
+        let mut cache = SiteCache::default();
+        let mut out = Vec::new();
+        let site = render(&buf, &mut cache, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "x=-3 (0.2) (null) 0x10");
+        assert_eq!((site.line, &site.file[..]), (7, &b"a.c"[..]));
+    }
+
+    #[test]
+    fn mismatched_or_truncated_payloads_are_refused() {
+        let id = register(b"%d %s", b"", 0, b"").unwrap();
+        let mut cache = SiteCache::default();
+        let good = [Arg::Int(1), Arg::Str(Some(b"ab"))];
+        let mut buf = vec![0u8; encoded_len(&good)];
+        encode(&mut buf, id, &good);
+        for cut in 0..buf.len() {
+            assert!(
+                render(&buf[..cut], &mut cache, &mut Vec::new()).is_none(),
+                "cut {cut}"
+            );
+        }
+        let swapped = [Arg::Str(Some(b"ab")), Arg::Int(1)];
+        let mut buf = vec![0u8; encoded_len(&swapped)];
+        encode(&mut buf, id, &swapped);
+        assert!(render(&buf, &mut cache, &mut Vec::new()).is_none());
+        let mut buf = vec![0u8; encoded_len(&good)];
+        encode(&mut buf, u32::MAX, &good);
+        assert!(render(&buf, &mut cache, &mut Vec::new()).is_none());
+    }
+}

@@ -1,0 +1,1156 @@
+//! Text and JSON rendering. One record is always exactly one line: control characters and
+//! invalid UTF-8 are escaped in text, and JSON output is always valid JSON.
+
+use std::fmt::Write as _;
+
+use crate::api::logger::NO_TIMESTAMP;
+use crate::front::config::{Format, Style};
+use crate::front::level::Level;
+use crate::front::record::{Decoded, Field, Source, Value};
+use crate::front::time::TsPrinter;
+
+/// A record as the formatter sees it.
+#[derive(Clone, Debug)]
+pub struct RecordRef<'a> {
+    pub ts: i64,
+    pub level: Level,
+    pub msg: &'a [u8],
+    pub source: Option<Source<'a>>,
+    pub fields: Option<Decoded<'a>>,
+}
+
+impl<'a> RecordRef<'a> {
+    fn each_field(&self, mut f: impl FnMut(Field<'a>)) {
+        if let Some(d) = &self.fields {
+            for field in d.fields().flatten() {
+                f(field);
+            }
+        }
+    }
+}
+
+/// One piece of a text pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Piece {
+    Lit(String),
+    Ts,
+    Level,
+    Msg,
+    Fields,
+    File,
+    Line,
+    Func,
+}
+
+/// A compiled text pattern such as `{ts} {level} {msg}{fields}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pattern {
+    pieces: Vec<Piece>,
+    /// Whether the pattern prints the source itself (then `{fields}` leaves it out).
+    shows_source: bool,
+}
+
+pub const DEFAULT_PATTERN: &str = "{ts} {level} {msg}{fields}";
+
+impl Pattern {
+    /// Compiles a pattern; `{{` and `}}` are literal braces. Errors name the bad token.
+    pub fn parse(s: &str) -> Result<Pattern, String> {
+        let mut pieces = Vec::new();
+        let mut lit = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    lit.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    lit.push('}');
+                }
+                '{' => {
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(ch) => name.push(ch),
+                            None => return Err(format!("unclosed {{{name} in pattern {s:?}")),
+                        }
+                    }
+                    let piece = match name.as_str() {
+                        "ts" => Piece::Ts,
+                        "level" => Piece::Level,
+                        "msg" => Piece::Msg,
+                        "fields" => Piece::Fields,
+                        "file" => Piece::File,
+                        "line" => Piece::Line,
+                        "func" => Piece::Func,
+                        _ => {
+                            return Err(format!(
+                                "unknown token {{{name}}} in pattern {s:?}; known: {{ts}} {{level}} {{msg}} {{fields}} {{file}} {{line}} {{func}}"
+                            ))
+                        }
+                    };
+                    if !lit.is_empty() {
+                        pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+                    }
+                    pieces.push(piece);
+                }
+                '}' => {
+                    return Err(format!(
+                        "unmatched }} in pattern {s:?} (write }}}} for a brace)"
+                    ))
+                }
+                c if c.is_control() => {
+                    return Err(format!(
+                        "control character {c:?} in pattern {s:?} would split lines"
+                    ))
+                }
+                c => lit.push(c),
+            }
+        }
+        if !lit.is_empty() {
+            pieces.push(Piece::Lit(lit));
+        }
+        let shows_source = pieces
+            .iter()
+            .any(|p| matches!(p, Piece::File | Piece::Line | Piece::Func));
+        Ok(Pattern {
+            pieces,
+            shows_source,
+        })
+    }
+}
+
+/// Renders records in one style; owns the timestamp cache.
+#[derive(Debug)]
+pub struct Formatter {
+    style: Style,
+    pattern: Pattern,
+    ts: TsPrinter,
+}
+
+impl Formatter {
+    pub fn new(style: Style) -> Formatter {
+        let pattern = Pattern::parse(style.pattern.as_deref().unwrap_or(DEFAULT_PATTERN))
+            .expect("patterns are validated when configured");
+        Formatter {
+            style,
+            pattern,
+            ts: TsPrinter::default(),
+        }
+    }
+
+    pub fn style(&self) -> &Style {
+        &self.style
+    }
+
+    /// Appends the record's line, without the newline.
+    pub fn format(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        match self.style.format {
+            Format::Text => self.text(r, out),
+            Format::Json => self.json(r, out),
+        }
+    }
+
+    fn text(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        // A record without a timestamp also loses the space that separated it.
+        let mut after_missing_ts = false;
+        for p in &self.pattern.pieces {
+            let skip_space = std::mem::take(&mut after_missing_ts);
+            match p {
+                Piece::Lit(s) if skip_space => {
+                    put(out, s.strip_prefix(' ').unwrap_or(s).as_bytes())
+                }
+                Piece::Lit(s) => put(out, s.as_bytes()),
+                Piece::Ts if r.ts == NO_TIMESTAMP => after_missing_ts = true,
+                Piece::Ts => self.ts.push(r.ts, out),
+                Piece::Level if self.style.color => {
+                    put(out, level_color(r.level));
+                    put(out, r.level.name().as_bytes());
+                    put(out, COLOR_RESET);
+                }
+                Piece::Level => put(out, r.level.name().as_bytes()),
+                Piece::Msg => text_escape(r.msg, out),
+                Piece::File => text_escape(r.source.map_or(&b""[..], |s| s.file), out),
+                Piece::Line => {
+                    if let Some(s) = r.source {
+                        push_u64(out, u64::from(s.line));
+                    }
+                }
+                Piece::Func => text_escape(r.source.map_or(&b""[..], |s| s.func), out),
+                Piece::Fields => {
+                    if let (Some(s), false) = (r.source, self.pattern.shows_source) {
+                        put(out, b" source=");
+                        text_value(s.file, out);
+                        out.push(b':');
+                        push_u64(out, u64::from(s.line));
+                        if !s.func.is_empty() {
+                            put(out, b" func=");
+                            text_value(s.func, out);
+                        }
+                    }
+                    r.each_field(|f| match f.value {
+                        Value::Json(b) if json_valid(b) => text_json(f.key, b, out),
+                        value => {
+                            out.push(b' ');
+                            text_escape(f.key, out);
+                            out.push(b'=');
+                            match value {
+                                Value::Str(b) | Value::Json(b) => text_value(b, out),
+                                other => scalar(other, out, false),
+                            }
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    fn json(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        let k = &self.style.json_keys;
+        out.push(b'{');
+        if r.ts != NO_TIMESTAMP {
+            json_str(k.ts.as_bytes(), out);
+            out.extend_from_slice(b":\"");
+            self.ts.push(r.ts, out);
+            out.extend_from_slice(b"\",");
+        }
+        json_str(k.level.as_bytes(), out);
+        out.extend_from_slice(b":\"");
+        out.extend_from_slice(r.level.name().as_bytes());
+        out.extend_from_slice(b"\",");
+        json_str(k.msg.as_bytes(), out);
+        out.push(b':');
+        json_str(r.msg, out);
+        if let Some(s) = r.source {
+            out.extend_from_slice(b",\"source\":{\"file\":");
+            json_str(s.file, out);
+            out.extend_from_slice(b",\"line\":");
+            push_u64(out, u64::from(s.line));
+            if !s.func.is_empty() {
+                out.extend_from_slice(b",\"function\":");
+                json_str(s.func, out);
+            }
+            out.push(b'}');
+        }
+        r.each_field(|f| {
+            out.push(b',');
+            json_str(f.key, out);
+            out.push(b':');
+            match f.value {
+                Value::Str(b) => json_str(b, out),
+                // In valid JSON a CR or LF can only be insignificant whitespace: make it a space.
+                Value::Json(b) if json_valid(b) => {
+                    out.extend(
+                        b.iter()
+                            .map(|&c| if c == b'\n' || c == b'\r' { b' ' } else { c }),
+                    )
+                }
+                Value::Json(b) => json_str(b, out),
+                other => scalar(other, out, true),
+            }
+        });
+        out.push(b'}');
+    }
+}
+
+fn push_display(out: &mut Vec<u8>, v: impl std::fmt::Display) {
+    struct W<'a>(&'a mut Vec<u8>);
+    impl std::fmt::Write for W<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.extend_from_slice(s.as_bytes());
+            Ok(())
+        }
+    }
+    let _ = write!(W(out), "{v}");
+}
+
+/// The ANSI escape that colors a level name on a console, by band: TRACE dim, DEBUG cyan, INFO
+/// green, WARN bold yellow, ERROR bold red, FATAL bold white on red.
+fn level_color(level: Level) -> &'static [u8] {
+    const BANDS: [&[u8]; 6] = [
+        b"\x1b[2m",
+        b"\x1b[36m",
+        b"\x1b[32m",
+        b"\x1b[1;33m",
+        b"\x1b[1;31m",
+        b"\x1b[1;37;41m",
+    ];
+    BANDS[usize::from((level.number() - 1) / 4)]
+}
+
+const COLOR_RESET: &[u8] = b"\x1b[0m";
+
+/// Appends `b` to `out`. The writer appends many short pieces per line (pattern literals, level
+/// names, numbers, a format's literal text); up to 16 bytes are copied inline with at most two
+/// overlapping loads and stores instead of a call to `memcpy`, which costs more than the copy.
+#[inline(always)]
+pub(crate) fn put(out: &mut Vec<u8>, b: &[u8]) {
+    let n = b.len();
+    if n > 16 {
+        out.extend_from_slice(b);
+        return;
+    }
+    out.reserve(16);
+    let len = out.len();
+    // SAFETY: `reserve(16)` leaves at least 16 >= n writable bytes after `len`. Every read is
+    // inside `b` (offsets 0..n, since each branch needs n at least as large as its access
+    // size), every write inside `len..len + n`, and all n bytes are written before `set_len`.
+    unsafe {
+        let (src, dst) = (b.as_ptr(), out.as_mut_ptr().add(len));
+        if n >= 8 {
+            let (head, tail) = (
+                src.cast::<u64>().read_unaligned(),
+                src.add(n - 8).cast::<u64>().read_unaligned(),
+            );
+            dst.cast::<u64>().write_unaligned(head);
+            dst.add(n - 8).cast::<u64>().write_unaligned(tail);
+        } else if n >= 4 {
+            let (head, tail) = (
+                src.cast::<u32>().read_unaligned(),
+                src.add(n - 4).cast::<u32>().read_unaligned(),
+            );
+            dst.cast::<u32>().write_unaligned(head);
+            dst.add(n - 4).cast::<u32>().write_unaligned(tail);
+        } else {
+            for i in 0..n {
+                *dst.add(i) = *src.add(i);
+            }
+        }
+        out.set_len(len + n);
+    }
+}
+
+/// "00" "01" ... "99": two decimal digits per lookup.
+pub(crate) const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes the decimal digits of `v` at the end of `buf`; returns where they start.
+pub(crate) fn dec_digits(mut v: u64, buf: &mut [u8; 20]) -> usize {
+    let mut at = buf.len();
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        at -= 2;
+        let pair = v as usize * 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        at -= 1;
+        buf[at] = b'0' + v as u8;
+    }
+    at
+}
+
+/// Appends the decimal digits of `v` (the writer prints many integers: no `fmt` machinery).
+pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
+    let mut buf = [0u8; 20];
+    let at = dec_digits(v, &mut buf);
+    put(out, &buf[at..]);
+}
+
+/// Numbers and booleans; non-finite floats are strings in JSON (`"NaN"`, `"+Inf"`, `"-Inf"`).
+fn scalar(v: Value<'_>, out: &mut Vec<u8>, json: bool) {
+    match v {
+        Value::Int(i) => {
+            if i < 0 {
+                out.push(b'-');
+            }
+            push_u64(out, i.unsigned_abs())
+        }
+        Value::Uint(u) => push_u64(out, u),
+        Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Value::Float(f) if f.is_finite() => push_display(out, format_args!("{f:?}")),
+        Value::Float(f) => {
+            let s: &[u8] = if f.is_nan() {
+                b"NaN"
+            } else if f > 0.0 {
+                b"+Inf"
+            } else {
+                b"-Inf"
+            };
+            if json {
+                out.push(b'"');
+                out.extend_from_slice(s);
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(s);
+            }
+        }
+        Value::Str(b) | Value::Json(b) => text_escape(b, out),
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn hex_byte(b: u8, out: &mut Vec<u8>) {
+    out.extend_from_slice(&[
+        b'\\',
+        b'x',
+        HEX[usize::from(b >> 4)],
+        HEX[usize::from(b & 15)],
+    ]);
+}
+
+/// Characters that some readers treat as line breaks although they are not control bytes.
+fn breaks_lines(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Text escaping: valid UTF-8 without control characters passes through; `\n` `\r` `\t`
+/// stay readable, other ASCII control bytes and invalid UTF-8 bytes become `\xNN`, and
+/// Unicode controls and line separators become `\u{NNNN}`.
+pub fn text_escape(bytes: &[u8], out: &mut Vec<u8>) {
+    // Fast path: printable ASCII needs no escaping (a fold without early exit vectorizes).
+    if bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (0x20..0x7f).contains(&b))
+    {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid();
+        let mut start = 0;
+        for (i, c) in valid.char_indices() {
+            if c.is_control() || breaks_lines(c) {
+                out.extend_from_slice(&valid.as_bytes()[start..i]);
+                match c {
+                    '\n' => out.extend_from_slice(b"\\n"),
+                    '\r' => out.extend_from_slice(b"\\r"),
+                    '\t' => out.extend_from_slice(b"\\t"),
+                    c if c.is_ascii() => hex_byte(c as u8, out),
+                    c => push_display(out, format_args!("\\u{{{:04x}}}", c as u32)),
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        out.extend_from_slice(&valid.as_bytes()[start..]);
+        for &b in chunk.invalid() {
+            hex_byte(b, out);
+        }
+    }
+}
+
+/// A text field value: bare when it is a plain token, else double-quoted with `"` and `\`
+/// escaped, so that `key=value` pairs always split unambiguously.
+fn text_value(bytes: &[u8], out: &mut Vec<u8>) {
+    let plain = !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|&b| b > b' ' && b != b'"' && b != b'=' && b != b'\\' && b != 0x7f);
+    if plain && (bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()) {
+        put(out, bytes);
+        return;
+    }
+    out.push(b'"');
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'"' || b == b'\\' {
+            text_escape(&bytes[start..i], out);
+            out.push(b'\\');
+            out.push(b);
+            start = i + 1;
+        }
+    }
+    text_escape(&bytes[start..], out);
+    out.push(b'"');
+}
+
+/// A JSON string literal; invalid UTF-8 becomes U+FFFD, and U+0085, U+2028 and U+2029 are
+/// escaped so that no line-splitting reader can cut a record in two.
+pub fn json_str(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    // Fast path: printable ASCII without quotes or backslashes is copied as is.
+    let plain = |b: u8| (0x20..0x7f).contains(&b) & (b != b'"') & (b != b'\\');
+    if bytes.iter().fold(true, |ok, &b| ok & plain(b)) {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid();
+        let mut start = 0;
+        for (i, c) in valid.char_indices() {
+            let esc: &[u8] = match c {
+                '"' => b"\\\"",
+                '\\' => b"\\\\",
+                '\n' => b"\\n",
+                '\r' => b"\\r",
+                '\t' => b"\\t",
+                '\u{8}' => b"\\b",
+                '\u{c}' => b"\\f",
+                '\0'..='\u{1f}' | '\u{7f}' | '\u{85}' | '\u{2028}' | '\u{2029}' => b"",
+                _ => continue,
+            };
+            out.extend_from_slice(&valid.as_bytes()[start..i]);
+            if esc.is_empty() {
+                push_display(out, format_args!("\\u{:04x}", c as u32));
+            } else {
+                out.extend_from_slice(esc);
+            }
+            start = i + c.len_utf8();
+        }
+        out.extend_from_slice(&valid.as_bytes()[start..]);
+        if !chunk.invalid().is_empty() {
+            out.extend_from_slice("\u{fffd}".as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+/// A JSON field in a text line. An object prints one ` key.member=value` pair per member, nested
+/// objects flattened the same way and an empty one printing nothing, as `log/slog`'s
+/// TextHandler prints groups; strings print unescaped from JSON and then as text values;
+/// numbers, `true`, `false`, `null` and arrays print as their JSON text. `json` is valid JSON.
+fn text_json(key: &[u8], json: &[u8], out: &mut Vec<u8>) {
+    let mut walk = JsonCheck { b: json, i: 0 };
+    let mut path = key.to_vec();
+    walk.ws();
+    walk.flatten(&mut path, out);
+}
+
+/// Walking JSON already checked by [`json_valid`]; on anything else it stops at the end of the
+/// input rather than loop or panic.
+impl JsonCheck<'_> {
+    /// The byte at the cursor, 0 past the end.
+    fn byte(&self) -> u8 {
+        self.peek().unwrap_or(0)
+    }
+    fn flatten(&mut self, path: &mut Vec<u8>, out: &mut Vec<u8>) {
+        let leaf = |path: &[u8], value: &[u8], out: &mut Vec<u8>| {
+            out.push(b' ');
+            text_escape(path, out);
+            out.push(b'=');
+            text_value(value, out);
+        };
+        match self.byte() {
+            b'{' => {
+                self.i += 1;
+                self.ws();
+                while self.byte() == b'"' {
+                    let parent = path.len();
+                    path.push(b'.');
+                    self.string_into(path);
+                    self.ws();
+                    self.i += 1; // ':'
+                    self.ws();
+                    self.flatten(path, out);
+                    path.truncate(parent);
+                    self.ws();
+                    if self.byte() == b',' {
+                        self.i += 1;
+                        self.ws();
+                    }
+                }
+                self.i += 1; // '}'
+            }
+            b'"' => {
+                let mut text = Vec::new();
+                self.string_into(&mut text);
+                leaf(path, &text, out);
+            }
+            _ => {
+                let start = self.i;
+                self.skip();
+                leaf(path, &self.b[start..self.i], out);
+            }
+        }
+    }
+    /// Moves past one value of any kind.
+    fn skip(&mut self) {
+        match self.byte() {
+            open @ (b'[' | b'{') => {
+                let close = if open == b'[' { b']' } else { b'}' };
+                self.i += 1;
+                self.ws();
+                while self.i < self.b.len() && self.byte() != close {
+                    self.skip(); // an element, or a member's key
+                    self.ws();
+                    if self.byte() == b':' {
+                        self.i += 1;
+                        self.ws();
+                        self.skip();
+                        self.ws();
+                    }
+                    if self.byte() == b',' {
+                        self.i += 1;
+                        self.ws();
+                    }
+                }
+                self.i += 1;
+            }
+            b'"' => {
+                self.i += 1;
+                loop {
+                    match self.byte() {
+                        b'"' => break,
+                        _ if self.i >= self.b.len() => break,
+                        b'\\' => self.i += 2,
+                        _ => self.i += 1,
+                    }
+                }
+                self.i += 1;
+            }
+            _ => {
+                while !matches!(
+                    self.byte(),
+                    b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r' | 0
+                ) {
+                    self.i += 1;
+                }
+            }
+        }
+    }
+    /// Appends the text of the string at the cursor, escapes decoded; a lone surrogate becomes
+    /// U+FFFD.
+    fn string_into(&mut self, out: &mut Vec<u8>) {
+        self.i += 1; // opening quote
+        while self.i < self.b.len() {
+            let c = self.byte();
+            self.i += 1;
+            match c {
+                b'"' => return,
+                b'\\' => {
+                    let e = self.byte();
+                    self.i += 1;
+                    let byte = match e {
+                        b'b' => 8,
+                        b'f' => 12,
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'u' => {
+                            let ch = self.unicode_escape();
+                            out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+                            continue;
+                        }
+                        other => other, // '"', '\\', '/'
+                    };
+                    out.push(byte);
+                }
+                c => out.push(c),
+            }
+        }
+    }
+    /// The character of a `\uXXXX` escape (cursor after the `u`), joining a surrogate pair.
+    fn unicode_escape(&mut self) -> char {
+        let hex = |w: &mut Self| -> u32 {
+            let digits = w.b.get(w.i..w.i + 4).unwrap_or_default();
+            w.i += 4;
+            digits
+                .iter()
+                .fold(0, |v, d| v * 16 + (*d as char).to_digit(16).unwrap_or(0))
+        };
+        let hi = hex(self);
+        if (0xd800..0xdc00).contains(&hi)
+            && self.b.get(self.i..).is_some_and(|r| r.starts_with(b"\\u"))
+        {
+            let save = self.i;
+            self.i += 2;
+            let lo = hex(self);
+            if (0xdc00..0xe000).contains(&lo) {
+                return char::from_u32(0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00))
+                    .unwrap_or('\u{fffd}');
+            }
+            self.i = save;
+        }
+        char::from_u32(hi).unwrap_or('\u{fffd}')
+    }
+}
+
+/// Whether `b` is exactly one JSON value (RFC 8259), nesting at most 128 deep.
+pub fn json_valid(b: &[u8]) -> bool {
+    let mut p = JsonCheck { b, i: 0 };
+    p.ws();
+    p.value(0) && {
+        p.ws();
+        p.i == b.len()
+    }
+}
+
+struct JsonCheck<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl JsonCheck<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+    fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn lit(&mut self, s: &[u8]) -> bool {
+        if self.b[self.i..].starts_with(s) {
+            self.i += s.len();
+            true
+        } else {
+            false
+        }
+    }
+    fn digits(&mut self) -> bool {
+        let start = self.i;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+        self.i > start
+    }
+    fn value(&mut self, depth: u32) -> bool {
+        if depth > 128 {
+            return false;
+        }
+        match self.peek() {
+            Some(b'{') => {
+                self.i += 1;
+                self.ws();
+                if self.eat(b'}') {
+                    return true;
+                }
+                loop {
+                    self.ws();
+                    if !self.string() {
+                        return false;
+                    }
+                    self.ws();
+                    if !self.eat(b':') {
+                        return false;
+                    }
+                    self.ws();
+                    if !self.value(depth + 1) {
+                        return false;
+                    }
+                    self.ws();
+                    if self.eat(b'}') {
+                        return true;
+                    }
+                    if !self.eat(b',') {
+                        return false;
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                self.ws();
+                if self.eat(b']') {
+                    return true;
+                }
+                loop {
+                    self.ws();
+                    if !self.value(depth + 1) {
+                        return false;
+                    }
+                    self.ws();
+                    if self.eat(b']') {
+                        return true;
+                    }
+                    if !self.eat(b',') {
+                        return false;
+                    }
+                }
+            }
+            Some(b'"') => self.string(),
+            Some(b't') => self.lit(b"true"),
+            Some(b'f') => self.lit(b"false"),
+            Some(b'n') => self.lit(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => false,
+        }
+    }
+    fn number(&mut self) -> bool {
+        self.eat(b'-');
+        if self.eat(b'0') {
+        } else if !self.digits() {
+            return false;
+        }
+        if self.eat(b'.') && !self.digits() {
+            return false;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if !self.eat(b'+') {
+                self.eat(b'-');
+            }
+            if !self.digits() {
+                return false;
+            }
+        }
+        true
+    }
+    fn string(&mut self) -> bool {
+        if !self.eat(b'"') {
+            return false;
+        }
+        let start = self.i;
+        loop {
+            match self.peek() {
+                None => return false,
+                Some(b'"') => {
+                    let ok = std::str::from_utf8(&self.b[start..self.i]).is_ok();
+                    self.i += 1;
+                    return ok;
+                }
+                Some(b'\\') => {
+                    self.i += 1;
+                    match self.peek() {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
+                        Some(b'u') => {
+                            self.i += 1;
+                            for _ in 0..4 {
+                                if !matches!(self.peek(), Some(c) if c.is_ascii_hexdigit()) {
+                                    return false;
+                                }
+                                self.i += 1;
+                            }
+                        }
+                        _ => return false,
+                    }
+                }
+                Some(0..=0x1f) => return false,
+                Some(_) => self.i += 1,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_appends_like_extend_from_slice() {
+        let src: Vec<u8> = (0..64u8).map(|b| b.wrapping_mul(37)).collect();
+        for n in 0..=40 {
+            for from in [0, 1, 7] {
+                // Start from a full vector too, so that `put` has to grow it.
+                for prefix in [0, 5, 64] {
+                    let mut got = vec![9u8; prefix];
+                    got.shrink_to_fit();
+                    let mut want = got.clone();
+                    put(&mut got, &src[from..from + n]);
+                    want.extend_from_slice(&src[from..from + n]);
+                    assert_eq!(got, want, "n {n} from {from} prefix {prefix}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn decimal_digits_match_display() {
+        let mut v = vec![
+            0u64,
+            1,
+            9,
+            10,
+            11,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            u64::MAX,
+            u64::MAX - 1,
+        ];
+        v.extend((0..64).map(|b| 1u64 << b));
+        v.extend((1..20).map(|e| 10u64.pow(e) - 1));
+        for n in v {
+            let mut out = Vec::new();
+            push_u64(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
+    }
+    use crate::front::config::JsonKeys;
+    use crate::front::record::{encode, encoded_len};
+
+    fn style(format: Format, pattern: Option<&str>) -> Style {
+        Style {
+            format,
+            pattern: pattern.map(String::from),
+            json_keys: JsonKeys::default(),
+            color: false,
+        }
+    }
+
+    fn render(
+        format: Format,
+        pattern: Option<&str>,
+        msg: &[u8],
+        fields: &[Field<'_>],
+        src: Option<Source<'_>>,
+    ) -> String {
+        let mut buf = vec![0; encoded_len(msg, fields, src.as_ref())];
+        encode(&mut buf, msg, fields, src.as_ref());
+        let d = Decoded::parse(&buf).unwrap();
+        let r = RecordRef {
+            ts: 1_700_000_000_123_456_000,
+            level: Level::INFO,
+            msg: d.msg,
+            source: d.source,
+            fields: Some(d.clone()),
+        };
+        let mut out = Vec::new();
+        Formatter::new(style(format, pattern)).format(&r, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn text_line() {
+        let fields = [
+            Field::new("user", "ann"),
+            Field::new("n", 3i64),
+            Field::new("q", "a b"),
+            Field::new("ok", true),
+        ];
+        assert_eq!(
+            render(Format::Text, None, b"logged in", &fields, None),
+            "2023-11-14T22:13:20.123456Z INFO logged in user=ann n=3 q=\"a b\" ok=true"
+        );
+    }
+
+    #[test]
+    fn text_escapes_cannot_forge_lines() {
+        let line = render(
+            Format::Text,
+            None,
+            b"a\nb\r\tc\x00d\xffe\\",
+            &[Field::new("k", "x\ny\"z")],
+            None,
+        );
+        assert_eq!(
+            line,
+            "2023-11-14T22:13:20.123456Z INFO a\\nb\\r\\tc\\x00d\\xffe\\ k=\"x\\ny\\\"z\""
+        );
+    }
+
+    #[test]
+    fn text_source_and_pattern() {
+        let src = Some(Source {
+            file: b"main.c",
+            line: 42,
+            func: b"main",
+        });
+        assert_eq!(
+            render(Format::Text, None, b"m", &[], src),
+            "2023-11-14T22:13:20.123456Z INFO m source=main.c:42 func=main"
+        );
+        assert_eq!(
+            render(
+                Format::Text,
+                Some("[{level}] {file}:{line} {func}: {msg}{fields} {{x}}"),
+                b"m",
+                &[Field::new("a", 1i64)],
+                src
+            ),
+            "[INFO] main.c:42 main: m a=1 {x}"
+        );
+    }
+
+    #[test]
+    fn text_flattens_json_objects_like_slog_groups() {
+        let json = |key: &'static str, v: &'static str| Field {
+            key: key.as_bytes(),
+            value: Value::Json(v.as_bytes()),
+        };
+        let fields = [
+            json(
+                "req",
+                r#" { "method" : "GET", "path":"/a b", "hdr":{"n":-1.5e3,"ok":true,"none":null},
+                     "ids":[1, {"x":"]"}], "empty":{}, "q":"say \"hi\"\n",
+                     "u":"\u00e9\ud83d\ude00\ud800!", "":1 } "#,
+            ),
+            json("n", "42"),
+            json("arr", "[1,2]"),
+            json("nothing", "{}"),
+            json("bad", "{oops"),
+        ];
+        let line = render(Format::Text, Some("{msg}{fields}"), b"m", &fields, None);
+        assert_eq!(
+            line,
+            "m req.method=GET req.path=\"/a b\" req.hdr.n=-1.5e3 req.hdr.ok=true \
+             req.hdr.none=null req.ids=\"[1, {\\\"x\\\":\\\"]\\\"}]\" \
+             req.q=\"say \\\"hi\\\"\\n\" req.u=\u{e9}\u{1f600}\u{fffd}! req.=1 n=42 arr=[1,2] \
+             bad={oops"
+        );
+    }
+
+    #[test]
+    fn json_line_is_valid_and_ordered() {
+        let fields = [
+            Field::new("s", "q\"uote"),
+            Field::new("i", -1i64),
+            Field::new("u", 18446744073709551615u64),
+            Field::new("f", 0.25f64),
+            Field::new("nan", f64::NAN),
+            Field::new("b", false),
+            Field {
+                key: b"g",
+                value: Value::Json(b"{\"a\":[1,\r\n{\"b\":null}]}"),
+            },
+            Field {
+                key: b"bad",
+                value: Value::Json(b"{oops"),
+            },
+        ];
+        let src = Some(Source {
+            file: b"a.c",
+            line: 7,
+            func: b"",
+        });
+        let line = render(Format::Json, None, b"hi\n\xff\x00", &fields, src);
+        assert_eq!(
+            line,
+            "{\"ts\":\"2023-11-14T22:13:20.123456Z\",\"level\":\"INFO\",\"msg\":\"hi\\n\u{fffd}\\u0000\",\
+             \"source\":{\"file\":\"a.c\",\"line\":7},\"s\":\"q\\\"uote\",\"i\":-1,\"u\":18446744073709551615,\
+             \"f\":0.25,\"nan\":\"NaN\",\"b\":false,\"g\":{\"a\":[1,  {\"b\":null}]},\"bad\":\"{oops\"}"
+        );
+        assert!(json_valid(line.as_bytes()));
+    }
+
+    #[test]
+    fn colored_level_names() {
+        let line = |format, level: Level| {
+            let s = Style {
+                color: true,
+                ..style(format, Some("{level} {msg}"))
+            };
+            let r = RecordRef {
+                ts: 0,
+                level,
+                msg: b"m",
+                source: None,
+                fields: None,
+            };
+            let mut out = Vec::new();
+            Formatter::new(s).format(&r, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let text = |n| line(Format::Text, Level::new(n).unwrap());
+        assert_eq!(text(1), "\x1b[2mTRACE\x1b[0m m");
+        assert_eq!(text(5), "\x1b[36mDEBUG\x1b[0m m");
+        assert_eq!(text(9), "\x1b[32mINFO\x1b[0m m");
+        assert_eq!(text(12), "\x1b[32mINFO4\x1b[0m m");
+        assert_eq!(text(13), "\x1b[1;33mWARN\x1b[0m m");
+        assert_eq!(text(17), "\x1b[1;31mERROR\x1b[0m m");
+        assert_eq!(text(24), "\x1b[1;37;41mFATAL4\x1b[0m m");
+        // JSON is never colored.
+        assert!(!line(Format::Json, Level::INFO).contains('\x1b'));
+    }
+
+    #[test]
+    fn json_keys_are_configurable() {
+        let s = Style {
+            format: Format::Json,
+            pattern: None,
+            json_keys: JsonKeys {
+                ts: "time".into(),
+                level: "severity".into(),
+                msg: "message".into(),
+            },
+            color: false,
+        };
+        let r = RecordRef {
+            ts: 0,
+            level: Level::ERROR,
+            msg: b"x",
+            source: None,
+            fields: None,
+        };
+        let mut out = Vec::new();
+        Formatter::new(s).format(&r, &mut out);
+        assert_eq!(
+            out,
+            b"{\"time\":\"1970-01-01T00:00:00.000000Z\",\"severity\":\"ERROR\",\"message\":\"x\"}"
+        );
+    }
+
+    #[test]
+    fn records_without_a_timestamp_omit_it() {
+        let line = |format, pattern: Option<&str>| {
+            let s = Style {
+                format,
+                pattern: pattern.map(String::from),
+                json_keys: JsonKeys::default(),
+                color: false,
+            };
+            let r = RecordRef {
+                ts: NO_TIMESTAMP,
+                level: Level::WARN,
+                msg: b"x",
+                source: None,
+                fields: None,
+            };
+            let mut out = Vec::new();
+            Formatter::new(s).format(&r, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(line(Format::Text, None), "WARN x");
+        assert_eq!(
+            line(Format::Text, Some("[{ts}] {level}: {msg}")),
+            "[] WARN: x"
+        );
+        assert_eq!(
+            line(Format::Json, None),
+            "{\"level\":\"WARN\",\"msg\":\"x\"}"
+        );
+    }
+
+    #[test]
+    fn json_validator() {
+        for ok in [
+            "1",
+            "-0.5e+3",
+            "\"a\\u00e9\"",
+            "[]",
+            "{}",
+            " {\"a\" : [true,false,null]} ",
+            "[[[]]]",
+        ] {
+            assert!(json_valid(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "",
+            "01",
+            "1.",
+            "[1,]",
+            "{\"a\"}",
+            "\"\\x\"",
+            "\"a",
+            "tru",
+            "1 2",
+            "{\"a\":1,}",
+            "\"\u{1}\"",
+        ] {
+            assert!(!json_valid(bad.as_bytes()), "{bad}");
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert!(!json_valid(deep.as_bytes()));
+    }
+
+    #[test]
+    fn pattern_errors_name_the_problem() {
+        assert!(Pattern::parse("{ts} {bogus}")
+            .unwrap_err()
+            .contains("{bogus}"));
+        assert!(Pattern::parse("{ts").unwrap_err().contains("unclosed"));
+        assert!(Pattern::parse("a}b").unwrap_err().contains("unmatched"));
+        assert!(Pattern::parse("a\nb").unwrap_err().contains("control"));
+    }
+}

@@ -1,0 +1,8 @@
+//! Turning records into bytes: the text and JSON formats with their escaping, patterns,
+//! printf-style rendering and the deferred (`ALOG_LOGF`) call sites.
+//!
+//! It depends on `front` only. It produces lines; it never writes them anywhere.
+
+pub mod deferred;
+pub mod format;
+pub mod printf;

@@ -1,0 +1,564 @@
+//! printf formats, parsed once per call site and rendered on the writer thread.
+//!
+//! [`parse`] splits a C format string into literal text and conversions, and says which C type
+//! each argument is fetched as. [`Format::render`] produces exactly what the C library's `printf`
+//! produces for the same arguments: integers, characters and strings are rendered here; floating
+//! point numbers and pointers go through the C library's own `snprintf`, one conversion at a
+//! time, so that every digit matches. A format with something this module does not handle
+//! (`%n`, `%m`, `*` widths, `long double`, wide characters, `'` grouping, positional
+//! arguments, more than [`MAX_ARGS`] arguments) is [`Unsupported`]; callers then format on the
+//! caller's thread instead, never producing different output.
+
+use std::ffi::CString;
+
+use crate::render::format::{dec_digits, push_u64, put};
+
+/// Most arguments a deferred call site may take.
+pub const MAX_ARGS: usize = 16;
+
+/// The C type an argument is fetched as with `va_arg` (its number is the C ABI's
+/// `ALOG_ARG_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Fetch {
+    Int = 1,
+    Long = 2,
+    LongLong = 3,
+    Size = 4,
+    IntMax = 5,
+    PtrDiff = 6,
+    Double = 7,
+    Str = 8,
+    Ptr = 9,
+}
+
+impl Fetch {
+    /// How the value travels in a deferred payload.
+    pub fn class(self) -> Class {
+        match self {
+            Fetch::Double => Class::Float,
+            Fetch::Str => Class::Str,
+            Fetch::Ptr => Class::Ptr,
+            _ => Class::Int,
+        }
+    }
+}
+
+/// The representation of an argument in a deferred payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// Any integer, sign-extended (or zero-extended) to 64 bits.
+    Int,
+    Float,
+    /// A C string's bytes (or NULL).
+    Str,
+    Ptr,
+}
+
+/// One argument value as captured on the caller's thread.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Arg<'a> {
+    Int(i64),
+    Float(f64),
+    /// `None` is a NULL `char *`.
+    Str(Option<&'a [u8]>),
+    Ptr(u64),
+}
+
+impl Arg<'_> {
+    pub fn class(&self) -> Class {
+        match self {
+            Arg::Int(_) => Class::Int,
+            Arg::Float(_) => Class::Float,
+            Arg::Str(_) => Class::Str,
+            Arg::Ptr(_) => Class::Ptr,
+        }
+    }
+}
+
+/// Integer length modifiers (they truncate the value before it is printed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Width {
+    Char,
+    Short,
+    Int,
+    Wide,
+}
+
+/// A parsed conversion.
+#[derive(Clone, Debug)]
+struct Spec {
+    minus: bool,
+    plus: bool,
+    space: bool,
+    alt: bool,
+    zero: bool,
+    width: usize,
+    prec: Option<usize>,
+    int_width: Width,
+    conv: u8,
+    /// For `snprintf` conversions: the conversion's own text, NUL-terminated.
+    c_spec: Option<CString>,
+}
+
+#[derive(Clone, Debug)]
+enum Piece {
+    Lit(Vec<u8>),
+    Conv(Spec),
+}
+
+/// Why a format cannot be deferred.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsupported(pub String);
+
+/// A format ready to render: its pieces and the fetch type of each argument.
+#[derive(Clone, Debug)]
+pub struct Format {
+    pieces: Vec<Piece>,
+    pub fetch: Vec<Fetch>,
+}
+
+/// Largest width or precision accepted (glibc fails beyond `INT_MAX`; we stop far earlier).
+const MAX_FIELD: usize = 1 << 20;
+
+fn number(f: &[u8], i: &mut usize) -> Result<usize, Unsupported> {
+    let start = *i;
+    let mut n = 0usize;
+    while *i < f.len() && f[*i].is_ascii_digit() {
+        n = n * 10 + usize::from(f[*i] - b'0');
+        if n > MAX_FIELD {
+            return Err(Unsupported("width or precision too large".into()));
+        }
+        *i += 1;
+    }
+    if *i < f.len() && f[*i] == b'$' && *i > start {
+        return Err(Unsupported("positional arguments (%n$)".into()));
+    }
+    Ok(n)
+}
+
+/// Parses a printf format.
+pub fn parse(f: &[u8]) -> Result<Format, Unsupported> {
+    let mut pieces = Vec::new();
+    let mut fetch = Vec::new();
+    let mut lit = Vec::new();
+    let mut i = 0;
+    while i < f.len() {
+        if f[i] != b'%' {
+            lit.push(f[i]);
+            i += 1;
+            continue;
+        }
+        let begin = i;
+        i += 1;
+        if f.get(i) == Some(&b'%') {
+            lit.push(b'%');
+            i += 1;
+            continue;
+        }
+        let mut s = Spec {
+            minus: false,
+            plus: false,
+            space: false,
+            alt: false,
+            zero: false,
+            width: 0,
+            prec: None,
+            int_width: Width::Int,
+            conv: 0,
+            c_spec: None,
+        };
+        while let Some(&c) = f.get(i) {
+            match c {
+                b'-' => s.minus = true,
+                b'+' => s.plus = true,
+                b' ' => s.space = true,
+                b'#' => s.alt = true,
+                b'0' => s.zero = true,
+                b'\'' | b'I' => return Err(Unsupported("locale flags (' or I)".into())),
+                _ => break,
+            }
+            i += 1;
+        }
+        if f.get(i) == Some(&b'*') {
+            return Err(Unsupported("* width".into()));
+        }
+        s.width = number(f, &mut i)?;
+        if f.get(i) == Some(&b'.') {
+            i += 1;
+            if f.get(i) == Some(&b'*') {
+                return Err(Unsupported("* precision".into()));
+            }
+            s.prec = Some(number(f, &mut i)?);
+        }
+        let mut len = "";
+        for m in ["hh", "ll", "h", "l", "j", "z", "t", "L", "q", "Z"] {
+            if f[i..].starts_with(m.as_bytes()) {
+                len = m;
+                i += m.len();
+                break;
+            }
+        }
+        let Some(&conv) = f.get(i) else {
+            return Err(Unsupported("format ends inside a conversion".into()));
+        };
+        i += 1;
+        s.conv = conv;
+        let unsupported = || Unsupported(format!("%{len}{}", conv as char));
+        let k = match conv {
+            b'd' | b'i' | b'u' | b'o' | b'x' | b'X' => {
+                s.int_width = match len {
+                    "hh" => Width::Char,
+                    "h" => Width::Short,
+                    "" => Width::Int,
+                    _ => Width::Wide,
+                };
+                match len {
+                    "" | "hh" | "h" => Fetch::Int,
+                    "l" => Fetch::Long,
+                    "ll" => Fetch::LongLong,
+                    "z" => Fetch::Size,
+                    "j" => Fetch::IntMax,
+                    "t" => Fetch::PtrDiff,
+                    _ => return Err(unsupported()),
+                }
+            }
+            b'c' if len.is_empty() => Fetch::Int,
+            b's' if len.is_empty() => Fetch::Str,
+            b'p' if len.is_empty() => Fetch::Ptr,
+            b'f' | b'F' | b'e' | b'E' | b'g' | b'G' | b'a' | b'A'
+                if len.is_empty() || len == "l" =>
+            {
+                Fetch::Double
+            }
+            _ => return Err(unsupported()),
+        };
+        if matches!(k, Fetch::Double | Fetch::Ptr) {
+            s.c_spec = Some(CString::new(&f[begin..i]).map_err(|_| unsupported())?);
+        }
+        if fetch.len() == MAX_ARGS {
+            return Err(Unsupported(format!("more than {MAX_ARGS} arguments")));
+        }
+        fetch.push(k);
+        if !lit.is_empty() {
+            pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+        }
+        pieces.push(Piece::Conv(s));
+    }
+    if !lit.is_empty() {
+        pieces.push(Piece::Lit(lit));
+    }
+    Ok(Format { pieces, fetch })
+}
+
+fn pad(out: &mut Vec<u8>, n: usize, c: u8) {
+    if n > 0 {
+        out.resize(out.len() + n, c);
+    }
+}
+
+/// Writes `body` (already with sign/prefix and zero padding) into a field of `width`.
+fn field(out: &mut Vec<u8>, s: &Spec, body: &[u8]) {
+    let fill = s.width.saturating_sub(body.len());
+    if !s.minus {
+        pad(out, fill, b' ');
+    }
+    put(out, body);
+    if s.minus {
+        pad(out, fill, b' ');
+    }
+}
+
+fn int(out: &mut Vec<u8>, s: &Spec, raw: i64) {
+    let signed = matches!(s.conv, b'd' | b'i');
+    let (neg, mag): (bool, u64) = if signed {
+        let v = match s.int_width {
+            Width::Char => i64::from(raw as i8),
+            Width::Short => i64::from(raw as i16),
+            Width::Int => i64::from(raw as i32),
+            Width::Wide => raw,
+        };
+        (v < 0, v.unsigned_abs())
+    } else {
+        let v = match s.int_width {
+            Width::Char => u64::from(raw as u8),
+            Width::Short => u64::from(raw as u16),
+            Width::Int => u64::from(raw as u32),
+            Width::Wide => raw as u64,
+        };
+        (false, v)
+    };
+    // The common case, `%d` or `%u` without flags, width or precision: sign and digits.
+    if matches!(s.conv, b'd' | b'i' | b'u')
+        && s.width == 0
+        && s.prec.is_none()
+        && !(s.plus || s.space)
+    {
+        if neg {
+            out.push(b'-');
+        }
+        push_u64(out, mag);
+        return;
+    }
+    let mut digits = [0u8; 24];
+    let mut at = digits.len();
+    let mut m = mag;
+    // Constant divisors: the compiler turns them into multiplications and shifts.
+    match s.conv {
+        b'o' => {
+            while m > 0 {
+                at -= 1;
+                digits[at] = b'0' + (m & 7) as u8;
+                m >>= 3;
+            }
+        }
+        b'x' | b'X' => {
+            let hex = if s.conv == b'X' {
+                b"0123456789ABCDEF"
+            } else {
+                b"0123456789abcdef"
+            };
+            while m > 0 {
+                at -= 1;
+                digits[at] = hex[(m & 15) as usize];
+                m >>= 4;
+            }
+        }
+        _ if m > 0 => {
+            let mut dec = [0u8; 20];
+            let from = dec_digits(m, &mut dec);
+            at -= dec.len() - from;
+            digits[at..].copy_from_slice(&dec[from..]);
+        }
+        _ => {}
+    }
+    let mut digits = &digits[at..];
+    // Precision 0 prints no digits for 0; otherwise a 0 prints as "0".
+    let mut prec = s.prec.unwrap_or(1);
+    if mag == 0 && prec > 0 {
+        digits = b"0";
+    }
+    if s.conv == b'o' && s.alt && digits.first() != Some(&b'0') {
+        prec = prec.max(digits.len() + 1);
+    }
+    let mut head: &[u8] = b"";
+    if signed {
+        head = if neg {
+            b"-"
+        } else if s.plus {
+            b"+"
+        } else if s.space {
+            b" "
+        } else {
+            b""
+        };
+    } else if s.alt && mag != 0 {
+        head = match s.conv {
+            b'x' => b"0x",
+            b'X' => b"0X",
+            _ => b"",
+        };
+    }
+    let mut zeros = prec.saturating_sub(digits.len());
+    if s.zero && !s.minus && s.prec.is_none() {
+        zeros = zeros.max(s.width.saturating_sub(head.len() + digits.len()));
+    }
+    let start = out.len();
+    let total = head.len() + zeros + digits.len();
+    let fill = s.width.saturating_sub(total);
+    if !s.minus {
+        pad(out, fill, b' ');
+    }
+    put(out, head);
+    pad(out, zeros, b'0');
+    put(out, digits);
+    if s.minus {
+        pad(out, fill, b' ');
+    }
+    debug_assert!(out.len() - start >= total);
+}
+
+fn str_(out: &mut Vec<u8>, s: &Spec, v: Option<&[u8]>) {
+    let body: &[u8] = match v {
+        Some(b) => &b[..s.prec.map_or(b.len(), |p| p.min(b.len()))],
+        // glibc prints "(null)" when the precision leaves room for it, else nothing.
+        None if s.prec.map_or(true, |p| p >= 6) => b"(null)",
+        None => b"",
+    };
+    field(out, s, body);
+}
+
+/// Runs the C library's `snprintf` for one conversion.
+fn c_snprintf(out: &mut Vec<u8>, spec: &CString, arg: Arg<'_>) {
+    let mut buf = [0u8; 128];
+    let call = |p: *mut libc::c_char, n: usize| -> i32 {
+        // SAFETY: `spec` is one NUL-terminated conversion that takes exactly the argument
+        // passed, of the type `parse` assigned to it (double for floats, void * for %p); `p`
+        // points to `n` writable bytes.
+        unsafe {
+            match arg {
+                Arg::Float(v) => libc::snprintf(p, n, spec.as_ptr(), v),
+                Arg::Ptr(v) => libc::snprintf(p, n, spec.as_ptr(), v as usize as *const u8),
+                _ => -1,
+            }
+        }
+    };
+    let n = call(buf.as_mut_ptr().cast(), buf.len());
+    let Ok(n) = usize::try_from(n) else {
+        return;
+    };
+    if n < buf.len() {
+        out.extend_from_slice(&buf[..n]);
+    } else {
+        let at = out.len();
+        out.resize(at + n + 1, 0);
+        call(out[at..].as_mut_ptr().cast(), n + 1);
+        out.truncate(at + n);
+    }
+}
+
+impl Format {
+    /// Whether a `%s` has a precision: printf reads at most that many bytes, so such a string
+    /// need not be NUL-terminated. Callers that capture C strings with `strlen` must not defer
+    /// these formats (the C ABI formats them on the caller's thread).
+    pub fn has_string_precision(&self) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Conv(s) if s.conv == b's' && s.prec.is_some()))
+    }
+
+    /// Appends the formatted text; `args` must match [`Format::fetch`] in number and class
+    /// (callers check this when they decode a payload).
+    pub fn render(&self, args: &[Arg<'_>], out: &mut Vec<u8>) {
+        let mut args = args.iter();
+        for p in &self.pieces {
+            match p {
+                Piece::Lit(l) => put(out, l),
+                Piece::Conv(s) => {
+                    let Some(&a) = args.next() else { return };
+                    match (s.conv, a) {
+                        (b'c', Arg::Int(v)) => field(out, s, &[v as u8]),
+                        (b's', Arg::Str(v)) => str_(out, s, v),
+                        (_, Arg::Int(v)) => int(out, s, v),
+                        (_, a) => {
+                            if let Some(c) = &s.c_spec {
+                                c_snprintf(out, c, a)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn show(f: &str, args: &[Arg<'_>]) -> String {
+        let fmt = parse(f.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        fmt.render(args, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn integers_follow_c_rules() {
+        let i = |v: i64| Arg::Int(v);
+        assert_eq!(
+            show("%d|%5d|%-5d|%05d", &[i(42), i(42), i(42), i(-42)]),
+            "42|   42|42   |-0042"
+        );
+        assert_eq!(
+            show("%+d|% d|%.0d|%.3d", &[i(7), i(7), i(0), i(-7)]),
+            "+7| 7||-007"
+        );
+        assert_eq!(
+            show("%x|%#x|%#X|%#o|%o", &[i(255), i(255), i(255), i(8), i(0)]),
+            "ff|0xff|0XFF|010|0"
+        );
+        assert_eq!(
+            show("%u|%hhd|%hu", &[i(-1), i(300), i(-1)]),
+            "4294967295|44|65535"
+        );
+        assert_eq!(
+            show("%ld|%llu", &[i(i64::MIN), i(-1)]),
+            "-9223372036854775808|18446744073709551615"
+        );
+        assert_eq!(show("%08.3d|%#.0o", &[i(5), i(0)]), "     005|0");
+        assert_eq!(show("100%% %c!", &[i(65)]), "100% A!");
+    }
+
+    #[test]
+    fn strings_and_null() {
+        let s = |v: &'static str| Arg::Str(Some(v.as_bytes()));
+        assert_eq!(
+            show(
+                "[%s][%6s][%-6s][%.2s]",
+                &[s("ab"), s("ab"), s("ab"), s("abc")]
+            ),
+            "[ab][    ab][ab    ][ab]"
+        );
+        assert_eq!(
+            show(
+                "[%s][%.3s][%8s]",
+                &[Arg::Str(None), Arg::Str(None), Arg::Str(None)]
+            ),
+            "[(null)][][  (null)]"
+        );
+    }
+
+    #[test]
+    fn floats_and_pointers_use_the_c_library() {
+        let f = |v: f64| Arg::Float(v);
+        assert_eq!(
+            show(
+                "%f %.2f %e %g %G",
+                &[f(1.5), f(2.675), f(12345.678), f(0.0001), f(1e20)]
+            ),
+            "1.500000 2.67 1.234568e+04 0.0001 1E+20"
+        );
+        assert_eq!(
+            show("%a %10.1f %-8.3e|", &[f(1.0), f(-0.0), f(f64::INFINITY)]),
+            "0x1p+0       -0.0 inf     |"
+        );
+        assert_eq!(
+            show("%p %p", &[Arg::Ptr(0), Arg::Ptr(0x1234)]),
+            "(nil) 0x1234"
+        );
+    }
+
+    #[test]
+    fn fetch_types_follow_length_modifiers() {
+        let f = parse(b"%d %hhx %ld %lld %zu %jd %td %f %lf %s %p %c").unwrap();
+        use Fetch::*;
+        assert_eq!(
+            f.fetch,
+            [Int, Int, Long, LongLong, Size, IntMax, PtrDiff, Double, Double, Str, Ptr, Int]
+        );
+    }
+
+    #[test]
+    fn unsupported_formats_say_why() {
+        for (f, why) in [
+            ("%n", "%n"),
+            ("%Lf", "%Lf"),
+            ("%ls", "%ls"),
+            ("%*d", "* width"),
+            ("%.*d", "* precision"),
+            ("%1$d", "positional arguments (%n$)"),
+            ("%'d", "locale flags (' or I)"),
+            ("%m", "%m"),
+            ("abc %", "format ends inside a conversion"),
+        ] {
+            assert_eq!(parse(f.as_bytes()).unwrap_err().0, why, "{f}");
+        }
+        let many = "%d ".repeat(MAX_ARGS + 1);
+        assert_eq!(
+            parse(many.as_bytes()).unwrap_err().0,
+            "more than 16 arguments"
+        );
+        assert!(parse("%d ".repeat(MAX_ARGS).as_bytes()).is_ok());
+    }
+}

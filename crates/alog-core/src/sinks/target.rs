@@ -1,0 +1,141 @@
+//! Where formatted lines go: files, the console, callbacks and syslog.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::front::config::{BatchCallback, LineCallback, Stream};
+use crate::front::error::{Error, Result};
+use crate::sinks::file::rotate::FileSink;
+use crate::sinks::syslog::Syslog;
+
+/// A sink's destination.
+pub(crate) enum Target {
+    File(Box<FileSink>),
+    Console(Stream),
+    Callback(LineCallback),
+    /// Takes a batch's bytes at once; called once per batch, never retried.
+    Batch(BatchCallback),
+    /// One datagram per record, sent as the record is formatted.
+    Syslog(Box<Syslog>),
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::File(fs) => write!(f, "File({})", fs.path().display()),
+            Target::Console(s) => write!(f, "Console({s:?})"),
+            Target::Callback(_) => f.write_str("Callback"),
+            Target::Batch(_) => f.write_str("Batch"),
+            Target::Syslog(s) => write!(f, "Syslog({})", s.path().display()),
+        }
+    }
+}
+
+/// Opens a log file for appending (`O_APPEND | O_CLOEXEC | O_CREAT`), creating its parent
+/// folders; new files get `mode`.
+pub(crate) fn open_file(path: &Path, mode: u32) -> Result<File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)
+            .map_err(|e| Error::io(format!("cannot create folder {}", dir.display()), e))?;
+    }
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(mode)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))
+}
+
+impl Target {
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Target::File(fs) => fs.path().display().to_string(),
+            Target::Console(Stream::Stdout) => "stdout".into(),
+            Target::Console(Stream::Stderr) => "stderr".into(),
+            Target::Callback(_) => "callback".into(),
+            Target::Batch(_) => "batch callback".into(),
+            Target::Syslog(s) => format!("syslog at {}", s.path().display()),
+        }
+    }
+
+    /// Writes all of `buf`, retrying a failed write up to `retries` times with backoff
+    /// (1, 2, 4... ms). Returns how many bytes of `buf` were taken and the error that stopped
+    /// it. `on_error` sees every failed attempt.
+    pub(crate) fn write_all(
+        &mut self,
+        buf: &[u8],
+        retries: u32,
+        on_error: &mut dyn FnMut(&io::Error),
+    ) -> (usize, Option<io::Error>) {
+        match self {
+            Target::File(fs) => fs.write_batch(buf, retries, on_error),
+            Target::Console(Stream::Stdout) => {
+                write_retrying(&mut io::stdout().lock(), buf, retries, on_error)
+            }
+            Target::Console(Stream::Stderr) => {
+                write_retrying(&mut io::stderr().lock(), buf, retries, on_error)
+            }
+            // Per-record targets: their lanes send each record (see `writer::lane`).
+            Target::Callback(_) | Target::Syslog(_) => (buf.len(), None),
+            Target::Batch(cb) => {
+                let e = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(buf))) {
+                    Ok(Ok(())) => return (buf.len(), None),
+                    Ok(Err(msg)) => io::Error::other(msg),
+                    Err(_) => io::Error::other("batch callback panicked"),
+                };
+                on_error(&e);
+                (0, Some(e))
+            }
+        }
+    }
+
+    pub(crate) fn sync(&mut self) -> io::Result<()> {
+        match self {
+            Target::File(fs) => fs.sync(),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Writes all of `buf` to `w`, retrying a failed write up to `retries` times with backoff
+/// (1, 2, 4... ms). Returns how many bytes were written and the error that stopped it.
+/// `on_error` sees every failed attempt.
+pub(crate) fn write_retrying(
+    w: &mut dyn Write,
+    buf: &[u8],
+    retries: u32,
+    on_error: &mut dyn FnMut(&io::Error),
+) -> (usize, Option<io::Error>) {
+    let mut done = 0;
+    let mut failures = 0;
+    while done < buf.len() {
+        match w.write(&buf[done..]) {
+            Ok(0) => {
+                let e = io::Error::new(io::ErrorKind::WriteZero, "write returned 0");
+                on_error(&e);
+                return (done, Some(e));
+            }
+            Ok(n) => {
+                done += n;
+                failures = 0;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                on_error(&e);
+                if failures >= retries {
+                    return (done, Some(e));
+                }
+                std::thread::sleep(Duration::from_millis(1 << failures.min(10)));
+                failures += 1;
+            }
+        }
+    }
+    (done, None)
+}

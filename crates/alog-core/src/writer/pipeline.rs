@@ -1,0 +1,605 @@
+//! Formatting and writing a batch: each record is formatted once per distinct style and
+//! appended to the buffer of every sink that takes its level. File sinks write their buffer
+//! in one write, here (they wait for the disk); every other sink gets its buffer through its
+//! own [`Lane`], so that a slow one delays only itself. The pipeline is the same for the
+//! writer pool and for sync mode.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::front::clock::{Converter, Stamp};
+use crate::front::config::{Config, ErrorCallback, Format, Fsync, Style};
+use crate::front::error::{Error, Result};
+use crate::front::level::Level;
+use crate::front::record::Decoded;
+use crate::front::stats::{Counters, SinkCounters};
+use crate::queue::{Batch, Kind, Meta};
+use crate::render::deferred::{self, SiteCache};
+use crate::render::format::{Formatter, RecordRef};
+use crate::sinks::file::crypt::Key;
+use crate::sinks::file::housekeeping::BackgroundErrors;
+use crate::sinks::file::rotate::FileSink;
+use crate::sinks::syslog::Syslog;
+use crate::sinks::target::Target;
+use crate::writer::lane::{Lane, Line, Ticket, FAILED};
+use crate::writer::shared::Shared;
+
+/// A batch flushes a sink's buffer early past this many bytes, bounding memory.
+const MAX_SINK_BUFFER: usize = 4 << 20;
+
+/// Where errors go: counted, kept as the last error, and passed to the error callback.
+pub(crate) struct ErrorReporter {
+    pub last: std::sync::Mutex<Option<String>>,
+    pub callback: Option<ErrorCallback>,
+}
+
+impl std::fmt::Debug for ErrorReporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ErrorReporter").finish_non_exhaustive()
+    }
+}
+
+impl ErrorReporter {
+    pub fn report(&self, err: Error) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(err.to_string());
+        if let Some(cb) = &self.callback {
+            let _ = catch_unwind(AssertUnwindSafe(|| cb(&err)));
+        }
+    }
+}
+
+/// Where a sink's bytes go from the pipeline.
+#[derive(Debug)]
+pub(crate) enum Out {
+    /// Written by the pipeline itself (files: they wait for the disk).
+    Inline(Target),
+    /// Handed to the sink's lane.
+    Lane(Arc<Lane>),
+}
+
+/// One configured sink with its level, its formatter and its pending batch bytes.
+#[derive(Debug)]
+pub(crate) struct Sink {
+    pub out: Out,
+    /// The sink's own minimum level; `None` follows the logger's level.
+    pub level: Option<Level>,
+    /// Index of the formatter in the pipeline.
+    pub formatter: usize,
+    /// Bytes of the current batch, and where each record's line ends in it.
+    pub buf: Vec<u8>,
+    pub lines: Vec<Line>,
+    pub counters: Arc<SinkCounters>,
+}
+
+impl Sink {
+    fn file(&mut self) -> Option<&mut crate::sinks::file::rotate::FileSink> {
+        match &mut self.out {
+            Out::Inline(Target::File(fs)) => Some(fs),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    formatters: Vec<Formatter>,
+    /// Per formatter: whether the current record is formatted yet, and its line.
+    lines: Vec<(bool, Vec<u8>)>,
+    /// Per formatter: whether it serves exactly one sink, which buffers (not a callback), so
+    /// that records are formatted straight into that sink's buffer.
+    direct: Vec<bool>,
+    pub sinks: Vec<Sink>,
+    retries: u32,
+    fsync: Fsync,
+    /// The batch being processed.
+    ticket: Option<Arc<Ticket>>,
+    /// Errors of the file sinks' background threads, reported at the next batch.
+    background_errors: BackgroundErrors,
+    /// Turns the records' TSC stamps into wall-clock time.
+    clock: Converter,
+    /// Deferred records: the call sites seen so far and the message being rendered.
+    sites: SiteCache,
+    rendered: Vec<u8>,
+}
+
+impl Pipeline {
+    /// Opens every sink. `path` is the main file sink (if any).
+    pub fn open(path: Option<&std::path::Path>, cfg: &Config) -> Result<Pipeline> {
+        let mut p = Pipeline {
+            formatters: Vec::new(),
+            lines: Vec::new(),
+            direct: Vec::new(),
+            sinks: Vec::new(),
+            retries: cfg.write_retries,
+            fsync: cfg.fsync,
+            ticket: None,
+            background_errors: BackgroundErrors::default(),
+            clock: Converter::default(),
+            sites: SiteCache::default(),
+            rendered: Vec::new(),
+        };
+        let key = match &cfg.lifecycle.key {
+            Some(src) => Some(std::sync::Arc::new(Key::load(src)?)),
+            None => None,
+        };
+        let background_errors = p.background_errors.clone();
+        let file = |path: &std::path::Path| {
+            FileSink::open(
+                path,
+                cfg.file_mode,
+                &cfg.lifecycle,
+                key.as_ref(),
+                &background_errors,
+            )
+            .map(|f| Target::File(Box::new(f)))
+        };
+        let base = cfg.style();
+        let with = |format: Option<_>, pattern: Option<&String>| Style {
+            format: format.unwrap_or(base.format),
+            pattern: pattern.cloned().or_else(|| base.pattern.clone()),
+            json_keys: base.json_keys.clone(),
+            color: false,
+        };
+        let stall = cfg.stall_timeout;
+        let retries = cfg.write_retries;
+        let lane = move |t: Target, lc, name: String| {
+            let counters = Arc::new(SinkCounters::new(name, t.describe()));
+            Out::Lane(Lane::new(t, lc, stall, retries, counters))
+        };
+        if let Some(path) = path {
+            p.add("file".into(), Out::Inline(file(path)?), None, base.clone());
+        }
+        for f in &cfg.files {
+            let path = f.path.as_ref().expect("validated");
+            let style = with(f.format, f.pattern.as_ref());
+            p.add(
+                format!("file.{}", f.name),
+                Out::Inline(file(path)?),
+                f.level,
+                style,
+            );
+        }
+        if let Some(stream) = cfg.console {
+            let mut style = with(cfg.console_format, None);
+            style.color = style.format == Format::Text && cfg.console_color.applies_to(stream);
+            let out = lane(Target::Console(stream), cfg.console_lane, "console".into());
+            p.add("console".into(), out, cfg.console_level, style);
+        }
+        if let Some(path) = &cfg.syslog {
+            let ident = cfg
+                .syslog_ident
+                .clone()
+                .unwrap_or_else(crate::sinks::syslog::default_ident);
+            let sys = Syslog::open(path, cfg.syslog_facility, &ident).map_err(|e| {
+                Error::io(
+                    format!("cannot create a socket for syslog at {}", path.display()),
+                    e,
+                )
+            })?;
+            let mut style = with(cfg.syslog_format, cfg.syslog_pattern.as_ref());
+            if cfg.syslog_pattern.is_none() {
+                // The daemon adds the time, the level (as the priority) and the program.
+                style.pattern = Some("{msg}{fields}".into());
+            }
+            let out = lane(
+                Target::Syslog(Box::new(sys)),
+                cfg.syslog_lane,
+                "syslog".into(),
+            );
+            p.add("syslog".into(), out, cfg.syslog_level, style);
+        }
+        for (i, c) in cfg.callbacks.iter().enumerate() {
+            let name = format!("callback.{i}");
+            let out = lane(
+                Target::Callback(c.callback.clone()),
+                cfg.callback_lane,
+                name.clone(),
+            );
+            p.add(name, out, c.level, with(c.format, None));
+        }
+        for (i, cb) in cfg.batch_callbacks.iter().enumerate() {
+            let name = format!("batch_callback.{i}");
+            let out = lane(Target::Batch(cb.clone()), cfg.callback_lane, name.clone());
+            p.add(name, out, None, base.clone());
+        }
+        p.direct = (0..p.formatters.len())
+            .map(|fi| {
+                let mut users = p.sinks.iter().filter(|s| s.formatter == fi);
+                matches!((users.next(), users.next()), (Some(_), None))
+            })
+            .collect();
+        Ok(p)
+    }
+
+    fn add(&mut self, name: String, out: Out, level: Option<Level>, style: Style) {
+        let formatter = match self.formatters.iter().position(|f| *f.style() == style) {
+            Some(i) => i,
+            None => {
+                self.formatters.push(Formatter::new(style));
+                self.lines.push((false, Vec::new()));
+                self.formatters.len() - 1
+            }
+        };
+        let counters = match &out {
+            Out::Lane(l) => l.counters.clone(),
+            Out::Inline(t) => Arc::new(SinkCounters::new(name, t.describe())),
+        };
+        self.sinks.push(Sink {
+            out,
+            level,
+            formatter,
+            buf: Vec::new(),
+            lines: Vec::new(),
+            counters,
+        });
+    }
+
+    /// Every sink's counters, in configuration order.
+    pub fn sink_counters(&self) -> Vec<Arc<SinkCounters>> {
+        self.sinks.iter().map(|s| s.counters.clone()).collect()
+    }
+
+    /// Waits until every lane has written (or dropped, under its policy) what it holds, or
+    /// `deadline` passes; true when all are idle.
+    pub fn wait_lanes(&self, deadline: Option<Instant>) -> bool {
+        self.sinks.iter().all(|s| match &s.out {
+            Out::Lane(l) => l.wait_idle(deadline),
+            Out::Inline(_) => true,
+        })
+    }
+
+    /// Whether every `Block` lane has room for another batch (see [`Lane::has_room`]).
+    pub fn lanes_have_room(&self) -> bool {
+        self.sinks.iter().all(|s| match &s.out {
+            Out::Lane(l) => l.has_room(),
+            Out::Inline(_) => true,
+        })
+    }
+
+    /// Waits on the caller's thread until every `Block` lane has room (sync mode).
+    pub fn wait_room(&self) {
+        for s in &self.sinks {
+            if let Out::Lane(l) = &s.out {
+                l.wait_room();
+            }
+        }
+    }
+
+    /// Whether every lane is empty.
+    pub fn lanes_idle(&self) -> bool {
+        self.sinks.iter().all(|s| match &s.out {
+            Out::Lane(l) => l.is_idle(),
+            Out::Inline(_) => true,
+        })
+    }
+
+    /// In a fork child: the lanes' backlogs are the parent's.
+    pub fn reset_in_child(&self) {
+        for s in &self.sinks {
+            match &s.out {
+                Out::Lane(l) => l.reset_in_child(),
+                Out::Inline(_) => s.counters.reset_after_fork(),
+            }
+        }
+    }
+
+    /// The lowest level any sink takes when the logger's level is `base`: the logger's gate.
+    pub fn gate_level(&self, base: Level) -> Level {
+        self.sinks
+            .iter()
+            .map(|s| s.level.unwrap_or(base))
+            .min()
+            .unwrap_or(base)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sinks.is_empty()
+    }
+
+    /// Forgets bytes of a batch that a writer panic interrupted (its records are counted failed).
+    pub fn discard_buffers(&mut self) {
+        for s in &mut self.sinks {
+            s.buf.clear();
+            s.lines.clear();
+        }
+        if let Some(t) = self.ticket.take() {
+            t.release();
+        }
+    }
+
+    /// Formats a batch, writes it to the file sinks and hands it to the lanes. Its outcome
+    /// reaches the counters when the last sink is done with it. `end` is the queue position
+    /// after the batch.
+    pub fn process(&mut self, s: &Shared, batch: &Batch, end: u64, base: Level) {
+        let ticket = Ticket::new(s.arc(), batch.len(), end);
+        self.ticket = Some(ticket.clone());
+        let (counters, errors) = (&s.counters, &s.errors);
+        self.begin_files(counters, errors);
+        if batch
+            .metas
+            .iter()
+            .any(|m| matches!(m.stamp, Stamp::Ticks(_)))
+        {
+            self.clock.refresh();
+        }
+        for (i, m) in batch.metas.iter().enumerate() {
+            self.one(i as u32, m, batch.payload(m), base, counters, errors);
+            if self.sinks.iter().any(|s| s.buf.len() > MAX_SINK_BUFFER) {
+                self.write_out(counters, errors);
+            }
+        }
+        self.write_out(counters, errors);
+        if self.fsync == Fsync::Batch {
+            self.sync_files(errors);
+        }
+        for sink in &mut self.sinks {
+            if let Some(fs) = sink.file() {
+                fs.end_batch();
+            }
+        }
+        counters.batches.fetch_add(1, Ordering::Relaxed);
+        self.ticket = None;
+        ticket.release();
+    }
+
+    fn mark_failed(&self, idx: u32) {
+        if let Some(t) = &self.ticket {
+            t.mark_idx(idx as usize, FAILED);
+        }
+    }
+
+    fn one(
+        &mut self,
+        idx: u32,
+        m: &Meta,
+        payload: &[u8],
+        base: Level,
+        counters: &Counters,
+        errors: &ErrorReporter,
+    ) {
+        let level = Level::new(i32::from(m.level)).unwrap_or(Level::FATAL);
+        let ts = self.clock.ns(m.stamp);
+        let rec = match m.kind {
+            Kind::Plain => RecordRef {
+                ts,
+                level,
+                msg: payload,
+                source: None,
+                fields: None,
+            },
+            Kind::Structured => match Decoded::parse(payload) {
+                Some(d) => RecordRef {
+                    ts,
+                    level,
+                    msg: d.msg,
+                    source: d.source,
+                    fields: Some(d),
+                },
+                None => return self.malformed(idx, counters, errors),
+            },
+            Kind::Deferred => {
+                // Both are lent to the record while `emit` borrows the pipeline: moved out and
+                // back (a few words each), not cloned.
+                let mut text = std::mem::take(&mut self.rendered);
+                let mut sites = std::mem::take(&mut self.sites);
+                text.clear();
+                match deferred::render(payload, &mut sites, &mut text) {
+                    Some(site) => {
+                        let rec = RecordRef {
+                            ts,
+                            level,
+                            msg: &text,
+                            source: Some(site.source()),
+                            fields: None,
+                        };
+                        self.emit(idx, level, &rec, base, counters, errors);
+                    }
+                    None => self.malformed(idx, counters, errors),
+                }
+                self.rendered = text;
+                self.sites = sites;
+                return;
+            }
+        };
+        self.emit(idx, level, &rec, base, counters, errors);
+    }
+
+    /// Only a bug could produce a payload that does not decode: encoding is ours. Count it as
+    /// failed, never guess.
+    #[cold]
+    fn malformed(&mut self, idx: u32, counters: &Counters, errors: &ErrorReporter) {
+        self.mark_failed(idx);
+        counters.write_errors.fetch_add(1, Ordering::Relaxed);
+        errors.report(Error::invalid("internal error: malformed record payload"));
+    }
+
+    /// Formats a record once per style and appends it to every sink that takes its level. A
+    /// style that only one buffering sink uses is formatted straight into that sink's buffer;
+    /// a shared style is formatted once and copied to each sink.
+    fn emit(
+        &mut self,
+        idx: u32,
+        level: Level,
+        rec: &RecordRef<'_>,
+        base: Level,
+        counters: &Counters,
+        errors: &ErrorReporter,
+    ) {
+        for line in self.lines.iter_mut() {
+            line.0 = false;
+        }
+        for si in 0..self.sinks.len() {
+            let fi = self.sinks[si].formatter;
+            if level < self.sinks[si].level.unwrap_or(base) {
+                continue;
+            }
+            let sink = &mut self.sinks[si];
+            let at = |end| Line {
+                end,
+                idx,
+                level,
+                ts: rec.ts,
+            };
+            if self.direct[fi] {
+                let pending = sink.buf.len();
+                self.formatters[fi].format(rec, &mut sink.buf);
+                sink.buf.push(b'\n');
+                if needs_rotation(sink, pending, sink.buf.len() - pending, rec.ts) {
+                    // Rare: the line goes to the next file, after the buffer before it.
+                    let line = sink.buf.split_off(pending);
+                    self.rotate(si, rec.ts, counters, errors);
+                    self.sinks[si].buf.extend_from_slice(&line);
+                }
+                let sink = &mut self.sinks[si];
+                sink.lines.push(at(sink.buf.len()));
+                continue;
+            }
+            let (done, line) = &mut self.lines[fi];
+            if !*done {
+                line.clear();
+                self.formatters[fi].format(rec, line);
+                *done = true;
+            }
+            if needs_rotation(sink, sink.buf.len(), line.len() + 1, rec.ts) {
+                self.rotate(si, rec.ts, counters, errors);
+            }
+            let sink = &mut self.sinks[si];
+            sink.buf.extend_from_slice(&self.lines[fi].1);
+            sink.buf.push(b'\n');
+            sink.lines.push(at(sink.buf.len()));
+        }
+    }
+
+    /// Writes out sink `si`'s buffer and moves its file on to the next one.
+    fn rotate(&mut self, si: usize, ts: i64, counters: &Counters, errors: &ErrorReporter) {
+        let ticket = self.ticket.clone();
+        let sink = &mut self.sinks[si];
+        write_sink(sink, self.retries, ticket.as_ref(), counters, errors);
+        if let Some(fs) = sink.file() {
+            match fs.rotate(ts) {
+                Ok(()) => Counters::add(&counters.rotations, 1),
+                Err(e) => errors.report(e),
+            }
+        }
+    }
+
+    /// Starts a batch on every file sink (lock, reopen check) and reports the background
+    /// threads' errors.
+    fn begin_files(&mut self, counters: &Counters, errors: &ErrorReporter) {
+        let deferred = std::mem::take(&mut *crate::writer::shared::lock(&self.background_errors));
+        for e in deferred {
+            errors.report(e);
+        }
+        let requests = counters.reopen_requests.load(Ordering::SeqCst);
+        for sink in &mut self.sinks {
+            if let Some(fs) = sink.file() {
+                if let Err(e) = fs.begin_batch(requests) {
+                    counters.write_errors.fetch_add(1, Ordering::Relaxed);
+                    errors.report(e);
+                }
+            }
+        }
+    }
+
+    /// Writes every sink's buffer; records whose bytes did not all get out are failed.
+    fn write_out(&mut self, counters: &Counters, errors: &ErrorReporter) {
+        let ticket = self.ticket.clone();
+        for sink in &mut self.sinks {
+            write_sink(sink, self.retries, ticket.as_ref(), counters, errors);
+        }
+    }
+
+    /// fsyncs every file sink.
+    pub fn sync_files(&mut self, errors: &ErrorReporter) {
+        for sink in &mut self.sinks {
+            if let Out::Inline(t) = &mut sink.out {
+                if let Err(e) = t.sync() {
+                    errors.report(Error::io(format!("fsync of {}", t.describe()), e));
+                }
+            }
+        }
+    }
+
+    /// Closes the sinks, waiting for their queued compressions, and reports what the
+    /// background threads ran into since the last batch.
+    pub fn close(mut self, errors: &ErrorReporter) {
+        for s in &self.sinks {
+            if let Out::Lane(l) = &s.out {
+                l.close();
+            }
+        }
+        self.sinks.clear();
+        let deferred = std::mem::take(&mut *crate::writer::shared::lock(&self.background_errors));
+        for e in deferred {
+            errors.report(e);
+        }
+    }
+
+    /// Whether `flush()`/`close()` should fsync.
+    pub fn fsync_on_flush(&self) -> bool {
+        self.fsync != Fsync::Never
+    }
+}
+
+/// Whether a file sink must rotate before a line of `line` bytes that would follow `pending`
+/// buffered bytes.
+fn needs_rotation(sink: &mut Sink, pending: usize, line: usize, ts: i64) -> bool {
+    match sink.file() {
+        Some(fs) => fs.before_record(pending, line, ts),
+        None => false,
+    }
+}
+
+/// Writes one inline sink's buffer (records whose bytes did not all get out are failed), or
+/// hands a lane its part of the batch.
+fn write_sink(
+    sink: &mut Sink,
+    retries: u32,
+    ticket: Option<&Arc<Ticket>>,
+    counters: &Counters,
+    errors: &ErrorReporter,
+) {
+    if sink.lines.is_empty() {
+        return;
+    }
+    let c = &sink.counters;
+    let target = match &mut sink.out {
+        Out::Lane(lane) => {
+            if let Some(t) = ticket {
+                lane.push(
+                    std::mem::take(&mut sink.buf),
+                    std::mem::take(&mut sink.lines),
+                    t,
+                );
+            }
+            sink.buf.clear();
+            sink.lines.clear();
+            return;
+        }
+        Out::Inline(t) => t,
+    };
+    Counters::add(&c.taken, sink.lines.len() as u64);
+    let (n, err) = target.write_all(&sink.buf, retries, &mut |_| {
+        counters.write_errors.fetch_add(1, Ordering::Relaxed);
+        c.write_errors.fetch_add(1, Ordering::Relaxed);
+    });
+    Counters::add(&counters.bytes_written, n as u64);
+    Counters::add(&c.bytes_written, n as u64);
+    let ok = sink.lines.partition_point(|l| l.end <= n);
+    Counters::add(&c.written, ok as u64);
+    if let Some(e) = err {
+        let lost = &sink.lines[ok..];
+        Counters::add(&c.failed, lost.len() as u64);
+        if let Some(t) = ticket {
+            t.mark(lost, FAILED);
+        }
+        let what = target.describe();
+        let e = Error::io(format!("writing {} records to {what}", lost.len()), e);
+        c.set_error(&e.to_string());
+        errors.report(e);
+    }
+    sink.buf.clear();
+    sink.lines.clear();
+}

@@ -1,0 +1,382 @@
+//! The writer pool: a few threads named `alog-writer`, shared by every logger and every sink
+//! lane of the process, the way spdlog's thread pool serves all its async loggers.
+//!
+//! Work comes as [`Job`]s (a logger's batching step, a lane's writes). A job runs on one
+//! thread at a time; waking a job that is running makes it run again right after, so no wake
+//! is lost and no job runs twice at once. A job says when it wants to run next (a batch
+//! timeout, a poll step, a retry after a stalled write) and the pool's timers wake it then.
+//!
+//! Threads start on demand: a wake that finds no idle thread starts one, up to
+//! [`max_threads`] (default [`DEFAULT_MAX_THREADS`], `ALOG_WRITER_THREADS` or
+//! [`set_max_threads`]). A thread idle for [`IDLE_EXIT`] ends, down to one. Writer threads
+//! block asynchronous signals, so that a process-directed signal lands on an application
+//! thread.
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::writer::shared::{guard, lock, WRITER_THREAD};
+
+/// Writer threads when nothing else is configured.
+pub const DEFAULT_MAX_THREADS: usize = 4;
+/// The most writer threads a process may be configured to have.
+pub const MAX_THREADS_LIMIT: usize = 16;
+/// A thread idle this long ends (one always stays once started).
+const IDLE_EXIT: Duration = Duration::from_secs(10);
+
+/// What a job wants after a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Run again only when woken.
+    Idle,
+    /// Run again at this instant (or earlier, if woken).
+    At(Instant),
+    /// Finished for good: wakes are ignored from now on.
+    Done,
+}
+
+/// A unit of work the pool runs.
+pub(crate) trait Job: Send + Sync + 'static {
+    fn sched(&self) -> &Sched;
+    /// Runs one step. Panics are caught by the pool and passed to [`Job::panicked`].
+    fn run(self: Arc<Self>) -> Next;
+    /// The job panicked in `run`; returns what to do next.
+    fn panicked(self: Arc<Self>, msg: String) -> Next;
+}
+
+const IDLE: u8 = 0;
+const QUEUED: u8 = 1;
+const RUNNING: u8 = 2;
+/// Woken while running: queue it again when this run ends.
+const AGAIN: u8 = 3;
+const DONE: u8 = 4;
+
+/// A job's scheduling state.
+#[derive(Debug, Default)]
+pub(crate) struct Sched {
+    state: AtomicU8,
+    /// The sequence number of the job's one live timer (0: none). Older timers of the job
+    /// are stale: they are dropped when they come due instead of waking it.
+    timer: AtomicU64,
+}
+
+impl Sched {
+    /// In a fork child: the job's runner, if any, does not exist here; it is idle (or done).
+    pub(crate) fn reset_in_child(&self) {
+        let s = self.state.load(Ordering::Relaxed);
+        if s != DONE {
+            self.state.store(IDLE, Ordering::Relaxed);
+        }
+    }
+
+    /// Lets a finished job be woken again (a fork child restarting a logger's writer).
+    pub(crate) fn revive(&self) {
+        let _ = self
+            .state
+            .compare_exchange(DONE, IDLE, Ordering::AcqRel, Ordering::Relaxed);
+    }
+}
+
+struct Timer {
+    at: Instant,
+    seq: u64,
+    job: Arc<dyn Job>,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, o: &Self) -> bool {
+        self.at == o.at && self.seq == o.seq
+    }
+}
+impl Eq for Timer {}
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, o: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Timer {
+    // Reversed: the heap's top is the earliest.
+    fn cmp(&self, o: &Self) -> CmpOrdering {
+        o.at.cmp(&self.at).then(o.seq.cmp(&self.seq))
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Inner {
+    ready: VecDeque<Arc<dyn Job>>,
+    timers: BinaryHeap<Timer>,
+    seq: u64,
+    threads: usize,
+    idle: usize,
+    /// Threads started so far (for their names' numbers and for tests).
+    started: u64,
+}
+
+pub(crate) struct Pool {
+    inner: Mutex<Inner>,
+    cv: Condvar,
+    max: AtomicUsize,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").finish_non_exhaustive()
+    }
+}
+
+static POOL: Pool = Pool {
+    inner: Mutex::new(Inner {
+        ready: VecDeque::new(),
+        timers: BinaryHeap::new(),
+        seq: 0,
+        threads: 0,
+        idle: 0,
+        started: 0,
+    }),
+    cv: Condvar::new(),
+    max: AtomicUsize::new(0),
+};
+
+/// The most writer threads the pool runs: [`set_max_threads`], else `ALOG_WRITER_THREADS`,
+/// else 4.
+pub fn max_threads() -> usize {
+    let m = POOL.max.load(Ordering::Relaxed);
+    if m != 0 {
+        return m;
+    }
+    let m = std::env::var("ALOG_WRITER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| (1..=MAX_THREADS_LIMIT).contains(n))
+        .unwrap_or(DEFAULT_MAX_THREADS);
+    let _ = POOL
+        .max
+        .compare_exchange(0, m, Ordering::Relaxed, Ordering::Relaxed);
+    POOL.max.load(Ordering::Relaxed)
+}
+
+/// Sets the most writer threads of the process (1..=16). Threads already running beyond a
+/// lowered limit end when they next find nothing to do.
+pub fn set_max_threads(n: usize) -> crate::Result<()> {
+    if !(1..=MAX_THREADS_LIMIT).contains(&n) {
+        return Err(crate::Error::invalid(format!(
+            "writer threads: {n} is out of range 1..={MAX_THREADS_LIMIT}"
+        )));
+    }
+    POOL.max.store(n, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Writer threads running now.
+pub fn threads() -> usize {
+    lock(&POOL.inner).threads
+}
+
+/// Wakes `job`: it runs as soon as a thread is free (again right after its current run, if
+/// it is running now).
+pub(crate) fn wake(job: &Arc<dyn Job>) {
+    let st = &job.sched().state;
+    let mut cur = st.load(Ordering::Acquire);
+    loop {
+        let next = match cur {
+            IDLE => QUEUED,
+            RUNNING => AGAIN,
+            _ => return,
+        };
+        match st.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) if next == QUEUED => return push_ready(job.clone()),
+            Ok(_) => return,
+            Err(c) => cur = c,
+        }
+    }
+}
+
+fn push_ready(job: Arc<dyn Job>) {
+    let mut g = lock(&POOL.inner);
+    g.ready.push_back(job);
+    start_or_notify(g);
+}
+
+/// With a job newly ready: an idle thread takes it, else a new thread starts (up to the limit).
+fn start_or_notify(mut g: MutexGuard<'_, Inner>) {
+    if g.idle > 0 {
+        drop(g);
+        POOL.cv.notify_one();
+        return;
+    }
+    if g.threads < max_threads() {
+        g.threads += 1;
+        g.started += 1;
+        let n = g.started;
+        drop(g);
+        let spawned = std::thread::Builder::new()
+            .name(WRITER_THREAD.into())
+            .spawn(move || worker(n));
+        if spawned.is_err() {
+            // No thread could start: the job waits for a running one; with none at all, it
+            // waits for the next wake (a flush or close retries, a timer does not exist).
+            lock(&POOL.inner).threads -= 1;
+        }
+    }
+}
+
+fn arm(at: Instant, job: Arc<dyn Job>) {
+    let mut g = lock(&POOL.inner);
+    g.seq += 1;
+    let seq = g.seq;
+    let earliest = g.timers.peek().map(|t| t.at);
+    job.sched().timer.store(seq, Ordering::Relaxed);
+    g.timers.push(Timer { at, seq, job });
+    let needs_thread = g.threads == 0;
+    if needs_thread {
+        start_or_notify(g);
+    } else if earliest.map_or(true, |e| at < e) {
+        // A sleeping thread may be waiting for a later timer.
+        drop(g);
+        POOL.cv.notify_one();
+    }
+}
+
+/// Blocks every asynchronous signal on the calling thread (signals the kernel directs at a
+/// thread because of what it did, such as SIGSEGV, still reach it).
+fn block_async_signals() {
+    // SAFETY: plain libc calls on a local, fully initialised signal set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        for s in [
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGFPE,
+            libc::SIGILL,
+            libc::SIGTRAP,
+            libc::SIGSYS,
+        ] {
+            libc::sigdelset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+fn worker(_n: u64) {
+    block_async_signals();
+    let mut g = lock(&POOL.inner);
+    loop {
+        // Due timers first: their jobs join the ready queue.
+        let now = Instant::now();
+        while g.timers.peek().is_some_and(|t| t.at <= now) {
+            let t = g.timers.pop().expect("peeked");
+            if t.job.sched().timer.load(Ordering::Relaxed) != t.seq {
+                continue;
+            }
+            t.job.sched().timer.store(0, Ordering::Relaxed);
+            let st = &t.job.sched().state;
+            if st
+                .compare_exchange(IDLE, QUEUED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                g.ready.push_back(t.job);
+            } else {
+                let _ = st.compare_exchange(RUNNING, AGAIN, Ordering::AcqRel, Ordering::Acquire);
+            }
+        }
+        if let Some(job) = g.ready.pop_front() {
+            if !g.ready.is_empty() && g.idle > 0 {
+                POOL.cv.notify_one();
+            }
+            drop(g);
+            run_one(job);
+            g = lock(&POOL.inner);
+            continue;
+        }
+        if g.threads > max_threads() {
+            g.threads -= 1;
+            return;
+        }
+        let wait = g
+            .timers
+            .peek()
+            .map_or(IDLE_EXIT, |t| t.at.saturating_duration_since(now));
+        g.idle += 1;
+        let (g2, res) = POOL
+            .cv
+            .wait_timeout(g, wait)
+            .unwrap_or_else(|e| e.into_inner());
+        g = g2;
+        g.idle -= 1;
+        if res.timed_out() && g.ready.is_empty() && g.timers.is_empty() && g.threads > 1 {
+            g.threads -= 1;
+            return;
+        }
+    }
+}
+
+fn run_one(job: Arc<dyn Job>) {
+    let st = &job.sched().state;
+    if st
+        .compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return;
+    }
+    let j = job.clone();
+    let next = match guard(move || j.run()) {
+        Ok(n) => n,
+        Err(msg) => {
+            let j = job.clone();
+            guard(move || j.panicked(msg)).unwrap_or(Next::Done)
+        }
+    };
+    if !matches!(next, Next::At(_)) {
+        job.sched().timer.store(0, Ordering::Relaxed);
+    }
+    if next == Next::Done {
+        st.store(DONE, Ordering::Release);
+        return;
+    }
+    match st.compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => {
+            if let Next::At(at) = next {
+                if at <= Instant::now() {
+                    wake(&job);
+                } else {
+                    arm(at, job);
+                }
+            }
+        }
+        Err(_) => {
+            // Woken while it ran (AGAIN): run it again.
+            st.store(QUEUED, Ordering::Release);
+            push_ready(job);
+        }
+    }
+}
+
+/// Held across `fork()`, so that no thread of the parent owns the pool's lock in the child.
+pub(crate) fn lock_for_fork() -> MutexGuard<'static, Inner> {
+    lock(&POOL.inner)
+}
+
+/// In a fork child, with the guard from [`lock_for_fork`]: the parent's threads do not exist
+/// here, and its queued jobs and timers are the parent's. The child starts threads on demand.
+pub(crate) fn reset_in_child(g: &mut MutexGuard<'static, Inner>) {
+    // The jobs' memory belongs to loggers this process still has: forget the queue entries
+    // without running anything (dropping an `Arc` only decrements a count).
+    g.ready.clear();
+    g.timers.clear();
+    g.threads = 0;
+    g.idle = 0;
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("ready", &self.ready.len())
+            .field("timers", &self.timers.len())
+            .field("threads", &self.threads)
+            .finish()
+    }
+}
