@@ -83,6 +83,9 @@ class AsyncConfig:
             "batch_size": self.batch_size,
             "batch_timeout_ms": max(1, math.ceil(self.flush_interval_ms)),
             "overflow": self.queue_policy.value,
+            # Destinations hold only the batch being delivered, so that max_queue_size bounds
+            # what waits, as in logxpy (the engine's default lane backlog would add 4 MiB).
+            "callback.backlog": 0,
         }
 
 

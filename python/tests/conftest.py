@@ -61,6 +61,8 @@ def stalled(**config) -> "tuple[alog.Logger, Stall]":
     """A logger whose writer is held inside its only sink, with one record ("stall") taken."""
     sink = Stall()
     config.setdefault("batch_size", 1)
+    # The callback's lane holds only the batch being delivered: records wait in the queue.
+    config.setdefault("callback.backlog", 0)
     log = alog.Logger(None, on_batch=sink, pattern="{msg}", **config)
     log.info("stall")
     assert sink.entered.wait(10)

@@ -156,7 +156,8 @@ def test_ctrl_c_while_blocked_on_a_full_queue():
         gate = threading.Event()
         def sink(batch):
             gate.wait()
-        log = alog.Logger(None, on_batch=sink, queue_capacity=2, batch_size=1, overflow="block")
+        log = alog.Logger(None, on_batch=sink, queue_capacity=2, batch_size=1, overflow="block",
+                          **{"callback.backlog": 0})
         log.info("taken by the writer")
         time.sleep(0.2)
         log.info("q1"); log.info("q2")

@@ -52,7 +52,8 @@ def test_names_and_defaults():
     with pytest.raises(ValueError, match="invalid queue_policy 'sometimes'"):
         AsyncConfig(queue_policy="sometimes")
     assert c.engine_config() == {"queue_capacity": 10_000, "batch_size": 100,
-                                 "batch_timeout_ms": 100, "overflow": "block"}
+                                 "batch_timeout_ms": 100, "overflow": "block",
+                                 "callback.backlog": 0}
     assert [f.name for f in dataclasses.fields(AsyncMetrics)] == [
         "enqueued", "written", "dropped", "errors", "pending"]
 
