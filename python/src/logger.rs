@@ -437,7 +437,22 @@ impl Logger {
             set_config(&mut c, "", cfg)?;
         }
         let mut py_sinks = Vec::new();
-        if let Some(f) = on_batch {
+        // One callable, or a list of them: each is a sink of its own (`batch_callback.N` in
+        // `sink_stats()`, with its own lane and counters).
+        let callables: Vec<Py<PyAny>> = match on_batch {
+            None => Vec::new(),
+            Some(f) => match f.bind(py).cast::<pyo3::types::PyList>() {
+                Ok(l) => l.iter().map(Bound::unbind).collect(),
+                Err(_) => vec![f],
+            },
+        };
+        for f in callables {
+            if !f.bind(py).is_callable() {
+                return Err(PyTypeError::new_err(format!(
+                    "on_batch takes callables, not {}",
+                    f.bind(py).get_type().name()?
+                )));
+            }
             let sink = sinks::PySink::new(f);
             c.batch_callbacks.push(sinks::batch_callback(sink.clone()));
             py_sinks.push(sink);
@@ -675,6 +690,37 @@ impl Logger {
     #[getter]
     fn is_sync(&self) -> bool {
         self.inner.log().is_sync()
+    }
+
+    /// Each sink's counters, in the order the sinks were configured: a list of dicts with
+    /// `name` (`file`, `file.NAME`, `console`, `syslog`, `callback.N`, `batch_callback.N`),
+    /// `target`, `taken`, `written`, `dropped`, `failed`, `write_errors`, `bytes_written`,
+    /// `backlog`, `backlog_peak` and `last_error`.
+    fn sink_stats<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.inner
+            .log()
+            .sink_stats()
+            .into_iter()
+            .map(|s| {
+                let d = PyDict::new(py);
+                d.set_item("name", s.name)?;
+                d.set_item("target", s.target)?;
+                for (k, v) in [
+                    ("taken", s.taken),
+                    ("written", s.written),
+                    ("dropped", s.dropped),
+                    ("failed", s.failed),
+                    ("write_errors", s.write_errors),
+                    ("bytes_written", s.bytes_written),
+                    ("backlog", s.backlog),
+                    ("backlog_peak", s.backlog_peak),
+                ] {
+                    d.set_item(k, v)?;
+                }
+                d.set_item("last_error", s.last_error)?;
+                Ok(d)
+            })
+            .collect()
     }
 
     /// The last I/O or sink error, if any.

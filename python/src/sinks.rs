@@ -27,7 +27,9 @@ use crate::logger::Inner;
 
 /// A Python callable taking batches, and the batches kept for it while a fork is prepared.
 pub struct PySink {
-    callback: Py<PyAny>,
+    /// Released at interpreter exit once the logger is closed, so that what the callable
+    /// holds (a file whose `write` it is) is finalized, and flushed, with its module.
+    callback: Mutex<Option<Py<PyAny>>>,
     deferred: Mutex<Vec<u8>>,
     /// Whose turn it is to call the callable: a call may release the interpreter lock (file
     /// writes do), and the writer's batches and the parent's delivery after a fork must still
@@ -38,7 +40,7 @@ pub struct PySink {
 impl PySink {
     pub fn new(callback: Py<PyAny>) -> Arc<PySink> {
         Arc::new(PySink {
-            callback,
+            callback: Mutex::new(Some(callback)),
             deferred: Mutex::new(Vec::new()),
             busy: AtomicBool::new(false),
         })
@@ -77,9 +79,15 @@ impl PySink {
     }
 
     fn call(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<()> {
-        self.callback
-            .call1(py, (PyBytes::new(py, bytes),))
-            .map(|_| ())
+        let callback = match &*self.callback.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(c) => c.clone_ref(py),
+            None => {
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                    "the Python interpreter is shutting down",
+                ))
+            }
+        };
+        callback.call1(py, (PyBytes::new(py, bytes),)).map(|_| ())
     }
 }
 
@@ -284,6 +292,14 @@ pub fn close_python_sinks(py: Python<'_>) {
         let _ = py.detach(|| inner.log().close(Some(HOOK_TIMEOUT)));
     }
     SHUT_DOWN.store(true, Ordering::Release);
+    for sink in python_sinks() {
+        let callback = sink
+            .callback
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(callback); // outside the lock: its finalizers may run Python
+    }
 }
 
 /// Before `fork()`: stop new calls into Python sinks and wait (without the interpreter lock)

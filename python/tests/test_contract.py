@@ -301,3 +301,23 @@ def test_console_writes_to_the_descriptor_when_sys_stdout_is_the_interpreters():
         log.close()
     """)
     assert (r.returncode, r.stdout, r.stderr) == (0, "to fd 1\n", "")
+
+
+def test_sink_stats_name_each_sink():
+    got_a, got_b = [], []
+
+    def broken(batch):
+        raise OSError(5, "I/O error")
+
+    log = alog.Logger(None, on_batch=[got_a.append, broken, got_b.append], batch_size=1,
+                      on_error=lambda e: None)
+    for i in range(4):
+        log.info("x %d", i)
+    log.close()
+    st = log.sink_stats()
+    assert [s["name"] for s in st] == ["batch_callback.0", "batch_callback.1", "batch_callback.2"]
+    assert [(s["taken"], s["written"], s["failed"]) for s in st] == [(4, 4, 0), (4, 0, 4), (4, 4, 0)]
+    assert "I/O error" in st[1]["last_error"]
+    assert b"".join(got_a) == b"".join(got_b) and b"".join(got_a).count(b"\n") == 4
+    with pytest.raises(TypeError, match="on_batch takes callables, not int"):
+        alog.Logger(None, on_batch=[got_a.append, 3])

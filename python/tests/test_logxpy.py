@@ -264,3 +264,42 @@ def test_nan_in_logger_fields_is_valid_json(tmp_path):
         log.info("floats", x=float("nan"), y=float("-inf"), data={"v": [float("inf"), 1]})
     r = strict_json(p.read_text())
     assert (r["x"], r["y"], r["data"]) == ("NaN", "-Inf", {"v": ["+Inf", 1]})
+
+
+def test_metrics_per_destination_when_one_fails():
+    good = Held()
+
+    def broken(batch):
+        raise OSError(28, "No space left on device")
+
+    w = AsyncWriter(AsyncConfig(batch_size=100)).start()
+    w.add_destination(good)
+    for i in range(500):
+        w.enqueue({"i": i})
+    w.add_destination(broken)  # the writer reopens: the first 500 go to `good` alone
+    for i in range(500, 1000):
+        w.enqueue({"i": i})
+    w.stop()
+    assert [r["i"] for r in good.records()] == list(range(1000))
+    per = {id(m.destination): m for m in w.destination_metrics}
+    g, b = per[id(good)], per[id(broken)]
+    assert (g.taken, g.written, g.dropped, g.errors) == (1000, 1000, 0, 0)
+    assert (b.taken, b.written, b.errors) == (500, 0, 500)
+    m = w.metrics
+    # Overall: a record some destination failed to take counts in errors.
+    assert (m.enqueued, m.written, m.errors, m.pending) == (1000, 500, 500, 0)
+    assert isinstance(w.last_destination_error, OSError)
+
+
+def test_removing_a_destination_while_running_keeps_order():
+    a, b = Held(), Held()
+    w = AsyncWriter(AsyncConfig(batch_size=7)).start()
+    w.add_destination(a)
+    w.add_destination(b)
+    for i in range(300):
+        w.enqueue({"i": i})
+        if i == 150:
+            w.remove_destination(b)
+    w.stop()
+    assert [r["i"] for r in a.records()] == list(range(300))
+    assert [r["i"] for r in b.records()] == list(range(151))
