@@ -433,6 +433,9 @@ impl Logger {
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut c = Config::default();
+        // Python's logging contract: a multi-line message or traceback keeps its lines in text
+        // output (continuation lines indented; `multiline="escape"` prints them as \n).
+        c.set("multiline", "indent").map_err(py_err)?;
         if let Some(cfg) = config {
             set_config(&mut c, "", cfg)?;
         }

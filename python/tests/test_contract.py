@@ -321,3 +321,39 @@ def test_sink_stats_name_each_sink():
     assert b"".join(got_a) == b"".join(got_b) and b"".join(got_a).count(b"\n") == 4
     with pytest.raises(TypeError, match="on_batch takes callables, not int"):
         alog.Logger(None, on_batch=[got_a.append, 3])
+
+
+def test_multi_line_messages_and_tracebacks_keep_their_lines(tmp_path, logger):
+    p, j = tmp_path / "a.log", tmp_path / "a.jsonl"
+    h = alog.Handler(str(p), pattern="{level} {msg}{fields}")
+    hj = alog.Handler(str(j), format="json")
+    logger.addHandler(h)
+    logger.addHandler(hj)
+    logger.info("first line\nsecond line\n2026-01-01T00:00:00Z ERROR forged")
+    try:
+        {}["k"]
+    except KeyError:
+        logger.exception("lookup failed")
+    h.close()
+    hj.close()
+    got = lines(p)
+    assert got[:2] == ["INFO first line", "    second line"]
+    assert got[2].startswith("    2026-01-01T00:00:00Z ERROR forged source=")
+    assert got[2].endswith(" logger=alogtest.contract module=test_contract thread=MainThread")
+    # Every record starts a line; its continuation lines start with four spaces.
+    starts = [x for x in got if not x.startswith("    ")]
+    assert [x.split(" ", 1)[0] for x in starts] == ["INFO", "ERROR"]
+    assert starts[1].startswith('ERROR lookup failed source=')
+    assert 'exception="Traceback (most recent call last):' in starts[1]
+    assert got[-1] == "    KeyError: 'k'\""
+    recs = json_lines(j)  # JSON: one line per record, the text one escaped member
+    assert len(recs) == 2 and len(lines(j)) == 2
+    assert recs[0]["msg"] == "first line\nsecond line\n2026-01-01T00:00:00Z ERROR forged"
+    assert recs[1]["exception"].endswith("KeyError: 'k'")
+
+
+def test_multiline_escape_keeps_one_line_per_record(tmp_path):
+    p = tmp_path / "a.log"
+    with alog.Logger(p, pattern="{msg}", multiline="escape") as log:
+        log.info("a\nb")
+    assert lines(p) == ["a\\nb"]

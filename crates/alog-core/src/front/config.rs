@@ -24,6 +24,7 @@
 //! | `console.backlog` / `syslog.backlog` / `callback.backlog` | bytes a sink's lane holds while the sink is slow (`k` `m` `g`), 0..=1g; 0: only the batch being written | `4m` |
 //! | `stall_timeout_ms` | a `drop` lane whose sink accepts nothing for this long drops what waited longer (counted), 1..=3600000 | `1000` |
 //! | `sync` | `true` `false` (`ALOG_SYNC=1` forces `true`) | `false` |
+//! | `multiline` | text output: `escape` a newline in a message or field value as `\n`, or `indent`: continue on the next line after 4 spaces (a record still starts each line that does not start with a space) | `escape` |
 //! | `file_mode` | octal permission bits of created files | `0640` |
 //! | `max_message_bytes` | longest accepted message, 1..=268435456 (`k` `m` suffixes) | `1048576` |
 //! | `write_retries` | retries of a failed write, with backoff 1, 2, 4... ms | `3` |
@@ -241,6 +242,9 @@ pub struct Style {
     pub json_keys: JsonKeys,
     /// Text only: level names in ANSI colors (the console sink, see `console.color`).
     pub color: bool,
+    /// Text only: newlines in messages and field values start continuation lines indented by
+    /// four spaces instead of printing as `\n` (`multiline=indent`).
+    pub multiline: bool,
 }
 
 /// Called on the writer thread with each formatted line (without its newline) and its level.
@@ -312,6 +316,8 @@ pub struct Config {
     /// Records at or above this level wake the writer to write everything queued at once.
     pub flush_on: Option<Level>,
     pub sync: bool,
+    /// Text output: newlines in messages and field values start indented continuation lines.
+    pub multiline: bool,
     pub file_mode: u32,
     pub max_message_bytes: usize,
     pub write_retries: u32,
@@ -378,6 +384,7 @@ impl Default for Config {
             syslog_ident: None,
             flush_on: None,
             sync: false,
+            multiline: false,
             file_mode: 0o640,
             max_message_bytes: 1 << 20,
             write_retries: 3,
@@ -542,6 +549,7 @@ pub const KEYS: &[&str] = &[
     "callback.backlog",
     "stall_timeout_ms",
     "sync",
+    "multiline",
     "file_mode",
     "max_message_bytes",
     "write_retries",
@@ -673,6 +681,9 @@ impl Config {
             "callback.backlog" => self.callback_lane.backlog_bytes = parse_backlog(key, value)?,
             "stall_timeout_ms" => {
                 self.stall_timeout = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?)
+            }
+            "multiline" => {
+                self.multiline = parse_enum(key, value, &[("escape", false), ("indent", true)])?
             }
             "sync" => {
                 self.sync = parse_enum(
@@ -825,6 +836,7 @@ impl Config {
             pattern: self.pattern.clone(),
             json_keys: self.json_keys.clone(),
             color: false,
+            multiline: self.multiline,
         }
     }
 }

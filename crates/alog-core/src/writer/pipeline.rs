@@ -141,6 +141,7 @@ impl Pipeline {
             pattern: pattern.cloned().or_else(|| base.pattern.clone()),
             json_keys: base.json_keys.clone(),
             color: false,
+            multiline: base.multiline,
         };
         let stall = cfg.stall_timeout;
         let retries = cfg.write_retries;
