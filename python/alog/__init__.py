@@ -241,6 +241,18 @@ def _key_bytes(key: "str | bytes | None") -> "bytes | None":
     raise ValueError("key: 64 hex digits or 32 bytes expected (a 32-byte key)")
 
 
+def _logging_level_names() -> str:
+    """The engine's ``level_names`` for `logging`'s names (``logging.getLevelName``, as
+    ``logging.addLevelName`` set them when the handler is made): each named Python level names
+    the engine level it maps to (30 is WARN: "WARNING"; 25 is INFO3: a name added for 25)."""
+    names = {}
+    for n, name in sorted(getattr(logging, "_levelToName", {}).items()):
+        if isinstance(n, int) and n > 0 and 0 < len(name) <= 32 and all(
+                c.isascii() and c.isprintable() and c not in ' "=\\' for c in name):
+            names[_engine_level(n)] = name
+    return ",".join(f"{level}={name}" for level, name in names.items())
+
+
 class Handler(logging.Handler):
     """A ``logging.Handler`` writing through an alog engine logger.
 
@@ -260,6 +272,7 @@ class Handler(logging.Handler):
         # The logging level filters before the handler is called; the engine takes everything
         # it lets through unless an engine `level` is configured.
         config.setdefault("level", "trace")
+        config.setdefault("level_names", _logging_level_names())
         self._path, self._config = path, config
         self._open(config)
         if level != logging.NOTSET:

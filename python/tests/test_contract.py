@@ -74,7 +74,7 @@ def test_dictconfig_gives_dotted_keys_as_nested_mappings(tmp_path):
     lg.warning("warned")
     lg.removeHandler(h)
     h.close()
-    assert lines(main) == ["DEBUG detail", "WARN warned"]
+    assert lines(main) == ["DEBUG detail", "WARNING warned"]
     assert [r["message"] for r in json_lines(full)] == ["detail", "warned"]
     assert stat.S_IMODE(os.stat(main).st_mode) == 0o600
 
@@ -357,3 +357,31 @@ def test_multiline_escape_keeps_one_line_per_record(tmp_path):
     with alog.Logger(p, pattern="{msg}", multiline="escape") as log:
         log.info("a\nb")
     assert lines(p) == ["a\\nb"]
+
+
+def test_level_names_come_from_logging(tmp_path, logger):
+    logging.addLevelName(25, "NOTICE")
+    try:
+        p, j = tmp_path / "a.log", tmp_path / "a.jsonl"
+        h = alog.Handler(str(p), pattern="{level} {msg}")
+        hj = alog.Handler(str(j), format="json")
+        logger.addHandler(h)
+        logger.addHandler(hj)
+        logger.log(25, "noticed")
+        logger.warning("warned")
+        logger.critical("critical")
+        logger.info("informed")
+        h.close()
+        hj.close()
+        assert lines(p) == ["NOTICE noticed", "WARNING warned", "CRITICAL critical", "INFO informed"]
+        assert [r["level"] for r in json_lines(j)] == ["NOTICE", "WARNING", "CRITICAL", "INFO"]
+        # The native logger keeps the engine's names unless told otherwise.
+        q = tmp_path / "n.log"
+        with alog.Logger(q, pattern="{level} {msg}") as log:
+            log.warning("w")
+            log.log(25, "n")
+        with alog.Logger(q, pattern="{level} {msg}", level_names="warn=WARNING") as log:
+            log.warning("w")
+        assert lines(q) == ["WARN w", "INFO3 n", "WARNING w"]
+    finally:
+        del logging._levelToName[25], logging._nameToLevel["NOTICE"]

@@ -35,7 +35,7 @@ def test_dict_config(tmp_path, logger):
     assert h.stats().written == 2
     logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
     recs = json_lines(p)
-    assert [(r["level"], r["msg"]) for r in recs] == [("INFO", "hello world"), ("WARN", "careful")]
+    assert [(r["level"], r["msg"]) for r in recs] == [("INFO", "hello world"), ("WARNING", "careful")]
     assert recs[1]["user"] == "ann" and recs[1]["ms"] == 12
 
 
@@ -103,7 +103,7 @@ def test_formatter_output_is_the_message(tmp_path, logger):
         logger.error("e", exc_info=True)
     h.close()
     got = lines(p)
-    assert got[0] == "WARN alogtest.handler|WARNING|w 1"
+    assert got[0] == "WARNING alogtest.handler|WARNING|w 1"
     assert got[1] == "ERROR alogtest.handler|ERROR|e"
     assert got[2] == "    Traceback (most recent call last):"
     assert got[-1] == "    ZeroDivisionError: division by zero"

@@ -24,6 +24,7 @@
 //! | `console.backlog` / `syslog.backlog` / `callback.backlog` | bytes a sink's lane holds while the sink is slow (`k` `m` `g`), 0..=1g; 0: only the batch being written | `4m` |
 //! | `stall_timeout_ms` | a `drop` lane whose sink accepts nothing for this long drops what waited longer (counted), 1..=3600000 | `1000` |
 //! | `sync` | `true` `false` (`ALOG_SYNC=1` forces `true`) | `false` |
+//! | `level_names` | `LEVEL=NAME,...`: names printed for levels, e.g. `13=WARNING,21=CRITICAL` | the built-in names |
 //! | `multiline` | text output: `escape` a newline in a message or field value as `\n`, or `indent`: continue on the next line after 4 spaces (a record still starts each line that does not start with a space) | `escape` |
 //! | `file_mode` | octal permission bits of created files | `0640` |
 //! | `max_message_bytes` | longest accepted message, 1..=268435456 (`k` `m` suffixes) | `1048576` |
@@ -245,6 +246,8 @@ pub struct Style {
     /// Text only: newlines in messages and field values start continuation lines indented by
     /// four spaces instead of printing as `\n` (`multiline=indent`).
     pub multiline: bool,
+    /// Printed level names, one per level 1..=24 (empty: the built-in names).
+    pub level_names: Vec<String>,
 }
 
 /// Called on the writer thread with each formatted line (without its newline) and its level.
@@ -318,6 +321,8 @@ pub struct Config {
     pub sync: bool,
     /// Text output: newlines in messages and field values start indented continuation lines.
     pub multiline: bool,
+    /// Printed level names, one per level 1..=24 (empty: the built-in names).
+    pub level_names: Vec<String>,
     pub file_mode: u32,
     pub max_message_bytes: usize,
     pub write_retries: u32,
@@ -385,6 +390,7 @@ impl Default for Config {
             flush_on: None,
             sync: false,
             multiline: false,
+            level_names: Vec::new(),
             file_mode: 0o640,
             max_message_bytes: 1 << 20,
             write_retries: 3,
@@ -406,6 +412,34 @@ fn bad(key: &str, value: &str, accepted: &str) -> Error {
     Error::invalid(format!(
         "invalid value {value:?} for {key}: expected {accepted}"
     ))
+}
+
+/// `LEVEL=NAME,...`: the names printed for levels (a level name or number 1..24 on the left);
+/// a name is 1 to 32 printable ASCII characters without space, `"`, `=` or `\`.
+fn parse_level_names(key: &str, value: &str) -> Result<Vec<String>> {
+    let mut names: Vec<String> = (1..=24)
+        .map(|n| Level::new(n).expect("1..=24").name().to_string())
+        .collect();
+    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let ok = pair.split_once('=').and_then(|(l, n)| {
+            let level = Level::parse(l)?;
+            let n = n.trim();
+            let printable = |c: char| c.is_ascii_graphic() && !matches!(c, '"' | '=' | '\\');
+            let valid = (1..=32).contains(&n.len()) && n.chars().all(printable);
+            valid.then(|| (level, n.to_string()))
+        });
+        match ok {
+            Some((level, name)) => names[usize::from(level.number() - 1)] = name,
+            None => {
+                return Err(bad(
+                    key,
+                    value,
+                    "LEVEL=NAME pairs such as 13=WARNING,21=CRITICAL (names of 1 to 32 printable ASCII characters without space, quote, = or backslash)",
+                ))
+            }
+        }
+    }
+    Ok(names)
 }
 
 fn parse_enum<T: Copy>(key: &str, value: &str, table: &[(&str, T)]) -> Result<T> {
@@ -550,6 +584,7 @@ pub const KEYS: &[&str] = &[
     "stall_timeout_ms",
     "sync",
     "multiline",
+    "level_names",
     "file_mode",
     "max_message_bytes",
     "write_retries",
@@ -682,6 +717,7 @@ impl Config {
             "stall_timeout_ms" => {
                 self.stall_timeout = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?)
             }
+            "level_names" => self.level_names = parse_level_names(key, value)?,
             "multiline" => {
                 self.multiline = parse_enum(key, value, &[("escape", false), ("indent", true)])?
             }
@@ -837,6 +873,7 @@ impl Config {
             json_keys: self.json_keys.clone(),
             color: false,
             multiline: self.multiline,
+            level_names: self.level_names.clone(),
         }
     }
 }
@@ -957,6 +994,20 @@ mod tests {
         ] {
             c.set("max_age", v).unwrap();
             assert_eq!(c.lifecycle.max_age, Some(Duration::from_secs(secs)), "{v}");
+        }
+        c.set("level_names", "13=WARNING, fatal=CRITICAL,11=NOTICE")
+            .unwrap();
+        assert_eq!(
+            (
+                &*c.level_names[12],
+                &*c.level_names[20],
+                &*c.level_names[10],
+                &*c.level_names[8]
+            ),
+            ("WARNING", "CRITICAL", "NOTICE", "INFO")
+        );
+        for bad in ["13=", "13=TWO WORDS", "25=X", "13=a\"b", "WARNING"] {
+            assert!(c.set("level_names", bad).is_err(), "{bad}");
         }
         c.set("max_message_bytes", "64k").unwrap();
         assert_eq!(c.max_message_bytes, 65536);

@@ -153,6 +153,14 @@ impl Formatter {
         }
     }
 
+    /// The printed name of `level`: the configured one (`level_names`) or the built-in one.
+    fn level_name(&self, level: Level) -> &[u8] {
+        match self.style.level_names.get(usize::from(level.number() - 1)) {
+            Some(n) => n.as_bytes(),
+            None => level.name().as_bytes(),
+        }
+    }
+
     fn text(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
         let nl: &[u8] = if self.style.multiline {
             INDENTED_NEWLINE
@@ -172,10 +180,10 @@ impl Formatter {
                 Piece::Ts => self.ts.push(r.ts, out),
                 Piece::Level if self.style.color => {
                     put(out, level_color(r.level));
-                    put(out, r.level.name().as_bytes());
+                    put(out, self.level_name(r.level));
                     put(out, COLOR_RESET);
                 }
-                Piece::Level => put(out, r.level.name().as_bytes()),
+                Piece::Level => put(out, self.level_name(r.level)),
                 Piece::Msg => escape_text(r.msg, out, nl),
                 Piece::File => text_escape(r.source.map_or(&b""[..], |s| s.file), out),
                 Piece::Line => {
@@ -223,7 +231,7 @@ impl Formatter {
         }
         json_str(k.level.as_bytes(), out);
         out.extend_from_slice(b":\"");
-        out.extend_from_slice(r.level.name().as_bytes());
+        out.extend_from_slice(self.level_name(r.level));
         out.extend_from_slice(b"\",");
         json_str(k.msg.as_bytes(), out);
         out.push(b':');
@@ -904,6 +912,7 @@ mod tests {
             json_keys: JsonKeys::default(),
             color: false,
             multiline: false,
+            level_names: Vec::new(),
         }
     }
 
@@ -1068,6 +1077,33 @@ mod tests {
     }
 
     #[test]
+    fn configured_level_names_in_text_and_json() {
+        let r = RecordRef {
+            ts: NO_TIMESTAMP,
+            level: Level::WARN,
+            msg: b"m",
+            source: None,
+            fields: None,
+        };
+        let mut names: Vec<String> = (1..=24)
+            .map(|n| Level::new(n).unwrap().name().into())
+            .collect();
+        names[12] = "WARNING".into();
+        for (format, want) in [
+            (Format::Text, "WARNING m"),
+            (Format::Json, "{\"level\":\"WARNING\",\"msg\":\"m\"}"),
+        ] {
+            let mut f = Formatter::new(Style {
+                level_names: names.clone(),
+                ..style(format, Some("{level} {msg}"))
+            });
+            let mut out = Vec::new();
+            f.format(&r, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+    }
+
+    #[test]
     fn colored_level_names() {
         let line = |format, level: Level| {
             let s = Style {
@@ -1109,6 +1145,7 @@ mod tests {
             },
             color: false,
             multiline: false,
+            level_names: Vec::new(),
         };
         let r = RecordRef {
             ts: 0,
@@ -1134,6 +1171,7 @@ mod tests {
                 json_keys: JsonKeys::default(),
                 color: false,
                 multiline: false,
+                level_names: Vec::new(),
             };
             let r = RecordRef {
                 ts: NO_TIMESTAMP,

@@ -142,6 +142,7 @@ impl Pipeline {
             json_keys: base.json_keys.clone(),
             color: false,
             multiline: base.multiline,
+            level_names: base.level_names.clone(),
         };
         let stall = cfg.stall_timeout;
         let retries = cfg.write_retries;
