@@ -70,7 +70,7 @@ h.close()
 rec = json.loads(open("logs/app.jsonl").read())
 assert (rec["msg"], rec["n"]) == ("from the wheel", 1), rec
 line = open("logs/std.log").read()
-assert line.count("\n") == 1 and " WARN via logging 2" in line, line
+assert line.count("\n") == 1 and " WARNING via logging 2" in line, line
 print("the wheel logs in a fresh virtualenv:", alog.__file__)
 PY
 )
