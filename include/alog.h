@@ -42,6 +42,10 @@
  *   syslog.facility    kern|user|mail|daemon|...|local0..local7      default user
  *   syslog.ident       program name shown by the daemon              default basename of argv[0]
  *   sync               true|false (ALOG_SYNC=1 in the environment forces true)  default false
+ *   level_names        LEVEL=NAME,...: names printed for levels, e.g. 13=WARNING,21=CRITICAL
+ *   multiline          escape|indent: text output prints a newline in a message or field
+ *                      value as 
+, or continues after 4 spaces           default escape
  *   file_mode          octal mode of created files                   default 0640
  *   max_message_bytes  longest accepted record: the message, plus the fields and source
  *                      of alog_write_record, or the arguments of ALOG_LOGF   default 1048576

@@ -74,13 +74,49 @@ pub fn level_arg(v: &Bound<'_, PyAny>) -> PyResult<Level> {
 
 /// An engine error as the Python exception users expect.
 pub fn py_err(e: Error) -> PyErr {
+    py_err_ref(&e)
+}
+
+/// [`py_err`] of a borrowed error. An I/O error with an OS error number becomes the `OSError`
+/// subclass of that number (`FileNotFoundError`, `PermissionError`, `IsADirectoryError`...)
+/// with `errno`, `strerror` and `filename` set, as `open()` raises them.
+pub fn py_err_ref(e: &Error) -> PyErr {
     match e {
         Error::Invalid(_) | Error::TooLarge { .. } => PyValueError::new_err(e.to_string()),
         Error::Closed => ClosedError::new_err(e.to_string()),
         Error::Timeout => PyTimeoutError::new_err(e.to_string()),
-        Error::Io { .. } => PyOSError::new_err(e.to_string()),
+        Error::Io { context, source } => match source.raw_os_error() {
+            // OSError(errno, strerror, filename) picks the subclass of errno by itself.
+            Some(errno) => {
+                let os = std::io::Error::from_raw_os_error(errno).to_string();
+                let os = os.split(" (os error").next().unwrap_or(&os).to_string();
+                PyOSError::new_err((
+                    errno,
+                    format!("{context}: {os}"),
+                    io_filename(context).map(str::to_owned),
+                ))
+            }
+            None => PyOSError::new_err(e.to_string()),
+        },
         Error::Full => crate::Error::new_err(e.to_string()),
     }
+}
+
+/// The path an I/O error's context names (`cannot open PATH`, `cannot create folder PATH`...).
+fn io_filename(context: &str) -> Option<&str> {
+    const BEFORE_PATH: [&str; 7] = [
+        "cannot open ",
+        "cannot create folder ",
+        "cannot stat ",
+        "cannot reopen ",
+        "cannot read ",
+        "compressing ",
+        "fsync of ",
+    ];
+    BEFORE_PATH
+        .iter()
+        .find_map(|p| context.find(p).map(|i| &context[i + p.len()..]))
+        .filter(|p| !p.is_empty())
 }
 
 /// An owned field value (the engine's type).
@@ -89,8 +125,9 @@ pub use alog_core::OwnedValue as Val;
 fn json_dumps(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let py = v.py();
+    // alog._json.dumps: json.dumps with non-finite floats as the engine writes them.
     let dumps = DUMPS.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("json")?.getattr("dumps")?.unbind())
+        Ok(py.import("alog._json")?.getattr("dumps")?.unbind())
     })?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("default", py.get_type::<PyString>())?;

@@ -6,6 +6,7 @@
 
 mod convert;
 mod logger;
+mod read;
 mod record;
 mod sinks;
 
@@ -23,6 +24,12 @@ pyo3::create_exception!(
     Error,
     "The logger is closed: it accepts no more records."
 );
+pyo3::create_exception!(
+    _alog,
+    ReadError,
+    Error,
+    "A file of a log set is damaged: undecodable bytes, a torn last line, a wrong key."
+);
 
 /// Maps a Python level number (10..50, or a level name) to the engine's severity number.
 #[pyfunction]
@@ -38,7 +45,10 @@ fn _alog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<record::HandleFn>()?;
     m.add("Error", py.get_type::<Error>())?;
     m.add("ClosedError", py.get_type::<ClosedError>())?;
+    m.add("ReadError", py.get_type::<ReadError>())?;
+    m.add_class::<read::Reader>()?;
     m.add_function(wrap_pyfunction!(engine_level, m)?)?;
+    m.add_function(wrap_pyfunction!(logger::use_scoped_fields, m)?)?;
     m.add_function(wrap_pyfunction!(sinks::close_python_sinks, m)?)?;
     m.add_function(wrap_pyfunction!(sinks::before_fork, m)?)?;
     m.add_function(wrap_pyfunction!(sinks::after_fork_in_parent, m)?)?;

@@ -4,12 +4,15 @@
 //! `close` release it, and they wake up for Ctrl-C.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use alog_core::config::CallbackSpec;
 use alog_core::{Config, Error, Field, Level, Record, Source};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyInt, PyMapping, PyString, PyTuple};
 
 use crate::convert::{key_bytes, level_arg, py_err, py_level, to_val, utf8, Val};
@@ -48,7 +51,28 @@ pub struct Logger {
     pub(crate) context: Context,
 }
 
-/// The config value of a Python argument: levels as engine numbers, bools as true/false.
+/// Sets configuration keywords: `key=value`, and a mapping as the value of `key` stands for
+/// its members as dotted keys (`file={"full": {"path": p}}` is `file.full.path=p`), so that
+/// `dictConfig`, whose keys must be identifiers, can give every key; the members of a mapping
+/// under `config` are keys as they are (`config={"console.level": "warn"}`).
+fn set_config(c: &mut Config, prefix: &str, cfg: &Bound<'_, PyDict>) -> PyResult<()> {
+    for (k, v) in cfg.iter() {
+        let name: String = k.extract()?;
+        let key = match (prefix, name.as_str()) {
+            ("", "config") if v.cast::<PyDict>().is_ok() => String::new(),
+            ("", _) => name,
+            _ => format!("{prefix}.{name}"),
+        };
+        match v.cast::<PyDict>() {
+            Ok(d) => set_config(c, &key, d)?,
+            Err(_) => c.set(&key, &config_value(&key, &v)?).map_err(py_err)?,
+        }
+    }
+    Ok(())
+}
+
+/// The config value of a Python argument: levels as engine numbers, bools as true/false,
+/// an int `file_mode` as the octal digits of its value (`0o640`).
 fn config_value(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     let is_level = key == "level" || key.ends_with(".level") || key == "flush_on";
     if v.is_instance_of::<PyBool>() {
@@ -62,14 +86,40 @@ fn config_value(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     if is_level && v.is_instance_of::<PyInt>() {
         return Ok(py_level(v.extract()?).number().to_string());
     }
+    if key == "file_mode" && v.is_instance_of::<PyInt>() {
+        return Ok(format!("0o{:o}", v.extract::<u32>()?));
+    }
+    static TIMEDELTA: PyOnceLock<Py<pyo3::types::PyType>> = PyOnceLock::new();
+    if v.is_instance(TIMEDELTA.import(v.py(), "datetime", "timedelta")?)? {
+        // Durations: milliseconds for the `_ms` keys, seconds for the others (`max_age`).
+        let secs: f64 = v.call_method0("total_seconds")?.extract()?;
+        let n = if key.ends_with("_ms") {
+            secs * 1e3
+        } else {
+            secs
+        };
+        return Ok(format!("{}", n.round() as i64));
+    }
     Ok(v.str()?.to_cow()?.into_owned())
 }
 
 /// Submits a record: without waiting while holding the interpreter lock, and if the queue is
 /// full under `overflow=block`, waiting without it. `Ok(false)`: dropped by the policy.
 pub fn submit(py: Python<'_>, log: &alog_core::Logger, rec: &Record<'_>) -> PyResult<bool> {
+    submit_or_not(py, log, rec, true).map(|r| r.unwrap_or(false))
+}
+
+/// [`submit`], or with `wait == false` `Ok(None)` instead of waiting for room: the record was
+/// neither submitted nor counted (for `alog.aio`, which then awaits room off the event loop).
+pub fn submit_or_not(
+    py: Python<'_>,
+    log: &alog_core::Logger,
+    rec: &Record<'_>,
+    wait: bool,
+) -> PyResult<Option<bool>> {
     let r = match log.try_write_record(rec) {
-        Ok(true) => return Ok(true),
+        Ok(true) => return Ok(Some(true)),
+        Ok(false) if !wait => return Ok(None),
         Ok(false) => {
             let mut interrupted: Option<PyErr> = None;
             let r = py.detach(|| {
@@ -91,8 +141,8 @@ pub fn submit(py: Python<'_>, log: &alog_core::Logger, rec: &Record<'_>) -> PyRe
         Err(e) => Err(e),
     };
     match r {
-        Ok(()) => Ok(true),
-        Err(Error::Full | Error::Timeout) => Ok(false),
+        Ok(()) => Ok(Some(true)),
+        Err(Error::Full | Error::Timeout) => Ok(Some(false)),
         Err(e) => Err(py_err(e)),
     }
 }
@@ -122,6 +172,51 @@ fn interruptible(
             Err(e) => return Err(py_err(e)),
         }
     }
+}
+
+/// Set once `contextualize` was used in this process: from then on a call looks for fields
+/// in `alog._context` (a `contextvars.ContextVar`); before, it costs nothing.
+static SCOPED_USED: AtomicBool = AtomicBool::new(false);
+
+/// Called by `alog.Logger.contextualize` before it first sets `alog._context`.
+#[pyfunction]
+pub fn use_scoped_fields() {
+    SCOPED_USED.store(true, Ordering::Relaxed);
+}
+
+/// The fields `contextualize` set for the current context, if any.
+fn scoped_fields(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
+    if !SCOPED_USED.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    static VAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let var = VAR.import(py, "alog", "_context")?;
+    let v = var.call_method0(pyo3::intern!(py, "get"))?;
+    Ok(v.cast_into::<PyDict>().ok().filter(|d| !d.is_empty()))
+}
+
+/// `alog.<name>(*args, **kwargs)`: the pure-Python helpers behind `catch`, `contextualize`
+/// and `opt`.
+fn helper<'py>(
+    py: Python<'py>,
+    name: &str,
+    args: Vec<Bound<'py, PyAny>>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let args = PyTuple::new(py, args)?;
+    py.import("alog")?.getattr(name)?.call(args, kwargs)
+}
+
+/// The coroutine `asyncio.to_thread(obj.method, timeout)`.
+fn to_thread<'py>(
+    obj: &Bound<'py, PyAny>,
+    method: &str,
+    timeout: Option<f64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    py.import("asyncio")?
+        .getattr("to_thread")?
+        .call1((obj.getattr(method)?, timeout))
 }
 
 /// `exc_info` as logging takes it: True (the exception being handled), an exception, or a
@@ -206,10 +301,16 @@ impl Logger {
         }
         let text = Self::message(msg, args)?;
         let bytes = utf8(&text)?;
-        if kwargs.is_none() && self.context.is_empty() && !exc_default {
+        let scoped = scoped_fields(py)?;
+        if kwargs.is_none() && self.context.is_empty() && !exc_default && scoped.is_none() {
             return submit(py, log, &Record::new_bytes(level, &bytes));
         }
         let mut extra: Vec<(Vec<u8>, Val)> = Vec::new();
+        if let Some(d) = scoped {
+            for (k, v) in d.iter() {
+                extra.push((key_bytes(&k)?, to_val(&v)?));
+            }
+        }
         let mut exc_info = None;
         let mut stack_info = false;
         if let Some(kw) = kwargs {
@@ -235,6 +336,20 @@ impl Logger {
         if stack_info {
             extra.push((b"stack".to_vec(), Val::Str(stack_text(py)?.into_bytes())));
         }
+        self.submit_fields(py, level, &bytes, &extra, None, true)
+            .map(|r| r.unwrap_or(false))
+    }
+
+    /// Submits `msg` with the context fields, then `extra`, as [`submit_or_not`] does.
+    fn submit_fields(
+        &self,
+        py: Python<'_>,
+        level: Level,
+        msg: &[u8],
+        extra: &[(Vec<u8>, Val)],
+        timestamp_ns: Option<i64>,
+        wait: bool,
+    ) -> PyResult<Option<bool>> {
         let fields: Vec<Field<'_>> = self
             .context
             .iter()
@@ -246,12 +361,12 @@ impl Logger {
             .collect();
         let rec = Record {
             level,
-            timestamp_ns: None,
-            msg: &bytes,
+            timestamp_ns,
+            msg,
             fields: &fields,
             source: None,
         };
-        submit(py, log, &rec)
+        submit_or_not(py, self.inner.log(), &rec, wait)
     }
 }
 
@@ -309,29 +424,76 @@ impl Logger {
     /// keys (`level`, `format`, `queue_capacity`, `overflow`, ...; `file.NAME.path` through
     /// `**{...}`); `on_batch` is a callable receiving each batch's formatted lines as bytes.
     #[new]
-    #[pyo3(signature = (path=None, *, on_batch=None, **config))]
+    #[pyo3(signature = (path=None, *, on_batch=None, on_error=None, **config))]
     fn new(
         py: Python<'_>,
         path: Option<PathBuf>,
         on_batch: Option<Py<PyAny>>,
+        on_error: Option<Py<PyAny>>,
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut c = Config::default();
+        // Python's logging contract: a multi-line message or traceback keeps its lines in text
+        // output (continuation lines indented; `multiline="escape"` prints them as \n).
+        c.set("multiline", "indent").map_err(py_err)?;
         if let Some(cfg) = config {
-            for (k, v) in cfg.iter() {
-                let key: String = k.extract()?;
-                c.set(&key, &config_value(&key, &v)?).map_err(py_err)?;
+            set_config(&mut c, "", cfg)?;
+        }
+        let mut py_sinks = Vec::new();
+        // One callable, or a list of them: each is a sink of its own (`batch_callback.N` in
+        // `sink_stats()`, with its own lane and counters).
+        let callables: Vec<Py<PyAny>> = match on_batch {
+            None => Vec::new(),
+            Some(f) => match f.bind(py).cast::<pyo3::types::PyList>() {
+                Ok(l) => l.iter().map(Bound::unbind).collect(),
+                Err(_) => vec![f],
+            },
+        };
+        for f in callables {
+            if !f.bind(py).is_callable() {
+                return Err(PyTypeError::new_err(format!(
+                    "on_batch takes callables, not {}",
+                    f.bind(py).get_type().name()?
+                )));
+            }
+            let sink = sinks::PySink::new(f);
+            c.batch_callbacks.push(sinks::batch_callback(sink.clone()));
+            py_sinks.push(sink);
+        }
+        if let Some(stream) = c.console {
+            if let Some((sink, callback)) = sinks::replaced_console(py, stream)? {
+                c.console = None;
+                c.callbacks.push(CallbackSpec {
+                    callback,
+                    level: c.console_level,
+                    format: c.console_format,
+                });
+                py_sinks.push(sink);
             }
         }
-        let sink = on_batch.map(sinks::PySink::new);
-        if let Some(sink) = &sink {
-            c.batch_callbacks.push(sinks::batch_callback(sink.clone()));
-        }
+        let calls_python = !py_sinks.is_empty() || on_error.is_some();
+        c.on_error = match on_error {
+            Some(f) if !f.bind(py).is_callable() => {
+                return Err(PyTypeError::new_err(format!(
+                    "on_error must be callable, not {}",
+                    f.bind(py).get_type().name()?
+                )))
+            }
+            Some(f) => Some(sinks::error_callback(f)),
+            None if py
+                .import("logging")?
+                .getattr("raiseExceptions")?
+                .is_truthy()? =>
+            {
+                Some(sinks::stderr_error_reporter())
+            }
+            None => None,
+        };
         let log = py
             .detach(|| alog_core::Logger::open(path.as_deref(), c))
             .map_err(py_err)?;
         let inner = Arc::new(Inner { log: Some(log) });
-        sinks::register(&inner, sink);
+        sinks::register(&inner, py_sinks, calls_python);
         Ok(Logger {
             inner,
             context: Arc::new([]),
@@ -373,6 +535,89 @@ impl Logger {
         submit(py, log, &Record::new_bytes(level, &bytes))
     }
 
+    /// `alog.aio`'s entry point: submits `msg` at `level` with `fields` (a dict) and the
+    /// record's own timestamp `ts_ns` (nanoseconds since the epoch). True: submitted; False:
+    /// below the level or dropped by the overflow policy (counted); None (only with
+    /// `wait=False`): the queue is full under `overflow=block`, nothing was submitted.
+    #[pyo3(signature = (level, msg, fields=None, ts_ns=None, wait=false))]
+    fn _submit(
+        &self,
+        py: Python<'_>,
+        level: &Bound<'_, PyAny>,
+        msg: &Bound<'_, PyString>,
+        fields: Option<&Bound<'_, PyDict>>,
+        ts_ns: Option<i64>,
+        wait: bool,
+    ) -> PyResult<Option<bool>> {
+        let level = level_arg(level)?;
+        let log = self.inner.log();
+        if !log.enabled(level) {
+            return Ok(Some(false));
+        }
+        let bytes = utf8(msg)?;
+        let mut owned: Vec<(Vec<u8>, Val)> = Vec::new();
+        if let Some(f) = fields {
+            for (k, v) in f.iter() {
+                owned.push((key_bytes(&k)?, to_val(&v)?));
+            }
+        }
+        self.submit_fields(py, level, &bytes, &owned, ts_ns, wait)
+    }
+
+    /// Logs an exception escaping a block (`with log.catch():`) or a function
+    /// (`@log.catch` or `@log.catch(ValueError, level="critical", reraise=True)`) with its
+    /// traceback, as loguru's `catch` does.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn catch<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let all = std::iter::once(slf.as_any().clone())
+            .chain(args.iter())
+            .collect();
+        helper(py, "_Catch", all, kwargs)
+    }
+
+    /// `with log.contextualize(request=7):` adds fields to every record logged in the block
+    /// (also from coroutines and tasks it awaits: a `contextvars` context).
+    #[pyo3(signature = (**fields))]
+    fn contextualize<'py>(
+        &self,
+        py: Python<'py>,
+        fields: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fields = match fields {
+            Some(f) => f.clone(),
+            None => PyDict::new(py),
+        };
+        helper(py, "_contextualize", vec![fields.into_any()], None)
+    }
+
+    /// `log.opt(lazy=True).debug("x=%s", expensive)`: with `lazy`, callable arguments are
+    /// called only when the level is enabled; `exception=True` adds the traceback being
+    /// handled.
+    #[pyo3(signature = (**options))]
+    fn opt<'py>(
+        slf: &Bound<'py, Self>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        helper(slf.py(), "_Opt", vec![slf.as_any().clone()], options)
+    }
+
+    /// `await logger.aflush(timeout)`: `flush` on a worker thread, so the event loop runs on.
+    #[pyo3(signature = (timeout=None))]
+    fn aflush<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        to_thread(slf.as_any(), "flush", timeout)
+    }
+
+    /// `await logger.aclose(timeout)`: `close` on a worker thread, so the event loop runs on.
+    #[pyo3(signature = (timeout=None))]
+    fn aclose<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        to_thread(slf.as_any(), "close", timeout)
+    }
+
     /// A child logger sharing this one's engine, adding `fields` to every record.
     #[pyo3(signature = (**fields))]
     fn bind(&self, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Logger> {
@@ -393,9 +638,10 @@ impl Logger {
         })
     }
 
-    /// Whether a record at `level` would be written.
+    /// Whether a record at `level` would be written (never after close).
     fn enabled(&self, level: &Bound<'_, PyAny>) -> PyResult<bool> {
-        Ok(self.inner.log().enabled(level_arg(level)?))
+        let log = self.inner.log();
+        Ok(log.enabled(level_arg(level)?) && !log.is_closed())
     }
 
     /// Changes the level of the logger and of its sinks without a level of their own.
@@ -447,6 +693,37 @@ impl Logger {
     #[getter]
     fn is_sync(&self) -> bool {
         self.inner.log().is_sync()
+    }
+
+    /// Each sink's counters, in the order the sinks were configured: a list of dicts with
+    /// `name` (`file`, `file.NAME`, `console`, `syslog`, `callback.N`, `batch_callback.N`),
+    /// `target`, `taken`, `written`, `dropped`, `failed`, `write_errors`, `bytes_written`,
+    /// `backlog`, `backlog_peak` and `last_error`.
+    fn sink_stats<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.inner
+            .log()
+            .sink_stats()
+            .into_iter()
+            .map(|s| {
+                let d = PyDict::new(py);
+                d.set_item("name", s.name)?;
+                d.set_item("target", s.target)?;
+                for (k, v) in [
+                    ("taken", s.taken),
+                    ("written", s.written),
+                    ("dropped", s.dropped),
+                    ("failed", s.failed),
+                    ("write_errors", s.write_errors),
+                    ("bytes_written", s.bytes_written),
+                    ("backlog", s.backlog),
+                    ("backlog_peak", s.backlog_peak),
+                ] {
+                    d.set_item(k, v)?;
+                }
+                d.set_item("last_error", s.last_error)?;
+                Ok(d)
+            })
+            .collect()
     }
 
     /// The last I/O or sink error, if any.

@@ -31,6 +31,63 @@ struct Attrs<'py> {
     stack_info: Option<Bound<'py, PyAny>>,
 }
 
+/// Where an attribute of a `LogRecord` goes.
+#[derive(Clone, Copy)]
+enum Slot {
+    Levelno,
+    Msg,
+    Args,
+    Created,
+    Pathname,
+    Lineno,
+    Func,
+    Name,
+    Module,
+    Thread,
+    ExcInfo,
+    ExcText,
+    StackInfo,
+}
+
+/// `LogRecord`'s own attributes in the order its `__init__` sets them (then those
+/// `Formatter.format` adds); `None`: not used (it is in another field, or the line's own).
+const KNOWN: [(&str, Option<Slot>); 23] = [
+    ("name", Some(Slot::Name)),
+    ("msg", Some(Slot::Msg)),
+    ("args", Some(Slot::Args)),
+    ("levelname", None),
+    ("levelno", Some(Slot::Levelno)),
+    ("pathname", Some(Slot::Pathname)),
+    ("filename", None),
+    ("module", Some(Slot::Module)),
+    ("exc_info", Some(Slot::ExcInfo)),
+    ("exc_text", Some(Slot::ExcText)),
+    ("stack_info", Some(Slot::StackInfo)),
+    ("lineno", Some(Slot::Lineno)),
+    ("funcName", Some(Slot::Func)),
+    ("created", Some(Slot::Created)),
+    ("msecs", None),
+    ("relativeCreated", None),
+    ("thread", None),
+    ("threadName", Some(Slot::Thread)),
+    ("processName", None),
+    ("process", None),
+    ("taskName", None),
+    ("message", None),
+    ("asctime", None),
+];
+
+/// The names of [`KNOWN`] as interned strings.
+fn known_names(py: Python<'_>) -> &[Py<PyString>] {
+    static NAMES: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
+    NAMES.get_or_init(py, || {
+        KNOWN
+            .iter()
+            .map(|(n, _)| PyString::intern(py, n).unbind())
+            .collect()
+    })
+}
+
 /// `logging.LogRecord`, whose `getMessage` this module may compute itself.
 fn log_record_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     static T: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -59,30 +116,49 @@ pub fn emit(
     let dict = dict.cast::<PyDict>()?;
     let mut a = Attrs::default();
     let mut extra: Vec<(Bound<'_, PyString>, Bound<'_, PyAny>)> = Vec::new();
+    let known = known_names(py);
+    // The record's attributes come in the order LogRecord.__init__ sets them, which is the
+    // order of KNOWN: the next expected name is compared first, by identity (attribute names
+    // are interned), so each attribute costs one comparison.
+    let mut next = 0;
     for (k, v) in dict.iter() {
-        let Ok(key) = k.cast_into::<PyString>() else {
-            continue;
+        let at = match known.get(next) {
+            Some(n) if n.as_ptr() == k.as_ptr() => Some(next),
+            _ => known.iter().position(|n| n.as_ptr() == k.as_ptr()),
         };
-        let slot = match &*utf8(&key)? {
-            b"levelno" => &mut a.levelno,
-            b"msg" => &mut a.msg,
-            b"args" => &mut a.args,
-            b"created" => &mut a.created,
-            b"pathname" => &mut a.pathname,
-            b"lineno" => &mut a.lineno,
-            b"funcName" => &mut a.func,
-            b"name" => &mut a.name,
-            b"module" => &mut a.module,
-            b"threadName" => &mut a.thread,
-            b"exc_info" => &mut a.exc_info,
-            b"exc_text" => &mut a.exc_text,
-            b"stack_info" => &mut a.stack_info,
-            b"levelname" | b"filename" | b"msecs" | b"relativeCreated" | b"thread"
-            | b"processName" | b"process" | b"taskName" | b"message" | b"asctime" => continue,
-            _ => {
-                extra.push((key, v));
-                continue;
+        let at = match at {
+            Some(i) => Some(i),
+            None => {
+                let Ok(key) = k.cast_into::<PyString>() else {
+                    continue;
+                };
+                let b = utf8(&key)?;
+                match KNOWN.iter().position(|(n, _)| n.as_bytes() == &*b) {
+                    Some(i) => Some(i),
+                    None => {
+                        extra.push((key, v));
+                        continue;
+                    }
+                }
             }
+        };
+        let Some(i) = at else { continue };
+        next = i + 1;
+        let slot = match KNOWN[i].1 {
+            Some(Slot::Levelno) => &mut a.levelno,
+            Some(Slot::Msg) => &mut a.msg,
+            Some(Slot::Args) => &mut a.args,
+            Some(Slot::Created) => &mut a.created,
+            Some(Slot::Pathname) => &mut a.pathname,
+            Some(Slot::Lineno) => &mut a.lineno,
+            Some(Slot::Func) => &mut a.func,
+            Some(Slot::Name) => &mut a.name,
+            Some(Slot::Module) => &mut a.module,
+            Some(Slot::Thread) => &mut a.thread,
+            Some(Slot::ExcInfo) => &mut a.exc_info,
+            Some(Slot::ExcText) => &mut a.exc_text,
+            Some(Slot::StackInfo) => &mut a.stack_info,
+            None => continue,
         };
         *slot = Some(v);
     }
@@ -237,6 +313,8 @@ impl HandleFn {
         match emit(py, lg.inner.log(), &lg.context, &rec, formatter) {
             Ok(_) => Ok(rv),
             Err(e) if e.is_instance_of::<pyo3::exceptions::PyRecursionError>(py) => Err(e),
+            // A closed handler drops records silently, as logging's own handlers do.
+            Err(e) if e.is_instance_of::<crate::ClosedError>(py) => Ok(rv),
             Err(_) => {
                 h.call_method1(intern!(py, "emit"), (&rec,))?;
                 Ok(rv)

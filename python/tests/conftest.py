@@ -61,10 +61,27 @@ def stalled(**config) -> "tuple[alog.Logger, Stall]":
     """A logger whose writer is held inside its only sink, with one record ("stall") taken."""
     sink = Stall()
     config.setdefault("batch_size", 1)
+    # The callback's lane holds only the batch being delivered: records wait in the queue.
+    config.setdefault("callback.backlog", 0)
     log = alog.Logger(None, on_batch=sink, pattern="{msg}", **config)
     log.info("stall")
     assert sink.entered.wait(10)
     return log, sink
+
+
+@pytest.fixture
+def logger(request):
+    """A `logging` logger of its own for the test module (alogtest.<module>), at DEBUG, not
+    propagating; its handlers are closed after the test."""
+    import logging
+
+    lg = logging.getLogger("alogtest." + request.module.__name__.replace("test_", ""))
+    lg.propagate = False
+    lg.setLevel(logging.DEBUG)
+    yield lg
+    for h in list(lg.handlers):
+        lg.removeHandler(h)
+        h.close()
 
 
 @pytest.fixture(autouse=True)

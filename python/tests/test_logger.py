@@ -157,7 +157,7 @@ def test_exception_carries_the_traceback(tmp_path):
 def test_unicode_and_lone_surrogates(tmp_path):
     text, js = tmp_path / "a.log", tmp_path / "a.jsonl"
     msgs = ["héllo wörld ✓ 日本語 🎉", "lone \udc80 surrogate", "line\nbreak\u2028sep", "tab\tbell\x07"]
-    with alog.Logger(text) as a, alog.Logger(js, format="json") as b:
+    with alog.Logger(text, multiline="escape") as a, alog.Logger(js, format="json") as b:
         for m in msgs:
             a.info(m)
             b.info(m, field=m)

@@ -52,7 +52,8 @@ def test_names_and_defaults():
     with pytest.raises(ValueError, match="invalid queue_policy 'sometimes'"):
         AsyncConfig(queue_policy="sometimes")
     assert c.engine_config() == {"queue_capacity": 10_000, "batch_size": 100,
-                                 "batch_timeout_ms": 100, "overflow": "block"}
+                                 "batch_timeout_ms": 100, "overflow": "block",
+                                 "callback.backlog": 0}
     assert [f.name for f in dataclasses.fields(AsyncMetrics)] == [
         "enqueued", "written", "dropped", "errors", "pending"]
 
@@ -234,3 +235,71 @@ def test_fork_while_a_writer_delivers(tmp_path):
     missing = sorted(set(range(max(mine) + 1)) - set(mine))
     assert mine == list(range(len(mine))), (len(missing), missing[:3], missing[-3:], w.metrics, len(recs))
     assert w.metrics.written == len(mine)
+
+
+def strict_json(line):
+    """json.loads that refuses the NaN / Infinity tokens JSON does not have."""
+    def bad(token):
+        raise ValueError(f"invalid JSON token {token}")
+    return json.loads(line, parse_constant=bad)
+
+
+def test_nan_and_infinities_are_valid_json():
+    dest = Held()
+    with AsyncWriter(AsyncConfig(batch_size=1)) as w:
+        w.add_destination(dest)
+        w.enqueue({"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf"),
+                   "nested": {"list": [1.5, float("nan")], "t": (float("inf"),)}, "ok": 2.5})
+        w.flush()
+    (line,) = dest.batches[0].decode().splitlines()
+    assert strict_json(line) == {"nan": "NaN", "inf": "+Inf", "ninf": "-Inf",
+                                 "nested": {"list": [1.5, "NaN"], "t": ["+Inf"]}, "ok": 2.5}
+
+
+def test_nan_in_logger_fields_is_valid_json(tmp_path):
+    import alog
+
+    p = tmp_path / "a.jsonl"
+    with alog.Logger(p, format="json") as log:
+        log.info("floats", x=float("nan"), y=float("-inf"), data={"v": [float("inf"), 1]})
+    r = strict_json(p.read_text())
+    assert (r["x"], r["y"], r["data"]) == ("NaN", "-Inf", {"v": ["+Inf", 1]})
+
+
+def test_metrics_per_destination_when_one_fails():
+    good = Held()
+
+    def broken(batch):
+        raise OSError(28, "No space left on device")
+
+    w = AsyncWriter(AsyncConfig(batch_size=100)).start()
+    w.add_destination(good)
+    for i in range(500):
+        w.enqueue({"i": i})
+    w.add_destination(broken)  # the writer reopens: the first 500 go to `good` alone
+    for i in range(500, 1000):
+        w.enqueue({"i": i})
+    w.stop()
+    assert [r["i"] for r in good.records()] == list(range(1000))
+    per = {id(m.destination): m for m in w.destination_metrics}
+    g, b = per[id(good)], per[id(broken)]
+    assert (g.taken, g.written, g.dropped, g.errors) == (1000, 1000, 0, 0)
+    assert (b.taken, b.written, b.errors) == (500, 0, 500)
+    m = w.metrics
+    # Overall: a record some destination failed to take counts in errors.
+    assert (m.enqueued, m.written, m.errors, m.pending) == (1000, 500, 500, 0)
+    assert isinstance(w.last_destination_error, OSError)
+
+
+def test_removing_a_destination_while_running_keeps_order():
+    a, b = Held(), Held()
+    w = AsyncWriter(AsyncConfig(batch_size=7)).start()
+    w.add_destination(a)
+    w.add_destination(b)
+    for i in range(300):
+        w.enqueue({"i": i})
+        if i == 150:
+            w.remove_destination(b)
+    w.stop()
+    assert [r["i"] for r in a.records()] == list(range(300))
+    assert [r["i"] for r in b.records()] == list(range(151))

@@ -50,8 +50,8 @@ int main(int argc, char **argv) {
     expect_set_error("rotate_interval", "weekly",
                      "invalid value \"weekly\" for rotate_interval: expected never|hourly|daily");
     expect_set_error("compress", "lz4", "invalid value \"lz4\" for compress: expected none|gzip|zstd");
-    expect_set_error("max_age", "1w",
-                     "invalid value \"1w\" for max_age: expected a duration such as 3600, 90s, 30m, 12h or 7d");
+    expect_set_error("max_age", "1y",
+                     "invalid value \"1y\" for max_age: expected a duration such as 3600, 90s, 30m, 12h, 7d or 1 week");
     expect_open_error(dir, "compress", "zstd",
                       "compress applies to rotated files: set rotate_bytes or rotate_interval too");
     unsetenv("ALOG_ABI_NO_KEY");

@@ -24,15 +24,17 @@
 //! | `console.backlog` / `syslog.backlog` / `callback.backlog` | bytes a sink's lane holds while the sink is slow (`k` `m` `g`), 0..=1g; 0: only the batch being written | `4m` |
 //! | `stall_timeout_ms` | a `drop` lane whose sink accepts nothing for this long drops what waited longer (counted), 1..=3600000 | `1000` |
 //! | `sync` | `true` `false` (`ALOG_SYNC=1` forces `true`) | `false` |
+//! | `level_names` | `LEVEL=NAME,...`: names printed for levels, e.g. `13=WARNING,21=CRITICAL` | the built-in names |
+//! | `multiline` | text output: `escape` a newline in a message or field value as `\n`, or `indent`: continue on the next line after 4 spaces (a record still starts each line that does not start with a space) | `escape` |
 //! | `file_mode` | octal permission bits of created files | `0640` |
-//! | `max_message_bytes` | longest accepted message, 1..=268435456 | `1048576` |
+//! | `max_message_bytes` | longest accepted message, 1..=268435456 (`k` `m` suffixes) | `1048576` |
 //! | `write_retries` | retries of a failed write, with backoff 1, 2, 4... ms | `3` |
 //! | `clock` | `auto` (the CPU's invariant TSC where there is one) `realtime` (`ALOG_CLOCK=realtime` forces it) | `auto` |
 //! | `file.NAME.path` / `.level` / `.format` / `.pattern` | an extra file sink called NAME | none |
 //! | `rotate_bytes` | rotate a file before it passes this size (`k` `m` `g` suffixes), 0 = never | `0` |
 //! | `rotate_interval` | `never` `hourly` `daily` (UTC periods of the records' timestamps) | `never` |
 //! | `max_files` | rotated files kept per sink, 0 = no limit | `0` |
-//! | `max_age` | rotated files older than this are deleted (`s` `m` `h` `d`), 0 = no limit | `0` |
+//! | `max_age` | rotated files older than this are deleted (`s` `m` `h` `d` `w`, or `10 days`, `1 week`), 0 = no limit | `0` |
 //! | `max_total_bytes` | rotated + active bytes kept per sink (`k` `m` `g`), 0 = no limit | `0` |
 //! | `compress` | `none` `gzip` `zstd`: rotated files, on a background thread | `none` |
 //! | `encryption_key_file` / `encryption_key_env` | 32-byte key (64 hex digits, or 32 raw bytes in a file) | none |
@@ -241,6 +243,11 @@ pub struct Style {
     pub json_keys: JsonKeys,
     /// Text only: level names in ANSI colors (the console sink, see `console.color`).
     pub color: bool,
+    /// Text only: newlines in messages and field values start continuation lines indented by
+    /// four spaces instead of printing as `\n` (`multiline=indent`).
+    pub multiline: bool,
+    /// Printed level names, one per level 1..=24 (empty: the built-in names).
+    pub level_names: Vec<String>,
 }
 
 /// Called on the writer thread with each formatted line (without its newline) and its level.
@@ -312,6 +319,10 @@ pub struct Config {
     /// Records at or above this level wake the writer to write everything queued at once.
     pub flush_on: Option<Level>,
     pub sync: bool,
+    /// Text output: newlines in messages and field values start indented continuation lines.
+    pub multiline: bool,
+    /// Printed level names, one per level 1..=24 (empty: the built-in names).
+    pub level_names: Vec<String>,
     pub file_mode: u32,
     pub max_message_bytes: usize,
     pub write_retries: u32,
@@ -349,6 +360,7 @@ impl fmt::Debug for Config {
 
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
 pub const MAX_MESSAGE_BYTES: usize = 1 << 28;
+const MAX_MESSAGE_BYTES_U64: u64 = MAX_MESSAGE_BYTES as u64;
 const MAX_MS: u64 = 3_600_000;
 
 impl Default for Config {
@@ -377,6 +389,8 @@ impl Default for Config {
             syslog_ident: None,
             flush_on: None,
             sync: false,
+            multiline: false,
+            level_names: Vec::new(),
             file_mode: 0o640,
             max_message_bytes: 1 << 20,
             write_retries: 3,
@@ -398,6 +412,34 @@ fn bad(key: &str, value: &str, accepted: &str) -> Error {
     Error::invalid(format!(
         "invalid value {value:?} for {key}: expected {accepted}"
     ))
+}
+
+/// `LEVEL=NAME,...`: the names printed for levels (a level name or number 1..24 on the left);
+/// a name is 1 to 32 printable ASCII characters without space, `"`, `=` or `\`.
+fn parse_level_names(key: &str, value: &str) -> Result<Vec<String>> {
+    let mut names: Vec<String> = (1..=24)
+        .map(|n| Level::new(n).expect("1..=24").name().to_string())
+        .collect();
+    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let ok = pair.split_once('=').and_then(|(l, n)| {
+            let level = Level::parse(l)?;
+            let n = n.trim();
+            let printable = |c: char| c.is_ascii_graphic() && !matches!(c, '"' | '=' | '\\');
+            let valid = (1..=32).contains(&n.len()) && n.chars().all(printable);
+            valid.then(|| (level, n.to_string()))
+        });
+        match ok {
+            Some((level, name)) => names[usize::from(level.number() - 1)] = name,
+            None => {
+                return Err(bad(
+                    key,
+                    value,
+                    "LEVEL=NAME pairs such as 13=WARNING,21=CRITICAL (names of 1 to 32 printable ASCII characters without space, quote, = or backslash)",
+                ))
+            }
+        }
+    }
+    Ok(names)
 }
 
 fn parse_enum<T: Copy>(key: &str, value: &str, table: &[(&str, T)]) -> Result<T> {
@@ -441,16 +483,18 @@ fn parse_bytes(key: &str, value: &str) -> Result<u64> {
     }
 }
 
-/// A duration with a unit: `90s`, `30m`, `12h`, `7d`; a bare number is seconds; 0 = none.
+/// A duration with a unit: `90s`, `30m`, `12h`, `7d`, `2w`, or as people write it (`10 days`,
+/// `1 week`, `30 minutes`); a bare number is seconds; 0 = none.
 fn parse_age(key: &str, value: &str) -> Result<Option<Duration>> {
     let v = value.trim();
     let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
-    let mult: u64 = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
+    let mult: u64 = match unit.trim_start().to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86400,
+        "w" | "week" | "weeks" => 7 * 86400,
         _ => 0,
     };
     match num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)) {
@@ -459,7 +503,7 @@ fn parse_age(key: &str, value: &str) -> Result<Option<Duration>> {
         _ => Err(bad(
             key,
             value,
-            "a duration such as 3600, 90s, 30m, 12h or 7d",
+            "a duration such as 3600, 90s, 30m, 12h, 7d or 1 week",
         )),
     }
 }
@@ -539,6 +583,8 @@ pub const KEYS: &[&str] = &[
     "callback.backlog",
     "stall_timeout_ms",
     "sync",
+    "multiline",
+    "level_names",
     "file_mode",
     "max_message_bytes",
     "write_retries",
@@ -671,6 +717,10 @@ impl Config {
             "stall_timeout_ms" => {
                 self.stall_timeout = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?)
             }
+            "level_names" => self.level_names = parse_level_names(key, value)?,
+            "multiline" => {
+                self.multiline = parse_enum(key, value, &[("escape", false), ("indent", true)])?
+            }
             "sync" => {
                 self.sync = parse_enum(
                     key,
@@ -687,8 +737,10 @@ impl Config {
                 }
             }
             "max_message_bytes" => {
-                self.max_message_bytes =
-                    parse_uint(key, value, 1, MAX_MESSAGE_BYTES as u64)? as usize
+                self.max_message_bytes = match parse_bytes(key, value)? {
+                    n @ 1..=MAX_MESSAGE_BYTES_U64 => n as usize,
+                    _ => return Err(bad(key, value, "a byte count 1..256m, such as 4096 or 64k")),
+                }
             }
             "write_retries" => self.write_retries = parse_uint(key, value, 0, 10)? as u32,
             "rotate_bytes" => self.lifecycle.rotate_bytes = parse_bytes(key, value)?,
@@ -820,6 +872,8 @@ impl Config {
             pattern: self.pattern.clone(),
             json_keys: self.json_keys.clone(),
             color: false,
+            multiline: self.multiline,
+            level_names: self.level_names.clone(),
         }
     }
 }
@@ -929,9 +983,38 @@ mod tests {
             "invalid value \"10x\" for rotate_bytes: expected a byte count such as 1048576, 64k, 10m or 1g"
         );
         assert_eq!(
-            c.set("max_age", "1w").unwrap_err().to_string(),
-            "invalid value \"1w\" for max_age: expected a duration such as 3600, 90s, 30m, 12h or 7d"
+            c.set("max_age", "1y").unwrap_err().to_string(),
+            "invalid value \"1y\" for max_age: expected a duration such as 3600, 90s, 30m, 12h, 7d or 1 week"
         );
+        for (v, secs) in [
+            ("1 week", 7 * 86400),
+            ("10 days", 864000),
+            ("2w", 14 * 86400),
+            ("30 Minutes", 1800),
+        ] {
+            c.set("max_age", v).unwrap();
+            assert_eq!(c.lifecycle.max_age, Some(Duration::from_secs(secs)), "{v}");
+        }
+        c.set("level_names", "13=WARNING, fatal=CRITICAL,11=NOTICE")
+            .unwrap();
+        assert_eq!(
+            (
+                &*c.level_names[12],
+                &*c.level_names[20],
+                &*c.level_names[10],
+                &*c.level_names[8]
+            ),
+            ("WARNING", "CRITICAL", "NOTICE", "INFO")
+        );
+        for bad in ["13=", "13=TWO WORDS", "25=X", "13=a\"b", "WARNING"] {
+            assert!(c.set("level_names", bad).is_err(), "{bad}");
+        }
+        c.set("max_message_bytes", "64k").unwrap();
+        assert_eq!(c.max_message_bytes, 65536);
+        c.set("rotate_bytes", "100 MB").unwrap();
+        assert_eq!(c.lifecycle.rotate_bytes, 100 << 20);
+        assert!(c.set("max_message_bytes", "0").is_err());
+        assert!(c.set("max_message_bytes", "1g").is_err());
         assert_eq!(
             c.set("compress", "lz4").unwrap_err().to_string(),
             "invalid value \"lz4\" for compress: expected none|gzip|zstd"

@@ -153,7 +153,20 @@ impl Formatter {
         }
     }
 
+    /// The printed name of `level`: the configured one (`level_names`) or the built-in one.
+    fn level_name(&self, level: Level) -> &[u8] {
+        match self.style.level_names.get(usize::from(level.number() - 1)) {
+            Some(n) => n.as_bytes(),
+            None => level.name().as_bytes(),
+        }
+    }
+
     fn text(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        let nl: &[u8] = if self.style.multiline {
+            INDENTED_NEWLINE
+        } else {
+            ESCAPED_NEWLINE
+        };
         // A record without a timestamp also loses the space that separated it.
         let mut after_missing_ts = false;
         for p in &self.pattern.pieces {
@@ -167,11 +180,11 @@ impl Formatter {
                 Piece::Ts => self.ts.push(r.ts, out),
                 Piece::Level if self.style.color => {
                     put(out, level_color(r.level));
-                    put(out, r.level.name().as_bytes());
+                    put(out, self.level_name(r.level));
                     put(out, COLOR_RESET);
                 }
-                Piece::Level => put(out, r.level.name().as_bytes()),
-                Piece::Msg => text_escape(r.msg, out),
+                Piece::Level => put(out, self.level_name(r.level)),
+                Piece::Msg => escape_text(r.msg, out, nl),
                 Piece::File => text_escape(r.source.map_or(&b""[..], |s| s.file), out),
                 Piece::Line => {
                     if let Some(s) = r.source {
@@ -182,12 +195,12 @@ impl Formatter {
                 Piece::Fields => {
                     if let (Some(s), false) = (r.source, self.pattern.shows_source) {
                         put(out, b" source=");
-                        text_value(s.file, out);
+                        text_value(s.file, out, ESCAPED_NEWLINE);
                         out.push(b':');
                         push_u64(out, u64::from(s.line));
                         if !s.func.is_empty() {
                             put(out, b" func=");
-                            text_value(s.func, out);
+                            text_value(s.func, out, ESCAPED_NEWLINE);
                         }
                     }
                     r.each_field(|f| match f.value {
@@ -197,7 +210,7 @@ impl Formatter {
                             text_escape(f.key, out);
                             out.push(b'=');
                             match value {
-                                Value::Str(b) | Value::Json(b) => text_value(b, out),
+                                Value::Str(b) | Value::Json(b) => text_value(b, out, nl),
                                 other => scalar(other, out, false),
                             }
                         }
@@ -218,7 +231,7 @@ impl Formatter {
         }
         json_str(k.level.as_bytes(), out);
         out.extend_from_slice(b":\"");
-        out.extend_from_slice(r.level.name().as_bytes());
+        out.extend_from_slice(self.level_name(r.level));
         out.extend_from_slice(b"\",");
         json_str(k.msg.as_bytes(), out);
         out.push(b':');
@@ -405,10 +418,22 @@ fn breaks_lines(c: char) -> bool {
     matches!(c, '\u{2028}' | '\u{2029}')
 }
 
+/// What a newline becomes with `multiline=indent`: the line goes on after four spaces, so a
+/// continuation line can never be taken for a record (records start with their timestamp or
+/// the pattern's first piece, never with a space).
+const INDENTED_NEWLINE: &[u8] = b"\n    ";
+/// What a newline becomes otherwise.
+const ESCAPED_NEWLINE: &[u8] = b"\\n";
+
 /// Text escaping: valid UTF-8 without control characters passes through; `\n` `\r` `\t`
 /// stay readable, other ASCII control bytes and invalid UTF-8 bytes become `\xNN`, and
 /// Unicode controls and line separators become `\u{NNNN}`.
 pub fn text_escape(bytes: &[u8], out: &mut Vec<u8>) {
+    escape_text(bytes, out, ESCAPED_NEWLINE)
+}
+
+/// [`text_escape`], with `nl` for each newline.
+fn escape_text(bytes: &[u8], out: &mut Vec<u8>, nl: &[u8]) {
     // Fast path: printable ASCII needs no escaping (a fold without early exit vectorizes).
     if bytes
         .iter()
@@ -424,7 +449,7 @@ pub fn text_escape(bytes: &[u8], out: &mut Vec<u8>) {
             if c.is_control() || breaks_lines(c) {
                 out.extend_from_slice(&valid.as_bytes()[start..i]);
                 match c {
-                    '\n' => out.extend_from_slice(b"\\n"),
+                    '\n' => out.extend_from_slice(nl),
                     '\r' => out.extend_from_slice(b"\\r"),
                     '\t' => out.extend_from_slice(b"\\t"),
                     c if c.is_ascii() => hex_byte(c as u8, out),
@@ -442,7 +467,7 @@ pub fn text_escape(bytes: &[u8], out: &mut Vec<u8>) {
 
 /// A text field value: bare when it is a plain token, else double-quoted with `"` and `\`
 /// escaped, so that `key=value` pairs always split unambiguously.
-fn text_value(bytes: &[u8], out: &mut Vec<u8>) {
+fn text_value(bytes: &[u8], out: &mut Vec<u8>, nl: &[u8]) {
     let plain = !bytes.is_empty()
         && bytes
             .iter()
@@ -455,13 +480,13 @@ fn text_value(bytes: &[u8], out: &mut Vec<u8>) {
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if b == b'"' || b == b'\\' {
-            text_escape(&bytes[start..i], out);
+            escape_text(&bytes[start..i], out, nl);
             out.push(b'\\');
             out.push(b);
             start = i + 1;
         }
     }
-    text_escape(&bytes[start..], out);
+    escape_text(&bytes[start..], out, nl);
     out.push(b'"');
 }
 
@@ -483,7 +508,7 @@ pub fn json_str(bytes: &[u8], out: &mut Vec<u8>) {
             let esc: &[u8] = match c {
                 '"' => b"\\\"",
                 '\\' => b"\\\\",
-                '\n' => b"\\n",
+                '\n' => ESCAPED_NEWLINE,
                 '\r' => b"\\r",
                 '\t' => b"\\t",
                 '\u{8}' => b"\\b",
@@ -530,7 +555,7 @@ impl JsonCheck<'_> {
             out.push(b' ');
             text_escape(path, out);
             out.push(b'=');
-            text_value(value, out);
+            text_value(value, out, ESCAPED_NEWLINE);
         };
         match self.byte() {
             b'{' => {
@@ -886,6 +911,8 @@ mod tests {
             pattern: pattern.map(String::from),
             json_keys: JsonKeys::default(),
             color: false,
+            multiline: false,
+            level_names: Vec::new(),
         }
     }
 
@@ -1025,6 +1052,58 @@ mod tests {
     }
 
     #[test]
+    fn multiline_indent_keeps_lines_and_cannot_forge_records() {
+        let r = RecordRef {
+            ts: 1_700_000_000_123_456_000,
+            level: Level::ERROR,
+            msg: b"failed\n2023-11-14T22:13:20.123456Z INFO forged\r",
+            source: None,
+            fields: None,
+        };
+        let mut f = Formatter::new(Style {
+            multiline: true,
+            ..style(Format::Text, Some("{ts} {level} {msg}"))
+        });
+        let mut out = Vec::new();
+        f.format(&r, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "2023-11-14T22:13:20.123456Z ERROR failed\n    2023-11-14T22:13:20.123456Z INFO forged\\r"
+        );
+        let mut f = Formatter::new(style(Format::Text, Some("{ts} {level} {msg}")));
+        let mut out = Vec::new();
+        f.format(&r, &mut out);
+        assert!(!out.contains(&b'\n'));
+    }
+
+    #[test]
+    fn configured_level_names_in_text_and_json() {
+        let r = RecordRef {
+            ts: NO_TIMESTAMP,
+            level: Level::WARN,
+            msg: b"m",
+            source: None,
+            fields: None,
+        };
+        let mut names: Vec<String> = (1..=24)
+            .map(|n| Level::new(n).unwrap().name().into())
+            .collect();
+        names[12] = "WARNING".into();
+        for (format, want) in [
+            (Format::Text, "WARNING m"),
+            (Format::Json, "{\"level\":\"WARNING\",\"msg\":\"m\"}"),
+        ] {
+            let mut f = Formatter::new(Style {
+                level_names: names.clone(),
+                ..style(format, Some("{level} {msg}"))
+            });
+            let mut out = Vec::new();
+            f.format(&r, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+    }
+
+    #[test]
     fn colored_level_names() {
         let line = |format, level: Level| {
             let s = Style {
@@ -1065,6 +1144,8 @@ mod tests {
                 msg: "message".into(),
             },
             color: false,
+            multiline: false,
+            level_names: Vec::new(),
         };
         let r = RecordRef {
             ts: 0,
@@ -1089,6 +1170,8 @@ mod tests {
                 pattern: pattern.map(String::from),
                 json_keys: JsonKeys::default(),
                 color: false,
+                multiline: false,
+                level_names: Vec::new(),
             };
             let r = RecordRef {
                 ts: NO_TIMESTAMP,

@@ -148,6 +148,8 @@ impl Pipeline {
             pattern: pattern.cloned().or_else(|| base.pattern.clone()),
             json_keys: base.json_keys.clone(),
             color: false,
+            multiline: base.multiline,
+            level_names: base.level_names.clone(),
         };
         let stall = cfg.stall_timeout;
         let retries = cfg.write_retries;

@@ -1,0 +1,127 @@
+"""loguru's conveniences on alog.Logger: catch, contextualize, opt(lazy=True)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import alog
+from conftest import json_lines
+
+
+class JsonLogger(alog.Logger):
+    """A JSON logger to a file whose records the test reads back."""
+
+    def __init__(self, path, **config):
+        self.path = path
+
+    def records(self):
+        self.flush()
+        return json_lines(self.path)
+
+
+@pytest.fixture
+def jlog(tmp_path):
+    log = JsonLogger(tmp_path / "a.jsonl", format="json", level="debug")
+    yield log
+    log.close()
+
+
+def test_catch_as_a_decorator_logs_the_traceback_and_returns_default(jlog):
+    @jlog.catch
+    def divide(a, b):
+        return a / b
+
+    @jlog.catch(ZeroDivisionError, level="critical", default=-1)
+    def other(a):
+        return 1 / a
+
+    assert divide(4, 2) == 2
+    assert divide(1, 0) is None
+    assert other(0) == -1
+    assert divide.__name__ == "divide"
+    r1, r2 = jlog.records()
+    assert (r1["level"], r1["msg"]) == ("ERROR", "An error has been caught in function "
+                                        "'test_catch_as_a_decorator_logs_the_traceback_and_returns_default.<locals>.divide'")
+    assert r1["exception"].startswith("Traceback (most recent call last):")
+    assert r1["exception"].endswith("ZeroDivisionError: division by zero")
+    assert "return a / b" in r1["exception"]
+    assert r2["level"] == "FATAL"
+
+
+def test_catch_as_a_context_manager_reraise_and_filter(jlog):
+    seen = []
+    with jlog.catch(message="step failed", onerror=seen.append):
+        raise KeyError("k")
+    with pytest.raises(ValueError):
+        with jlog.catch(KeyError):  # not caught: a ValueError is not a KeyError
+            raise ValueError("v")
+    with pytest.raises(KeyError):
+        with jlog.catch(reraise=True):
+            raise KeyError("again")
+    recs = jlog.records()
+    assert [r["msg"] for r in recs] == ["step failed", "An error has been caught"]
+    assert recs[0]["exception"].endswith("KeyError: 'k'")
+    assert isinstance(seen[0], KeyError)
+
+
+def test_catch_a_coroutine_function(jlog):
+    @jlog.catch(default="fallback")
+    async def job():
+        await asyncio.sleep(0)
+        raise RuntimeError("async boom")
+
+    assert asyncio.run(job()) == "fallback"
+    (r,) = jlog.records()
+    assert r["exception"].endswith("RuntimeError: async boom")
+
+
+def test_contextualize_adds_fields_inside_the_block_only(jlog):
+    jlog.info("before")
+    with jlog.contextualize(request=7, user="ann"):
+        jlog.info("inside")
+        with jlog.contextualize(request=8):
+            jlog.bind(extra=1).info("nested")
+    jlog.info("after")
+    recs = jlog.records()
+    assert [r.get("request") for r in recs] == [None, 7, 8, None]
+    assert recs[2]["user"] == "ann" and recs[2]["extra"] == 1
+
+
+def test_contextualize_follows_each_task_across_awaits(jlog):
+    async def handle(req):
+        with jlog.contextualize(request=req):
+            for step in range(3):
+                await asyncio.sleep(0.001 * (3 - req))
+                jlog.info("step %d", step)
+
+    async def main():
+        await asyncio.gather(*(handle(r) for r in range(3)))
+
+    asyncio.run(main())
+    recs = jlog.records()
+    assert len(recs) == 9
+    for req in range(3):
+        assert [r["msg"] for r in recs if r["request"] == req] == ["step 0", "step 1", "step 2"]
+
+
+def test_opt_lazy_calls_arguments_only_when_enabled(jlog):
+    calls = []
+
+    def expensive():
+        calls.append(1)
+        return "computed"
+
+    jlog.set_level("info")
+    jlog.opt(lazy=True).debug("x=%s", expensive)
+    assert calls == []
+    jlog.opt(lazy=True).info("x=%s", expensive, y=expensive)
+    assert len(calls) == 2
+    try:
+        raise OSError("disk")
+    except OSError:
+        jlog.opt(exception=True).warning("with traceback")
+    r1, r2 = jlog.records()
+    assert (r1["msg"], r1["y"]) == ("x=computed", "computed")
+    assert r2["exception"].endswith("OSError: disk")
