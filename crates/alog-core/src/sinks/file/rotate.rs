@@ -265,6 +265,7 @@ impl FileSink {
         } else if let Some(f) = self.file.as_ref() {
             if let Ok(m) = f.metadata() {
                 self.size = m.len();
+                self.perm = m.mode() & 0o7777;
             }
         }
         Ok(())
@@ -341,11 +342,12 @@ impl FileSink {
                 e,
             ));
         }
-        let empty = self
-            .file
-            .as_ref()
-            .and_then(|f| f.metadata().ok())
-            .is_some_and(|m| m.len() == 0);
+        let meta = self.file.as_ref().and_then(|f| f.metadata().ok());
+        if let Some(m) = &meta {
+            // The next file gets no more than this one has now (a chmod since it was opened).
+            self.perm = m.mode() & 0o7777;
+        }
+        let empty = meta.is_some_and(|m| m.len() == 0);
         if empty {
             self.size = 0;
             self.period = Some(self.interval.period(ts));
