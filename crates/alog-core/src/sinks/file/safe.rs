@@ -36,7 +36,8 @@ fn not_regular(path: &Path, what: &str) -> io::Error {
         io::ErrorKind::InvalidInput,
         format!(
             "{} is {what}, not a regular file: alog only writes and reads regular files \
-             (it never follows a link or opens a FIFO or device at a name it manages)",
+             (it never follows a link or opens a FIFO or device at a name it manages; \
+             for stdout or stderr use the console sink)",
             path.display()
         ),
     )
