@@ -10,6 +10,17 @@ use crate::sinks::file::naming::{Codec, Naming};
 pub use crate::sinks::file::safe::open_read;
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+
+/// Bytes that tell an encrypted file: the magic, a known version and valid flags (a plain
+/// file that happens to start with `ALGC` is not taken for one).
+const CHUNK_START: usize = 6;
+
+fn looks_encrypted(first: &[u8]) -> bool {
+    first.len() >= CHUNK_START
+        && first.starts_with(MAGIC)
+        && crate::sinks::file::crypt::known_version(first[4])
+        && first[5] & !1 == 0
+}
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 
 enum Stage {
@@ -63,6 +74,7 @@ pub struct Decoder {
     pub report: FileReport,
     last_byte: Option<u8>,
     started: bool,
+    problems_seen: usize,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -87,7 +99,19 @@ impl Decoder {
             },
             last_byte: None,
             started: false,
+            problems_seen: 0,
         }
+    }
+
+    /// Problems found since the last call (for a reader that follows a growing file).
+    pub fn take_new_problems(&mut self) -> Vec<String> {
+        if let Some(o) = self.opener.as_mut() {
+            let found: Vec<String> = o.problems.drain(..).map(|p| p.to_string()).collect();
+            self.report.problems.extend(found);
+        }
+        let new = self.report.problems[self.problems_seen..].to_vec();
+        self.problems_seen = self.report.problems.len();
+        new
     }
 
     /// Pushes file bytes; decoded text goes to `out`.
@@ -95,12 +119,12 @@ impl Decoder {
         self.report.bytes_in += bytes.len() as u64;
         if !self.started {
             self.first.extend_from_slice(bytes);
-            if self.first.len() < MAGIC.len() && !bytes.is_empty() {
+            if self.first.len() < CHUNK_START && !bytes.is_empty() {
                 return Ok(());
             }
             self.started = true;
             let first = std::mem::take(&mut self.first);
-            self.report.encrypted = first.starts_with(MAGIC);
+            self.report.encrypted = looks_encrypted(&first);
             if self.report.encrypted && self.opener.is_none() {
                 self.key_missing = true;
                 self.report.undecodable = true;
@@ -231,10 +255,7 @@ impl Decoder {
             o.finish();
             self.report.chunks = o.chunks;
             self.report.open_streams = o.open_streams();
-            if o.problems
-                .iter()
-                .any(|p| matches!(p, crate::sinks::file::crypt::Problem::Forged { .. }))
-            {
+            if o.forged > 0 {
                 self.report.undecodable = true;
             }
             let problems: Vec<String> = o.problems.iter().map(|p| p.to_string()).collect();
@@ -407,5 +428,62 @@ mod tests {
         assert!(!r.is_ok(), "a cut gzip file is reported: {r:?}");
         let (_, r) = decode(b"full\ntorn", None, 3);
         assert_eq!((r.lines, r.torn_tail), (1, 4));
+    }
+
+    #[test]
+    fn a_plain_file_starting_with_the_magic_is_plain() {
+        let text = b"ALGC is the name of our project\nsecond line\n";
+        let (out, r) = decode(text, None, 3);
+        assert_eq!(out, text);
+        assert_eq!(
+            (r.encrypted, r.codec, r.lines),
+            (false, Some(Codec::Plain), 2)
+        );
+        assert!(r.is_ok(), "{r:?}");
+    }
+
+    /// Counts what passes through and remembers the largest single write.
+    #[derive(Default)]
+    struct Meter {
+        total: u64,
+        largest: usize,
+    }
+
+    impl Write for Meter {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.total += b.len() as u64;
+            self.largest = self.largest.max(b.len());
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_decompression_bomb_streams_in_bounded_pieces() {
+        // 32 MiB of newlines compress to a few KiB: fed at once, no output piece may hold
+        // more than a decoder's buffer.
+        let big = 32usize << 20;
+        let zeros = vec![b'\n'; 1 << 20];
+        let mut z = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        for _ in 0..big >> 20 {
+            z.write_all(&zeros).unwrap();
+            g.write_all(&zeros).unwrap();
+        }
+        for bomb in [z.finish().unwrap(), g.finish().unwrap()] {
+            assert!(bomb.len() < 256 << 10, "{}", bomb.len());
+            let mut m = Meter::default();
+            let mut d = Decoder::new(Path::new("bomb"), None);
+            d.feed(&bomb, &mut m).unwrap();
+            let r = d.finish(&mut m).unwrap();
+            assert_eq!((m.total, r.lines), (big as u64, big as u64));
+            assert!(
+                m.largest <= 1 << 20,
+                "an output piece of {} bytes",
+                m.largest
+            );
+        }
     }
 }

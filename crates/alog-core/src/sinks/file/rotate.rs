@@ -68,6 +68,8 @@ pub(crate) struct FileSink {
     reopen_check: bool,
     lock: Option<LockFile>,
     sealer: Option<Sealer>,
+    /// The sealer carries the open file's id (read from its first chunk, or new).
+    bound: bool,
     sealed: Vec<u8>,
     housekeeper: Option<Housekeeper>,
     /// The reopen requests already served.
@@ -98,6 +100,18 @@ fn starts_encrypted(path: &Path, id: (u64, u64), len: u64) -> Option<bool> {
     }
     let mut head = [0u8; 4];
     Some(f.read_exact(&mut head).is_ok() && &head == crate::sinks::file::crypt::MAGIC)
+}
+
+/// The file id in the first chunk of the encrypted file at `path` with identity `id`.
+fn first_file_id(path: &Path, id: (u64, u64)) -> Option<[u8; 8]> {
+    use std::io::Read;
+    let mut f = safe::open_read(path).ok()?;
+    if f.metadata().ok().map(|m| file_id(&m)) != Some(id) {
+        return None;
+    }
+    let mut head = [0u8; crate::sinks::file::crypt::HEADER_LEN];
+    f.read_exact(&mut head).ok()?;
+    crate::sinks::file::crypt::file_id_of(&head)
 }
 
 fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
@@ -183,6 +197,7 @@ impl FileSink {
             reopen_check: lc.reopen_check,
             lock,
             sealer: key.map(|k| Sealer::new(k)),
+            bound: false,
             sealed: Vec::new(),
             housekeeper,
             reopen_seen: 0,
@@ -198,9 +213,11 @@ impl FileSink {
         self.naming.active()
     }
 
-    /// Opens the path again. The old file gets no last chunk: another process or tool may
-    /// own it now (rotated, being compressed); its stream simply ends.
+    /// Opens the path again. This process's stream in the old file ends with its last
+    /// chunk first (appended to the old file, which may have been moved: a reader of a
+    /// rotated file then sees every stream end, and a stream without its end means damage).
     fn reopen(&mut self) -> io::Result<()> {
+        self.close_stream();
         self.file = None;
         safe::create_parent(self.path())?;
         let file = safe::open_append(self.path(), safe::narrower(self.mode, self.perm))?;
@@ -215,8 +232,26 @@ impl FileSink {
         if let Some(s) = self.sealer.as_mut() {
             s.restart();
         }
+        self.bound = false;
         self.reopens += 1;
         Ok(())
+    }
+
+    /// Binds the sealer to the open file: the id in its first chunk, or a new one for an
+    /// empty file (under the lock file when processes share it, so they agree).
+    fn bind(&mut self) {
+        if self.bound || self.sealer.is_none() {
+            return;
+        }
+        let id = if self.size == 0 {
+            None
+        } else {
+            first_file_id(self.naming.active(), self.id)
+        };
+        if let Some(s) = self.sealer.as_mut() {
+            s.bind(id);
+        }
+        self.bound = true;
     }
 
     /// Ends this process's encrypted stream in the open file with a last chunk.
@@ -241,6 +276,7 @@ impl FileSink {
             if let Some(s) = self.sealer.as_mut() {
                 s.restart();
             }
+            self.bound = false;
         }
         if let Some(l) = self.lock.as_mut() {
             l.lock().map_err(|e| {
@@ -404,6 +440,7 @@ impl FileSink {
             on_error(&e);
             return (0, Some(e));
         }
+        self.bind();
         let Some(file) = self.file.as_mut() else {
             let e = io::Error::new(io::ErrorKind::NotFound, "the log file is not open");
             on_error(&e);
