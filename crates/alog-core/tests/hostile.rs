@@ -317,3 +317,44 @@ fn a_burst_keeps_the_byte_budget_in_compressed_files() {
         "kept only {kept} of {budget} (active {active})"
     );
 }
+
+#[test]
+fn a_stopped_lock_holder_neither_hangs_the_logger_nor_is_written_around() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let log = logger(&path, &[("rotate_bytes", "1m")]);
+    log.info("before");
+    log.flush(None).unwrap();
+    // Another process took the lock and was stopped (SIGSTOP) while holding it.
+    let holder = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(dir.path().join("app.log.lock"))
+        .unwrap();
+    // SAFETY: flock on a descriptor we own.
+    assert_eq!(
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&holder), libc::LOCK_EX) },
+        0
+    );
+    log.info("while locked");
+    let log2 = log.clone();
+    within(
+        20,
+        "a flush while another process holds the lock",
+        move || log2.flush(Some(Duration::from_secs(15))),
+    )
+    .unwrap();
+    let err = log.last_error().unwrap_or_default();
+    assert!(err.contains("locked by another process"), "{err}");
+    let messages = |p: &Path| -> Vec<String> {
+        common::lines(p)
+            .iter()
+            .map(|l| common::message(l).to_string())
+            .collect()
+    };
+    assert_eq!(messages(&path), ["before"], "written without the lock");
+    drop(holder);
+    log.info("after");
+    close(log);
+    assert_eq!(messages(&path).last().map(String::as_str), Some("after"));
+}
