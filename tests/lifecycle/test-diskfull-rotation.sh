@@ -12,16 +12,25 @@ mkdir -p "$mnt"
 mount -t tmpfs -o size=1m alog-rot "$mnt" || fail "cannot mount a tmpfs"
 cleanup_hooks+=("umount '$mnt'")
 count=20000
-"$LOGWRITER" "$mnt/app.log" "$count" 0 --pace 10 batch_timeout_ms=5 write_retries=1 \
+"$LOGWRITER" "$mnt/app.log" "$count" 0 --pace 10 batch_timeout_ms=5 write_retries=0 \
   rotate_bytes=2k max_files=4 >"$work/stats" &
 pid=$!
 sleep 0.3
-dd if=/dev/zero of="$mnt/filler" bs=4k 2>/dev/null || true   # fills the disk: ENOSPC
-# Let batches fail against the full disk, then look for empty rotated files.
-sleep 0.5
+# Keep the disk full (retention frees a little space now and then: take it back at once).
+(
+  i=0
+  while [ ! -e "$work/stop" ]; do
+    dd if=/dev/zero of="$mnt/filler.$i" bs=4k 2>/dev/null || true
+    i=$((i + 1))
+  done
+) &
+filler=$!
+sleep 0.6
 empty=$(find "$mnt" -name 'app.log.*' -not -name app.log.lock -size 0 | wc -l)
 active=$(stat -c %s "$mnt/app.log")
-rm -f "$mnt/filler"
+touch "$work/stop"
+wait "$filler"
+rm -f "$mnt"/filler.*
 wait "$pid" || fail "logwriter: $(cat "$work/stats")"
 stats=$(cat "$work/stats")
 failed=$(field failed "$stats")

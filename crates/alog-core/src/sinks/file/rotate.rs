@@ -369,7 +369,8 @@ impl FileSink {
 
     /// Renames the full file to its rotated name and opens a new one. Errors leave the
     /// current file in use until the next batch. An empty file is not rotated (writes are
-    /// failing, the disk is full): it stays, so that no empty file pushes history out.
+    /// failing, the disk is full): it stays, so that no empty file pushes history out, and
+    /// the error says so (it is not counted in `rotations`).
     pub fn rotate(&mut self, ts: i64) -> Result<()> {
         if let Some(e) = self.unlocked() {
             self.rotation_failed = true;
@@ -385,10 +386,14 @@ impl FileSink {
         }
         let empty = meta.is_some_and(|m| m.len() == 0);
         if empty {
+            // Not counted as a rotation: say why, once per batch.
             self.size = 0;
             self.period = Some(self.interval.period(ts));
             self.rotation_failed = true;
-            return Ok(());
+            return Err(Error::io(
+                format!("did not rotate {}", self.path().display()),
+                io::Error::other("it is empty (writes are failing): it stays the active file"),
+            ));
         }
         self.close_stream();
         let label = self.period.and_then(|p| self.interval.label(p));
