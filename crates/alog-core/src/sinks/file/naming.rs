@@ -140,7 +140,9 @@ impl Naming {
                 // `DirEntry::metadata` does not follow a link.
                 r.foreign = match entry.metadata() {
                     Ok(m) => crate::sinks::file::safe::why_foreign(&m),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    // Deleted since the listing (a compression finishing: its copy may not
+                    // be in this listing): keep it, so that a reader looks for it again.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                     Err(e) => Some(format!("it cannot be examined: {e}")),
                 };
                 out.push(r);
