@@ -331,11 +331,10 @@ fn a_stopped_lock_holder_neither_hangs_the_logger_nor_is_written_around() {
         .write(true)
         .open(dir.path().join("app.log.lock"))
         .unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&holder);
     // SAFETY: flock on a descriptor we own.
-    assert_eq!(
-        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&holder), libc::LOCK_EX) },
-        0
-    );
+    let locked = unsafe { libc::flock(fd, libc::LOCK_EX) };
+    assert_eq!(locked, 0);
     log.info("while locked");
     let log2 = log.clone();
     within(

@@ -351,7 +351,7 @@ pub struct Opener {
     ended: HashSet<[u8; 8]>,
     pub closed_streams: u64,
     pub problems: Vec<Problem>,
-    /// Problems beyond [`MAX_PROBLEMS`], counted only.
+    /// Problems beyond the first 1000, counted only.
     pub more_problems: u64,
     /// Chunks whose tag did not verify (wrong key or altered).
     pub forged: u64,
