@@ -322,11 +322,24 @@ fn id_of(path: &Path) -> Option<(u64, u64)> {
 }
 
 /// Rotated files numbered above `after`, oldest first, one path per number (the compressed
-/// copy when a compression is finishing).
+/// copy when a compression is finishing). Files alog did not make are left out, each with a
+/// warning the first time it is seen.
 fn rotated_after(active: &Path, after: u64) -> Vec<Rotated> {
+    static WARNED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
     let mut out: Vec<Rotated> = Vec::new();
     for r in Naming::new(active).scan().unwrap_or_default() {
-        if r.tmp_pid.is_some() || r.foreign.is_some() || r.seq <= after {
+        if let Some(why) = &r.foreign {
+            let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+            if r.seq > after && !warned.contains(&r.path) {
+                eprintln!(
+                    "alog: skipped {}: {why} (not a file alog made)",
+                    r.path.display()
+                );
+                warned.push(r.path.clone());
+            }
+            continue;
+        }
+        if r.tmp_pid.is_some() || r.seq <= after {
             continue;
         }
         if out.last().is_some_and(|l| l.seq == r.seq) {

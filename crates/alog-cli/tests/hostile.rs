@@ -123,6 +123,14 @@ fn links_and_fifos_in_the_set_are_skipped_with_a_warning() {
     assert!(err.contains("app.log.2: it is a symbolic link"), "{err}");
     assert!(err.contains("app.log.3: it is a FIFO"), "{err}");
     assert_eq!(out.status.code(), Some(1), "{err}");
+    let out = run(&["tail", "-n", "1", path.to_str().unwrap()], 10);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "2026-01-01T00:00:01.000000Z INFO two\n"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("app.log.2: it is a symbolic link"), "{err}");
+    assert!(err.contains("app.log.3: it is a FIFO"), "{err}");
     // A FIFO given as PATH: refused, not waited on.
     let out = run(&["cat", d.join("app.log.3").to_str().unwrap()], 10);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
