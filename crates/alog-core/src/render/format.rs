@@ -211,15 +211,28 @@ impl Formatter {
                             text_value(s.func, out);
                         }
                     }
-                    r.each_field(|f| match f.value {
-                        Value::Json(b) if json_valid(b) => text_json(f.key, b, out),
-                        value => {
-                            out.push(b' ');
-                            text_key(f.key, out);
-                            out.push(b'=');
-                            match value {
-                                Value::Str(b) | Value::Json(b) => text_value(b, out),
-                                other => scalar(other, out, false),
+                    // alog's own `source` and `func` pairs win, as in JSON.
+                    let own = r.source.is_some() && !self.pattern.shows_source;
+                    let scratch = &mut self.scratch;
+                    r.each_field(|f| {
+                        let key = if own && (f.key == b"source" || f.key == b"func") {
+                            scratch.clear();
+                            scratch.extend_from_slice(b"fields.");
+                            scratch.extend_from_slice(f.key);
+                            &scratch[..]
+                        } else {
+                            f.key
+                        };
+                        match f.value {
+                            Value::Json(b) if json_valid(b) => text_json(key, b, out),
+                            value => {
+                                out.push(b' ');
+                                text_key(key, out);
+                                out.push(b'=');
+                                match value {
+                                    Value::Str(b) | Value::Json(b) => text_value(b, out),
+                                    other => scalar(other, out, false),
+                                }
                             }
                         }
                     });
@@ -1070,6 +1083,20 @@ mod tests {
         // A logfmt reader splits it where alog did: one pair per field, no forged key.
         let pairs: Vec<&str> = line.split(' ').skip(1).collect();
         assert_eq!(pairs.len(), 5, "{line}");
+        // With a source location, alog's `source` and `func` pairs win.
+        let src = Some(Source {
+            file: b"f.c",
+            line: 3,
+            func: b"main",
+        });
+        let fields = [
+            Field::new("source", "forged.c:1"),
+            Field::new("func", "evil"),
+        ];
+        assert_eq!(
+            render(Format::Text, Some("{msg}{fields}"), b"m", &fields, src),
+            "m source=f.c:3 func=main fields.source=forged.c:1 fields.func=evil"
+        );
     }
 
     #[test]
