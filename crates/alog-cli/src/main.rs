@@ -2,6 +2,11 @@
 //! the end of the active file and with `-f` follows it across rotations, `verify` checks
 //! that every file decodes. Plain, gzip, zstd and encrypted files are recognised by their
 //! first bytes; decoding is alog-core's (`alog_core::reader`), this file only drives it.
+//!
+//! Every file is streamed (memory stays bounded whatever its decoded size). Files at names of
+//! the set that alog did not make (links, FIFOs, devices, other users' files) are skipped
+//! with a warning, as is a file that disappears while it is read (retention); both make the
+//! exit status 1. A closed output pipe ends the command quietly, as it ends `cat`.
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::os::unix::fs::MetadataExt;
@@ -12,7 +17,7 @@ use std::time::{Duration, Instant};
 use alog_core::config::KeySource;
 use alog_core::crypt::Key;
 use alog_core::naming::{Naming, Rotated};
-use alog_core::reader::{decode_file, set_files, Decoder, FileReport};
+use alog_core::reader::{decode_file, open_read, set_files_checked, Decoder, FileReport};
 
 const USAGE: &str = "\
 usage: alog cat    [KEY] PATH     print every file of PATH's rotated set, oldest first
@@ -66,12 +71,19 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             _ => path = Some(PathBuf::from(a)),
         }
     }
+    let mut path: PathBuf = path.ok_or("PATH is required")?;
+    // PATH itself may be a link the user chose: its set is in the folder of what it names.
+    // (Inside the set, links are never followed.)
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        path = std::fs::canonicalize(&path)
+            .map_err(|e| format!("{}: cannot resolve the link: {e}", path.display()))?;
+    }
     Ok(Args {
         cmd,
         key,
         lines,
         follow,
-        path: path.ok_or("PATH is required")?,
+        path,
     })
 }
 
@@ -114,15 +126,83 @@ impl Progress {
     }
 }
 
-fn files_of(path: &Path) -> Result<Vec<PathBuf>, String> {
-    let files = set_files(path).map_err(|e| format!("cannot list {}: {e}", path.display()))?;
-    if files.is_empty() {
+/// The files of PATH's set in rotation order, with the skipped ones reported on stderr.
+struct Set {
+    files: Vec<PathBuf>,
+    /// The last of `files` is the active file.
+    has_active: bool,
+    /// Files were skipped (not alog's).
+    skipped: bool,
+}
+
+impl Set {
+    fn is_rotated(&self, i: usize) -> bool {
+        !(self.has_active && i + 1 == self.files.len())
+    }
+}
+
+fn files_of(path: &Path) -> Result<Set, String> {
+    let set =
+        set_files_checked(path).map_err(|e| format!("cannot list {}: {e}", path.display()))?;
+    for (p, why) in &set.skipped {
+        eprintln!(
+            "alog: skipped {}: {why} (not a file alog made)",
+            p.display()
+        );
+    }
+    if set.files.is_empty() {
         return Err(format!(
             "{}: no such file, and no rotated files of it",
             path.display()
         ));
     }
-    Ok(files)
+    Ok(Set {
+        files: set.files,
+        has_active: set.has_active,
+        skipped: !set.skipped.is_empty(),
+    })
+}
+
+/// Decodes one file of the set. A file that vanished since the listing is looked for under
+/// its other name (compressed meanwhile); `None` if it is gone (deleted by retention).
+fn decode_member(
+    active: &Path,
+    path: &Path,
+    key: Option<&Key>,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Option<FileReport>, String> {
+    let naming = Naming::new(active);
+    let seq = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| naming.parse(n))
+        .map(|r| r.seq);
+    let mut path = path.to_path_buf();
+    for _ in 0..100 {
+        match decode_file(&path, key, out, progress) {
+            Ok(r) => return Ok(Some(r)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let Some(seq) = seq else { return Ok(None) };
+                match rotated_after(active, seq - 1)
+                    .into_iter()
+                    .find(|n| n.seq == seq)
+                {
+                    Some(n) if n.path != path => path = n.path,
+                    _ => return Ok(None),
+                }
+            }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+    }
+    Ok(None)
+}
+
+fn vanished(path: &Path) {
+    eprintln!(
+        "alog: {}: disappeared while being read (deleted by retention?): skipped",
+        path.display()
+    );
 }
 
 fn describe(r: &FileReport) -> String {
@@ -141,10 +221,18 @@ fn describe(r: &FileReport) -> String {
 /// every chunk).
 const SHOWN: usize = 5;
 
-fn problems(r: &FileReport) -> Vec<String> {
+/// `rotated`: the file was rotated, so every encrypted stream in it must have ended.
+fn problems(r: &FileReport, rotated: bool) -> Vec<String> {
     let mut p: Vec<String> = r.problems.iter().take(SHOWN).cloned().collect();
     if r.problems.len() > SHOWN {
         p.push(format!("and {} more problems", r.problems.len() - SHOWN));
+    }
+    if rotated && r.open_streams > 0 {
+        p.push(format!(
+            "{} encrypted stream(s) without their last chunk (the file was cut short, or a \
+             writer crashed)",
+            r.open_streams
+        ));
     }
     if r.torn_tail > 0 {
         p.push(format!(
@@ -162,17 +250,23 @@ fn problems(r: &FileReport) -> Vec<String> {
 }
 
 fn cat(args: &Args) -> Result<bool, String> {
-    let files = files_of(&args.path)?;
+    let set = files_of(&args.path)?;
+    let files = &set.files;
     let mut progress = Progress::new();
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut ok = true;
+    let mut ok = !set.skipped;
     for (i, f) in files.iter().enumerate() {
-        let r = decode_file(f, args.key.as_ref(), &mut out, &mut |b| {
+        let r = decode_member(&args.path, f, args.key.as_ref(), &mut out, &mut |b| {
             progress.show(i, files.len(), f, b)
-        })
-        .map_err(|e| format!("{}: {e}", f.display()))?;
-        for p in problems(&r) {
+        })?;
+        let Some(r) = r else {
+            progress.clear();
+            vanished(f);
+            ok = false;
+            continue;
+        };
+        for p in problems(&r, set.is_rotated(i)) {
             ok = false;
             progress.clear();
             eprintln!("alog: {}: {p}", f.display());
@@ -184,17 +278,26 @@ fn cat(args: &Args) -> Result<bool, String> {
 }
 
 fn verify(args: &Args) -> Result<bool, String> {
-    let files = files_of(&args.path)?;
+    let set = files_of(&args.path)?;
+    let files = &set.files;
     let mut progress = Progress::new();
-    let mut ok = true;
+    let mut ok = !set.skipped;
     let (mut lines, mut bad) = (0u64, 0usize);
     for (i, f) in files.iter().enumerate() {
-        let r = decode_file(f, args.key.as_ref(), &mut io::sink(), &mut |b| {
-            progress.show(i, files.len(), f, b)
-        })
-        .map_err(|e| format!("{}: {e}", f.display()))?;
+        let r = decode_member(
+            &args.path,
+            f,
+            args.key.as_ref(),
+            &mut io::sink(),
+            &mut |b| progress.show(i, files.len(), f, b),
+        )?;
         progress.clear();
-        let p = problems(&r);
+        let Some(r) = r else {
+            vanished(f);
+            ok = false;
+            continue;
+        };
+        let p = problems(&r, set.is_rotated(i));
         lines += r.lines;
         if p.is_empty() {
             println!("ok       {} ({})", f.display(), describe(&r));
@@ -219,10 +322,23 @@ fn id_of(path: &Path) -> Option<(u64, u64)> {
 }
 
 /// Rotated files numbered above `after`, oldest first, one path per number (the compressed
-/// copy when a compression is finishing).
+/// copy when a compression is finishing). Files alog did not make are left out, each with a
+/// warning the first time it is seen.
 fn rotated_after(active: &Path, after: u64) -> Vec<Rotated> {
+    static WARNED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
     let mut out: Vec<Rotated> = Vec::new();
     for r in Naming::new(active).scan().unwrap_or_default() {
+        if let Some(why) = &r.foreign {
+            let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+            if r.seq > after && !warned.contains(&r.path) {
+                eprintln!(
+                    "alog: skipped {}: {why} (not a file alog made)",
+                    r.path.display()
+                );
+                warned.push(r.path.clone());
+            }
+            continue;
+        }
         if r.tmp_pid.is_some() || r.seq <= after {
             continue;
         }
@@ -242,20 +358,22 @@ struct Followed {
     last_seq: u64,
 }
 
-/// Opens the active file. With `emit`, first prints every rotated file numbered above
+/// Opens the active file (with `wait`, waits for it to appear). With `emit`, first prints every rotated file numbered above
 /// `last_seq` (rotations `tail` did not see while they happened), stopping at the one it
 /// opened if that was rotated meanwhile.
 fn open_active(
     path: &Path,
     mut last_seq: u64,
     emit: bool,
+    wait: bool,
     key: Option<&Key>,
     out: &mut dyn Write,
 ) -> Result<Followed, String> {
     loop {
-        let file = match std::fs::File::open(path) {
+        let file = match open_read(path) {
             Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // Between a rotation and the logger's next file: wait for it.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && wait => {
                 std::thread::sleep(Duration::from_millis(20));
                 continue;
             }
@@ -282,36 +400,76 @@ fn open_active(
     }
 }
 
-/// Prints one rotated file; if its compression finished meanwhile, the compressed copy.
+/// Prints one rotated file; if its compression finished meanwhile, the compressed copy; if
+/// retention deleted it first, says so.
 fn print_rotated(
     active: &Path,
-    mut r: Rotated,
+    r: Rotated,
     key: Option<&Key>,
     out: &mut dyn Write,
 ) -> Result<(), String> {
-    for _ in 0..100 {
-        match decode_file(&r.path, key, out, &mut |_| {}) {
-            Ok(rep) => {
-                for p in problems(&rep) {
-                    eprintln!("alog: {}: {p}", r.path.display());
-                }
-                return Ok(());
+    match decode_member(active, &r.path, key, out, &mut |_| {})? {
+        Some(rep) => {
+            for p in problems(&rep, true) {
+                eprintln!("alog: {}: {p}", r.path.display());
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if let Some(n) = rotated_after(active, r.seq - 1)
-                    .into_iter()
-                    .find(|n| n.seq == r.seq)
-                {
-                    r = n;
-                }
-            }
-            Err(e) => return Err(format!("{}: {e}", r.path.display())),
+        }
+        None => vanished(&r.path),
+    }
+    Ok(())
+}
+
+/// Keeps the last `n` lines written to it (and a line in progress), nothing more.
+struct LastLines {
+    n: usize,
+    lines: std::collections::VecDeque<Vec<u8>>,
+    partial: Vec<u8>,
+}
+
+impl LastLines {
+    fn new(n: usize) -> LastLines {
+        LastLines {
+            n,
+            lines: std::collections::VecDeque::new(),
+            partial: Vec::new(),
         }
     }
-    Err(format!(
-        "{}: vanished (deleted by retention?)",
-        r.path.display()
-    ))
+    fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        for l in &self.lines {
+            out.write_all(l)?;
+        }
+        out.write_all(&self.partial)
+    }
+}
+
+impl Write for LastLines {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut rest = buf;
+        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+            self.partial.extend_from_slice(&rest[..=i]);
+            rest = &rest[i + 1..];
+            if self.n > 0 {
+                if self.lines.len() == self.n {
+                    self.lines.pop_front();
+                }
+                self.lines.push_back(std::mem::take(&mut self.partial));
+            } else {
+                self.partial.clear();
+            }
+        }
+        self.partial.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Prints the problems the decoder found since the last call.
+fn report_new(path: &Path, dec: &mut Decoder) {
+    for p in dec.take_new_problems().into_iter().take(SHOWN) {
+        eprintln!("alog: {}: {p}", path.display());
+    }
 }
 
 fn tail(args: &Args) -> Result<bool, String> {
@@ -319,10 +477,10 @@ fn tail(args: &Args) -> Result<bool, String> {
     let key = args.key.as_ref();
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    // The end of the active file: decode it whole, keep the last N lines.
-    let mut cur = open_active(path, 0, false, key, &mut out)?;
+    // The end of the active file: decode it, keep only the last N lines.
+    let mut cur = open_active(path, 0, false, false, key, &mut out)?;
     let mut dec = Decoder::new(path, key);
-    let mut text = Vec::new();
+    let mut last = LastLines::new(args.lines);
     let mut buf = vec![0u8; 1 << 16];
     let mut pos = 0u64;
     let read = |f: &mut std::fs::File, buf: &mut [u8]| {
@@ -334,16 +492,11 @@ fn tail(args: &Args) -> Result<bool, String> {
             break;
         }
         pos += n as u64;
-        dec.feed(&buf[..n], &mut text).map_err(|e| e.to_string())?;
+        dec.feed(&buf[..n], &mut last).map_err(|e| e.to_string())?;
     }
-    let start = text
-        .iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, b)| **b == b'\n')
-        .nth(args.lines)
-        .map_or(0, |(i, _)| i + 1);
-    out.write_all(&text[start..]).map_err(|e| e.to_string())?;
+    report_new(path, &mut dec);
+    last.write_to(&mut out).map_err(|e| e.to_string())?;
+    drop(last);
     out.flush().map_err(|e| e.to_string())?;
     if !args.follow {
         return Ok(true);
@@ -353,6 +506,7 @@ fn tail(args: &Args) -> Result<bool, String> {
         if n > 0 {
             pos += n as u64;
             dec.feed(&buf[..n], &mut out).map_err(|e| e.to_string())?;
+            report_new(path, &mut dec);
             out.flush().map_err(|e| e.to_string())?;
             continue;
         }
@@ -393,7 +547,7 @@ fn tail(args: &Args) -> Result<bool, String> {
         let own = own.or_else(|| unlinked.then(|| later.first().map(|r| r.seq)).flatten());
         let emit = own.is_some();
         let last = own.unwrap_or_else(|| later.last().map_or(cur.last_seq, |r| r.seq));
-        cur = open_active(path, last, emit, key, &mut out)?;
+        cur = open_active(path, last, emit, true, key, &mut out)?;
         pos = 0;
         dec = Decoder::new(path, key);
         out.flush().map_err(|e| e.to_string())?;
@@ -401,6 +555,12 @@ fn tail(args: &Args) -> Result<bool, String> {
 }
 
 fn main() -> ExitCode {
+    // A closed output pipe (`alog cat ... | head`) ends the command as it ends `cat`, by
+    // SIGPIPE, instead of a panic on the next print.
+    // SAFETY: restoring the default action of a signal, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let mut argv = std::env::args().skip(1).peekable();
     match argv.peek().map(String::as_str) {
         None | Some("-h" | "--help" | "help") => {

@@ -121,8 +121,9 @@ fn verify_reports_damage_and_cat_keeps_what_decodes() {
     }
     log.close(None).unwrap();
     let mut bytes = std::fs::read(&path).unwrap();
-    // The first chunk's length: its 46-byte header ends with the ciphertext's length.
-    let chunk = 46 + u32::from_be_bytes(bytes[42..46].try_into().unwrap()) as usize;
+    // The first chunk's length: its header ends with the ciphertext's length.
+    let h = alog_core::crypt::HEADER_LEN;
+    let chunk = h + u32::from_be_bytes(bytes[h - 4..h].try_into().unwrap()) as usize;
     bytes[chunk + 60] ^= 1; // inside the second chunk's ciphertext
     std::fs::write(&path, &bytes).unwrap();
     let out = alog(&["verify", "--key-env", KEY_VAR, path.to_str().unwrap()]);

@@ -372,7 +372,12 @@ fn a_crash_mid_compression_is_repaired_at_start() {
     // .1: crashed before the rename (junk temporary of a dead process, original whole);
     // .2: crashed after the rename (both exist: the original must go).
     std::fs::write(dir.path().join("app.log.1"), text).unwrap();
-    std::fs::write(dir.path().join("app.log.1.zst.tmp.999999999"), b"junk").unwrap();
+    // (A temporary alog made starts like a zstd stream; other files are left alone.)
+    std::fs::write(
+        dir.path().join("app.log.1.zst.tmp.999999999"),
+        &zstd::encode_all(&text[..], 1).unwrap()[..6],
+    )
+    .unwrap();
     std::fs::write(dir.path().join("app.log.2"), text).unwrap();
     std::fs::write(
         dir.path().join("app.log.2.zst"),
@@ -573,7 +578,7 @@ fn plain_and_encrypted_text_never_share_a_file() {
 fn background_errors_reach_the_error_callback_also_at_close() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
-    // A "rotated file" retention must delete but cannot: a folder with a file inside.
+    // A folder at a rotated file's name: left alone, and reported.
     std::fs::create_dir(dir.path().join("app.log.1")).unwrap();
     std::fs::write(dir.path().join("app.log.1").join("x"), b"x").unwrap();
     std::fs::write(dir.path().join("app.log.2"), b"x").unwrap();
@@ -590,10 +595,11 @@ fn background_errors_reach_the_error_callback_also_at_close() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(
-        seen[0].starts_with(&format!("retention in {}: ", dir.path().display())),
+        seen[0].starts_with(&format!("housekeeping in {}: ", dir.path().display()))
+            && seen[0].ends_with("app.log.1 is left alone: it is a directory"),
         "{seen:?}"
     );
-    assert!(log.last_error().unwrap().starts_with("retention in "));
+    assert!(log.last_error().unwrap().starts_with("housekeeping in "));
 }
 
 #[test]

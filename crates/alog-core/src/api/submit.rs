@@ -282,7 +282,7 @@ fn request_write(s: &Shared) {
 
 fn wake_writer(s: &Shared) {
     if s.parked.swap(false, Ordering::AcqRel) {
-        crate::writer::pool::wake(&s.job());
+        crate::writer::pool::wake_from_caller(&s.job());
     }
 }
 

@@ -7,8 +7,20 @@ use std::path::{Path, PathBuf};
 
 use crate::sinks::file::crypt::{Key, Opener, MAGIC};
 use crate::sinks::file::naming::{Codec, Naming};
+pub use crate::sinks::file::safe::open_read;
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+
+/// Bytes that tell an encrypted file: the magic, a known version and valid flags (a plain
+/// file that happens to start with `ALGC` is not taken for one).
+const CHUNK_START: usize = 6;
+
+fn looks_encrypted(first: &[u8]) -> bool {
+    first.len() >= CHUNK_START
+        && first.starts_with(MAGIC)
+        && crate::sinks::file::crypt::known_version(first[4])
+        && first[5] & !1 == 0
+}
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 
 enum Stage {
@@ -62,6 +74,7 @@ pub struct Decoder {
     pub report: FileReport,
     last_byte: Option<u8>,
     started: bool,
+    problems_seen: usize,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -86,7 +99,19 @@ impl Decoder {
             },
             last_byte: None,
             started: false,
+            problems_seen: 0,
         }
+    }
+
+    /// Problems found since the last call (for a reader that follows a growing file).
+    pub fn take_new_problems(&mut self) -> Vec<String> {
+        if let Some(o) = self.opener.as_mut() {
+            let found: Vec<String> = o.problems.drain(..).map(|p| p.to_string()).collect();
+            self.report.problems.extend(found);
+        }
+        let new = self.report.problems[self.problems_seen..].to_vec();
+        self.problems_seen = self.report.problems.len();
+        new
     }
 
     /// Pushes file bytes; decoded text goes to `out`.
@@ -94,12 +119,12 @@ impl Decoder {
         self.report.bytes_in += bytes.len() as u64;
         if !self.started {
             self.first.extend_from_slice(bytes);
-            if self.first.len() < MAGIC.len() && !bytes.is_empty() {
+            if self.first.len() < CHUNK_START && !bytes.is_empty() {
                 return Ok(());
             }
             self.started = true;
             let first = std::mem::take(&mut self.first);
-            self.report.encrypted = first.starts_with(MAGIC);
+            self.report.encrypted = looks_encrypted(&first);
             if self.report.encrypted && self.opener.is_none() {
                 self.key_missing = true;
                 self.report.undecodable = true;
@@ -164,19 +189,44 @@ impl Decoder {
             };
             return self.decode(&seen, out);
         }
-        let res = match &mut self.stage {
-            Stage::Plain => return self.emit(bytes, out),
-            Stage::Gzip(d) => d.write_all(bytes).map(|_| std::mem::take(d.get_mut())),
-            Stage::Zstd(d) => d.write_all(bytes).map(|_| std::mem::take(d.get_mut())),
-            Stage::Detect(_) | Stage::Failed => return Ok(()),
-        };
-        match res {
-            Ok(text) => self.emit(&text, out),
-            Err(e) => {
-                self.fail(e);
-                Ok(())
+        if matches!(self.stage, Stage::Plain) {
+            return self.emit(bytes, out);
+        }
+        // Decompressors take a little input at a time and what each step produced goes out
+        // before the next: memory stays bounded whatever the compression ratio (a small
+        // file that decompresses to gigabytes is streamed, never held).
+        let mut stage = std::mem::replace(&mut self.stage, Stage::Failed);
+        let mut rest = bytes;
+        let mut result = Ok(());
+        while !rest.is_empty() {
+            let step = match &mut stage {
+                Stage::Gzip(d) => d.write(rest).map(|n| (n, std::mem::take(d.get_mut()))),
+                Stage::Zstd(d) => d.write(rest).map(|n| (n, std::mem::take(d.get_mut()))),
+                _ => break,
+            };
+            match step {
+                Ok((0, text)) if text.is_empty() => {
+                    self.fail(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the decoder took no input",
+                    ));
+                    return Ok(());
+                }
+                Ok((n, text)) => {
+                    rest = &rest[n..];
+                    if let Err(e) = self.emit(&text, out) {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                Err(e) => {
+                    self.fail(e);
+                    return Ok(());
+                }
             }
         }
+        self.stage = stage;
+        result
     }
 
     fn fail(&mut self, e: io::Error) {
@@ -205,10 +255,7 @@ impl Decoder {
             o.finish();
             self.report.chunks = o.chunks;
             self.report.open_streams = o.open_streams();
-            if o.problems
-                .iter()
-                .any(|p| matches!(p, crate::sinks::file::crypt::Problem::Forged { .. }))
-            {
+            if o.forged > 0 {
                 self.report.undecodable = true;
             }
             let problems: Vec<String> = o.problems.iter().map(|p| p.to_string()).collect();
@@ -238,16 +285,28 @@ fn memchr_count(needle: u8, hay: &[u8]) -> u64 {
     hay.iter().filter(|b| **b == needle).count() as u64
 }
 
-/// Reads and decodes a whole file into `out`; `progress` sees the bytes read so far.
+/// Reads and decodes a whole file into `out`, streaming it (memory stays bounded whatever
+/// its size); `progress` sees the bytes read so far. The file is opened without following a
+/// link and must be a regular file (a FIFO or a device at its name is refused, not read).
 pub fn decode_file(
     path: &Path,
     key: Option<&Key>,
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<FileReport> {
-    let mut f = std::fs::File::open(path)?;
+    decode_open(open_read(path)?, path, key, out, progress)
+}
+
+/// [`decode_file`] of a file already opened.
+pub fn decode_open(
+    mut f: std::fs::File,
+    path: &Path,
+    key: Option<&Key>,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<FileReport> {
     let mut d = Decoder::new(path, key);
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = match f.read(&mut buf) {
             Ok(0) => break,
@@ -261,28 +320,62 @@ pub fn decode_file(
     d.finish(out)
 }
 
+/// The files of a rotated set in the order rotation made them, and what was left out.
+#[derive(Clone, Debug, Default)]
+pub struct SetFiles {
+    /// Rotated files by number, oldest first, then the active file (if it exists).
+    pub files: Vec<PathBuf>,
+    /// Whether the last of `files` is the active file (the others were rotated: their
+    /// encrypted streams must have ended).
+    pub has_active: bool,
+    /// Files at names of the set that alog did not make (a link, a FIFO, a device, a
+    /// folder, another user's file), with why: they are not read.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
 /// The files of a rotated set in order: rotated files by number, then the active file.
-/// Temporary files of a compression in progress are left out (their original still exists).
-pub fn set_files(active: &Path) -> io::Result<Vec<PathBuf>> {
+/// Temporary files of a compression in progress are left out (their original still exists),
+/// and so are files alog did not make (listed in `skipped`).
+pub fn set_files_checked(active: &Path) -> io::Result<SetFiles> {
     let naming = Naming::new(active);
-    let mut files: Vec<PathBuf> = Vec::new();
+    let mut set = SetFiles::default();
     let mut last_seq = None;
     for r in naming.scan()? {
+        if let Some(why) = r.foreign {
+            set.skipped.push((r.path, why));
+            continue;
+        }
         if r.tmp_pid.is_some() {
             continue;
         }
         // During a compression both the original and the finished copy may exist for a
         // moment: the compressed one sorts last and replaces the original.
         if last_seq == Some(r.seq) {
-            files.pop();
+            set.files.pop();
         }
         last_seq = Some(r.seq);
-        files.push(r.path);
+        set.files.push(r.path);
     }
-    if active.exists() {
-        files.push(active.to_path_buf());
+    match std::fs::symlink_metadata(active) {
+        Ok(m) if m.file_type().is_file() => {
+            set.files.push(active.to_path_buf());
+            set.has_active = true;
+        }
+        Ok(m) => set.skipped.push((
+            active.to_path_buf(),
+            format!(
+                "it is {}",
+                crate::sinks::file::safe::kind(std::os::unix::fs::MetadataExt::mode(&m))
+            ),
+        )),
+        Err(_) => {}
     }
-    Ok(files)
+    Ok(set)
+}
+
+/// The files of a rotated set in order ([`set_files_checked`] without what it skipped).
+pub fn set_files(active: &Path) -> io::Result<Vec<PathBuf>> {
+    Ok(set_files_checked(active)?.files)
 }
 
 #[cfg(test)]
@@ -335,5 +428,62 @@ mod tests {
         assert!(!r.is_ok(), "a cut gzip file is reported: {r:?}");
         let (_, r) = decode(b"full\ntorn", None, 3);
         assert_eq!((r.lines, r.torn_tail), (1, 4));
+    }
+
+    #[test]
+    fn a_plain_file_starting_with_the_magic_is_plain() {
+        let text = b"ALGC is the name of our project\nsecond line\n";
+        let (out, r) = decode(text, None, 3);
+        assert_eq!(out, text);
+        assert_eq!(
+            (r.encrypted, r.codec, r.lines),
+            (false, Some(Codec::Plain), 2)
+        );
+        assert!(r.is_ok(), "{r:?}");
+    }
+
+    /// Counts what passes through and remembers the largest single write.
+    #[derive(Default)]
+    struct Meter {
+        total: u64,
+        largest: usize,
+    }
+
+    impl Write for Meter {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.total += b.len() as u64;
+            self.largest = self.largest.max(b.len());
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_decompression_bomb_streams_in_bounded_pieces() {
+        // 32 MiB of newlines compress to a few KiB: fed at once, no output piece may hold
+        // more than a decoder's buffer.
+        let big = 32usize << 20;
+        let zeros = vec![b'\n'; 1 << 20];
+        let mut z = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        for _ in 0..big >> 20 {
+            z.write_all(&zeros).unwrap();
+            g.write_all(&zeros).unwrap();
+        }
+        for bomb in [z.finish().unwrap(), g.finish().unwrap()] {
+            assert!(bomb.len() < 256 << 10, "{}", bomb.len());
+            let mut m = Meter::default();
+            let mut d = Decoder::new(Path::new("bomb"), None);
+            d.feed(&bomb, &mut m).unwrap();
+            let r = d.finish(&mut m).unwrap();
+            assert_eq!((m.total, r.lines), (big as u64, big as u64));
+            assert!(
+                m.largest <= 1 << 20,
+                "an output piece of {} bytes",
+                m.largest
+            );
+        }
     }
 }

@@ -1,5 +1,11 @@
 //! Text and JSON rendering. One record is always exactly one line: control characters and
 //! invalid UTF-8 are escaped in text, and JSON output is always valid JSON.
+//!
+//! Logged values cannot forge structure: in JSON each key appears once (alog's own `ts`,
+//! `level`, `msg` and `source` win; a caller's field of the same name becomes `fields.NAME`,
+//! a repeated key `NAME#2`, `NAME#3`...); in text a key is escaped so that it holds no space,
+//! `=`, `"` or `\\`; and both escape every control character (C0, DEL, C1), the Unicode line
+//! separators and the bidirectional controls that could make a line display as another.
 
 use std::fmt::Write as _;
 
@@ -128,16 +134,31 @@ pub struct Formatter {
     style: Style,
     pattern: Pattern,
     ts: TsPrinter,
+    /// JSON: alog's own keys as rendered (`"ts"`, `"level"`, `"msg"`).
+    reserved: [Vec<u8>; 3],
+    /// JSON: where the keys of the current line's fields are in the output.
+    keys: Vec<(usize, usize)>,
+    scratch: Vec<u8>,
 }
 
 impl Formatter {
     pub fn new(style: Style) -> Formatter {
         let pattern = Pattern::parse(style.pattern.as_deref().unwrap_or(DEFAULT_PATTERN))
             .expect("patterns are validated when configured");
+        let quoted = |k: &str| {
+            let mut v = Vec::new();
+            json_str(k.as_bytes(), &mut v);
+            v
+        };
+        let k = &style.json_keys;
+        let reserved = [quoted(&k.ts), quoted(&k.level), quoted(&k.msg)];
         Formatter {
             style,
             pattern,
             ts: TsPrinter::default(),
+            reserved,
+            keys: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -203,15 +224,28 @@ impl Formatter {
                             text_value(s.func, out, ESCAPED_NEWLINE);
                         }
                     }
-                    r.each_field(|f| match f.value {
-                        Value::Json(b) if json_valid(b) => text_json(f.key, b, out),
-                        value => {
-                            out.push(b' ');
-                            text_escape(f.key, out);
-                            out.push(b'=');
-                            match value {
-                                Value::Str(b) | Value::Json(b) => text_value(b, out, nl),
-                                other => scalar(other, out, false),
+                    // alog's own `source` and `func` pairs win, as in JSON.
+                    let own = r.source.is_some() && !self.pattern.shows_source;
+                    let scratch = &mut self.scratch;
+                    r.each_field(|f| {
+                        let key = if own && (f.key == b"source" || f.key == b"func") {
+                            scratch.clear();
+                            scratch.extend_from_slice(b"fields.");
+                            scratch.extend_from_slice(f.key);
+                            &scratch[..]
+                        } else {
+                            f.key
+                        };
+                        match f.value {
+                            Value::Json(b) if json_valid(b) => text_json(key, b, out),
+                            value => {
+                                out.push(b' ');
+                                text_key(key, out);
+                                out.push(b'=');
+                                match value {
+                                    Value::Str(b) | Value::Json(b) => text_value(b, out, nl),
+                                    other => scalar(other, out, false),
+                                }
                             }
                         }
                     });
@@ -247,9 +281,46 @@ impl Formatter {
             }
             out.push(b'}');
         }
+        let reserved = &self.reserved;
+        let keys = &mut self.keys;
+        let scratch = &mut self.scratch;
+        keys.clear();
+        let has_ts = r.ts != NO_TIMESTAMP;
+        let has_source = r.source.is_some();
         r.each_field(|f| {
             out.push(b',');
+            let start = out.len();
             json_str(f.key, out);
+            let mut prefixed = false;
+            let mut n = 1u32;
+            loop {
+                let cur = &out[start..];
+                let own = (has_ts && cur == reserved[0].as_slice())
+                    || cur == reserved[1].as_slice()
+                    || cur == reserved[2].as_slice()
+                    || (has_source && cur == b"\"source\"");
+                let repeated = keys.iter().any(|&(a, b)| &out[a..b] == cur);
+                if !own && !repeated {
+                    break;
+                }
+                scratch.clear();
+                if own && !prefixed {
+                    prefixed = true;
+                } else {
+                    n += 1;
+                }
+                if prefixed {
+                    scratch.extend_from_slice(b"fields.");
+                }
+                scratch.extend_from_slice(f.key);
+                if n > 1 {
+                    scratch.push(b'#');
+                    push_u64(scratch, u64::from(n));
+                }
+                out.truncate(start);
+                json_str(scratch, out);
+            }
+            keys.push((start, out.len()));
             out.push(b':');
             match f.value {
                 Value::Str(b) => json_str(b, out),
@@ -424,10 +495,52 @@ fn breaks_lines(c: char) -> bool {
 const INDENTED_NEWLINE: &[u8] = b"\n    ";
 /// What a newline becomes otherwise.
 const ESCAPED_NEWLINE: &[u8] = b"\\n";
+/// The bidirectional formatting characters: they reorder how the rest of a line displays
+/// (CVE-2021-42574, "Trojan Source"), so a viewer would show text other than what is there.
+fn reorders(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters escaped in text output: controls (C0, DEL, C1), line separators, bidi controls.
+fn escaped_in_text(c: char) -> bool {
+    c.is_control() || breaks_lines(c) || reorders(c)
+}
+
+/// A text field key: bare when it is a plain token (no space, `=`, `"`, `\\`, control or
+/// invisible reordering character), else those bytes become `\xNN` (`\u{NNNN}` for a
+/// non-ASCII character), so that a logfmt reader splits the pair where alog did; an empty key
+/// is `""`.
+pub fn text_key(bytes: &[u8], out: &mut Vec<u8>) {
+    let plain = |b: u8| b > b' ' && b < 0x7f && b != b'=' && b != b'"' && b != b'\\';
+    if !bytes.is_empty() && bytes.iter().fold(true, |ok, &b| ok & plain(b)) {
+        put(out, bytes);
+        return;
+    }
+    if bytes.is_empty() {
+        out.extend_from_slice(b"\"\"");
+        return;
+    }
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_ascii() && plain(c as u8) {
+                out.push(c as u8);
+            } else if c.is_ascii() {
+                hex_byte(c as u8, out);
+            } else if escaped_in_text(c) || c.is_whitespace() {
+                push_display(out, format_args!("\\u{{{:04x}}}", c as u32));
+            } else {
+                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            }
+        }
+        for &b in chunk.invalid() {
+            hex_byte(b, out);
+        }
+    }
+}
 
 /// Text escaping: valid UTF-8 without control characters passes through; `\n` `\r` `\t`
 /// stay readable, other ASCII control bytes and invalid UTF-8 bytes become `\xNN`, and
-/// Unicode controls and line separators become `\u{NNNN}`.
+/// Unicode controls (C1), line separators and bidi controls become `\u{NNNN}`.
 pub fn text_escape(bytes: &[u8], out: &mut Vec<u8>) {
     escape_text(bytes, out, ESCAPED_NEWLINE)
 }
@@ -446,7 +559,7 @@ fn escape_text(bytes: &[u8], out: &mut Vec<u8>, nl: &[u8]) {
         let valid = chunk.valid();
         let mut start = 0;
         for (i, c) in valid.char_indices() {
-            if c.is_control() || breaks_lines(c) {
+            if escaped_in_text(c) {
                 out.extend_from_slice(&valid.as_bytes()[start..i]);
                 match c {
                     '\n' => out.extend_from_slice(nl),
@@ -472,7 +585,10 @@ fn text_value(bytes: &[u8], out: &mut Vec<u8>, nl: &[u8]) {
         && bytes
             .iter()
             .all(|&b| b > b' ' && b != b'"' && b != b'=' && b != b'\\' && b != 0x7f);
-    if plain && (bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()) {
+    if plain
+        && (bytes.is_ascii()
+            || std::str::from_utf8(bytes).is_ok_and(|t| !t.chars().any(escaped_in_text)))
+    {
         put(out, bytes);
         return;
     }
@@ -490,8 +606,9 @@ fn text_value(bytes: &[u8], out: &mut Vec<u8>, nl: &[u8]) {
     out.push(b'"');
 }
 
-/// A JSON string literal; invalid UTF-8 becomes U+FFFD, and U+0085, U+2028 and U+2029 are
-/// escaped so that no line-splitting reader can cut a record in two.
+/// A JSON string literal; invalid UTF-8 becomes U+FFFD, and the C1 controls (U+0080-009F),
+/// U+2028 and U+2029 (so that no line-splitting reader can cut a record in two) and the bidi
+/// controls (so that no viewer shows the line reordered) are escaped as `\uNNNN`.
 pub fn json_str(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     // Fast path: printable ASCII without quotes or backslashes is copied as is.
@@ -513,7 +630,8 @@ pub fn json_str(bytes: &[u8], out: &mut Vec<u8>) {
                 '\t' => b"\\t",
                 '\u{8}' => b"\\b",
                 '\u{c}' => b"\\f",
-                '\0'..='\u{1f}' | '\u{7f}' | '\u{85}' | '\u{2028}' | '\u{2029}' => b"",
+                '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' => b"",
+                c if reorders(c) => b"",
                 _ => continue,
             };
             out.extend_from_slice(&valid.as_bytes()[start..i]);
@@ -553,7 +671,7 @@ impl JsonCheck<'_> {
     fn flatten(&mut self, path: &mut Vec<u8>, out: &mut Vec<u8>) {
         let leaf = |path: &[u8], value: &[u8], out: &mut Vec<u8>| {
             out.push(b' ');
-            text_escape(path, out);
+            text_key(path, out);
             out.push(b'=');
             text_value(value, out, ESCAPED_NEWLINE);
         };
@@ -965,6 +1083,85 @@ mod tests {
             line,
             "2023-11-14T22:13:20.123456Z INFO a\\nb\\r\\tc\\x00d\\xffe\\ k=\"x\\ny\\\"z\""
         );
+    }
+
+    #[test]
+    fn values_cannot_forge_keys_or_hide_text() {
+        let fields = [
+            Field::new("a=b c", "v"),
+            Field::new("q\"k\\", "\u{202e}gnp.exe"),
+            Field::new("", "e"),
+            Field::new("x\u{85}y\u{2066}", "c1\u{9b}31m"),
+            Field::new("ok.key-1", "bare\u{a0}"),
+        ];
+        let line = render(
+            Format::Text,
+            Some("{msg}{fields}"),
+            "m\u{202e}\u{9b}".as_bytes(),
+            &fields,
+            None,
+        );
+        assert_eq!(
+            line,
+            "m\\u{202e}\\u{009b} a\\x3db\\x20c=v q\\x22k\\x5c=\"\\u{202e}gnp.exe\" \"\"=e \
+             x\\u{0085}y\\u{2066}=\"c1\\u{009b}31m\" ok.key-1=bare\u{a0}"
+        );
+        // A logfmt reader splits it where alog did: one pair per field, no forged key.
+        let pairs: Vec<&str> = line.split(' ').skip(1).collect();
+        assert_eq!(pairs.len(), 5, "{line}");
+        // With a source location, alog's `source` and `func` pairs win.
+        let src = Some(Source {
+            file: b"f.c",
+            line: 3,
+            func: b"main",
+        });
+        let fields = [
+            Field::new("source", "forged.c:1"),
+            Field::new("func", "evil"),
+        ];
+        assert_eq!(
+            render(Format::Text, Some("{msg}{fields}"), b"m", &fields, src),
+            "m source=f.c:3 func=main fields.source=forged.c:1 fields.func=evil"
+        );
+    }
+
+    #[test]
+    fn json_has_one_member_per_key_and_alogs_own_win() {
+        let fields = [
+            Field::new("level", "DEBUG"),
+            Field::new("msg", "forged"),
+            Field::new("ts", "1999"),
+            Field::new("source", "db"),
+            Field::new("a", 1i64),
+            Field::new("a", 2i64),
+            Field::new("a#2", 3i64),
+            Field::new("fields.level", 4i64),
+            Field::new("c1", "\u{9b}\u{202e}\u{2069}x"),
+        ];
+        let src = Some(Source {
+            file: b"f.c",
+            line: 1,
+            func: b"",
+        });
+        let line = render(Format::Json, None, b"real", &fields, src);
+        assert_eq!(
+            line,
+            "{\"ts\":\"2023-11-14T22:13:20.123456Z\",\"level\":\"INFO\",\"msg\":\"real\",\
+             \"source\":{\"file\":\"f.c\",\"line\":1},\"fields.level\":\"DEBUG\",\
+             \"fields.msg\":\"forged\",\"fields.ts\":\"1999\",\"fields.source\":\"db\",\
+             \"a\":1,\"a#2\":2,\"a#2#2\":3,\"fields.level#2\":4,\
+             \"c1\":\"\\u009b\\u202e\\u2069x\"}"
+        );
+        assert!(json_valid(line.as_bytes()));
+        // Without a source location, "source" is the caller's.
+        let line = render(
+            Format::Json,
+            Some(""),
+            b"m",
+            &[Field::new("source", "db")],
+            None,
+        );
+        assert!(line.ends_with(",\"source\":\"db\"}"), "{line}");
     }
 
     #[test]

@@ -178,6 +178,17 @@ pub fn threads() -> usize {
 /// Wakes `job`: it runs as soon as a thread is free (again right after its current run, if
 /// it is running now).
 pub(crate) fn wake(job: &Arc<dyn Job>) {
+    wake_with(job, true)
+}
+
+/// [`wake`] from a log call's hot path: it starts no thread unless the pool has none (a
+/// thread start allocates and takes a syscall); a busy pool thread that finds more work
+/// waiting starts the next one.
+pub(crate) fn wake_from_caller(job: &Arc<dyn Job>) {
+    wake_with(job, false)
+}
+
+fn wake_with(job: &Arc<dyn Job>, may_start: bool) {
     let st = &job.sched().state;
     let mut cur = st.load(Ordering::Acquire);
     loop {
@@ -187,27 +198,31 @@ pub(crate) fn wake(job: &Arc<dyn Job>) {
             _ => return,
         };
         match st.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) if next == QUEUED => return push_ready(job.clone()),
+            Ok(_) if next == QUEUED => return push_ready(job.clone(), may_start),
             Ok(_) => return,
             Err(c) => cur = c,
         }
     }
 }
 
-fn push_ready(job: Arc<dyn Job>) {
+fn push_ready(job: Arc<dyn Job>, may_start: bool) {
     let mut g = lock(&POOL.inner);
     g.ready.push_back(job);
-    start_or_notify(g);
+    start_or_notify(g, may_start);
 }
 
-/// With a job newly ready: an idle thread takes it, else a new thread starts (up to the limit).
-fn start_or_notify(mut g: MutexGuard<'_, Inner>) {
+/// With a job newly ready: an idle thread takes it, else a new thread starts (up to the
+/// limit; only if `may_start` or the pool has no thread at all).
+fn start_or_notify(mut g: MutexGuard<'_, Inner>, may_start: bool) {
     if g.idle > 0 {
         drop(g);
         POOL.cv.notify_one();
         return;
     }
-    if g.threads < max_threads() {
+    if g.threads < max_threads() && (may_start || g.threads == 0) {
+        if g.ready.capacity() < 64 {
+            g.ready.reserve(64);
+        }
         g.threads += 1;
         g.started += 1;
         let n = g.started;
@@ -232,7 +247,7 @@ fn arm(at: Instant, job: Arc<dyn Job>) {
     g.timers.push(Timer { at, seq, job });
     let needs_thread = g.threads == 0;
     if needs_thread {
-        start_or_notify(g);
+        start_or_notify(g, true);
     } else if earliest.map_or(true, |e| at < e) {
         // A sleeping thread may be waiting for a later timer.
         drop(g);
@@ -284,10 +299,12 @@ fn worker(_n: u64) {
             }
         }
         if let Some(job) = g.ready.pop_front() {
-            if !g.ready.is_empty() && g.idle > 0 {
-                POOL.cv.notify_one();
+            if !g.ready.is_empty() {
+                // More work waits: an idle thread, or a new one, takes it.
+                start_or_notify(g, true);
+            } else {
+                drop(g);
             }
-            drop(g);
             run_one(job);
             g = lock(&POOL.inner);
             continue;
@@ -350,7 +367,7 @@ fn run_one(job: Arc<dyn Job>) {
         Err(_) => {
             // Woken while it ran (AGAIN): run it again.
             st.store(QUEUED, Ordering::Release);
-            push_ready(job);
+            push_ready(job, true);
         }
     }
 }

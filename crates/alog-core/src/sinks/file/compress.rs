@@ -5,16 +5,23 @@
 //! next start), after it the compressed copy is whole and the original is removed at the next
 //! start. An encrypted file is decrypted, compressed and encrypted again (compressing
 //! ciphertext would gain nothing).
+//!
+//! Only a file that looks like alog made it is compressed (a regular file of this user with
+//! one link, opened without following a link); the copy gets no more permission bits than
+//! the original, keeps its modification time (so that `max_age` counts from the records, not
+//! from the compression), never replaces a file already at its name, and the original is
+//! removed only if the name still holds the file that was read.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::front::config::Compress;
-use crate::read::reader::decode_file;
+use crate::read::reader::decode_open;
 use crate::sinks::file::crypt::{Key, Sealer};
 use crate::sinks::file::naming::Codec;
+use crate::sinks::file::safe;
 
 /// Plaintext per chunk when re-encrypting a compressed file.
 const SEAL_CHUNK: usize = 1 << 20;
@@ -91,7 +98,21 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// The error for a file alog leaves alone.
+pub(crate) fn left_alone(path: &Path, why: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{} is left alone: {why}", path.display()),
+    )
+}
+
+fn id(m: &std::fs::Metadata) -> (u64, u64) {
+    (m.dev(), m.ino())
+}
+
 /// Compresses `src` to `src.gz` / `src.zst` atomically and removes `src`. Returns the new path.
+/// Errors: `InvalidInput` for a file alog did not make, `AlreadyExists` when something else
+/// is at the compressed name, `InvalidData` for a file that does not decode.
 pub(crate) fn compress_file(
     src: &Path,
     how: Compress,
@@ -101,11 +122,30 @@ pub(crate) fn compress_file(
     let ext = codec_of(how).extension();
     let dst = PathBuf::from(format!("{}{ext}", src.display()));
     let tmp = PathBuf::from(format!("{}.tmp.{}", dst.display(), std::process::id()));
+    let before = std::fs::symlink_metadata(src)?;
+    if let Some(why) = safe::why_foreign(&before) {
+        return Err(left_alone(src, &why));
+    }
+    let input = safe::open_read(src)?;
+    let meta = input.metadata()?;
+    if id(&meta) != id(&before) {
+        return Err(left_alone(src, "it was replaced while being opened"));
+    }
+    if std::fs::symlink_metadata(&dst).is_ok() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} exists and is not a copy alog finished: {} stays uncompressed",
+                dst.display(),
+                src.display()
+            ),
+        ));
+    }
     let file = OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(mode)
-        .custom_flags(libc::O_CLOEXEC)
+        .mode(safe::narrower(mode, meta.mode()))
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
         .open(&tmp)?;
     let out = Out {
         file,
@@ -121,7 +161,7 @@ pub(crate) fn compress_file(
             )),
             _ => Encoder::Zstd(zstd::stream::write::Encoder::new(out, 3)?),
         };
-        let report = decode_file(src, key, &mut enc, &mut |_| {})?;
+        let report = decode_open(input, src, key, &mut enc, &mut |_| {})?;
         if let Some(p) = report.problems.first().filter(|_| report.undecodable) {
             // Undecodable bytes stay where they are: never replace a file by a partial copy.
             return Err(io::Error::new(
@@ -133,8 +173,26 @@ pub(crate) fn compress_file(
             Encoder::Gzip(e) => e.finish()?,
             Encoder::Zstd(e) => e.finish()?,
         };
-        out.finish()?;
-        std::fs::rename(&tmp, &dst)?;
+        let file = out.finish()?;
+        // The copy keeps the original's times: retention's max_age counts from the records.
+        let times = std::fs::FileTimes::new()
+            .set_accessed(meta.accessed()?)
+            .set_modified(meta.modified()?);
+        file.set_times(times)?;
+        safe::rename_noreplace(&tmp, &dst).map_err(|e| {
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} appeared meanwhile: {} stays uncompressed",
+                        dst.display(),
+                        src.display()
+                    ),
+                )
+            } else {
+                e
+            }
+        })?;
         if let Some(dir) = dst.parent() {
             sync_dir(if dir.as_os_str().is_empty() {
                 Path::new(".")
@@ -142,7 +200,11 @@ pub(crate) fn compress_file(
                 dir
             })?;
         }
-        std::fs::remove_file(src)
+        // Remove the original only if its name still holds the file that was compressed.
+        match std::fs::symlink_metadata(src) {
+            Ok(m) if id(&m) == id(&meta) => std::fs::remove_file(src),
+            _ => Ok(()),
+        }
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
@@ -178,7 +240,7 @@ mod tests {
             let dst = compress_file(&src, how, key, 0o600).unwrap();
             assert!(!src.exists());
             let mut out = Vec::new();
-            let r = decode_file(&dst, key, &mut out, &mut |_| {}).unwrap();
+            let r = crate::read::reader::decode_file(&dst, key, &mut out, &mut |_| {}).unwrap();
             assert_eq!(out, text);
             assert_eq!(r.codec, Some(codec_of(how)));
             assert_eq!(r.encrypted, key.is_some());
@@ -189,5 +251,69 @@ mod tests {
             );
             std::fs::remove_file(dst).unwrap();
         }
+    }
+}
+
+#[cfg(test)]
+mod hostile_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn links_fifos_and_devices_at_a_rotated_name_are_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let private = d.join("private");
+        std::fs::write(&private, b"secret\n").unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&private, d.join("a.log.1")).unwrap();
+        std::os::unix::fs::symlink("/dev/urandom", d.join("a.log.2")).unwrap();
+        let fifo = std::ffi::CString::new(d.join("a.log.3").into_os_string().into_encoded_bytes())
+            .unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        for (name, what) in [
+            ("a.log.1", "a symbolic link"),
+            ("a.log.2", "a symbolic link"),
+            ("a.log.3", "a FIFO"),
+        ] {
+            let e = compress_file(&d.join(name), Compress::Gzip, None, 0o640).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+            assert!(
+                e.to_string()
+                    .contains(&format!("is left alone: it is {what}")),
+                "{e}"
+            );
+            assert!(!d.join(format!("{name}.gz")).exists());
+        }
+        assert_eq!(std::fs::read(&private).unwrap(), b"secret\n");
+    }
+
+    #[test]
+    fn the_copy_is_no_more_readable_and_keeps_the_time_and_replaces_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let src = d.join("a.log.1");
+        std::fs::write(&src, b"line\n").unwrap();
+        std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&src)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let dst = compress_file(&src, Compress::Zstd, None, 0o640).unwrap();
+        let m = std::fs::metadata(&dst).unwrap();
+        assert_eq!(m.mode() & 0o777, 0o600);
+        assert_eq!(m.modified().unwrap(), old);
+        // Something already at the compressed name: neither replaced nor the original removed.
+        let src = d.join("a.log.2");
+        std::fs::write(&src, b"real\n").unwrap();
+        std::fs::write(d.join("a.log.2.zst"), b"bogus").unwrap();
+        let e = compress_file(&src, Compress::Zstd, None, 0o640).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
+        assert_eq!(std::fs::read(&src).unwrap(), b"real\n");
+        assert_eq!(std::fs::read(d.join("a.log.2.zst")).unwrap(), b"bogus");
     }
 }

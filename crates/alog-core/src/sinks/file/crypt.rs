@@ -6,17 +6,24 @@
 //! several processes appending to one file never interleave. A chunk is:
 //!
 //! ```text
-//! magic "ALGC" | version 1 (1 byte) | flags (1 byte, bit 0 = last chunk of its stream)
-//! | stream id (8 bytes, random per opened file) | index (u32 BE, 0, 1, 2... in its stream)
-//! | nonce (24 random bytes) | length of the ciphertext (u32 BE) | ciphertext + 16-byte tag
+//! magic "ALGC" | version 2 (1 byte) | flags (1 byte, bit 0 = last chunk of its stream)
+//! | file id (8 bytes: random for a new file, taken from its first chunk by every process
+//!   that appends to it) | stream id (8 bytes, random per opened file and process)
+//! | index (u32 BE, 0, 1, 2... in its stream) | nonce (24 random bytes)
+//! | length of the ciphertext (u32 BE) | ciphertext + 16-byte tag
 //! ```
 //!
-//! The 46 header bytes are the associated data, so a chunk cannot be moved to another place
-//! of its stream or altered without failing authentication; a missing chunk shows as a gap
-//! in its stream's indexes. The key is 32 bytes, read at open from a file (32 raw bytes or
-//! 64 hex digits) or an environment variable (64 hex digits); it is never written anywhere.
+//! The 54 header bytes are the associated data, so a chunk cannot be altered or moved to
+//! another place of its stream without failing authentication. A reader reports a missing
+//! chunk (a gap in its stream's indexes), a chunk seen twice (replay), a chunk of another
+//! file (its file id differs from the first chunk's: transplant) and a stream without its
+//! last chunk (the writer closes its stream when it rotates or reopens a file, so in a
+//! rotated file this means truncation or a crash). The key is 32 bytes, read at open from a
+//! file (32 raw bytes or 64 hex digits) or an environment variable (64 hex digits); it is
+//! never written anywhere, is zeroed when dropped (as are the buffers it was read through),
+//! and its page is excluded from core dumps where the OS allows (`MADV_DONTDUMP`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
@@ -26,17 +33,43 @@ use crate::front::config::KeySource;
 use crate::front::error::{Error, Result};
 
 pub const MAGIC: &[u8; 4] = b"ALGC";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const FLAG_LAST: u8 = 1;
-pub const HEADER_LEN: usize = 4 + 1 + 1 + 8 + 4 + 24 + 4;
+pub const HEADER_LEN: usize = 4 + 1 + 1 + 8 + 8 + 4 + 24 + 4;
+// Offsets of the header's fields.
+const FILE_ID: usize = 6;
+const STREAM_ID: usize = 14;
+const INDEX: usize = 22;
+const NONCE: usize = 26;
+const LEN: usize = 50;
+
+/// Whether `v` is a chunk format version this reader knows.
+pub fn known_version(v: u8) -> bool {
+    v == VERSION
+}
+
+/// The file id in a chunk header at the start of `head`, if it is one.
+pub fn file_id_of(head: &[u8]) -> Option<[u8; 8]> {
+    (head.len() >= HEADER_LEN && head.starts_with(MAGIC) && known_version(head[4]))
+        .then(|| head[FILE_ID..STREAM_ID].try_into().expect("8 bytes"))
+}
+
+/// Problems an [`Opener`] keeps; later ones are only counted.
+const MAX_PROBLEMS: usize = 1000;
 const TAG_LEN: usize = 16;
 /// Bytes a chunk adds to its plaintext.
 pub const OVERHEAD: usize = HEADER_LEN + TAG_LEN;
 /// The longest chunk a reader accepts (a writer's batch is at most a few MiB).
 pub const MAX_CHUNK: usize = 256 << 20;
 
-/// A 32-byte key; zeroed on drop, never printed.
-pub struct Key([u8; 32]);
+/// The page a key lives in: page-aligned and page-sized, so that it can be excluded from
+/// core dumps and locked in memory without touching anything else.
+#[repr(C, align(4096))]
+struct KeyPage([u8; 4096]);
+
+/// A 32-byte key; never printed, zeroed on drop, kept out of core dumps (`MADV_DONTDUMP`)
+/// and, where `RLIMIT_MEMLOCK` allows, out of swap (`mlock`).
+pub struct Key(Box<KeyPage>);
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46,34 +79,61 @@ impl std::fmt::Debug for Key {
 
 impl Drop for Key {
     fn drop(&mut self) {
-        for b in self.0.iter_mut() {
-            // SAFETY: `b` is a valid, aligned byte of self.
-            unsafe { std::ptr::write_volatile(b, 0) };
+        use zeroize::Zeroize;
+        self.0 .0[..32].zeroize();
+        let p = self.0 .0.as_mut_ptr().cast::<libc::c_void>();
+        // SAFETY: the page is ours, page-aligned and page-sized; undoing the advice before
+        // the allocator reuses it.
+        unsafe {
+            libc::munlock(p, 4096);
+            libc::madvise(p, 4096, libc::MADV_DODUMP);
         }
     }
 }
 
-fn hex32(s: &[u8]) -> Option<[u8; 32]> {
-    let s: Vec<u8> = s
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    if s.len() != 64 {
-        return None;
+/// Parses 64 hex digits (whitespace ignored) into `out`.
+fn hex32(s: &[u8], out: &mut [u8; 32]) -> bool {
+    let mut digits = s.iter().filter(|b| !b.is_ascii_whitespace());
+    for o in out.iter_mut() {
+        let (Some(hi), Some(lo)) = (digits.next(), digits.next()) else {
+            return false;
+        };
+        let (Some(hi), Some(lo)) = ((*hi as char).to_digit(16), (*lo as char).to_digit(16)) else {
+            return false;
+        };
+        *o = (hi * 16 + lo) as u8;
     }
-    let mut out = [0u8; 32];
-    for (i, pair) in s.chunks(2).enumerate() {
-        let hi = (pair[0] as char).to_digit(16)?;
-        let lo = (pair[1] as char).to_digit(16)?;
-        out[i] = (hi * 16 + lo) as u8;
-    }
-    Some(out)
+    digits.next().is_none()
 }
 
+/// Key files are at most this long (64 hex digits with some whitespace).
+const MAX_KEY_FILE: usize = 160;
+
 impl Key {
-    pub fn from_bytes(b: [u8; 32]) -> Key {
-        Key(b)
+    /// A zeroed key in a fresh page, excluded from core dumps.
+    fn blank() -> Key {
+        let mut page = Box::new(KeyPage([0; 4096]));
+        let p = page.0.as_mut_ptr().cast::<libc::c_void>();
+        // SAFETY: the page is ours, page-aligned and page-sized. Both calls are advice: a
+        // failure (no MADV_DONTDUMP, RLIMIT_MEMLOCK) leaves the key usable.
+        unsafe {
+            libc::madvise(p, 4096, libc::MADV_DONTDUMP);
+            libc::mlock(p, 4096);
+        }
+        Key(page)
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8; 32] {
+        (&mut self.0 .0[..32]).try_into().expect("32 bytes")
+    }
+
+    /// A key from its bytes (the argument is zeroed).
+    pub fn from_bytes(mut b: [u8; 32]) -> Key {
+        use zeroize::Zeroize;
+        let mut k = Key::blank();
+        k.bytes_mut().copy_from_slice(&b);
+        b.zeroize();
+        k
     }
 
     /// Reads the key from where `src` says.
@@ -81,43 +141,71 @@ impl Key {
         match src {
             KeySource::File(p) => Key::from_file(p),
             KeySource::Env(var) => {
+                use std::os::unix::ffi::OsStringExt;
                 let v = std::env::var_os(var).ok_or_else(|| {
                     Error::invalid(format!(
                         "encryption_key_env: environment variable {var} is not set"
                     ))
                 })?;
-                hex32(v.as_encoded_bytes()).map(Key).ok_or_else(|| {
-                    Error::invalid(format!(
-                        "encryption_key_env: {var} must hold 64 hex digits (a 32-byte key)"
-                    ))
-                })
+                let v = zeroize::Zeroizing::new(v.into_vec());
+                let mut k = Key::blank();
+                if hex32(&v, k.bytes_mut()) {
+                    return Ok(k);
+                }
+                Err(Error::invalid(format!(
+                    "encryption_key_env: {var} must hold 64 hex digits (a 32-byte key)"
+                )))
             }
         }
     }
 
     pub fn from_file(p: &Path) -> Result<Key> {
-        let bytes = std::fs::read(p).map_err(|e| {
+        use std::io::Read;
+        let cannot = |e| {
             Error::io(
                 format!("encryption_key_file: cannot read {}", p.display()),
                 e,
             )
-        })?;
-        if let Some(k) = hex32(&bytes) {
-            return Ok(Key(k));
+        };
+        let mut f = std::fs::File::open(p).map_err(cannot)?;
+        // Read into a fixed buffer that is zeroed after: no copy of the key left in freed
+        // memory by a growing vector.
+        let mut buf = zeroize::Zeroizing::new([0u8; MAX_KEY_FILE + 1]);
+        let mut n = 0;
+        loop {
+            match f.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => {
+                    n += k;
+                    if n == buf.len() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(cannot(e)),
+            }
         }
-        <[u8; 32]>::try_from(bytes.as_slice())
-            .map(Key)
-            .map_err(|_| {
-                Error::invalid(format!(
-                    "encryption_key_file: {} must hold 32 raw bytes or 64 hex digits, it has {} bytes",
-                    p.display(),
-                    bytes.len()
-                ))
-            })
+        let mut k = Key::blank();
+        if hex32(&buf[..n], k.bytes_mut()) {
+            return Ok(k);
+        }
+        if n == 32 {
+            k.bytes_mut().copy_from_slice(&buf[..32]);
+            return Ok(k);
+        }
+        let len = if n > MAX_KEY_FILE {
+            format!("more than {MAX_KEY_FILE}")
+        } else {
+            n.to_string()
+        };
+        Err(Error::invalid(format!(
+            "encryption_key_file: {} must hold 32 raw bytes or 64 hex digits, it has {len} bytes",
+            p.display()
+        )))
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(AeadKey::from_slice(&self.0))
+        XChaCha20Poly1305::new(AeadKey::from_slice(&self.0 .0[..32]))
     }
 }
 
@@ -130,6 +218,7 @@ fn random<const N: usize>() -> [u8; N] {
 /// Seals chunks of one stream.
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
+    file: [u8; 8],
     stream: [u8; 8],
     index: u32,
 }
@@ -146,9 +235,16 @@ impl Sealer {
     pub fn new(key: &Key) -> Sealer {
         Sealer {
             cipher: key.cipher(),
+            file: random(),
             stream: random(),
             index: 0,
         }
+    }
+
+    /// Binds the stream to a file: `Some(id)` of a file that has chunks (its first chunk's
+    /// file id), `None` for a new file (a fresh id).
+    pub fn bind(&mut self, file: Option<[u8; 8]>) {
+        self.file = file.unwrap_or_else(random);
     }
 
     /// Whether this stream has chunks (so that closing it is worth a last chunk).
@@ -168,6 +264,7 @@ impl Sealer {
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         out.push(if last { FLAG_LAST } else { 0 });
+        out.extend_from_slice(&self.file);
         out.extend_from_slice(&self.stream);
         out.extend_from_slice(&self.index.to_be_bytes());
         let nonce: [u8; 24] = random();
@@ -200,6 +297,13 @@ pub enum Problem {
     },
     /// The file ends inside a chunk (a torn write or a crash).
     Truncated { offset: u64, len: u64 },
+    /// A chunk already seen (same stream and index, or of a stream that had ended): its
+    /// text is not output again.
+    Replayed { offset: u64, index: u32 },
+    /// A chunk of another file (its file id is not the file's): its text is not output.
+    Transplanted { offset: u64 },
+    /// More problems than a report keeps.
+    More { count: u64 },
 }
 
 impl std::fmt::Display for Problem {
@@ -223,6 +327,15 @@ impl std::fmt::Display for Problem {
             Problem::Truncated { offset, len } => {
                 write!(f, "torn chunk at offset {offset} ({len} bytes, file ends)")
             }
+            Problem::Replayed { offset, index } => write!(
+                f,
+                "chunk at offset {offset} repeats chunk {index} of its stream (replayed)"
+            ),
+            Problem::Transplanted { offset } => write!(
+                f,
+                "chunk at offset {offset} belongs to another file (transplanted)"
+            ),
+            Problem::More { count } => write!(f, "and {count} more problems"),
         }
     }
 }
@@ -235,9 +348,19 @@ pub struct Opener {
     offset: u64,
     next_index: HashMap<[u8; 8], u32>,
     /// Streams that ended with a last chunk.
+    ended: HashSet<[u8; 8]>,
     pub closed_streams: u64,
     pub problems: Vec<Problem>,
+    /// Problems beyond the first 1000, counted only.
+    pub more_problems: u64,
+    /// Chunks whose tag did not verify (wrong key or altered).
+    pub forged: u64,
     pub chunks: u64,
+    /// The file's id: that of its first authentic chunk.
+    file: Option<[u8; 8]>,
+    /// How far past the start of `pending` the search for the next magic inside an
+    /// unfinished chunk has got (so that each byte is searched once).
+    searched: usize,
 }
 
 impl std::fmt::Debug for Opener {
@@ -256,9 +379,22 @@ impl Opener {
             pending: Vec::new(),
             offset: 0,
             next_index: HashMap::new(),
+            ended: HashSet::new(),
             closed_streams: 0,
             problems: Vec::new(),
+            more_problems: 0,
+            forged: 0,
             chunks: 0,
+            file: None,
+            searched: 0,
+        }
+    }
+
+    fn problem(&mut self, p: Problem) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(p);
+        } else {
+            self.more_problems += 1;
         }
     }
 
@@ -285,7 +421,8 @@ impl Opener {
             if rest.len() < HEADER_LEN {
                 break;
             }
-            let len = u32::from_be_bytes(rest[42..46].try_into().expect("4 bytes")) as usize;
+            let len =
+                u32::from_be_bytes(rest[LEN..HEADER_LEN].try_into().expect("4 bytes")) as usize;
             if !(TAG_LEN..=MAX_CHUNK).contains(&len) {
                 let skip = find_magic(&rest[1..]).map_or(rest.len(), |i| i + 1);
                 self.garbage(self.offset + pos as u64, skip as u64);
@@ -293,22 +430,30 @@ impl Opener {
                 continue;
             }
             if rest.len() < HEADER_LEN + len {
-                // A torn chunk is followed by the next writer's magic: skip to it.
-                match find_magic(&rest[4..]) {
-                    Some(i) if i + 4 < HEADER_LEN + len => {
-                        self.garbage(self.offset + pos as u64, (i + 4) as u64);
-                        pos += i + 4;
+                // A torn chunk is followed by the next writer's magic: skip to it. Each byte
+                // is searched once however the chunk arrives.
+                let from = self.searched.saturating_sub(pos).max(4);
+                match rest.get(from..).and_then(find_magic) {
+                    Some(i) if from + i < HEADER_LEN + len => {
+                        self.searched = 0;
+                        self.garbage(self.offset + pos as u64, (from + i) as u64);
+                        pos += from + i;
                         continue;
                     }
-                    _ => break,
+                    _ => {
+                        self.searched = pos + rest.len().saturating_sub(3).max(from);
+                        break;
+                    }
                 }
             }
+            self.searched = 0;
             let chunk_off = self.offset + pos as u64;
             let (head, body) = rest[..HEADER_LEN + len].split_at(HEADER_LEN);
-            let stream: [u8; 8] = head[6..14].try_into().expect("8 bytes");
-            let index = u32::from_be_bytes(head[14..18].try_into().expect("4 bytes"));
+            let file: [u8; 8] = head[FILE_ID..STREAM_ID].try_into().expect("8 bytes");
+            let stream: [u8; 8] = head[STREAM_ID..INDEX].try_into().expect("8 bytes");
+            let index = u32::from_be_bytes(head[INDEX..NONCE].try_into().expect("4 bytes"));
             let last = head[5] & FLAG_LAST != 0;
-            let nonce = XNonce::from_slice(&head[18..42]);
+            let nonce = XNonce::from_slice(&head[NONCE..LEN]);
             let (msg, tag) = body.split_at(len - TAG_LEN);
             let start = out.len();
             out.extend_from_slice(msg);
@@ -316,29 +461,45 @@ impl Opener {
                 .cipher
                 .decrypt_in_place_detached(nonce, head, &mut out[start..], Tag::from_slice(tag))
                 .is_ok();
-            if ok {
-                self.chunks += 1;
-                let expected = self.next_index.get(&stream).copied().unwrap_or(0);
-                if index != expected {
-                    self.problems.push(Problem::Gap {
-                        offset: chunk_off,
-                        expected,
-                        found: index,
-                    });
-                }
-                if last {
-                    self.next_index.remove(&stream);
-                    self.closed_streams += 1;
-                } else {
-                    self.next_index.insert(stream, index.wrapping_add(1));
-                }
-            } else {
-                out.truncate(start);
-                self.problems.push(Problem::Forged { offset: chunk_off });
-            }
             pos += HEADER_LEN + len;
+            if !ok {
+                out.truncate(start);
+                self.forged += 1;
+                self.problem(Problem::Forged { offset: chunk_off });
+                continue;
+            }
+            if *self.file.get_or_insert(file) != file {
+                out.truncate(start);
+                self.problem(Problem::Transplanted { offset: chunk_off });
+                continue;
+            }
+            let expected = self.next_index.get(&stream).copied().unwrap_or(0);
+            if self.ended.contains(&stream) || index < expected {
+                out.truncate(start);
+                self.problem(Problem::Replayed {
+                    offset: chunk_off,
+                    index,
+                });
+                continue;
+            }
+            self.chunks += 1;
+            if index != expected {
+                self.problem(Problem::Gap {
+                    offset: chunk_off,
+                    expected,
+                    found: index,
+                });
+            }
+            if last {
+                self.next_index.remove(&stream);
+                self.ended.insert(stream);
+                self.closed_streams += 1;
+            } else {
+                self.next_index.insert(stream, index.wrapping_add(1));
+            }
         }
         self.pending.drain(..pos);
+        self.searched = self.searched.saturating_sub(pos);
         self.offset += pos as u64;
     }
 
@@ -350,18 +511,24 @@ impl Opener {
                 return;
             }
         }
-        self.problems.push(Problem::Garbage { offset, len });
+        self.problem(Problem::Garbage { offset, len });
     }
 
     /// At the end of the file: reports bytes left inside an unfinished chunk.
     pub fn finish(&mut self) {
         if !self.pending.is_empty() {
-            self.problems.push(Problem::Truncated {
+            self.problem(Problem::Truncated {
                 offset: self.offset,
                 len: self.pending.len() as u64,
             });
             self.offset += self.pending.len() as u64;
             self.pending.clear();
+        }
+        if self.more_problems > 0 {
+            self.problems.push(Problem::More {
+                count: self.more_problems,
+            });
+            self.more_problems = 0;
         }
     }
 }
@@ -437,14 +604,114 @@ mod tests {
     }
 
     #[test]
+    fn the_key_page_is_left_out_of_core_dumps() {
+        let k = key(1);
+        let addr = k.0 .0.as_ptr() as usize;
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut inside = false;
+        let mut flags = None;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ') {
+                if let Some((a, b)) = range.split_once('-') {
+                    if let (Ok(a), Ok(b)) =
+                        (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+                    {
+                        inside = (a..b).contains(&addr);
+                        continue;
+                    }
+                }
+            }
+            if inside {
+                if let Some(f) = line.strip_prefix("VmFlags:") {
+                    flags = Some(f.to_string());
+                }
+            }
+        }
+        let flags = flags.expect("the key's mapping is in smaps");
+        assert!(
+            flags.split_whitespace().any(|f| f == "dd"),
+            "VmFlags:{flags}"
+        );
+    }
+
+    #[test]
+    fn replayed_transplanted_and_cut_chunks_are_reported() {
+        let k = key(7);
+        let mut s = Sealer::new(&k);
+        let mut c0 = Vec::new();
+        s.seal(b"zero\n", false, &mut c0);
+        let mut c1 = Vec::new();
+        s.seal(b"one\n", false, &mut c1);
+        // Another file's chunk, authentic under the same key.
+        let mut other = Sealer::new(&k);
+        let mut foreign = Vec::new();
+        other.seal(b"other file\n", false, &mut foreign);
+        let file = [&c0[..], &c1, &c1, &foreign].concat();
+        let mut o = Opener::new(&k);
+        let mut out = Vec::new();
+        o.feed(&file, &mut out);
+        o.finish();
+        assert_eq!(out, b"zero\none\n");
+        let (a, b) = (c0.len() as u64, c1.len() as u64);
+        assert_eq!(
+            o.problems,
+            [
+                Problem::Replayed {
+                    offset: a + b,
+                    index: 1
+                },
+                Problem::Transplanted { offset: a + 2 * b }
+            ]
+        );
+        // Cut at a chunk boundary: the stream never ends.
+        assert_eq!(o.open_streams(), 1);
+        // A closed stream's chunk seen again is a replay too.
+        let mut last = Vec::new();
+        s.seal(b"", true, &mut last);
+        let mut o = Opener::new(&k);
+        o.feed(&[&c0[..], &c1, &last, &c0].concat(), &mut out);
+        assert_eq!(o.open_streams(), 0);
+        assert!(
+            matches!(o.problems[..], [Problem::Replayed { index: 0, .. }]),
+            "{:?}",
+            o.problems
+        );
+    }
+
+    #[test]
+    fn a_torn_chunk_is_found_when_fed_in_small_pieces() {
+        let k = key(7);
+        let mut s = Sealer::new(&k);
+        let mut file = Vec::new();
+        s.seal(&vec![b'a'; 100_000], false, &mut file);
+        file.truncate(50_000); // torn
+        s.seal(b"after\n", false, &mut file);
+        let mut o = Opener::new(&k);
+        let mut out = Vec::new();
+        for piece in file.chunks(1000) {
+            o.feed(piece, &mut out);
+        }
+        o.finish();
+        assert_eq!(out, b"after\n");
+        assert_eq!(o.problems.len(), 2, "{:?}", o.problems);
+        assert_eq!(
+            o.problems[0],
+            Problem::Garbage {
+                offset: 0,
+                len: 50_000
+            }
+        );
+    }
+
+    #[test]
     fn keys_load_from_hex_and_raw_files_with_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let hex = dir.path().join("hex");
         std::fs::write(&hex, format!("{}\n", "ab".repeat(32))).unwrap();
-        assert_eq!(Key::from_file(&hex).unwrap().0, [0xab; 32]);
+        assert_eq!(Key::from_file(&hex).unwrap().0 .0[..32], [0xab; 32]);
         let raw = dir.path().join("raw");
         std::fs::write(&raw, [5u8; 32]).unwrap();
-        assert_eq!(Key::from_file(&raw).unwrap().0, [5; 32]);
+        assert_eq!(Key::from_file(&raw).unwrap().0 .0[..32], [5; 32]);
         std::fs::write(&raw, [5u8; 31]).unwrap();
         let e = Key::from_file(&raw).unwrap_err().to_string();
         assert!(

@@ -1,9 +1,13 @@
 //! The `alog-files` thread of a rotating file sink: compresses rotated files and applies
 //! retention, so that neither blocks the writer or the callers. At start it repairs what a
-//! crash may have left: temporaries of dead processes are removed, an original whose
-//! compressed copy exists is removed, rotated files not yet compressed are compressed.
+//! crash may have left: temporaries alog made in processes now dead are removed, an original
+//! whose compressed copy is complete (it decodes to the same bytes) is removed, rotated files
+//! not yet compressed are compressed. Files at names of the set that alog did not make (see
+//! `safe`) are left alone, and each is reported once as an error of the logger.
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -11,10 +15,11 @@ use std::time::SystemTime;
 
 use crate::front::config::Compress;
 use crate::front::error::Error;
-use crate::sinks::file::compress::{codec_of, compress_file};
+use crate::sinks::file::compress::{codec_of, compress_file, left_alone};
 use crate::sinks::file::crypt::Key;
 use crate::sinks::file::naming::{Codec, Naming};
-use crate::sinks::file::retention::{self, Policy};
+use crate::sinks::file::retention::{self, Compression, Policy};
+use crate::sinks::file::safe;
 
 /// Errors of the background thread, reported by the writer at its next batch.
 pub(crate) type BackgroundErrors = Arc<Mutex<Vec<Error>>>;
@@ -55,40 +60,145 @@ fn pid_alive(pid: u32) -> bool {
         || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-impl Settings {
-    fn compress_one(&self, path: &std::path::Path, errors: &BackgroundErrors) {
-        if self.compress == Compress::None {
-            return;
-        }
-        if let Err(e) = compress_file(path, self.compress, self.key.as_deref(), self.mode) {
-            if e.kind() != std::io::ErrorKind::NotFound
-                && e.kind() != std::io::ErrorKind::AlreadyExists
-            {
-                crate::writer::shared::lock(errors)
-                    .push(Error::io(format!("compressing {}", path.display()), e));
-            }
-        }
+/// The `alog-files` thread's state: what it was told and what it already reported.
+struct Worker {
+    settings: Settings,
+    errors: BackgroundErrors,
+    /// Files already reported as left alone (each is reported once).
+    reported: HashSet<PathBuf>,
+    /// Rotated files the compressor gave up on: retention counts them at their size.
+    failed: HashSet<PathBuf>,
+}
+
+/// The bytes of a decoded file, summarized: its length and CRC-32.
+#[derive(Default)]
+struct Digest(flate2::Crc);
+
+impl std::io::Write for Digest {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Worker {
+    fn report(&mut self, e: Error) {
+        crate::writer::shared::lock(&self.errors).push(e);
     }
 
-    fn retain(&self, errors: &BackgroundErrors) {
-        if let Err(e) = retention::apply(&self.naming, &self.policy, SystemTime::now()) {
-            crate::writer::shared::lock(errors).push(Error::io(
-                format!("retention in {}", self.naming.dir().display()),
-                e,
+    fn report_once(&mut self, path: &Path, what: std::io::Error) {
+        if self.reported.insert(path.to_path_buf()) {
+            self.report(Error::io(
+                format!("housekeeping in {}", self.settings.naming.dir().display()),
+                what,
             ));
         }
     }
 
+    fn compress_one(&mut self, path: &Path) {
+        let s = &self.settings;
+        if s.compress == Compress::None {
+            return;
+        }
+        match compress_file(path, s.compress, s.key.as_deref(), s.mode) {
+            Ok(_) => {}
+            // Another process sharing the set compressed or deleted it first.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::InvalidInput
+                    || e.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                self.failed.insert(path.to_path_buf());
+                self.report_once(path, e);
+            }
+            Err(e) => {
+                self.failed.insert(path.to_path_buf());
+                self.report(Error::io(format!("compressing {}", path.display()), e));
+            }
+        }
+    }
+
+    fn retain(&mut self) {
+        let s = &self.settings;
+        let comp = Compression {
+            on: s.compress != Compress::None,
+            failed: Some(&self.failed),
+        };
+        match retention::apply(&s.naming, &s.policy, SystemTime::now(), &comp) {
+            Ok(out) => {
+                for (p, why) in out.foreign {
+                    self.report_once(&p, left_alone(&p, &why));
+                }
+            }
+            Err(e) => {
+                let dir = s.naming.dir().display().to_string();
+                self.report(Error::io(format!("retention in {dir}"), e));
+            }
+        }
+    }
+
+    /// Whether the file at `path` could be a temporary alog's compressor made: empty (a
+    /// crash right after it was created) or starting like what it writes.
+    fn is_our_temporary(path: &Path, codec: Codec) -> bool {
+        let Ok(mut f) = safe::open_read(path) else {
+            return false;
+        };
+        let mut head = [0u8; 4];
+        let mut n = 0;
+        while n < head.len() {
+            match f.read(&mut head[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(_) => return false,
+            }
+        }
+        let head = &head[..n];
+        let magic: &[u8] = match codec {
+            Codec::Gzip => &[0x1f, 0x8b],
+            Codec::Zstd => &[0x28, 0xb5, 0x2f, 0xfd],
+            Codec::Plain => return false,
+        };
+        head.is_empty()
+            || magic.starts_with(head)
+            || head.starts_with(magic)
+            || crate::sinks::file::crypt::MAGIC.starts_with(head)
+    }
+
+    /// The decoded bytes of a file (length, CRC-32), if it decodes without a problem.
+    fn digest(&self, path: &Path) -> Option<(u64, u32)> {
+        let mut d = Digest::default();
+        let r = crate::read::reader::decode_file(
+            path,
+            self.settings.key.as_deref(),
+            &mut d,
+            &mut |_| {},
+        )
+        .ok()?;
+        (r.problems.is_empty() && !r.undecodable).then(|| (r.bytes_out, d.0.sum()))
+    }
+
     /// Repairs the folder after a crash and compresses what is left uncompressed.
-    fn recover(&self, errors: &BackgroundErrors) {
-        let Ok(found) = self.naming.scan() else {
+    fn recover(&mut self) {
+        let Ok(found) = self.settings.naming.scan() else {
             return;
         };
-        let want = codec_of(self.compress);
+        let want = codec_of(self.settings.compress);
         for (i, r) in found.iter().enumerate() {
+            if let Some(why) = &r.foreign {
+                self.report_once(&r.path, left_alone(&r.path, why));
+                continue;
+            }
             if let Some(pid) = r.tmp_pid {
                 if !pid_alive(pid) {
-                    let _ = std::fs::remove_file(&r.path);
+                    if Self::is_our_temporary(&r.path, r.codec) {
+                        let _ = std::fs::remove_file(&r.path);
+                    } else {
+                        let why = "it is no temporary file alog made";
+                        self.report_once(&r.path, left_alone(&r.path, why));
+                    }
                 }
                 continue;
             }
@@ -96,19 +206,54 @@ impl Settings {
                 .iter()
                 .take_while(|o| o.seq == r.seq)
                 .collect();
-            let has_compressed = same
+            let compressed: Vec<_> = same
                 .iter()
-                .any(|o| o.tmp_pid.is_none() && o.codec != Codec::Plain);
+                .filter(|o| o.tmp_pid.is_none() && o.codec != Codec::Plain)
+                .collect();
             // Another process sharing the set is compressing it right now.
             let in_progress = same.iter().any(|o| {
                 o.tmp_pid
                     .is_some_and(|p| p != std::process::id() && pid_alive(p))
             });
-            if r.codec == Codec::Plain && has_compressed {
-                let _ = std::fs::remove_file(&r.path);
+            if r.codec == Codec::Plain && !compressed.is_empty() {
+                // A crash between the rename of the copy and the removal of the original:
+                // remove the original only if a copy holds exactly its bytes.
+                let mine = self.digest(&r.path);
+                let whole = compressed
+                    .iter()
+                    .any(|c| c.foreign.is_none() && mine.is_some() && self.digest(&c.path) == mine);
+                if whole {
+                    let _ = std::fs::remove_file(&r.path);
+                } else {
+                    self.failed.insert(r.path.clone());
+                    let e = std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        format!(
+                            "{} is not a complete compressed copy of {}: both are kept",
+                            compressed[0].path.display(),
+                            r.path.display()
+                        ),
+                    );
+                    self.report_once(&r.path, e);
+                }
             } else if r.codec == Codec::Plain && want != Codec::Plain && !in_progress {
-                self.compress_one(&r.path, errors);
+                self.compress_one(&r.path);
             }
+        }
+    }
+
+    fn run(mut self, rx: Receiver<Job>) {
+        self.recover();
+        self.retain();
+        while let Ok(job) = rx.recv() {
+            let Job::Rotated(p) = job;
+            self.compress_one(&p);
+            // A burst of rotations: compress them all before retention counts the set, so
+            // that budgets count compressed sizes.
+            while let Ok(Job::Rotated(p)) = rx.try_recv() {
+                self.compress_one(&p);
+            }
+            self.retain();
         }
     }
 }
@@ -133,16 +278,13 @@ impl Housekeeper {
         let thread = std::thread::Builder::new()
             .name("alog-files".into())
             .spawn(move || {
-                settings.recover(&errors);
-                settings.retain(&errors);
-                while let Ok(job) = rx.recv() {
-                    match job {
-                        Job::Rotated(p) => {
-                            settings.compress_one(&p, &errors);
-                            settings.retain(&errors);
-                        }
-                    }
+                Worker {
+                    settings,
+                    errors,
+                    reported: HashSet::new(),
+                    failed: HashSet::new(),
                 }
+                .run(rx)
             })?;
         self.tx = Some(tx);
         self.thread = Some(thread);

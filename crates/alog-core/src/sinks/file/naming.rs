@@ -37,6 +37,9 @@ pub struct Rotated {
     pub codec: Codec,
     /// The PID of the process writing this temporary file (compression in progress).
     pub tmp_pid: Option<u32>,
+    /// Why the file at this name is not one alog made (a link, a FIFO, a device, a folder,
+    /// another user's file, a file with several links): alog leaves it alone and says so.
+    pub foreign: Option<String>,
 }
 
 /// The name of the active file and its folder.
@@ -113,12 +116,13 @@ impl Naming {
         }
         Some(Rotated {
             path: self.dir.join(name),
-            // A number no rotation reaches is a foreign file, not part of the set (and
-            // `next_seq` could not go past it).
-            seq: seq.parse().ok().filter(|n| *n < MAX_SEQ)?,
+            // Every number that fits is part of the set: a huge one (planted, or from a
+            // runaway process) only makes later numbers larger, never invisible.
+            seq: seq.parse().ok()?,
             period,
             codec,
             tmp_pid,
+            foreign: None,
         })
     }
 
@@ -132,7 +136,15 @@ impl Naming {
         };
         for entry in entries {
             let entry = entry?;
-            if let Some(r) = entry.file_name().to_str().and_then(|n| self.parse(n)) {
+            if let Some(mut r) = entry.file_name().to_str().and_then(|n| self.parse(n)) {
+                // `DirEntry::metadata` does not follow a link.
+                r.foreign = match entry.metadata() {
+                    Ok(m) => crate::sinks::file::safe::why_foreign(&m),
+                    // Deleted since the listing (a compression finishing: its copy may not
+                    // be in this listing): keep it, so that a reader looks for it again.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => Some(format!("it cannot be examined: {e}")),
+                };
                 out.push(r);
             }
         }
@@ -146,15 +158,25 @@ impl Naming {
         Ok(out)
     }
 
-    /// The number the next rotation takes: one more than any number in the folder.
+    /// The number the next rotation takes: one more than any number of a file of the set
+    /// in the folder (files alog did not make do not count).
     pub fn next_seq(&self) -> std::io::Result<u64> {
-        Ok(self.scan()?.iter().map(|r| r.seq).max().unwrap_or(0) + 1)
+        let found = self.scan()?;
+        let top = found
+            .iter()
+            .filter(|r| r.foreign.is_none())
+            .max_by_key(|r| r.seq);
+        match top {
+            None => Ok(1),
+            Some(r) => r.seq.checked_add(1).ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "rotation numbers are exhausted: {} has the largest number there is",
+                    r.path.display()
+                ))
+            }),
+        }
     }
 }
-
-/// Rotation numbers are below this (a file rotated every microsecond for 30 years stays far
-/// below it).
-const MAX_SEQ: u64 = 1 << 50;
 
 /// `YYYY-MM-DD` or `YYYY-MM-DDTHH`.
 fn is_period(s: &str) -> bool {
@@ -219,8 +241,40 @@ mod tests {
         let seqs: Vec<u64> = n.scan().unwrap().iter().map(|r| r.seq).collect();
         assert_eq!(seqs, [2, 9, 10]);
         assert_eq!(n.next_seq().unwrap(), 11);
-        // A foreign file with a number no rotation reaches is not taken as part of the set.
+        // A huge number is part of the set: the next rotation goes past it, so that the new
+        // file sorts after it and is seen by retention and readers.
+        std::fs::write(dir.path().join("a.log.1125899906842623"), b"").unwrap();
+        assert_eq!(n.next_seq().unwrap(), 1125899906842624);
         std::fs::write(dir.path().join("a.log.18446744073709551615"), b"").unwrap();
-        assert_eq!(n.next_seq().unwrap(), 11);
+        let e = n.next_seq().unwrap_err().to_string();
+        assert!(e.contains("rotation numbers are exhausted"), "{e}");
+        // Numbers beyond u64 are no name of the set.
+        assert_eq!(n.parse("a.log.18446744073709551616"), None);
+    }
+
+    #[test]
+    fn files_alog_did_not_make_are_marked_foreign_and_do_not_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = Naming::new(&dir.path().join("a.log"));
+        std::fs::write(dir.path().join("a.log.1"), b"x").unwrap();
+        std::os::unix::fs::symlink("/dev/urandom", dir.path().join("a.log.900")).unwrap();
+        std::fs::create_dir(dir.path().join("a.log.901")).unwrap();
+        std::fs::write(dir.path().join("other"), b"x").unwrap();
+        std::fs::hard_link(dir.path().join("other"), dir.path().join("a.log.902")).unwrap();
+        let found = n.scan().unwrap();
+        let why: Vec<(u64, Option<&str>)> = found
+            .iter()
+            .map(|r| (r.seq, r.foreign.as_deref()))
+            .collect();
+        assert_eq!(
+            why,
+            [
+                (1, None),
+                (900, Some("it is a symbolic link")),
+                (901, Some("it is a directory")),
+                (902, Some("it has 2 hard links")),
+            ]
+        );
+        assert_eq!(n.next_seq().unwrap(), 2);
     }
 }

@@ -6,7 +6,6 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,7 +17,8 @@ use crate::sinks::file::housekeeping::{BackgroundErrors, Housekeeper, Settings};
 use crate::sinks::file::lockfile::LockFile;
 use crate::sinks::file::naming::Naming;
 use crate::sinks::file::retention::Policy;
-use crate::sinks::target::{open_file, write_retrying};
+use crate::sinks::file::safe;
+use crate::sinks::target::write_retrying;
 
 const HOUR_NS: i64 = 3_600_000_000_000;
 const DAY_NS: i64 = 24 * HOUR_NS;
@@ -52,7 +52,10 @@ impl RotateInterval {
 #[derive(Debug)]
 pub(crate) struct FileSink {
     naming: Naming,
+    /// `file_mode`: the most permission bits a file alog creates gets.
     mode: u32,
+    /// The permission bits of the open file: the next file never gets more.
+    perm: u32,
     file: Option<File>,
     /// (device, inode) of the open file.
     id: (u64, u64),
@@ -65,6 +68,8 @@ pub(crate) struct FileSink {
     reopen_check: bool,
     lock: Option<LockFile>,
     sealer: Option<Sealer>,
+    /// The sealer carries the open file's id (read from its first chunk, or new).
+    bound: bool,
     sealed: Vec<u8>,
     housekeeper: Option<Housekeeper>,
     /// The reopen requests already served.
@@ -89,12 +94,24 @@ fn starts_encrypted(path: &Path, id: (u64, u64), len: u64) -> Option<bool> {
     if len == 0 {
         return None;
     }
-    let mut f = File::open(path).ok()?;
+    let mut f = safe::open_read(path).ok()?;
     if f.metadata().ok().map(|m| file_id(&m)) != Some(id) {
         return None;
     }
     let mut head = [0u8; 4];
     Some(f.read_exact(&mut head).is_ok() && &head == crate::sinks::file::crypt::MAGIC)
+}
+
+/// The file id in the first chunk of the encrypted file at `path` with identity `id`.
+fn first_file_id(path: &Path, id: (u64, u64)) -> Option<[u8; 8]> {
+    use std::io::Read;
+    let mut f = safe::open_read(path).ok()?;
+    if f.metadata().ok().map(|m| file_id(&m)) != Some(id) {
+        return None;
+    }
+    let mut head = [0u8; crate::sinks::file::crypt::HEADER_LEN];
+    f.read_exact(&mut head).ok()?;
+    crate::sinks::file::crypt::file_id_of(&head)
 }
 
 fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
@@ -107,32 +124,18 @@ fn mtime_ns(m: &std::fs::Metadata) -> i64 {
         .saturating_add(m.mtime_nsec())
 }
 
-/// Renames without replacing an existing file (`renameat2(RENAME_NOREPLACE)`; where the file
-/// system lacks it, a check and a rename, safe under the lock file).
-fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
-    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
-    let (f, t) = (c(from)?, c(to)?);
-    // SAFETY: two valid NUL-terminated paths.
-    let r = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            f.as_ptr(),
-            libc::AT_FDCWD,
-            t.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if r == 0 {
-        return Ok(());
+/// Opens the log path at start: its folders are created (mode 0750) and it must be a
+/// regular file (or nothing yet).
+fn open_log(path: &Path, mode: u32) -> Result<File> {
+    if let Err(e) = safe::create_parent(path) {
+        let dir = path.parent().unwrap_or(path);
+        return Err(Error::io(
+            format!("cannot create folder {}", dir.display()),
+            e,
+        ));
     }
-    let e = io::Error::last_os_error();
-    if e.raw_os_error() != Some(libc::EINVAL) && e.raw_os_error() != Some(libc::ENOSYS) {
-        return Err(e);
-    }
-    if to.exists() {
-        return Err(io::Error::from_raw_os_error(libc::EEXIST));
-    }
-    std::fs::rename(from, to)
+    safe::open_append(path, mode)
+        .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))
 }
 
 impl FileSink {
@@ -144,7 +147,7 @@ impl FileSink {
         errors: &BackgroundErrors,
     ) -> Result<FileSink> {
         let naming = Naming::new(path);
-        let file = open_file(path, mode)?;
+        let file = open_log(path, mode)?;
         let meta = file
             .metadata()
             .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?;
@@ -162,6 +165,7 @@ impl FileSink {
             max_files: lc.max_files,
             max_age: lc.max_age,
             max_total_bytes: lc.max_total_bytes,
+            active_reserve: lc.rotate_bytes,
         };
         let housekeeper = if lc.rotates() || policy.is_active() {
             let settings = Settings {
@@ -183,6 +187,7 @@ impl FileSink {
         Ok(FileSink {
             naming,
             mode,
+            perm: meta.mode() & 0o7777,
             id: file_id(&meta),
             size: meta.len(),
             period: (meta.len() > 0).then(|| lc.rotate_interval.period(mtime_ns(&meta))),
@@ -192,6 +197,7 @@ impl FileSink {
             reopen_check: lc.reopen_check,
             lock,
             sealer: key.map(|k| Sealer::new(k)),
+            bound: false,
             sealed: Vec::new(),
             housekeeper,
             reopen_seen: 0,
@@ -207,15 +213,16 @@ impl FileSink {
         self.naming.active()
     }
 
-    /// Opens the path again. The old file gets no last chunk: another process or tool may
-    /// own it now (rotated, being compressed); its stream simply ends.
+    /// Opens the path again. This process's stream in the old file ends with its last
+    /// chunk first (appended to the old file, which may have been moved: a reader of a
+    /// rotated file then sees every stream end, and a stream without its end means damage).
     fn reopen(&mut self) -> io::Result<()> {
+        self.close_stream();
         self.file = None;
-        let file = open_file(self.path(), self.mode).map_err(|e| match e {
-            Error::Io { source, .. } => source,
-            other => io::Error::other(other.to_string()),
-        })?;
+        safe::create_parent(self.path())?;
+        let file = safe::open_append(self.path(), safe::narrower(self.mode, self.perm))?;
         let meta = file.metadata()?;
+        self.perm = meta.mode() & 0o7777;
         self.id = file_id(&meta);
         self.size = meta.len();
         self.period = (meta.len() > 0).then(|| self.interval.period(mtime_ns(&meta)));
@@ -225,8 +232,26 @@ impl FileSink {
         if let Some(s) = self.sealer.as_mut() {
             s.restart();
         }
+        self.bound = false;
         self.reopens += 1;
         Ok(())
+    }
+
+    /// Binds the sealer to the open file: the id in its first chunk, or a new one for an
+    /// empty file (under the lock file when processes share it, so they agree).
+    fn bind(&mut self) {
+        if self.bound || self.sealer.is_none() {
+            return;
+        }
+        let id = if self.size == 0 {
+            None
+        } else {
+            first_file_id(self.naming.active(), self.id)
+        };
+        if let Some(s) = self.sealer.as_mut() {
+            s.bind(id);
+        }
+        self.bound = true;
     }
 
     /// Ends this process's encrypted stream in the open file with a last chunk.
@@ -251,6 +276,7 @@ impl FileSink {
             if let Some(s) = self.sealer.as_mut() {
                 s.restart();
             }
+            self.bound = false;
         }
         if let Some(l) = self.lock.as_mut() {
             l.lock().map_err(|e| {
@@ -275,6 +301,7 @@ impl FileSink {
         } else if let Some(f) = self.file.as_ref() {
             if let Ok(m) = f.metadata() {
                 self.size = m.len();
+                self.perm = m.mode() & 0o7777;
             }
         }
         Ok(())
@@ -317,16 +344,64 @@ impl FileSink {
         rotate && !self.rotation_failed && self.file.is_some()
     }
 
+    /// The error to give instead of touching the files when this sink shares them through
+    /// the lock file and does not hold it (another process kept it past the bounded wait).
+    /// Its kind is `WouldBlock`: the batch can be retried once the lock is free.
+    fn unlocked(&self) -> Option<io::Error> {
+        let l = self.lock.as_ref()?;
+        (!l.held()).then(|| {
+            io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "{} is locked by another process: nothing written without the lock",
+                    self.naming.lock_path().display()
+                ),
+            )
+        })
+    }
+
+    /// Whether `e` (from `begin_batch` or `write_batch`) means the lock file is held by
+    /// another process: the batch was not written and can be retried.
+    #[allow(dead_code)]
+    pub fn is_lock_busy(e: &io::Error) -> bool {
+        crate::sinks::file::lockfile::is_busy(e)
+    }
+
     /// Renames the full file to its rotated name and opens a new one. Errors leave the
-    /// current file in use until the next batch.
+    /// current file in use until the next batch. An empty file is not rotated (writes are
+    /// failing, the disk is full): it stays, so that no empty file pushes history out, and
+    /// the error says so (it is not counted in `rotations`).
     pub fn rotate(&mut self, ts: i64) -> Result<()> {
+        if let Some(e) = self.unlocked() {
+            self.rotation_failed = true;
+            return Err(Error::io(
+                format!("cannot rotate {}", self.path().display()),
+                e,
+            ));
+        }
+        let meta = self.file.as_ref().and_then(|f| f.metadata().ok());
+        if let Some(m) = &meta {
+            // The next file gets no more than this one has now (a chmod since it was opened).
+            self.perm = m.mode() & 0o7777;
+        }
+        let empty = meta.is_some_and(|m| m.len() == 0);
+        if empty {
+            // Not counted as a rotation: say why, once per batch.
+            self.size = 0;
+            self.period = Some(self.interval.period(ts));
+            self.rotation_failed = true;
+            return Err(Error::io(
+                format!("did not rotate {}", self.path().display()),
+                io::Error::other("it is empty (writes are failing): it stays the active file"),
+            ));
+        }
         self.close_stream();
         let label = self.period.and_then(|p| self.interval.label(p));
         let result = (|| -> io::Result<PathBuf> {
             let mut seq = self.naming.next_seq()?;
             loop {
                 let to = self.naming.rotated(seq, label.as_deref());
-                match rename_noreplace(self.naming.active(), &to) {
+                match safe::rename_noreplace(self.naming.active(), &to) {
                     Ok(()) => return Ok(to),
                     Err(e) if e.raw_os_error() == Some(libc::EEXIST) => seq += 1,
                     Err(e) => return Err(e),
@@ -366,6 +441,11 @@ impl FileSink {
         retries: u32,
         on_error: &mut dyn FnMut(&io::Error),
     ) -> (usize, Option<io::Error>) {
+        if let Some(e) = self.unlocked() {
+            on_error(&e);
+            return (0, Some(e));
+        }
+        self.bind();
         let Some(file) = self.file.as_mut() else {
             let e = io::Error::new(io::ErrorKind::NotFound, "the log file is not open");
             on_error(&e);
