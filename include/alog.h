@@ -193,11 +193,15 @@ typedef void (*alog_sink_fn)(void *userdata, int32_t level, const char *line, si
 typedef void (*alog_error_fn)(void *userdata, alog_result code, const char *message);
 
 // One key/value field of a structured record. Strings are pointer + length (no NUL needed).
+// Zero the whole struct first (`= {0}`, designated initialisers or `memset`): `reserved`
+// must be 0 (a later version may give it a meaning whose 0 is today's behaviour).
 typedef struct alog_field {
   const char *key;
   size_t key_len;
   // One of the `ALOG_FIELD_*` kinds.
   int32_t kind;
+  // Zero (room to grow, in what was padding); anything else is `ALOG_ERR_INVALID`.
+  uint32_t reserved;
   int64_t i64;
   uint64_t u64;
   double f64;
@@ -206,6 +210,8 @@ typedef struct alog_field {
 } alog_field;
 
 // A structured record for `alog_write_record`. Every pointer is borrowed for the call only.
+// Zero the whole struct first: `reserved` must be all zeros (room to grow without changing
+// the struct's size; a later version gives them meanings whose 0 is today's behaviour).
 typedef struct alog_record {
   int32_t level;
   // Nanoseconds since the Unix epoch; 0 means "now" (taken by alog), `ALOG_TIMESTAMP_NONE`
@@ -222,6 +228,8 @@ typedef struct alog_record {
   // Function or module name; may be NULL.
   const char *func;
   size_t func_len;
+  // Zero; anything else is `ALOG_ERR_INVALID`.
+  uint64_t reserved[4];
 } alog_record;
 
 // Counters of a logger. At every moment
@@ -254,7 +262,8 @@ typedef struct alog_stats {
 // A call site of `ALOG_LOGF`: static storage, initialised by the macro with the format, file,
 // function and line, and zeros. alog fills `state`, `id`, `n_args` and `kinds` once, on the
 // first call; `state` is read with acquire and written with release ordering. The strings are
-// copied when the site is registered, so they need not outlive the logger.
+// copied when the site is registered, so they need not outlive the logger. `reserved` is
+// zero (room to grow; the macro's initialiser zeroes it).
 typedef struct alog_site {
   const char *fmt;
   const char *file;
@@ -266,6 +275,7 @@ typedef struct alog_site {
   uint32_t n_args;
   // `ALOG_ARG_*` of each argument.
   uint8_t kinds[ALOG_LOGF_MAX_ARGS];
+  uint64_t reserved[4];
 } alog_site;
 
 // One raw argument of a deferred call: `i` for integers (sign- or zero-extended), `d` for
@@ -368,7 +378,7 @@ alog_result alog_write(struct alog_logger *lg, int32_t level, const char *msg, s
 // Logs a structured record: message, typed fields, optional source location and optional
 // timestamp. Everything is copied during the call. Returns as `alog_write`, plus
 // `ALOG_ERR_NULL` for a NULL pointer with a non-zero length and `ALOG_ERR_INVALID` for an
-// unknown field kind. Any thread.
+// unknown field kind or a non-zero `reserved` member. Any thread.
 alog_result alog_write_record(struct alog_logger *lg, const struct alog_record *rec);
 
 // Waits until every record submitted before the call is written (or failed), then fsyncs
@@ -441,6 +451,10 @@ alog_result alog_logf_args(struct alog_logger *lg,
 // "unknown result code"). Any thread.
 const char *alog_result_str(alog_result r);
 
+// The name of a result code as the header spells it ("ALOG_OK", "ALOG_ERR_NULL", ...): a
+// static, NUL-terminated string, never NULL; unknown codes get "ALOG_ERR_UNKNOWN". Any thread.
+const char *alog_result_name(alog_result r);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
@@ -473,8 +487,16 @@ const char *alog_result_str(alog_result r);
 #define ALOG_LOGF_H_
 #if defined(__GNUC__) || defined(__clang__)
 
+/* ALOG_CAST_(T, x): a cast that C++'s -Wold-style-cast accepts. */
+#ifdef __cplusplus
+#define ALOG_CAST_(T, x) (static_cast<T>(x))
+#else
+#define ALOG_CAST_(T, x) ((T)(x))
+#endif
+
 /* `"" fmt ""`: the format must be a string literal (a site parses it once, on its first call). */
-#define ALOG_SITE_INIT_(fmt) { "" fmt "", __FILE__, __func__, (uint32_t)__LINE__, 0, 0, 0, { 0 } }
+#define ALOG_SITE_INIT_(fmt) \
+  { "" fmt "", __FILE__, __func__, ALOG_CAST_(uint32_t, __LINE__), 0, 0, 0, { 0 }, { 0 } }
 #define ALOG_LOGF_FIRST_(fmt, ...) fmt
 #define ALOG_LOGF_UNWRAP_(...) __VA_ARGS__
 #define ALOG_LOGF_CAT_(a, b) a##b
@@ -561,17 +583,17 @@ const char *alog_result_str(alog_result r);
 extern "C++" {
 static inline alog_arg alog_pack_(double v) { alog_arg a; a.d = v; return a; }
 static inline alog_arg alog_pack_(float v) { alog_arg a; a.d = v; return a; }
-static inline alog_arg alog_pack_(long double v) { alog_arg a; a.d = (double)v; return a; }
+static inline alog_arg alog_pack_(long double v) { alog_arg a; a.d = static_cast<double>(v); return a; }
 static inline alog_arg alog_pack_(decltype(nullptr)) { alog_arg a; a.i = 0; return a; }
 template <typename T> static inline alog_arg alog_pack_(T *v) {
   alog_arg a;
   a.i = 0;
-  a.p = (const void *)v;
+  a.p = const_cast<const void *>(static_cast<const volatile void *>(v));
   return a;
 }
 template <typename T> static inline alog_arg alog_pack_(T v) {
   alog_arg a;
-  a.i = (int64_t)v;
+  a.i = static_cast<int64_t>(v);
   return a;
 }
 }  /* extern "C++" */
@@ -583,7 +605,7 @@ static inline alog_arg alog_pack_d_(double v) { alog_arg a; a.d = v; return a; }
 static inline alog_arg alog_pack_p_(const volatile void *v) {
   alog_arg a;
   a.i = 0;
-  a.p = (const void *)v;
+  a.p = (const void *)(uintptr_t)v; /* through an integer: a volatile pointer is only an address */
   return a;
 }
 #define ALOG_PACK_(x)                                                                     \
@@ -597,7 +619,7 @@ static inline alog_arg alog_pack_p_(const volatile void *v) {
 #endif
 
 /* Formats on the calling thread and logs the text with the site's source location. */
-static inline alog_result alog_logf_fallback_(struct alog_logger *lg, const alog_site *site,
+static inline __attribute__((format(printf, 4, 0))) alog_result alog_logf_fallback_(struct alog_logger *lg, const alog_site *site,
                                               int32_t level, const char *fmt, va_list ap) {
   char small[512];
   char *buf = small;
@@ -610,9 +632,9 @@ static inline alog_result alog_logf_fallback_(struct alog_logger *lg, const alog
   if (!alog_level_enabled(lg, level)) return ALOG_OK;
   va_copy(again, ap);
   n = vsnprintf(small, sizeof small, fmt, ap);
-  if (n >= (int)sizeof small) {
-    buf = (char *)malloc((size_t)n + 1);
-    if (buf) n = vsnprintf(buf, (size_t)n + 1, fmt, again);
+  if (n >= ALOG_CAST_(int, sizeof small)) {
+    buf = ALOG_CAST_(char *, malloc(ALOG_CAST_(size_t, n) + 1));
+    if (buf) n = vsnprintf(buf, ALOG_CAST_(size_t, n) + 1, fmt, again);
   }
   va_end(again);
   if (n < 0 || !buf) {
@@ -622,7 +644,7 @@ static inline alog_result alog_logf_fallback_(struct alog_logger *lg, const alog
   memset(&rec, 0, sizeof rec);
   rec.level = level;
   rec.msg = buf;
-  rec.msg_len = (size_t)n;
+  rec.msg_len = ALOG_CAST_(size_t, n);
   rec.file = site->file;
   rec.file_len = site->file ? strlen(site->file) : 0;
   rec.line = site->line;
@@ -659,9 +681,9 @@ alog_logf_(struct alog_logger *lg, alog_site *site, int32_t level, const char *f
       case ALOG_ARG_INT: args[i].i = va_arg(ap, int); break;
       case ALOG_ARG_LONG: args[i].i = va_arg(ap, long); break;
       case ALOG_ARG_LLONG: args[i].i = va_arg(ap, long long); break;
-      case ALOG_ARG_SIZE: args[i].i = (int64_t)va_arg(ap, size_t); break;
-      case ALOG_ARG_INTMAX: args[i].i = (int64_t)va_arg(ap, intmax_t); break;
-      case ALOG_ARG_PTRDIFF: args[i].i = (int64_t)va_arg(ap, ptrdiff_t); break;
+      case ALOG_ARG_SIZE: args[i].i = ALOG_CAST_(int64_t, va_arg(ap, size_t)); break;
+      case ALOG_ARG_INTMAX: args[i].i = ALOG_CAST_(int64_t, va_arg(ap, intmax_t)); break;
+      case ALOG_ARG_PTRDIFF: args[i].i = ALOG_CAST_(int64_t, va_arg(ap, ptrdiff_t)); break;
       case ALOG_ARG_DOUBLE: args[i].d = va_arg(ap, double); break;
       default: args[i].p = va_arg(ap, const void *); break;
     }

@@ -51,6 +51,9 @@ bash scripts/test-python.sh
 step "Go binding: gofmt, go vet, go test -race, cgocheck2, a program outside the module"
 bash scripts/test-go.sh
 
+step "CMake: build, install, exported symbols, examples/cmake via find_package, add_subdirectory, FetchContent; pkg-config"
+bash scripts/test-cmake.sh
+
 step "pkg-config: install to a temporary prefix and build the demo against it"
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT

@@ -4,7 +4,8 @@
 #   plain     linked against target/release/libalog.a
 #   asan      AddressSanitizer + UndefinedBehaviorSanitizer (leak checks on)
 #   valgrind  memcheck on the plain binaries, with smaller record counts
-# plus a C++ smoke test (linked against libalog.so).
+# plus a C++ smoke test (linked against libalog.so) and alog.h under strict warnings
+# (header.c as C11, C99 and C++17).
 #
 # usage: tests/c/run.sh [plain] [asan] [valgrind]     (default: all three)
 # env:   ALOG_SKIP_CARGO=1  do not run cargo build (use the library as it is)
@@ -198,6 +199,26 @@ for mode in "${modes[@]}"; do
         else
             report FAIL plain cpp_smoke $((SECONDS - start)) "$log"
         fi
+        # alog.h under strict warnings with -I (not -isystem): C11, C99 and C++17.
+        strict=(-Wall -Wextra -Wpedantic -Wformat-nonliteral -Wcast-qual -Wconversion -Werror -I"$root/include")
+        for std in c11 c99 c++17; do
+            log="$build/plain/header-$std.log"
+            start=$SECONDS
+            rm -f "$build/plain/header-$std"
+            if [ "$std" = c++17 ]; then
+                built=("$CXX" -std=c++17 -Wold-style-cast -Wshadow "${strict[@]}" -x c++ "$here/header.c" -x none)
+            else
+                built=("$CC" -std="$std" "${strict[@]}" "$here/header.c")
+            fi
+            hdir=$(mktemp -d)
+            if "${built[@]}" -o "$build/plain/header-$std" "$libdir/libalog.a" "${LIBS[@]}" >"$log" 2>&1 &&
+                timeout 60 "$build/plain/header-$std" "$hdir" >>"$log" 2>&1; then
+                report PASS plain "header-$std" $((SECONDS - start))
+            else
+                report FAIL plain "header-$std" $((SECONDS - start)) "$log"
+            fi
+            rm -rf "$hdir"
+        done
         # A format in a variable must not compile (a site parses its format once), in C and C++.
         log="$build/plain/logf_variable_format.log"
         start=$SECONDS

@@ -80,6 +80,8 @@ pub struct alog_logger {
 }
 
 /// One key/value field of a structured record. Strings are pointer + length (no NUL needed).
+/// Zero the whole struct first (`= {0}`, designated initialisers or `memset`): `reserved`
+/// must be 0 (a later version may give it a meaning whose 0 is today's behaviour).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct alog_field {
@@ -87,6 +89,8 @@ pub struct alog_field {
     pub key_len: usize,
     /// One of the `ALOG_FIELD_*` kinds.
     pub kind: i32,
+    /// Zero (room to grow, in what was padding); anything else is `ALOG_ERR_INVALID`.
+    pub reserved: u32,
     pub i64: i64,
     pub u64: u64,
     pub f64: f64,
@@ -95,6 +99,8 @@ pub struct alog_field {
 }
 
 /// A structured record for `alog_write_record`. Every pointer is borrowed for the call only.
+/// Zero the whole struct first: `reserved` must be all zeros (room to grow without changing
+/// the struct's size; a later version gives them meanings whose 0 is today's behaviour).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct alog_record {
@@ -113,6 +119,8 @@ pub struct alog_record {
     /// Function or module name; may be NULL.
     pub func: *const c_char,
     pub func_len: usize,
+    /// Zero; anything else is `ALOG_ERR_INVALID`.
+    pub reserved: [u64; 4],
 }
 
 /// Counters of a logger. At every moment
@@ -548,13 +556,16 @@ unsafe fn field<'a>(f: &alog_field) -> Result<Field<'a>, alog_result> {
         ALOG_FIELD_BOOL => Value::Bool(f.i64 != 0),
         _ => return Err(ALOG_ERR_INVALID),
     };
+    if f.reserved != 0 {
+        return Err(ALOG_ERR_INVALID);
+    }
     Ok(Field { key, value })
 }
 
 /// Logs a structured record: message, typed fields, optional source location and optional
 /// timestamp. Everything is copied during the call. Returns as `alog_write`, plus
 /// `ALOG_ERR_NULL` for a NULL pointer with a non-zero length and `ALOG_ERR_INVALID` for an
-/// unknown field kind. Any thread.
+/// unknown field kind or a non-zero `reserved` member. Any thread.
 #[no_mangle]
 pub unsafe extern "C" fn alog_write_record(
     lg: *mut alog_logger,
@@ -568,6 +579,9 @@ pub unsafe extern "C" fn alog_write_record(
         let Some(level) = Level::new(rec.level) else {
             return ALOG_ERR_INVALID;
         };
+        if rec.reserved != [0; 4] {
+            return ALOG_ERR_INVALID;
+        }
         if !lg.logger.enabled(level) {
             return ALOG_OK;
         }

@@ -30,13 +30,13 @@ function pin!(buf::FieldBuffer, s::AbstractString)
 end
 
 function push_number!(buf::FieldBuffer, key::String, kind::Int32, i::Int64, u::UInt64, f::Float64)
-    push!(buf.fields, alog_field(pointer(key), sizeof(key), kind, i, u, f, C_NULL, 0))
+    push!(buf.fields, alog_field(pointer(key), sizeof(key), kind, 0, i, u, f, C_NULL, 0))
     return buf
 end
 
 function push_string!(buf::FieldBuffer, key::String, value::AbstractString)
     v = pin!(buf, value)
-    push!(buf.fields, alog_field(pointer(key), sizeof(key), ALOG_FIELD_STRING, 0, 0, 0.0,
+    push!(buf.fields, alog_field(pointer(key), sizeof(key), ALOG_FIELD_STRING, 0, 0, 0, 0.0,
                                  pointer(v), sizeof(v)))
     return buf
 end

@@ -210,7 +210,7 @@ function Logging.handle_message(lg::Logger, level, message, _module, group, id, 
         rec = Ref(alog_record(n, 0, pointer(msg), sizeof(msg), pointer(fields), length(fields),
                               src === nothing ? C_NULL : pointer(src),
                               src === nothing ? 0 : sizeof(src),
-                              lineno, pointer(func), sizeof(func)))
+                              lineno, pointer(func), sizeof(func), (0, 0, 0, 0)))
         LibALog.alog_write_record(lg.handle, rec)
     end
     accepted(code) || check(code, "logging a record")

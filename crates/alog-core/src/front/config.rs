@@ -495,6 +495,45 @@ pub const KEYS: &[&str] = &[
     "reopen_check",
 ];
 
+/// The message of an unknown key: the key (its first 64 bytes), the nearest known key when
+/// one is close, and where the list is. Short enough for a 256-byte C buffer.
+fn unknown_key_message(key: &str) -> String {
+    let mut end = key.len().min(64);
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    let shown = &key[..end];
+    let ellipsis = if end < key.len() { "..." } else { "" };
+    let nearest = KEYS
+        .iter()
+        .map(|k| (edit_distance(key.as_bytes(), k.as_bytes()), k))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4));
+    match nearest {
+        Some((_, k)) => format!(
+            "unknown configuration key {shown:?}{ellipsis}: did you mean {k:?}? (every key is listed in alog.h and README.md)"
+        ),
+        None => format!(
+            "unknown configuration key {shown:?}{ellipsis} (every key is listed in alog.h and README.md)"
+        ),
+    }
+}
+
+/// Levenshtein distance of two byte strings (short keys only).
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = (diag + usize::from(ca != cb)).min(up + 1).min(row[j] + 1);
+            diag = up;
+        }
+    }
+    row[b.len()]
+}
+
 impl Config {
     /// Sets one key from its string value, as the C ABI and the bindings do. Unknown keys and
     /// bad values are `Error::Invalid` with a message naming the key and the accepted values.
@@ -669,12 +708,7 @@ impl Config {
     }
 
     fn set_file_key(&mut self, key: &str, value: &str) -> Result<()> {
-        let unknown = || {
-            Error::invalid(format!(
-                "unknown configuration key {key:?}; known keys: {}",
-                KEYS.join(", ")
-            ))
-        };
+        let unknown = || Error::invalid(unknown_key_message(key));
         let rest = key.strip_prefix("file.").ok_or_else(unknown)?;
         let (name, prop) = rest.rsplit_once('.').ok_or_else(unknown)?;
         if name.is_empty()
@@ -760,8 +794,25 @@ mod tests {
     fn unknown_key_names_the_key() {
         let e = Config::default().set("colour", "red").unwrap_err();
         assert_eq!(e.code(), 2);
-        assert!(e.to_string().contains("\"colour\""), "{e}");
-        assert!(e.to_string().contains("queue_capacity"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "unknown configuration key \"colour\" (every key is listed in alog.h and README.md)"
+        );
+        let e = Config::default().set("queue_capacty", "8").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown configuration key \"queue_capacty\": did you mean \"queue_capacity\"? (every key is listed in alog.h and README.md)"
+        );
+        // Every unknown key's message fits a C program's 256-byte buffer with its NUL.
+        let long = "k".repeat(10_000);
+        let e = Config::default().set(&long, "1").unwrap_err().to_string();
+        assert!(e.len() < 256, "{} bytes: {e}", e.len());
+        assert!(e.contains(&format!("\"{}\"...", "k".repeat(64))), "{e}");
+        let e = Config::default()
+            .set("file.a.b.pathh", "x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 256, "{e}");
     }
 
     #[test]
