@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the release library with CMake (which runs cargo) and installs it under PREFIX
 # (default /usr/local): lib/libalog.so.X.Y.Z with its version links and split debug file,
-# lib/libalog.a, include/alog.h, lib/pkgconfig/alog.pc and alog-static.pc, and
+# lib/libalog.a, include/alog.h and alog.hpp, lib/pkgconfig/alog.pc and alog-static.pc, and
 # the CMake package lib/cmake/alog. Then: cc app.c $(pkg-config --cflags --libs alog), or
 # find_package(alog) in CMake.
 set -euo pipefail

@@ -32,10 +32,10 @@ expected="cmake/alog/alogConfig.cmake cmake/alog/alogConfigVersion.cmake cmake/a
 got=$(cd "$lib" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort | tr '\n' ' ' | sed 's/ $//')
 [ "$got" = "$expected" ] || fail "installed under lib/: $got; expected $expected"
 got=$(cd "$prefix/include" && ls | tr '\n' ' ' | sed 's/ $//')
-[ "$got" = "alog.h" ] || fail "installed under include/: $got"
+[ "$got" = "alog.h alog.hpp" ] || fail "installed under include/: $got"
 [ "$(readlink "$lib/libalog.so")" = "libalog.so.$compat" ] || fail "libalog.so -> $(readlink "$lib/libalog.so")"
 [ "$(readlink "$lib/libalog.so.$compat")" = "libalog.so.$version" ] || fail "libalog.so.$compat -> $(readlink "$lib/libalog.so.$compat")"
-echo "installed: lib/{$expected} include/{alog.h}"
+echo "installed: lib/{$expected} include/{alog.h alog.hpp}"
 
 say "symbols: the libraries export exactly the functions alog.h declares"
 so="$lib/libalog.so.$version"
@@ -115,15 +115,16 @@ check_hello_cpp() { # check_hello_cpp LOGFILE LABEL
 }
 run_example() { # run_example BUILDDIR LABEL
   local b=$1 label=$2
-  for exe in hello_c hello_c_static; do
+  for exe in hello_c hello_c_static hello_cpp; do
     rm -f "$work/$exe.log"
     "$b/$exe" "$work/$exe.log" || fail "$label: $exe exited with $?"
   done
   check_hello "$work/hello_c.log" "$label hello_c"
   check_hello "$work/hello_c_static.log" "$label hello_c_static"
+  check_hello_cpp "$work/hello_cpp.log" "$label hello_cpp"
   readelf -d "$b/hello_c" | grep -q "NEEDED.*\[libalog.so.$compat\]" || fail "$label: hello_c does not need libalog.so.$compat"
   if readelf -d "$b/hello_c_static" | grep -q 'NEEDED.*libalog'; then fail "$label: hello_c_static needs libalog.so"; fi
-  echo "$label: hello_c (shared), hello_c_static wrote their expected lines"
+  echo "$label: hello_c (shared), hello_c_static and hello_cpp wrote their expected lines"
 }
 
 say "examples/cmake: find_package(alog) of the installed prefix"

@@ -5,7 +5,8 @@
 #   asan      AddressSanitizer + UndefinedBehaviorSanitizer (leak checks on)
 #   valgrind  memcheck on the plain binaries, with smaller record counts
 # plus a C++ smoke test (linked against libalog.so) and alog.h under strict warnings
-# (header.c as C11, C99 and C++17).
+# (header.c as C11, C99 and C++17), the C++ API of alog.hpp (cpp_api.cpp) and formats that
+# must not compile.
 #
 # usage: tests/c/run.sh [plain] [asan] [valgrind]     (default: all three)
 # env:   ALOG_SKIP_CARGO=1  do not run cargo build (use the library as it is)
@@ -219,6 +220,41 @@ for mode in "${modes[@]}"; do
             fi
             rm -rf "$hdir"
         done
+        # alog.hpp: the C++ API under strict warnings, its deferred calls counted through
+        # --wrap; and formats that do not suit their arguments must not compile.
+        log="$build/plain/cpp_api.log"
+        start=$SECONDS
+        hdir=$(mktemp -d)
+        if "$CXX" -std=c++17 -Wold-style-cast -Wshadow "${strict[@]}" -o "$build/plain/cpp_api" \
+            "$here/cpp_api.cpp" "$libdir/libalog.a" -Wl,--wrap=alog_logf_args "${LIBS[@]}" >"$log" 2>&1 &&
+            timeout 60 "$build/plain/cpp_api" "$hdir" >>"$log" 2>&1; then
+            report PASS plain cpp_api $((SECONDS - start))
+        else
+            report FAIL plain cpp_api $((SECONDS - start)) "$log"
+        fi
+        rm -rf "$hdir"
+        log="$build/plain/cpp_format_checks.log"
+        start=$SECONDS
+        ok=1
+        cpp_compiles() { # cpp_compiles STATEMENT: whether it compiles inside a function taking lg
+            printf '#include "alog.hpp"\n#include <string>\nvoid f(alog::Logger &lg, std::string s) { (void)s; %s; }\n' "$1" |
+                "$CXX" -std=c++17 -I"$root/include" -fsyntax-only -x c++ - >>"$log" 2>&1
+        }
+        : >"$log"
+        cpp_compiles 'ALOG_LOGGER_INFO(lg, "{} {:.2f}", 1, 2.0)' || ok=0
+        for bad in 'ALOG_LOGGER_INFO(lg, "{} {}", 1)' 'ALOG_LOGGER_INFO(lg, "{}", 1, 2)' \
+            'ALOG_LOGGER_INFO(lg, "{:d}", "x")' 'ALOG_LOGGER_INFO(lg, "{:.2}", 1)' \
+            'ALOG_LOGGER_INFO(lg, "{", 1)' 'ALOG_LOGGER_INFO(lg, s, 1)'; do
+            if cpp_compiles "$bad"; then
+                echo "compiled: $bad" >>"$log"
+                ok=0
+            fi
+        done
+        if [ $ok = 1 ]; then
+            report PASS plain cpp_format_checks $((SECONDS - start))
+        else
+            report FAIL plain cpp_format_checks $((SECONDS - start)) "$log"
+        fi
         # A format in a variable must not compile (a site parses its format once), in C and C++.
         log="$build/plain/logf_variable_format.log"
         start=$SECONDS
