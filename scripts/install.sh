@@ -5,7 +5,7 @@
 # the CMake package lib/cmake/alog. Then: cc app.c $(pkg-config --cflags --libs alog), or
 # find_package(alog) in CMake.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 prefix=${1:-/usr/local}
 build=${ALOG_BUILD_DIR:-"$root/target/cmake"}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"

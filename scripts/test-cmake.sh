@@ -167,4 +167,7 @@ if readelf -d "$work/pc-full-static" | grep -q NEEDED; then fail "pc-full-static
 if readelf -d "$work/pc-static" | grep -q 'NEEDED.*libalog'; then fail "pc-static needs libalog.so"; fi
 echo "pkg-config alog (shared), --static with -static (no NEEDED at all), alog-static: each wrote its three lines"
 
+say "the README's quick starts (C with pkg-config, CMake with C++), verbatim"
+bash scripts/readme-quickstarts.sh
+
 echo "test-cmake: all passed"
