@@ -2,8 +2,12 @@
  * -Wall -Wextra -Wpedantic -Wformat-nonliteral -Wcast-qual -Wconversion -Werror, plus
  * -Wold-style-cast -Wshadow in C++, with -I, not -isystem), then checks what it logs:
  * ALOG_LOGF with arguments of many types, a format ending in '%', the reserved members of
- * alog_record and alog_field, alog_result_name, and an unknown key's message size.
+ * alog_record and alog_field, alog_result_name, an unknown key's message size, and the
+ * configuration from the environment (ALOG_LEVEL, ALOG_CONF_<KEY>).
  * usage: header DIR */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* setenv */
+#endif
 #include "alog.h"
 
 #include <stdio.h>
@@ -106,6 +110,36 @@ int main(int argc, char **argv) {
     EXPECT(strcmp(alog_result_name(99), "ALOG_ERR_UNKNOWN") == 0, "alog_result_name(99)");
     EXPECT(sizeof(alog_site) == 88, "sizeof(alog_site)");
     EXPECT(sizeof(alog_record) == 120 && sizeof(alog_field) == 64, "struct sizes");
+
+    /* The environment applies over the conf: ALOG_LEVEL, and ALOG_CONF_<KEY> for any key. */
+    {
+        alog_logger *env_lg = NULL;
+        alog_conf *c = alog_conf_new();
+        char env_path[4200];
+        snprintf(env_path, sizeof env_path, "%s/env.log", argv[1]);
+        EXPECT(alog_conf_set(c, "level", "debug", err, sizeof err) == ALOG_OK, err);
+        setenv("ALOG_LEVEL", "warn", 1);
+        setenv("ALOG_CONF_QUEUE_CAPACITY", "64", 1);
+        EXPECT(alog_open(env_path, c, &env_lg, err, sizeof err) == ALOG_OK, err);
+        EXPECT(env_lg && !alog_level_enabled(env_lg, ALOG_LEVEL_INFO) &&
+                   alog_level_enabled(env_lg, ALOG_LEVEL_WARN),
+               "ALOG_LEVEL=warn not applied over level=debug");
+        if (env_lg) {
+            alog_stats es;
+            EXPECT(alog_get_stats(env_lg, &es) == ALOG_OK && es.queue_capacity == 64,
+                   "ALOG_CONF_QUEUE_CAPACITY=64 not applied");
+            alog_close(env_lg, ALOG_TIMEOUT_INFINITE);
+        }
+        setenv("ALOG_CONF_QUEUE_CAPACTY", "8", 1);
+        env_lg = NULL;
+        EXPECT(alog_open(env_path, c, &env_lg, err, sizeof err) == ALOG_ERR_INVALID && env_lg == NULL,
+               "a misspelt ALOG_CONF_ variable accepted");
+        EXPECT(strstr(err, "environment variable ALOG_CONF_QUEUE_CAPACTY") != NULL, err);
+        unsetenv("ALOG_LEVEL");
+        unsetenv("ALOG_CONF_QUEUE_CAPACITY");
+        unsetenv("ALOG_CONF_QUEUE_CAPACTY");
+        alog_conf_free(c);
+    }
 
     f = fopen(path, "r");
     EXPECT(f != NULL, "log file missing");

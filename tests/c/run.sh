@@ -255,6 +255,27 @@ for mode in "${modes[@]}"; do
         else
             report FAIL plain cpp_format_checks $((SECONDS - start)) "$log"
         fi
+        # ThreadSanitizer with the suppressions the README gives (tsan.supp): 4 threads
+        # logging, and the C++ API; any report fails.
+        for t in threads cpp_api; do
+            log="$build/plain/tsan-$t.log"
+            start=$SECONDS
+            hdir=$(mktemp -d)
+            if [ $t = threads ]; then
+                built=("$CC" -std=c11 -O1 -g -fsanitize=thread -pthread -I"$root/include" "$here/threads.c")
+                targs=(4 20000)
+            else
+                built=("$CXX" -std=c++17 -O1 -g -fsanitize=thread -I"$root/include" "$here/cpp_api.cpp" -Wl,--wrap=alog_logf_args)
+                targs=("$hdir")
+            fi
+            if "${built[@]}" -o "$build/plain/tsan-$t" "$libdir/libalog.a" "${LIBS[@]}" >"$log" 2>&1 &&
+                TSAN_OPTIONS="suppressions=$here/tsan.supp:exitcode=66" timeout 300 "$build/plain/tsan-$t" "${targs[@]}" >>"$log" 2>&1; then
+                report PASS plain "tsan-$t" $((SECONDS - start))
+            else
+                report FAIL plain "tsan-$t" $((SECONDS - start)) "$log"
+            fi
+            rm -rf "$hdir"
+        done
         # A format in a variable must not compile (a site parses its format once), in C and C++.
         log="$build/plain/logf_variable_format.log"
         start=$SECONDS

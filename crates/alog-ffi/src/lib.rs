@@ -460,7 +460,10 @@ pub unsafe extern "C" fn alog_conf_free(conf: *mut alog_conf) {
 }
 
 /// Opens a logger appending to `path` (NULL: no main file; then the conf must name another
-/// sink) with the settings of `conf` (NULL: defaults). `conf` is copied, not consumed. On
+/// sink) with the settings of `conf` (NULL: defaults), over which the environment applies:
+/// `ALOG_LEVEL` sets `level`, `ALOG_CONF_<KEY>` any key (capitals, `.` written `__`, e.g.
+/// `ALOG_CONF_CONSOLE__LEVEL=warn`); a bad one fails the open with a message naming the
+/// variable. `conf` is copied, not consumed. On
 /// success writes the handle to `*out`; on failure leaves `*out` untouched, returns
 /// `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`.
 /// Starts the `alog-writer` thread (unless sync mode). Any thread.
@@ -479,9 +482,12 @@ pub unsafe extern "C" fn alog_open(
             return err.fail(ALOG_ERR_NULL, "out is NULL");
         }
         // SAFETY: a non-NULL conf comes from alog_conf_new.
-        let config = unsafe { conf.as_ref() }
+        let mut config = unsafe { conf.as_ref() }
             .map(|c| c.config.clone())
             .unwrap_or_default();
+        if let Err(e) = config.apply_env(std::env::vars_os()) {
+            return err.fail(code(&e), &e.to_string());
+        }
         // SAFETY: NUL-terminated path or NULL from the caller.
         let path =
             unsafe { c_str(path) }.map(|p| Path::new(std::ffi::OsStr::from_bytes(p.to_bytes())));

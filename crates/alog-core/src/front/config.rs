@@ -534,7 +534,50 @@ fn edit_distance(a: &[u8], b: &[u8]) -> usize {
     row[b.len()]
 }
 
+/// The prefix of environment variables that set any configuration key: `ALOG_CONF_` + the key
+/// in capitals with each `.` written `__` (`ALOG_CONF_QUEUE_CAPACITY=65536`,
+/// `ALOG_CONF_CONSOLE__LEVEL=warn`). `ALOG_LEVEL` sets `level`.
+pub const ENV_PREFIX: &str = "ALOG_CONF_";
+
 impl Config {
+    /// Applies configuration from environment variables over this configuration: `ALOG_LEVEL`
+    /// (the `level` key) and `ALOG_CONF_<KEY>` for any key (see [`ENV_PREFIX`]). `vars` is the
+    /// environment (`std::env::vars_os()`); variables of other names are ignored. A bad name
+    /// or value is `Error::Invalid` naming the variable.
+    pub fn apply_env<I, K, V>(&mut self, vars: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
+        let mut found: Vec<(String, String, String)> = Vec::new();
+        for (k, v) in vars {
+            let Some(name) = k.as_ref().to_str() else {
+                continue;
+            };
+            let key = if name == "ALOG_LEVEL" {
+                "level".to_string()
+            } else if let Some(rest) = name.strip_prefix(ENV_PREFIX) {
+                rest.to_ascii_lowercase().replace("__", ".")
+            } else {
+                continue;
+            };
+            let Some(value) = v.as_ref().to_str() else {
+                return Err(Error::invalid(format!(
+                    "environment variable {name}: not UTF-8"
+                )));
+            };
+            found.push((name.to_string(), key, value.to_string()));
+        }
+        // ALOG_LEVEL last: it wins over ALOG_CONF_LEVEL, whatever the environment's order.
+        found.sort_by_key(|(name, _, _)| name == "ALOG_LEVEL");
+        for (name, key, value) in found {
+            self.set(&key, &value)
+                .map_err(|e| Error::invalid(format!("environment variable {name}: {e}")))?;
+        }
+        Ok(())
+    }
+
     /// Sets one key from its string value, as the C ABI and the bindings do. Unknown keys and
     /// bad values are `Error::Invalid` with a message naming the key and the accepted values.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
@@ -813,6 +856,37 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.len() < 256, "{e}");
+    }
+
+    #[test]
+    fn environment_sets_level_and_any_key() {
+        let mut c = Config::default();
+        c.apply_env([
+            ("PATH", "/bin"),
+            ("ALOG_LEVEL", "debug"),
+            ("ALOG_CONF_LEVEL", "error"),
+            ("ALOG_CONF_QUEUE_CAPACITY", "64"),
+            ("ALOG_CONF_CONSOLE__LEVEL", "warn"),
+        ])
+        .unwrap();
+        assert_eq!(c.level, Level::DEBUG);
+        assert_eq!(c.queue_capacity, 64);
+        let e = Config::default()
+            .apply_env([("ALOG_CONF_QUEUE_CAPACTY", "8")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("environment variable ALOG_CONF_QUEUE_CAPACTY: unknown configuration key \"queue_capacty\": did you mean"),
+            "{e}"
+        );
+        let e = Config::default()
+            .apply_env([("ALOG_LEVEL", "loud")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("environment variable ALOG_LEVEL: invalid value \"loud\" for level"),
+            "{e}"
+        );
     }
 
     #[test]
