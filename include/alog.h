@@ -356,7 +356,10 @@ alog_result alog_conf_set_error_callback(struct alog_conf *conf,
 void alog_conf_free(struct alog_conf *conf);
 
 // Opens a logger appending to `path` (NULL: no main file; then the conf must name another
-// sink) with the settings of `conf` (NULL: defaults). `conf` is copied, not consumed. On
+// sink) with the settings of `conf` (NULL: defaults), over which the environment applies:
+// `ALOG_LEVEL` sets `level`, `ALOG_CONF_<KEY>` any key (capitals, `.` written `__`, e.g.
+// `ALOG_CONF_CONSOLE__LEVEL=warn`); a bad one fails the open with a message naming the
+// variable. `conf` is copied, not consumed. On
 // success writes the handle to `*out`; on failure leaves `*out` untouched, returns
 // `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`.
 // Starts the `alog-writer` thread (unless sync mode). Any thread.
