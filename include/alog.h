@@ -20,7 +20,8 @@
  * Configuration keys for alog_conf_set (string values):
  *   level              trace|debug|info|warn|error|fatal or 1..24     default info
  *   format             text|json                                     default text
- *   pattern            text pattern: {ts} {level} {msg} {fields} {file} {line} {func}
+ *   pattern            text pattern: {ts} {level} {msg} {fields} {file} {line} {func} {pid}
+ *                      {ts:FORMAT} (UTC), {localtime}, {localtime:FORMAT} (strftime; %f = us)
  *                                                 default "{ts} {level} {msg}{fields}"
  *   json.ts_key, json.level_key, json.msg_key     JSON key names     default ts, level, msg
  *   queue_capacity     records held in memory, 1..16777216           default 8192

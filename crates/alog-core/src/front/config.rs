@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `level` | `trace` `debug` `info` `warn` `error` `fatal`, or 1..24 | `info` |
 //! | `format` | `text` `json` | `text` |
-//! | `pattern` | text pattern with `{ts}` `{level}` `{msg}` `{fields}` `{file}` `{line}` `{func}` | `{ts} {level} {msg}{fields}` |
+//! | `pattern` | text pattern with `{ts}` `{level}` `{msg}` `{fields}` `{file}` `{line}` `{func}` `{pid}`, `{ts:FORMAT}` (UTC) and `{localtime}` / `{localtime:FORMAT}` (strftime, `%f` = microseconds) | `{ts} {level} {msg}{fields}` |
 //! | `json.ts_key` / `json.level_key` / `json.msg_key` | JSON key names | `ts` / `level` / `msg` |
 //! | `queue_capacity` | records, 1..=16777216 | `8192` |
 //! | `overflow` | `block` `drop_newest` `drop_oldest` `warn` | `block` |
