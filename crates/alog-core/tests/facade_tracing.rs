@@ -32,6 +32,7 @@ fn tracing_events_and_span_fields_write_through_alog() {
         outer.record("user", "ann");
         let inner = tracing::debug_span!("db", table = "users");
         let _i = inner.enter();
+        lines.push(line!() + 1);
         tracing::warn!(
             ms = 1250i64,
             slow = true,
@@ -39,7 +40,6 @@ fn tracing_events_and_span_fields_write_through_alog() {
             "query took {} ms",
             1250
         );
-        lines.push(line!() - 1);
         tracing::debug!(n = 1, "below the level");
         tracing::error!(err = ?std::io::ErrorKind::NotFound, "failed");
         lines.push(line!() - 1);

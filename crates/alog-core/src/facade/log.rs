@@ -100,22 +100,24 @@ impl ::log::Log for AlogLog {
         }
         let mut fields = Fields::default();
         let _ = record.key_values().visit(&mut Visitor(&mut fields));
-        let formatted;
-        let msg = match record.args().as_str() {
-            Some(s) => s,
-            None => {
-                formatted = record.args().to_string();
-                &formatted
-            }
+        let write = |msg: &str| {
+            fields.write(
+                &self.logger,
+                lvl,
+                msg,
+                record.file(),
+                record.line(),
+                record.module_path(),
+            )
         };
-        fields.write(
-            &self.logger,
-            lvl,
-            msg,
-            record.file(),
-            record.line(),
-            record.module_path(),
-        );
+        match record.args().as_str() {
+            Some(s) => write(s),
+            None => super::with_message_buf(|buf| {
+                use std::fmt::Write as _;
+                let _ = write!(buf, "{}", record.args());
+                write(buf)
+            }),
+        }
     }
 
     fn flush(&self) {

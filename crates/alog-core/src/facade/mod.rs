@@ -7,6 +7,28 @@ pub mod log;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 
+/// Runs `f` with this thread's reusable message buffer (cleared), so formatting a message
+/// allocates only while the buffer grows; a re-entrant call (a `Debug` impl that logs) gets a
+/// fresh one.
+#[cfg(any(feature = "log", feature = "tracing"))]
+fn with_message_buf<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    use std::cell::RefCell;
+    thread_local! {
+        static BUF: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    BUF.with(|b| match b.try_borrow_mut() {
+        Ok(mut s) => {
+            s.clear();
+            let r = f(&mut s);
+            if s.capacity() > 64 * 1024 {
+                *s = String::new(); // do not keep a huge message's memory
+            }
+            r
+        }
+        Err(_) => f(&mut String::new()),
+    })
+}
+
 /// Owned values of one record's fields: facades hand out values only inside visitor calls.
 #[cfg(any(feature = "log", feature = "tracing"))]
 #[derive(Debug, Default)]
@@ -37,7 +59,7 @@ impl Fields {
                 key: k.as_bytes(),
                 value: v.as_value(),
             })
-            .collect();
+            .collect(); // no allocation for a record without fields
         let source = file.map(|f| crate::Source {
             file: f.as_bytes(),
             line: line.unwrap_or(0),

@@ -133,18 +133,19 @@ where
                 }
             }
         }
-        let mut message = String::new();
-        event.record(&mut Visitor {
-            fields: &mut fields,
-            message: Some(&mut message),
+        super::with_message_buf(|message| {
+            event.record(&mut Visitor {
+                fields: &mut fields,
+                message: Some(message),
+            });
+            fields.write(
+                &self.logger,
+                lvl,
+                message,
+                meta.file(),
+                meta.line(),
+                meta.module_path(),
+            );
         });
-        fields.write(
-            &self.logger,
-            lvl,
-            &message,
-            meta.file(),
-            meta.line(),
-            meta.module_path(),
-        );
     }
 }
