@@ -13,7 +13,8 @@
  *     alog_close(lg, ALOG_TIMEOUT_INFINITE);
  *
  * Conventions: every fallible function returns alog_result (ALOG_OK = 0); outputs go in
- * trailing out-parameters written only on success; a buffer is followed by its size; NULL
+ * trailing out-parameters written only on success; a buffer is followed by its size (a
+ * message that does not fit ends in "... [N bytes]", N the size it needs); NULL
  * arguments give ALOG_ERR_NULL; alog_conf_free(NULL) and alog_close(NULL, ...) are no-ops.
  * No function lets a panic or undefined behaviour cross the boundary.
  *
@@ -328,7 +329,8 @@ struct alog_conf *alog_conf_new(void);
 
 // Sets one configuration key from its string value. On failure returns `ALOG_ERR_NULL` or
 // `ALOG_ERR_INVALID` and, if `errstr` is not NULL, writes a NUL-terminated message naming
-// the key and the accepted values (truncated to `errstr_size`). The conf is unchanged on
+// the key and the accepted values (one that does not fit `errstr_size` ends in
+// `... [N bytes]`, N the size it needs; unknown keys' messages fit 256). The conf is unchanged on
 // failure.
 alog_result alog_conf_set(struct alog_conf *conf,
                           const char *key,
@@ -431,7 +433,7 @@ alog_result alog_set_level(struct alog_logger *lg, int32_t level);
 int alog_level_enabled(const struct alog_logger *lg, int32_t level);
 
 // Copies the last I/O or sink error message (empty if none) into `buf`, NUL-terminated and
-// truncated to `size`. Any thread.
+// cut to `size` (ending in `... [N bytes]`, N the size needed, when it does not fit). Any thread.
 alog_result alog_last_error(const struct alog_logger *lg, char *buf, size_t size);
 
 // Registers a call site on its first use and returns its state: `ALOG_SITE_DEFERRED` when

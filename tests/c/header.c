@@ -141,6 +141,27 @@ int main(int argc, char **argv) {
         alog_conf_free(c);
     }
 
+    /* A message longer than the buffer says how much it needs; that size then holds it. */
+    {
+        char longpath[700];
+        char big[1024];
+        alog_logger *none = NULL;
+        const char *mark;
+        unsigned long need = 0;
+        memset(longpath, 'd', sizeof longpath);
+        memcpy(longpath, "/proc/self/", 11); /* nothing can be created under /proc/self */
+        longpath[sizeof longpath - 1] = '\0';
+        EXPECT(alog_open(longpath, NULL, &none, err, sizeof err) == ALOG_ERR_IO, "open under /proc/self");
+        mark = strstr(err, "... [");
+        EXPECT(strlen(err) == sizeof err - 1 && mark != NULL && sscanf(mark, "... [%lu bytes]", &need) == 1,
+               err);
+        EXPECT(need > sizeof err && need <= sizeof big, "needed size out of range");
+        if (need > sizeof err && need <= sizeof big) {
+            EXPECT(alog_open(longpath, NULL, &none, big, need) == ALOG_ERR_IO, "open under /proc/self");
+            EXPECT(strlen(big) == need - 1 && strstr(big, "... [") == NULL, big);
+        }
+    }
+
     f = fopen(path, "r");
     EXPECT(f != NULL, "log file missing");
     while (f && fgets(line, sizeof line, f)) {

@@ -251,15 +251,31 @@ unsafe fn with_conf(
     })
 }
 
-/// Writes `msg` into a caller's buffer, truncated and always NUL-terminated.
+/// Writes `msg` into a caller's buffer, always NUL-terminated. A message that does not fit
+/// is cut and ends in `... [N bytes]`, N the buffer size it needs (buffers of 32 bytes or more;
+/// smaller ones get a plain cut).
 unsafe fn put_str(buf: *mut c_char, size: usize, msg: &str) {
     if buf.is_null() || size == 0 {
         return;
     }
-    let n = msg.len().min(size - 1);
-    // SAFETY: the caller promises `buf` has `size` writable bytes.
+    let cut;
+    let text: &[u8] = if msg.len() < size {
+        msg.as_bytes()
+    } else if size >= 32 {
+        let suffix = format!("... [{} bytes]", msg.len() + 1);
+        let mut keep = size - 1 - suffix.len();
+        while !msg.is_char_boundary(keep) {
+            keep -= 1;
+        }
+        cut = format!("{}{suffix}", &msg[..keep]);
+        cut.as_bytes()
+    } else {
+        &msg.as_bytes()[..size - 1]
+    };
+    let n = text.len().min(size - 1);
+    // SAFETY: the caller promises `buf` has `size` writable bytes; n < size.
     unsafe {
-        std::ptr::copy_nonoverlapping(msg.as_ptr(), buf.cast::<u8>(), n);
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
         *buf.add(n) = 0;
     }
 }
@@ -322,7 +338,8 @@ pub extern "C" fn alog_conf_new() -> *mut alog_conf {
 
 /// Sets one configuration key from its string value. On failure returns `ALOG_ERR_NULL` or
 /// `ALOG_ERR_INVALID` and, if `errstr` is not NULL, writes a NUL-terminated message naming
-/// the key and the accepted values (truncated to `errstr_size`). The conf is unchanged on
+/// the key and the accepted values (one that does not fit `errstr_size` ends in
+/// `... [N bytes]`, N the size it needs; unknown keys' messages fit 256). The conf is unchanged on
 /// failure.
 #[no_mangle]
 pub unsafe extern "C" fn alog_conf_set(
@@ -790,7 +807,7 @@ pub unsafe extern "C" fn alog_level_enabled(lg: *const alog_logger, level: i32) 
 }
 
 /// Copies the last I/O or sink error message (empty if none) into `buf`, NUL-terminated and
-/// truncated to `size`. Any thread.
+/// cut to `size` (ending in `... [N bytes]`, N the size needed, when it does not fit). Any thread.
 #[no_mangle]
 pub unsafe extern "C" fn alog_last_error(
     lg: *const alog_logger,
