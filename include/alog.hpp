@@ -53,6 +53,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #ifndef ALOG_ACTIVE_LEVEL
 #define ALOG_ACTIVE_LEVEL ALOG_LEVEL_TRACE
@@ -693,7 +694,16 @@ class Logger {
   alog_result log_fields(Level l, std::string_view msg, std::initializer_list<Field> fields,
                          Source src = Source::current()) noexcept {
     alog_field small[16];
-    if (fields.size() > 16) return ALOG_ERR_TOO_LARGE;
+    if (fields.size() > 16) {
+      try {
+        std::vector<alog_field> many;
+        many.reserve(fields.size());
+        for (const Field &f : fields) many.push_back(f.c());
+        return write_record(l, msg, many.data(), many.size(), src);
+      } catch (...) {
+        return ALOG_ERR_TOO_LARGE;  // no memory to describe so many fields
+      }
+    }
     size_t n = 0;
     for (const Field &f : fields) small[n++] = f.c();
     return write_record(l, msg, small, n, src);

@@ -177,6 +177,11 @@ int main(int argc, char **argv) {
     EXPECT(log.log_fields(alog::Level::warn, "slow request", {{"user", "ann"}, {"ms", 1250}, {"ok", true}, {"ratio", 0.5}}) == ALOG_OK,
            "log_fields");
     want.push_back("WARN slow request user=ann ms=1250 ok=true ratio=0.5");
+    EXPECT(log.log_fields(alog::Level::info, "many",
+                          {{"a", 1}, {"b", 2}, {"c", 3}, {"d", 4}, {"e", 5}, {"f", 6}, {"g", 7}, {"h", 8}, {"i", 9},
+                           {"j", 10}, {"k", 11}, {"l", 12}, {"m", 13}, {"n", 14}, {"o", 15}, {"p", 16}, {"q", 17}}) == ALOG_OK,
+           "log_fields with 17 fields");
+    want.push_back("INFO many a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 j=10 k=11 l=12 m=13 n=14 o=15 p=16 q=17");
     EXPECT(log.info("{} {}", 1) == ALOG_ERR_INVALID, "a member call with a bad format logged");
 
     // Registry and default logger.
