@@ -200,39 +200,52 @@ for mode in "${modes[@]}"; do
         else
             report FAIL plain cpp_smoke $((SECONDS - start)) "$log"
         fi
-        # alog.h under strict warnings with -I (not -isystem): C11, C99 and C++17.
+        # alog.h under strict warnings with -I (not -isystem): C11, C99 and C++17, with GCC and
+        # with Clang (clang or clang-14, which scripts/prereqs.sh installs).
         strict=(-Wall -Wextra -Wpedantic -Wformat-nonliteral -Wcast-qual -Wconversion -Werror -I"$root/include")
-        for std in c11 c99 c++17; do
-            log="$build/plain/header-$std.log"
-            start=$SECONDS
-            rm -f "$build/plain/header-$std"
-            if [ "$std" = c++17 ]; then
-                built=("$CXX" -std=c++17 -Wold-style-cast -Wshadow "${strict[@]}" -x c++ "$here/header.c" -x none)
-            else
-                built=("$CC" -std="$std" "${strict[@]}" "$here/header.c")
-            fi
-            hdir=$(mktemp -d)
-            if "${built[@]}" -o "$build/plain/header-$std" "$libdir/libalog.a" "${LIBS[@]}" >"$log" 2>&1 &&
-                timeout 60 "$build/plain/header-$std" "$hdir" >>"$log" 2>&1; then
-                report PASS plain "header-$std" $((SECONDS - start))
-            else
-                report FAIL plain "header-$std" $((SECONDS - start)) "$log"
-            fi
-            rm -rf "$hdir"
+        clang_cc=$(command -v clang || command -v clang-14 || true)
+        clang_cxx=$(command -v clang++ || command -v clang++-14 || true)
+        [ -n "$clang_cc" ] && [ -n "$clang_cxx" ] || report FAIL plain "clang missing" 0
+        for cc_name in gcc clang; do
+            [ $cc_name = clang ] && [ -z "$clang_cc" ] && continue
+            for std in c11 c99 c++17; do
+                label="header-$cc_name-$std"
+                log="$build/plain/$label.log"
+                start=$SECONDS
+                rm -f "$build/plain/$label"
+                c_comp=$CC cxx_comp=$CXX
+                [ $cc_name = clang ] && c_comp=$clang_cc cxx_comp=$clang_cxx
+                if [ "$std" = c++17 ]; then
+                    built=("$cxx_comp" -std=c++17 -Wold-style-cast -Wshadow "${strict[@]}" -x c++ "$here/header.c" -x none)
+                else
+                    built=("$c_comp" -std="$std" "${strict[@]}" "$here/header.c")
+                fi
+                hdir=$(mktemp -d)
+                if "${built[@]}" -o "$build/plain/$label" "$libdir/libalog.a" "${LIBS[@]}" >"$log" 2>&1 &&
+                    timeout 60 "$build/plain/$label" "$hdir" >>"$log" 2>&1; then
+                    report PASS plain "$label" $((SECONDS - start))
+                else
+                    report FAIL plain "$label" $((SECONDS - start)) "$log"
+                fi
+                rm -rf "$hdir"
+            done
         done
         # alog.hpp: the C++ API under strict warnings, its deferred calls counted through
         # --wrap; and formats that do not suit their arguments must not compile.
-        log="$build/plain/cpp_api.log"
-        start=$SECONDS
-        hdir=$(mktemp -d)
-        if "$CXX" -std=c++17 -Wold-style-cast -Wshadow "${strict[@]}" -o "$build/plain/cpp_api" \
-            "$here/cpp_api.cpp" "$libdir/libalog.a" -Wl,--wrap=alog_logf_args "${LIBS[@]}" >"$log" 2>&1 &&
-            timeout 60 "$build/plain/cpp_api" "$hdir" >>"$log" 2>&1; then
-            report PASS plain cpp_api $((SECONDS - start))
-        else
-            report FAIL plain cpp_api $((SECONDS - start)) "$log"
-        fi
-        rm -rf "$hdir"
+        for cxx_comp in "$CXX" $clang_cxx; do
+            label="cpp_api-$(basename "$cxx_comp")"
+            log="$build/plain/$label.log"
+            start=$SECONDS
+            hdir=$(mktemp -d)
+            if "$cxx_comp" -std=c++17 -Wold-style-cast -Wshadow "${strict[@]}" -o "$build/plain/$label" \
+                "$here/cpp_api.cpp" "$libdir/libalog.a" -Wl,--wrap=alog_logf_args "${LIBS[@]}" >"$log" 2>&1 &&
+                timeout 60 "$build/plain/$label" "$hdir" >>"$log" 2>&1; then
+                report PASS plain "$label" $((SECONDS - start))
+            else
+                report FAIL plain "$label" $((SECONDS - start)) "$log"
+            fi
+            rm -rf "$hdir"
+        done
         log="$build/plain/cpp_format_checks.log"
         start=$SECONDS
         ok=1
