@@ -845,7 +845,6 @@ inline Logger &deref(const std::unique_ptr<Logger> &l) { return *l; }
 
 #define ALOG_HPP_FIRST_(...) ALOG_HPP_FIRST2_(__VA_ARGS__, ~)
 #define ALOG_HPP_FIRST2_(f, ...) f
-#define ALOG_HPP_REST_(f, ...) __VA_ARGS__
 
 /* ALOG_LOGGER_LOG(logger, level, fmt, args...): level is an ALOG_LEVEL_* constant. */
 #define ALOG_LOGGER_LOG(logger, level, ...)                                                            \
