@@ -45,6 +45,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -787,6 +788,11 @@ struct Registry {
   std::shared_ptr<Logger> fallback;
   std::map<std::string, std::shared_ptr<Logger>, std::less<>> named;
 };
+/// Bumped by set_default_logger: threads refresh their cached default logger when it moves.
+inline std::atomic<uint64_t> &default_generation() {
+  static std::atomic<uint64_t> g{1};
+  return g;
+}
 inline Registry &registry() {
   static Registry r;  // destroyed at exit, closing (draining) the loggers nobody else holds
   return r;
@@ -798,6 +804,7 @@ inline void set_default_logger(std::shared_ptr<Logger> lg) {
   auto &r = detail::registry();
   std::lock_guard<std::mutex> g(r.mu);
   r.fallback = std::move(lg);
+  detail::default_generation().fetch_add(1, std::memory_order_release);
 }
 /// The default logger: the one installed, else one created on first use that writes text
 /// lines to stderr.
@@ -807,6 +814,22 @@ inline std::shared_ptr<Logger> default_logger() {
   if (!r.fallback) r.fallback = std::make_shared<Logger>(std::string(), std::initializer_list<std::pair<std::string_view, std::string_view>>{{"console", "stderr"}});
   return r.fallback;
 }
+namespace detail {
+/// The default logger as the ALOG_<LEVEL> macros take it: a per-thread copy, refreshed when
+/// set_default_logger installs another (no lock on the logging path). A replaced logger stays
+/// open until every thread that used it logs again or exits.
+inline const std::shared_ptr<Logger> &default_logger_cached() {
+  thread_local std::shared_ptr<Logger> cached;
+  thread_local uint64_t generation = 0;
+  const uint64_t now = default_generation().load(std::memory_order_acquire);
+  if (generation != now || !cached) {
+    cached = default_logger();
+    generation = now;
+  }
+  return cached;
+}
+}  // namespace detail
+
 /// Registers a logger under a name (replacing any of that name).
 inline void register_logger(std::string name, std::shared_ptr<Logger> lg) {
   auto &r = detail::registry();
@@ -877,11 +900,11 @@ inline Logger &deref(const std::unique_ptr<Logger> &l) { return *l; }
 #define ALOG_LOGGER_ERROR(logger, ...) ALOG_LOGGER_LOG(logger, ALOG_LEVEL_ERROR, __VA_ARGS__)
 #define ALOG_LOGGER_FATAL(logger, ...) ALOG_LOGGER_LOG(logger, ALOG_LEVEL_FATAL, __VA_ARGS__)
 
-#define ALOG_TRACE(...) ALOG_LOGGER_LOG(::alog::default_logger(), ALOG_LEVEL_TRACE, __VA_ARGS__)
-#define ALOG_DEBUG(...) ALOG_LOGGER_LOG(::alog::default_logger(), ALOG_LEVEL_DEBUG, __VA_ARGS__)
-#define ALOG_INFO(...) ALOG_LOGGER_LOG(::alog::default_logger(), ALOG_LEVEL_INFO, __VA_ARGS__)
-#define ALOG_WARN(...) ALOG_LOGGER_LOG(::alog::default_logger(), ALOG_LEVEL_WARN, __VA_ARGS__)
-#define ALOG_ERROR(...) ALOG_LOGGER_LOG(::alog::default_logger(), ALOG_LEVEL_ERROR, __VA_ARGS__)
-#define ALOG_FATAL(...) ALOG_LOGGER_LOG(::alog::default_logger(), ALOG_LEVEL_FATAL, __VA_ARGS__)
+#define ALOG_TRACE(...) ALOG_LOGGER_LOG(::alog::detail::default_logger_cached(), ALOG_LEVEL_TRACE, __VA_ARGS__)
+#define ALOG_DEBUG(...) ALOG_LOGGER_LOG(::alog::detail::default_logger_cached(), ALOG_LEVEL_DEBUG, __VA_ARGS__)
+#define ALOG_INFO(...) ALOG_LOGGER_LOG(::alog::detail::default_logger_cached(), ALOG_LEVEL_INFO, __VA_ARGS__)
+#define ALOG_WARN(...) ALOG_LOGGER_LOG(::alog::detail::default_logger_cached(), ALOG_LEVEL_WARN, __VA_ARGS__)
+#define ALOG_ERROR(...) ALOG_LOGGER_LOG(::alog::detail::default_logger_cached(), ALOG_LEVEL_ERROR, __VA_ARGS__)
+#define ALOG_FATAL(...) ALOG_LOGGER_LOG(::alog::detail::default_logger_cached(), ALOG_LEVEL_FATAL, __VA_ARGS__)
 
 #endif /* ALOG_HPP */

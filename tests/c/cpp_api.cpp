@@ -196,14 +196,30 @@ int main(int argc, char **argv) {
     want.push_back("INFO through the registry 8");
     alog::drop("app");
     EXPECT(alog::get("app") == nullptr, "drop(app)");
+    {
+      // Another default: the macros' cached copy follows it.
+      const std::string other_path = dir + "/other.log";
+      std::remove(other_path.c_str());
+      auto other = std::make_shared<alog::Logger>(other_path, std::initializer_list<std::pair<std::string_view, std::string_view>>{
+                                                                  {"pattern", "{level} {msg}"}});
+      alog::set_default_logger(other);
+      ALOG_WARN("to the other default {}", 9);
+      alog::set_default_logger(shared);
+      ALOG_INFO("back to the first {}", 10);
+      want.push_back("INFO back to the first 10");
+      other->close();
+      const std::vector<std::string> o = read_lines(other_path);
+      EXPECT(o.size() == 1 && o[0] == "WARN to the other default 9", "the default logger did not move");
+    }
     alog::set_default_logger(nullptr);
     const alog::Stats st = shared->stats();
     EXPECT(st.submitted == want.size(), "submitted " + std::to_string(st.submitted));
     EXPECT(shared->close() == ALOG_OK, "close");
   }
   EXPECT(evaluated == 1, "disabled calls evaluated their arguments: " + std::to_string(evaluated));
-  // Deferred: user, +0042, 1.234e+03, loop x3, counted, where 1, default logger, registry.
-  EXPECT(deferred_calls == 10, "deferred calls: " + std::to_string(deferred_calls) + ", want 10");
+  // Deferred: user, +0042, 1.234e+03, loop x3, counted, where 1, default logger, registry,
+  // the other default, back to the first.
+  EXPECT(deferred_calls == 12, "deferred calls: " + std::to_string(deferred_calls) + ", want 12");
 
   std::vector<std::string> got = read_lines(path);
   for (std::string &l : got) {  // source=/path/to/cpp_api.cpp:N -> source=:N
