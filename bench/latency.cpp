@@ -635,6 +635,8 @@ const LoggerInfo kLoggers[] = {
      "`alog_write` of a 100-byte message formatted before the timing (the workload text + `, session=<hex> ... ok`): "
      "the engine issue's reference call, not the same work as the other rows"},
     {"alog-rs", Runner::kRust, false, "alog Rust API", "alog Rust", nullptr},
+    {"alog-tracing", Runner::kRust, false, "alog as a `tracing` layer (Rust)", "alog tracing layer", nullptr},
+    {"alog-log", Runner::kRust, false, "alog behind the `log` facade (Rust)", "alog log facade", nullptr},
     {"spdlog-async", Runner::kSelf, false, "spdlog async (C++)", "spdlog async",
      "`spdlog::async_logger`, own thread pool of one worker, `basic_file_sink_mt`, overflow policy block, "
      "`logger->info(\"user {} logged in from 10.0.{}.{} in {} ms\", ...)` (fmt runs on the caller), pattern "
@@ -1015,7 +1017,8 @@ void usage() {
       "Runs every (scenario, logger) pair in its own child process and prints one markdown\n"
       "table per scenario; with --runs K > 1 every cell is the median of the K runs.\n"
       "Loggers: alog-logf (when alog.h has ALOG_LOGF), alog-snprintf, alog-write100,\n"
-      "spdlog-async, spdlog-sync, and with --rust-bin (bench/rust): alog-rs, spdlog-rs,\n"
+      "spdlog-async, spdlog-sync, and with --rust-bin (bench/rust): alog-rs, alog-tracing,\n"
+      "alog-log, spdlog-rs,\n"
       "tracing-nb, tracing-nb-lossy, ftlog, mutex-bufwriter. Default: every available one.\n"
       "--summary writes a short table and Mermaid charts for the README; --keep leaves the\n"
       "log files in the temporary directory; --alog-set adds an alog configuration key to\n"

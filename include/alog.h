@@ -13,14 +13,16 @@
  *     alog_close(lg, ALOG_TIMEOUT_INFINITE);
  *
  * Conventions: every fallible function returns alog_result (ALOG_OK = 0); outputs go in
- * trailing out-parameters written only on success; a buffer is followed by its size; NULL
+ * trailing out-parameters written only on success; a buffer is followed by its size (a
+ * message that does not fit ends in "... [N bytes]", N the size it needs); NULL
  * arguments give ALOG_ERR_NULL; alog_conf_free(NULL) and alog_close(NULL, ...) are no-ops.
  * No function lets a panic or undefined behaviour cross the boundary.
  *
  * Configuration keys for alog_conf_set (string values):
  *   level              trace|debug|info|warn|error|fatal or 1..24     default info
  *   format             text|json                                     default text
- *   pattern            text pattern: {ts} {level} {msg} {fields} {file} {line} {func}
+ *   pattern            text pattern: {ts} {level} {msg} {fields} {file} {line} {func} {pid}
+ *                      {ts:FORMAT} (UTC), {localtime}, {localtime:FORMAT} (strftime; %f = us)
  *                                                 default "{ts} {level} {msg}{fields}"
  *   json.ts_key, json.level_key, json.msg_key     JSON key names     default ts, level, msg
  *   queue_capacity     records held in memory, 1..16777216           default 8192
@@ -197,11 +199,15 @@ typedef void (*alog_sink_fn)(void *userdata, int32_t level, const char *line, si
 typedef void (*alog_error_fn)(void *userdata, alog_result code, const char *message);
 
 // One key/value field of a structured record. Strings are pointer + length (no NUL needed).
+// Zero the whole struct first (`= {0}`, designated initialisers or `memset`): `reserved`
+// must be 0 (a later version may give it a meaning whose 0 is today's behaviour).
 typedef struct alog_field {
   const char *key;
   size_t key_len;
   // One of the `ALOG_FIELD_*` kinds.
   int32_t kind;
+  // Zero (room to grow, in what was padding); anything else is `ALOG_ERR_INVALID`.
+  uint32_t reserved;
   int64_t i64;
   uint64_t u64;
   double f64;
@@ -210,6 +216,8 @@ typedef struct alog_field {
 } alog_field;
 
 // A structured record for `alog_write_record`. Every pointer is borrowed for the call only.
+// Zero the whole struct first: `reserved` must be all zeros (room to grow without changing
+// the struct's size; a later version gives them meanings whose 0 is today's behaviour).
 typedef struct alog_record {
   int32_t level;
   // Nanoseconds since the Unix epoch; 0 means "now" (taken by alog), `ALOG_TIMESTAMP_NONE`
@@ -226,6 +234,8 @@ typedef struct alog_record {
   // Function or module name; may be NULL.
   const char *func;
   size_t func_len;
+  // Zero; anything else is `ALOG_ERR_INVALID`.
+  uint64_t reserved[4];
 } alog_record;
 
 // Counters of a logger. At every moment
@@ -286,7 +296,8 @@ typedef struct alog_sink_stats {
 // A call site of `ALOG_LOGF`: static storage, initialised by the macro with the format, file,
 // function and line, and zeros. alog fills `state`, `id`, `n_args` and `kinds` once, on the
 // first call; `state` is read with acquire and written with release ordering. The strings are
-// copied when the site is registered, so they need not outlive the logger.
+// copied when the site is registered, so they need not outlive the logger. `reserved` is
+// zero (room to grow; the macro's initialiser zeroes it).
 typedef struct alog_site {
   const char *fmt;
   const char *file;
@@ -298,6 +309,7 @@ typedef struct alog_site {
   uint32_t n_args;
   // `ALOG_ARG_*` of each argument.
   uint8_t kinds[ALOG_LOGF_MAX_ARGS];
+  uint64_t reserved[4];
 } alog_site;
 
 // One raw argument of a deferred call: `i` for integers (sign- or zero-extended), `d` for
@@ -349,7 +361,8 @@ struct alog_conf *alog_conf_new(void);
 
 // Sets one configuration key from its string value. On failure returns `ALOG_ERR_NULL` or
 // `ALOG_ERR_INVALID` and, if `errstr` is not NULL, writes a NUL-terminated message naming
-// the key and the accepted values (truncated to `errstr_size`). The conf is unchanged on
+// the key and the accepted values (one that does not fit `errstr_size` ends in
+// `... [N bytes]`, N the size it needs; unknown keys' messages fit 256). The conf is unchanged on
 // failure.
 alog_result alog_conf_set(struct alog_conf *conf,
                           const char *key,
@@ -378,7 +391,10 @@ alog_result alog_conf_set_error_callback(struct alog_conf *conf,
 void alog_conf_free(struct alog_conf *conf);
 
 // Opens a logger appending to `path` (NULL: no main file; then the conf must name another
-// sink) with the settings of `conf` (NULL: defaults). `conf` is copied, not consumed. On
+// sink) with the settings of `conf` (NULL: defaults), over which the environment applies:
+// `ALOG_LEVEL` sets `level`, `ALOG_CONF_<KEY>` any key (capitals, `.` written `__`, e.g.
+// `ALOG_CONF_CONSOLE__LEVEL=warn`); a bad one fails the open with a message naming the
+// variable. `conf` is copied, not consumed. On
 // success writes the handle to `*out`; on failure leaves `*out` untouched, returns
 // `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`;
 // `errno` is then the OS error behind an `ALOG_ERR_IO` (`ENOENT`, `EACCES`, ...) and 0 for
@@ -401,7 +417,7 @@ alog_result alog_write(struct alog_logger *lg, int32_t level, const char *msg, s
 // Logs a structured record: message, typed fields, optional source location and optional
 // timestamp. Everything is copied during the call. Returns as `alog_write`, plus
 // `ALOG_ERR_NULL` for a NULL pointer with a non-zero length and `ALOG_ERR_INVALID` for an
-// unknown field kind. Any thread.
+// unknown field kind or a non-zero `reserved` member. Any thread.
 alog_result alog_write_record(struct alog_logger *lg, const struct alog_record *rec);
 
 // Waits until every record submitted before the call is written (or failed), then fsyncs
@@ -476,7 +492,7 @@ alog_result alog_set_level(struct alog_logger *lg, int32_t level);
 int alog_level_enabled(const struct alog_logger *lg, int32_t level);
 
 // Copies the last I/O or sink error message (empty if none) into `buf`, NUL-terminated and
-// truncated to `size`. Any thread.
+// cut to `size` (ending in `... [N bytes]`, N the size needed, when it does not fit). Any thread.
 alog_result alog_last_error(const struct alog_logger *lg, char *buf, size_t size);
 
 // Registers a call site on its first use and returns its state: `ALOG_SITE_DEFERRED` when
@@ -499,6 +515,10 @@ alog_result alog_logf_args(struct alog_logger *lg,
 // A static, NUL-terminated description of a result code; never NULL (unknown codes get
 // "unknown result code"). Any thread.
 const char *alog_result_str(alog_result r);
+
+// The name of a result code as the header spells it ("ALOG_OK", "ALOG_ERR_NULL", ...): a
+// static, NUL-terminated string, never NULL; unknown codes get "ALOG_ERR_UNKNOWN". Any thread.
+const char *alog_result_name(alog_result r);
 
 #ifdef __cplusplus
 }  // extern "C"
@@ -532,8 +552,16 @@ const char *alog_result_str(alog_result r);
 #define ALOG_LOGF_H_
 #if defined(__GNUC__) || defined(__clang__)
 
+/* ALOG_CAST_(T, x): a cast that C++'s -Wold-style-cast accepts. */
+#ifdef __cplusplus
+#define ALOG_CAST_(T, x) (static_cast<T>(x))
+#else
+#define ALOG_CAST_(T, x) ((T)(x))
+#endif
+
 /* `"" fmt ""`: the format must be a string literal (a site parses it once, on its first call). */
-#define ALOG_SITE_INIT_(fmt) { "" fmt "", __FILE__, __func__, (uint32_t)__LINE__, 0, 0, 0, { 0 } }
+#define ALOG_SITE_INIT_(fmt) \
+  { "" fmt "", __FILE__, __func__, ALOG_CAST_(uint32_t, __LINE__), 0, 0, 0, { 0 }, { 0 } }
 #define ALOG_LOGF_FIRST_(fmt, ...) fmt
 #define ALOG_LOGF_UNWRAP_(...) __VA_ARGS__
 #define ALOG_LOGF_CAT_(a, b) a##b
@@ -620,17 +648,17 @@ const char *alog_result_str(alog_result r);
 extern "C++" {
 static inline alog_arg alog_pack_(double v) { alog_arg a; a.d = v; return a; }
 static inline alog_arg alog_pack_(float v) { alog_arg a; a.d = v; return a; }
-static inline alog_arg alog_pack_(long double v) { alog_arg a; a.d = (double)v; return a; }
+static inline alog_arg alog_pack_(long double v) { alog_arg a; a.d = static_cast<double>(v); return a; }
 static inline alog_arg alog_pack_(decltype(nullptr)) { alog_arg a; a.i = 0; return a; }
 template <typename T> static inline alog_arg alog_pack_(T *v) {
   alog_arg a;
   a.i = 0;
-  a.p = (const void *)v;
+  a.p = const_cast<const void *>(static_cast<const volatile void *>(v));
   return a;
 }
 template <typename T> static inline alog_arg alog_pack_(T v) {
   alog_arg a;
-  a.i = (int64_t)v;
+  a.i = static_cast<int64_t>(v);
   return a;
 }
 }  /* extern "C++" */
@@ -642,7 +670,7 @@ static inline alog_arg alog_pack_d_(double v) { alog_arg a; a.d = v; return a; }
 static inline alog_arg alog_pack_p_(const volatile void *v) {
   alog_arg a;
   a.i = 0;
-  a.p = (const void *)v;
+  a.p = (const void *)(uintptr_t)v; /* through an integer: a volatile pointer is only an address */
   return a;
 }
 #define ALOG_PACK_(x)                                                                     \
@@ -656,7 +684,7 @@ static inline alog_arg alog_pack_p_(const volatile void *v) {
 #endif
 
 /* Formats on the calling thread and logs the text with the site's source location. */
-static inline alog_result alog_logf_fallback_(struct alog_logger *lg, const alog_site *site,
+static inline __attribute__((format(printf, 4, 0))) alog_result alog_logf_fallback_(struct alog_logger *lg, const alog_site *site,
                                               int32_t level, const char *fmt, va_list ap) {
   char small[512];
   char *buf = small;
@@ -669,9 +697,9 @@ static inline alog_result alog_logf_fallback_(struct alog_logger *lg, const alog
   if (!alog_level_enabled(lg, level)) return ALOG_OK;
   va_copy(again, ap);
   n = vsnprintf(small, sizeof small, fmt, ap);
-  if (n >= (int)sizeof small) {
-    buf = (char *)malloc((size_t)n + 1);
-    if (buf) n = vsnprintf(buf, (size_t)n + 1, fmt, again);
+  if (n >= ALOG_CAST_(int, sizeof small)) {
+    buf = ALOG_CAST_(char *, malloc(ALOG_CAST_(size_t, n) + 1));
+    if (buf) n = vsnprintf(buf, ALOG_CAST_(size_t, n) + 1, fmt, again);
   }
   va_end(again);
   if (n < 0 || !buf) {
@@ -681,7 +709,7 @@ static inline alog_result alog_logf_fallback_(struct alog_logger *lg, const alog
   memset(&rec, 0, sizeof rec);
   rec.level = level;
   rec.msg = buf;
-  rec.msg_len = (size_t)n;
+  rec.msg_len = ALOG_CAST_(size_t, n);
   rec.file = site->file;
   rec.file_len = site->file ? strlen(site->file) : 0;
   rec.line = site->line;
@@ -718,9 +746,9 @@ alog_logf_(struct alog_logger *lg, alog_site *site, int32_t level, const char *f
       case ALOG_ARG_INT: args[i].i = va_arg(ap, int); break;
       case ALOG_ARG_LONG: args[i].i = va_arg(ap, long); break;
       case ALOG_ARG_LLONG: args[i].i = va_arg(ap, long long); break;
-      case ALOG_ARG_SIZE: args[i].i = (int64_t)va_arg(ap, size_t); break;
-      case ALOG_ARG_INTMAX: args[i].i = (int64_t)va_arg(ap, intmax_t); break;
-      case ALOG_ARG_PTRDIFF: args[i].i = (int64_t)va_arg(ap, ptrdiff_t); break;
+      case ALOG_ARG_SIZE: args[i].i = ALOG_CAST_(int64_t, va_arg(ap, size_t)); break;
+      case ALOG_ARG_INTMAX: args[i].i = ALOG_CAST_(int64_t, va_arg(ap, intmax_t)); break;
+      case ALOG_ARG_PTRDIFF: args[i].i = ALOG_CAST_(int64_t, va_arg(ap, ptrdiff_t)); break;
       case ALOG_ARG_DOUBLE: args[i].d = va_arg(ap, double); break;
       default: args[i].p = va_arg(ap, const void *); break;
     }

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Builds the release library and installs libalog.so, libalog.a, alog.h and alog.pc under
-# PREFIX (default /usr/local). Then: cc app.c $(pkg-config --cflags --libs alog)
+# Builds the release library with CMake (which runs cargo) and installs it under PREFIX
+# (default /usr/local): lib/libalog.so.X.Y.Z with its version links and split debug file,
+# lib/libalog.a, include/alog.h and alog.hpp, lib/pkgconfig/alog.pc and alog-static.pc, and
+# the CMake package lib/cmake/alog. Then: cc app.c $(pkg-config --cflags --libs alog), or
+# find_package(alog) in CMake.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 prefix=${1:-/usr/local}
-cd "$root"
-cargo build --release -p alog-ffi
-version=$(sed -n 's/^#define ALOG_VERSION_STRING "\(.*\)"/\1/p' include/alog.h)
-mkdir -p "$prefix/lib/pkgconfig" "$prefix/include"
-install -m 0644 include/alog.h "$prefix/include/alog.h"
-install -m 0755 target/release/libalog.so "$prefix/lib/libalog.so"
-install -m 0644 target/release/libalog.a "$prefix/lib/libalog.a"
-sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$version|" packaging/alog.pc.in > "$prefix/lib/pkgconfig/alog.pc"
-echo "installed alog $version under $prefix"
+build=${ALOG_BUILD_DIR:-"$root/target/cmake"}
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_LIBDIR=lib >/dev/null
+cmake --build "$build"
+cmake --install "$build" --prefix "$prefix"
+echo "installed alog $(sed -n 's/^#define ALOG_VERSION_STRING "\(.*\)"/\1/p' "$root/include/alog.h") under $prefix"

@@ -24,6 +24,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --document-private-it
 step "Rust unit, integration and doc tests"
 cargo test --workspace
 
+step "Rust facades: a log program and a tracing program writing into alog (features log, tracing)"
+cargo clippy -p alog-core --all-targets --features log,tracing -- -D warnings
+cargo test -p alog-core --features log,tracing --test facade_log --test facade_tracing
+cargo test -p alog-core --features log,tracing --doc facade
+
 step "loom models of the queue"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p alog-core --lib --release loom_tests
 
@@ -50,6 +55,9 @@ bash scripts/test-python.sh
 
 step "Go binding: gofmt, go vet, go test -race, cgocheck2, a program outside the module"
 bash scripts/test-go.sh
+
+step "CMake: build, install, exported symbols, examples/cmake via find_package, add_subdirectory, FetchContent; pkg-config"
+bash scripts/test-cmake.sh
 
 step "pkg-config: install to a temporary prefix and build the demo against it"
 prefix=$(mktemp -d)

@@ -25,6 +25,7 @@ alog_result alog_go_write(alog_logger *lg, int32_t level, int64_t ts_ns, const c
         f[i].key = bytes + g->key_off;
         f[i].key_len = g->key_len;
         f[i].kind = g->kind;
+        f[i].reserved = 0;
         f[i].i64 = (int64_t)g->num;
         f[i].u64 = g->num;
         memcpy(&f[i].f64, &g->num, sizeof f[i].f64);

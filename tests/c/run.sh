@@ -4,7 +4,9 @@
 #   plain     linked against target/release/libalog.a
 #   asan      AddressSanitizer + UndefinedBehaviorSanitizer (leak checks on)
 #   valgrind  memcheck on the plain binaries, with smaller record counts
-# plus a C++ smoke test (linked against libalog.so).
+# plus a C++ smoke test (linked against libalog.so) and alog.h under strict warnings
+# (header.c as C11, C99 and C++17), the C++ API of alog.hpp (cpp_api.cpp) and formats that
+# must not compile.
 #
 # usage: tests/c/run.sh [plain] [asan] [valgrind]     (default: all three)
 # env:   ALOG_SKIP_CARGO=1  do not run cargo build (use the library as it is)
@@ -198,6 +200,95 @@ for mode in "${modes[@]}"; do
         else
             report FAIL plain cpp_smoke $((SECONDS - start)) "$log"
         fi
+        # alog.h under strict warnings with -I (not -isystem): C11, C99 and C++17, with GCC and
+        # with Clang (clang or clang-14, which scripts/prereqs.sh installs).
+        strict=(-Wall -Wextra -Wpedantic -Wformat-nonliteral -Wcast-qual -Wconversion -Werror -I"$root/include")
+        clang_cc=$(command -v clang || command -v clang-14 || true)
+        clang_cxx=$(command -v clang++ || command -v clang++-14 || true)
+        [ -n "$clang_cc" ] && [ -n "$clang_cxx" ] || report FAIL plain "clang missing" 0
+        for cc_name in gcc clang; do
+            [ $cc_name = clang ] && [ -z "$clang_cc" ] && continue
+            for std in c11 c99 c++17; do
+                label="header-$cc_name-$std"
+                log="$build/plain/$label.log"
+                start=$SECONDS
+                rm -f "$build/plain/$label"
+                c_comp=$CC cxx_comp=$CXX
+                [ $cc_name = clang ] && c_comp=$clang_cc cxx_comp=$clang_cxx
+                if [ "$std" = c++17 ]; then
+                    built=("$cxx_comp" -std=c++17 -Wold-style-cast -Wshadow "${strict[@]}" -x c++ "$here/header.c" -x none)
+                else
+                    built=("$c_comp" -std="$std" "${strict[@]}" "$here/header.c")
+                fi
+                hdir=$(mktemp -d)
+                if "${built[@]}" -o "$build/plain/$label" "$libdir/libalog.a" "${LIBS[@]}" >"$log" 2>&1 &&
+                    timeout 60 "$build/plain/$label" "$hdir" >>"$log" 2>&1; then
+                    report PASS plain "$label" $((SECONDS - start))
+                else
+                    report FAIL plain "$label" $((SECONDS - start)) "$log"
+                fi
+                rm -rf "$hdir"
+            done
+        done
+        # alog.hpp: the C++ API under strict warnings, its deferred calls counted through
+        # --wrap; and formats that do not suit their arguments must not compile.
+        for cxx_comp in "$CXX" $clang_cxx; do
+            label="cpp_api-$(basename "$cxx_comp")"
+            log="$build/plain/$label.log"
+            start=$SECONDS
+            hdir=$(mktemp -d)
+            if "$cxx_comp" -std=c++17 -Wold-style-cast -Wshadow "${strict[@]}" -o "$build/plain/$label" \
+                "$here/cpp_api.cpp" "$libdir/libalog.a" -Wl,--wrap=alog_logf_args "${LIBS[@]}" >"$log" 2>&1 &&
+                timeout 60 "$build/plain/$label" "$hdir" >>"$log" 2>&1; then
+                report PASS plain "$label" $((SECONDS - start))
+            else
+                report FAIL plain "$label" $((SECONDS - start)) "$log"
+            fi
+            rm -rf "$hdir"
+        done
+        log="$build/plain/cpp_format_checks.log"
+        start=$SECONDS
+        ok=1
+        cpp_compiles() { # cpp_compiles STATEMENT: whether it compiles inside a function taking lg
+            printf '#include "alog.hpp"\n#include <string>\nvoid f(alog::Logger &lg, std::string s) { (void)s; %s; }\n' "$1" |
+                "$CXX" -std=c++17 -I"$root/include" -fsyntax-only -x c++ - >>"$log" 2>&1
+        }
+        : >"$log"
+        cpp_compiles 'ALOG_LOGGER_INFO(lg, "{} {:.2f}", 1, 2.0)' || ok=0
+        for bad in 'ALOG_LOGGER_INFO(lg, "{} {}", 1)' 'ALOG_LOGGER_INFO(lg, "{}", 1, 2)' \
+            'ALOG_LOGGER_INFO(lg, "{:d}", "x")' 'ALOG_LOGGER_INFO(lg, "{:.2}", 1)' \
+            'ALOG_LOGGER_INFO(lg, "{", 1)' 'ALOG_LOGGER_INFO(lg, s, 1)'; do
+            if cpp_compiles "$bad"; then
+                echo "compiled: $bad" >>"$log"
+                ok=0
+            fi
+        done
+        if [ $ok = 1 ]; then
+            report PASS plain cpp_format_checks $((SECONDS - start))
+        else
+            report FAIL plain cpp_format_checks $((SECONDS - start)) "$log"
+        fi
+        # ThreadSanitizer with the suppressions the README gives (tsan.supp): 4 threads
+        # logging, and the C++ API; any report fails.
+        for t in threads cpp_api; do
+            log="$build/plain/tsan-$t.log"
+            start=$SECONDS
+            hdir=$(mktemp -d)
+            if [ $t = threads ]; then
+                built=("$CC" -std=c11 -O1 -g -fsanitize=thread -pthread -I"$root/include" "$here/threads.c")
+                targs=(4 20000)
+            else
+                built=("$CXX" -std=c++17 -O1 -g -fsanitize=thread -I"$root/include" "$here/cpp_api.cpp" -Wl,--wrap=alog_logf_args)
+                targs=("$hdir")
+            fi
+            if "${built[@]}" -o "$build/plain/tsan-$t" "$libdir/libalog.a" "${LIBS[@]}" >"$log" 2>&1 &&
+                TSAN_OPTIONS="suppressions=$here/tsan.supp:exitcode=66" timeout 300 "$build/plain/tsan-$t" "${targs[@]}" >>"$log" 2>&1; then
+                report PASS plain "tsan-$t" $((SECONDS - start))
+            else
+                report FAIL plain "tsan-$t" $((SECONDS - start)) "$log"
+            fi
+            rm -rf "$hdir"
+        done
         # A format in a variable must not compile (a site parses its format once), in C and C++.
         log="$build/plain/logf_variable_format.log"
         start=$SECONDS

@@ -35,6 +35,14 @@ const LOGGERS: &[(&str, &str)] = &[
         "alog through its Rust API: the message formatted on the caller with write! into a stack buffer, then Logger::log; queue of --queue records, overflow=block",
     ),
     (
+        "alog-tracing",
+        "tracing macros into alog_core::tracing::layer (tracing-subscriber registry): the event formatted on the caller into the record's message, then the alog queue (--queue records, overflow=block)",
+    ),
+    (
+        "alog-log",
+        "log crate macros into alog_core::log (the log facade): the message formatted on the caller, then the alog queue (--queue records, overflow=block)",
+    ),
+    (
         "tracing-nb",
         "tracing + tracing-subscriber fmt layer (ANSI and target off) into tracing-appender non_blocking, lossy(false), buffered_lines_limit --queue, writing to rolling::never",
     ),
@@ -248,6 +256,8 @@ trait Peer: Sync {
 fn open(name: &str, path: &Path, queue: usize) -> Box<dyn Peer> {
     match name {
         "alog-rs" => Box::new(AlogRs::open(path, queue)),
+        "alog-tracing" => Box::new(AlogFacade::open(path, queue, Facade::Tracing)),
+        "alog-log" => Box::new(AlogFacade::open(path, queue, Facade::Log)),
         "tracing-nb" => Box::new(TracingNb::open(path, queue, false)),
         "tracing-nb-lossy" => Box::new(TracingNb::open(path, queue, true)),
         "ftlog" => Box::new(Ftlog::open(path, queue)),
@@ -338,6 +348,64 @@ impl Peer for AlogRs {
         println!("alog_queue_capacity {}", s.queue_capacity);
         println!("alog_queue_peak {}", s.queue_peak);
         println!("alog_batches {}", s.batches);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Facade {
+    Tracing,
+    Log,
+}
+
+/// alog behind a facade: the same logger as alog-rs, installed as the tracing layer or the
+/// log crate's logger.
+struct AlogFacade {
+    inner: AlogRs,
+    facade: Facade,
+}
+
+impl AlogFacade {
+    fn open(path: &Path, queue: usize, facade: Facade) -> Self {
+        let inner = AlogRs::open(path, queue);
+        match facade {
+            Facade::Tracing => {
+                use tracing_subscriber::prelude::*;
+                let subscriber = tracing_subscriber::registry()
+                    .with(alog_core::tracing::layer(inner.lg.clone()));
+                tracing::subscriber::set_global_default(subscriber)
+                    .unwrap_or_else(|e| die(format_args!("tracing: {e}")));
+            }
+            Facade::Log => alog_core::log::init(inner.lg.clone())
+                .unwrap_or_else(|e| die(format_args!("log: {e}"))),
+        }
+        AlogFacade { inner, facade }
+    }
+}
+
+impl Peer for AlogFacade {
+    #[inline]
+    fn log(&self, i: u64) {
+        if self.facade == Facade::Tracing {
+            tracing::info!(
+                "user {} logged in from 10.0.{}.{} in {} ms",
+                i,
+                i % 256,
+                i % 100,
+                i % 1000
+            );
+        } else {
+            log::info!(
+                "user {} logged in from 10.0.{}.{} in {} ms",
+                i,
+                i % 256,
+                i % 100,
+                i % 1000
+            );
+        }
+    }
+
+    fn close(self: Box<Self>) {
+        Box::new(self.inner).close();
     }
 }
 

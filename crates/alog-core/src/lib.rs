@@ -37,6 +37,7 @@
 //! reads every kind of file back (the `alog` command uses it).
 
 mod api;
+mod facade;
 mod front;
 pub mod queue;
 mod read;
@@ -44,6 +45,10 @@ mod render;
 mod sinks;
 mod writer;
 
+#[cfg(feature = "log")]
+pub use facade::log;
+#[cfg(feature = "tracing")]
+pub use facade::tracing;
 pub use front::{clock, config, error, level, record, time};
 pub use read::reader;
 pub use render::{deferred, format, printf};

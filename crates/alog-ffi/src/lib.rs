@@ -80,6 +80,8 @@ pub struct alog_logger {
 }
 
 /// One key/value field of a structured record. Strings are pointer + length (no NUL needed).
+/// Zero the whole struct first (`= {0}`, designated initialisers or `memset`): `reserved`
+/// must be 0 (a later version may give it a meaning whose 0 is today's behaviour).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct alog_field {
@@ -87,6 +89,8 @@ pub struct alog_field {
     pub key_len: usize,
     /// One of the `ALOG_FIELD_*` kinds.
     pub kind: i32,
+    /// Zero (room to grow, in what was padding); anything else is `ALOG_ERR_INVALID`.
+    pub reserved: u32,
     pub i64: i64,
     pub u64: u64,
     pub f64: f64,
@@ -95,6 +99,8 @@ pub struct alog_field {
 }
 
 /// A structured record for `alog_write_record`. Every pointer is borrowed for the call only.
+/// Zero the whole struct first: `reserved` must be all zeros (room to grow without changing
+/// the struct's size; a later version gives them meanings whose 0 is today's behaviour).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct alog_record {
@@ -113,6 +119,8 @@ pub struct alog_record {
     /// Function or module name; may be NULL.
     pub func: *const c_char,
     pub func_len: usize,
+    /// Zero; anything else is `ALOG_ERR_INVALID`.
+    pub reserved: [u64; 4],
 }
 
 /// Counters of a logger. At every moment
@@ -273,15 +281,31 @@ unsafe fn with_conf(
     })
 }
 
-/// Writes `msg` into a caller's buffer, truncated and always NUL-terminated.
+/// Writes `msg` into a caller's buffer, always NUL-terminated. A message that does not fit
+/// is cut and ends in `... [N bytes]`, N the buffer size it needs (buffers of 32 bytes or more;
+/// smaller ones get a plain cut).
 unsafe fn put_str(buf: *mut c_char, size: usize, msg: &str) {
     if buf.is_null() || size == 0 {
         return;
     }
-    let n = msg.len().min(size - 1);
-    // SAFETY: the caller promises `buf` has `size` writable bytes.
+    let cut;
+    let text: &[u8] = if msg.len() < size {
+        msg.as_bytes()
+    } else if size >= 32 {
+        let suffix = format!("... [{} bytes]", msg.len() + 1);
+        let mut keep = size - 1 - suffix.len();
+        while !msg.is_char_boundary(keep) {
+            keep -= 1;
+        }
+        cut = format!("{}{suffix}", &msg[..keep]);
+        cut.as_bytes()
+    } else {
+        &msg.as_bytes()[..size - 1]
+    };
+    let n = text.len().min(size - 1);
+    // SAFETY: the caller promises `buf` has `size` writable bytes; n < size.
     unsafe {
-        std::ptr::copy_nonoverlapping(msg.as_ptr(), buf.cast::<u8>(), n);
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
         *buf.add(n) = 0;
     }
 }
@@ -363,7 +387,8 @@ pub extern "C" fn alog_conf_new() -> *mut alog_conf {
 
 /// Sets one configuration key from its string value. On failure returns `ALOG_ERR_NULL` or
 /// `ALOG_ERR_INVALID` and, if `errstr` is not NULL, writes a NUL-terminated message naming
-/// the key and the accepted values (truncated to `errstr_size`). The conf is unchanged on
+/// the key and the accepted values (one that does not fit `errstr_size` ends in
+/// `... [N bytes]`, N the size it needs; unknown keys' messages fit 256). The conf is unchanged on
 /// failure.
 #[no_mangle]
 pub unsafe extern "C" fn alog_conf_set(
@@ -501,7 +526,10 @@ pub unsafe extern "C" fn alog_conf_free(conf: *mut alog_conf) {
 }
 
 /// Opens a logger appending to `path` (NULL: no main file; then the conf must name another
-/// sink) with the settings of `conf` (NULL: defaults). `conf` is copied, not consumed. On
+/// sink) with the settings of `conf` (NULL: defaults), over which the environment applies:
+/// `ALOG_LEVEL` sets `level`, `ALOG_CONF_<KEY>` any key (capitals, `.` written `__`, e.g.
+/// `ALOG_CONF_CONSOLE__LEVEL=warn`); a bad one fails the open with a message naming the
+/// variable. `conf` is copied, not consumed. On
 /// success writes the handle to `*out`; on failure leaves `*out` untouched, returns
 /// `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` or `ALOG_ERR_IO` and writes a message to `errstr`;
 /// `errno` is then the OS error behind an `ALOG_ERR_IO` (`ENOENT`, `EACCES`, ...) and 0 for
@@ -521,9 +549,12 @@ pub unsafe extern "C" fn alog_open(
             return err.fail(ALOG_ERR_NULL, "out is NULL");
         }
         // SAFETY: a non-NULL conf comes from alog_conf_new.
-        let config = unsafe { conf.as_ref() }
+        let mut config = unsafe { conf.as_ref() }
             .map(|c| c.config.clone())
             .unwrap_or_default();
+        if let Err(e) = config.apply_env(std::env::vars_os()) {
+            return err.fail(code(&e), &e.to_string());
+        }
         // SAFETY: NUL-terminated path or NULL from the caller.
         let path =
             unsafe { c_str(path) }.map(|p| Path::new(std::ffi::OsStr::from_bytes(p.to_bytes())));
@@ -602,13 +633,16 @@ unsafe fn field<'a>(f: &alog_field) -> Result<Field<'a>, alog_result> {
         ALOG_FIELD_BOOL => Value::Bool(f.i64 != 0),
         _ => return Err(ALOG_ERR_INVALID),
     };
+    if f.reserved != 0 {
+        return Err(ALOG_ERR_INVALID);
+    }
     Ok(Field { key, value })
 }
 
 /// Logs a structured record: message, typed fields, optional source location and optional
 /// timestamp. Everything is copied during the call. Returns as `alog_write`, plus
 /// `ALOG_ERR_NULL` for a NULL pointer with a non-zero length and `ALOG_ERR_INVALID` for an
-/// unknown field kind. Any thread.
+/// unknown field kind or a non-zero `reserved` member. Any thread.
 #[no_mangle]
 pub unsafe extern "C" fn alog_write_record(
     lg: *mut alog_logger,
@@ -622,6 +656,9 @@ pub unsafe extern "C" fn alog_write_record(
         let Some(level) = Level::new(rec.level) else {
             return ALOG_ERR_INVALID;
         };
+        if rec.reserved != [0; 4] {
+            return ALOG_ERR_INVALID;
+        }
         if !lg.logger.enabled(level) {
             return ALOG_OK;
         }
@@ -913,7 +950,7 @@ pub unsafe extern "C" fn alog_level_enabled(lg: *const alog_logger, level: i32) 
 }
 
 /// Copies the last I/O or sink error message (empty if none) into `buf`, NUL-terminated and
-/// truncated to `size`. Any thread.
+/// cut to `size` (ending in `... [N bytes]`, N the size needed, when it does not fit). Any thread.
 #[no_mangle]
 pub unsafe extern "C" fn alog_last_error(
     lg: *const alog_logger,

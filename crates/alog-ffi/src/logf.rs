@@ -53,7 +53,8 @@ const _: () = {
 /// A call site of `ALOG_LOGF`: static storage, initialised by the macro with the format, file,
 /// function and line, and zeros. alog fills `state`, `id`, `n_args` and `kinds` once, on the
 /// first call; `state` is read with acquire and written with release ordering. The strings are
-/// copied when the site is registered, so they need not outlive the logger.
+/// copied when the site is registered, so they need not outlive the logger. `reserved` is
+/// zero (room to grow; the macro's initialiser zeroes it).
 #[repr(C)]
 #[derive(Debug)]
 pub struct alog_site {
@@ -67,6 +68,7 @@ pub struct alog_site {
     pub n_args: u32,
     /// `ALOG_ARG_*` of each argument.
     pub kinds: [u8; ALOG_LOGF_MAX_ARGS],
+    pub reserved: [u64; 4],
 }
 
 /// One raw argument of a deferred call: `i` for integers (sign- or zero-extended), `d` for

@@ -43,3 +43,22 @@ pub extern "C" fn alog_result_str(r: alog_result) -> *const c_char {
     };
     s.as_ptr().cast()
 }
+
+/// The name of a result code as the header spells it ("ALOG_OK", "ALOG_ERR_NULL", ...): a
+/// static, NUL-terminated string, never NULL; unknown codes get "ALOG_ERR_UNKNOWN". Any thread.
+#[no_mangle]
+pub extern "C" fn alog_result_name(r: alog_result) -> *const c_char {
+    let s: &'static str = match r {
+        ALOG_OK => "ALOG_OK\0",
+        ALOG_ERR_NULL => "ALOG_ERR_NULL\0",
+        ALOG_ERR_INVALID => "ALOG_ERR_INVALID\0",
+        ALOG_ERR_FULL => "ALOG_ERR_FULL\0",
+        ALOG_ERR_TIMEOUT => "ALOG_ERR_TIMEOUT\0",
+        ALOG_ERR_CLOSED => "ALOG_ERR_CLOSED\0",
+        ALOG_ERR_IO => "ALOG_ERR_IO\0",
+        ALOG_ERR_PANIC => "ALOG_ERR_PANIC\0",
+        ALOG_ERR_TOO_LARGE => "ALOG_ERR_TOO_LARGE\0",
+        _ => "ALOG_ERR_UNKNOWN\0",
+    };
+    s.as_ptr().cast()
+}

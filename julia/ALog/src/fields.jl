@@ -41,7 +41,7 @@ number_field(key, kind, i::Int64, u::UInt64, f::Float64) = Field(key, kind, i, u
 string_field(key, s::String) = Field(key, ALOG_FIELD_STRING, 0, 0, 0.0, s)
 
 "The C view of a field; valid while `f` is preserved."
-c_field(f::Field) = alog_field(pointer(f.key), sizeof(f.key), f.kind, f.i64, f.u64, f.f64,
+c_field(f::Field) = alog_field(pointer(f.key), sizeof(f.key), f.kind, 0, f.i64, f.u64, f.f64,
                                f.kind == ALOG_FIELD_STRING ? pointer(f.str) : C_NULL,
                                f.kind == ALOG_FIELD_STRING ? sizeof(f.str) : 0)
 

@@ -68,6 +68,7 @@ struct alog_field
     key::Ptr{UInt8}
     key_len::Csize_t
     kind::Int32
+    reserved::UInt32
     i64::Int64
     u64::UInt64
     f64::Float64
@@ -88,6 +89,7 @@ struct alog_record
     line::UInt32
     func::Ptr{UInt8}
     func_len::Csize_t
+    reserved::NTuple{4,UInt64}
 end
 
 """The counters of a logger (`alog_stats`)."""
@@ -340,6 +342,11 @@ end
 """`const char *alog_result_str(alog_result r)`: a static string, never NULL."""
 function alog_result_str(r)
     return ccall((:alog_result_str, libalog()), Cstring, (Int32,), r)
+end
+
+"""`const char *alog_result_name(alog_result r)`: "ALOG_OK", "ALOG_ERR_NULL", ...; never NULL."""
+function alog_result_name(r)
+    return ccall((:alog_result_name, libalog()), Cstring, (Int32,), r)
 end
 
 end # module LibALog

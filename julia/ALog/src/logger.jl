@@ -530,7 +530,7 @@ function submit(lg::Logger, n::Int32, p::RecordParts)
                               isempty(cfields) ? C_NULL : pointer(cfields), length(cfields),
                               src === nothing ? C_NULL : pointer(src),
                               src === nothing ? 0 : sizeof(src),
-                              p.line, pointer(func), sizeof(func)))
+                              p.line, pointer(func), sizeof(func), (0, 0, 0, 0)))
         LibALog.alog_write_record(lg.handle, rec)
     end
     if lg.echo_dropped && (code == ALOG_ERR_FULL || code == ALOG_ERR_TIMEOUT)

@@ -113,10 +113,10 @@ end
     @test v == VersionNumber(LL.ALOG_VERSION_MAJOR, LL.ALOG_VERSION_MINOR, LL.ALOG_VERSION_PATCH)
     # The structs have the C layout (x86-64 / aarch64 LP64).
     @test sizeof(LL.alog_field) == 64
-    @test sizeof(LL.alog_record) == 88
+    @test sizeof(LL.alog_record) == 120
     @test sizeof(LL.alog_stats) == 21 * 8
     @test fieldoffset(LL.alog_record, 9) == 64    # line
-    @test fieldoffset(LL.alog_field, 4) == 24     # i64 after the padded kind
+    @test fieldoffset(LL.alog_field, 5) == 24     # i64 after kind and reserved
     @test ALog.result_string(LL.ALOG_ERR_CLOSED) == "logger is closed"
     @test ALog.result_string(99) == "unknown result code"
 

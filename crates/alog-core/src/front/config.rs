@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `level` | `trace` `debug` `info` `warn` `error` `fatal`, or 1..24 | `info` |
 //! | `format` | `text` `json` | `text` |
-//! | `pattern` | text pattern with `{ts}` `{level}` `{msg}` `{fields}` `{file}` `{line}` `{func}` | `{ts} {level} {msg}{fields}` |
+//! | `pattern` | text pattern with `{ts}` `{level}` `{msg}` `{fields}` `{file}` `{line}` `{func}` `{pid}`, `{ts:FORMAT}` (UTC) and `{localtime}` / `{localtime:FORMAT}` (strftime, `%f` = microseconds) | `{ts} {level} {msg}{fields}` |
 //! | `json.ts_key` / `json.level_key` / `json.msg_key` | JSON key names | `ts` / `level` / `msg` |
 //! | `queue_capacity` | records, 1..=16777216 | `8192` |
 //! | `overflow` | `block` `drop_newest` `drop_oldest` `warn` | `block` |
@@ -604,7 +604,89 @@ pub const KEYS: &[&str] = &[
     "reopen_check",
 ];
 
+/// The message of an unknown key: the key (its first 64 bytes), the nearest known key when
+/// one is close, and where the list is. Short enough for a 256-byte C buffer.
+fn unknown_key_message(key: &str) -> String {
+    let mut end = key.len().min(64);
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    let shown = &key[..end];
+    let ellipsis = if end < key.len() { "..." } else { "" };
+    let nearest = KEYS
+        .iter()
+        .map(|k| (edit_distance(key.as_bytes(), k.as_bytes()), k))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4));
+    match nearest {
+        Some((_, k)) => format!(
+            "unknown configuration key {shown:?}{ellipsis}: did you mean {k:?}? (every key is listed in alog.h and README.md)"
+        ),
+        None => format!(
+            "unknown configuration key {shown:?}{ellipsis} (every key is listed in alog.h and README.md)"
+        ),
+    }
+}
+
+/// Levenshtein distance of two byte strings (short keys only).
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = (diag + usize::from(ca != cb)).min(up + 1).min(row[j] + 1);
+            diag = up;
+        }
+    }
+    row[b.len()]
+}
+
+/// The prefix of environment variables that set any configuration key: `ALOG_CONF_` + the key
+/// in capitals with each `.` written `__` (`ALOG_CONF_QUEUE_CAPACITY=65536`,
+/// `ALOG_CONF_CONSOLE__LEVEL=warn`). `ALOG_LEVEL` sets `level`.
+pub const ENV_PREFIX: &str = "ALOG_CONF_";
+
 impl Config {
+    /// Applies configuration from environment variables over this configuration: `ALOG_LEVEL`
+    /// (the `level` key) and `ALOG_CONF_<KEY>` for any key (see [`ENV_PREFIX`]). `vars` is the
+    /// environment (`std::env::vars_os()`); variables of other names are ignored. A bad name
+    /// or value is `Error::Invalid` naming the variable.
+    pub fn apply_env<I, K, V>(&mut self, vars: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
+        let mut found: Vec<(String, String, String)> = Vec::new();
+        for (k, v) in vars {
+            let Some(name) = k.as_ref().to_str() else {
+                continue;
+            };
+            let key = if name == "ALOG_LEVEL" {
+                "level".to_string()
+            } else if let Some(rest) = name.strip_prefix(ENV_PREFIX) {
+                rest.to_ascii_lowercase().replace("__", ".")
+            } else {
+                continue;
+            };
+            let Some(value) = v.as_ref().to_str() else {
+                return Err(Error::invalid(format!(
+                    "environment variable {name}: not UTF-8"
+                )));
+            };
+            found.push((name.to_string(), key, value.to_string()));
+        }
+        // ALOG_LEVEL last: it wins over ALOG_CONF_LEVEL, whatever the environment's order.
+        found.sort_by_key(|(name, _, _)| name == "ALOG_LEVEL");
+        for (name, key, value) in found {
+            self.set(&key, &value)
+                .map_err(|e| Error::invalid(format!("environment variable {name}: {e}")))?;
+        }
+        Ok(())
+    }
+
     /// Sets one key from its string value, as the C ABI and the bindings do. Unknown keys and
     /// bad values are `Error::Invalid` with a message naming the key and the accepted values.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
@@ -793,12 +875,7 @@ impl Config {
     }
 
     fn set_file_key(&mut self, key: &str, value: &str) -> Result<()> {
-        let unknown = || {
-            Error::invalid(format!(
-                "unknown configuration key {key:?}; known keys: {}",
-                KEYS.join(", ")
-            ))
-        };
+        let unknown = || Error::invalid(unknown_key_message(key));
         let rest = key.strip_prefix("file.").ok_or_else(unknown)?;
         let (name, prop) = rest.rsplit_once('.').ok_or_else(unknown)?;
         if name.is_empty()
@@ -886,8 +963,56 @@ mod tests {
     fn unknown_key_names_the_key() {
         let e = Config::default().set("colour", "red").unwrap_err();
         assert_eq!(e.code(), 2);
-        assert!(e.to_string().contains("\"colour\""), "{e}");
-        assert!(e.to_string().contains("queue_capacity"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "unknown configuration key \"colour\" (every key is listed in alog.h and README.md)"
+        );
+        let e = Config::default().set("queue_capacty", "8").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown configuration key \"queue_capacty\": did you mean \"queue_capacity\"? (every key is listed in alog.h and README.md)"
+        );
+        // Every unknown key's message fits a C program's 256-byte buffer with its NUL.
+        let long = "k".repeat(10_000);
+        let e = Config::default().set(&long, "1").unwrap_err().to_string();
+        assert!(e.len() < 256, "{} bytes: {e}", e.len());
+        assert!(e.contains(&format!("\"{}\"...", "k".repeat(64))), "{e}");
+        let e = Config::default()
+            .set("file.a.b.pathh", "x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 256, "{e}");
+    }
+
+    #[test]
+    fn environment_sets_level_and_any_key() {
+        let mut c = Config::default();
+        c.apply_env([
+            ("PATH", "/bin"),
+            ("ALOG_LEVEL", "debug"),
+            ("ALOG_CONF_LEVEL", "error"),
+            ("ALOG_CONF_QUEUE_CAPACITY", "64"),
+            ("ALOG_CONF_CONSOLE__LEVEL", "warn"),
+        ])
+        .unwrap();
+        assert_eq!(c.level, Level::DEBUG);
+        assert_eq!(c.queue_capacity, 64);
+        let e = Config::default()
+            .apply_env([("ALOG_CONF_QUEUE_CAPACTY", "8")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("environment variable ALOG_CONF_QUEUE_CAPACTY: unknown configuration key \"queue_capacty\": did you mean"),
+            "{e}"
+        );
+        let e = Config::default()
+            .apply_env([("ALOG_LEVEL", "loud")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("environment variable ALOG_LEVEL: invalid value \"loud\" for level"),
+            "{e}"
+        );
     }
 
     #[test]

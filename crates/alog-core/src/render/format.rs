@@ -46,6 +46,13 @@ enum Piece {
     File,
     Line,
     Func,
+    /// The process id when the line is formatted.
+    Pid,
+    /// The timestamp through a strftime format (`%f`: microseconds), in UTC or local time.
+    TsFormat {
+        fmt: String,
+        local: bool,
+    },
 }
 
 /// A compiled text pattern such as `{ts} {level} {msg}{fields}`.
@@ -83,17 +90,38 @@ impl Pattern {
                             None => return Err(format!("unclosed {{{name} in pattern {s:?}")),
                         }
                     }
-                    let piece = match name.as_str() {
-                        "ts" => Piece::Ts,
-                        "level" => Piece::Level,
-                        "msg" => Piece::Msg,
-                        "fields" => Piece::Fields,
-                        "file" => Piece::File,
-                        "line" => Piece::Line,
-                        "func" => Piece::Func,
+                    let (name, arg) = match name.split_once(':') {
+                        Some((n, a)) => (n, Some(a)),
+                        None => (name.as_str(), None),
+                    };
+                    let piece = match (name, arg) {
+                        ("ts" | "localtime", Some("")) => {
+                            return Err(format!("empty time format in {{{name}:}} in pattern {s:?}"))
+                        }
+                        ("ts", Some(f)) => Piece::TsFormat {
+                            fmt: f.to_string(),
+                            local: false,
+                        },
+                        ("localtime", f) => Piece::TsFormat {
+                            fmt: f.unwrap_or("%Y-%m-%dT%H:%M:%S.%f%z").to_string(),
+                            local: true,
+                        },
+                        (_, Some(_)) => {
+                            return Err(format!(
+                                "{{{name}}} takes no argument in pattern {s:?} (only {{ts:FORMAT}} and {{localtime:FORMAT}} do)"
+                            ))
+                        }
+                        ("pid", None) => Piece::Pid,
+                        ("ts", None) => Piece::Ts,
+                        ("level", None) => Piece::Level,
+                        ("msg", None) => Piece::Msg,
+                        ("fields", None) => Piece::Fields,
+                        ("file", None) => Piece::File,
+                        ("line", None) => Piece::Line,
+                        ("func", None) => Piece::Func,
                         _ => {
                             return Err(format!(
-                                "unknown token {{{name}}} in pattern {s:?}; known: {{ts}} {{level}} {{msg}} {{fields}} {{file}} {{line}} {{func}}"
+                                "unknown token {{{name}}} in pattern {s:?}; known: {{ts}} {{ts:FORMAT}} {{localtime}} {{localtime:FORMAT}} {{level}} {{msg}} {{fields}} {{file}} {{line}} {{func}} {{pid}}"
                             ))
                         }
                     };
@@ -125,6 +153,56 @@ impl Pattern {
             pieces,
             shows_source,
         })
+    }
+}
+
+/// Appends timestamp `ts` (ns since the epoch) formatted by strftime's `fmt`, in UTC or local
+/// time; `%f` is the microseconds (6 digits). A format longer than 255 bytes once expanded
+/// appends nothing.
+fn strftime(ts: i64, fmt: &str, local: bool, out: &mut Vec<u8>) {
+    extern "C" {
+        /// POSIX: reads TZ into the C library's time zone (localtime_r need not).
+        fn tzset();
+    }
+    static TZSET: std::sync::Once = std::sync::Once::new();
+    let secs = ts.div_euclid(1_000_000_000);
+    let micros = ts.rem_euclid(1_000_000_000) / 1000;
+    // %f first (strftime does not know it); %% stays for strftime.
+    let mut f = String::with_capacity(fmt.len() + 8);
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('%', Some('f')) => {
+                chars.next();
+                let _ = write!(f, "{micros:06}");
+            }
+            ('%', Some('%')) => {
+                chars.next();
+                f.push_str("%%");
+            }
+            ('\0', _) => {}
+            (c, _) => f.push(c),
+        }
+    }
+    f.push('\0');
+    // time_t is 64-bit on every target alog builds for.
+    let t: libc::time_t = secs;
+    // SAFETY: plain C calls on owned, initialised values; `tm` is written by the *_r call
+    // before it is read; strftime writes at most `buf.len()` bytes and the format ends in NUL.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        let ok = if local {
+            TZSET.call_once(|| tzset());
+            !libc::localtime_r(&t, &mut tm).is_null()
+        } else {
+            !libc::gmtime_r(&t, &mut tm).is_null()
+        };
+        if !ok {
+            return;
+        }
+        let mut buf = [0u8; 256];
+        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), f.as_ptr().cast(), &tm);
+        text_escape(&buf[..n], out);
     }
 }
 
@@ -197,8 +275,12 @@ impl Formatter {
                     put(out, s.strip_prefix(' ').unwrap_or(s).as_bytes())
                 }
                 Piece::Lit(s) => put(out, s.as_bytes()),
-                Piece::Ts if r.ts == NO_TIMESTAMP => after_missing_ts = true,
+                Piece::Ts | Piece::TsFormat { .. } if r.ts == NO_TIMESTAMP => {
+                    after_missing_ts = true
+                }
                 Piece::Ts => self.ts.push(r.ts, out),
+                Piece::TsFormat { fmt, local } => strftime(r.ts, fmt, *local, out),
+                Piece::Pid => push_u64(out, u64::from(std::process::id())),
                 Piece::Level if self.style.color => {
                     put(out, level_color(r.level));
                     put(out, self.level_name(r.level));

@@ -200,7 +200,10 @@ pub fn parse(f: &[u8]) -> Result<Format, Unsupported> {
             }
         }
         let Some(&conv) = f.get(i) else {
-            return Err(Unsupported("format ends inside a conversion".into()));
+            // A format that ends inside a conversion ("100%"): the text as written, the way
+            // printf implementations that print it do (glibc's printf drops the '%' and fails).
+            lit.extend_from_slice(&f[begin..]);
+            break;
         };
         i += 1;
         s.conv = conv;
@@ -540,6 +543,16 @@ mod tests {
     }
 
     #[test]
+    fn a_format_ending_inside_a_conversion_is_text() {
+        for (f, want) in [("100%", "100%"), ("abc %5", "abc %5"), ("%d%% %-", "7% %-")] {
+            let parsed = parse(f.as_bytes()).unwrap();
+            let mut out = Vec::new();
+            parsed.render(&[Arg::Int(7)][..parsed.fetch.len()], &mut out);
+            assert_eq!(String::from_utf8_lossy(&out), want, "{f}");
+        }
+    }
+
+    #[test]
     fn unsupported_formats_say_why() {
         for (f, why) in [
             ("%n", "%n"),
@@ -550,7 +563,6 @@ mod tests {
             ("%1$d", "positional arguments (%n$)"),
             ("%'d", "locale flags (' or I)"),
             ("%m", "%m"),
-            ("abc %", "format ends inside a conversion"),
         ] {
             assert_eq!(parse(f.as_bytes()).unwrap_err().0, why, "{f}");
         }
