@@ -110,6 +110,22 @@ struct alog_stats
     reserved::NTuple{8,UInt64}
 end
 
+"""One sink's counters (`alog_sink_stats`)."""
+struct alog_sink_stats
+    name::NTuple{64,Cchar}
+    target::NTuple{256,Cchar}
+    taken::UInt64
+    written::UInt64
+    dropped::UInt64
+    failed::UInt64
+    write_errors::UInt64
+    bytes_written::UInt64
+    backlog::UInt64
+    backlog_peak::UInt64
+    last_error::NTuple{256,Cchar}
+    reserved::NTuple{8,UInt64}
+end
+
 # ---------------------------------------------------------------------------------------
 # Where the library is
 
@@ -347,6 +363,28 @@ end
 """`const char *alog_result_name(alog_result r)`: "ALOG_OK", "ALOG_ERR_NULL", ...; never NULL."""
 function alog_result_name(r)
     return ccall((:alog_result_name, libalog()), Cstring, (Int32,), r)
+end
+
+"""`alog_result alog_sink_count(lg, out)`: `out` is a `Ref{Csize_t}`."""
+function alog_sink_count(lg, out)
+    return ccall((:alog_sink_count, libalog()), Int32, (Ptr{alog_logger}, Ref{Csize_t}), lg, out)
+end
+
+"""`alog_result alog_get_sink_stats(lg, index, out)`: `out` is a `Ref{alog_sink_stats}`."""
+function alog_get_sink_stats(lg, index, out)
+    return ccall((:alog_get_sink_stats, libalog()), Int32,
+                 (Ptr{alog_logger}, Csize_t, Ref{alog_sink_stats}),
+                 lg, index, out)
+end
+
+"""`void alog_sink_fail(reason)`: inside a callback sink, fail the record it is writing."""
+function alog_sink_fail(reason)
+    return ccall((:alog_sink_fail, libalog()), Cvoid, (Cstring,), reason)
+end
+
+"""`alog_result alog_set_writer_threads(n)`: the most writer threads of the process (1..16)."""
+function alog_set_writer_threads(n)
+    return ccall((:alog_set_writer_threads, libalog()), Int32, (UInt32,), n)
 end
 
 end # module LibALog

@@ -668,6 +668,30 @@ A snapshot of the counters. The engine's: `submitted`, `written`, `dropped`, `fa
 (a record that could not be built or was refused, each reported on stderr as rate limits
 allow) and `closed_drops` (log calls after `close`). Then `state` (see `ALog.state`).
 """
+_cstr(t::NTuple{N,Cchar}) where {N} = String(UInt8[reinterpret(UInt8, c) for c in Iterators.takewhile(!iszero, t)])
+
+"""
+    sink_stats(lg) -> Vector{NamedTuple}
+
+Each sink's counters, in configuration order: `name`, `target`, `taken`, `written`,
+`dropped`, `failed`, `write_errors`, `bytes_written`, `backlog`, `backlog_peak`, `last_error`.
+"""
+function sink_stats(lg::Logger)
+    check_live(lg)
+    n = Ref{Csize_t}(0)
+    check(LibALog.alog_sink_count(lg.handle, n), "counting the sinks")
+    out = Ref{LibALog.alog_sink_stats}()
+    return map(0:Int(n[])-1) do i
+        check(LibALog.alog_get_sink_stats(lg.handle, i, out), "reading a sink's stats")
+        s = out[]
+        (name = _cstr(s.name), target = _cstr(s.target), taken = Int(s.taken),
+         written = Int(s.written), dropped = Int(s.dropped), failed = Int(s.failed),
+         write_errors = Int(s.write_errors), bytes_written = Int(s.bytes_written),
+         backlog = Int(s.backlog), backlog_peak = Int(s.backlog_peak),
+         last_error = _cstr(s.last_error))
+    end
+end
+
 function stats(lg::Logger)
     check_live(lg)
     st = state(lg)
