@@ -331,8 +331,18 @@ impl Queue {
         let p = self.slots.swap(std::ptr::null_mut(), Ordering::AcqRel);
         if !p.is_null() {
             let n = (self.mask + 1) as usize;
-            // SAFETY: `p` came from `alloc_slots(n)` (the global allocator with the layout of
-            // `[Slot; n]`, which a boxed slice of `n` slots also has) and is freed once.
+            #[cfg(not(loom))]
+            // SAFETY: `p` came from `alloc_slots(n)` (a mapping of `ring_bytes(n)` bytes) and
+            // is unmapped once; slots still holding heap payloads drop them first.
+            unsafe {
+                for i in 0..n {
+                    std::ptr::drop_in_place(p.add(i));
+                }
+                libc::munmap(p.cast(), ring_bytes(n));
+            }
+            #[cfg(loom)]
+            // SAFETY: `p` came from `alloc_slots(n)` (a boxed slice of `n` slots) and is
+            // freed once.
             drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, n)) });
         }
     }
@@ -372,24 +382,35 @@ impl Queue {
     }
 }
 
-/// Allocates `n` empty slots. Outside loom the memory comes zeroed from the allocator (an
-/// all-zero slot is an empty one: sequence 0, no heap payload, `Kind::Plain`), so large rings
-/// are fresh pages that take resident memory only when records first reach them: a thousand
-/// idle loggers cost address space, not RAM.
+/// Allocates `n` empty slots. Outside loom the memory is an anonymous mapping: zeroed pages
+/// that take resident memory only when records first reach them (an all-zero slot is an
+/// empty one: sequence 0, no heap payload, `Kind::Plain`), so a thousand idle loggers cost
+/// address space, not RAM. (The allocator's zeroed allocation would write every byte itself
+/// for the slots' 64-byte alignment.)
 fn alloc_slots(n: usize) -> *mut Slot {
     #[cfg(not(loom))]
     {
         const _: () = assert!(Kind::Plain as u8 == 0);
-        let layout =
-            std::alloc::Layout::array::<Slot>(n).expect("ring size fits the address space");
-        // SAFETY: the layout is not zero-sized (n >= 1, slots are 256 bytes); an all-zero
-        // `Slot` is valid: atomics and integers of 0, `false`, `Kind::Plain` (discriminant 0,
+        let len = ring_bytes(n);
+        // SAFETY: an anonymous private mapping of `len` bytes; the result is checked. The
+        // pages are zero, page-aligned (more than a slot's alignment), and an all-zero `Slot`
+        // is valid: atomics and integers of 0, `false`, `Kind::Plain` (discriminant 0,
         // asserted above) and `None` for the boxed payload (a null pointer).
-        let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Slot>();
-        if p.is_null() {
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            let layout = std::alloc::Layout::array::<Slot>(n).expect("ring size fits");
             std::alloc::handle_alloc_error(layout);
         }
-        p
+        p.cast::<Slot>()
     }
     #[cfg(loom)]
     {
@@ -409,6 +430,13 @@ fn alloc_slots(n: usize) -> *mut Slot {
             .collect();
         Box::into_raw(slots).cast::<Slot>()
     }
+}
+
+/// The bytes of a ring of `n` slots.
+#[cfg(not(loom))]
+fn ring_bytes(n: usize) -> usize {
+    n.checked_mul(std::mem::size_of::<Slot>())
+        .expect("ring size fits the address space")
 }
 
 impl Drop for Queue {
