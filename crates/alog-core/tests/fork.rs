@@ -196,3 +196,74 @@ fn a_child_starts_one_writer_and_none_after_close() {
     }
     log.close(None).unwrap();
 }
+
+#[test]
+fn fork_does_not_wait_for_a_stalled_lane_and_the_child_writes_nothing_twice() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("syslog.sock");
+    let rx = UnixDatagram::bind(&sock).unwrap();
+    let log = Logger::builder()
+        .path(dir.path().join("fork.log"))
+        .set("syslog", sock.to_str().unwrap())
+        .unwrap()
+        .set("stall_timeout_ms", "60000")
+        .unwrap()
+        .set("pattern", "{msg}")
+        .unwrap()
+        .build()
+        .unwrap();
+    for i in 0..2000 {
+        log.log(Level::INFO, format!("p{i}")).unwrap();
+    }
+    // Nobody reads the socket: the syslog lane is stalled with a backlog.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while log.sink_stats()[1].backlog == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        log.sink_stats()[1].backlog > 0,
+        "the syslog lane is not stalled"
+    );
+    let start = std::time::Instant::now();
+    // SAFETY: the child logs through alog and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        // SAFETY: arms a timer that ends a hung child.
+        unsafe { libc::alarm(20) };
+        let ok = (0..5).all(|i| log.log(Level::INFO, format!("c{i}")).is_ok())
+            && log.close(Some(Duration::from_secs(15))).is_ok();
+        // SAFETY: ends the child without running the parent's exit hooks.
+        unsafe { libc::_exit(if ok { 0 } else { 3 }) };
+    }
+    let forked = start.elapsed();
+    // The bound is generous: a hang check, not a benchmark.
+    assert!(forked < Duration::from_millis(500), "fork took {forked:?}");
+    // Now read everything both processes send.
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        rx.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        while let Ok(n) = rx.recv(&mut buf) {
+            let d = String::from_utf8_lossy(&buf[..n]).into_owned();
+            got.push(d.rsplit(' ').next().unwrap().to_string());
+        }
+        got
+    });
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child status {status}"
+    );
+    log.close(Some(Duration::from_secs(30))).unwrap();
+    let mut got = reader.join().unwrap();
+    got.sort();
+    let mut want: Vec<String> = (0..2000).map(|i| format!("p{i}")).collect();
+    want.extend((0..5).map(|i| format!("c{i}")));
+    want.sort();
+    assert_eq!(got.len(), want.len(), "every record once, none twice");
+    assert_eq!(got, want);
+}
