@@ -14,6 +14,11 @@ fuzz_target!(|input: (&[u8], i64, f64, &[u8])| {
     if fmt.len() > 40 || fmt.contains(&0) || fmt.windows(4).any(|w| w.iter().all(u8::is_ascii_digit)) {
         return;
     }
+    // A format that ends inside a conversion ("100%") is logged as written, on purpose unlike
+    // glibc's snprintf (which drops or fails it): nothing to compare.
+    if ends_inside_a_conversion(fmt) {
+        return;
+    }
     let Ok(parsed) = parse(fmt) else { return };
     if parsed.fetch.len() != 1 {
         return;
@@ -44,3 +49,22 @@ fuzz_target!(|input: (&[u8], i64, f64, &[u8])| {
         String::from_utf8_lossy(fmt)
     );
 });
+
+fn ends_inside_a_conversion(f: &[u8]) -> bool {
+    let mut i = 0;
+    while i < f.len() {
+        if f[i] != b'%' {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while j < f.len() && b"-+ #0123456789.*'hlLqjztI$".contains(&f[j]) {
+            j += 1;
+        }
+        if j >= f.len() {
+            return true;
+        }
+        i = j + 1;
+    }
+    false
+}
