@@ -313,10 +313,7 @@ unsafe fn put_str(buf: *mut c_char, size: usize, msg: &str) {
 /// Sets `errno` to the OS error behind `e` (0 when there is none), as C functions that fail
 /// with a system error do, so that callers can tell `ENOENT` from `EACCES` without parsing.
 fn set_errno(e: &Error) {
-    let n = match e {
-        Error::Io { source, .. } => source.raw_os_error().unwrap_or(0),
-        _ => 0,
-    };
+    let n = e.os_errno();
     #[cfg(any(target_os = "linux", target_os = "android"))]
     // SAFETY: the thread's errno location is always valid.
     unsafe {

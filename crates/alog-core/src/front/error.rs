@@ -20,7 +20,39 @@ pub enum Error {
     TooLarge { len: usize, max: usize },
 }
 
+/// An I/O error's explanation with the errno that C callers should see for it (an error alog
+/// raises itself, such as a FIFO at a log path, where the OS gave none or another).
+#[derive(Debug)]
+pub struct OsCoded {
+    pub errno: i32,
+    pub msg: String,
+}
+
+impl std::fmt::Display for OsCoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for OsCoded {}
+
 impl Error {
+    /// The OS error number behind an `Io` error (0 for others).
+    pub fn os_errno(&self) -> i32 {
+        match self {
+            Error::Io { source, .. } => source
+                .raw_os_error()
+                .or_else(|| {
+                    source
+                        .get_ref()
+                        .and_then(|e| e.downcast_ref::<OsCoded>())
+                        .map(|c| c.errno)
+                })
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+
     pub(crate) fn invalid(msg: impl Into<String>) -> Error {
         Error::Invalid(msg.into())
     }

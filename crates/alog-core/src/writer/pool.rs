@@ -24,6 +24,10 @@ use crate::writer::shared::{guard, lock, WRITER_THREAD};
 pub const DEFAULT_MAX_THREADS: usize = 4;
 /// The most writer threads a process may be configured to have.
 pub const MAX_THREADS_LIMIT: usize = 16;
+/// The pool's threads, kept reachable: a thread still running at exit (the pool's threads are
+/// never joined) is then memory a leak checker can account for, not a lost allocation.
+static HANDLES: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+
 /// A thread idle this long ends (one always stays once started).
 const IDLE_EXIT: Duration = Duration::from_secs(10);
 
@@ -230,7 +234,11 @@ fn start_or_notify(mut g: MutexGuard<'_, Inner>, may_start: bool) {
         let spawned = std::thread::Builder::new()
             .name(WRITER_THREAD.into())
             .spawn(move || worker(n));
-        if spawned.is_err() {
+        if let Ok(h) = spawned {
+            let mut hs = lock(&HANDLES);
+            hs.retain(|h| !h.is_finished());
+            hs.push(h);
+        } else {
             // No thread could start: the job waits for a running one; with none at all, it
             // waits for the next wake (a flush or close retries, a timer does not exist).
             lock(&POOL.inner).threads -= 1;

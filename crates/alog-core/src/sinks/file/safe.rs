@@ -31,15 +31,25 @@ pub fn kind(mode: u32) -> &'static str {
     }
 }
 
-fn not_regular(path: &Path, what: &str) -> io::Error {
+fn not_regular(path: &Path, mode: u32) -> io::Error {
+    let what = kind(mode);
+    // The errno a C caller sees (alog_open sets it): what open(2) says for the same thing.
+    let errno = match mode & libc::S_IFMT {
+        libc::S_IFDIR => libc::EISDIR,
+        libc::S_IFLNK => libc::ELOOP,
+        _ => libc::ENXIO,
+    };
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        format!(
-            "{} is {what}, not a regular file: alog only writes and reads regular files \
-             (it never follows a link or opens a FIFO or device at a name it manages; \
-             for stdout or stderr use the console sink)",
-            path.display()
-        ),
+        crate::front::error::OsCoded {
+            errno,
+            msg: format!(
+                "{} is {what}, not a regular file: alog only writes and reads regular files \
+                 (it never follows a link or opens a FIFO or device at a name it manages; \
+                 for stdout or stderr use the console sink)",
+                path.display()
+            ),
+        },
     )
 }
 
@@ -49,7 +59,7 @@ fn explain(path: &Path, e: io::Error) -> io::Error {
     match e.raw_os_error() {
         Some(libc::ELOOP) | Some(libc::ENXIO) | Some(libc::EISDIR) => {
             match std::fs::symlink_metadata(path) {
-                Ok(m) if !m.file_type().is_file() => not_regular(path, kind(m.mode())),
+                Ok(m) if !m.file_type().is_file() => not_regular(path, m.mode()),
                 _ => e,
             }
         }
@@ -61,7 +71,7 @@ fn explain(path: &Path, e: io::Error) -> io::Error {
 fn regular(path: &Path, file: File) -> io::Result<File> {
     let m = file.metadata()?;
     if !m.file_type().is_file() {
-        return Err(not_regular(path, kind(m.mode())));
+        return Err(not_regular(path, m.mode()));
     }
     let fd = file.as_raw_fd();
     // SAFETY: fcntl on a descriptor we own, with integer arguments.
