@@ -312,6 +312,8 @@ fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()
     });
     let end = s.queue.head_pos();
     s.in_sinks(|| pipeline.process(s, b, end));
-    pipeline.wait_room();
+    // Sync mode writes before it returns: every lane too (a `drop` lane at most until its
+    // stall timeout).
+    pipeline.wait_lanes(None);
     Ok(())
 }
