@@ -2,7 +2,7 @@
 
 use std::cell::UnsafeCell;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -102,7 +102,6 @@ impl Logger {
         let sinks = pipeline.sink_counters();
         let shared = Arc::new_cyclic(|me| Shared {
             gate: AtomicU32::new(gate),
-            base_level: AtomicU8::new(config.level.number()),
             queue: Queue::new(if sync { 1 } else { config.queue_capacity }),
             counters: Counters::default(),
             overflow: config.overflow,
@@ -277,7 +276,6 @@ impl Logger {
         // gate accepts comes after it.
         let from = (s.gate.load(Ordering::Acquire) & SYNC == 0).then(|| s.queue.tail_pos());
         p.level_changed(from, level);
-        s.base_level.store(level.number(), Ordering::Relaxed);
         let gate = u32::from(p.gate_level(level).number());
         let _ = s
             .gate

@@ -4,7 +4,7 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -68,7 +68,6 @@ pub(crate) struct LineBreak;
 pub(crate) struct Shared {
     // Read by every log call; written only by set_level, close and fork handling.
     pub(crate) gate: AtomicU32,
-    pub(crate) base_level: AtomicU8,
     /// Records are stamped with TSC ticks (converted by the pipeline), not nanoseconds.
     pub(crate) tsc: bool,
     pub(crate) overflow: Overflow,
