@@ -50,7 +50,11 @@ cases() {
         echo "policies policies"
         echo "badinput badinput"
         echo "concurrent_close concurrent_close 50"
-        echo "fork fork"
+        # Without the sites case: GCC 12's ASan does not lock its own allocator across
+        # fork, so a child forked while the registrar thread is inside malloc can hang in
+        # ASan's allocator when the child starts its writer thread (seen in CI; the stack
+        # ends in SizeClassAllocator64::GetFromAllocator). The plain mode runs the case.
+        echo "fork fork no-sites"
         echo "exit_flush exit_flush"
         echo "logf logf"
         ;;
