@@ -18,6 +18,19 @@
  * arguments give ALOG_ERR_NULL; alog_conf_free(NULL) and alog_close(NULL, ...) are no-ops.
  * No function lets a panic or undefined behaviour cross the boundary.
  *
+ * Signal handlers may call alog_write, alog_write_record and ALOG_LOGF (and alog_reopen) with
+ * records of up to 216 encoded bytes (a larger record is copied with malloc). A
+ * call that interrupted another alog call on the same thread takes a path without locks,
+ * waits or allocation: it copies a record of up to 216 encoded bytes into the queue if there
+ * is room, and otherwise returns ALOG_ERR_FULL (ALOG_ERR_TOO_LARGE beyond 216 bytes), counted
+ * in `dropped`; it never waits for itself, whatever the overflow policy. Such a record is
+ * written at the writer's next batch timeout, flush, close or exit. ALOG_LOGF's first call of
+ * a site registers it (it allocates): in a handler that interrupted an alog call it formats
+ * with vsnprintf instead. Writer threads block asynchronous signals, so process-directed
+ * signals never run a handler on them. Records logged after the exit hook (C++ static
+ * destructors, atexit handlers registered before alog_open) are written before their call
+ * returns, on the caller's thread.
+ *
  * Configuration keys for alog_conf_set (string values):
  *   level              trace|debug|info|warn|error|fatal or 1..24     default info
  *   format             text|json                                     default text
@@ -32,8 +45,12 @@
  *   batch_timeout_ms   longest wait for a batch to fill              default 50
  *   flush_interval_ms  period of fsync=interval                      default 1000
  *   fsync              never|batch|interval|close                    default never
- *   flush_on           never or a level: records at or above it are written out at once
- *                                                                    default never
+ *   flush_on           never or a level: a record at or above it is written, with everything
+ *                      queued before it, before its call returns     default never
+ *   flush_on_signal    none, or signals whose default action first writes every open
+ *                      logger's queue (within 2 s each), then ends the process as before:
+ *                      term,int,hup,quit,abrt,segv,bus,fpe,ill; crash = abrt,segv,bus,fpe,ill.
+ *                      Installed only where the disposition is still SIG_DFL. default none
  *   console            none|stdout|stderr                            default none
  *   console.level, console.format                 console sink's own level and format
  *   console.color      auto (a terminal, NO_COLOR unset)|always|never: colored level names

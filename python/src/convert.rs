@@ -85,7 +85,7 @@ pub fn py_err_ref(e: &Error) -> PyErr {
         Error::Invalid(_) | Error::TooLarge { .. } => PyValueError::new_err(e.to_string()),
         Error::Closed => ClosedError::new_err(e.to_string()),
         Error::Timeout => PyTimeoutError::new_err(e.to_string()),
-        Error::Io { context, source } => match Some(e.os_errno()).filter(|n| *n != 0) {
+        Error::Io { context, .. } => match Some(e.os_errno()).filter(|n| *n != 0) {
             // OSError(errno, strerror, filename) picks the subclass of errno by itself.
             Some(errno) => {
                 let os = std::io::Error::from_raw_os_error(errno).to_string();

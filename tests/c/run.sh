@@ -23,7 +23,7 @@ CXX="${CXX:-g++}"
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -O1 -g -pthread -I"$root/include")
 SANITIZE=(-fsanitize=address,undefined -fno-omit-frame-pointer)
 LIBS=(-lpthread -ldl -lm)
-PROGRAMS=(roundtrip threads policies badinput concurrent_close fork exit_flush logf)
+PROGRAMS=(roundtrip threads policies badinput concurrent_close fork exit_flush logf signals)
 
 modes=("$@")
 [ ${#modes[@]} -eq 0 ] && modes=(plain asan valgrind)
@@ -42,6 +42,7 @@ cases() {
         echo "exit_flush exit_flush"
         echo "logf logf"
         echo "logf-sync logf sync"
+        echo "signals signals"
         ;;
     asan)
         echo "roundtrip roundtrip"
@@ -57,6 +58,9 @@ cases() {
         echo "fork fork no-sites"
         echo "exit_flush exit_flush"
         echo "logf logf"
+        # Without the crash case: ASan handles SIGSEGV itself, so flush_on_signal (which
+        # installs only over the default disposition) rightly leaves it alone.
+        echo "signals signals handler fatal term own"
         ;;
     valgrind)
         echo "roundtrip roundtrip"
@@ -71,6 +75,10 @@ cases() {
         echo "fork fork no-sites"
         echo "exit_flush exit_flush"
         echo "logf logf"
+        # The handler case only: the other cases' children die of signals or _exit with
+        # their threads running, which valgrind reports as leaks (and its exit code hides
+        # theirs); plain and asan run them.
+        echo "signals signals handler"
         ;;
     esac
 }
@@ -204,6 +212,18 @@ for mode in "${modes[@]}"; do
         else
             report FAIL plain cpp_smoke $((SECONDS - start)) "$log"
         fi
+        # Records logged after the exit hook: a C++ static destructor, an early atexit handler.
+        log="$build/plain/late.log"
+        start=$SECONDS
+        hdir=$(mktemp -d)
+        if "$CXX" -std=c++17 -Wall -Wextra -Werror -g -I"$root/include" -o "$build/plain/late" \
+            "$here/late.cpp" "$libdir/libalog.a" "${LIBS[@]}" >"$log" 2>&1 &&
+            timeout 60 "$build/plain/late" "$hdir" >>"$log" 2>&1; then
+            report PASS plain late $((SECONDS - start))
+        else
+            report FAIL plain late $((SECONDS - start)) "$log"
+        fi
+        rm -rf "$hdir"
         # alog.h under strict warnings with -I (not -isystem): C11, C99 and C++17, with GCC and
         # with Clang (clang or clang-14, which scripts/prereqs.sh installs).
         strict=(-Wall -Wextra -Wpedantic -Wformat-nonliteral -Wcast-qual -Wconversion -Werror -I"$root/include")

@@ -70,3 +70,4 @@ pub use writer::pool::{
     max_threads as writer_threads_max, set_max_threads as set_writer_threads,
     threads as writer_threads,
 };
+pub use writer::signals::{in_alog_call, SIGNAL_FLUSH_TIMEOUT};

@@ -119,6 +119,13 @@ pub unsafe extern "C" fn alog_site_prepare(site: *mut alog_site) -> u32 {
         if site.is_null() {
             return ALOG_OK;
         }
+        if alog_core::in_alog_call() {
+            // A signal handler that interrupted an alog call on this thread: registering
+            // allocates and takes a lock the interrupted call may hold. This call formats on
+            // its thread; a later one registers the site.
+            out = ALOG_SITE_BUSY;
+            return ALOG_OK;
+        }
         // SAFETY: a non-NULL site is a live `alog_site` (static storage from the macro).
         let st = unsafe { state(site) };
         if let Err(now) = st.compare_exchange(

@@ -22,6 +22,7 @@ use crate::writer::shared::{
     drain_locked, ensure_writer, finish, lock, spawn_writer, wait_done, wait_until, Core,
     LineBreak, RunCell, Shared, Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
 };
+use crate::writer::signals::CallMark;
 use crate::writer::thread::RunState;
 
 /// How long `Drop` waits for the queue to drain.
@@ -145,6 +146,7 @@ impl Logger {
             spawn_writer(&shared)?;
         }
         crate::writer::process::register(&shared);
+        crate::writer::signals::install(config.flush_on_signal)?;
         Ok(Logger {
             handle: Arc::new(Handle { shared }),
         })
@@ -268,6 +270,7 @@ impl Logger {
     /// Changes the level of the logger and of every sink without a level of its own. Records
     /// accepted before the call are written under the level that accepted them.
     pub fn set_level(&self, level: Level) -> Result<()> {
+        let _mark = CallMark::enter();
         let s = self.shared();
         let mut core = lock(&s.core);
         let p = core.pipeline.as_mut().ok_or(Error::Closed)?;
@@ -288,6 +291,7 @@ impl Logger {
     /// Returns when every record submitted before the call is written (or failed), and files
     /// are fsynced unless `fsync=never`. `None` waits forever.
     pub fn flush(&self, timeout: Option<Duration>) -> Result<()> {
+        let _mark = CallMark::enter();
         flush(self.shared(), timeout)
     }
 
@@ -296,6 +300,7 @@ impl Logger {
     /// when done; a later close (also one racing this one) waits for that as long as its own
     /// timeout allows and returns `Closed` once it is done (`Timeout` while it still drains).
     pub fn close(&self, timeout: Option<Duration>) -> Result<()> {
+        let _mark = CallMark::enter();
         close(self.shared(), timeout)
     }
 

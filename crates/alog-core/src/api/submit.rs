@@ -18,6 +18,7 @@ use crate::render::printf::Arg;
 use crate::writer::shared::{
     drain_locked, ensure_writer, lock, wait_until, Shared, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
 };
+use crate::writer::signals::CallMark;
 
 /// A payload on its way into the queue, with its encoded length computed once.
 pub(crate) struct Payload<'a> {
@@ -106,10 +107,12 @@ pub(crate) fn submit_with(
             max: s.max_message_bytes,
         });
     }
+    let mark = CallMark::enter();
+    let reentered = mark.reentered();
     if g & !LEVEL_MASK != 0 {
-        return submit_slow(s, g, level, ts, &p, wait);
+        return submit_slow(s, g, level, ts, &p, wait, reentered);
     }
-    enqueue(s, stamp(s, ts), level, &p, wait)
+    enqueue(s, stamp(s, ts), level, &p, wait, reentered)
 }
 
 #[cold]
@@ -120,9 +123,15 @@ fn submit_slow(
     ts: Option<i64>,
     p: &Payload<'_>,
     wait: &mut Wait<'_>,
+    reentered: bool,
 ) -> Result<()> {
     if g & CLOSED != 0 {
         return Err(Error::Closed);
+    }
+    if reentered {
+        // A signal handler's call: no lock, no wait. In sync mode (or before a fork child's
+        // writer starts) the record waits in the queue for the next write, flush or close.
+        return enqueue(s, stamp(s, ts), level, p, wait, true);
     }
     if g & SYNC != 0 {
         return write_sync(s, stamp(s, ts), level, p);
@@ -130,7 +139,7 @@ fn submit_slow(
     if g & RESPAWN != 0 {
         ensure_writer(s)?;
     }
-    enqueue(s, stamp(s, ts), level, p, wait)
+    enqueue(s, stamp(s, ts), level, p, wait, false)
 }
 
 /// The caller's timestamp, else the logger's clock: the TSC where it is usable.
@@ -150,8 +159,14 @@ fn enqueue(
     level: Level,
     p: &Payload<'_>,
     wait: &mut Wait<'_>,
+    reentered: bool,
 ) -> Result<()> {
     let len = p.len;
+    if reentered && len > INLINE {
+        // A larger record is copied into a heap block: not from a signal handler.
+        s.counters.refused.fetch_add(1, Ordering::Relaxed);
+        return Err(Error::TooLarge { len, max: INLINE });
+    }
     let mut heap = (len > INLINE).then(|| {
         let mut b = vec![0u8; len].into_boxed_slice();
         p.fill(&mut b);
@@ -164,15 +179,17 @@ fn enqueue(
             .try_push(ts, level.number(), p.kind(), len, |d| p.fill(d), &mut heap)
         {
             Push::Ok { queued } => {
-                if s.flush_on != 0 && level.number() >= s.flush_on {
-                    request_write(s);
+                if reentered {
+                    // The writer takes it at its next batch timeout (or a flush, close, exit).
+                } else if s.flush_on != 0 && level.number() >= s.flush_on {
+                    write_through(s);
                 } else if queued >= s.batch_size && s.parked.load(Ordering::Relaxed) {
                     wake_writer(s);
                 }
                 return Ok(());
             }
             Push::Closed => return Err(Error::Closed),
-            Push::Full => on_full(s, &mut deadline, wait)?,
+            Push::Full => on_full(s, &mut deadline, wait, reentered)?,
         }
     }
 }
@@ -187,8 +204,19 @@ pub(crate) fn reentry(what: &str) -> Error {
 
 /// Applies the overflow policy to a full queue: `Ok` means "try again".
 #[cold]
-fn on_full(s: &Shared, deadline: &mut Option<Instant>, wait: &mut Wait<'_>) -> Result<()> {
+fn on_full(
+    s: &Shared,
+    deadline: &mut Option<Instant>,
+    wait: &mut Wait<'_>,
+    reentered: bool,
+) -> Result<()> {
     s.counters.peak(s.queue.capacity());
+    if reentered {
+        // A signal handler's call must not wait for room (the call it interrupted may hold
+        // what the writer needs) nor take the consumer's lock to drop the oldest.
+        s.counters.refused.fetch_add(1, Ordering::Relaxed);
+        return Err(Error::Full);
+    }
     if s.gate.load(Ordering::Acquire) & SYNC != 0 {
         // The writer is gone (sync fallback): make room by writing the queue here.
         s.drain_sync(true);
@@ -266,10 +294,20 @@ fn wait_for_space(s: &Shared, deadline: Instant) -> bool {
     ok
 }
 
-/// `flush_on`: asks the writer to write everything queued so far without waiting for a batch
-/// (as `flush` does, without waiting for it). A parked writer is woken; a polling or busy one
-/// sees the request at its next look, within a poll step.
+/// `flush_on`: the record and everything queued before it are written before the call
+/// returns, as by `flush` (so that `abort()` after a FATAL record loses nothing). A sink or
+/// error callback logging to its own logger only asks for the write: it cannot wait for it.
 #[cold]
+fn write_through(s: &Arc<Shared>) {
+    if s.called_from_own_sink() {
+        request_write(s);
+    } else {
+        let _ = crate::api::logger::flush_with(s, None, |m| Some(lock(m)));
+    }
+}
+
+/// Asks the writer to write everything queued so far without waiting for a batch. A parked
+/// writer is woken; a polling or busy one sees the request at its next look.
 fn request_write(s: &Shared) {
     let target = s.queue.tail_pos();
     let mut w = lock(&s.wake);

@@ -13,7 +13,8 @@
 //! | `batch_timeout_ms` | ms the writer waits for a batch to fill, 1..=3600000 | `50` |
 //! | `flush_interval_ms` | ms between `fsync=interval` syncs, 1..=3600000 | `1000` |
 //! | `fsync` | `never` `batch` `interval` `close` | `never` |
-//! | `flush_on` | a level: records at or above it are written out at once instead of waiting for a batch; `never` | `never` |
+//! | `flush_on` | a level: a record at or above it is written, with everything queued before it, before its call returns; `never` | `never` |
+//! | `flush_on_signal` | `none` or signals (`term` `int` `hup` `quit` `abrt` `segv` `bus` `fpe` `ill`, `crash` = the last five) whose default action first writes every open logger's queue | `none` |
 //! | `console` | `none` `stdout` `stderr` | `none` |
 //! | `console.level` / `console.format` | level / format of the console sink | the logger's |
 //! | `syslog` | `none`, `local` (the daemon's `/dev/log`) or the path of a Unix datagram socket | `none` |
@@ -318,6 +319,9 @@ pub struct Config {
     pub syslog_ident: Option<String>,
     /// Records at or above this level wake the writer to write everything queued at once.
     pub flush_on: Option<Level>,
+    /// `flush_on_signal`: the signals (bit n = signal n) whose handler writes every open
+    /// logger's queue before the signal's default action.
+    pub flush_on_signal: u64,
     pub sync: bool,
     /// Text output: newlines in messages and field values start indented continuation lines.
     pub multiline: bool,
@@ -388,6 +392,7 @@ impl Default for Config {
             syslog_facility: 1,
             syslog_ident: None,
             flush_on: None,
+            flush_on_signal: 0,
             sync: false,
             multiline: false,
             level_names: Vec::new(),
@@ -565,6 +570,7 @@ pub const KEYS: &[&str] = &[
     "flush_interval_ms",
     "fsync",
     "flush_on",
+    "flush_on_signal",
     "console",
     "console.level",
     "console.format",
@@ -755,6 +761,15 @@ impl Config {
                     let accepted = format!("never, {}", Level::accepted());
                     Some(Level::parse(value).ok_or_else(|| bad(key, value, &accepted))?)
                 }
+            }
+            "flush_on_signal" => {
+                self.flush_on_signal = crate::front::signal_set::parse_signals(value).map_err(|_| {
+                    bad(
+                        key,
+                        value,
+                        "none or a comma-separated list of term, int, hup, quit, abrt, segv, bus, fpe, ill, crash",
+                    )
+                })?
             }
             "syslog" => {
                 self.syslog = match value.trim() {

@@ -9,5 +9,6 @@ pub mod config;
 pub mod error;
 pub mod level;
 pub mod record;
+pub mod signal_set;
 pub(crate) mod stats;
 pub mod time;

@@ -49,6 +49,9 @@ const MAX_SITES: usize = 1 << 20;
 /// Registers a call site; its id goes with every record logged from it. Formats that cannot be
 /// deferred are `Unsupported` (format on the caller's thread instead).
 pub fn register(fmt: &[u8], file: &[u8], line: u32, func: &[u8]) -> Result<u32, Unsupported> {
+    // Marked as an alog call: a signal handler interrupting it formats on its thread rather
+    // than wait for the registry's lock (`in_alog_call`).
+    let _mark = crate::writer::signals::CallMark::enter();
     let format = printf::parse(fmt)?;
     crate::writer::process::install_hooks();
     let mut sites = SITES.write().unwrap_or_else(|e| e.into_inner());

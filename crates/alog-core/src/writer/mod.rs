@@ -11,4 +11,5 @@ pub(crate) mod pipeline;
 pub mod pool;
 pub(crate) mod process;
 pub(crate) mod shared;
+pub mod signals;
 pub(crate) mod thread;

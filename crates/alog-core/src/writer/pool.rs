@@ -193,20 +193,42 @@ pub(crate) fn wake_from_caller(job: &Arc<dyn Job>) {
 }
 
 fn wake_with(job: &Arc<dyn Job>, may_start: bool) {
+    if claim_wake(job) {
+        push_ready(job.clone(), may_start);
+    }
+}
+
+/// Moves a job towards running (idle to queued, running to run-again): true when it must
+/// join the ready queue.
+fn claim_wake(job: &Arc<dyn Job>) -> bool {
     let st = &job.sched().state;
     let mut cur = st.load(Ordering::Acquire);
     loop {
         let next = match cur {
             IDLE => QUEUED,
             RUNNING => AGAIN,
-            _ => return,
+            _ => return false,
         };
         match st.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) if next == QUEUED => return push_ready(job.clone(), may_start),
-            Ok(_) => return,
+            Ok(_) => return next == QUEUED,
             Err(c) => cur = c,
         }
     }
+}
+
+/// [`wake_from_caller`] for a signal handler: it takes the pool's lock only if it is free at
+/// once (the interrupted code may hold it) and starts no thread. False: try again.
+pub(crate) fn try_wake(job: &Arc<dyn Job>) -> bool {
+    let mut g = match POOL.inner.try_lock() {
+        Ok(g) => g,
+        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return false,
+    };
+    if claim_wake(job) {
+        g.ready.push_back(job.clone());
+        start_or_notify(g, false);
+    }
+    true
 }
 
 fn push_ready(job: Arc<dyn Job>, may_start: bool) {
@@ -286,6 +308,7 @@ fn block_async_signals() {
 
 fn worker(_n: u64) {
     block_async_signals();
+    crate::writer::signals::mark_writer_thread();
     let mut g = lock(&POOL.inner);
     loop {
         // Due timers first: their jobs join the ready queue.

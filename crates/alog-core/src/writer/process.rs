@@ -57,6 +57,15 @@ pub(crate) fn install_hooks() {
     });
 }
 
+/// The registry if its lock is free at once (a signal handler must not wait for it).
+pub(crate) fn try_registry() -> Option<MutexGuard<'static, Vec<Weak<Shared>>>> {
+    match REGISTRY.try_lock() {
+        Ok(g) => Some(g),
+        Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
+
 pub(crate) fn register(s: &Arc<Shared>) {
     install_hooks();
     let mut r = registry();

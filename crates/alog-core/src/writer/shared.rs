@@ -153,7 +153,7 @@ impl Shared {
             }
         }
         let _restore = Restore(IN_SINKS.with(|c| c.replace(self as *const Shared as usize)));
-        f()
+        crate::writer::signals::unmarked(f)
     }
 
     /// Whether this thread is inside one of this logger's sinks or its error callback.
@@ -342,15 +342,19 @@ impl Shared {
     /// child that never logged (it has nothing of its own to write).
     /// `exit()` called from inside a sink (on a writer thread, or with the sinks' lock held in
     /// sync mode) must not wait for itself: writer threads skip, and the lock is only tried.
+    /// Records logged after it (from C++ static destructors, or `atexit` handlers registered
+    /// before the logger was opened) are written on their caller's thread, as in sync mode:
+    /// no call that returns success after the hook loses its record.
     pub(crate) fn flush_at_exit(self: &Arc<Self>, timeout: Duration) {
         let g = self.gate.load(Ordering::Acquire);
-        if g & CLOSED != 0 || (g & RESPAWN != 0 && self.queue.is_empty()) {
+        if g & CLOSED != 0 {
             return;
         }
-        if std::thread::current().name() == Some(WRITER_THREAD) {
-            return;
+        let nothing_queued = g & RESPAWN != 0 && self.queue.is_empty();
+        if !nothing_queued && std::thread::current().name() != Some(WRITER_THREAD) {
+            let _ = crate::api::logger::flush_with(self, Some(timeout), |m| m.try_lock().ok());
         }
-        let _ = crate::api::logger::flush_with(self, Some(timeout), |m| m.try_lock().ok());
+        self.gate.fetch_or(SYNC, Ordering::AcqRel);
     }
 
     /// After repeated writer failures: later calls write on their own thread.

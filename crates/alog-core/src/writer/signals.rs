@@ -1,0 +1,265 @@
+//! Signals: what a signal handler's log call may do, and `flush_on_signal`'s handlers.
+//!
+//! **Re-entered calls.** A log call marks its thread for as long as it runs ([`CallMark`]). A
+//! log call that finds the mark set interrupted another alog call on the same thread: it runs
+//! in a signal handler (or a sink's signal handler) and must not wait for anything the
+//! interrupted call may hold. It takes a path without locks, waits and allocation: the record
+//! is copied into the queue if it fits inline and there is room, else refused (`Full`, or
+//! `TooLarge` beyond [`crate::queue::INLINE`] bytes) and counted as dropped; the writer is not
+//! woken (it writes the record at its next batch timeout, a flush, close or exit).
+//!
+//! **`flush_on_signal`.** Handlers for the configured termination and crash signals, installed
+//! only where the disposition is still the default: they write what every open logger has
+//! queued (each within [`SIGNAL_FLUSH_TIMEOUT`]), restore the default disposition and raise
+//! the signal again, so the process ends as it would have (same signal, same core dump).
+//! Writer threads block asynchronous signals; a crash on a writer thread skips the flush.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::front::error::{Error, Result};
+use crate::writer::shared::{Shared, CLOSED, RESPAWN, SYNC};
+
+/// How long a signal handler waits for each logger's queue to be written.
+pub const SIGNAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+thread_local! {
+    /// This thread is inside an alog call that may hold a lock or wait.
+    static IN_CALL: Cell<bool> = const { Cell::new(false) };
+    /// This thread is a writer (pool) thread.
+    static IS_WRITER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the thread as inside an alog call until dropped.
+pub(crate) struct CallMark {
+    outer: bool,
+}
+
+impl CallMark {
+    #[inline(always)]
+    pub(crate) fn enter() -> CallMark {
+        CallMark {
+            outer: IN_CALL.with(|c| c.replace(true)),
+        }
+    }
+
+    /// Whether this call interrupted another alog call on its thread (a signal handler's).
+    #[inline(always)]
+    pub(crate) fn reentered(&self) -> bool {
+        self.outer
+    }
+}
+
+impl Drop for CallMark {
+    #[inline(always)]
+    fn drop(&mut self) {
+        IN_CALL.with(|c| c.set(self.outer));
+    }
+}
+
+/// Runs `f` unmarked: sinks run by a call on its own thread (sync mode) are not inside it.
+pub(crate) fn unmarked<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            IN_CALL.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(IN_CALL.with(|c| c.replace(false)));
+    f()
+}
+
+/// Whether the calling thread is inside an alog call (a handler that interrupted it must not
+/// take locks: `ALOG_LOGF` then formats on its thread instead of registering its site).
+pub fn in_alog_call() -> bool {
+    IN_CALL.with(|c| c.get())
+}
+
+/// Called once by every writer thread.
+pub(crate) fn mark_writer_thread() {
+    IS_WRITER.with(|c| c.set(true));
+}
+
+// --- flush_on_signal -----------------------------------------------------------------------
+
+/// Signals whose handler this process installed.
+static INSTALLED: AtomicU64 = AtomicU64::new(0);
+static INSTALL_LOCK: Mutex<()> = Mutex::new(());
+/// A handler is flushing: another signal meanwhile only re-raises.
+static FLUSHING: AtomicBool = AtomicBool::new(false);
+
+/// Installs the handler for every signal in `set` whose disposition is still the default (an
+/// application's own handler, or an ignored signal, is left as it is).
+pub(crate) fn install(set: u64) -> Result<()> {
+    if set & !INSTALLED.load(Ordering::Acquire) == 0 {
+        return Ok(());
+    }
+    let _g = INSTALL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    for sig in 1..64 {
+        if set & (1 << sig) == 0 || INSTALLED.load(Ordering::Acquire) & (1 << sig) != 0 {
+            continue;
+        }
+        // SAFETY: sigaction with valid, fully initialised structures.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0 {
+                return Err(Error::io(
+                    format!("cannot read the disposition of signal {sig}"),
+                    std::io::Error::last_os_error(),
+                ));
+            }
+            if old.sa_sigaction != libc::SIG_DFL {
+                continue;
+            }
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                on_signal;
+            sa.sa_sigaction = handler as usize;
+            sa.sa_flags =
+                libc::SA_SIGINFO | libc::SA_RESETHAND | libc::SA_NODEFER | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut sa.sa_mask);
+            if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
+                return Err(Error::io(
+                    format!("cannot install the flush_on_signal handler for signal {sig}"),
+                    std::io::Error::last_os_error(),
+                ));
+            }
+        }
+        INSTALLED.fetch_or(1 << sig, Ordering::AcqRel);
+    }
+    Ok(())
+}
+
+extern "C" fn on_signal(sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // SAFETY: errno is this thread's; it is restored before returning.
+    let saved = unsafe { *libc::__errno_location() };
+    let writer = IS_WRITER.with(|c| c.get());
+    if !writer && !FLUSHING.swap(true, Ordering::AcqRel) {
+        let _ = std::panic::catch_unwind(|| {
+            flush_all(Instant::now() + SIGNAL_FLUSH_TIMEOUT);
+        });
+    }
+    // SA_RESETHAND put the default disposition back: the signal ends the process as it
+    // would have without alog (SA_NODEFER lets it through right away).
+    // SAFETY: plain libc calls.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+        *libc::__errno_location() = saved;
+    }
+}
+
+/// The most loggers a handler follows by their exact target (beyond it, by the queue's end).
+const TRACKED: usize = 64;
+
+/// Writes what every open logger has queued, each within the deadline. Takes no lock it
+/// cannot get at once (a lock held by the interrupted code is given up on at the deadline),
+/// allocates nothing, and waits by polling.
+fn flush_all(deadline: Instant) {
+    let reg = loop {
+        if let Some(r) = crate::writer::process::try_registry() {
+            break r;
+        }
+        if Instant::now() >= deadline {
+            return;
+        }
+        nap();
+    };
+    let mut targets = [0u64; TRACKED];
+    for (i, w) in reg.iter().enumerate() {
+        if let Some(s) = w.upgrade() {
+            let t = request(&s, deadline);
+            if i < TRACKED {
+                targets[i] = t;
+            }
+        }
+    }
+    loop {
+        let mut all = true;
+        for (i, w) in reg.iter().enumerate() {
+            if let Some(s) = w.upgrade() {
+                let t = targets
+                    .get(i)
+                    .copied()
+                    .unwrap_or_else(|| s.queue.tail_pos());
+                all &= settled(&s, t);
+            }
+        }
+        if all || Instant::now() >= deadline {
+            return;
+        }
+        nap();
+    }
+}
+
+/// Asks the logger's writer to write everything queued now; returns that position.
+fn request(s: &Arc<Shared>, deadline: Instant) -> u64 {
+    let g = s.gate.load(Ordering::Acquire);
+    let target = s.queue.tail_pos();
+    if g & CLOSED != 0 {
+        return 0;
+    }
+    if g & (SYNC | RESPAWN) != 0 {
+        // No writer runs for it here: write on this thread, if the sinks are free.
+        if let Ok(mut core) = s.core.try_lock() {
+            let core = &mut *core;
+            if let Some(p) = core.pipeline.as_mut() {
+                crate::writer::shared::drain_locked(s, p, &mut core.scratch);
+            }
+        }
+        return 0;
+    }
+    loop {
+        if let Ok(mut w) = s.wake.try_lock() {
+            w.flush_target = w.flush_target.max(target);
+            break;
+        }
+        if Instant::now() >= deadline {
+            return target;
+        }
+        nap();
+    }
+    while !crate::writer::pool::try_wake(&s.job()) {
+        if Instant::now() >= deadline {
+            break;
+        }
+        nap();
+    }
+    target
+}
+
+fn settled(s: &Shared, target: u64) -> bool {
+    s.gate.load(Ordering::Acquire) & CLOSED != 0 || s.done_pos.load(Ordering::SeqCst) >= target
+}
+
+fn nap() {
+    let ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 1_000_000,
+    };
+    // SAFETY: nanosleep with a valid timespec; an interruption only shortens the nap.
+    unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_nest_and_unmark() {
+        assert!(!in_alog_call());
+        let a = CallMark::enter();
+        assert!(!a.reentered());
+        {
+            let b = CallMark::enter();
+            assert!(b.reentered());
+            unmarked(|| assert!(!in_alog_call()));
+            assert!(in_alog_call());
+        }
+        assert!(in_alog_call());
+        drop(a);
+        assert!(!in_alog_call());
+    }
+}
