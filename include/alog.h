@@ -66,8 +66,9 @@
  *                      value as 
 , or continues after 4 spaces           default escape
  *   file_mode          octal mode of created files                   default 0640
- *   max_message_bytes  longest accepted record: the message, plus the fields and source
- *                      of alog_write_record, or the arguments of ALOG_LOGF   default 1048576
+ *   max_message_bytes  longest accepted record in the caller's bytes: the message, plus
+ *                      alog_write_record's keys, values (numbers 8, booleans 1) and source
+ *                      names, or ALOG_LOGF's strings plus 8 per other argument  default 1048576
  *   write_retries      retries of a failed write (backoff 1, 2, 4 ms...)  default 3
  *   clock              auto (invariant TSC where present) | realtime     default auto
  *   file.NAME.path, file.NAME.level, file.NAME.format, file.NAME.pattern   extra file sinks
@@ -80,6 +81,7 @@
  *   encryption_key_file, encryption_key_env   32-byte key (64 hex digits, or 32 raw bytes
  *                      in the file); files are XChaCha20-Poly1305 chunks          default none
  *   reopen_check       true|false: reopen when the path was moved or deleted     default true
+ *   dir_mode           octal mode of folders alog creates (less the umask)   default 0750
  * Rotated files are PATH.N or PATH.YYYY-MM-DD[THH].N (+ .gz/.zst), N past the largest present;
  * see README.
  *

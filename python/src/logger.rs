@@ -72,7 +72,7 @@ fn set_config(c: &mut Config, prefix: &str, cfg: &Bound<'_, PyDict>) -> PyResult
 }
 
 /// The config value of a Python argument: levels as engine numbers, bools as true/false,
-/// an int `file_mode` as the octal digits of its value (`0o640`).
+/// an int `file_mode` or `dir_mode` as the octal digits of its value (`0o640`).
 fn config_value(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     let is_level = key == "level" || key.ends_with(".level") || key == "flush_on";
     if v.is_instance_of::<PyBool>() {
@@ -86,7 +86,7 @@ fn config_value(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     if is_level && v.is_instance_of::<PyInt>() {
         return Ok(py_level(v.extract()?).number().to_string());
     }
-    if key == "file_mode" && v.is_instance_of::<PyInt>() {
+    if (key == "file_mode" || key == "dir_mode") && v.is_instance_of::<PyInt>() {
         return Ok(format!("0o{:o}", v.extract::<u32>()?));
     }
     static TIMEDELTA: PyOnceLock<Py<pyo3::types::PyType>> = PyOnceLock::new();

@@ -248,6 +248,12 @@ fn new_files_never_get_more_permission_than_the_file_they_replace() {
     };
     assert_eq!(mode(&d), 0o750 & !umask, "created folders");
     assert_eq!(mode(&dir.path().join("new")), 0o750 & !umask);
+    // dir_mode sets them.
+    let private = dir.path().join("private/sub/app.log");
+    let other = logger(&private, &[("dir_mode", "0700")]);
+    assert_eq!(close(other), None);
+    assert_eq!(mode(&dir.path().join("private")), 0o700 & !umask);
+    assert_eq!(mode(&dir.path().join("private/sub")), 0o700 & !umask);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     for i in 0..100 {
         log.info(format!("record {i} padding padding padding padding"));

@@ -242,6 +242,46 @@ fn messages_over_the_limit_are_refused_and_not_counted() {
     assert_eq!(message(&lines(&path)[0]).len(), 1000);
 }
 
+/// The limit counts the bytes the caller gave (message, keys, values), not alog's encoding.
+#[test]
+fn the_limit_counts_the_callers_bytes_of_a_structured_record() {
+    use alog_core::{Field, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fields.log");
+    let log = Logger::builder()
+        .path(&path)
+        .set("max_message_bytes", "100")
+        .unwrap()
+        .build()
+        .unwrap();
+    let msg = "m".repeat(40);
+    let key = "k".repeat(20);
+    let value = "v".repeat(23);
+    // 40 + 20 + 23 = 83 bytes: accepted.
+    let f = [Field::new(&key, Value::Str(value.as_bytes()))];
+    log.log_fields(Level::INFO, &msg, &f).unwrap();
+    // 40 + 20 + 40 = 100: the limit itself, accepted.
+    let value = "v".repeat(40);
+    let f = [Field::new(&key, Value::Str(value.as_bytes()))];
+    log.log_fields(Level::INFO, &msg, &f).unwrap();
+    // 101: refused, naming the caller's count.
+    let value = "v".repeat(41);
+    let f = [Field::new(&key, Value::Str(value.as_bytes()))];
+    assert!(matches!(
+        log.log_fields(Level::INFO, &msg, &f),
+        Err(Error::TooLarge { len: 101, max: 100 })
+    ));
+    // Numbers count 8 bytes, booleans 1: 40 + 20 + 8 + 1 + 1 = 70.
+    let f = [
+        Field::new(&key, Value::Int(-1)),
+        Field::new("b", Value::Bool(true)),
+    ];
+    log.log_fields(Level::INFO, &msg, &f).unwrap();
+    log.close(None).unwrap();
+    assert_eq!(log.stats().submitted, 3);
+    assert_eq!(lines(&path).len(), 3);
+}
+
 #[test]
 fn open_errors_name_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();

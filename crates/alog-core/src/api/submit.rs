@@ -10,7 +10,7 @@ use crate::front::clock::{ticks, Stamp};
 use crate::front::config::Overflow;
 use crate::front::error::{Error, Result};
 use crate::front::level::Level;
-use crate::front::record::{encode, encoded_len};
+use crate::front::record::{caller_len, encode, encoded_len};
 use crate::front::time::now_ns;
 use crate::queue::{Kind, Push, INLINE};
 use crate::render::deferred;
@@ -23,6 +23,8 @@ use crate::writer::signals::CallMark;
 /// A payload on its way into the queue, with its encoded length computed once.
 pub(crate) struct Payload<'a> {
     len: usize,
+    /// The bytes the caller gave (what `max_message_bytes` limits).
+    given: usize,
     body: Body<'a>,
 }
 
@@ -36,6 +38,7 @@ impl<'a> Payload<'a> {
     pub(crate) fn plain(msg: &'a [u8]) -> Payload<'a> {
         Payload {
             len: msg.len(),
+            given: msg.len(),
             body: Body::Plain(msg),
         }
     }
@@ -43,12 +46,14 @@ impl<'a> Payload<'a> {
         let len = encoded_len(r.msg, r.fields, r.source.as_ref());
         Payload {
             len,
+            given: caller_len(r.msg, r.fields, r.source.as_ref()),
             body: Body::Structured(r),
         }
     }
     pub(crate) fn deferred(site: u32, args: &'a [Arg<'a>]) -> Payload<'a> {
         Payload {
             len: deferred::encoded_len(args),
+            given: deferred::caller_len(args),
             body: Body::Deferred(site, args),
         }
     }
@@ -101,9 +106,9 @@ pub(crate) fn submit_with(
     if u32::from(level.number()) < g & LEVEL_MASK {
         return Ok(());
     }
-    if p.len > s.max_message_bytes {
+    if p.given > s.max_message_bytes {
         return Err(Error::TooLarge {
-            len: p.len,
+            len: p.given,
             max: s.max_message_bytes,
         });
     }

@@ -28,7 +28,7 @@
 //! | `level_names` | `LEVEL=NAME,...`: names printed for levels, e.g. `13=WARNING,21=CRITICAL` | the built-in names |
 //! | `multiline` | text output: `escape` a newline in a message or field value as `\n`, or `indent`: continue on the next line after 4 spaces (a record still starts each line that does not start with a space) | `escape` |
 //! | `file_mode` | octal permission bits of created files | `0640` |
-//! | `max_message_bytes` | longest accepted message, 1..=268435456 (`k` `m` suffixes) | `1048576` |
+//! | `max_message_bytes` | longest accepted record in the caller's bytes (message, keys, values), 1..=268435456 (`k` `m` suffixes) | `1048576` |
 //! | `write_retries` | retries of a failed write, with backoff 1, 2, 4... ms | `3` |
 //! | `clock` | `auto` (the CPU's invariant TSC where there is one) `realtime` (`ALOG_CLOCK=realtime` forces it) | `auto` |
 //! | `file.NAME.path` / `.level` / `.format` / `.pattern` | an extra file sink called NAME | none |
@@ -39,6 +39,7 @@
 //! | `max_total_bytes` | rotated + active bytes kept per sink (`k` `m` `g`), 0 = no limit | `0` |
 //! | `compress` | `none` `gzip` `zstd`: rotated files, on a background thread | `none` |
 //! | `encryption_key_file` / `encryption_key_env` | 32-byte key (64 hex digits, or 32 raw bytes in a file) | none |
+//! | `dir_mode` | octal mode of folders alog creates for a log path, less the umask | `0750` |
 //! | `reopen_check` | `true` `false`: reopen when the path moved or vanished (once per batch) | `true` |
 
 use std::fmt;
@@ -148,6 +149,8 @@ pub struct Lifecycle {
     pub compress: Compress,
     pub key: Option<KeySource>,
     pub reopen_check: bool,
+    /// `dir_mode`: the permission bits of folders alog creates (less the umask).
+    pub dir_mode: u32,
 }
 
 impl Default for Lifecycle {
@@ -161,6 +164,7 @@ impl Default for Lifecycle {
             compress: Compress::None,
             key: None,
             reopen_check: true,
+            dir_mode: 0o750,
         }
     }
 }
@@ -419,6 +423,20 @@ fn bad(key: &str, value: &str, accepted: &str) -> Error {
     ))
 }
 
+/// Octal permission bits 0..0777 (`0o` prefix allowed); `example` goes in the error.
+fn parse_mode(key: &str, value: &str, example: &str) -> Result<u32> {
+    let v = value.trim();
+    let digits = v.strip_prefix("0o").unwrap_or(v);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if m <= 0o777 && !digits.is_empty() => Ok(m),
+        _ => Err(bad(
+            key,
+            value,
+            &format!("octal permission bits 0..0777, e.g. {example}"),
+        )),
+    }
+}
+
 /// `LEVEL=NAME,...`: the names printed for levels (a level name or number 1..24 on the left);
 /// a name is 1 to 32 printable ASCII characters without space, `"`, `=` or `\`.
 fn parse_level_names(key: &str, value: &str) -> Result<Vec<String>> {
@@ -608,6 +626,7 @@ pub const KEYS: &[&str] = &[
     "encryption_key_file",
     "encryption_key_env",
     "reopen_check",
+    "dir_mode",
 ];
 
 /// The message of an unknown key: the key (its first 64 bytes), the nearest known key when
@@ -825,14 +844,8 @@ impl Config {
                     &[("true", true), ("false", false), ("1", true), ("0", false)],
                 )?
             }
-            "file_mode" => {
-                let v = value.trim();
-                let digits = v.strip_prefix("0o").unwrap_or(v);
-                self.file_mode = match u32::from_str_radix(digits, 8) {
-                    Ok(m) if m <= 0o777 && !digits.is_empty() => m,
-                    _ => return Err(bad(key, value, "octal permission bits 0..0777, e.g. 0640")),
-                }
-            }
+            "file_mode" => self.file_mode = parse_mode(key, value, "0640")?,
+            "dir_mode" => self.lifecycle.dir_mode = parse_mode(key, value, "0750")?,
             "max_message_bytes" => {
                 self.max_message_bytes = match parse_bytes(key, value)? {
                     n @ 1..=MAX_MESSAGE_BYTES_U64 => n as usize,

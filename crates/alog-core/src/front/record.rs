@@ -116,6 +116,25 @@ const KIND_JSON: u8 = 6;
 
 /// The number of bytes `encode` writes; saturates at `usize::MAX` (far above any
 /// `max_message_bytes`) rather than wrap, however long the parts.
+/// The bytes the caller gave, which `max_message_bytes` limits: the message, each field's key
+/// and value (strings and JSON by their bytes, numbers 8, booleans 1) and the source's file
+/// and function names.
+pub fn caller_len(msg: &[u8], fields: &[Field<'_>], source: Option<&Source<'_>>) -> usize {
+    let mut n = msg.len();
+    if let Some(s) = source {
+        n = n.saturating_add(s.file.len()).saturating_add(s.func.len());
+    }
+    for f in fields {
+        let value = match f.value {
+            Value::Str(b) | Value::Json(b) => b.len(),
+            Value::Int(_) | Value::Uint(_) | Value::Float(_) => 8,
+            Value::Bool(_) => 1,
+        };
+        n = n.saturating_add(f.key.len()).saturating_add(value);
+    }
+    n
+}
+
 pub fn encoded_len(msg: &[u8], fields: &[Field<'_>], source: Option<&Source<'_>>) -> usize {
     let mut n = (4 + 1 + 4usize).saturating_add(msg.len());
     if let Some(s) = source {

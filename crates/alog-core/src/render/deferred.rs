@@ -113,6 +113,15 @@ fn class_tag(c: Class) -> u8 {
     }
 }
 
+/// The bytes the caller gave, which `max_message_bytes` limits: each string argument's bytes
+/// and 8 for any other argument.
+pub fn caller_len(args: &[Arg<'_>]) -> usize {
+    args.iter().fold(0usize, |n, a| match a {
+        Arg::Str(Some(b)) => n.saturating_add(b.len()),
+        _ => n.saturating_add(8),
+    })
+}
+
 /// The number of bytes [`encode`] writes.
 #[inline]
 pub fn encoded_len(args: &[Arg<'_>]) -> usize {

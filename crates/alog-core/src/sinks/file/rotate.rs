@@ -54,6 +54,8 @@ pub(crate) struct FileSink {
     naming: Naming,
     /// `file_mode`: the most permission bits a file alog creates gets.
     mode: u32,
+    /// `dir_mode`: folders created again after the path's folder was removed.
+    dir_mode: u32,
     /// The permission bits of the open file: the next file never gets more.
     perm: u32,
     file: Option<File>,
@@ -124,10 +126,10 @@ fn mtime_ns(m: &std::fs::Metadata) -> i64 {
         .saturating_add(m.mtime_nsec())
 }
 
-/// Opens the log path at start: its folders are created (mode 0750) and it must be a
+/// Opens the log path at start: its folders are created (`dir_mode`) and it must be a
 /// regular file (or nothing yet).
-fn open_log(path: &Path, mode: u32) -> Result<File> {
-    if let Err(e) = safe::create_parent(path) {
+fn open_log(path: &Path, mode: u32, dir_mode: u32) -> Result<File> {
+    if let Err(e) = safe::create_parent(path, dir_mode) {
         let dir = path.parent().unwrap_or(path);
         return Err(Error::io(
             format!("cannot create folder {}", dir.display()),
@@ -147,7 +149,7 @@ impl FileSink {
         errors: &BackgroundErrors,
     ) -> Result<FileSink> {
         let naming = Naming::new(path);
-        let file = open_log(path, mode)?;
+        let file = open_log(path, mode, lc.dir_mode)?;
         let meta = file
             .metadata()
             .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?;
@@ -187,6 +189,7 @@ impl FileSink {
         Ok(FileSink {
             naming,
             mode,
+            dir_mode: lc.dir_mode,
             perm: meta.mode() & 0o7777,
             id: file_id(&meta),
             size: meta.len(),
@@ -219,7 +222,7 @@ impl FileSink {
     fn reopen(&mut self) -> io::Result<()> {
         self.close_stream();
         self.file = None;
-        safe::create_parent(self.path())?;
+        safe::create_parent(self.path(), self.dir_mode)?;
         let file = safe::open_append(self.path(), safe::narrower(self.mode, self.perm))?;
         let meta = file.metadata()?;
         self.perm = meta.mode() & 0o7777;

@@ -14,9 +14,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-/// Mode of the folders alog creates for a log path: no access for others.
-pub(crate) const DIR_MODE: u32 = 0o750;
-
 /// What a file-type mode names, for messages.
 pub fn kind(mode: u32) -> &'static str {
     match mode & libc::S_IFMT {
@@ -84,12 +81,12 @@ fn regular(path: &Path, file: File) -> io::Result<File> {
     Ok(file)
 }
 
-/// Creates the folders of `path` (mode [`DIR_MODE`], less the umask).
-pub(crate) fn create_parent(path: &Path) -> io::Result<()> {
+/// Creates the folders of `path` (`mode`, `dir_mode`'s bits, less the umask).
+pub(crate) fn create_parent(path: &Path, mode: u32) -> io::Result<()> {
     match path.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => std::fs::DirBuilder::new()
             .recursive(true)
-            .mode(DIR_MODE)
+            .mode(mode)
             .create(dir),
         None => Ok(()),
     }
