@@ -220,6 +220,56 @@ static void test_drop_newest(const char *dir, const char *overflow)
     printf("policies: %s ok\n", overflow);
 }
 
+/* overflow=warn under sustained overflow: a notice about once a second while it lasts, not
+ * one at the start and one at close (a busy writer must still keep its periodic duties). */
+struct flood {
+    alog_logger *lg;
+    double until;
+};
+
+static void *flood_run(void *arg)
+{
+    struct flood *fl = arg;
+    char msg[200];
+    memset(msg, 'x', sizeof msg);
+    while (now_ms() < fl->until)
+        for (int i = 0; i < 1000; i++)
+            (void)alog_write(fl->lg, ALOG_LEVEL_INFO, msg, sizeof msg);
+    return NULL;
+}
+
+static void test_warn_sustained(const char *dir)
+{
+    enum { THREADS = 2, SECONDS_ = 4 };
+    char *path = path_join(dir, "warn-sustained.log");
+    char *notice = path_join(dir, "stderr-sustained.txt");
+    int saved = capture_stderr(notice);
+    /* A queue larger than one writer batch: the writer always finds more to take. */
+    alog_logger *lg = open_with(path, "console", "none", "overflow", "warn", "queue_capacity",
+                                "262144", "batch_size", "4096", NULL);
+    struct flood fl = {lg, now_ms() + SECONDS_ * 1000.0};
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        CHECK(pthread_create(&t[i], NULL, flood_run, &fl) == 0, "pthread_create");
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    /* Count the notices printed while the flood lasted, before close adds its own. */
+    fflush(stderr);
+    lines during = read_lines(notice);
+    CHECK_RC(alog_close(lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+    restore_stderr(saved);
+    alog_stats st = stats_of(lg);
+    CHECK(st.dropped > 0, "the flood dropped nothing: not a test of overflow");
+    CHECK(during.n >= SECONDS_ - 1,
+          "%zu notices in %d s of sustained overflow (%" PRIu64 " dropped), expected one a second",
+          during.n, SECONDS_, st.dropped);
+    printf("policies: warn under a %d s flood: %zu notices, %" PRIu64 " dropped\n", SECONDS_,
+           during.n, st.dropped);
+    free_lines(&during);
+    free(notice);
+    free(path);
+}
+
 /* drop_oldest: writes succeed, the oldest queued records make room. */
 static void test_drop_oldest(const char *dir)
 {
@@ -312,6 +362,7 @@ int main(void)
     watchdog(120, "policies"); /* a policy blocking where it must not */
     test_drop_newest(dir, "drop_newest");
     test_drop_newest(dir, "warn");
+    test_warn_sustained(dir);
     test_drop_oldest(dir);
     test_block_timeout(dir);
     test_block_forever(dir);

@@ -28,6 +28,8 @@ const MAX_BATCH: usize = 1 << 16;
 /// close request waits at most one step).
 const MIN_POLL: Duration = Duration::from_micros(100);
 const MAX_POLL: Duration = Duration::from_millis(5);
+/// The longest one run of the job takes batches before it lets other jobs have the thread.
+const MAX_RUN: Duration = Duration::from_millis(20);
 
 /// What the writer job keeps between runs.
 #[derive(Default)]
@@ -129,6 +131,7 @@ fn step(s: &Shared, st: &mut RunState) -> Next {
     let max_batch = (s.queue.capacity() as usize).min(MAX_BATCH);
     let batch_size = s.queue.capacity().min(s.batch_size) as u32;
     let mut taken = 0u32;
+    let mut more = false;
     loop {
         if s.with_pipeline(|p| p.lanes_have_room()) == Some(false) {
             // A `Block` lane is full: the records stay queued (where the overflow policy
@@ -155,7 +158,14 @@ fn step(s: &Shared, st: &mut RunState) -> Next {
             s.notify_progress();
         }
         st.batch.clear();
+        // The periodic duties keep their time however busy the queue is.
+        duties(s, st);
         if n < max_batch {
+            break;
+        }
+        if now.elapsed() >= MAX_RUN {
+            // Other loggers' jobs get the pool thread too; this one runs again at once.
+            more = true;
             break;
         }
     }
@@ -165,11 +175,7 @@ fn step(s: &Shared, st: &mut RunState) -> Next {
         .filter(|_| taken > 0)
         .map(|last| (now - last) * batch_size / taken);
     st.last_take = Some(now);
-    if interval_sync && st.next_sync.is_some_and(|t| Instant::now() >= t) {
-        s.with_pipeline(|p| p.sync_files(&s.errors));
-        st.next_sync = Some(Instant::now() + s.flush_interval);
-    }
-    st.warn.tick(s.take_warn_pending(), false);
+    duties(s, st);
     let now = Instant::now();
     let mut until = now + s.batch_timeout;
     if let Some(t) = st.next_sync {
@@ -177,10 +183,23 @@ fn step(s: &Shared, st: &mut RunState) -> Next {
     }
     st.until = Some(until);
     st.poll = fill.map(|d| (now + d * 2, (d / 16).clamp(MIN_POLL, MAX_POLL)));
+    if more {
+        return Next::At(now);
+    }
     match fill {
         Some(d) => Next::At((now + d * 3 / 4).min(until)),
         None => park(s, until),
     }
+}
+
+/// The periodic duties: the `fsync=interval` sync when due, and the `overflow=warn` notice
+/// (at most once a second).
+fn duties(s: &Shared, st: &mut RunState) {
+    if st.next_sync.is_some_and(|t| Instant::now() >= t) {
+        s.with_pipeline(|p| p.sync_files(&s.errors));
+        st.next_sync = Some(Instant::now() + s.flush_interval);
+    }
+    st.warn.tick(s.take_warn_pending(), false);
 }
 
 /// Closing: everything queued goes to the sinks and their lanes; the job looks again until
