@@ -56,7 +56,7 @@ pub use sinks::file::{crypt, naming};
 pub use sinks::syslog;
 
 pub use api::builder::Builder;
-pub use api::logger::{Logger, Record, DROP_CLOSE_TIMEOUT, NO_TIMESTAMP};
+pub use api::logger::{register_site, Logger, Record, DROP_CLOSE_TIMEOUT, NO_TIMESTAMP};
 pub use front::config::{
     Compress, Config, Format, Fsync, LaneConfig, LaneOverflow, Lifecycle, Overflow, RotateInterval,
     Stream,

@@ -65,8 +65,7 @@ fn logging_calls_do_not_allocate() {
         }),
     };
     let site =
-        alog_core::deferred::register(b"user %d from %s in %.1f ms", b"alloc.rs", 2, b"test")
-            .unwrap();
+        alog_core::register_site(b"user %d from %s in %.1f ms", b"alloc.rs", 2, b"test").unwrap();
     log.log(Level::INFO, msg).unwrap();
     let n = allocations_during(|| {
         for i in 0..20_000 {

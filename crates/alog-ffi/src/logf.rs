@@ -144,7 +144,7 @@ pub unsafe extern "C" fn alog_site_prepare(site: *mut alog_site) -> u32 {
             let registered = (!fmt.is_null())
                 .then(|| {
                     let (file, func) = (c_bytes((*site).file), c_bytes((*site).func));
-                    deferred::register(c_bytes(fmt), file, (*site).line, func).ok()
+                    alog_core::register_site(c_bytes(fmt), file, (*site).line, func).ok()
                 })
                 .flatten()
                 .and_then(|id| deferred::site(id).map(|s| (id, s)))

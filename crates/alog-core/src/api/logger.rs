@@ -3,7 +3,7 @@
 use std::cell::UnsafeCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::api::submit::{submit, submit_with, Payload, Wait};
@@ -19,8 +19,8 @@ use crate::render::printf::{self, Arg};
 use crate::writer::pipeline::{ErrorReporter, Pipeline};
 use crate::writer::pool::Sched;
 use crate::writer::shared::{
-    drain_locked, ensure_writer, finish, lock, spawn_writer, wait_done, wait_until, Core,
-    LineBreak, RunCell, Shared, Wake, WriterState, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
+    finish, flush_with, lock, spawn_writer, wait_until, Core, LineBreak, RunCell, Shared, Wake,
+    WriterState, CLOSED, LEVEL_MASK, SYNC,
 };
 use crate::writer::signals::CallMark;
 use crate::writer::thread::RunState;
@@ -28,9 +28,24 @@ use crate::writer::thread::RunState;
 /// How long `Drop` waits for the queue to drain.
 pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// `Record::timestamp_ns` for a record written without a timestamp (log/slog's zero time):
-/// text lines start at the level, JSON objects have no timestamp member.
-pub const NO_TIMESTAMP: i64 = i64::MIN;
+pub use crate::front::time::NO_TIMESTAMP;
+
+/// Registers a printf call site (`ALOG_LOGF`'s first call): its id goes with every record
+/// logged from it ([`Logger::logf`]). Formats that cannot be deferred are `Unsupported`
+/// (format on the caller's thread instead). Installs the fork and exit hooks, so that a fork
+/// never finds the registry locked by a thread that does not exist in the child.
+pub fn register_site(
+    fmt: &[u8],
+    file: &[u8],
+    line: u32,
+    func: &[u8],
+) -> std::result::Result<u32, printf::Unsupported> {
+    // Marked as an alog call: a signal handler interrupting it formats on its thread rather
+    // than wait for the registry's lock (`in_alog_call`).
+    let _mark = CallMark::enter();
+    crate::writer::process::install_hooks();
+    deferred::register(fmt, file, line, func)
+}
 
 /// A structured record, as `write_record` takes it.
 #[derive(Clone, Copy, Debug)]
@@ -209,7 +224,7 @@ impl Logger {
         submit_with(self.shared(), rec.level, rec.timestamp_ns, payload, wait)
     }
 
-    /// Logs a call of a registered printf call site ([`deferred::register`]) with its raw
+    /// Logs a call of a registered printf call site ([`register_site`]) with its raw
     /// arguments; the writer renders the message. The arguments must be of the classes the
     /// site's format fetches (a record that does not match is counted as failed, never printed
     /// wrong). Errors: those of [`log`](Self::log), and `Invalid` for an unknown site or more
@@ -345,59 +360,9 @@ fn flush(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
     flush_with(s, timeout, |m| Some(lock(m)))
 }
 
-/// `flush`, taking the sinks' lock with `take_core` (which may decline, at exit).
-pub(crate) fn flush_with(
-    s: &Arc<Shared>,
-    timeout: Option<Duration>,
-    take_core: impl FnOnce(&Mutex<Core>) -> Option<MutexGuard<'_, Core>>,
-) -> Result<()> {
-    let g = s.gate.load(Ordering::Acquire);
-    if g & CLOSED != 0 {
-        return Err(Error::Closed);
-    }
-    if s.called_from_own_sink() {
-        return Err(crate::api::submit::reentry("flush"));
-    }
-    if g & RESPAWN != 0 {
-        ensure_writer(s)?;
-    }
-    let target = s.queue.tail_pos();
-    let deadline = timeout.map(|t| Instant::now() + t);
-    if g & SYNC == 0 {
-        {
-            let mut w = lock(&s.wake);
-            w.flush_target = w.flush_target.max(target);
-        }
-        crate::writer::pool::wake(&s.job());
-        if !wait_done(s, target, false, timeout) {
-            return Err(Error::Timeout);
-        }
-    }
-    let Some(mut guard) = take_core(&s.core) else {
-        return Err(Error::Timeout);
-    };
-    let core = &mut *guard;
-    if let Some(p) = core.pipeline.as_mut() {
-        if g & SYNC != 0 {
-            drain_locked(s, p, &mut core.scratch);
-        }
-        if p.fsync_on_flush() {
-            p.sync_files(&s.errors);
-        }
-    }
-    drop(guard);
-    // The lanes: everything handed to them so far is settled (sync mode's records have no
-    // queue position to wait for).
-    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-    if !wait_done(s, target, true, left) {
-        return Err(Error::Timeout);
-    }
-    Ok(())
-}
-
 pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
     if s.called_from_own_sink() {
-        return Err(crate::api::submit::reentry("close"));
+        return Err(Error::reentry("close"));
     }
     let was = s.gate.fetch_or(CLOSED, Ordering::AcqRel);
     if was & CLOSED != 0 {

@@ -16,7 +16,8 @@ use crate::queue::{Kind, Push, INLINE};
 use crate::render::deferred;
 use crate::render::printf::Arg;
 use crate::writer::shared::{
-    drain_locked, ensure_writer, lock, wait_until, Shared, CLOSED, LEVEL_MASK, RESPAWN, SYNC,
+    drain_locked, ensure_writer, flush_with, lock, wait_until, Shared, CLOSED, LEVEL_MASK, RESPAWN,
+    SYNC,
 };
 use crate::writer::signals::CallMark;
 
@@ -199,14 +200,6 @@ fn enqueue(
     }
 }
 
-/// The error for a sink or error callback that calls back into its own logger in a way that
-/// would wait for itself.
-pub(crate) fn reentry(what: &str) -> Error {
-    Error::invalid(format!(
-        "a sink or error callback cannot {what} its own logger: it would wait for itself"
-    ))
-}
-
 /// Applies the overflow policy to a full queue: `Ok` means "try again".
 #[cold]
 fn on_full(
@@ -307,7 +300,7 @@ fn write_through(s: &Arc<Shared>) {
     if s.called_from_own_sink() {
         request_write(s);
     } else {
-        let _ = crate::api::logger::flush_with(s, None, |m| Some(lock(m)));
+        let _ = flush_with(s, None, |m| Some(lock(m)));
     }
 }
 
@@ -332,7 +325,7 @@ fn wake_writer(s: &Shared) {
 /// Sync mode: format and write on the caller's thread, after whatever is still queued.
 fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()> {
     if s.called_from_own_sink() {
-        return Err(reentry("log to"));
+        return Err(Error::reentry("log to"));
     }
     let mut core = lock(&s.core);
     let core = &mut *core;

@@ -544,7 +544,7 @@ fn parse_format(key: &str, value: &str) -> Result<Format> {
 }
 
 fn parse_pattern(key: &str, value: &str) -> Result<String> {
-    crate::render::format::Pattern::parse(value)
+    crate::front::pattern::Pattern::parse(value)
         .map_err(|e| Error::invalid(format!("invalid {key}: {e}")))?;
     Ok(value.to_string())
 }

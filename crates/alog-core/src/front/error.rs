@@ -53,6 +53,14 @@ impl Error {
         }
     }
 
+    /// The error for a sink or error callback that calls back into its own logger in a way
+    /// that would wait for itself (`what`: "log to", "flush", "close").
+    pub(crate) fn reentry(what: &str) -> Error {
+        Error::invalid(format!(
+            "a sink or error callback cannot {what} its own logger: it would wait for itself"
+        ))
+    }
+
     pub(crate) fn invalid(msg: impl Into<String>) -> Error {
         Error::Invalid(msg.into())
     }

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod level;
+pub(crate) mod pattern;
 pub mod record;
 pub mod signal_set;
 pub(crate) mod stats;

@@ -2,7 +2,17 @@
 //! with microseconds. The printer caches the date-and-second prefix, so a batch of records from
 //! the same second costs one civil-date computation.
 
-use crate::render::format::PAIRS;
+/// `Record::timestamp_ns` for a record written without a timestamp (log/slog's zero time):
+/// text lines start at the level, JSON objects have no timestamp member.
+pub const NO_TIMESTAMP: i64 = i64::MIN;
+
+/// "00" "01" ... "99": two decimal digits per lookup.
+pub(crate) const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
 
 /// Nanoseconds since the Unix epoch, from `CLOCK_REALTIME` (a vDSO call, no syscall).
 #[inline]

@@ -46,14 +46,16 @@ static REGISTERED: AtomicU32 = AtomicU32::new(0);
 /// More sites than any program has call sites; a guard against registering in a loop.
 const MAX_SITES: usize = 1 << 20;
 
-/// Registers a call site; its id goes with every record logged from it. Formats that cannot be
-/// deferred are `Unsupported` (format on the caller's thread instead).
-pub fn register(fmt: &[u8], file: &[u8], line: u32, func: &[u8]) -> Result<u32, Unsupported> {
-    // Marked as an alog call: a signal handler interrupting it formats on its thread rather
-    // than wait for the registry's lock (`in_alog_call`).
-    let _mark = crate::writer::signals::CallMark::enter();
+/// Adds a call site to the registry; its id goes with every record logged from it. Formats
+/// that cannot be deferred are `Unsupported` (format on the caller's thread instead). Callers
+/// go through [`crate::register_site`], which also makes the registry safe across `fork`.
+pub(crate) fn register(
+    fmt: &[u8],
+    file: &[u8],
+    line: u32,
+    func: &[u8],
+) -> Result<u32, Unsupported> {
     let format = printf::parse(fmt)?;
-    crate::writer::process::install_hooks();
     let mut sites = SITES.write().unwrap_or_else(|e| e.into_inner());
     if sites.len() >= MAX_SITES {
         return Err(Unsupported(format!("more than {MAX_SITES} call sites")));

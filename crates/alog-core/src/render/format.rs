@@ -9,11 +9,11 @@
 
 use std::fmt::Write as _;
 
-use crate::api::logger::NO_TIMESTAMP;
 use crate::front::config::{Format, Style};
 use crate::front::level::Level;
 use crate::front::record::{Decoded, Field, Source, Value};
-use crate::front::time::TsPrinter;
+use crate::front::time::NO_TIMESTAMP;
+use crate::front::time::{TsPrinter, PAIRS};
 
 /// A record as the formatter sees it.
 #[derive(Clone, Debug)]
@@ -35,126 +35,8 @@ impl<'a> RecordRef<'a> {
     }
 }
 
-/// One piece of a text pattern.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Piece {
-    Lit(String),
-    Ts,
-    Level,
-    Msg,
-    Fields,
-    File,
-    Line,
-    Func,
-    /// The process id when the line is formatted.
-    Pid,
-    /// The timestamp through a strftime format (`%f`: microseconds), in UTC or local time.
-    TsFormat {
-        fmt: String,
-        local: bool,
-    },
-}
-
-/// A compiled text pattern such as `{ts} {level} {msg}{fields}`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pattern {
-    pieces: Vec<Piece>,
-    /// Whether the pattern prints the source itself (then `{fields}` leaves it out).
-    shows_source: bool,
-}
-
-pub const DEFAULT_PATTERN: &str = "{ts} {level} {msg}{fields}";
-
-impl Pattern {
-    /// Compiles a pattern; `{{` and `}}` are literal braces. Errors name the bad token.
-    pub fn parse(s: &str) -> Result<Pattern, String> {
-        let mut pieces = Vec::new();
-        let mut lit = String::new();
-        let mut chars = s.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    lit.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    lit.push('}');
-                }
-                '{' => {
-                    let mut name = String::new();
-                    loop {
-                        match chars.next() {
-                            Some('}') => break,
-                            Some(ch) => name.push(ch),
-                            None => return Err(format!("unclosed {{{name} in pattern {s:?}")),
-                        }
-                    }
-                    let (name, arg) = match name.split_once(':') {
-                        Some((n, a)) => (n, Some(a)),
-                        None => (name.as_str(), None),
-                    };
-                    let piece = match (name, arg) {
-                        ("ts" | "localtime", Some("")) => {
-                            return Err(format!("empty time format in {{{name}:}} in pattern {s:?}"))
-                        }
-                        ("ts", Some(f)) => Piece::TsFormat {
-                            fmt: f.to_string(),
-                            local: false,
-                        },
-                        ("localtime", f) => Piece::TsFormat {
-                            fmt: f.unwrap_or("%Y-%m-%dT%H:%M:%S.%f%z").to_string(),
-                            local: true,
-                        },
-                        (_, Some(_)) => {
-                            return Err(format!(
-                                "{{{name}}} takes no argument in pattern {s:?} (only {{ts:FORMAT}} and {{localtime:FORMAT}} do)"
-                            ))
-                        }
-                        ("pid", None) => Piece::Pid,
-                        ("ts", None) => Piece::Ts,
-                        ("level", None) => Piece::Level,
-                        ("msg", None) => Piece::Msg,
-                        ("fields", None) => Piece::Fields,
-                        ("file", None) => Piece::File,
-                        ("line", None) => Piece::Line,
-                        ("func", None) => Piece::Func,
-                        _ => {
-                            return Err(format!(
-                                "unknown token {{{name}}} in pattern {s:?}; known: {{ts}} {{ts:FORMAT}} {{localtime}} {{localtime:FORMAT}} {{level}} {{msg}} {{fields}} {{file}} {{line}} {{func}} {{pid}}"
-                            ))
-                        }
-                    };
-                    if !lit.is_empty() {
-                        pieces.push(Piece::Lit(std::mem::take(&mut lit)));
-                    }
-                    pieces.push(piece);
-                }
-                '}' => {
-                    return Err(format!(
-                        "unmatched }} in pattern {s:?} (write }}}} for a brace)"
-                    ))
-                }
-                c if c.is_control() => {
-                    return Err(format!(
-                        "control character {c:?} in pattern {s:?} would split lines"
-                    ))
-                }
-                c => lit.push(c),
-            }
-        }
-        if !lit.is_empty() {
-            pieces.push(Piece::Lit(lit));
-        }
-        let shows_source = pieces
-            .iter()
-            .any(|p| matches!(p, Piece::File | Piece::Line | Piece::Func));
-        Ok(Pattern {
-            pieces,
-            shows_source,
-        })
-    }
-}
+use crate::front::pattern::Piece;
+pub use crate::front::pattern::{Pattern, DEFAULT_PATTERN};
 
 /// Appends timestamp `ts` (ns since the epoch) formatted by strftime's `fmt`, in UTC or local
 /// time; `%f` is the microseconds (6 digits). A format longer than 255 bytes once expanded
@@ -487,14 +369,6 @@ pub(crate) fn put(out: &mut Vec<u8>, b: &[u8]) {
         out.set_len(len + n);
     }
 }
-
-/// "00" "01" ... "99": two decimal digits per lookup.
-pub(crate) const PAIRS: &[u8; 200] = b"\
-0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
 
 /// Writes the decimal digits of `v` at the end of `buf`; returns where they start.
 pub(crate) fn dec_digits(mut v: u64, buf: &mut [u8; 20]) -> usize {
@@ -1504,15 +1378,5 @@ mod tests {
         }
         let deep = "[".repeat(200) + &"]".repeat(200);
         assert!(!json_valid(deep.as_bytes()));
-    }
-
-    #[test]
-    fn pattern_errors_name_the_problem() {
-        assert!(Pattern::parse("{ts} {bogus}")
-            .unwrap_err()
-            .contains("{bogus}"));
-        assert!(Pattern::parse("{ts").unwrap_err().contains("unclosed"));
-        assert!(Pattern::parse("a}b").unwrap_err().contains("unmatched"));
-        assert!(Pattern::parse("a\nb").unwrap_err().contains("control"));
     }
 }

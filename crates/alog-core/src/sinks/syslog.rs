@@ -12,8 +12,8 @@ use std::io;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 
-use crate::api::logger::NO_TIMESTAMP;
 use crate::front::level::Level;
+use crate::front::time::NO_TIMESTAMP;
 
 /// The local syslog daemon's socket.
 pub const DEFAULT_SOCKET: &str = "/dev/log";

@@ -262,6 +262,56 @@ pub(crate) fn wait_done(s: &Shared, target: u64, all: bool, timeout: Option<Dura
     )
 }
 
+/// `flush`, taking the sinks' lock with `take_core` (which may decline, at exit).
+pub(crate) fn flush_with(
+    s: &Arc<Shared>,
+    timeout: Option<Duration>,
+    take_core: impl FnOnce(&Mutex<Core>) -> Option<MutexGuard<'_, Core>>,
+) -> Result<()> {
+    let g = s.gate.load(Ordering::Acquire);
+    if g & CLOSED != 0 {
+        return Err(Error::Closed);
+    }
+    if s.called_from_own_sink() {
+        return Err(Error::reentry("flush"));
+    }
+    if g & RESPAWN != 0 {
+        ensure_writer(s)?;
+    }
+    let target = s.queue.tail_pos();
+    let deadline = timeout.map(|t| Instant::now() + t);
+    if g & SYNC == 0 {
+        {
+            let mut w = lock(&s.wake);
+            w.flush_target = w.flush_target.max(target);
+        }
+        pool::wake(&s.job());
+        if !wait_done(s, target, false, timeout) {
+            return Err(Error::Timeout);
+        }
+    }
+    let Some(mut guard) = take_core(&s.core) else {
+        return Err(Error::Timeout);
+    };
+    let core = &mut *guard;
+    if let Some(p) = core.pipeline.as_mut() {
+        if g & SYNC != 0 {
+            drain_locked(s, p, &mut core.scratch);
+        }
+        if p.fsync_on_flush() {
+            p.sync_files(&s.errors);
+        }
+    }
+    drop(guard);
+    // The lanes: everything handed to them so far is settled (sync mode's records have no
+    // queue position to wait for).
+    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    if !wait_done(s, target, true, left) {
+        return Err(Error::Timeout);
+    }
+    Ok(())
+}
+
 /// The last act of a logger: drain what is left, fsync, close the sinks, free the queue.
 pub(crate) fn finish(s: &Shared) {
     let mut guard = lock(&s.core);
@@ -352,7 +402,7 @@ impl Shared {
         }
         let nothing_queued = g & RESPAWN != 0 && self.queue.is_empty();
         if !nothing_queued && std::thread::current().name() != Some(WRITER_THREAD) {
-            let _ = crate::api::logger::flush_with(self, Some(timeout), |m| m.try_lock().ok());
+            let _ = flush_with(self, Some(timeout), |m| m.try_lock().ok());
         }
         self.gate.fetch_or(SYNC, Ordering::AcqRel);
     }

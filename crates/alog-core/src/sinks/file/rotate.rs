@@ -324,7 +324,7 @@ impl FileSink {
         let occupied = self.size + pending as u64 > 0;
         let mut rotate = false;
         // A record without a timestamp (NO_TIMESTAMP) joins the current file.
-        if self.interval != RotateInterval::Never && ts != crate::api::logger::NO_TIMESTAMP {
+        if self.interval != RotateInterval::Never && ts != crate::front::time::NO_TIMESTAMP {
             match self.period {
                 // Only forwards: a record a few microseconds late from another thread joins
                 // the newer file rather than rotating back.
