@@ -31,7 +31,7 @@ pub const DROP_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 pub use crate::front::time::NO_TIMESTAMP;
 
 /// Registers a printf call site (`ALOG_LOGF`'s first call): its id goes with every record
-/// logged from it ([`Logger::logf`]). Formats that cannot be deferred are `Unsupported`
+/// logged from it ([`Logger::log_deferred`]). Formats that cannot be deferred are `Unsupported`
 /// (format on the caller's thread instead). Installs the fork and exit hooks, so that a fork
 /// never finds the registry locked by a thread that does not exist in the child.
 pub fn register_site(
