@@ -327,8 +327,8 @@ fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()
     if s.called_from_own_sink() {
         return Err(Error::reentry("log to"));
     }
-    let mut core = lock(&s.core);
-    let core = &mut *core;
+    let mut guard = lock(&s.core);
+    let core = &mut *guard;
     let Some(pipeline) = core.pipeline.as_mut() else {
         return Err(Error::Closed);
     };
@@ -349,7 +349,11 @@ fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()
     let end = s.queue.head_pos();
     s.in_sinks(|| pipeline.process(s, b, end));
     // Sync mode writes before it returns: every lane too (a `drop` lane at most until its
-    // stall timeout).
-    pipeline.wait_lanes(None);
+    // stall timeout), waited for without the sinks' lock, which a fork takes.
+    let lanes = pipeline.lanes();
+    drop(guard);
+    for l in lanes {
+        l.wait_idle(None);
+    }
     Ok(())
 }

@@ -259,21 +259,23 @@ impl Pipeline {
         })
     }
 
+    /// The lanes, for waiting on them without the pipeline's lock (a fork takes that lock).
+    pub fn lanes(&self) -> Vec<Arc<Lane>> {
+        self.sinks
+            .iter()
+            .filter_map(|s| match &s.out {
+                Out::Lane(l) => Some(l.clone()),
+                Out::Inline(_) => None,
+            })
+            .collect()
+    }
+
     /// Whether every `Block` lane has room for another batch (see [`Lane::has_room`]).
     pub fn lanes_have_room(&self) -> bool {
         self.sinks.iter().all(|s| match &s.out {
             Out::Lane(l) => l.has_room(),
             Out::Inline(_) => true,
         })
-    }
-
-    /// Waits on the caller's thread until every `Block` lane has room (sync mode).
-    pub fn wait_room(&self) {
-        for s in &self.sinks {
-            if let Out::Lane(l) = &s.out {
-                l.wait_room();
-            }
-        }
     }
 
     /// Whether every lane is empty.

@@ -377,13 +377,19 @@ impl Shared {
 
     /// Writes everything queued on the calling thread (and, with `wait`, waits until every
     /// `block` lane has room again, as a caller writing synchronously must).
+    /// The wait happens without the sinks' lock, which a fork takes.
     pub(crate) fn drain_sync(&self, wait: bool) {
-        let mut core = lock(&self.core);
-        let core = &mut *core;
-        if let Some(p) = core.pipeline.as_mut() {
-            drain_locked(self, p, &mut core.scratch);
-            if wait {
-                p.wait_room();
+        let mut guard = lock(&self.core);
+        let core = &mut *guard;
+        let Some(p) = core.pipeline.as_mut() else {
+            return;
+        };
+        drain_locked(self, p, &mut core.scratch);
+        if wait {
+            let lanes = p.lanes();
+            drop(guard);
+            for l in lanes {
+                l.wait_room();
             }
         }
     }
