@@ -38,9 +38,11 @@
  *   console.level, console.format                 console sink's own level and format
  *   console.color      auto (a terminal, NO_COLOR unset)|always|never: colored level names
  *                                                                    default auto
- *   syslog             none|local (/dev/log)|absolute path of a Unix datagram socket
+ *   syslog             none|local (/dev/log)|absolute path of a Unix datagram socket (RFC 3164)
+ *                      |udp://HOST:PORT|tcp://HOST:PORT (RFC 5424; TCP octet-counted)
  *                                                                    default none
  *   syslog.level, syslog.format, syslog.pattern   syslog sink's own  default pattern {msg}{fields}
+ *                      ({msg} over the network: the fields are RFC 5424 structured data)
  *   syslog.facility    kern|user|mail|daemon|...|local0..local7      default user
  *   syslog.ident       program name shown by the daemon              default basename of argv[0]
  *   sync               true|false (ALOG_SYNC=1 in the environment forces true)  default false

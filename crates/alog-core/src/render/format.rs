@@ -26,7 +26,7 @@ pub struct RecordRef<'a> {
 }
 
 impl<'a> RecordRef<'a> {
-    fn each_field(&self, mut f: impl FnMut(Field<'a>)) {
+    pub(crate) fn each_field(&self, mut f: impl FnMut(Field<'a>)) {
         if let Some(d) = &self.fields {
             for field in d.fields().flatten() {
                 f(field);
@@ -246,6 +246,9 @@ impl Formatter {
 
     /// Appends the record's line, without the newline.
     pub fn format(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        if self.style.rfc5424 {
+            crate::render::sd::msgid_and_sd(r, out, &mut self.scratch);
+        }
         match self.style.format {
             Format::Text => self.text(r, out),
             Format::Json => self.json(r, out),
@@ -524,7 +527,7 @@ pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
 }
 
 /// Numbers and booleans; non-finite floats are strings in JSON (`"NaN"`, `"+Inf"`, `"-Inf"`).
-fn scalar(v: Value<'_>, out: &mut Vec<u8>, json: bool) {
+pub(crate) fn scalar(v: Value<'_>, out: &mut Vec<u8>, json: bool) {
     match v {
         Value::Int(i) => {
             if i < 0 {
@@ -1113,6 +1116,7 @@ mod tests {
             color: false,
             multiline: false,
             level_names: Vec::new(),
+            rfc5424: false,
         }
     }
 
@@ -1425,6 +1429,7 @@ mod tests {
             color: false,
             multiline: false,
             level_names: Vec::new(),
+            rfc5424: false,
         };
         let r = RecordRef {
             ts: 0,
@@ -1451,6 +1456,7 @@ mod tests {
                 color: false,
                 multiline: false,
                 level_names: Vec::new(),
+                rfc5424: false,
             };
             let r = RecordRef {
                 ts: NO_TIMESTAMP,
