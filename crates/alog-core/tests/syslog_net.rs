@@ -805,3 +805,119 @@ fn the_readme_rsyslog_configuration_receives_tcp_and_udp() {
         );
     }
 }
+
+/// Reads every connection `server` accepts until it closes or stays quiet for a second, and
+/// splits each into its octet-counted frames (panicking on a torn one).
+fn collect_frames(server: TcpListener, quiet: Duration) -> Vec<Vec<String>> {
+    server.set_nonblocking(true).unwrap();
+    let mut readers = Vec::new();
+    let mut idle_since = Instant::now();
+    while idle_since.elapsed() < quiet {
+        match server.accept() {
+            Ok((mut c, _)) => {
+                c.set_nonblocking(false).unwrap();
+                c.set_read_timeout(Some(quiet)).unwrap();
+                readers.push(std::thread::spawn(move || {
+                    let mut bytes = Vec::new();
+                    let mut buf = [0u8; 65536];
+                    while let Ok(n) = std::io::Read::read(&mut c, &mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        bytes.extend_from_slice(&buf[..n]);
+                    }
+                    bytes
+                }));
+                idle_since = Instant::now();
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    readers
+        .into_iter()
+        .map(|r| {
+            let bytes = r.join().unwrap();
+            let mut rest = &bytes[..];
+            let mut frames = Vec::new();
+            while !rest.is_empty() {
+                let sp = rest.iter().position(|&b| b == b' ').expect("LEN SP");
+                let n: usize = std::str::from_utf8(&rest[..sp]).unwrap().parse().unwrap();
+                frames.push(String::from_utf8(rest[sp + 1..sp + 1 + n].to_vec()).unwrap());
+                rest = &rest[sp + 1 + n..];
+            }
+            frames
+        })
+        .collect()
+}
+
+#[test]
+fn a_fork_child_sends_on_a_connection_of_its_own() {
+    // A listener of the test's own plays the receiver: each connection's frames are checked.
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let log = open(&format!("tcp://127.0.0.1:{port}"), &[]);
+    for i in 0..100 {
+        log.info(format!("parent-before {i}"));
+    }
+    log.flush(Some(Duration::from_secs(10))).unwrap();
+    // SAFETY: the child only logs through alog, then leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        // SAFETY: alarm is async-signal-safe; a hang kills the child with SIGALRM.
+        unsafe { libc::alarm(20) };
+        for i in 0..500 {
+            log.info(format!("child {i}"));
+        }
+        let closed = log.close(Some(Duration::from_secs(10))).is_ok();
+        let s = syslog_stats(&log);
+        let code = if closed && s.written == 500 && s.dropped == 0 && s.failed == 0 {
+            0
+        } else {
+            3
+        };
+        // SAFETY: leaving the child without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    for i in 0..100 {
+        log.info(format!("parent-after {i}"));
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child status {status}"
+    );
+    log.close(None).unwrap();
+    let conns = collect_frames(server, Duration::from_secs(1));
+    let by_pid = |p: u32| -> Vec<String> {
+        let mut msgs = Vec::new();
+        for frames in &conns {
+            let mine = frames
+                .iter()
+                .filter(|f| f.split(' ').nth(4) == Some(&p.to_string()[..]))
+                .count();
+            assert!(
+                mine == 0 || mine == frames.len(),
+                "one connection, one process"
+            );
+            if mine > 0 {
+                msgs.extend(
+                    frames
+                        .iter()
+                        .map(|f| f.rsplit(" - ").next().unwrap().to_string()),
+                );
+            }
+        }
+        msgs
+    };
+    let parent: Vec<String> = (0..100)
+        .map(|i| format!("parent-before {i}"))
+        .chain((0..100).map(|i| format!("parent-after {i}")))
+        .collect();
+    let child: Vec<String> = (0..500).map(|i| format!("child {i}")).collect();
+    assert_eq!(by_pid(std::process::id()), parent);
+    assert_eq!(by_pid(pid as u32), child);
+    assert!(conns.len() >= 2, "{}", conns.len());
+}
