@@ -244,12 +244,18 @@ action(type="omfile" file="{out}" template="fields")
 
     /// Waits until `n` messages arrived (then a little longer: a duplicate would come late).
     fn wait_for(&self, n: usize) -> Vec<Got> {
+        self.wait_until(n);
+        std::thread::sleep(Duration::from_millis(300));
+        self.received()
+    }
+
+    /// Waits until `n` messages arrived.
+    fn wait_until(&self, n: usize) -> Vec<Got> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let got = self.received();
             if got.len() >= n {
-                std::thread::sleep(Duration::from_millis(300));
-                return self.received();
+                return got;
             }
             if Instant::now() > deadline {
                 panic!(
@@ -427,7 +433,7 @@ fn udp_delivers_each_record_as_one_datagram_and_cuts_oversized_ones_at_8096_byte
         numbered(&log, i);
         if i % 50 == 49 {
             log.flush(None).unwrap();
-            rs.wait_for(i + 1);
+            rs.wait_until(i + 1);
         }
     }
     let got = rs.wait_for(N);

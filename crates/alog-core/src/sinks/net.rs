@@ -185,7 +185,9 @@ impl NetSyslog {
     /// `WouldBlock`: not now (a full socket buffer, no connection yet); call again with the
     /// same record.
     pub(crate) fn send(&mut self, level: Level, ts: i64, line: &[u8]) -> io::Result<()> {
-        self.make_header(level, ts);
+        // Once per record: the header's PROCID, and how a fork child knows it is one.
+        let pid = std::process::id();
+        self.make_header(level, ts, pid);
         match &mut self.transport {
             Transport::Udp { sock, to } => {
                 let total = self.header.len() + line.len();
@@ -219,12 +221,19 @@ impl NetSyslog {
                 }
                 Ok(())
             }
-            Transport::Tcp(t) => t.send(&self.addr, &mut self.note, &self.header, level, ts, line),
+            Transport::Tcp(t) => t.send(
+                &self.addr,
+                &mut self.note,
+                &self.header,
+                pid,
+                (level, ts),
+                line,
+            ),
         }
     }
 
     /// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID ` into `self.header`.
-    fn make_header(&mut self, level: Level, ts: i64) {
+    fn make_header(&mut self, level: Level, ts: i64, pid: u32) {
         let ts = if ts == NO_TIMESTAMP {
             crate::front::time::now_ns()
         } else {
@@ -252,7 +261,7 @@ impl NetSyslog {
         h.extend_from_slice(&digits);
         h.extend_from_slice(&self.offset);
         h.extend_from_slice(&self.host_app);
-        push_u64(h, u64::from(std::process::id()));
+        push_u64(h, u64::from(pid));
         h.push(b' ');
     }
 }
@@ -263,11 +272,10 @@ impl Tcp {
         addr: &SyslogAddr,
         note: &mut Option<Error>,
         header: &[u8],
-        level: Level,
-        ts: i64,
+        pid: u32,
+        (level, ts): (Level, i64),
         line: &[u8],
     ) -> io::Result<()> {
-        let pid = std::process::id();
         if self.conn.as_ref().is_some_and(|c| c.pid != pid) {
             // A fork child: the connection (and the message on it) is the parent's. Closing
             // our copy of the descriptor leaves the parent's connection alone.
