@@ -927,3 +927,20 @@ fn a_fork_child_sends_on_a_connection_of_its_own() {
     assert_eq!(by_pid(pid as u32), child);
     assert!(conns.len() >= 2, "{}", conns.len());
 }
+
+#[test]
+fn closing_the_logger_closes_its_connection() {
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let log = open(&format!("tcp://127.0.0.1:{port}"), &[]);
+    log.info("last words");
+    log.close(None).unwrap();
+    let (mut c, _) = server.accept().unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut got = String::new();
+    // read_to_string returns at the end of the stream (a timeout would be an error here).
+    std::io::Read::read_to_string(&mut c, &mut got).expect("the connection ends");
+    assert!(got.ends_with(" - - last words"), "{got:?}");
+    // The logger handle lives on (it is still in scope): the close alone ended the connection.
+    assert!(log.is_closed());
+}
