@@ -944,3 +944,38 @@ fn closing_the_logger_closes_its_connection() {
     // The logger handle lives on (it is still in scope): the close alone ended the connection.
     assert!(log.is_closed());
 }
+
+#[test]
+fn json_and_patterns_make_the_msg_and_the_fields_stay_structured_data() {
+    for (key, value, want) in [
+        (
+            "syslog.format",
+            "json",
+            r#"- [alog@32473 n="1"] {"ts":"2023-11-14T22:13:20.123456Z","level":"INFO","msg":"hello","n":1}"#,
+        ),
+        (
+            "syslog.pattern",
+            "{level}: {msg}{fields}",
+            r#"- [alog@32473 n="1"] INFO: hello n=1"#,
+        ),
+    ] {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        let log = open(&format!("tcp://127.0.0.1:{port}"), &[(key, value)]);
+        log.write_record(&Record {
+            level: Level::INFO,
+            timestamp_ns: Some(T0),
+            msg: b"hello",
+            fields: &[Field::new("n", 1i64)],
+            source: None,
+        })
+        .unwrap();
+        log.close(None).unwrap();
+        let frames = collect_frames(server, Duration::from_millis(300));
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].len(), 1);
+        let msg = &frames[0][0];
+        let after_procid = msg.splitn(6, ' ').nth(5).unwrap();
+        assert_eq!(after_procid, want, "{key}={value}");
+    }
+}
