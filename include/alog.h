@@ -273,7 +273,8 @@ typedef struct alog_sink_stats {
   // `file` (the path given to `alog_open`), `file.NAME`, `console`, `syslog`,
   // `callback.N`, `batch_callback.N`; NUL-terminated, truncated to fit.
   char name[64];
-  // Where it writes: a path, `stdout`, `stderr`, `syslog at PATH`, `callback`.
+  // Where it writes: a path, `stdout`, `stderr`, `syslog at PATH` (or at
+  // `udp://HOST:PORT`, `tcp://HOST:PORT`), `callback`.
   char target[256];
   // Records handed to the sink (at or above its level).
   uint64_t taken;
