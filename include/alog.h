@@ -55,9 +55,11 @@
  *   console.level, console.format                 console sink's own level and format
  *   console.color      auto (a terminal, NO_COLOR unset)|always|never: colored level names
  *                                                                    default auto
- *   syslog             none|local (/dev/log)|absolute path of a Unix datagram socket
+ *   syslog             none|local (/dev/log)|absolute path of a Unix datagram socket (RFC 3164)
+ *                      |udp://HOST:PORT|tcp://HOST:PORT (RFC 5424; TCP octet-counted)
  *                                                                    default none
  *   syslog.level, syslog.format, syslog.pattern   syslog sink's own  default pattern {msg}{fields}
+ *                      ({msg} over the network: the fields are RFC 5424 structured data)
  *   syslog.facility    kern|user|mail|daemon|...|local0..local7      default user
  *   syslog.ident       program name shown by the daemon              default basename of argv[0]
  *   sync               true|false (ALOG_SYNC=1 in the environment forces true)  default false
@@ -290,7 +292,8 @@ typedef struct alog_sink_stats {
   // `file` (the path given to `alog_open`), `file.NAME`, `console`, `syslog`,
   // `callback.N`, `batch_callback.N`; NUL-terminated, truncated to fit.
   char name[64];
-  // Where it writes: a path, `stdout`, `stderr`, `syslog at PATH`, `callback`.
+  // Where it writes: a path, `stdout`, `stderr`, `syslog at PATH` (or at
+  // `udp://HOST:PORT`, `tcp://HOST:PORT`), `callback`.
   char target[256];
   // Records handed to the sink (at or above its level).
   uint64_t taken;

@@ -143,9 +143,10 @@ func WithConsole(c Console) Option { return Config("console", string(c)) }
 func WithFlushOn(min Level) Option { return Config("flush_on", strconv.Itoa(int(min))) }
 
 // WithSyslog adds a syslog sink (keys "syslog", "syslog.facility", "syslog.ident"): socket is
-// "local" for the syslog daemon at /dev/log or the absolute path of a Unix datagram socket;
+// "local" for the syslog daemon at /dev/log or the absolute path of a Unix datagram socket,
+// or "udp://HOST:PORT" / "tcp://HOST:PORT" for an RFC 5424 receiver over the network;
 // facility a name such as "user", "daemon" or "local0" ("" for user); ident the program name
-// the daemon shows ("" for the basename of os.Args[0]). Each record is one datagram with the
+// the daemon shows ("" for the basename of os.Args[0]). Each record is one message with the
 // severity of its level; Config("syslog.level", ...) gives the sink a level of its own.
 func WithSyslog(socket, facility, ident string) Option {
 	return func(s *Options) {

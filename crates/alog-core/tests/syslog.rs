@@ -141,8 +141,8 @@ fn bad_settings_are_refused_with_the_key_named() {
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "invalid value \"relative/path\" for syslog: expected none|local or the absolute path \
-         of a Unix datagram socket"
+        "invalid value \"relative/path\" for syslog: expected none, local, the absolute path \
+         of a Unix datagram socket, udp://HOST:PORT or tcp://HOST:PORT"
     );
     let e = Logger::builder()
         .set("syslog.facility", "local9")

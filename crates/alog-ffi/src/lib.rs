@@ -160,7 +160,8 @@ pub struct alog_sink_stats {
     /// `file` (the path given to `alog_open`), `file.NAME`, `console`, `syslog`,
     /// `callback.N`, `batch_callback.N`; NUL-terminated, truncated to fit.
     pub name: [c_char; 64],
-    /// Where it writes: a path, `stdout`, `stderr`, `syslog at PATH`, `callback`.
+    /// Where it writes: a path, `stdout`, `stderr`, `syslog at PATH` (or at
+    /// `udp://HOST:PORT`, `tcp://HOST:PORT`), `callback`.
     pub target: [c_char; 256],
     /// Records handed to the sink (at or above its level).
     pub taken: u64,

@@ -17,8 +17,8 @@
 //! | `flush_on_signal` | `none` or signals (`term` `int` `hup` `quit` `abrt` `segv` `bus` `fpe` `ill`, `crash` = the last five) whose default action first writes every open logger's queue | `none` |
 //! | `console` | `none` `stdout` `stderr` | `none` |
 //! | `console.level` / `console.format` | level / format of the console sink | the logger's |
-//! | `syslog` | `none`, `local` (the daemon's `/dev/log`) or the path of a Unix datagram socket | `none` |
-//! | `syslog.level` / `.format` / `.pattern` | the syslog sink's level, format, pattern | the logger's level, `text`, `{msg}{fields}` |
+//! | `syslog` | `none`, `local` (the daemon's `/dev/log`) or the path of a Unix datagram socket (RFC 3164); `udp://HOST:PORT` or `tcp://HOST:PORT` (RFC 5424; TCP with RFC 6587 octet counting) | `none` |
+//! | `syslog.level` / `.format` / `.pattern` | the syslog sink's level, format, pattern | the logger's level, `text`, `{msg}{fields}` (`{msg}` over the network: the fields are the structured data) |
 //! | `syslog.facility` / `syslog.ident` | `kern` `user` `mail` `daemon` ... `local0`..`local7` / the program name shown | `user` / the basename of `argv[0]` |
 //! | `console.color` | `auto` (when the stream is a terminal and `NO_COLOR` is unset) `always` `never`: level names in color, text format | `auto` |
 //! | `console.overflow` / `syslog.overflow` / `callback.overflow` | `block` (wait for the sink) or `drop` (drop and count) when the sink's lane backlog is full | `drop` / `drop` / `block` |
@@ -239,6 +239,106 @@ impl Default for JsonKeys {
     }
 }
 
+/// Where the syslog sink sends its records (the `syslog` key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyslogAddr {
+    /// A Unix datagram socket (the local daemon's `/dev/log`): RFC 3164, as `syslog(3)` sends.
+    Unix(PathBuf),
+    /// `udp://HOST:PORT`: RFC 5424, one datagram per record.
+    Udp { host: String, port: u16 },
+    /// `tcp://HOST:PORT`: RFC 5424 framed by RFC 6587 octet counting.
+    Tcp { host: String, port: u16 },
+}
+
+impl fmt::Display for SyslogAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (scheme, host, port) = match self {
+            SyslogAddr::Unix(p) => return write!(f, "{}", p.display()),
+            SyslogAddr::Udp { host, port } => ("udp", host, port),
+            SyslogAddr::Tcp { host, port } => ("tcp", host, port),
+        };
+        if host.contains(':') {
+            write!(f, "{scheme}://[{host}]:{port}")
+        } else {
+            write!(f, "{scheme}://{host}:{port}")
+        }
+    }
+}
+
+/// What the `syslog` key accepts, for its error messages.
+const SYSLOG_ACCEPTED: &str = "none, local, the absolute path of a Unix datagram socket, \
+                               udp://HOST:PORT or tcp://HOST:PORT";
+
+/// The `syslog` key: `none`, `local`, an absolute path, `udp://HOST:PORT`, `tcp://HOST:PORT`
+/// (HOST a name, an IPv4 address or an IPv6 address in brackets; PORT 1..65535).
+fn parse_syslog(key: &str, value: &str) -> Result<Option<SyslogAddr>> {
+    let v = value.trim();
+    match v {
+        "none" => return Ok(None),
+        "local" => return Ok(Some(SyslogAddr::Unix(PathBuf::from(DEFAULT_SOCKET)))),
+        p if p.starts_with('/') => return Ok(Some(SyslogAddr::Unix(PathBuf::from(p)))),
+        _ => {}
+    }
+    let why = |why: String| {
+        Error::invalid(format!(
+            "invalid value {value:?} for {key}: {why} (expected {SYSLOG_ACCEPTED})"
+        ))
+    };
+    let Some((scheme, rest)) = v.split_once("://") else {
+        return Err(bad(key, value, SYSLOG_ACCEPTED));
+    };
+    let tcp = match scheme {
+        "tcp" => true,
+        "udp" => false,
+        other => return Err(why(format!("unknown scheme {other}"))),
+    };
+    let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
+        let Some((host, after)) = inner.split_once(']') else {
+            return Err(why("unclosed [".into()));
+        };
+        let Some(port) = after.strip_prefix(':') else {
+            return Err(why("no :PORT".into()));
+        };
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(why(format!("{host} in brackets is not an IPv6 address")));
+        }
+        (host, port)
+    } else {
+        if rest.is_empty() {
+            return Err(why("no host".into()));
+        }
+        let Some((host, port)) = rest.rsplit_once(':') else {
+            return Err(why("no :PORT".into()));
+        };
+        if host.contains(':') {
+            return Err(why(format!(
+                "an IPv6 address is written in brackets: [{host}]"
+            )));
+        }
+        (host, port)
+    };
+    if host.is_empty() {
+        return Err(why("no host".into()));
+    }
+    if port.is_empty() {
+        return Err(why("no :PORT".into()));
+    }
+    let bad_host = |b: u8| b.is_ascii_whitespace() || b.is_ascii_control() || b"/?#@".contains(&b);
+    if host.bytes().any(bad_host) {
+        return Err(why(format!("{host:?} is not a host name")));
+    }
+    let port = match port.parse::<u16>() {
+        Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => p,
+        _ => return Err(why(format!("port {port} is not 1..65535"))),
+    };
+    let host = host.to_string();
+    Ok(Some(if tcp {
+        SyslogAddr::Tcp { host, port }
+    } else {
+        SyslogAddr::Udp { host, port }
+    }))
+}
+
 /// How one sink renders records; sinks with equal styles share one formatting pass.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Style {
@@ -253,6 +353,9 @@ pub struct Style {
     pub multiline: bool,
     /// Printed level names, one per level 1..=24 (empty: the built-in names).
     pub level_names: Vec<String>,
+    /// Every line starts with RFC 5424's MSGID and STRUCTURED-DATA made from the record's
+    /// fields and source (the network syslog sink; see `render::sd`).
+    pub rfc5424: bool,
 }
 
 /// Called on the writer thread with each formatted line (without its newline) and its level.
@@ -313,8 +416,8 @@ pub struct Config {
     pub console_level: Option<Level>,
     pub console_format: Option<Format>,
     pub console_color: ColorMode,
-    /// The syslog sink's socket (`None`: no syslog sink).
-    pub syslog: Option<PathBuf>,
+    /// Where the syslog sink sends (`None`: no syslog sink).
+    pub syslog: Option<SyslogAddr>,
     pub syslog_level: Option<Level>,
     pub syslog_format: Option<Format>,
     pub syslog_pattern: Option<String>,
@@ -416,6 +519,33 @@ impl Default for Config {
         }
     }
 }
+
+/// The local syslog daemon's socket.
+pub const DEFAULT_SOCKET: &str = "/dev/log";
+
+/// The facilities of RFC 5424, by name; the value is the facility code.
+pub const FACILITIES: [(&str, u8); 20] = [
+    ("kern", 0),
+    ("user", 1),
+    ("mail", 2),
+    ("daemon", 3),
+    ("auth", 4),
+    ("syslog", 5),
+    ("lpr", 6),
+    ("news", 7),
+    ("uucp", 8),
+    ("cron", 9),
+    ("authpriv", 10),
+    ("ftp", 11),
+    ("local0", 16),
+    ("local1", 17),
+    ("local2", 18),
+    ("local3", 19),
+    ("local4", 20),
+    ("local5", 21),
+    ("local6", 22),
+    ("local7", 23),
+];
 
 fn bad(key: &str, value: &str, accepted: &str) -> Error {
     Error::invalid(format!(
@@ -790,25 +920,12 @@ impl Config {
                     )
                 })?
             }
-            "syslog" => {
-                self.syslog = match value.trim() {
-                    "none" => None,
-                    "local" => Some(PathBuf::from(crate::sinks::syslog::DEFAULT_SOCKET)),
-                    p if p.starts_with('/') => Some(PathBuf::from(p)),
-                    _ => {
-                        return Err(bad(
-                            key,
-                            value,
-                            "none|local or the absolute path of a Unix datagram socket",
-                        ))
-                    }
-                }
-            }
+            "syslog" => self.syslog = parse_syslog(key, value)?,
             "syslog.level" => self.syslog_level = Some(parse_level(key, value)?),
             "syslog.format" => self.syslog_format = Some(parse_format(key, value)?),
             "syslog.pattern" => self.syslog_pattern = Some(parse_pattern(key, value)?),
             "syslog.facility" => {
-                self.syslog_facility = parse_enum(key, value, &crate::sinks::syslog::FACILITIES)?
+                self.syslog_facility = parse_enum(key, value, &FACILITIES)?
             }
             "syslog.ident" => self.syslog_ident = Some(value.to_string()),
             "console.level" => self.console_level = Some(parse_level(key, value)?),
@@ -979,6 +1096,7 @@ impl Config {
             color: false,
             multiline: self.multiline,
             level_names: self.level_names.clone(),
+            rfc5424: false,
         }
     }
 }

@@ -130,7 +130,8 @@ pub struct SinkStats {
     /// The sink's name: `file`, `file.NAME`, `console`, `syslog`, `callback.N`,
     /// `batch_callback.N`.
     pub name: String,
-    /// Where it writes: a path, `stdout`, `syslog at PATH`, `callback`.
+    /// Where it writes: a path, `stdout`, `syslog at PATH` (or at `udp://HOST:PORT`,
+    /// `tcp://HOST:PORT`), `callback`.
     pub target: String,
     /// Records handed to the sink (those at or above its level).
     pub taken: u64,

@@ -26,7 +26,7 @@ pub struct RecordRef<'a> {
 }
 
 impl<'a> RecordRef<'a> {
-    fn each_field(&self, mut f: impl FnMut(Field<'a>)) {
+    pub(crate) fn each_field(&self, mut f: impl FnMut(Field<'a>)) {
         if let Some(d) = &self.fields {
             for field in d.fields().flatten() {
                 f(field);
@@ -128,6 +128,9 @@ impl Formatter {
 
     /// Appends the record's line, without the newline.
     pub fn format(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        if self.style.rfc5424 {
+            crate::render::sd::msgid_and_sd(r, out, &mut self.scratch);
+        }
         match self.style.format {
             Format::Text => self.text(r, out),
             Format::Json => self.json(r, out),
@@ -398,7 +401,7 @@ pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
 }
 
 /// Numbers and booleans; non-finite floats are strings in JSON (`"NaN"`, `"+Inf"`, `"-Inf"`).
-fn scalar(v: Value<'_>, out: &mut Vec<u8>, json: bool) {
+pub(crate) fn scalar(v: Value<'_>, out: &mut Vec<u8>, json: bool) {
     match v {
         Value::Int(i) => {
             if i < 0 {
@@ -987,6 +990,7 @@ mod tests {
             color: false,
             multiline: false,
             level_names: Vec::new(),
+            rfc5424: false,
         }
     }
 
@@ -1299,6 +1303,7 @@ mod tests {
             color: false,
             multiline: false,
             level_names: Vec::new(),
+            rfc5424: false,
         };
         let r = RecordRef {
             ts: 0,
@@ -1325,6 +1330,7 @@ mod tests {
                 color: false,
                 multiline: false,
                 level_names: Vec::new(),
+                rfc5424: false,
             };
             let r = RecordRef {
                 ts: NO_TIMESTAMP,

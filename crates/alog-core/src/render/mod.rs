@@ -1,8 +1,10 @@
 //! Turning records into bytes: the text and JSON formats with their escaping, patterns,
-//! printf-style rendering and the deferred (`ALOG_LOGF`) call sites.
+//! printf-style rendering, the deferred (`ALOG_LOGF`) call sites, and RFC 5424's structured
+//! data for the network syslog sink (`sd`).
 //!
 //! It depends on `front` only. It produces lines; it never writes them anywhere.
 
 pub mod deferred;
 pub mod format;
 pub mod printf;
+pub mod sd;

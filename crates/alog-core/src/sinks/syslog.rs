@@ -1,6 +1,7 @@
-//! The syslog sink: one datagram per record to a Unix datagram socket (the local daemon's
-//! `/dev/log` unless configured otherwise), in the form glibc's `syslog(3)` sends and every
-//! syslog daemon reads: `<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE`, the time in local time.
+//! The syslog sink. Locally: one datagram per record to a Unix datagram socket (the local
+//! daemon's `/dev/log` unless configured otherwise), in the form glibc's `syslog(3)` sends and
+//! every syslog daemon reads: `<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE`, the time in local
+//! time (RFC 3164). Over the network (`udp://`, `tcp://`): RFC 5424, see `sinks::net`.
 //!
 //! The socket is not connected: each datagram is addressed to the path, so a daemon that
 //! restarts (and recreates its socket) keeps receiving without a reconnect. The socket is
@@ -12,35 +13,13 @@ use std::io;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 
+use crate::front::config::SyslogAddr;
+use crate::front::error::{Error, Result};
 use crate::front::level::Level;
 use crate::front::time::NO_TIMESTAMP;
+use crate::sinks::net::NetSyslog;
 
-/// The local syslog daemon's socket.
-pub const DEFAULT_SOCKET: &str = "/dev/log";
-
-/// The facilities of RFC 5424, by name; the value is the facility code.
-pub const FACILITIES: [(&str, u8); 20] = [
-    ("kern", 0),
-    ("user", 1),
-    ("mail", 2),
-    ("daemon", 3),
-    ("auth", 4),
-    ("syslog", 5),
-    ("lpr", 6),
-    ("news", 7),
-    ("uucp", 8),
-    ("cron", 9),
-    ("authpriv", 10),
-    ("ftp", 11),
-    ("local0", 16),
-    ("local1", 17),
-    ("local2", 18),
-    ("local3", 19),
-    ("local4", 20),
-    ("local5", 21),
-    ("local6", 22),
-    ("local7", 23),
-];
+pub use crate::front::config::{DEFAULT_SOCKET, FACILITIES};
 
 /// The syslog severity of a level: FATAL crit, ERROR err, WARN warning, INFO info, DEBUG and
 /// TRACE debug (each with its finer grades).
@@ -61,7 +40,62 @@ pub fn default_ident() -> String {
         .unwrap_or_else(|| "alog".into())
 }
 
-pub(crate) struct Syslog {
+/// The syslog sink's destination: the local daemon's socket or a network receiver.
+pub(crate) enum Syslog {
+    Local(Box<Local>),
+    Net(Box<NetSyslog>),
+}
+
+impl Syslog {
+    /// Opens the socket (and resolves a receiver's name) for `addr`.
+    pub(crate) fn open(addr: &SyslogAddr, facility: u8, ident: &str) -> Result<Syslog> {
+        match addr {
+            SyslogAddr::Unix(path) => Local::open(path, facility, ident)
+                .map(|l| Syslog::Local(Box::new(l)))
+                .map_err(|e| {
+                    Error::io(
+                        format!("cannot create a socket for syslog at {}", path.display()),
+                        e,
+                    )
+                }),
+            net => NetSyslog::open(net, facility, ident).map(|n| Syslog::Net(Box::new(n))),
+        }
+    }
+
+    /// Whether records go out as RFC 5424 (their lines start with MSGID and structured data).
+    pub(crate) fn rfc5424(&self) -> bool {
+        matches!(self, Syslog::Net(_))
+    }
+
+    /// Where records go: the socket's path or the receiver's URL.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Syslog::Local(l) => l.path.display().to_string(),
+            Syslog::Net(n) => n.addr().to_string(),
+        }
+    }
+
+    /// Sends one record's formatted line (`ts` in ns since the epoch, or `NO_TIMESTAMP`).
+    /// `WouldBlock`: not now, send the same record again later.
+    pub(crate) fn send(&mut self, level: Level, ts: i64, line: &[u8]) -> io::Result<()> {
+        match self {
+            Syslog::Local(l) => l.send(level, ts, line),
+            Syslog::Net(n) => n.send(level, ts, line),
+        }
+    }
+
+    /// Something to report that did not fail a record (a datagram cut to size, a connection
+    /// refused or lost).
+    pub(crate) fn take_note(&mut self) -> Option<Error> {
+        match self {
+            Syslog::Local(_) => None,
+            Syslog::Net(n) => n.take_note(),
+        }
+    }
+}
+
+/// The local daemon's socket (RFC 3164).
+pub(crate) struct Local {
     sock: UnixDatagram,
     path: PathBuf,
     facility: u8,
@@ -72,11 +106,11 @@ pub(crate) struct Syslog {
     stamp_sec: i64,
 }
 
-impl Syslog {
-    pub(crate) fn open(path: &Path, facility: u8, ident: &str) -> io::Result<Syslog> {
+impl Local {
+    pub(crate) fn open(path: &Path, facility: u8, ident: &str) -> io::Result<Local> {
         let sock = UnixDatagram::unbound()?;
         sock.set_nonblocking(true)?;
-        Ok(Syslog {
+        Ok(Local {
             sock,
             path: path.to_path_buf(),
             facility,
@@ -86,10 +120,6 @@ impl Syslog {
             stamp: *b"Jan  1 00:00:00",
             stamp_sec: i64::MIN,
         })
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Sends one record's formatted line (`ts` in ns since the epoch, or `NO_TIMESTAMP`).
@@ -168,7 +198,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.sock");
         let server = UnixDatagram::bind(&path).unwrap();
-        let mut s = Syslog::open(&path, 16, "my\napp").unwrap();
+        let mut s = Local::open(&path, 16, "my\napp").unwrap();
         s.send(Level::WARN, 1_700_000_000_123_456_789, b"disk 91% full")
             .unwrap();
         let mut buf = [0u8; 256];
@@ -191,7 +221,7 @@ mod tests {
     #[test]
     fn a_missing_socket_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Syslog::open(&dir.path().join("nobody.sock"), 1, "x").unwrap();
+        let mut s = Local::open(&dir.path().join("nobody.sock"), 1, "x").unwrap();
         let e = s.send(Level::INFO, 0, b"m").unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }

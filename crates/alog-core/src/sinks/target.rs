@@ -18,7 +18,8 @@ pub(crate) enum Target {
     Callback(LineCallback),
     /// Takes a batch's bytes at once; called once per batch, never retried.
     Batch(BatchCallback),
-    /// One datagram per record, sent as the record is formatted.
+    /// One message per record, sent as the record is formatted (a datagram to the local
+    /// daemon or a UDP receiver, an octet-counted frame to a TCP receiver).
     Syslog(Box<Syslog>),
 }
 
@@ -29,7 +30,7 @@ impl std::fmt::Debug for Target {
             Target::Console(s) => write!(f, "Console({s:?})"),
             Target::Callback(_) => f.write_str("Callback"),
             Target::Batch(_) => f.write_str("Batch"),
-            Target::Syslog(s) => write!(f, "Syslog({})", s.path().display()),
+            Target::Syslog(s) => write!(f, "Syslog({})", s.describe()),
         }
     }
 }
@@ -61,7 +62,7 @@ impl Target {
             Target::Console(Stream::Stderr) => "stderr".into(),
             Target::Callback(_) => "callback".into(),
             Target::Batch(_) => "batch callback".into(),
-            Target::Syslog(s) => format!("syslog at {}", s.path().display()),
+            Target::Syslog(s) => format!("syslog at {}", s.describe()),
         }
     }
 

@@ -479,7 +479,13 @@ impl Lane {
                         c.lines[c.next - 1].end
                     };
                     let line = &c.bytes[start..l.end - 1];
-                    match sys.send(l.level, l.ts, line) {
+                    let sent = sys.send(l.level, l.ts, line);
+                    // A datagram cut to size, a connection refused or lost: counted, reported.
+                    if let Some(note) = sys.take_note() {
+                        self.write_error(&s);
+                        self.report(&s, note);
+                    }
+                    match sent {
                         Ok(()) => {
                             Counters::add(&self.counters.bytes_written, line.len() as u64);
                             c.settle(c.next + 1, WRITTEN, &self.counters);
@@ -490,7 +496,7 @@ impl Lane {
                         Err(e) => {
                             self.write_error(&s);
                             c.settle(c.next + 1, FAILED, &self.counters);
-                            let what = format!("sending to syslog at {}", sys.path().display());
+                            let what = format!("sending to syslog at {}", sys.describe());
                             self.report(&s, Error::io(what, e));
                         }
                     }

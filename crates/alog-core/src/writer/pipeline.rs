@@ -150,6 +150,7 @@ impl Pipeline {
             color: false,
             multiline: base.multiline,
             level_names: base.level_names.clone(),
+            rfc5424: false,
         };
         let stall = cfg.stall_timeout;
         let retries = cfg.write_retries;
@@ -176,21 +177,23 @@ impl Pipeline {
             let out = lane(Target::Console(stream), cfg.console_lane, "console".into());
             p.add("console".into(), out, cfg.console_level, style);
         }
-        if let Some(path) = &cfg.syslog {
+        if let Some(addr) = &cfg.syslog {
             let ident = cfg
                 .syslog_ident
                 .clone()
                 .unwrap_or_else(crate::sinks::syslog::default_ident);
-            let sys = Syslog::open(path, cfg.syslog_facility, &ident).map_err(|e| {
-                Error::io(
-                    format!("cannot create a socket for syslog at {}", path.display()),
-                    e,
-                )
-            })?;
+            let sys = Syslog::open(addr, cfg.syslog_facility, &ident)?;
             let mut style = with(cfg.syslog_format, cfg.syslog_pattern.as_ref());
+            style.rfc5424 = sys.rfc5424();
             if cfg.syslog_pattern.is_none() {
-                // The daemon adds the time, the level (as the priority) and the program.
-                style.pattern = Some("{msg}{fields}".into());
+                // The daemon adds the time, the level (as the priority) and the program; over
+                // the network the fields travel as RFC 5424 structured data.
+                let pattern = if style.rfc5424 {
+                    "{msg}"
+                } else {
+                    "{msg}{fields}"
+                };
+                style.pattern = Some(pattern.into());
             }
             let out = lane(
                 Target::Syslog(Box::new(sys)),
