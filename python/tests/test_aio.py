@@ -87,7 +87,10 @@ def test_hundreds_of_coroutines_through_a_tiny_queue_do_not_stall_the_loop(tmp_p
     ticker, stats, took = run(main())
     assert stats.queue_peak == 64          # the queue was full: writes had to wait for room
     assert took > 1.0                      # ... for several of the sink's 0.25 s batches
-    assert ticker.worst < 0.1, f"the event loop stalled for {ticker.worst * 1000:.0f} ms"
+    # A write that waited on the loop's thread would stall it for a whole 0.25 s batch of the
+    # sink; scheduling lag on a loaded machine (seen: 160 ms at a load average of 15 on 2
+    # cores) stays below that.
+    assert ticker.worst < 0.22, f"the event loop stalled for {ticker.worst * 1000:.0f} ms"
     assert ticker.ticks > 50
     recs = json_lines(p)
     assert len(recs) == 1200 and len(sink.lines) == 1200
