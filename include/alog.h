@@ -37,6 +37,8 @@
  *   pattern            text pattern: {ts} {level} {msg} {fields} {file} {line} {func} {pid}
  *                      {ts:FORMAT} (UTC), {localtime}, {localtime:FORMAT} (strftime; %f = us)
  *                                                 default "{ts} {level} {msg}{fields}"
+ *   time_zone          utc|local: {ts} and JSON's ts in UTC (Z) or local time (+05:30)
+ *                                                                    default utc
  *   json.ts_key, json.level_key, json.msg_key     JSON key names     default ts, level, msg
  *   queue_capacity     records held in memory, 1..16777216           default 8192
  *   overflow           block|drop_newest|drop_oldest|warn            default block

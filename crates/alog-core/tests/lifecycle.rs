@@ -527,3 +527,44 @@ fn seed_configurations_behave_as_documented() {
     assert_eq!(log.stats().queue_capacity, 1000);
     log.close(None).unwrap();
 }
+
+/// `time_zone=local`: `{ts}` and JSON's `ts` in local time with the UTC offset, as RFC 3339
+/// writes it; the default stays UTC with `Z`.
+#[test]
+fn local_time_stamps_carry_the_offset() {
+    // A zone with a fixed offset and no daylight saving time: +05:30.
+    std::env::set_var("TZ", "IST-5:30");
+    let dir = tempfile::tempdir().unwrap();
+    let ns = 1_795_168_800_123_456_789i64; // 2026-11-20T10:00:00.123456Z
+    let write = |name: &str, extra: &[(&str, &str)]| {
+        let path = dir.path().join(name);
+        let mut b = Logger::builder().path(&path);
+        for (k, v) in extra {
+            b = b.set(k, v).unwrap();
+        }
+        let log = b.build().unwrap();
+        let mut rec = alog_core::Record::new(Level::INFO, "hello");
+        rec.timestamp_ns = Some(ns);
+        log.write_record(&rec).unwrap();
+        log.close(None).unwrap();
+        std::fs::read_to_string(&path).unwrap()
+    };
+    assert_eq!(
+        write("utc.log", &[]),
+        "2026-11-20T10:00:00.123456Z INFO hello\n"
+    );
+    assert_eq!(
+        write("local.log", &[("time_zone", "local")]),
+        "2026-11-20T15:30:00.123456+05:30 INFO hello\n"
+    );
+    let json = write("local.json", &[("time_zone", "local"), ("format", "json")]);
+    assert!(
+        json.starts_with("{\"ts\":\"2026-11-20T15:30:00.123456+05:30\","),
+        "{json}"
+    );
+    let e = Logger::builder().set("time_zone", "mars").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid value \"mars\" for time_zone: expected utc|local"
+    );
+}

@@ -5,6 +5,7 @@
 //! | `level` | `trace` `debug` `info` `warn` `error` `fatal`, or 1..24 | `info` |
 //! | `format` | `text` `json` | `text` |
 //! | `pattern` | text pattern with `{ts}` `{level}` `{msg}` `{fields}` `{file}` `{line}` `{func}` `{pid}`, `{ts:FORMAT}` (UTC) and `{localtime}` / `{localtime:FORMAT}` (strftime, `%f` = microseconds) | `{ts} {level} {msg}{fields}` |
+//! | `time_zone` | `utc` `local`: `{ts}` and JSON's `ts` in UTC (`Z`) or local time with its offset (`+05:30`) | `utc` |
 //! | `json.ts_key` / `json.level_key` / `json.msg_key` | JSON key names | `ts` / `level` / `msg` |
 //! | `queue_capacity` | records, 1..=16777216 | `8192` |
 //! | `overflow` | `block` `drop_newest` `drop_oldest` `warn` | `block` |
@@ -356,6 +357,8 @@ pub struct Style {
     /// Every line starts with RFC 5424's MSGID and STRUCTURED-DATA made from the record's
     /// fields and source (the network syslog sink; see `render::sd`).
     pub rfc5424: bool,
+    /// `{ts}` and JSON's `ts` in local time with the UTC offset (`time_zone=local`).
+    pub local_time: bool,
 }
 
 /// Called on the writer thread with each formatted line (without its newline) and its level.
@@ -429,6 +432,8 @@ pub struct Config {
     /// `flush_on_signal`: the signals (bit n = signal n) whose handler writes every open
     /// logger's queue before the signal's default action.
     pub flush_on_signal: u64,
+    /// `time_zone=local`: timestamps in local time with their offset.
+    pub local_time: bool,
     pub sync: bool,
     /// Text output: newlines in messages and field values start indented continuation lines.
     pub multiline: bool,
@@ -500,6 +505,7 @@ impl Default for Config {
             syslog_ident: None,
             flush_on: None,
             flush_on_signal: 0,
+            local_time: false,
             sync: false,
             multiline: false,
             level_names: Vec::new(),
@@ -719,6 +725,7 @@ pub const KEYS: &[&str] = &[
     "fsync",
     "flush_on",
     "flush_on_signal",
+    "time_zone",
     "console",
     "console.level",
     "console.format",
@@ -911,6 +918,9 @@ impl Config {
                     Some(Level::parse(value).ok_or_else(|| bad(key, value, &accepted))?)
                 }
             }
+            "time_zone" => {
+                self.local_time = parse_enum(key, value, &[("utc", false), ("local", true)])?
+            }
             "flush_on_signal" => {
                 self.flush_on_signal = crate::front::signal_set::parse_signals(value).map_err(|_| {
                     bad(
@@ -1097,6 +1107,7 @@ impl Config {
             multiline: self.multiline,
             level_names: self.level_names.clone(),
             rfc5424: false,
+            local_time: self.local_time,
         }
     }
 }

@@ -51,24 +51,62 @@ fn put2(out: &mut [u8], v: u32) {
     out[1] = b'0' + (v % 10) as u8;
 }
 
-/// Prints timestamps, reusing the `YYYY-MM-DDTHH:MM:SS.` prefix within a second.
+/// Reads `TZ` into the C library's time zone, once per process (`localtime_r` need not).
+pub(crate) fn read_time_zone() {
+    extern "C" {
+        fn tzset();
+    }
+    static TZSET: std::sync::Once = std::sync::Once::new();
+    // SAFETY: tzset takes no arguments; `Once` keeps it from racing itself.
+    TZSET.call_once(|| unsafe { tzset() });
+}
+
+/// The local time zone's offset from UTC at `sec` (seconds since the epoch), in seconds.
+fn local_offset(sec: i64) -> i64 {
+    read_time_zone();
+    let t: libc::time_t = sec;
+    // SAFETY: localtime_r writes `tm` before it is read; a failure leaves it zeroed (UTC).
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return 0;
+        }
+        tm.tm_gmtoff
+    }
+}
+
+/// Prints timestamps, reusing the `YYYY-MM-DDTHH:MM:SS.` prefix (and, in local time, the
+/// offset) within a second.
 #[derive(Debug)]
 pub struct TsPrinter {
     sec: i64,
     prefix: [u8; 20],
+    /// Local time (`+05:30`) rather than UTC (`Z`).
+    local: bool,
+    suffix: [u8; 6],
+    suffix_len: usize,
 }
 
 impl Default for TsPrinter {
     fn default() -> Self {
-        TsPrinter {
-            sec: i64::MIN,
-            prefix: [0; 20],
-        }
+        TsPrinter::new(false)
     }
 }
 
 impl TsPrinter {
-    /// Appends `2026-11-23T15:57:17.123456Z` (27 bytes) for `ns` since the epoch.
+    /// A printer of UTC (`local` false) or local time with its offset.
+    pub fn new(local: bool) -> TsPrinter {
+        TsPrinter {
+            sec: i64::MIN,
+            prefix: [0; 20],
+            local,
+            suffix: *b"Z     ",
+            suffix_len: 1,
+        }
+    }
+
+    /// Appends `2026-11-23T15:57:17.123456Z` (27 bytes) for `ns` since the epoch, or in local
+    /// time `2026-11-23T21:27:17.123456+05:30` (32 bytes).
     pub fn push(&mut self, ns: i64, out: &mut Vec<u8>) {
         let (mut sec, mut sub) = (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000));
         if sec < MIN_SEC {
@@ -78,6 +116,24 @@ impl TsPrinter {
         }
         if sec != self.sec {
             self.sec = sec;
+            let mut wall = sec;
+            if self.local {
+                let off = local_offset(sec);
+                wall = (sec + off).clamp(MIN_SEC, MAX_SEC);
+                if off == 0 {
+                    (self.suffix, self.suffix_len) = (*b"Z     ", 1);
+                } else {
+                    let a = off.unsigned_abs() / 60;
+                    let mut s = *b"+00:00";
+                    if off < 0 {
+                        s[0] = b'-';
+                    }
+                    put2(&mut s[1..3], (a / 60 % 100) as u32);
+                    put2(&mut s[4..6], (a % 60) as u32);
+                    (self.suffix, self.suffix_len) = (s, 6);
+                }
+            }
+            let sec = wall;
             let (y, mo, d) = civil_from_days(sec.div_euclid(86_400));
             let s = sec.rem_euclid(86_400) as u32;
             let p = &mut self.prefix;
@@ -104,8 +160,9 @@ impl TsPrinter {
         let p = &self.prefix;
         out.extend_from_slice(&[
             p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13],
-            p[14], p[15], p[16], p[17], p[18], p[19], a, b, c, d, e, f, b'Z',
+            p[14], p[15], p[16], p[17], p[18], p[19], a, b, c, d, e, f,
         ]);
+        out.extend_from_slice(&self.suffix[..self.suffix_len]);
     }
 }
 

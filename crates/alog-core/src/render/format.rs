@@ -42,11 +42,6 @@ pub use crate::front::pattern::{Pattern, DEFAULT_PATTERN};
 /// time; `%f` is the microseconds (6 digits). A format longer than 255 bytes once expanded
 /// appends nothing.
 fn strftime(ts: i64, fmt: &str, local: bool, out: &mut Vec<u8>) {
-    extern "C" {
-        /// POSIX: reads TZ into the C library's time zone (localtime_r need not).
-        fn tzset();
-    }
-    static TZSET: std::sync::Once = std::sync::Once::new();
     let secs = ts.div_euclid(1_000_000_000);
     let micros = ts.rem_euclid(1_000_000_000) / 1000;
     // %f first (strftime does not know it); %% stays for strftime.
@@ -74,7 +69,7 @@ fn strftime(ts: i64, fmt: &str, local: bool, out: &mut Vec<u8>) {
     unsafe {
         let mut tm: libc::tm = std::mem::zeroed();
         let ok = if local {
-            TZSET.call_once(|| tzset());
+            crate::front::time::read_time_zone();
             !libc::localtime_r(&t, &mut tm).is_null()
         } else {
             !libc::gmtime_r(&t, &mut tm).is_null()
@@ -112,10 +107,11 @@ impl Formatter {
         };
         let k = &style.json_keys;
         let reserved = [quoted(&k.ts), quoted(&k.level), quoted(&k.msg)];
+        let local_time = style.local_time;
         Formatter {
             style,
             pattern,
-            ts: TsPrinter::default(),
+            ts: TsPrinter::new(local_time),
             reserved,
             keys: Vec::new(),
             scratch: Vec::new(),
@@ -991,6 +987,7 @@ mod tests {
             multiline: false,
             level_names: Vec::new(),
             rfc5424: false,
+            local_time: false,
         }
     }
 
@@ -1304,6 +1301,7 @@ mod tests {
             multiline: false,
             level_names: Vec::new(),
             rfc5424: false,
+            local_time: false,
         };
         let r = RecordRef {
             ts: 0,
@@ -1331,6 +1329,7 @@ mod tests {
                 multiline: false,
                 level_names: Vec::new(),
                 rfc5424: false,
+                local_time: false,
             };
             let r = RecordRef {
                 ts: NO_TIMESTAMP,

@@ -151,6 +151,7 @@ impl Pipeline {
             multiline: base.multiline,
             level_names: base.level_names.clone(),
             rfc5424: false,
+            local_time: base.local_time,
         };
         let stall = cfg.stall_timeout;
         let retries = cfg.write_retries;
