@@ -326,9 +326,23 @@ fn a_burst_keeps_the_byte_budget_in_compressed_files() {
 
 #[test]
 fn a_stopped_lock_holder_neither_hangs_the_logger_nor_is_written_around() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
-    let log = logger(&path, &[("rotate_bytes", "1m")]);
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s = seen.clone();
+    let log = Logger::builder()
+        .path(&path)
+        .set("rotate_bytes", "1m")
+        .unwrap()
+        .set("batch_timeout_ms", "5")
+        .unwrap()
+        .callback(None, None, move |_, _| {
+            s.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
     log.info("before");
     log.flush(None).unwrap();
     // Another process took the lock and was stopped (SIGSTOP) while holding it.
@@ -341,14 +355,30 @@ fn a_stopped_lock_holder_neither_hangs_the_logger_nor_is_written_around() {
     // SAFETY: flock on a descriptor we own.
     let locked = unsafe { libc::flock(fd, libc::LOCK_EX) };
     assert_eq!(locked, 0);
-    log.info("while locked");
+    for i in 0..200 {
+        log.info(format!("while locked {i}"));
+        if i % 20 == 0 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    // The file's records wait for the lock; nothing else does: the callback beside it gets
+    // every record, the first batch after at most one bounded lock wait.
+    let start = std::time::Instant::now();
+    while seen.load(Ordering::SeqCst) < 201 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(seen.load(Ordering::SeqCst), 201, "the callback was held up");
+    // A flush cannot finish while the file's records wait: it says so.
     let log2 = log.clone();
-    within(
+    let flushed = within(
         20,
         "a flush while another process holds the lock",
-        move || log2.flush(Some(Duration::from_secs(15))),
-    )
-    .unwrap();
+        move || log2.flush(Some(Duration::from_millis(500))),
+    );
+    assert!(
+        matches!(flushed, Err(alog_core::Error::Timeout)),
+        "{flushed:?}"
+    );
     let err = log.last_error().unwrap_or_default();
     assert!(err.contains("locked by another process"), "{err}");
     let messages = |p: &Path| -> Vec<String> {
@@ -358,8 +388,21 @@ fn a_stopped_lock_holder_neither_hangs_the_logger_nor_is_written_around() {
             .collect()
     };
     assert_eq!(messages(&path), ["before"], "written without the lock");
+    let st = log.stats();
+    assert_eq!((st.failed, st.dropped), (0, 0), "{st:?}");
+    assert!(st.pending > 0, "{st:?}");
+    // The holder goes away: everything kept is written, in order, before what follows.
     drop(holder);
     log.info("after");
-    close(log);
-    assert_eq!(messages(&path).last().map(String::as_str), Some("after"));
+    log.flush(Some(Duration::from_secs(10))).unwrap();
+    close(log.clone());
+    let mut want = vec!["before".to_string()];
+    want.extend((0..200).map(|i| format!("while locked {i}")));
+    want.push("after".into());
+    assert_eq!(messages(&path), want);
+    let st = log.stats();
+    assert_eq!(
+        (st.written, st.failed, st.dropped, st.pending),
+        (202, 0, 0, 0)
+    );
 }

@@ -4,6 +4,7 @@
 //! own [`Lane`], so that a slow one delays only itself. The pipeline is the same for the
 //! writer pool and for sync mode.
 
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use crate::sinks::file::housekeeping::BackgroundErrors;
 use crate::sinks::file::rotate::FileSink;
 use crate::sinks::syslog::Syslog;
 use crate::sinks::target::Target;
-use crate::writer::lane::{Lane, Line, Ticket, FAILED};
+use crate::writer::lane::{Lane, Line, Ticket, DROPPED, FAILED};
 use crate::writer::shared::Shared;
 
 /// A batch flushes a sink's buffer early past this many bytes, bounding memory.
@@ -71,7 +72,23 @@ pub(crate) struct Sink {
     pub buf: Vec<u8>,
     pub lines: Vec<Line>,
     pub counters: Arc<SinkCounters>,
+    /// A shared file's batches that found its lock held by another process: they wait, in
+    /// order, for the lock (up to [`MAX_HELD`] bytes), holding their batches' tickets.
+    held: VecDeque<Held>,
+    held_bytes: usize,
 }
+
+/// A batch of a file sink waiting for the lock file.
+#[derive(Debug)]
+struct Held {
+    buf: Vec<u8>,
+    lines: Vec<Line>,
+    ticket: Arc<Ticket>,
+}
+
+/// The most bytes a file sink keeps while another process holds its lock file; beyond it the
+/// oldest waiting batch is dropped and counted.
+const MAX_HELD: usize = 4 << 20;
 
 impl Sink {
     fn file(&mut self) -> Option<&mut crate::sinks::file::rotate::FileSink> {
@@ -246,7 +263,53 @@ impl Pipeline {
             buf: Vec::new(),
             lines: Vec::new(),
             counters,
+            held: VecDeque::new(),
+            held_bytes: 0,
         });
+    }
+
+    /// Fails what file sinks still keep for their lock file (the logger closes).
+    pub fn fail_held(&mut self, errors: &ErrorReporter) {
+        for sink in &mut self.sinks {
+            let what = match &sink.out {
+                Out::Inline(t) => t.describe(),
+                Out::Lane(_) => continue,
+            };
+            while let Some(h) = sink.held.pop_front() {
+                sink.held_bytes -= h.buf.len();
+                Counters::add(&sink.counters.failed, h.lines.len() as u64);
+                h.ticket.mark(&h.lines, FAILED);
+                let e = Error::invalid(format!(
+                    "{} records for {what} failed: another process still held the lock when \
+                     the logger closed",
+                    h.lines.len()
+                ));
+                sink.counters.set_error(&e.to_string());
+                errors.report(e);
+                h.ticket.release();
+            }
+        }
+    }
+
+    /// Whether a file sink keeps batches waiting for its lock file.
+    pub fn has_held(&self) -> bool {
+        self.sinks.iter().any(|s| !s.held.is_empty())
+    }
+
+    /// Tries again to write what file sinks keep for their lock file (the writer calls it at
+    /// its batch timeout while no new records come).
+    pub fn retry_held(&mut self, s: &Shared) {
+        if !self.has_held() {
+            return;
+        }
+        let (counters, errors) = (&s.counters, &s.errors);
+        self.begin_files(counters, errors);
+        self.write_out(counters, errors);
+        for sink in &mut self.sinks {
+            if let Some(fs) = sink.file() {
+                fs.end_batch();
+            }
+        }
     }
 
     /// Every sink's counters, in configuration order.
@@ -561,6 +624,7 @@ impl Pipeline {
     /// Closes the sinks, waiting for their queued compressions, and reports what the
     /// background threads ran into since the last batch.
     pub fn close(mut self, errors: &ErrorReporter) {
+        self.fail_held(errors);
         for s in &self.sinks {
             if let Out::Lane(l) = &s.out {
                 l.close();
@@ -589,7 +653,8 @@ fn needs_rotation(sink: &mut Sink, pending: usize, line: usize, ts: i64) -> bool
 }
 
 /// Writes one inline sink's buffer (records whose bytes did not all get out are failed), or
-/// hands a lane its part of the batch.
+/// hands a lane its part of the batch. A shared file whose lock another process holds keeps
+/// the batch, after those it already keeps, for a later try.
 fn write_sink(
     sink: &mut Sink,
     retries: u32,
@@ -597,12 +662,8 @@ fn write_sink(
     counters: &Counters,
     errors: &ErrorReporter,
 ) {
-    if sink.lines.is_empty() {
-        return;
-    }
-    let c = &sink.counters;
-    let target = match &mut sink.out {
-        Out::Lane(lane) => {
+    if let Out::Lane(lane) = &mut sink.out {
+        if !sink.lines.is_empty() {
             if let Some(t) = ticket {
                 lane.push(
                     std::mem::take(&mut sink.buf),
@@ -610,23 +671,95 @@ fn write_sink(
                     t,
                 );
             }
-            sink.buf.clear();
-            sink.lines.clear();
-            return;
         }
-        Out::Inline(t) => t,
+        sink.buf.clear();
+        sink.lines.clear();
+        return;
+    }
+    // What waits for the lock goes first, in order.
+    while let Some(h) = sink.held.pop_front() {
+        match write_lines(
+            sink,
+            &h.buf,
+            &h.lines,
+            retries,
+            Some(&h.ticket),
+            counters,
+            errors,
+        ) {
+            Some(()) => {
+                sink.held_bytes -= h.buf.len();
+                h.ticket.release();
+            }
+            None => {
+                sink.held.push_front(h);
+                break;
+            }
+        }
+    }
+    if sink.lines.is_empty() {
+        return;
+    }
+    Counters::add(&sink.counters.taken, sink.lines.len() as u64);
+    let (buf, lines) = (
+        std::mem::take(&mut sink.buf),
+        std::mem::take(&mut sink.lines),
+    );
+    let wrote = if sink.held.is_empty() {
+        write_lines(sink, &buf, &lines, retries, ticket, counters, errors)
+    } else {
+        None
     };
-    Counters::add(&c.taken, sink.lines.len() as u64);
-    let (n, err) = target.write_all(&sink.buf, retries, &mut |_| {
+    if wrote.is_none() {
+        match ticket {
+            Some(t) => hold(sink, buf, lines, t),
+            None => fail_lines(sink, &lines, None, "no batch to keep them for"),
+        }
+    } else {
+        // Keep the buffers' capacity for the next batch.
+        (sink.buf, sink.lines) = (buf, lines);
+        sink.buf.clear();
+        sink.lines.clear();
+    }
+}
+
+/// Writes `buf` (whose records end as `lines` say) to an inline sink. `None`: nothing was
+/// written because another process holds the file's lock (the caller keeps the batch);
+/// otherwise records whose bytes did not all get out are failed.
+fn write_lines(
+    sink: &mut Sink,
+    buf: &[u8],
+    lines: &[Line],
+    retries: u32,
+    ticket: Option<&Arc<Ticket>>,
+    counters: &Counters,
+    errors: &ErrorReporter,
+) -> Option<()> {
+    let Out::Inline(target) = &mut sink.out else {
+        return Some(());
+    };
+    let c = &sink.counters;
+    let (n, err) = target.write_all(buf, retries, &mut |_| {
         counters.write_errors.fetch_add(1, Ordering::Relaxed);
         c.write_errors.fetch_add(1, Ordering::Relaxed);
     });
+    if n == 0 && err.as_ref().is_some_and(FileSink::is_lock_busy) {
+        let e = err.expect("checked");
+        let what = target.describe();
+        let e = Error::io(
+            format!("{} records for {what} wait for the lock", lines.len()),
+            e,
+        );
+        c.set_error(&e.to_string());
+        errors.report(e);
+        return None;
+    }
     Counters::add(&counters.bytes_written, n as u64);
     Counters::add(&c.bytes_written, n as u64);
-    let ok = sink.lines.partition_point(|l| l.end <= n);
+    let ok = lines.partition_point(|l| l.end <= n);
     Counters::add(&c.written, ok as u64);
     if let Some(e) = err {
-        let lost = &sink.lines[ok..];
+        let lost = &lines[ok..];
         Counters::add(&c.failed, lost.len() as u64);
         if let Some(t) = ticket {
             t.mark(lost, FAILED);
@@ -636,6 +769,40 @@ fn write_sink(
         c.set_error(&e.to_string());
         errors.report(e);
     }
+    Some(())
+}
+
+/// Keeps a batch for the lock file; beyond [`MAX_HELD`] the oldest kept batches are dropped
+/// and counted.
+fn hold(sink: &mut Sink, buf: Vec<u8>, lines: Vec<Line>, ticket: &Arc<Ticket>) {
+    ticket.hold();
+    sink.held_bytes += buf.len();
+    sink.held.push_back(Held {
+        buf,
+        lines,
+        ticket: ticket.clone(),
+    });
+    while sink.held_bytes > MAX_HELD && sink.held.len() > 1 {
+        let h = sink.held.pop_front().expect("more than one");
+        sink.held_bytes -= h.buf.len();
+        Counters::add(&sink.counters.dropped, h.lines.len() as u64);
+        h.ticket.mark(&h.lines, DROPPED);
+        sink.counters.set_error(&format!(
+            "dropped {} records: another process has held the lock for more than {} MiB of them",
+            h.lines.len(),
+            MAX_HELD >> 20
+        ));
+        h.ticket.release();
+    }
+}
+
+/// Fails `lines` of an inline sink with `why`.
+fn fail_lines(sink: &mut Sink, lines: &[Line], ticket: Option<&Arc<Ticket>>, why: &str) {
+    Counters::add(&sink.counters.failed, lines.len() as u64);
+    if let Some(t) = ticket {
+        t.mark(lines, FAILED);
+    }
+    sink.counters.set_error(why);
     sink.buf.clear();
     sink.lines.clear();
 }

@@ -45,6 +45,8 @@ pub(crate) struct RunState {
     poll: Option<(Instant, Duration)>,
     /// Closing: the queue is drained into the lanes; waiting for them to finish.
     finishing: bool,
+    /// When the job started waiting for kept file batches at close.
+    closing_since: Option<Instant>,
 }
 
 impl RunState {
@@ -169,6 +171,10 @@ fn step(s: &Shared, st: &mut RunState) -> Next {
             break;
         }
     }
+    if taken == 0 {
+        // Nothing new: batches a file keeps for its lock file get another try.
+        s.with_pipeline(|p| p.retry_held(s));
+    }
     // How long the next batch should take to fill, judged by the last one.
     let fill = st
         .last_take
@@ -213,6 +219,18 @@ fn closing(s: &Shared, st: &mut RunState) -> Next {
     }
     if s.with_pipeline(|p| p.lanes_idle()) == Some(false) {
         return Next::At(Instant::now() + Duration::from_millis(2));
+    }
+    // Batches a file keeps for its lock file: tried for one more bounded lock wait, then
+    // failed and counted by `finish`.
+    let since = *st.closing_since.get_or_insert_with(Instant::now);
+    let patience = crate::sinks::file::lockfile::LOCK_WAIT;
+    if s.with_pipeline(|p| {
+        p.retry_held(s);
+        p.has_held()
+    }) == Some(true)
+        && since.elapsed() < patience
+    {
+        return Next::At(Instant::now() + Duration::from_millis(20));
     }
     finish(s);
     s.writer_exited();

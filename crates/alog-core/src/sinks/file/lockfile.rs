@@ -105,6 +105,11 @@ impl LockFile {
         self.lock_within(LOCK_WAIT)
     }
 
+    /// Takes the exclusive lock if it is free now.
+    pub fn try_lock(&mut self) -> io::Result<()> {
+        self.lock_within(Duration::ZERO)
+    }
+
     pub fn held(&self) -> bool {
         self.held
     }

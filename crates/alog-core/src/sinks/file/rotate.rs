@@ -56,6 +56,8 @@ pub(crate) struct FileSink {
     mode: u32,
     /// `dir_mode`: folders created again after the path's folder was removed.
     dir_mode: u32,
+    /// The last lock attempt found the lock file held past the bounded wait.
+    lock_busy: bool,
     /// The permission bits of the open file: the next file never gets more.
     perm: u32,
     file: Option<File>,
@@ -190,6 +192,7 @@ impl FileSink {
             naming,
             mode,
             dir_mode: lc.dir_mode,
+            lock_busy: false,
             perm: meta.mode() & 0o7777,
             id: file_id(&meta),
             size: meta.len(),
@@ -282,7 +285,15 @@ impl FileSink {
             self.bound = false;
         }
         if let Some(l) = self.lock.as_mut() {
-            l.lock().map_err(|e| {
+            // After one bounded wait ran out, only try until the lock is free again: the
+            // records wait (the pipeline keeps them); the writer does not.
+            let r = if self.lock_busy {
+                l.try_lock()
+            } else {
+                l.lock()
+            };
+            self.lock_busy = r.as_ref().is_err_and(Self::is_lock_busy);
+            r.map_err(|e| {
                 Error::io(
                     format!("cannot lock {}", self.naming.lock_path().display()),
                     e,
@@ -365,7 +376,6 @@ impl FileSink {
 
     /// Whether `e` (from `begin_batch` or `write_batch`) means the lock file is held by
     /// another process: the batch was not written and can be retried.
-    #[allow(dead_code)]
     pub fn is_lock_busy(e: &io::Error) -> bool {
         crate::sinks::file::lockfile::is_busy(e)
     }
