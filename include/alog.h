@@ -74,6 +74,10 @@
  *                      alog_write_record's keys, values (numbers 8, booleans 1) and source
  *                      names, or ALOG_LOGF's strings plus 8 per other argument  default 1048576
  *   write_retries      retries of a failed write (backoff 1, 2, 4 ms...)  default 3
+ *   backtrace          N records below the level kept in memory and written before the
+ *                      next record at or above backtrace.level (spdlog's enable_backtrace)
+ *                                                                    default 0
+ *   backtrace.level    the level that writes the backtrace           default error
  *   clock              auto (invariant TSC where present) | realtime     default auto
  *   file.NAME.path, file.NAME.level, file.NAME.format, file.NAME.pattern   extra file sinks
  *   rotate_bytes       rotate before a file passes this size (k|m|g), 0 = never   default 0

@@ -568,3 +568,47 @@ fn local_time_stamps_carry_the_offset() {
         "invalid value \"mars\" for time_zone: expected utc|local"
     );
 }
+
+/// `backtrace=N` (spdlog's `enable_backtrace`): the last N records below the level wait in
+/// memory and are written, in order, just before a record at `backtrace.level` or above.
+#[test]
+fn backtrace_writes_the_last_records_below_the_level_before_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bt.log");
+    let log = Logger::builder()
+        .path(&path)
+        .set("backtrace", "3")
+        .unwrap()
+        .set("pattern", "{level} {msg}")
+        .unwrap()
+        .build()
+        .unwrap();
+    for i in 1..=5 {
+        log.log(Level::DEBUG, format!("d{i}")).unwrap();
+    }
+    log.info("i1");
+    log.log(Level::ERROR, "e1").unwrap();
+    // The ring is empty after a dump: the next error shows only what came after.
+    log.log(Level::TRACE, "t1").unwrap();
+    log.log(Level::WARN, "w1").unwrap();
+    log.log(Level::ERROR, "e2").unwrap();
+    log.log(Level::DEBUG, "d6").unwrap();
+    log.close(None).unwrap();
+    assert_eq!(
+        lines(&path),
+        [
+            "INFO i1", "DEBUG d3", "DEBUG d4", "DEBUG d5", "ERROR e1", "WARN w1", "TRACE t1",
+            "ERROR e2"
+        ]
+    );
+    // Every record is accounted for: one the ring took counts as written (the ring was its
+    // only destination), whether an error showed it or not.
+    let st = log.stats();
+    assert_eq!(
+        (st.submitted, st.written, st.dropped, st.failed),
+        (11, 11, 0, 0)
+    );
+    // A bad value names the key.
+    let e = Logger::builder().set("backtrace", "-1").unwrap_err();
+    assert!(e.to_string().contains("for backtrace"), "{e}");
+}

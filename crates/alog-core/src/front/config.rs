@@ -31,6 +31,7 @@
 //! | `file_mode` | octal permission bits of created files | `0640` |
 //! | `max_message_bytes` | longest accepted record in the caller's bytes (message, keys, values), 1..=268435456 (`k` `m` suffixes) | `1048576` |
 //! | `write_retries` | retries of a failed write, with backoff 1, 2, 4... ms | `3` |
+//! | `backtrace` / `backtrace.level` | records below the level kept in memory (0..=65536) and written before the next record at or above `backtrace.level` | `0` / `error` |
 //! | `clock` | `auto` (the CPU's invariant TSC where there is one) `realtime` (`ALOG_CLOCK=realtime` forces it) | `auto` |
 //! | `file.NAME.path` / `.level` / `.format` / `.pattern` | an extra file sink called NAME | none |
 //! | `rotate_bytes` | rotate a file before it passes this size (`k` `m` `g` suffixes), 0 = never | `0` |
@@ -442,6 +443,10 @@ pub struct Config {
     pub file_mode: u32,
     pub max_message_bytes: usize,
     pub write_retries: u32,
+    /// `backtrace`: how many records below the level wait in memory for an error (0: none).
+    pub backtrace: usize,
+    /// `backtrace.level`: a record at or above it writes the waiting ones first.
+    pub backtrace_level: Level,
     /// Stamp records with the TSC where it is invariant (`clock=auto`), else `CLOCK_REALTIME`.
     pub tsc: bool,
     pub files: Vec<FileSpec>,
@@ -512,6 +517,8 @@ impl Default for Config {
             file_mode: 0o640,
             max_message_bytes: 1 << 20,
             write_retries: 3,
+            backtrace: 0,
+            backtrace_level: Level::ERROR,
             tsc: true,
             files: Vec::new(),
             lifecycle: Lifecycle::default(),
@@ -749,6 +756,8 @@ pub const KEYS: &[&str] = &[
     "file_mode",
     "max_message_bytes",
     "write_retries",
+    "backtrace",
+    "backtrace.level",
     "clock",
     "file.NAME.path",
     "file.NAME.level",
@@ -980,6 +989,8 @@ impl Config {
                 }
             }
             "write_retries" => self.write_retries = parse_uint(key, value, 0, 10)? as u32,
+            "backtrace" => self.backtrace = parse_uint(key, value, 0, 65536)? as usize,
+            "backtrace.level" => self.backtrace_level = parse_level(key, value)?,
             "rotate_bytes" => self.lifecycle.rotate_bytes = parse_bytes(key, value)?,
             "rotate_interval" => {
                 self.lifecycle.rotate_interval = parse_enum(

@@ -78,6 +78,15 @@ pub(crate) struct Sink {
     held_bytes: usize,
 }
 
+/// What `backtrace` makes of a record.
+enum Backtrace {
+    /// Kept in the ring (no sink takes it at the logger's level).
+    Kept,
+    /// Written after the ring's records, which come with it.
+    Show(VecDeque<(Meta, Vec<u8>)>),
+    Pass,
+}
+
 /// A batch of a file sink waiting for the lock file.
 #[derive(Debug)]
 struct Held {
@@ -124,6 +133,10 @@ pub(crate) struct Pipeline {
     /// by the level in force when it was accepted, never by a later one.
     base: Level,
     level_changes: std::collections::VecDeque<(u64, Level)>,
+    /// `backtrace`: records below the level, oldest first, with their payloads.
+    backtrace: VecDeque<(Meta, Vec<u8>)>,
+    backtrace_cap: usize,
+    backtrace_level: Level,
 }
 
 impl Pipeline {
@@ -143,6 +156,9 @@ impl Pipeline {
             rendered: Vec::new(),
             base: cfg.level,
             level_changes: Default::default(),
+            backtrace: VecDeque::new(),
+            backtrace_cap: cfg.backtrace,
+            backtrace_level: cfg.backtrace_level,
         };
         let key = match &cfg.lifecycle.key {
             Some(src) => Some(std::sync::Arc::new(Key::load(src)?)),
@@ -377,6 +393,10 @@ impl Pipeline {
 
     /// The lowest level any sink takes when the logger's level is `base`: the logger's gate.
     pub fn gate_level(&self, base: Level) -> Level {
+        if self.backtrace_cap > 0 {
+            // Every record reaches the writer: those below the level wait in the backtrace.
+            return Level::TRACE;
+        }
         self.sinks
             .iter()
             .map(|s| s.level.unwrap_or(base))
@@ -424,6 +444,18 @@ impl Pipeline {
                 self.level_changes.pop_front();
             }
             let base = self.base;
+            if self.backtrace_cap > 0 {
+                match self.backtrace(m, batch.payload(m), base) {
+                    Backtrace::Kept => continue,
+                    Backtrace::Show(ring) => {
+                        // Their lines count toward the record that shows them.
+                        for (kept, payload) in &ring {
+                            self.one(i as u32, kept, payload, Level::TRACE, counters, errors);
+                        }
+                    }
+                    Backtrace::Pass => {}
+                }
+            }
             self.one(i as u32, m, batch.payload(m), base, counters, errors);
             if self.sinks.iter().any(|s| s.buf.len() > MAX_SINK_BUFFER) {
                 self.write_out(counters, errors);
@@ -441,6 +473,30 @@ impl Pipeline {
         counters.batches.fetch_add(1, Ordering::Relaxed);
         self.ticket = None;
         ticket.release();
+    }
+
+    /// `backtrace`: keeps a record that no sink takes at `base` (it counts as written: the
+    /// ring is where it went) and says so; before a record at `backtrace.level` or above,
+    /// hands over what the ring keeps, to be written first (each sink by its own level).
+    fn backtrace(&mut self, m: &Meta, payload: &[u8], base: Level) -> Backtrace {
+        let level = Level::new(i32::from(m.level)).unwrap_or(Level::FATAL);
+        if self.sinks.iter().all(|s| level < s.level.unwrap_or(base)) {
+            if self.backtrace.len() == self.backtrace_cap {
+                self.backtrace.pop_front();
+            }
+            let stamp = Stamp::Ns(self.clock.ns(m.stamp));
+            let kept = Meta {
+                stamp,
+                start: 0,
+                ..*m
+            };
+            self.backtrace.push_back((kept, payload.to_vec()));
+            return Backtrace::Kept;
+        }
+        if level >= self.backtrace_level && !self.backtrace.is_empty() {
+            return Backtrace::Show(std::mem::take(&mut self.backtrace));
+        }
+        Backtrace::Pass
     }
 
     fn mark_failed(&self, idx: u32) {
