@@ -60,6 +60,15 @@
  *   syslog.level, syslog.format, syslog.pattern   syslog sink's own  default pattern {msg}{fields}
  *   syslog.facility    kern|user|mail|daemon|...|local0..local7      default user
  *   syslog.ident       program name shown by the daemon              default basename of argv[0]
+ *   sqlite             none|path of a SQLite database: one row per record (ts, ts_ns, level,
+ *                      level_num, msg, fields as JSON, file, line, func, pid), one
+ *                      transaction per batch, WAL mode                default none
+ *   sqlite.table       its table, created if absent (letters, digits, _)  default logs
+ *   sqlite.level       the SQLite sink's own level
+ *   sqlite.overflow, sqlite.backlog   block|drop when its lane holds sqlite.backlog bytes
+ *                      (k|m|g) of rows waiting                        default block, 4m
+ *   sqlite.busy_timeout_ms  how long rows wait for a database another connection holds
+ *                      locked before they count as failed             default 5000
  *   sync               true|false (ALOG_SYNC=1 in the environment forces true)  default false
  *   level_names        LEVEL=NAME,...: names printed for levels, e.g. 13=WARNING,21=CRITICAL
  *   multiline          escape|indent: text output prints a newline in a message or field

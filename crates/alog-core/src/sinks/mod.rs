@@ -1,9 +1,12 @@
-//! Where lines go: the console, callbacks, syslog, and files with their lifecycle
+//! Where lines go: the console, callbacks, syslog, a SQLite table (rows, not lines; the
+//! `sqlite` feature), and files with their lifecycle
 //! (`file`). A sink takes formatted bytes and writes them; it does not know about the
 //! queue, the writer's threads or the other sinks.
 //!
 //! It depends on `front` and `render`.
 
 pub mod file;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
 pub mod syslog;
 pub(crate) mod target;

@@ -1,0 +1,604 @@
+//! The SQLite sink (`sqlite=PATH`): every record one row, each batch one transaction, read
+//! back here through a connection of our own. The tests plant what a database meets in
+//! practice: threads logging at once, another connection holding the write lock, hostile
+//! paths at the database's name and hostile field names and values.
+
+mod common;
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use alog_core::time::TsPrinter;
+use alog_core::{Field, Level, Logger, Record, Source, Value};
+use common::{lines, sink};
+use rusqlite::Connection;
+
+fn count(db: &Connection, table: &str) -> u64 {
+    db.query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+/// A logger whose only sink is the SQLite database at `db`.
+fn sqlite_logger(db: &Path) -> Logger {
+    Logger::builder()
+        .set("sqlite", db.to_str().unwrap())
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+/// Every row `sql` selects, each read by `f`.
+fn select<T>(
+    db: &Connection,
+    sql: &str,
+    f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Vec<T> {
+    let mut stmt = db.prepare(sql).unwrap();
+    let rows = stmt.query_map([], f).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+/// Rows of one thread's records come out in the order it logged them: `(thread, i)` per row
+/// in id order.
+fn assert_in_order(db: &Connection, threads: u64, each: u64) {
+    let mut next = vec![0u64; threads as usize];
+    let mut stmt = db
+        .prepare(
+            "SELECT json_extract(fields, '$.thread'), json_extract(fields, '$.i') \
+             FROM logs ORDER BY id",
+        )
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        let (t, i): (u64, u64) = (r.get(0).unwrap(), r.get(1).unwrap());
+        assert_eq!(i, next[t as usize], "thread {t}: row {i} out of order");
+        next[t as usize] += 1;
+    }
+    assert!(next.iter().all(|&n| n == each), "{next:?}");
+}
+
+const LEVELS: [Level; 4] = [Level::INFO, Level::WARN, Level::ERROR, Level::FATAL];
+
+/// Record `i` of thread `t`, as the threads of the tests log it.
+fn log_one(log: &Logger, t: u64, i: u64) {
+    let file = format!("src/worker{t}.rs");
+    let fields = [
+        Field::new("thread", t),
+        Field::new("i", i),
+        Field::new("note", "he said \"hi\"\n"),
+        Field::new("ok", i % 2 == 0),
+        Field::new("ratio", 0.5),
+    ];
+    log.write_record(&Record {
+        level: LEVELS[(i % 4) as usize],
+        timestamp_ns: None,
+        msg: format!("t{t} r{i}").as_bytes(),
+        fields: &fields,
+        source: Some(Source {
+            file: file.as_bytes(),
+            line: (i + 1) as u32,
+            func: b"worker",
+        }),
+    })
+    .unwrap();
+}
+
+#[test]
+fn four_threads_of_25000_records_are_100000_rows_each_thread_in_order() {
+    const THREADS: u64 = 4;
+    const EACH: u64 = 25_000;
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("logs/app.db");
+    let log = sqlite_logger(&db_path);
+    let before = alog_core::time::now_ns();
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let log = &log;
+            s.spawn(move || (0..EACH).for_each(|i| log_one(log, t, i)));
+        }
+    });
+    log.close(Some(Duration::from_secs(60))).unwrap();
+    let after = alog_core::time::now_ns();
+
+    let n = THREADS * EACH;
+    let s = log.stats();
+    assert_eq!(
+        (s.submitted, s.written, s.dropped, s.failed, s.pending),
+        (n, n, 0, 0, 0)
+    );
+    let st = log.sink_stats();
+    let sq = sink(&st, "sqlite");
+    assert_eq!(sq.target, format!("sqlite at {}", db_path.display()));
+    assert_eq!(
+        (sq.taken, sq.written, sq.dropped, sq.failed, sq.backlog),
+        (n, n, 0, 0, 0),
+        "{sq:?}"
+    );
+    assert_eq!(sq.last_error, None);
+
+    let db = Connection::open(&db_path).unwrap();
+    let mode: String = db
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert_eq!(count(&db, "logs"), n);
+    assert_in_order(&db, THREADS, EACH);
+    // Every column of every row is exactly what was logged.
+    let mut stmt = db
+        .prepare(
+            "SELECT ts, ts_ns, level, level_num, msg, fields, file, line, func, pid, \
+             json_valid(fields), json_extract(fields, '$.thread'), json_extract(fields, '$.i'), \
+             json_extract(fields, '$.note'), json_extract(fields, '$.ok'), \
+             json_extract(fields, '$.ratio'), json_type(fields) FROM logs ORDER BY id",
+        )
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let mut printer = TsPrinter::default();
+    let mut seen = 0u64;
+    while let Some(r) = rows.next().unwrap() {
+        let (ts, ts_ns): (String, i64) = (r.get(0).unwrap(), r.get(1).unwrap());
+        let (t, i): (u64, u64) = (r.get(11).unwrap(), r.get(12).unwrap());
+        let level = LEVELS[(i % 4) as usize];
+        assert!((before..=after).contains(&ts_ns), "{ts_ns}");
+        let mut want_ts = Vec::new();
+        printer.push(ts_ns, &mut want_ts);
+        assert_eq!(ts.as_bytes(), want_ts);
+        assert_eq!(r.get::<_, String>(2).unwrap(), level.name());
+        assert_eq!(r.get::<_, i64>(3).unwrap(), i64::from(level.number()));
+        assert_eq!(r.get::<_, String>(4).unwrap(), format!("t{t} r{i}"));
+        assert_eq!(
+            r.get::<_, String>(5).unwrap(),
+            format!(
+                "{{\"thread\":{t},\"i\":{i},\"note\":\"he said \\\"hi\\\"\\n\",\"ok\":{},\"ratio\":0.5}}",
+                i % 2 == 0
+            )
+        );
+        assert_eq!(r.get::<_, String>(6).unwrap(), format!("src/worker{t}.rs"));
+        assert_eq!(r.get::<_, u64>(7).unwrap(), i + 1);
+        assert_eq!(r.get::<_, String>(8).unwrap(), "worker");
+        assert_eq!(r.get::<_, u32>(9).unwrap(), std::process::id());
+        assert_eq!(r.get::<_, i64>(10).unwrap(), 1, "fields is valid JSON");
+        assert_eq!(r.get::<_, String>(13).unwrap(), "he said \"hi\"\n");
+        assert_eq!(r.get::<_, i64>(14).unwrap(), i64::from(i % 2 == 0));
+        assert_eq!(r.get::<_, f64>(15).unwrap(), 0.5);
+        assert_eq!(r.get::<_, String>(16).unwrap(), "object");
+        seen += 1;
+    }
+    assert_eq!(seen, n);
+}
+
+#[test]
+fn a_database_locked_by_another_writer_delays_rows_without_losing_them_or_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, db_path) = (dir.path().join("app.log"), dir.path().join("app.db"));
+    const BEFORE: u64 = 1_000;
+    const DURING: u64 = 20_000;
+    let log = Logger::builder()
+        .path(&path)
+        .set("sqlite", db_path.to_str().unwrap())
+        .unwrap()
+        .set("pattern", "{msg}")
+        .unwrap()
+        .build()
+        .unwrap();
+    for i in 0..BEFORE {
+        log_one(&log, 0, i);
+    }
+    log.flush(Some(Duration::from_secs(20))).unwrap();
+    let other = Connection::open(&db_path).unwrap();
+    assert_eq!(count(&other, "logs"), BEFORE);
+
+    // Another writer takes the database's write lock and holds it for a second.
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let locked = Instant::now();
+    let start = Instant::now();
+    for i in BEFORE..BEFORE + DURING {
+        log_one(&log, 0, i);
+    }
+    // The callers were not held up by the locked database (generous: a hang check).
+    let calls = start.elapsed();
+    assert!(calls < Duration::from_millis(900), "logging took {calls:?}");
+    // The file beside it gets every record while the database is still locked.
+    let total = (BEFORE + DURING) as usize;
+    while lines(&path).len() < total {
+        assert!(
+            locked.elapsed() < Duration::from_secs(20),
+            "the file sink waited for the locked database"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        locked.elapsed() < Duration::from_secs(1),
+        "too slow to test"
+    );
+    // Meanwhile no row could be committed; the lane holds them all.
+    assert_eq!(count(&other, "logs"), BEFORE);
+    let st = log.sink_stats();
+    let (file, sq) = (sink(&st, "file"), sink(&st, "sqlite"));
+    assert_eq!((file.written, file.failed), (BEFORE + DURING, 0));
+    assert_eq!(
+        (sq.written, sq.dropped, sq.failed),
+        (BEFORE, 0, 0),
+        "{sq:?}"
+    );
+    assert_eq!(sq.backlog, DURING, "{sq:?}");
+    let s = log.stats();
+    assert_eq!((s.written, s.pending), (BEFORE, DURING));
+    std::thread::sleep(Duration::from_secs(1).saturating_sub(locked.elapsed()));
+    other.execute_batch("COMMIT").unwrap();
+
+    log.flush(Some(Duration::from_secs(20))).unwrap();
+    let n = BEFORE + DURING;
+    assert_eq!(count(&other, "logs"), n);
+    assert_in_order(&other, 1, n);
+    let st = log.sink_stats();
+    let sq = sink(&st, "sqlite");
+    assert_eq!(
+        (sq.taken, sq.written, sq.dropped, sq.failed, sq.backlog),
+        (n, n, 0, 0, 0),
+        "{sq:?}"
+    );
+    assert!(sq.backlog_peak >= DURING, "{sq:?}");
+    let s = log.stats();
+    assert_eq!(
+        (s.submitted, s.written, s.dropped, s.failed, s.pending),
+        (n, n, 0, 0, 0)
+    );
+    log.close(None).unwrap();
+}
+
+#[test]
+fn rows_locked_out_past_the_busy_timeout_fail_counted_and_later_rows_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, db_path) = (dir.path().join("app.log"), dir.path().join("app.db"));
+    let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = errors.clone();
+    let log = Logger::builder()
+        .path(&path)
+        .set("sqlite", db_path.to_str().unwrap())
+        .unwrap()
+        .set("sqlite.busy_timeout_ms", "200")
+        .unwrap()
+        .on_error(move |e| seen.lock().unwrap().push(e.to_string()))
+        .build()
+        .unwrap();
+    log.info("first");
+    log.flush(None).unwrap();
+    let other = Connection::open(&db_path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let locked = Instant::now();
+    for i in 0..100 {
+        log.info(format!("locked out {i}"));
+    }
+    // The flush returns once the rows have waited out the busy timeout, before the lock goes.
+    log.flush(Some(Duration::from_secs(20))).unwrap();
+    assert!(locked.elapsed() >= Duration::from_millis(200));
+    assert!(
+        locked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        locked.elapsed()
+    );
+    other.execute_batch("COMMIT").unwrap();
+    log.info("after");
+    log.flush(None).unwrap();
+
+    let st = log.sink_stats();
+    let sq = sink(&st, "sqlite");
+    assert_eq!(
+        (sq.taken, sq.written, sq.dropped, sq.failed),
+        (102, 2, 0, 100),
+        "{sq:?}"
+    );
+    let want = format!(
+        "writing 100 records to sqlite at {}: database is locked by another connection for more than 200 ms (sqlite.busy_timeout_ms)",
+        db_path.display()
+    );
+    assert_eq!(sq.last_error.as_deref(), Some(want.as_str()));
+    assert_eq!(errors.lock().unwrap().last(), Some(&want));
+    let s = log.stats();
+    assert_eq!(
+        (s.submitted, s.written, s.failed, s.pending),
+        (102, 2, 100, 0)
+    );
+    // The file beside it has every record.
+    assert_eq!(lines(&path).len(), 102);
+    let msgs: Vec<String> = select(&other, "SELECT msg FROM logs ORDER BY id", |r| r.get(0));
+    assert_eq!(msgs, ["first", "after"]);
+}
+
+#[test]
+fn sink_level_table_name_and_reopening_an_existing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, db_path) = (dir.path().join("app.log"), dir.path().join("events.db"));
+    for run in 0..2 {
+        let log = Logger::builder()
+            .path(&path)
+            .level(Level::DEBUG)
+            .set("sqlite", db_path.to_str().unwrap())
+            .unwrap()
+            .set("sqlite.table", "app_events")
+            .unwrap()
+            .set("sqlite.level", "warn")
+            .unwrap()
+            .set("level_names", "13=WARNING")
+            .unwrap()
+            .build()
+            .unwrap();
+        log.debug(format!("debug {run}"));
+        log.warn(format!("warn {run}"));
+        log.error(format!("error {run}"));
+        log.close(None).unwrap();
+        let st = log.sink_stats();
+        let sq = sink(&st, "sqlite");
+        assert_eq!((sq.taken, sq.written), (2, 2));
+    }
+    assert_eq!(lines(&path).len(), 6);
+    let db = Connection::open(&db_path).unwrap();
+    type Cols = (String, i64, String, Option<String>, Option<i64>);
+    let rows: Vec<Cols> = select(
+        &db,
+        "SELECT level, level_num, msg, file, line FROM app_events ORDER BY id",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    );
+    let want = |l: &str, n: i64, m: &str| (l.to_string(), n, m.to_string(), None, None);
+    assert_eq!(
+        rows,
+        [
+            want("WARNING", 13, "warn 0"),
+            want("ERROR", 17, "error 0"),
+            want("WARNING", 13, "warn 1"),
+            want("ERROR", 17, "error 1"),
+        ]
+    );
+    // A record without fields has an empty object; one without a timestamp, NULL ts.
+    let (fields, func): (String, Option<String>) = db
+        .query_row("SELECT fields, func FROM app_events LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((fields.as_str(), func), ("{}", None));
+}
+
+#[test]
+fn a_record_without_a_timestamp_has_null_ts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("app.db");
+    let log = sqlite_logger(&db_path);
+    log.write_record(&Record {
+        timestamp_ns: Some(alog_core::NO_TIMESTAMP),
+        ..Record::new(Level::INFO, "timeless")
+    })
+    .unwrap();
+    log.write_record(&Record {
+        timestamp_ns: Some(1_764_000_000_123_456_789),
+        ..Record::new(Level::INFO, "given")
+    })
+    .unwrap();
+    log.close(None).unwrap();
+    let db = Connection::open(&db_path).unwrap();
+    let rows: Vec<(Option<String>, Option<i64>)> =
+        select(&db, "SELECT ts, ts_ns FROM logs ORDER BY id", |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        });
+    assert_eq!(
+        rows,
+        [
+            (None, None),
+            (
+                Some("2025-11-24T16:00:00.123456Z".to_string()),
+                Some(1_764_000_000_123_456_789)
+            )
+        ]
+    );
+}
+
+#[test]
+fn hostile_field_names_and_values_are_stored_as_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("app.db");
+    let log = sqlite_logger(&db_path);
+    let fields = [
+        Field {
+            key: b"'); DROP TABLE logs; --",
+            value: Value::Str(b"x'); DROP TABLE logs; --"),
+        },
+        Field {
+            key: b"q\"uote",
+            value: Value::Str(b"a\"b\\c"),
+        },
+        Field {
+            key: b"nul\0key",
+            value: Value::Str(b"nul\0value"),
+        },
+        Field {
+            key: b"bad\xffutf8",
+            value: Value::Str(b"bad\xfe\xffvalue"),
+        },
+        Field {
+            key: b"dup",
+            value: Value::Int(1),
+        },
+        Field {
+            key: b"dup",
+            value: Value::Int(2),
+        },
+        Field {
+            key: b"group",
+            value: Value::Json(b"{\"id\":7,\"tags\":[\"a\",\"b\"]}"),
+        },
+        Field {
+            key: b"not_json",
+            value: Value::Json(b"{\"unterminated"),
+        },
+        Field {
+            key: b"nan",
+            value: Value::Float(f64::NAN),
+        },
+    ];
+    log.write_record(&Record {
+        level: Level::WARN,
+        timestamp_ns: None,
+        msg: b"msg with '\"quotes\"', a NUL \0 and bad UTF-8 \xff",
+        fields: &fields,
+        source: Some(Source {
+            file: b"we'ird\"file.c",
+            line: 7,
+            func: b"f\0n",
+        }),
+    })
+    .unwrap();
+    log.close(None).unwrap();
+    let db = Connection::open(&db_path).unwrap();
+    assert_eq!(count(&db, "logs"), 1);
+    let (msg, fields, file, func, valid): (String, String, String, String, i64) = db
+        .query_row(
+            "SELECT msg, fields, file, func, json_valid(fields) FROM logs",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        msg,
+        "msg with '\"quotes\"', a NUL \0 and bad UTF-8 \u{fffd}"
+    );
+    assert_eq!(file, "we'ird\"file.c");
+    assert_eq!(func, "f\0n");
+    assert_eq!(valid, 1, "{fields}");
+    assert_eq!(
+        fields,
+        "{\"'); DROP TABLE logs; --\":\"x'); DROP TABLE logs; --\",\
+         \"q\\\"uote\":\"a\\\"b\\\\c\",\
+         \"nul\\u0000key\":\"nul\\u0000value\",\
+         \"bad\u{fffd}utf8\":\"bad\u{fffd}\u{fffd}value\",\
+         \"dup\":1,\"dup#2\":2,\
+         \"group\":{\"id\":7,\"tags\":[\"a\",\"b\"]},\
+         \"not_json\":\"{\\\"unterminated\",\
+         \"nan\":\"NaN\"}"
+    );
+    let id: i64 = db
+        .query_row(
+            "SELECT json_extract(fields, '$.group.id') FROM logs",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(id, 7);
+}
+
+/// The error `Logger::build` gives for `sqlite=PATH`.
+fn open_error(db: &Path) -> String {
+    let b = Logger::builder().set("sqlite", db.to_str().unwrap());
+    b.unwrap().build().map(|_| ()).unwrap_err().to_string()
+}
+
+#[test]
+fn hostile_paths_are_refused_at_open_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("private"), b"secret").unwrap();
+    std::os::unix::fs::symlink(d.join("private"), d.join("link.db")).unwrap();
+    std::fs::create_dir(d.join("dir.db")).unwrap();
+    let fifo = d.join("fifo.db");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // Links planted at the database's write-ahead log and shared-memory files too.
+    for side in ["planted.db-wal", "planted2.db-shm"] {
+        std::os::unix::fs::symlink(d.join("private"), d.join(side)).unwrap();
+    }
+    for (db, at, what) in [
+        ("link.db", "link.db", "is a symbolic link"),
+        ("dir.db", "dir.db", "is a directory"),
+        ("fifo.db", "fifo.db", "is a FIFO"),
+        ("planted.db", "planted.db-wal", "is a symbolic link"),
+        ("planted2.db", "planted2.db-shm", "is a symbolic link"),
+    ] {
+        let (db, at) = (d.join(db), d.join(at));
+        let e = open_error(&db);
+        let want = format!(
+            "cannot open the SQLite database {}: {} {what}, not a regular file",
+            db.display(),
+            at.display()
+        );
+        assert!(e.starts_with(&want), "{e}");
+    }
+    assert_eq!(std::fs::read(d.join("private")).unwrap(), b"secret");
+
+    // A regular file that is not a database is left as it was.
+    let text = d.join("notes.db");
+    std::fs::write(&text, "not a database, just text\n".repeat(100)).unwrap();
+    let e = open_error(&text);
+    assert_eq!(
+        e,
+        format!(
+            "cannot open the SQLite database {}: file is not a database",
+            text.display()
+        )
+    );
+    assert_eq!(
+        std::fs::read_to_string(&text).unwrap(),
+        "not a database, just text\n".repeat(100)
+    );
+
+    // A table of the same name without alog's columns.
+    let other = d.join("other.db");
+    Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE logs (id INTEGER PRIMARY KEY, text TEXT)")
+        .unwrap();
+    let e = open_error(&other);
+    assert_eq!(
+        e,
+        format!(
+            "cannot open the SQLite database {}: table \"logs\" has no column named ts (create it with alog's columns, or set sqlite.table to another table)",
+            other.display()
+        )
+    );
+}
+
+#[test]
+fn bad_sqlite_keys_name_the_key_and_what_is_accepted() {
+    let set = |k: &str, v: &str| {
+        Logger::builder()
+            .set(k, v)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    for bad in [
+        "",
+        "1logs",
+        "logs; DROP TABLE x",
+        "lo\"gs",
+        "sqlite_master",
+        "läuft",
+    ] {
+        assert_eq!(
+            set("sqlite.table", bad),
+            format!(
+                "invalid value {bad:?} for sqlite.table: expected a table name of letters, digits and '_' (not starting with a digit or sqlite_), at most 64 characters"
+            )
+        );
+    }
+    assert_eq!(
+        set("sqlite", ""),
+        "invalid value \"\" for sqlite: expected none or the path of a database file"
+    );
+    assert_eq!(
+        set("sqlite.overflow", "maybe"),
+        "invalid value \"maybe\" for sqlite.overflow: expected block|drop"
+    );
+    assert_eq!(
+        set("sqlite.busy_timeout_ms", "-1"),
+        "invalid value \"-1\" for sqlite.busy_timeout_ms: expected an integer 0..3600000"
+    );
+    assert!(set("sqlite.level", "loud").contains("for sqlite.level"));
+    assert!(set("sqlite.backlog", "2g").contains("for sqlite.backlog"));
+    assert_eq!(
+        set("sqlite.tabel", "x"),
+        "unknown configuration key \"sqlite.tabel\": did you mean \"sqlite.table\"? (every key is listed in alog.h and README.md)"
+    );
+}
