@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests need and a fresh Debian machine may lack: Debian packages
-# (C toolchain, pkg-config, CMake, Clang for the header checks, valgrind, spdlog for the benchmark) and cargo tools (cbindgen,
+# (C toolchain, pkg-config, CMake, Clang for the header checks, valgrind, spdlog for the benchmark,
+# the sqlite3 program that reads back the SQLite sink's rows in the Go tests) and cargo tools (cbindgen,
 # cargo-fuzz, clippy, rustfmt). Does nothing for what is already there.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_apt=()
-for pkg in build-essential pkg-config cmake clang valgrind libspdlog-dev; do
+for pkg in build-essential pkg-config cmake clang valgrind libspdlog-dev sqlite3; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
