@@ -16,17 +16,20 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # block SECTION LANG [N]: the Nth (default 1st) ```LANG block after the heading "## SECTION"
-# (SECTION may be a whole heading such as "### SQLite"), before the next heading of its level.
+# (SECTION may be a whole heading such as "### SQLite"), before the next heading of its level
+# (a "# comment" inside a code block is not a heading).
 block() {
   local sec="## $1"
   case "$1" in \#*) sec=$1 ;; esac
   awk -v sec="$sec" -v lang='```'"$2" -v want="${3:-1}" '
     BEGIN { depth = index(sec, " ") - 1 }
-    $0 == sec { in_sec = 1; next }
-    in_sec && match($0, /^#+ /) && RLENGTH - 1 <= depth { exit }
-    in_sec && $0 == lang { n++; if (n == want) { on = 1; next } }
-    on && /^```$/ { exit }
-    on { print }' "$readme"
+    {
+      if (on) { if ($0 ~ /^```$/) exit; print; next }
+      if ($0 == sec && !fence) { in_sec = 1; next }
+      if (in_sec && !fence && match($0, /^#+ /) && RLENGTH - 1 <= depth) exit
+      if (in_sec && $0 == lang && ++n == want) { on = 1; next }
+      if ($0 ~ /^```/) fence = !fence
+    }' "$readme"
 }
 
 export HOME="$work/home"

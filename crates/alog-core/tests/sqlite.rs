@@ -6,7 +6,7 @@
 mod common;
 
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use alog_core::time::TsPrinter;
@@ -28,6 +28,36 @@ fn sqlite_logger(db: &Path) -> Logger {
         .unwrap()
         .build()
         .unwrap()
+}
+
+/// A logger writing the file `dir/app.log` and the database `dir/app.db`, with `keys` set;
+/// with the two paths.
+fn file_and_sqlite(dir: &Path, keys: &[(&str, &str)]) -> (Logger, PathBuf, PathBuf) {
+    let (path, db) = (dir.join("app.log"), dir.join("app.db"));
+    let mut b = Logger::builder().path(&path);
+    for (k, v) in [("sqlite", db.to_str().unwrap())].iter().chain(keys) {
+        b = b.set(k, v).unwrap();
+    }
+    (b.build().unwrap(), path, db)
+}
+
+/// Checks the SQLite sink's counts (taken, written, failed, none dropped) and that its last
+/// error, and the logger's, is "writing N records to sqlite at DB: WHY" for the failed rows.
+fn assert_failed_rows(log: &Logger, db: &Path, counts: (u64, u64, u64), why: &str) {
+    let st = log.sink_stats();
+    let sq = sink(&st, "sqlite");
+    let (taken, written, failed) = counts;
+    assert_eq!(
+        (sq.taken, sq.written, sq.dropped, sq.failed),
+        (taken, written, 0, failed),
+        "{sq:?}"
+    );
+    let want = format!(
+        "writing {failed} records to sqlite at {}: {why}",
+        db.display()
+    );
+    assert_eq!(sq.last_error.as_deref(), Some(want.as_str()));
+    assert_eq!(log.last_error().as_deref(), Some(want.as_str()));
 }
 
 /// Every row `sql` selects, each read by `f`.
@@ -172,18 +202,12 @@ fn four_threads_of_25000_records_are_100000_rows_each_thread_in_order() {
 
 #[test]
 fn a_database_locked_by_another_writer_delays_rows_without_losing_them_or_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, db_path) = (dir.path().join("app.log"), dir.path().join("app.db"));
     const BEFORE: u64 = 1_000;
     const DURING: u64 = 20_000;
-    let log = Logger::builder()
-        .path(&path)
-        .set("sqlite", db_path.to_str().unwrap())
-        .unwrap()
-        .set("pattern", "{msg}")
-        .unwrap()
-        .build()
-        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The queue holds every record: the callers cannot wait, whatever the writer does.
+    let keys = [("pattern", "{msg}"), ("queue_capacity", "65536")];
+    let (log, path, db_path) = file_and_sqlite(dir.path(), &keys);
     for i in 0..BEFORE {
         log_one(&log, 0, i);
     }
@@ -194,14 +218,11 @@ fn a_database_locked_by_another_writer_delays_rows_without_losing_them_or_the_fi
     // Another writer takes the database's write lock and holds it for a second.
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let locked = Instant::now();
-    let start = Instant::now();
     for i in BEFORE..BEFORE + DURING {
         log_one(&log, 0, i);
     }
-    // The callers were not held up by the locked database (generous: a hang check).
-    let calls = start.elapsed();
-    assert!(calls < Duration::from_millis(900), "logging took {calls:?}");
-    // The file beside it gets every record while the database is still locked.
+    // The file beside it gets every record while the database is still locked (the lock is
+    // held until then, and for a second at least).
     let total = (BEFORE + DURING) as usize;
     while lines(&path).len() < total {
         assert!(
@@ -210,10 +231,6 @@ fn a_database_locked_by_another_writer_delays_rows_without_losing_them_or_the_fi
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(
-        locked.elapsed() < Duration::from_secs(1),
-        "too slow to test"
-    );
     // Meanwhile no row could be committed; the lane holds them all.
     assert_eq!(count(&other, "logs"), BEFORE);
     let st = log.sink_stats();
@@ -253,18 +270,12 @@ fn a_database_locked_by_another_writer_delays_rows_without_losing_them_or_the_fi
 #[test]
 fn rows_locked_out_past_the_busy_timeout_fail_counted_and_later_rows_are_written() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, db_path) = (dir.path().join("app.log"), dir.path().join("app.db"));
-    let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let seen = errors.clone();
-    let log = Logger::builder()
-        .path(&path)
-        .set("sqlite", db_path.to_str().unwrap())
-        .unwrap()
-        .set("sqlite.busy_timeout_ms", "200")
-        .unwrap()
-        .on_error(move |e| seen.lock().unwrap().push(e.to_string()))
-        .build()
-        .unwrap();
+    // Batches only at flush and close: the 100 rows below are one transaction.
+    let keys = [
+        ("sqlite.busy_timeout_ms", "200"),
+        ("batch_timeout_ms", "3600000"),
+    ];
+    let (log, path, db_path) = file_and_sqlite(dir.path(), &keys);
     log.info("first");
     log.flush(None).unwrap();
     let other = Connection::open(&db_path).unwrap();
@@ -285,19 +296,9 @@ fn rows_locked_out_past_the_busy_timeout_fail_counted_and_later_rows_are_written
     log.info("after");
     log.flush(None).unwrap();
 
-    let st = log.sink_stats();
-    let sq = sink(&st, "sqlite");
-    assert_eq!(
-        (sq.taken, sq.written, sq.dropped, sq.failed),
-        (102, 2, 0, 100),
-        "{sq:?}"
-    );
-    let want = format!(
-        "writing 100 records to sqlite at {}: database is locked by another connection for more than 200 ms (sqlite.busy_timeout_ms)",
-        db_path.display()
-    );
-    assert_eq!(sq.last_error.as_deref(), Some(want.as_str()));
-    assert_eq!(errors.lock().unwrap().last(), Some(&want));
+    let why =
+        "database is locked by another connection for more than 200 ms (sqlite.busy_timeout_ms)";
+    assert_failed_rows(&log, &db_path, (102, 2, 100), why);
     let s = log.stats();
     assert_eq!(
         (s.submitted, s.written, s.failed, s.pending),
@@ -312,21 +313,14 @@ fn rows_locked_out_past_the_busy_timeout_fail_counted_and_later_rows_are_written
 #[test]
 fn sink_level_table_name_and_reopening_an_existing_database() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, db_path) = (dir.path().join("app.log"), dir.path().join("events.db"));
+    let keys = [
+        ("level", "debug"),
+        ("sqlite.table", "app_events"),
+        ("sqlite.level", "warn"),
+        ("level_names", "13=WARNING"),
+    ];
     for run in 0..2 {
-        let log = Logger::builder()
-            .path(&path)
-            .level(Level::DEBUG)
-            .set("sqlite", db_path.to_str().unwrap())
-            .unwrap()
-            .set("sqlite.table", "app_events")
-            .unwrap()
-            .set("sqlite.level", "warn")
-            .unwrap()
-            .set("level_names", "13=WARNING")
-            .unwrap()
-            .build()
-            .unwrap();
+        let (log, _, _) = file_and_sqlite(dir.path(), &keys);
         log.debug(format!("debug {run}"));
         log.warn(format!("warn {run}"));
         log.error(format!("error {run}"));
@@ -335,8 +329,8 @@ fn sink_level_table_name_and_reopening_an_existing_database() {
         let sq = sink(&st, "sqlite");
         assert_eq!((sq.taken, sq.written), (2, 2));
     }
-    assert_eq!(lines(&path).len(), 6);
-    let db = Connection::open(&db_path).unwrap();
+    assert_eq!(lines(&dir.path().join("app.log")).len(), 6);
+    let db = Connection::open(dir.path().join("app.db")).unwrap();
     type Cols = (String, i64, String, Option<String>, Option<i64>);
     let rows: Vec<Cols> = select(
         &db,
@@ -353,7 +347,7 @@ fn sink_level_table_name_and_reopening_an_existing_database() {
             want("ERROR", 17, "error 1"),
         ]
     );
-    // A record without fields has an empty object; one without a timestamp, NULL ts.
+    // A record without fields has an empty object, one without a source NULL func.
     let (fields, func): (String, Option<String>) = db
         .query_row("SELECT fields, func FROM app_events LIMIT 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -601,4 +595,83 @@ fn bad_sqlite_keys_name_the_key_and_what_is_accepted() {
         set("sqlite.tabel", "x"),
         "unknown configuration key \"sqlite.tabel\": did you mean \"sqlite.table\"? (every key is listed in alog.h and README.md)"
     );
+}
+
+#[test]
+fn a_fork_child_does_not_write_through_its_parents_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, path, db_path) = file_and_sqlite(dir.path(), &[]);
+    for i in 0..10 {
+        log.info(format!("parent-before {i}"));
+    }
+    log.flush(None).unwrap();
+    // SAFETY: the child only logs through alog, then leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        // SAFETY: alarm is async-signal-safe; a hang kills the child with SIGALRM.
+        unsafe { libc::alarm(20) };
+        for i in 0..5 {
+            log.info(format!("child {i}"));
+        }
+        let closed = log.close(Some(Duration::from_secs(10))).is_ok();
+        let st = log.sink_stats();
+        let (file, sq) = (sink(&st, "file"), sink(&st, "sqlite"));
+        let said = sq.last_error.as_deref().is_some_and(|e| {
+            e.ends_with("a SQLite connection cannot be used across fork(): this child process does not write to the parent's database (open a logger in the child)")
+        });
+        let ok = closed && said && (file.written, sq.written, sq.failed) == (5, 0, 5);
+        // SAFETY: leaving the child without running the parent's destructors.
+        unsafe { libc::_exit(if ok { 0 } else { 3 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status), "child killed: status {status}");
+    assert_eq!(
+        libc::WEXITSTATUS(status),
+        0,
+        "the child's sink stats were wrong"
+    );
+    for i in 0..10 {
+        log.info(format!("parent-after {i}"));
+    }
+    log.close(None).unwrap();
+    let st = log.sink_stats();
+    let sq = sink(&st, "sqlite");
+    assert_eq!((sq.written, sq.failed), (20, 0), "{sq:?}");
+    let db = Connection::open(&db_path).unwrap();
+    let msgs: Vec<String> = select(&db, "SELECT msg FROM logs ORDER BY id", |r| r.get(0));
+    let want: Vec<String> = (0..10)
+        .map(|i| format!("parent-before {i}"))
+        .chain((0..10).map(|i| format!("parent-after {i}")))
+        .collect();
+    assert_eq!(msgs, want);
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    assert_eq!(lines(&path).len(), 25);
+}
+
+#[test]
+fn rows_that_cannot_be_written_after_retries_fail_counted_with_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Batches only at flush and close: the three rows below are one transaction.
+    let (log, path, db_path) = file_and_sqlite(dir.path(), &[("batch_timeout_ms", "3600000")]);
+    log.info("kept");
+    log.flush(None).unwrap();
+    // Someone drops the table under the logger.
+    let other = Connection::open(&db_path).unwrap();
+    other.execute_batch("DROP TABLE logs").unwrap();
+    for i in 0..3 {
+        log.info(format!("lost {i}"));
+    }
+    log.close(None).unwrap();
+    assert_failed_rows(&log, &db_path, (4, 1, 3), "no such table: logs");
+    // One batch: tried once and retried write_retries (3) times.
+    assert_eq!(sink(&log.sink_stats(), "sqlite").write_errors, 4);
+    let s = log.stats();
+    assert_eq!((s.written, s.failed, s.pending), (1, 3, 0));
+    assert_eq!(lines(&path).len(), 4);
 }

@@ -82,12 +82,15 @@ pub(crate) enum WriteError {
     Busy,
     /// Rows that waited `busy_timeout` for the lock: they fail.
     LockedOut(Duration),
-    /// Anything else (disk full, I/O error, a damaged database, a fork child).
+    /// Anything else (disk full, I/O error, a damaged database): worth a retry.
     Failed(io::Error),
+    /// The connection cannot be used in this process (a fork child): no retry helps.
+    Unusable(io::Error),
 }
 
 pub(crate) struct Sqlite {
-    /// `None` after a fork, in the child: the parent's connection is never touched there.
+    /// The connection of the process that opened it (`pid`): a fork child never uses it,
+    /// and forgets it rather than close it (see `Drop`).
     conn: Option<Connection>,
     path: PathBuf,
     insert: String,
@@ -202,11 +205,7 @@ impl Sqlite {
         waiting_since: Instant,
     ) -> Result<u64, WriteError> {
         if self.pid != std::process::id() {
-            if let Some(c) = self.conn.take() {
-                // The parent's connection: closing it here could disturb the parent's locks.
-                std::mem::forget(c);
-            }
-            return Err(WriteError::Failed(io::Error::other(
+            return Err(WriteError::Unusable(io::Error::other(
                 "a SQLite connection cannot be used across fork(): this child process does \
                  not write to the parent's database (open a logger in the child)",
             )));
@@ -234,7 +233,7 @@ impl Sqlite {
         &mut self,
         rows: impl Iterator<Item = (Level, i64, &'r [u8])>,
     ) -> rusqlite::Result<u64> {
-        let conn = self.conn.as_mut().expect("only a fork child has none");
+        let conn = self.conn.as_mut().expect("taken only when dropped");
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut bytes = 0u64;
         {
@@ -277,6 +276,18 @@ impl Sqlite {
         }
         tx.commit()?;
         Ok(bytes)
+    }
+}
+
+impl Drop for Sqlite {
+    fn drop(&mut self) {
+        if self.pid != std::process::id() {
+            // A fork child closing its logger: the connection is the parent's (closing it
+            // could checkpoint or remove files the parent is using).
+            if let Some(c) = self.conn.take() {
+                std::mem::forget(c);
+            }
+        }
     }
 }
 

@@ -670,6 +670,10 @@ impl Lane {
                         t.as_millis()
                     ));
                 }
+                Err(WriteError::Unusable(e)) => {
+                    self.write_error(s);
+                    break e;
+                }
                 Err(WriteError::Failed(e)) => {
                     self.write_error(s);
                     if failures >= self.retries {
