@@ -296,10 +296,11 @@ typedef struct alog_stats {
 // One sink's counters: `alog_get_sink_stats`. Counts are of records (lines). Per sink,
 // `taken == written + dropped + failed + backlog` once nothing is in flight.
 typedef struct alog_sink_stats {
-  // `file` (the path given to `alog_open`), `file.NAME`, `console`, `syslog`,
+  // `file` (the path given to `alog_open`), `file.NAME`, `console`, `syslog`, `sqlite`,
   // `callback.N`, `batch_callback.N`; NUL-terminated, truncated to fit.
   char name[64];
-  // Where it writes: a path, `stdout`, `stderr`, `syslog at PATH`, `callback`.
+  // Where it writes: a path, `stdout`, `stderr`, `syslog at PATH`, `sqlite at PATH`,
+  // `callback`.
   char target[256];
   // Records handed to the sink (at or above its level).
   uint64_t taken;
