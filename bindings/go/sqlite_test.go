@@ -34,7 +34,7 @@ func sqlite3(t *testing.T, db, query string) []string {
 func TestSQLiteHundredGoroutinesThousandRecordsEach(t *testing.T) {
 	const workers, each = 100, 1000
 	db := filepath.Join(t.TempDir(), "app.db")
-	l, path := open(t, WithQueue(1000, OverflowBlock), Config("sqlite", db), WithAddSource(true))
+	l, path := open(t, WithQueue(1000, OverflowBlock), WithSQLite(db), WithAddSource(true))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
@@ -103,7 +103,7 @@ func TestSQLiteHundredGoroutinesThousandRecordsEach(t *testing.T) {
 // A path that is not a regular file fails Open with the engine's message naming it.
 func TestSQLiteOpenErrorNamesThePath(t *testing.T) {
 	dir := t.TempDir()
-	_, err := Open(filepath.Join(dir, "app.log"), Config("sqlite", dir))
+	_, err := Open(filepath.Join(dir, "app.log"), WithSQLite(dir))
 	want := fmt.Sprintf("cannot open the SQLite database %s: %s is a directory, not a regular file", dir, dir)
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Open: %v, want an error containing %q", err, want)
