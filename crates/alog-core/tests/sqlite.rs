@@ -267,35 +267,46 @@ fn a_database_locked_by_another_writer_delays_rows_without_losing_them_or_the_fi
     log.close(None).unwrap();
 }
 
-#[test]
-fn rows_locked_out_past_the_busy_timeout_fail_counted_and_later_rows_are_written() {
+/// With the file and database of [`file_and_sqlite`] (and `keys`, batches only at flush and
+/// close): logs "first", then `n` records while another connection holds the database locked,
+/// flushing them out while it still does, then "after" once it let go. Returns the logger
+/// (flushed), the file's path, the other connection, how long the locked flush took and the
+/// folder.
+fn log_through_a_lock(
+    keys: &[(&str, &str)],
+    n: u64,
+) -> (Logger, PathBuf, Connection, Duration, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    // Batches only at flush and close: the 100 rows below are one transaction.
-    let keys = [
-        ("sqlite.busy_timeout_ms", "200"),
-        ("batch_timeout_ms", "3600000"),
-    ];
+    let mut keys = keys.to_vec();
+    keys.push(("batch_timeout_ms", "3600000"));
     let (log, path, db_path) = file_and_sqlite(dir.path(), &keys);
     log.info("first");
     log.flush(None).unwrap();
     let other = Connection::open(&db_path).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let locked = Instant::now();
-    for i in 0..100 {
+    for i in 0..n {
         log.info(format!("locked out {i}"));
     }
-    // The flush returns once the rows have waited out the busy timeout, before the lock goes.
+    let start = Instant::now();
     log.flush(Some(Duration::from_secs(20))).unwrap();
-    assert!(locked.elapsed() >= Duration::from_millis(200));
-    assert!(
-        locked.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        locked.elapsed()
-    );
+    let took = start.elapsed();
     other.execute_batch("COMMIT").unwrap();
     log.info("after");
     log.flush(None).unwrap();
+    let msgs: Vec<String> = select(&other, "SELECT msg FROM logs ORDER BY id", |r| r.get(0));
+    assert_eq!(msgs, ["first", "after"]);
+    assert_eq!(lines(&path).len() as u64, n + 2);
+    (log, dir.path().join("app.db"), other, took, dir)
+}
 
+#[test]
+fn rows_locked_out_past_the_busy_timeout_fail_counted_and_later_rows_are_written() {
+    // The flush returns once the 100 rows (one transaction) waited out the busy timeout,
+    // before the lock goes.
+    let (log, db_path, _other, took, _dir) =
+        log_through_a_lock(&[("sqlite.busy_timeout_ms", "200")], 100);
+    assert!(took >= Duration::from_millis(200), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
     let why =
         "database is locked by another connection for more than 200 ms (sqlite.busy_timeout_ms)";
     assert_failed_rows(&log, &db_path, (102, 2, 100), why);
@@ -304,10 +315,6 @@ fn rows_locked_out_past_the_busy_timeout_fail_counted_and_later_rows_are_written
         (s.submitted, s.written, s.failed, s.pending),
         (102, 2, 100, 0)
     );
-    // The file beside it has every record.
-    assert_eq!(lines(&path).len(), 102);
-    let msgs: Vec<String> = select(&other, "SELECT msg FROM logs ORDER BY id", |r| r.get(0));
-    assert_eq!(msgs, ["first", "after"]);
 }
 
 #[test]
@@ -674,4 +681,21 @@ fn rows_that_cannot_be_written_after_retries_fail_counted_with_the_error() {
     let s = log.stats();
     assert_eq!((s.written, s.failed, s.pending), (1, 3, 0));
     assert_eq!(lines(&path).len(), 4);
+}
+
+#[test]
+fn a_drop_lane_drops_rows_that_waited_out_the_stall_timeout_counted() {
+    // The lane gives up on the locked database after the stall timeout, not the busy timeout.
+    let keys = [("sqlite.overflow", "drop"), ("stall_timeout_ms", "200")];
+    let (log, _, _other, took, _dir) = log_through_a_lock(&keys, 50);
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    let st = log.sink_stats();
+    let sq = sink(&st, "sqlite");
+    assert_eq!(
+        (sq.taken, sq.written, sq.dropped, sq.failed),
+        (52, 2, 50, 0),
+        "{sq:?}"
+    );
+    let s = log.stats();
+    assert_eq!((s.written, s.dropped, s.failed, s.pending), (2, 50, 0, 0));
 }
