@@ -64,6 +64,15 @@
  *                      ({msg} over the network: the fields are RFC 5424 structured data)
  *   syslog.facility    kern|user|mail|daemon|...|local0..local7      default user
  *   syslog.ident       program name shown by the daemon              default basename of argv[0]
+ *   sqlite             none|path of a SQLite database: one row per record (ts, ts_ns, level,
+ *                      level_num, msg, fields as JSON, file, line, func, pid), one
+ *                      transaction per batch, WAL mode                default none
+ *   sqlite.table       its table, created if absent (letters, digits, _)  default logs
+ *   sqlite.level       the SQLite sink's own level
+ *   sqlite.overflow, sqlite.backlog   block|drop when its lane holds sqlite.backlog bytes
+ *                      (k|m|g) of rows waiting                        default block, 4m
+ *   sqlite.busy_timeout_ms  how long rows wait for a database another connection holds
+ *                      locked before they count as failed             default 5000
  *   sync               true|false (ALOG_SYNC=1 in the environment forces true)  default false
  *   level_names        LEVEL=NAME,...: names printed for levels, e.g. 13=WARNING,21=CRITICAL
  *   multiline          escape|indent: text output prints a newline in a message or field
@@ -295,11 +304,11 @@ typedef struct alog_stats {
 // One sink's counters: `alog_get_sink_stats`. Counts are of records (lines). Per sink,
 // `taken == written + dropped + failed + backlog` once nothing is in flight.
 typedef struct alog_sink_stats {
-  // `file` (the path given to `alog_open`), `file.NAME`, `console`, `syslog`,
+  // `file` (the path given to `alog_open`), `file.NAME`, `console`, `syslog`, `sqlite`,
   // `callback.N`, `batch_callback.N`; NUL-terminated, truncated to fit.
   char name[64];
   // Where it writes: a path, `stdout`, `stderr`, `syslog at PATH` (or at
-  // `udp://HOST:PORT`, `tcp://HOST:PORT`), `callback`.
+  // `udp://HOST:PORT`, `tcp://HOST:PORT`), `sqlite at PATH`, `callback`.
   char target[256];
   // Records handed to the sink (at or above its level).
   uint64_t taken;

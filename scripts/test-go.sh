@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests the Go binding (bindings/go): builds libalog.a, checks gofmt and go vet (the binding
 # and its benchmark module), runs the Go tests under the race detector (100 goroutines x 1000
-# records, Close racing loggers, every overflow policy's accounting, the slog handler with
+# records, the same into a SQLite table read back by the sqlite3 program, Close racing
+# loggers, every overflow policy's accounting, the slog handler with
 # testing/slogtest, the GC-stress run, a program ending by return, os.Exit and SIGTERM), the
 # allocation and example tests without it, the tests again with the strict cgo pointer checks
 # (GOEXPERIMENT=cgocheck2), a compile run of the benchmarks, and the README's quick start as a

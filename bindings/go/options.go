@@ -160,6 +160,12 @@ func WithSyslog(socket, facility, ident string) Option {
 	}
 }
 
+// WithSQLite adds a SQLite sink (key "sqlite"): every record becomes a row of the table
+// "logs" in the database at path (created if absent), each batch in one transaction; the
+// fields are a JSON column. Config("sqlite.table", ...), ("sqlite.level", ...) and
+// ("sqlite.busy_timeout_ms", ...) adjust it (README.md, "Shipping logs").
+func WithSQLite(path string) Option { return Config("sqlite", path) }
+
 // WithSync makes every call write synchronously on the caller's goroutine (key "sync";
 // ALOG_SYNC=1 in the environment forces it).
 func WithSync(sync bool) Option { return Config("sync", strconv.FormatBool(sync)) }

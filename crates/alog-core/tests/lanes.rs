@@ -10,15 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alog_core::{Level, Logger, SinkStats};
-use common::lines;
-
-fn sink<'a>(stats: &'a [SinkStats], name: &str) -> &'a SinkStats {
-    stats
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no sink {name} in {stats:?}"))
-}
+use alog_core::{Level, Logger};
+use common::{lines, sink};
 
 /// Datagrams waiting on `rx` now.
 fn drain(rx: &UnixDatagram) -> Vec<String> {

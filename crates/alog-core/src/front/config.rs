@@ -22,8 +22,11 @@
 //! | `syslog.level` / `.format` / `.pattern` | the syslog sink's level, format, pattern | the logger's level, `text`, `{msg}{fields}` (`{msg}` over the network: the fields are the structured data) |
 //! | `syslog.facility` / `syslog.ident` | `kern` `user` `mail` `daemon` ... `local0`..`local7` / the program name shown | `user` / the basename of `argv[0]` |
 //! | `console.color` | `auto` (when the stream is a terminal and `NO_COLOR` is unset) `always` `never`: level names in color, text format | `auto` |
-//! | `console.overflow` / `syslog.overflow` / `callback.overflow` | `block` (wait for the sink) or `drop` (drop and count) when the sink's lane backlog is full | `drop` / `drop` / `block` |
-//! | `console.backlog` / `syslog.backlog` / `callback.backlog` | bytes a sink's lane holds while the sink is slow (`k` `m` `g`), 0..=1g; 0: only the batch being written | `4m` |
+//! | `sqlite` | `none` or the path of a SQLite database: one row per record, each batch in one transaction (WAL mode) | `none` |
+//! | `sqlite.table` / `sqlite.level` | the table (created if absent; letters, digits, `_`) / the sink's level | `logs` / the logger's |
+//! | `sqlite.busy_timeout_ms` | how long rows wait for a database another connection holds locked before they count as failed, 0..=3600000 | `5000` |
+//! | `console.overflow` / `syslog.overflow` / `callback.overflow` / `sqlite.overflow` | `block` (wait for the sink) or `drop` (drop and count) when the sink's lane backlog is full | `drop` / `drop` / `block` / `block` |
+//! | `console.backlog` / `syslog.backlog` / `callback.backlog` / `sqlite.backlog` | bytes a sink's lane holds while the sink is slow (`k` `m` `g`), 0..=1g; 0: only the batch being written | `4m` |
 //! | `stall_timeout_ms` | a `drop` lane whose sink accepts nothing for this long drops what waited longer (counted), 1..=3600000 | `1000` |
 //! | `sync` | `true` `false` (`ALOG_SYNC=1` forces `true`) | `false` |
 //! | `level_names` | `LEVEL=NAME,...`: names printed for levels, e.g. `13=WARNING,21=CRITICAL` | the built-in names |
@@ -59,6 +62,10 @@ pub enum Format {
     Text,
     /// One JSON object per line.
     Json,
+    /// Not a line format and not set by any key: a record's columns as data (level name,
+    /// message, source location, fields as one JSON object) for sinks that store them apart,
+    /// such as the SQLite sink (see `render::row`).
+    Row,
 }
 
 /// What a log call does when the queue is full.
@@ -454,10 +461,19 @@ pub struct Config {
     pub callbacks: Vec<CallbackSpec>,
     /// Sinks that take whole batches, in the logger's style and at its level.
     pub batch_callbacks: Vec<BatchCallback>,
-    /// Lanes of the console, syslog and callback sinks (file sinks always wait for the disk).
+    /// The SQLite sink's database (`None`: no SQLite sink).
+    pub sqlite: Option<PathBuf>,
+    /// Its table: an identifier (checked when set).
+    pub sqlite_table: String,
+    pub sqlite_level: Option<Level>,
+    /// How long rows wait for a database that another connection holds locked.
+    pub sqlite_busy_timeout: Duration,
+    /// Lanes of the console, syslog, callback and SQLite sinks (file sinks always wait for
+    /// the disk).
     pub console_lane: LaneConfig,
     pub syslog_lane: LaneConfig,
     pub callback_lane: LaneConfig,
+    pub sqlite_lane: LaneConfig,
     /// How long a `drop` lane's sink may accept nothing before what waited longer is dropped.
     pub stall_timeout: Duration,
     pub on_error: Option<ErrorCallback>,
@@ -524,9 +540,14 @@ impl Default for Config {
             lifecycle: Lifecycle::default(),
             callbacks: Vec::new(),
             batch_callbacks: Vec::new(),
+            sqlite: None,
+            sqlite_table: "logs".into(),
+            sqlite_level: None,
+            sqlite_busy_timeout: Duration::from_millis(5000),
             console_lane: LaneConfig::new(LaneOverflow::Drop),
             syslog_lane: LaneConfig::new(LaneOverflow::Drop),
             callback_lane: LaneConfig::new(LaneOverflow::Block),
+            sqlite_lane: LaneConfig::new(LaneOverflow::Block),
             stall_timeout: Duration::from_millis(1000),
             on_error: None,
         }
@@ -708,6 +729,24 @@ fn parse_backlog(key: &str, value: &str) -> Result<usize> {
     Ok(n as usize)
 }
 
+/// A table name that needs no quoting: ASCII letters, digits and `_`, not starting with a
+/// digit, not one of SQLite's own `sqlite_` names, at most 64 characters.
+fn parse_table(key: &str, value: &str) -> Result<String> {
+    let b = value.as_bytes();
+    let ok = (1..=64).contains(&b.len())
+        && !b[0].is_ascii_digit()
+        && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        && !value.to_ascii_lowercase().starts_with("sqlite_");
+    if !ok {
+        return Err(bad(
+            key,
+            value,
+            "a table name of letters, digits and '_' (not starting with a digit or sqlite_), at most 64 characters",
+        ));
+    }
+    Ok(value.to_string())
+}
+
 fn parse_json_key(key: &str, value: &str) -> Result<String> {
     if value.is_empty() {
         return Err(bad(key, value, "a non-empty key name"));
@@ -749,6 +788,12 @@ pub const KEYS: &[&str] = &[
     "syslog.backlog",
     "callback.overflow",
     "callback.backlog",
+    "sqlite",
+    "sqlite.table",
+    "sqlite.level",
+    "sqlite.overflow",
+    "sqlite.backlog",
+    "sqlite.busy_timeout_ms",
     "stall_timeout_ms",
     "sync",
     "multiline",
@@ -963,9 +1008,23 @@ impl Config {
             "console.overflow" => self.console_lane.overflow = parse_lane_overflow(key, value)?,
             "syslog.overflow" => self.syslog_lane.overflow = parse_lane_overflow(key, value)?,
             "callback.overflow" => self.callback_lane.overflow = parse_lane_overflow(key, value)?,
+            "sqlite.overflow" => self.sqlite_lane.overflow = parse_lane_overflow(key, value)?,
             "console.backlog" => self.console_lane.backlog_bytes = parse_backlog(key, value)?,
             "syslog.backlog" => self.syslog_lane.backlog_bytes = parse_backlog(key, value)?,
             "callback.backlog" => self.callback_lane.backlog_bytes = parse_backlog(key, value)?,
+            "sqlite.backlog" => self.sqlite_lane.backlog_bytes = parse_backlog(key, value)?,
+            "sqlite" => {
+                self.sqlite = match value.trim() {
+                    "" => return Err(bad(key, value, "none or the path of a database file")),
+                    "none" => None,
+                    _ => Some(PathBuf::from(value)),
+                }
+            }
+            "sqlite.table" => self.sqlite_table = parse_table(key, value)?,
+            "sqlite.level" => self.sqlite_level = Some(parse_level(key, value)?),
+            "sqlite.busy_timeout_ms" => {
+                self.sqlite_busy_timeout = Duration::from_millis(parse_uint(key, value, 0, MAX_MS)?)
+            }
             "stall_timeout_ms" => {
                 self.stall_timeout = Duration::from_millis(parse_uint(key, value, 1, MAX_MS)?)
             }

@@ -242,6 +242,24 @@ impl<'a> In<'a> {
     }
 }
 
+/// Reads the message and the source location that start an encoded payload (and a row, see
+/// `render::row`); returns them with the bytes after them, or `None` if they are malformed.
+pub(crate) fn read_head(payload: &[u8]) -> Option<(&[u8], Option<Source<'_>>, &[u8])> {
+    let mut r = In { buf: payload };
+    let msg = r.bytes()?;
+    let source = match r.u8()? {
+        0 => None,
+        1 => {
+            let file = r.bytes()?;
+            let line = r.u32()?;
+            let func = r.bytes()?;
+            Some(Source { file, line, func })
+        }
+        _ => return None,
+    };
+    Some((msg, source, r.buf))
+}
+
 /// A decoded structured payload: the message, source and an iterator over the fields.
 #[derive(Clone, Debug)]
 pub struct Decoded<'a> {
@@ -254,18 +272,8 @@ pub struct Decoded<'a> {
 impl<'a> Decoded<'a> {
     /// Decodes a payload produced by [`encode`]; `None` if it is malformed.
     pub fn parse(payload: &'a [u8]) -> Option<Decoded<'a>> {
-        let mut r = In { buf: payload };
-        let msg = r.bytes()?;
-        let source = match r.u8()? {
-            0 => None,
-            1 => {
-                let file = r.bytes()?;
-                let line = r.u32()?;
-                let func = r.bytes()?;
-                Some(Source { file, line, func })
-            }
-            _ => return None,
-        };
+        let (msg, source, rest) = read_head(payload)?;
+        let mut r = In { buf: rest };
         let n_fields = r.u32()?;
         let d = Decoded {
             msg,

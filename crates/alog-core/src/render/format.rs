@@ -130,7 +130,17 @@ impl Formatter {
         match self.style.format {
             Format::Text => self.text(r, out),
             Format::Json => self.json(r, out),
+            Format::Row => self.row(r, out),
         }
+    }
+
+    /// The record's columns (see [`crate::render::row`]); the fields are one JSON object, in
+    /// which a repeated key becomes `NAME#2`, `NAME#3`... as in JSON lines.
+    fn row(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        crate::render::row::encode_head(r.msg, r.source, out);
+        out.push(b'{');
+        self.json_fields(r, false, out);
+        out.push(b'}');
     }
 
     /// The printed name of `level`: the configured one (`level_names`) or the built-in one.
@@ -244,14 +254,26 @@ impl Formatter {
             }
             out.push(b'}');
         }
+        self.json_fields(r, true, out);
+        out.push(b'}');
+    }
+
+    /// The record's fields as JSON members: each after a comma when they follow alog's own
+    /// members of a line (`own_keys`), else separated by commas. Each key appears once: a
+    /// repeated key becomes `NAME#2`, `NAME#3`...; with `own_keys`, a field named like one of
+    /// alog's own members (`ts`, `level`, `msg`, `source`) becomes `fields.NAME`.
+    fn json_fields(&mut self, r: &RecordRef<'_>, own_keys: bool, out: &mut Vec<u8>) {
         let reserved = &self.reserved;
         let keys = &mut self.keys;
         let scratch = &mut self.scratch;
         keys.clear();
-        let has_ts = r.ts != NO_TIMESTAMP;
-        let has_source = r.source.is_some();
+        let has_ts = own_keys && r.ts != NO_TIMESTAMP;
+        let has_source = own_keys && r.source.is_some();
+        let mut first = !own_keys;
         r.each_field(|f| {
-            out.push(b',');
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
             let start = out.len();
             json_str(f.key, out);
             let mut prefixed = false;
@@ -259,8 +281,8 @@ impl Formatter {
             loop {
                 let cur = &out[start..];
                 let own = (has_ts && cur == reserved[0].as_slice())
-                    || cur == reserved[1].as_slice()
-                    || cur == reserved[2].as_slice()
+                    || (own_keys && cur == reserved[1].as_slice())
+                    || (own_keys && cur == reserved[2].as_slice())
                     || (has_source && cur == b"\"source\"");
                 let repeated = keys.iter().any(|&(a, b)| &out[a..b] == cur);
                 if !own && !repeated {
@@ -298,7 +320,6 @@ impl Formatter {
                 other => scalar(other, out, true),
             }
         });
-        out.push(b'}');
     }
 }
 

@@ -7,4 +7,7 @@
 pub mod deferred;
 pub mod format;
 pub mod printf;
+// Read only by the SQLite sink, which is a cargo feature.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) mod row;
 pub mod sd;

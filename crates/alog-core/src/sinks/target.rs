@@ -1,4 +1,4 @@
-//! Where formatted lines go: files, the console, callbacks and syslog.
+//! Where formatted lines go: files, the console, callbacks, syslog and SQLite.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -6,7 +6,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::front::config::{BatchCallback, LineCallback, Stream};
+use crate::front::config::{BatchCallback, Config, LineCallback, Stream};
 use crate::front::error::{Error, Result};
 use crate::sinks::file::rotate::FileSink;
 use crate::sinks::syslog::Syslog;
@@ -21,6 +21,9 @@ pub(crate) enum Target {
     /// One message per record, sent as the record is formatted (a datagram to the local
     /// daemon or a UDP receiver, an octet-counted frame to a TCP receiver).
     Syslog(Box<Syslog>),
+    /// One row per record, each batch in one transaction (its lane sends the rows).
+    #[cfg(feature = "sqlite")]
+    Sqlite(Box<crate::sinks::sqlite::Sqlite>),
 }
 
 impl std::fmt::Debug for Target {
@@ -31,6 +34,8 @@ impl std::fmt::Debug for Target {
             Target::Callback(_) => f.write_str("Callback"),
             Target::Batch(_) => f.write_str("Batch"),
             Target::Syslog(s) => write!(f, "Syslog({})", s.describe()),
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(s) => write!(f, "Sqlite({})", s.path().display()),
         }
     }
 }
@@ -54,6 +59,39 @@ pub(crate) fn open_file(path: &Path, mode: u32) -> Result<File> {
         .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))
 }
 
+/// The SQLite sink of `cfg`, its database at `path` (the `sqlite` key).
+pub(crate) fn open_sqlite(path: &Path, cfg: &Config) -> Result<Target> {
+    #[cfg(feature = "sqlite")]
+    {
+        use crate::sinks::sqlite::{Options, Sqlite};
+        let opts = Options {
+            table: cfg.sqlite_table.clone(),
+            busy_timeout: cfg.sqlite_busy_timeout,
+            sync_each_batch: cfg.fsync == crate::front::config::Fsync::Batch,
+            file_mode: cfg.file_mode,
+            dir_mode: cfg.lifecycle.dir_mode,
+            level_names: cfg.level_names.clone(),
+        };
+        Sqlite::open(path, opts)
+            .map(|s| Target::Sqlite(Box::new(s)))
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot open the SQLite database {}", path.display()),
+                    e,
+                )
+            })
+    }
+    #[cfg(not(feature = "sqlite"))]
+    {
+        let _ = cfg;
+        Err(Error::invalid(format!(
+            "sqlite={}: this build of alog has no SQLite sink (alog-core without its \
+             cargo feature `sqlite`)",
+            path.display()
+        )))
+    }
+}
+
 impl Target {
     pub(crate) fn describe(&self) -> String {
         match self {
@@ -63,6 +101,8 @@ impl Target {
             Target::Callback(_) => "callback".into(),
             Target::Batch(_) => "batch callback".into(),
             Target::Syslog(s) => format!("syslog at {}", s.describe()),
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(s) => format!("sqlite at {}", s.path().display()),
         }
     }
 
@@ -85,6 +125,8 @@ impl Target {
             }
             // Per-record targets: their lanes send each record (see `writer::lane`).
             Target::Callback(_) | Target::Syslog(_) => (buf.len(), None),
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(_) => (buf.len(), None),
             Target::Batch(cb) => {
                 let e = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(buf))) {
                     Ok(Ok(())) => return (buf.len(), None),

@@ -532,6 +532,8 @@ impl Lane {
                 }
                 Progress::Done
             }
+            #[cfg(feature = "sqlite")]
+            Out::Other(Target::Sqlite(db)) => self.write_sqlite(&s, db, c),
             Out::Other(t) => {
                 take_sink_failure();
                 let buf = &c.bytes[c.offset..];
@@ -636,6 +638,65 @@ impl Lane {
             c.settle(c.lines.len(), FAILED, &self.counters);
             self.report(s, Error::io(format!("writing {lost} records to {what}"), e));
         }
+        Progress::Done
+    }
+}
+
+impl Lane {
+    /// SQLite: the chunk's rows in one transaction. A database another connection holds
+    /// locked keeps them in the lane (retried with backoff) until they have waited
+    /// `sqlite.busy_timeout_ms`; other errors are retried `write_retries` times.
+    #[cfg(feature = "sqlite")]
+    fn write_sqlite(
+        &self,
+        s: &Shared,
+        db: &mut crate::sinks::sqlite::Sqlite,
+        c: &mut Chunk,
+    ) -> Progress {
+        use crate::sinks::sqlite::WriteError;
+        let mut failures = 0u32;
+        let e = loop {
+            let rows = (c.next..c.lines.len()).map(|k| {
+                let start = if k == 0 { 0 } else { c.lines[k - 1].end };
+                let l = c.lines[k];
+                (l.level, l.ts, &c.bytes[start..l.end - 1])
+            });
+            match db.insert(rows, c.since) {
+                Ok(n) => {
+                    Counters::add(&self.counters.bytes_written, n);
+                    c.settle(c.lines.len(), WRITTEN, &self.counters);
+                    return Progress::Done;
+                }
+                Err(WriteError::Busy) => return Progress::WouldBlock,
+                Err(WriteError::LockedOut(t)) => {
+                    self.write_error(s);
+                    break io::Error::other(format!(
+                        "database is locked by another connection for more than {} ms \
+                         (sqlite.busy_timeout_ms)",
+                        t.as_millis()
+                    ));
+                }
+                Err(WriteError::Unusable(e)) => {
+                    self.write_error(s);
+                    break e;
+                }
+                Err(WriteError::Failed(e)) => {
+                    self.write_error(s);
+                    if failures >= self.retries {
+                        break e;
+                    }
+                    std::thread::sleep(Duration::from_millis(1 << failures.min(10)));
+                    failures += 1;
+                }
+            }
+        };
+        let lost = c.lines.len() - c.next;
+        c.settle(c.lines.len(), FAILED, &self.counters);
+        let what = format!(
+            "writing {lost} records to sqlite at {}",
+            db.path().display()
+        );
+        self.report(s, Error::io(what, e));
         Progress::Done
     }
 }

@@ -236,6 +236,16 @@ impl Pipeline {
             );
             p.add("syslog".into(), out, cfg.syslog_level, style);
         }
+        if let Some(path) = &cfg.sqlite {
+            let target = crate::sinks::target::open_sqlite(path, cfg)?;
+            let out = lane(target, cfg.sqlite_lane, "sqlite".into());
+            // Rows, not lines: the sink stores the record's parts as columns.
+            let style = Style {
+                format: Format::Row,
+                ..with(None, None)
+            };
+            p.add("sqlite".into(), out, cfg.sqlite_level, style);
+        }
         for (i, c) in cfg.callbacks.iter().enumerate() {
             let name = format!("callback.{i}");
             let out = lane(

@@ -4,6 +4,14 @@
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 
+/// The counters of the sink called `name`.
+pub fn sink<'a>(stats: &'a [alog_core::SinkStats], name: &str) -> &'a alog_core::SinkStats {
+    stats
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no sink {name} in {stats:?}"))
+}
+
 pub fn lines(path: &Path) -> Vec<String> {
     let text = std::fs::read(path).unwrap_or_default();
     String::from_utf8(text)
