@@ -14,7 +14,8 @@
 //! from the compression), never replaces a file already at its name, and the original is
 //! removed only if the name still holds the file that was read.
 //!
-//! Whether a temporary is still being written: the compression holds its `flock` (the
+//! Who compresses a file: the one that holds the `flock` of the original ([`claim`]; the
+//! others leave it to it). Whether a temporary is still being written: the compression holds its `flock` (the
 //! kernel drops it when the process ends, however it ends), and the PID in its name says
 //! whose it was, so a PID used again (a restarted container) does not keep a leftover alive.
 //! In the instant between the creation and the lock, a start-up repair elsewhere may take
@@ -151,8 +152,26 @@ fn create_temporary(tmp: &Path, mode: u32, src: &Path) -> io::Result<File> {
             .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(tmp)
             .map_err(|e| name_taken(e, tmp, "exists and is no temporary alog can remove", src))?;
-        let _ = try_flock(&file);
-        // Still at its name once locked: nobody can take it for a leftover any more.
+        // A start-up repair elsewhere examining it holds its lock for an instant (and may
+        // take it for a leftover and remove it): wait for the lock.
+        let mut locked = try_flock(&file);
+        for _ in 0..200 {
+            match &locked {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(1));
+                    locked = try_flock(&file);
+                }
+                _ => break,
+            }
+        }
+        if matches!(&locked, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            return Err(io::Error::other(format!(
+                "{} stays locked by someone else: {} stays uncompressed",
+                tmp.display(),
+                src.display()
+            )));
+        }
+        // Still at its name once locked: nobody takes it for a leftover any more.
         let here = std::fs::symlink_metadata(tmp).ok().map(|m| id(&m));
         if here.is_some() && here == file.metadata().ok().map(|m| id(&m)) {
             return Ok(file);
@@ -283,18 +302,13 @@ fn starts_like_a_copy(f: &mut File, codec: Codec) -> bool {
     head.is_empty() || magic.starts_with(head) || head.starts_with(magic) || MAGIC.starts_with(head)
 }
 
-/// Compresses `src` to `src.gz` / `src.zst` atomically and removes `src`. Returns the new path.
-/// Errors: `InvalidInput` for a file alog did not make, `AlreadyExists` when something else
-/// is at the compressed name, `InvalidData` for a file that does not decode.
-pub(crate) fn compress_file(
-    src: &Path,
-    how: Compress,
-    key: Option<&Key>,
-    mode: u32,
-) -> io::Result<PathBuf> {
-    let ext = codec_of(how).extension();
-    let dst = PathBuf::from(format!("{}{ext}", src.display()));
-    let tmp = PathBuf::from(format!("{}.tmp.{}", dst.display(), std::process::id()));
+/// Opens the rotated file `src` and takes the claim on it: its `flock`, held by whoever
+/// compresses it or settles it against a copy (the others leave it alone, so that loggers of
+/// several processes, or of one, that open the path together do the work once). The claim
+/// lasts as long as the returned file (or a clone) is open.
+/// Errors: `InvalidInput` for a file alog did not make, `WouldBlock` when another logger
+/// holds the claim, `NotFound` when it is gone (compressed meanwhile).
+pub(crate) fn claim(src: &Path) -> io::Result<(File, std::fs::Metadata)> {
     let before = std::fs::symlink_metadata(src)?;
     if let Some(why) = safe::why_foreign(&before) {
         return Err(left_alone(src, &why));
@@ -304,6 +318,42 @@ pub(crate) fn compress_file(
     if id(&meta) != id(&before) {
         return Err(left_alone(src, "it was replaced while being opened"));
     }
+    match try_flock(&input) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("{} is being compressed by another logger", src.display()),
+            ))
+        }
+        // Without `flock` on this file system, the temporaries' names are all that tell.
+        Ok(()) | Err(_) => {}
+    }
+    // Whoever held it before may have finished meanwhile: the original is gone.
+    match std::fs::symlink_metadata(src) {
+        Ok(m) if id(&m) == id(&meta) => Ok((input, meta)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} was compressed meanwhile", src.display()),
+        )),
+    }
+}
+
+/// Compresses `src` to `src.gz` / `src.zst` atomically and removes `src`. Returns the new path.
+/// Errors: `InvalidInput` for a file alog did not make, `AlreadyExists` when something else
+/// is at the compressed name, `InvalidData` for a file that does not decode, `WouldBlock`
+/// when another logger is compressing it, `NotFound` when it is gone (compressed meanwhile).
+pub(crate) fn compress_file(
+    src: &Path,
+    how: Compress,
+    key: Option<&Key>,
+    mode: u32,
+) -> io::Result<PathBuf> {
+    let ext = codec_of(how).extension();
+    let dst = PathBuf::from(format!("{}{ext}", src.display()));
+    let tmp = PathBuf::from(format!("{}.tmp.{}", dst.display(), std::process::id()));
+    let (input, meta) = claim(src)?;
+    // The claim lasts as long as one descriptor of the original is open.
+    let claim = input.try_clone()?;
     if std::fs::symlink_metadata(&dst).is_ok() {
         let taken = io::Error::from(io::ErrorKind::AlreadyExists);
         return Err(name_taken(
@@ -348,8 +398,15 @@ pub(crate) fn compress_file(
         file.set_times(times)?;
         // Every byte (and the times) on disk before the name says the copy is complete.
         file.sync_all()?;
-        safe::rename_noreplace(&tmp, &dst)
-            .map_err(|e| name_taken(e, &dst, "appeared meanwhile", src))?;
+        safe::rename_noreplace(&tmp, &dst).map_err(|e| match e.kind() {
+            // Not the original that is gone (that is no error): the temporary.
+            io::ErrorKind::NotFound => io::Error::other(format!(
+                "{} was removed during the compression: {} stays uncompressed",
+                tmp.display(),
+                src.display()
+            )),
+            _ => name_taken(e, &dst, "appeared meanwhile", src),
+        })?;
         if let Some(dir) = dst.parent() {
             sync_dir(if dir.as_os_str().is_empty() {
                 Path::new(".")
@@ -362,8 +419,9 @@ pub(crate) fn compress_file(
             Ok(m) if id(&m) == id(&meta) => std::fs::remove_file(src),
             _ => Ok(()),
         };
-        // The temporary's lock is released only now, with its descriptor: its name is gone.
+        // The locks are released only now, with their descriptors: the names are settled.
         drop(file);
+        drop(claim);
         removed
     })();
     if let Err(e) = result {

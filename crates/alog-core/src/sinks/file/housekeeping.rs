@@ -27,7 +27,7 @@ use std::time::SystemTime;
 use crate::front::config::Compress;
 use crate::front::error::Error;
 use crate::sinks::file::compress::{
-    clear_temporary, codec_of, compress_file, left_alone, Temporary,
+    claim, clear_temporary, codec_of, compress_file, left_alone, Temporary,
 };
 use crate::sinks::file::crypt::Key;
 use crate::sinks::file::naming::{Codec, Naming, Rotated};
@@ -131,8 +131,11 @@ impl Worker {
         }
         match compress_file(path, s.compress, s.key.as_deref(), s.mode) {
             Ok(_) => {}
-            // Another process sharing the set compressed or deleted it first.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // Another process sharing the set compressed or deleted it first, or is
+            // compressing it now.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    || e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e)
                 if e.kind() == std::io::ErrorKind::InvalidInput
                     || e.kind() == std::io::ErrorKind::AlreadyExists =>
@@ -172,6 +175,20 @@ impl Worker {
             .ok()
     }
 
+    /// Whether a file that decodes to nothing is a copy cut short before its first output:
+    /// a compressed stream that just stops, or a file that ends inside its first encrypted
+    /// chunk. Corrupt data (not a stream alog writes) is not.
+    fn cut_at_start(r: &crate::read::reader::FileReport) -> bool {
+        let torn_first_chunk = crate::sinks::file::crypt::Problem::Truncated {
+            offset: 0,
+            len: r.bytes_in,
+        }
+        .to_string();
+        r.bytes_out == 0
+            && !r.undecodable
+            && (r.problems.is_empty() || r.problems == [torn_first_chunk])
+    }
+
     /// What the compressed file `copy` is to the original `src`, by their decoded bytes.
     fn compare(&self, src: &Path, copy: &Path) -> Copy {
         let mut c = Tally::default();
@@ -192,24 +209,30 @@ impl Worker {
         let same_start = o.prefix_crc.sum() == c.all.sum() && rc.bytes_out <= ro.bytes_out;
         if clean && rc.bytes_out == ro.bytes_out && c.all.sum() == o.all.sum() {
             Copy::Complete
-        } else if rc.bytes_in == 0 || (same_start && (rc.bytes_out > 0 || !rc.undecodable)) {
-            // All that can be read of it is a first part of the original (nothing at all
-            // only if nothing in it is corrupt, as in a copy cut short in its first
-            // encrypted chunk): an unfinished copy, whose bytes are all in the original.
+        } else if rc.bytes_in == 0 || (same_start && rc.bytes_out > 0) || Self::cut_at_start(&rc) {
+            // All that can be read of it is a first part of the original: an unfinished
+            // copy, whose records are all in the original.
             Copy::Unfinished
         } else {
             Copy::Other
         }
     }
 
-    /// Removes `path` if it still is the file `was` describes (never through a link).
+    /// Removes `path` if it still is the file `was` describes (never through a link); that
+    /// it is gone already is no error.
     fn remove_same(path: &Path, was: &std::fs::Metadata) -> std::io::Result<()> {
         use std::os::unix::fs::MetadataExt;
-        let now = std::fs::symlink_metadata(path)?;
+        let now = match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            r => r?,
+        };
         if (now.dev(), now.ino()) != (was.dev(), was.ino()) || !safe::looks_ours(&now) {
             return Err(left_alone(path, "it was replaced while being examined"));
         }
-        std::fs::remove_file(path)
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            r => r,
+        }
     }
 
     /// An original beside compressed copies of it: a crash between the rename of the copy
@@ -218,8 +241,21 @@ impl Worker {
     /// the original is compressed again). A copy that is neither is kept with the original,
     /// and reported.
     fn settle(&mut self, src: &Rotated, copies: &[&Rotated]) -> bool {
-        let Ok(before) = std::fs::symlink_metadata(&src.path) else {
-            return false;
+        // Held until the end: no other logger compresses or settles it meanwhile.
+        let (_claim, before) = match claim(&src.path) {
+            Ok(c) => c,
+            // Another logger is at it, or has finished.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return false
+            }
+            Err(e) => {
+                self.failed.insert(src.path.clone());
+                self.report_once(&src.path, e);
+                return false;
+            }
         };
         let mut kept = None;
         for c in copies {
