@@ -13,6 +13,7 @@ use std::time::Duration;
 use alog_core::naming::{Codec, Naming};
 use alog_core::reader::{decode_file, set_files};
 use alog_core::{Level, Logger, Record};
+use common::names;
 use threads::{log_threads, logger, Records};
 
 /// Decodes a file with alog's reader, or with the named system program.
@@ -151,15 +152,6 @@ fn four_threads_million_zstd_decoded_by_system_zstd() {
     run_rotation(4, 1_000_000, 4 << 20, "zstd", Some("zstd"));
 }
 
-fn dir_names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
-    v
-}
-
 fn all_messages(active: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for f in set_files(active).unwrap() {
@@ -197,7 +189,7 @@ fn restart_continues_numbering_and_retention_counts_old_files() {
     );
     assert_eq!(log.stats().rotations, 5);
     assert_eq!(
-        dir_names(dir.path()),
+        names(dir.path()),
         [
             "app.log",
             "app.log.2",
@@ -218,7 +210,7 @@ fn restart_continues_numbering_and_retention_counts_old_files() {
     // The full active file of the first run rotates first: 6 more, numbered 6..11.
     assert_eq!(log.stats().rotations, 6);
     assert_eq!(
-        dir_names(dir.path()),
+        names(dir.path()),
         [
             "app.log",
             "app.log.10",
@@ -256,7 +248,7 @@ fn max_total_bytes_and_max_age_prune_oldest_first() {
     log.info("hello");
     log.close(None).unwrap();
     // .1 is too old; .2 goes because .3 + .2 pass 1200 bytes.
-    assert_eq!(dir_names(dir.path()), ["app.log", "app.log.3"]);
+    assert_eq!(names(dir.path()), ["app.log", "app.log.3"]);
 }
 
 #[test]
@@ -283,7 +275,7 @@ fn a_batch_spanning_midnight_splits_by_day() {
         .unwrap();
     }
     log.close(None).unwrap();
-    let names = dir_names(dir.path());
+    let names = names(dir.path());
     assert_eq!(names, ["app.log", "app.log.2026-11-23.1", "app.log.lock"]);
     let day1 = common::lines(&dir.path().join("app.log.2026-11-23.1"));
     let day2 = common::lines(&path);
@@ -388,7 +380,7 @@ fn a_crash_mid_compression_is_repaired_at_start() {
     log.info("new");
     log.close(None).unwrap();
     assert_eq!(
-        dir_names(dir.path()),
+        names(dir.path()),
         ["app.log", "app.log.1.zst", "app.log.2.zst", "app.log.lock"]
     );
     assert_eq!(all_messages(&path), ["old", "old", "new"]);
@@ -465,7 +457,7 @@ fn a_restart_in_a_later_day_rotates_the_old_file_under_its_own_date() {
     log.info("new");
     log.close(None).unwrap();
     assert_eq!(
-        dir_names(dir.path()),
+        names(dir.path()),
         [
             "app.log",
             "app.log.2026-11-19.4.gz",
@@ -504,7 +496,7 @@ fn asyncio_seed_files_per_date_gzip_and_encryption() {
     }
     log.close(None).unwrap();
     assert_eq!(
-        dir_names(dir.path()),
+        names(dir.path()),
         ["app.log", "app.log.2026-11-23.1.gz", "app.log.lock"]
     );
     let key = alog_core::crypt::Key::from_bytes([0x42; 32]);
@@ -549,7 +541,7 @@ fn plain_and_encrypted_text_never_share_a_file() {
     let log = logger(&path, &[]);
     log.info("plain 2");
     log.close(None).unwrap();
-    assert_eq!(dir_names(dir.path()), ["app.log", "app.log.1", "app.log.2"]);
+    assert_eq!(names(dir.path()), ["app.log", "app.log.1", "app.log.2"]);
     let key = alog_core::crypt::Key::from_bytes([7; 32]);
     let mut got = Vec::new();
     for f in set_files(&path).unwrap() {
@@ -617,7 +609,7 @@ fn a_compression_another_live_process_runs_is_left_to_it() {
     log.info("new");
     log.close(None).unwrap();
     assert_eq!(
-        dir_names(dir.path()),
+        names(dir.path()),
         ["app.log", "app.log.1", "app.log.1.gz.tmp.1", "app.log.lock"]
     );
 }
@@ -635,6 +627,6 @@ fn records_without_a_timestamp_join_the_current_file() {
     log.info("now");
     log.close(None).unwrap();
     assert_eq!(log.stats().rotations, 0);
-    assert_eq!(dir_names(dir.path()), ["app.log", "app.log.lock"]);
+    assert_eq!(names(dir.path()), ["app.log", "app.log.lock"]);
     assert_eq!(common::lines(&path).len(), 2);
 }

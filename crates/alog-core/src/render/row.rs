@@ -73,6 +73,8 @@ mod tests {
             color: false,
             multiline: false,
             level_names: Vec::new(),
+            rfc5424: false,
+            local_time: false,
         }
     }
 

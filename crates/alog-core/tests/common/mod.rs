@@ -21,6 +21,38 @@ pub fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Runs `f` on a thread and fails the test if it does not finish within `secs` (the
+/// thread is left behind: what it waits on is the bug).
+pub fn within<T: Send + 'static>(
+    secs: u64,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("{what} did not return within {secs} s (it hangs)"))
+}
+
+/// Makes a FIFO at `p`.
+pub fn mkfifo(p: &Path) {
+    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// The names in a folder, sorted.
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
 /// The message part of a default text line: everything after "<ts> <LEVEL> ".
 pub fn message(line: &str) -> &str {
     line.splitn(3, ' ').nth(2).unwrap_or("")

@@ -1,30 +1,47 @@
 //! Compression of a rotated file, atomic: the compressed copy is written to
-//! `NAME.gz.tmp.PID`, fsynced, renamed to `NAME.gz` (and the folder fsynced), and only then
-//! is `NAME` removed. A crash at any moment leaves every record readable in exactly one
-//! file: before the rename the original is whole and the temporary is junk (removed at the
-//! next start), after it the compressed copy is whole and the original is removed at the next
-//! start. An encrypted file is decrypted, compressed and encrypted again (compressing
-//! ciphertext would gain nothing).
+//! `NAME.gz.tmp.PID` (created new, never through a link, and `flock`ed for as long as the
+//! compression runs), fsynced, renamed to `NAME.gz` without replacing anything (and the
+//! folder fsynced), and only then is `NAME` removed. A crash, an exit or `kill -9` at any
+//! moment leaves every record readable in exactly one complete file, and what is left over
+//! is repaired at the next start (see `housekeeping`): before the rename the original is whole
+//! and the temporary is junk, after it the compressed copy is whole and the original goes.
+//! An encrypted file is decrypted, compressed and encrypted again (compressing ciphertext
+//! would gain nothing).
 //!
 //! Only a file that looks like alog made it is compressed (a regular file of this user with
 //! one link, opened without following a link); the copy gets no more permission bits than
 //! the original, keeps its modification time (so that `max_age` counts from the records, not
 //! from the compression), never replaces a file already at its name, and the original is
 //! removed only if the name still holds the file that was read.
+//!
+//! Who compresses a file: the one that holds the `flock` of the original ([`claim`]; the
+//! others leave it to it). Whether a temporary is still being written: the compression holds its `flock` (the
+//! kernel drops it when the process ends, however it ends), and the PID in its name says
+//! whose it was, so a PID used again (a restarted container) does not keep a leftover alive.
+//! In the instant between the creation and the lock, a start-up repair elsewhere may take
+//! the temporary for a leftover and remove it: the compression then sees that its name is
+//! gone and makes it again.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use crate::front::config::Compress;
 use crate::read::reader::decode_open;
-use crate::sinks::file::crypt::{Key, Sealer};
+use crate::sinks::file::crypt::{Key, Sealer, MAGIC};
 use crate::sinks::file::naming::Codec;
 use crate::sinks::file::safe;
 
 /// Plaintext per chunk when re-encrypting a compressed file.
 const SEAL_CHUNK: usize = 1 << 20;
+
+/// A temporary of another live process that nobody has locked is taken for abandoned (its
+/// writer died and its PID went to another process) once untouched for this long; a younger
+/// one may be in the instant between its creation and its lock.
+pub(crate) const STALE_TEMPORARY: Duration = Duration::from_secs(60);
 
 /// The compressed bytes' destination: the file, through a sealer when encrypting.
 struct Out {
@@ -47,7 +64,6 @@ impl Out {
 
     fn finish(mut self) -> io::Result<File> {
         self.seal(true)?;
-        self.file.sync_all()?;
         Ok(self.file)
     }
 }
@@ -110,18 +126,189 @@ fn id(m: &std::fs::Metadata) -> (u64, u64) {
     (m.dev(), m.ino())
 }
 
-/// Compresses `src` to `src.gz` / `src.zst` atomically and removes `src`. Returns the new path.
-/// Errors: `InvalidInput` for a file alog did not make, `AlreadyExists` when something else
-/// is at the compressed name, `InvalidData` for a file that does not decode.
-pub(crate) fn compress_file(
-    src: &Path,
-    how: Compress,
-    key: Option<&Key>,
-    mode: u32,
-) -> io::Result<PathBuf> {
-    let ext = codec_of(how).extension();
-    let dst = PathBuf::from(format!("{}{ext}", src.display()));
-    let tmp = PathBuf::from(format!("{}.tmp.{}", dst.display(), std::process::id()));
+/// `e`, or if it says that `name` is taken, an error saying so and that `src` stays as it is.
+fn name_taken(e: io::Error, name: &Path, why: &str, src: &Path) -> io::Error {
+    if e.kind() != io::ErrorKind::AlreadyExists {
+        return e;
+    }
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "{} {why}: {} stays uncompressed",
+            name.display(),
+            src.display()
+        ),
+    )
+}
+
+/// Creates the temporary `tmp` (new, never through a link) and locks it for the compression
+/// (where the file system has no `flock`, the PID in its name is all that tells).
+fn create_temporary(tmp: &Path, mode: u32, src: &Path) -> io::Result<File> {
+    for _ in 0..3 {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(tmp)
+            .map_err(|e| name_taken(e, tmp, "exists and is no temporary alog can remove", src))?;
+        // A start-up repair elsewhere examining it holds its lock for an instant (and may
+        // take it for a leftover and remove it): wait for the lock.
+        let mut locked = try_flock(&file);
+        for _ in 0..200 {
+            match &locked {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(1));
+                    locked = try_flock(&file);
+                }
+                _ => break,
+            }
+        }
+        if matches!(&locked, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            return Err(io::Error::other(format!(
+                "{} stays locked by someone else: {} stays uncompressed",
+                tmp.display(),
+                src.display()
+            )));
+        }
+        // Still at its name once locked: nobody takes it for a leftover any more.
+        let here = std::fs::symlink_metadata(tmp).ok().map(|m| id(&m));
+        if here.is_some() && here == file.metadata().ok().map(|m| id(&m)) {
+            return Ok(file);
+        }
+    }
+    Err(io::Error::other(format!(
+        "{} was removed each time it was made: {} stays uncompressed",
+        tmp.display(),
+        src.display()
+    )))
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`: `WouldBlock` when another open file holds it.
+fn try_flock(f: &File) -> io::Result<()> {
+    loop {
+        // SAFETY: flock on a descriptor we own.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Whether process `pid` exists (this one always does).
+fn pid_alive(pid: u32) -> bool {
+    let Ok(p) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill with signal 0 only checks for existence.
+    pid == std::process::id()
+        || unsafe { libc::kill(p, 0) } == 0
+        || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// What [`clear_temporary`] found at a temporary's name.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Temporary {
+    /// A compression is writing it: its original is not to be touched.
+    Running,
+    /// Left by a compression that will never finish (its process died, or exited without
+    /// closing): removed. Its original, if any, is whole.
+    Removed,
+    /// Nothing there any more.
+    Gone,
+    /// Something alog did not make (why): left alone.
+    NotOurs(String),
+}
+
+/// Examines the temporary `path`, named for process `pid`, at start: removes it if the
+/// compression writing it is over (its process is gone; or nobody holds its lock and its
+/// process is this one, or has not touched it for [`STALE_TEMPORARY`]) and it holds what
+/// alog writes there.
+/// It is opened without following a link and without waiting for a FIFO; a link, a FIFO, a
+/// folder or another user's file at its name is never read, and a link is never followed
+/// to delete what it points to.
+pub(crate) fn clear_temporary(path: &Path, pid: u32, codec: Codec) -> Temporary {
+    let mut f = match safe::open_read(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Temporary::Gone,
+        Err(e) => return Temporary::NotOurs(e.to_string()),
+    };
+    let Ok(meta) = f.metadata() else {
+        return Temporary::NotOurs("it cannot be examined".into());
+    };
+    if let Some(why) = safe::why_foreign(&meta) {
+        return Temporary::NotOurs(why);
+    }
+    // Some: whether a compression holds it; None: the file system cannot tell.
+    let locked = match try_flock(&f) {
+        Ok(()) => Some(false),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Some(true),
+        Err(_) => None,
+    };
+    let over = if pid == std::process::id() {
+        // Another logger of this process on the same path holds the lock while it writes.
+        locked != Some(true)
+    } else if !pid_alive(pid) {
+        true
+    } else {
+        // A live process: its writer died and the PID went to another process only if
+        // nobody holds the lock, and not in the instant between its creation and its lock.
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|m| SystemTime::now().duration_since(m).ok());
+        locked == Some(false) && age.is_some_and(|a| a >= STALE_TEMPORARY)
+    };
+    if !over {
+        return Temporary::Running;
+    }
+    if !starts_like_a_copy(&mut f, codec) {
+        return Temporary::NotOurs("it is no temporary file alog made".into());
+    }
+    // Unlink never follows a link: at worst it removes what was put at the name meanwhile.
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if id(&m) == id(&meta) => match std::fs::remove_file(path) {
+            Ok(()) => Temporary::Removed,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Temporary::Gone,
+            Err(e) => Temporary::NotOurs(format!("it cannot be removed: {e}")),
+        },
+        Ok(_) => Temporary::NotOurs("it was replaced while being examined".into()),
+        Err(_) => Temporary::Gone,
+    }
+}
+
+/// Whether a file could be a copy alog's compressor writes for `codec`: empty (a crash
+/// right after it was created) or starting like what it writes (plain, or encrypted).
+fn starts_like_a_copy(f: &mut File, codec: Codec) -> bool {
+    let mut head = [0u8; 4];
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    let head = &head[..n];
+    let magic: &[u8] = match codec {
+        Codec::Gzip => &[0x1f, 0x8b],
+        Codec::Zstd => &[0x28, 0xb5, 0x2f, 0xfd],
+        Codec::Plain => return false,
+    };
+    head.is_empty() || magic.starts_with(head) || head.starts_with(magic) || MAGIC.starts_with(head)
+}
+
+/// Opens the rotated file `src` and takes the claim on it: its `flock`, held by whoever
+/// compresses it or settles it against a copy (the others leave it alone, so that loggers of
+/// several processes, or of one, that open the path together do the work once). The claim
+/// lasts as long as the returned file (or a clone) is open.
+/// Errors: `InvalidInput` for a file alog did not make, `WouldBlock` when another logger
+/// holds the claim, `NotFound` when it is gone (compressed meanwhile).
+pub(crate) fn claim(src: &Path) -> io::Result<(File, std::fs::Metadata)> {
     let before = std::fs::symlink_metadata(src)?;
     if let Some(why) = safe::why_foreign(&before) {
         return Err(left_alone(src, &why));
@@ -131,22 +318,52 @@ pub(crate) fn compress_file(
     if id(&meta) != id(&before) {
         return Err(left_alone(src, "it was replaced while being opened"));
     }
+    match try_flock(&input) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("{} is being compressed by another logger", src.display()),
+            ))
+        }
+        // Without `flock` on this file system, the temporaries' names are all that tell.
+        Ok(()) | Err(_) => {}
+    }
+    // Whoever held it before may have finished meanwhile: the original is gone.
+    match std::fs::symlink_metadata(src) {
+        Ok(m) if id(&m) == id(&meta) => Ok((input, meta)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} was compressed meanwhile", src.display()),
+        )),
+    }
+}
+
+/// Compresses `src` to `src.gz` / `src.zst` atomically and removes `src`. Returns the new path.
+/// Errors: `InvalidInput` for a file alog did not make, `AlreadyExists` when something else
+/// is at the compressed name, `InvalidData` for a file that does not decode, `WouldBlock`
+/// when another logger is compressing it, `NotFound` when it is gone (compressed meanwhile).
+pub(crate) fn compress_file(
+    src: &Path,
+    how: Compress,
+    key: Option<&Key>,
+    mode: u32,
+) -> io::Result<PathBuf> {
+    let ext = codec_of(how).extension();
+    let dst = PathBuf::from(format!("{}{ext}", src.display()));
+    let tmp = PathBuf::from(format!("{}.tmp.{}", dst.display(), std::process::id()));
+    let (input, meta) = claim(src)?;
+    // The claim lasts as long as one descriptor of the original is open.
+    let claim = input.try_clone()?;
     if std::fs::symlink_metadata(&dst).is_ok() {
-        return Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!(
-                "{} exists and is not a copy alog finished: {} stays uncompressed",
-                dst.display(),
-                src.display()
-            ),
+        let taken = io::Error::from(io::ErrorKind::AlreadyExists);
+        return Err(name_taken(
+            taken,
+            &dst,
+            "exists and is not a copy alog finished",
+            src,
         ));
     }
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(safe::narrower(mode, meta.mode()))
-        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-        .open(&tmp)?;
+    let file = create_temporary(&tmp, safe::narrower(mode, meta.mode()), src)?;
     let out = Out {
         file,
         sealer: key.map(Sealer::new),
@@ -179,19 +396,16 @@ pub(crate) fn compress_file(
             .set_accessed(meta.accessed()?)
             .set_modified(meta.modified()?);
         file.set_times(times)?;
-        safe::rename_noreplace(&tmp, &dst).map_err(|e| {
-            if e.kind() == io::ErrorKind::AlreadyExists {
-                io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!(
-                        "{} appeared meanwhile: {} stays uncompressed",
-                        dst.display(),
-                        src.display()
-                    ),
-                )
-            } else {
-                e
-            }
+        // Every byte (and the times) on disk before the name says the copy is complete.
+        file.sync_all()?;
+        safe::rename_noreplace(&tmp, &dst).map_err(|e| match e.kind() {
+            // Not the original that is gone (that is no error): the temporary.
+            io::ErrorKind::NotFound => io::Error::other(format!(
+                "{} was removed during the compression: {} stays uncompressed",
+                tmp.display(),
+                src.display()
+            )),
+            _ => name_taken(e, &dst, "appeared meanwhile", src),
         })?;
         if let Some(dir) = dst.parent() {
             sync_dir(if dir.as_os_str().is_empty() {
@@ -201,10 +415,14 @@ pub(crate) fn compress_file(
             })?;
         }
         // Remove the original only if its name still holds the file that was compressed.
-        match std::fs::symlink_metadata(src) {
+        let removed = match std::fs::symlink_metadata(src) {
             Ok(m) if id(&m) == id(&meta) => std::fs::remove_file(src),
             _ => Ok(()),
-        }
+        };
+        // The locks are released only now, with their descriptors: the names are settled.
+        drop(file);
+        drop(claim);
+        removed
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);

@@ -1,12 +1,23 @@
 //! The `alog-files` thread of a rotating file sink: compresses rotated files and applies
-//! retention, so that neither blocks the writer or the callers. At start it repairs what a
-//! crash may have left: temporaries alog made in processes now dead are removed, an original
-//! whose compressed copy is complete (it decodes to the same bytes) is removed, rotated files
-//! not yet compressed are compressed. Files at names of the set that alog did not make (see
-//! `safe`) are left alone, and each is reported once as an error of the logger.
+//! retention, so that neither blocks the writer or the callers. At start (each open of the
+//! path) it repairs what a crash, `kill -9` or an exit without close may have left in the
+//! middle of a compression, looking only at names of this log's set:
+//!
+//! - a temporary no compression is writing any more (see `compress::clear_temporary`) is
+//!   removed: its original is whole (it is removed only after the rename), or was removed on
+//!   purpose (retention);
+//! - an original beside a compressed copy that decodes to exactly its bytes (a crash between
+//!   the rename and the removal) is removed;
+//! - a compressed copy that holds only a first part of its original's bytes (cut short at its
+//!   final name, as a disk that lost unsynced data leaves it) is removed and the original
+//!   compressed again: a file that looks complete never holds less than its original did;
+//! - rotated files not yet compressed are compressed.
+//!
+//! Files at names of the set that alog did not make (see `safe`) are left alone, never read
+//! or followed, and each is reported once as an error of the logger; so is a compressed copy
+//! that is neither complete nor a first part of its original (both are kept).
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -15,9 +26,11 @@ use std::time::SystemTime;
 
 use crate::front::config::Compress;
 use crate::front::error::Error;
-use crate::sinks::file::compress::{codec_of, compress_file, left_alone};
+use crate::sinks::file::compress::{
+    claim, clear_temporary, codec_of, compress_file, left_alone, Temporary,
+};
 use crate::sinks::file::crypt::Key;
-use crate::sinks::file::naming::{Codec, Naming};
+use crate::sinks::file::naming::{Codec, Naming, Rotated};
 use crate::sinks::file::retention::{self, Compression, Policy};
 use crate::sinks::file::safe;
 
@@ -53,11 +66,14 @@ impl std::fmt::Debug for Housekeeper {
     }
 }
 
-fn pid_alive(pid: u32) -> bool {
-    // SAFETY: kill with signal 0 only checks for existence.
-    pid == std::process::id()
-        || unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+/// What a compressed file beside its original is to it.
+enum Copy {
+    /// Decodes, without a problem, to exactly the original's bytes.
+    Complete,
+    /// Empty, or all that can be read of it is a first part of the original's bytes.
+    Unfinished,
+    /// Anything else.
+    Other,
 }
 
 /// The `alog-files` thread's state: what it was told and what it already reported.
@@ -70,13 +86,23 @@ struct Worker {
     failed: HashSet<PathBuf>,
 }
 
-/// The bytes of a decoded file, summarized: its length and CRC-32.
+/// The decoded bytes of a file, summarized: the CRC-32 of all of them, and of the first
+/// `prefix` of them.
 #[derive(Default)]
-struct Digest(flate2::Crc);
+struct Tally {
+    all: flate2::Crc,
+    prefix: u64,
+    prefix_seen: u64,
+    prefix_crc: flate2::Crc,
+}
 
-impl std::io::Write for Digest {
+impl std::io::Write for Tally {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
+        self.all.update(buf);
+        let room = self.prefix.saturating_sub(self.prefix_seen);
+        let n = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        self.prefix_crc.update(&buf[..n]);
+        self.prefix_seen += n as u64;
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -105,8 +131,11 @@ impl Worker {
         }
         match compress_file(path, s.compress, s.key.as_deref(), s.mode) {
             Ok(_) => {}
-            // Another process sharing the set compressed or deleted it first.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // Another process sharing the set compressed or deleted it first, or is
+            // compressing it now.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    || e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e)
                 if e.kind() == std::io::ErrorKind::InvalidInput
                     || e.kind() == std::io::ErrorKind::AlreadyExists =>
@@ -140,103 +169,178 @@ impl Worker {
         }
     }
 
-    /// Whether the file at `path` could be a temporary alog's compressor made: empty (a
-    /// crash right after it was created) or starting like what it writes.
-    fn is_our_temporary(path: &Path, codec: Codec) -> bool {
-        let Ok(mut f) = safe::open_read(path) else {
-            return false;
+    /// Decodes `path` into `tally`; `None` if it cannot be read at all.
+    fn tally(&self, path: &Path, tally: &mut Tally) -> Option<crate::read::reader::FileReport> {
+        crate::read::reader::decode_file(path, self.settings.key.as_deref(), tally, &mut |_| {})
+            .ok()
+    }
+
+    /// Whether a file that decodes to nothing is a copy cut short before its first output:
+    /// a compressed stream that just stops, or a file that ends inside its first encrypted
+    /// chunk. Corrupt data (not a stream alog writes) is not.
+    fn cut_at_start(r: &crate::read::reader::FileReport) -> bool {
+        let torn_first_chunk = crate::sinks::file::crypt::Problem::Truncated {
+            offset: 0,
+            len: r.bytes_in,
+        }
+        .to_string();
+        r.bytes_out == 0
+            && !r.undecodable
+            && (r.problems.is_empty() || r.problems == [torn_first_chunk])
+    }
+
+    /// What the compressed file `copy` is to the original `src`, by their decoded bytes.
+    fn compare(&self, src: &Path, copy: &Path) -> Copy {
+        let mut c = Tally::default();
+        let Some(rc) = self.tally(copy, &mut c) else {
+            return Copy::Other;
         };
-        let mut head = [0u8; 4];
-        let mut n = 0;
-        while n < head.len() {
-            match f.read(&mut head[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(_) => return false,
+        let mut o = Tally {
+            prefix: rc.bytes_out,
+            ..Tally::default()
+        };
+        let Some(ro) = self.tally(src, &mut o) else {
+            return Copy::Other;
+        };
+        if ro.undecodable {
+            return Copy::Other;
+        }
+        let clean = rc.problems.is_empty() && !rc.undecodable;
+        let same_start = o.prefix_crc.sum() == c.all.sum() && rc.bytes_out <= ro.bytes_out;
+        if clean && rc.bytes_out == ro.bytes_out && c.all.sum() == o.all.sum() {
+            Copy::Complete
+        } else if rc.bytes_in == 0 || (same_start && rc.bytes_out > 0) || Self::cut_at_start(&rc) {
+            // All that can be read of it is a first part of the original: an unfinished
+            // copy, whose records are all in the original.
+            Copy::Unfinished
+        } else {
+            Copy::Other
+        }
+    }
+
+    /// Removes `path` if it still is the file `was` describes (never through a link); that
+    /// it is gone already is no error.
+    fn remove_same(path: &Path, was: &std::fs::Metadata) -> std::io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let now = match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            r => r?,
+        };
+        if (now.dev(), now.ino()) != (was.dev(), was.ino()) || !safe::looks_ours(&now) {
+            return Err(left_alone(path, "it was replaced while being examined"));
+        }
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            r => r,
+        }
+    }
+
+    /// An original beside compressed copies of it: a crash between the rename of the copy
+    /// and the removal of the original (the copy is complete: the original goes), or a copy
+    /// cut short at its final name (a disk that lost what was not synced: the copy goes and
+    /// the original is compressed again). A copy that is neither is kept with the original,
+    /// and reported.
+    fn settle(&mut self, src: &Rotated, copies: &[&Rotated]) -> bool {
+        // Held until the end: no other logger compresses or settles it meanwhile.
+        let (_claim, before) = match claim(&src.path) {
+            Ok(c) => c,
+            // Another logger is at it, or has finished.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return false
+            }
+            Err(e) => {
+                self.failed.insert(src.path.clone());
+                self.report_once(&src.path, e);
+                return false;
+            }
+        };
+        let mut kept = None;
+        for c in copies {
+            if c.foreign.is_some() {
+                // Reported as a stranger already: never read, never taken for a copy.
+                kept.get_or_insert(c.path.clone());
+                continue;
+            }
+            let Ok(was) = std::fs::symlink_metadata(&c.path) else {
+                continue;
+            };
+            match self.compare(&src.path, &c.path) {
+                Copy::Complete => {
+                    if let Err(e) = Self::remove_same(&src.path, &before) {
+                        self.report_once(&src.path, e);
+                    }
+                    return false;
+                }
+                Copy::Unfinished => {
+                    if let Err(e) = Self::remove_same(&c.path, &was) {
+                        self.report_once(&c.path, e);
+                        kept.get_or_insert(c.path.clone());
+                    }
+                }
+                Copy::Other => {
+                    let e = std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        format!(
+                            "{} is not a complete compressed copy of {}: both are kept",
+                            c.path.display(),
+                            src.path.display()
+                        ),
+                    );
+                    self.report_once(&src.path, e);
+                    kept.get_or_insert(c.path.clone());
+                }
             }
         }
-        let head = &head[..n];
-        let magic: &[u8] = match codec {
-            Codec::Gzip => &[0x1f, 0x8b],
-            Codec::Zstd => &[0x28, 0xb5, 0x2f, 0xfd],
-            Codec::Plain => return false,
-        };
-        head.is_empty()
-            || magic.starts_with(head)
-            || head.starts_with(magic)
-            || crate::sinks::file::crypt::MAGIC.starts_with(head)
+        if kept.is_some() {
+            self.failed.insert(src.path.clone());
+        }
+        kept.is_none()
     }
 
-    /// The decoded bytes of a file (length, CRC-32), if it decodes without a problem.
-    fn digest(&self, path: &Path) -> Option<(u64, u32)> {
-        let mut d = Digest::default();
-        let r = crate::read::reader::decode_file(
-            path,
-            self.settings.key.as_deref(),
-            &mut d,
-            &mut |_| {},
-        )
-        .ok()?;
-        (r.problems.is_empty() && !r.undecodable).then(|| (r.bytes_out, d.0.sum()))
-    }
-
-    /// Repairs the folder after a crash and compresses what is left uncompressed.
+    /// Repairs the folder after a crash, an exit without close or `kill -9`, and compresses
+    /// what is left uncompressed. Only names of this log's set are looked at.
     fn recover(&mut self) {
         let Ok(found) = self.settings.naming.scan() else {
             return;
         };
         let want = codec_of(self.settings.compress);
-        for (i, r) in found.iter().enumerate() {
+        // Temporaries first: a compression still running keeps its original untouched; what
+        // an interrupted one left is removed (its original is whole) before the original is
+        // compressed again, under a name that may be the same (a PID used again).
+        let mut running = HashSet::new();
+        for r in found.iter().filter(|r| r.tmp_pid.is_some()) {
             if let Some(why) = &r.foreign {
                 self.report_once(&r.path, left_alone(&r.path, why));
                 continue;
             }
-            if let Some(pid) = r.tmp_pid {
-                if !pid_alive(pid) {
-                    if Self::is_our_temporary(&r.path, r.codec) {
-                        let _ = std::fs::remove_file(&r.path);
-                    } else {
-                        let why = "it is no temporary file alog made";
-                        self.report_once(&r.path, left_alone(&r.path, why));
-                    }
+            match clear_temporary(&r.path, r.tmp_pid.unwrap_or(0), r.codec) {
+                Temporary::Running => {
+                    running.insert(r.seq);
+                }
+                Temporary::Removed | Temporary::Gone => {}
+                Temporary::NotOurs(why) => self.report_once(&r.path, left_alone(&r.path, &why)),
+            }
+        }
+        for (i, r) in found.iter().enumerate() {
+            if let Some(why) = &r.foreign {
+                if r.tmp_pid.is_none() {
+                    self.report_once(&r.path, left_alone(&r.path, why));
                 }
                 continue;
             }
-            let same: Vec<_> = found[i + 1..]
+            if r.tmp_pid.is_some() || r.codec != Codec::Plain || running.contains(&r.seq) {
+                continue;
+            }
+            let copies: Vec<&Rotated> = found[i + 1..]
                 .iter()
                 .take_while(|o| o.seq == r.seq)
-                .collect();
-            let compressed: Vec<_> = same
-                .iter()
                 .filter(|o| o.tmp_pid.is_none() && o.codec != Codec::Plain)
                 .collect();
-            // Another process sharing the set is compressing it right now.
-            let in_progress = same.iter().any(|o| {
-                o.tmp_pid
-                    .is_some_and(|p| p != std::process::id() && pid_alive(p))
-            });
-            if r.codec == Codec::Plain && !compressed.is_empty() {
-                // A crash between the rename of the copy and the removal of the original:
-                // remove the original only if a copy holds exactly its bytes.
-                let mine = self.digest(&r.path);
-                let whole = compressed
-                    .iter()
-                    .any(|c| c.foreign.is_none() && mine.is_some() && self.digest(&c.path) == mine);
-                if whole {
-                    let _ = std::fs::remove_file(&r.path);
-                } else {
-                    self.failed.insert(r.path.clone());
-                    let e = std::io::Error::new(
-                        std::io::ErrorKind::AlreadyExists,
-                        format!(
-                            "{} is not a complete compressed copy of {}: both are kept",
-                            compressed[0].path.display(),
-                            r.path.display()
-                        ),
-                    );
-                    self.report_once(&r.path, e);
-                }
-            } else if r.codec == Codec::Plain && want != Codec::Plain && !in_progress {
+            let compress = copies.is_empty() || self.settle(r, &copies);
+            if compress && want != Codec::Plain {
                 self.compress_one(&r.path);
             }
         }

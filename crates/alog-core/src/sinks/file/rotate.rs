@@ -1,7 +1,7 @@
 //! A file sink with its lifecycle: size and time rotation between records, reopening when
 //! the path was moved or deleted (logrotate) or on request (`reopen`), encryption of each
 //! batch as one chunk, a lock file around each batch when files rotate (several processes),
-//! and no torn line left behind by a failed write.
+//! and no torn line left behind by a failed write, or continued after a crash.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -118,6 +118,38 @@ fn first_file_id(path: &Path, id: (u64, u64)) -> Option<[u8; 8]> {
     crate::sinks::file::crypt::file_id_of(&head)
 }
 
+/// A process killed in the middle of a write (`kill -9` cuts a large write anywhere) leaves
+/// the last line of the plain file at `path` (identity `id`, open as `file`) torn: it is
+/// ended with a newline at the next open, so that the next record starts a line of its own
+/// and the file, if rotated, ends whole. Under the lock file when processes share the set
+/// (skipped if it is busy). Returns the bytes appended.
+fn end_torn_line(file: &File, path: &Path, id: (u64, u64), mut lock: Option<&mut LockFile>) -> u64 {
+    use std::os::unix::fs::FileExt;
+    let torn = || {
+        let f = safe::open_read(path).ok()?;
+        let m = f.metadata().ok()?;
+        if file_id(&m) != id || m.len() == 0 {
+            return None;
+        }
+        let mut last = [0u8];
+        f.read_exact_at(&mut last, m.len() - 1).ok()?;
+        Some(last[0] != b'\n')
+    };
+    // Looked at again under the lock: another process may be writing to it.
+    if torn() != Some(true) || lock.as_mut().is_some_and(|l| l.lock().is_err()) {
+        return 0;
+    }
+    let mut out = file;
+    let added = match torn() {
+        Some(true) if out.write_all(b"\n").is_ok() => 1,
+        _ => 0,
+    };
+    if let Some(l) = lock {
+        l.unlock();
+    }
+    added
+}
+
 fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
     (m.dev(), m.ino())
 }
@@ -155,7 +187,7 @@ impl FileSink {
         let meta = file
             .metadata()
             .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?;
-        let lock = if lc.rotates() {
+        let mut lock = if lc.rotates() {
             Some(LockFile::open(&naming.lock_path(), mode).map_err(|e| {
                 Error::io(
                     format!("cannot open lock file {}", naming.lock_path().display()),
@@ -186,8 +218,12 @@ impl FileSink {
         } else {
             None
         };
-        let mismatch =
-            starts_encrypted(path, file_id(&meta), meta.len()).is_some_and(|e| e != key.is_some());
+        let encrypted = starts_encrypted(path, file_id(&meta), meta.len());
+        let mismatch = encrypted.is_some_and(|e| e != key.is_some());
+        let mut size = meta.len();
+        if encrypted == Some(false) {
+            size += end_torn_line(&file, path, file_id(&meta), lock.as_mut());
+        }
         Ok(FileSink {
             naming,
             mode,
@@ -195,7 +231,7 @@ impl FileSink {
             lock_busy: false,
             perm: meta.mode() & 0o7777,
             id: file_id(&meta),
-            size: meta.len(),
+            size,
             period: (meta.len() > 0).then(|| lc.rotate_interval.period(mtime_ns(&meta))),
             file: Some(file),
             rotate_bytes: lc.rotate_bytes,
