@@ -52,6 +52,16 @@ extern "C" {
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
+// Quill (header-only), compiled in when bench/run.sh finds its headers
+// (QUILL_DIR, or ../shared/peers/quill beside the repository).
+#ifdef ALOG_BENCH_QUILL
+#include <quill/Backend.h>
+#include <quill/Frontend.h>
+#include <quill/LogMacros.h>
+#include <quill/Logger.h>
+#include <quill/sinks/FileSink.h>
+#endif
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -423,6 +433,42 @@ class SpdlogSync : public SpdlogBase {
   }
 };
 
+#ifdef ALOG_BENCH_QUILL
+// Quill with every option at its default: the backend thread started with the
+// default BackendOptions, a FileSink with the default FileSinkConfig, the
+// default PatternFormatterOptions (local time, ns, thread id, source location,
+// "LOG_INFO", logger name) and the default FrontendOptions (one queue per
+// producing thread, UnboundedBlocking: 128 KiB at first, growing up to 2 GiB,
+// so the --queue capacity does not apply).
+class Quill {
+ public:
+  void prepare(uint64_t) {}
+
+  void open(const Options &o) {
+    quill::Backend::start();
+    auto sink = quill::Frontend::create_or_get_sink<quill::FileSink>(o.path);
+    logger_ = quill::Frontend::create_or_get_logger("bench", std::move(sink));
+  }
+
+  void log(uint64_t i) {
+    LOG_INFO(logger_, "user {} logged in from 10.0.{}.{} in {} ms", i, i % 256, i % 100, i % 1000);
+  }
+
+  // Blocks until every record is written and the sink flushed (flush_log),
+  // then stops and joins the backend thread.
+  void close() {
+    logger_->flush_log();
+    quill::Backend::stop();
+    logger_ = nullptr;
+  }
+
+  void report() const {}
+
+ private:
+  quill::Logger *logger_ = nullptr;
+};
+#endif
+
 // ---------------------------------------------------------------- child
 
 struct ChildArgs {
@@ -607,6 +653,9 @@ int run_child(const ChildArgs &a) {
 #endif
   if (a.logger == "spdlog-async") return run_child_with<SpdlogAsync>(a);
   if (a.logger == "spdlog-sync") return run_child_with<SpdlogSync>(a);
+#ifdef ALOG_BENCH_QUILL
+  if (a.logger == "quill") return run_child_with<Quill>(a);
+#endif
   die("unknown logger '%s' for this binary", a.logger.c_str());
 }
 
@@ -637,6 +686,13 @@ const LoggerInfo kLoggers[] = {
     {"alog-rs", Runner::kRust, false, "alog Rust API", "alog Rust", nullptr},
     {"alog-tracing", Runner::kRust, false, "alog as a `tracing` layer (Rust)", "alog tracing layer", nullptr},
     {"alog-log", Runner::kRust, false, "alog behind the `log` facade (Rust)", "alog log facade", nullptr},
+    {"quill", Runner::kSelf, false, "Quill `LOG_INFO` (C++, default options)", "Quill LOG_INFO",
+     "`LOG_INFO(logger, \"user {} logged in from 10.0.{}.{} in {} ms\", ...)` with every Quill option at its "
+     "default: `Backend::start()` (default `BackendOptions`), a `FileSink` with the default `FileSinkConfig`, "
+     "the default `PatternFormatterOptions` (`%(time) [%(thread_id)] %(short_source_location:<28) "
+     "LOG_%(log_level:<9) %(logger:<12) %(message)%(mdc)`, local time with ns) and the default `FrontendOptions`: "
+     "one queue per producing thread, `UnboundedBlocking`, 128 KiB at first and growing up to 2 GiB (so not the "
+     "8192-record queue of the other rows); closed by `flush_log()` then `Backend::stop()`"},
     {"spdlog-async", Runner::kSelf, false, "spdlog async (C++)", "spdlog async",
      "`spdlog::async_logger`, own thread pool of one worker, `basic_file_sink_mt`, overflow policy block, "
      "`logger->info(\"user {} logged in from 10.0.{}.{} in {} ms\", ...)` (fmt runs on the caller), pattern "
@@ -656,12 +712,19 @@ const LoggerInfo *find_logger(const std::string &name) {
   return nullptr;
 }
 
-bool built_in(const LoggerInfo &l) {
+// Why a logger of this binary is not in it (nullptr: it is).
+const char *missing_reason(const LoggerInfo &l) {
 #ifndef ALOG_LOGF
-  if (std::strcmp(l.name, "alog-logf") == 0) return false;
+  if (std::strcmp(l.name, "alog-logf") == 0) return "this alog.h has no ALOG_LOGF";
 #endif
-  return l.runner == Runner::kSelf;
+#ifndef ALOG_BENCH_QUILL
+  if (std::strcmp(l.name, "quill") == 0) return "this driver was built without Quill (see QUILL_DIR in bench/run.sh)";
+#endif
+  (void)l;
+  return nullptr;
 }
+
+bool built_in(const LoggerInfo &l) { return l.runner == Runner::kSelf && !missing_reason(l); }
 
 struct DriverArgs {
   int runs = 1;
@@ -1017,7 +1080,7 @@ void usage() {
       "Runs every (scenario, logger) pair in its own child process and prints one markdown\n"
       "table per scenario; with --runs K > 1 every cell is the median of the K runs.\n"
       "Loggers: alog-logf (when alog.h has ALOG_LOGF), alog-snprintf, alog-write100,\n"
-      "spdlog-async, spdlog-sync, and with --rust-bin (bench/rust): alog-rs, alog-tracing,\n"
+      "quill (when built with -DALOG_BENCH_QUILL), spdlog-async, spdlog-sync, and with --rust-bin (bench/rust): alog-rs, alog-tracing,\n"
       "alog-log, spdlog-rs,\n"
       "tracing-nb, tracing-nb-lossy, ftlog, mutex-bufwriter. Default: every available one.\n"
       "--summary writes a short table and Mermaid charts for the README; --keep leaves the\n"
@@ -1186,7 +1249,7 @@ int run_driver(DriverArgs &d) {
       const LoggerInfo *l = find_logger(name);
       if (!l) die("unknown logger '%s' (see --help)", name.c_str());
       if (l->runner == Runner::kRust && d.rust_bin.empty()) die("logger %s needs --rust-bin", name.c_str());
-      if (l->runner == Runner::kSelf && !built_in(*l)) die("logger %s: this alog.h has no ALOG_LOGF", name.c_str());
+      if (l->runner == Runner::kSelf && !built_in(*l)) die("logger %s: %s", name.c_str(), missing_reason(*l));
       loggers.push_back(l);
     }
   }
@@ -1303,6 +1366,8 @@ int run_driver(DriverArgs &d) {
   }
 
   print_targets(d, loggers, cell, raw_s, raw_bytes);
+  bool has_quill = false;
+  for (const LoggerInfo *lg : loggers) has_quill = has_quill || std::strcmp(lg->name, "quill") == 0;
 
   // Notes: the numbers a reader needs to interpret the tables.
   for (const auto &p : problems) std::printf("- **FAILED** %s.\n", p.c_str());
@@ -1320,17 +1385,22 @@ int run_driver(DriverArgs &d) {
   std::printf(".\n");
   std::printf("- Latency: %s timed calls after %s warm-up calls, ~%" PRIu64
               " ns busy-wait between calls. Every asynchronous logger has a queue of %zu records and blocks "
-              "when it is full (except the lossy one, which drops); alog fsync never.\n",
-              with_commas(d.n_latency).c_str(), with_commas(d.warmup).c_str(), d.gap_ns, d.queue);
+              "when it is full (except the lossy one, which drops%s); alog fsync never.\n",
+              with_commas(d.n_latency).c_str(), with_commas(d.warmup).c_str(), d.gap_ns, d.queue,
+              has_quill ? ", and Quill, whose default per-thread queues grow from 128 KiB up to 2 GiB" : "");
   std::printf("- Workload: `user {i} logged in from 10.0.{i%%256}.{i%%100} in {i%%1000} ms` at INFO, every line with "
               "a timestamp and the level; each file is checked line by line by the driver (message intact, no "
               "duplicate, each producer's order kept), \"lines written\" counts the intact messages.\n");
   if (ref)
     std::printf("- \"vs %s\" columns: the logger's value divided by %s's (above 1 = slower or bigger).\n", ref->name,
                 ref->label);
-  std::printf("- Versions: alog %s, spdlog %d.%d.%d with fmt %d.%d.%d, compiled by " BENCH_COMPILER " -O2.\n",
-              alog_version(), SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, FMT_VERSION / 10000,
-              FMT_VERSION / 100 % 100, FMT_VERSION % 100);
+  std::printf("- Versions: alog %s, spdlog %d.%d.%d with fmt %d.%d.%d", alog_version(), SPDLOG_VER_MAJOR,
+              SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100);
+#ifdef ALOG_BENCH_QUILL
+  std::printf(", Quill %u.%u.%u (header-only)", unsigned(quill::VersionMajor), unsigned(quill::VersionMinor),
+              unsigned(quill::VersionPatch));
+#endif
+  std::printf(", compiled by " BENCH_COMPILER " -O2.\n");
   for (const auto &kv : d.alog_set) std::printf("- Extra alog setting: `%s`.\n", kv.c_str());
   if (d.runs > 1) std::printf("- Each cell is the median of %d runs (per-run values below).\n", d.runs);
   for (const LoggerInfo *lg : loggers) {
@@ -1395,8 +1465,8 @@ int run_driver(DriverArgs &d) {
     std::fprintf(sf,
                  "Every logger writes the same lines (`user {i} logged in from 10.0.{i%%256}.{i%%100} in {i%%1000} "
                  "ms`\nwith a timestamp and the level) to a file; the asynchronous ones have a queue of %zu records "
-                 "and\nblock when it is full, except the lossy one.\n\n",
-                 d.queue);
+                 "and\nblock when it is full, except the lossy one%s.\n\n",
+                 d.queue, has_quill ? " and Quill (its default per-thread queues grow up to 2 GiB)" : "");
     std::fprintf(sf, "| logger |");
     for (const SumCol &c : cols)
       if (has(c.scenario, d.scenarios)) std::fprintf(sf, " %s |", c.head.c_str());
