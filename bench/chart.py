@@ -89,7 +89,7 @@ def svg(rows, date, load):
     width, height = label_w + plot_w + right, top + plot_h + bottom
 
     values = [max(v[h], 1.0) for _, v in rows for h, _, _ in SERIES]
-    lo = 10 ** math.floor(math.log10(min(values)))
+    lo = 10 ** math.floor(math.log10(min(values)) - 0.05)  # a bar at exactly 10^k stays visible
     hi = 10 ** math.ceil(math.log10(max(values)))
     if hi <= lo:
         hi = lo * 10
