@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build and smoke check of the benchmark suite (about a minute with warm caches):
-#   1. installs what bench/run.sh needs when it is missing (g++, pkg-config, libspdlog-dev);
+#   1. installs what bench/run.sh needs when it is missing (g++, pkg-config, libspdlog-dev,
+#      python3 for the chart);
 #   2. the driver's log-file check counts valid, duplicate, out-of-order and malformed lines
 #      exactly on a hand-written file;
 #   3. a logger that writes fewer lines than it accepted makes run.sh fail (alog with
@@ -20,6 +21,7 @@ fail() { echo "bench/smoke.sh: FAILED: $*" >&2; exit 1; }
 missing=()
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists spdlog; then missing+=(libspdlog-dev); fi
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
