@@ -19,7 +19,7 @@
 //     latency  timer_overhead_ticks, close_s; raw ticks of each of the N timed
 //              calls (native-endian uint64) written to the --samples file
 //     burst    ns_per_call, calls_s, drain_s, total_s
-//     mt2      ns_per_call (mean of the 2 producers), wall_ns_per_call,
+//     mt2/mt4  ns_per_call (mean of the 2 / 4 producers), wall_ns_per_call,
 //              drain_s, total_s
 //     all      logger_cpu_ms, logger_cpu_pct, rss_delta_kib, and what the
 //              logger knows about itself (dropped, alog_* statistics)
@@ -37,6 +37,7 @@
 //   burst    N calls back to back: caller ns/call, seconds from the first call
 //            until the logger is flushed and closed, lines in the file.
 //   mt2      two producer threads, N/2 calls each back to back.
+//   mt4      four producer threads, N/4 calls each back to back.
 //
 // Every child also reports its peak RSS growth (ru_maxrss after close minus
 // ru_maxrss just before the logger is opened; buffers and sample arrays are
@@ -561,10 +562,12 @@ int run_burst(const ChildArgs &a, const Options &o) {
   return 0;
 }
 
+// Producer threads of a scenario: mt2 2, mt4 4, the others 1.
+int producers_of(const std::string &scenario) { return scenario == "mt2" ? 2 : scenario == "mt4" ? 4 : 1; }
+
 template <class Logger>
-int run_mt2(const ChildArgs &a, const Options &o) {
-  constexpr int kThreads = 2;
-  const uint64_t per_thread = a.n / kThreads;
+int run_mt(const ChildArgs &a, const Options &o, const int kThreads) {
+  const uint64_t per_thread = a.n / uint64_t(kThreads);
   Logger lg;
   lg.prepare(per_thread * kThreads);
   const long rss_before = max_rss_kib();
@@ -574,7 +577,8 @@ int run_mt2(const ChildArgs &a, const Options &o) {
 
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
-  uint64_t start[kThreads], stop[kThreads], cpu[kThreads], allocs[kThreads];
+  const size_t n_threads = size_t(kThreads);
+  std::vector<uint64_t> start(n_threads), stop(n_threads), cpu(n_threads), allocs(n_threads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -604,13 +608,14 @@ int run_mt2(const ChildArgs &a, const Options &o) {
   const long rss_peak = max_rss_kib();
 
   double per_call_sum = 0;
-  uint64_t first_start = start[0], last_stop = stop[0];
+  uint64_t first_start = start[0], last_stop = stop[0], allocs_sum = 0;
   for (int t = 0; t < kThreads; ++t) {
     per_call_sum += double(stop[t] - start[t]) * a.ns_per_tick / double(per_thread);
     first_start = std::min(first_start, start[t]);
     last_stop = std::max(last_stop, stop[t]);
+    allocs_sum += allocs[t];
   }
-  std::printf("caller_allocs %" PRIu64 "\n", allocs[0] + allocs[1]);
+  std::printf("caller_allocs %" PRIu64 "\n", allocs_sum);
   std::printf("ns_per_call %.2f\n", per_call_sum / kThreads);
   std::printf("wall_ns_per_call %.2f\n",
               double(last_stop - first_start) * a.ns_per_tick / double(per_thread * kThreads));
@@ -634,8 +639,8 @@ int run_child_with(const ChildArgs &a) {
     rc = run_latency<Logger>(a, o);
   } else if (a.scenario == "burst") {
     rc = run_burst<Logger>(a, o);
-  } else if (a.scenario == "mt2") {
-    rc = run_mt2<Logger>(a, o);
+  } else if (a.scenario == "mt2" || a.scenario == "mt4") {
+    rc = run_mt<Logger>(a, o, producers_of(a.scenario));
   } else {
     die("unknown scenario '%s'", a.scenario.c_str());
   }
@@ -731,6 +736,7 @@ struct DriverArgs {
   uint64_t n_latency = 200000;
   uint64_t n_burst = 1000000;
   uint64_t n_mt2 = 1000000;
+  uint64_t n_mt4 = 1000000;
   uint64_t warmup = 20000;
   uint64_t gap_ns = 2000;
   size_t queue = 8192;
@@ -740,10 +746,10 @@ struct DriverArgs {
   bool keep = false;     // keep the log files (and the temporary directory)
   std::vector<std::string> alog_set;  // extra alog configuration, for experiments
   std::vector<std::string> loggers;   // empty: every available one
-  std::vector<std::string> scenarios{"latency", "burst", "mt2"};
+  std::vector<std::string> scenarios{"latency", "burst", "mt2", "mt4"};
 
   uint64_t n_for(const std::string &scenario) const {
-    return scenario == "latency" ? n_latency : scenario == "burst" ? n_burst : n_mt2;
+    return scenario == "latency" ? n_latency : scenario == "burst" ? n_burst : scenario == "mt2" ? n_mt2 : n_mt4;
   }
 };
 
@@ -953,8 +959,9 @@ bool run_one(const DriverArgs &d, const std::string &tmpdir, double ns_per_tick,
   if (scenario == "latency") latency_stats(samples, n, ns_per_tick, out);
   if (out.count("caller_allocs")) out["allocs_per_call"] = out["caller_allocs"] / double(n);
 
-  const uint64_t expected = scenario == "latency" ? d.warmup + n : scenario == "mt2" ? n / 2 * 2 : n;
-  const FileCheck fc = check_log(file, expected, scenario == "mt2" ? 2 : 1);
+  const uint64_t producers = uint64_t(producers_of(scenario));
+  const uint64_t expected = scenario == "latency" ? d.warmup + n : n / producers * producers;
+  const FileCheck fc = check_log(file, expected, producers);
   if (!d.keep) {
     ::unlink(file.c_str());
     ::unlink(samples.c_str());
@@ -1028,6 +1035,8 @@ const Col kLinesLost{"lines_lost", "lines lost", 1, 0};
 const Col kAllocs{"allocs_per_call", "caller allocs/call", 1, 2};
 const Col kCpuMs{"logger_cpu_ms", "logger threads' CPU ms", 1, 0};
 const Col kRss{"rss_delta_kib", "peak RSS growth MiB", 1.0 / 1024, 1};
+const std::vector<Col> kThreadCols{{"ns_per_call", "caller ns/call", 1, 1}, {"wall_ns_per_call", "wall ns/record", 1, 1},
+                                   kTotalS, kLinesValid, kLinesLost, kAllocs, kCpuMs, kRss};
 const std::vector<Col> kThroughputRatios{{"ns_per_call", "ns/call", 1, 0}, {"total_s", "s to file", 1, 0}};
 
 const ScenarioTable kTables[] = {
@@ -1047,17 +1056,16 @@ const ScenarioTable kTables[] = {
      {{"ns_per_call", "caller ns/call", 1, 1}, kTotalS, {"drain_s", "s of flush+close", 1, 3}, kLinesValid, kLinesLost,
       kAllocs, kCpuMs, kRss},
      kThroughputRatios},
-    {"mt2",
-     {{"ns_per_call", "caller ns/call", 1, 1}, {"wall_ns_per_call", "wall ns/record", 1, 1}, kTotalS, kLinesValid,
-      kLinesLost, kAllocs, kCpuMs, kRss},
-     kThroughputRatios},
+    {"mt2", kThreadCols, kThroughputRatios},
+    {"mt4", kThreadCols, kThroughputRatios},
 };
 
 std::string scenario_title(const DriverArgs &d, const std::string &scenario) {
   if (scenario == "latency")
     return "Latency: " + with_commas(d.n_latency) + " calls, ~" + with_commas(d.gap_ns) + " ns apart";
   if (scenario == "burst") return "Burst: " + with_commas(d.n_burst) + " calls back to back";
-  return "Two producer threads: 2 x " + with_commas(d.n_mt2 / 2) + " calls back to back";
+  if (scenario == "mt2") return "Two producer threads: 2 x " + with_commas(d.n_mt2 / 2) + " calls back to back";
+  return "Four producer threads: 4 x " + with_commas(d.n_mt4 / 4) + " calls back to back";
 }
 
 std::vector<std::string> split(const std::string &s) {
@@ -1074,9 +1082,9 @@ std::vector<std::string> split(const std::string &s) {
 
 void usage() {
   std::puts(
-      "usage: latency [--runs K] [--n-latency N] [--n-burst N] [--n-mt2 N] [--warmup N]\n"
+      "usage: latency [--runs K] [--n-latency N] [--n-burst N] [--n-mt2 N] [--n-mt4 N] [--warmup N]\n"
       "               [--gap-ns NS] [--queue N] [--dir DIR] [--rust-bin PATH] [--loggers A,B,...]\n"
-      "               [--scenarios latency,burst,mt2] [--summary FILE] [--keep] [--alog-set KEY=VALUE]...\n"
+      "               [--scenarios latency,burst,mt2,mt4] [--summary FILE] [--keep] [--alog-set KEY=VALUE]...\n"
       "Runs every (scenario, logger) pair in its own child process and prints one markdown\n"
       "table per scenario; with --runs K > 1 every cell is the median of the K runs.\n"
       "Loggers: alog-logf (when alog.h has ALOG_LOGF), alog-snprintf, alog-write100,\n"
@@ -1178,7 +1186,7 @@ void print_targets(const DriverArgs &d, const std::vector<const LoggerInfo *> &l
   bool per_call = false, any = false;
   for (const LoggerInfo *l : loggers) {
     if (std::strncmp(l->name, "alog", 4) != 0) continue;
-    for (const char *sc : {"latency", "burst", "mt2"}) {
+    for (const char *sc : {"latency", "burst", "mt2", "mt4"}) {
       const double v = has_scenario(sc) ? cell(sc, l->name, "caller_allocs", f) : 0;
       if (!f) continue;
       any = true;
@@ -1460,6 +1468,7 @@ int run_driver(DriverArgs &d) {
         {"burst", "ns_per_call", "burst of " + burst_n + ": ns/call", {"", "", 1, 0}},
         {"burst", "total_s", "burst: s until all " + burst_n + " lines in file", {"", "", 1, 3}},
         {"mt2", "ns_per_call", "2 threads: ns/call", {"", "", 1, 0}},
+        {"mt4", "ns_per_call", "4 threads: ns/call", {"", "", 1, 0}},
         {"burst", "rss_delta_kib", "peak RSS growth (burst)", {"", "", 1.0 / 1024, 1}},
     };
     std::fprintf(sf,
@@ -1567,6 +1576,7 @@ int main(int argc, char **argv) {
     else if (k == "--n-latency") d.n_latency = parse_u64(v, "--n-latency");
     else if (k == "--n-burst") d.n_burst = parse_u64(v, "--n-burst");
     else if (k == "--n-mt2") d.n_mt2 = parse_u64(v, "--n-mt2");
+    else if (k == "--n-mt4") d.n_mt4 = parse_u64(v, "--n-mt4");
     else if (k == "--warmup") d.warmup = parse_u64(v, "--warmup");
     else if (k == "--gap-ns") d.gap_ns = parse_u64(v, "--gap-ns");
     else if (k == "--queue") d.queue = parse_u64(v, "--queue");
@@ -1579,8 +1589,10 @@ int main(int argc, char **argv) {
     else die("unknown option %s (see --help)", k.c_str());
   }
   if (d.runs < 1) die("--runs must be >= 1");
-  if (d.n_latency == 0 || d.n_burst == 0 || d.n_mt2 < 2 || d.queue == 0) die("counts must be positive");
+  if (d.n_latency == 0 || d.n_burst == 0 || d.n_mt2 < 2 || d.n_mt4 < 4 || d.queue == 0)
+    die("counts must be positive (--n-mt2 at least 2, --n-mt4 at least 4)");
   for (auto &s : d.scenarios)
-    if (s != "latency" && s != "burst" && s != "mt2") die("unknown scenario '%s' (latency, burst, mt2)", s.c_str());
+    if (s != "latency" && s != "burst" && s != "mt2" && s != "mt4")
+      die("unknown scenario '%s' (latency, burst, mt2, mt4)", s.c_str());
   return run_driver(d);
 }

@@ -10,7 +10,7 @@
 #   bench/run.sh --no-cargo      # use the libraries already built (target/release, bench/build)
 #   bench/run.sh --no-rust       # C and C++ loggers only (no cargo build of bench/rust)
 #   bench/run.sh -- --n-burst 200000 --scenarios burst   # options for the driver (latency --help)
-#   bench/run.sh --runs 1 -- --n-latency 20000 --n-burst 20000 --n-mt2 20000 --warmup 2000  # smoke
+#   bench/run.sh --runs 1 -- --n-latency 20000 --n-burst 20000 --n-mt2 20000 --n-mt4 20000 --warmup 2000
 #
 # Needs: cargo, a C++17 compiler (CXX, default g++), pkg-config and spdlog
 # (Debian: apt-get install -y libspdlog-dev); --write also needs python3 (the

@@ -34,7 +34,7 @@ command -v cargo >/dev/null 2>&1 || fail "cargo not found"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-small=(--n-latency 20000 --n-burst 20000 --n-mt2 20000 --warmup 2000)
+small=(--n-latency 20000 --n-burst 20000 --n-mt2 20000 --n-mt4 20000 --warmup 2000)
 
 # ---- 4 first builds everything (the checks 2 and 3 use the driver it builds)
 bash "$here/run.sh" --runs 1 -- "${small[@]}" >"$tmp/report.md" 2>"$tmp/run.err" ||
@@ -86,7 +86,7 @@ grep -q 'FAILED' "$report" && { cat "$report" >&2; fail "the report has FAILED n
 loggers="$(awk '/^Loggers:$/ { on = 1; next } on && /^(<details>|### )/ { on = 0 } on && /^- / { n++ }
   END { print n + 0 }' "$report")"
 [ "$loggers" -ge 10 ] || fail "the report lists $loggers loggers, expected at least 10"
-for scenario in "Latency" "Burst" "Two producer threads"; do
+for scenario in "Latency" "Burst" "Two producer threads" "Four producer threads"; do
   awk -v s="### $scenario" '
     index($0, s) == 1 { on = 1; next }
     on && /^(### |- )/ { on = 0 }
@@ -98,13 +98,13 @@ for scenario in "Latency" "Burst" "Two producer threads"; do
     fail "the $scenario table has a missing cell"
   fi
 done
-echo "bench/smoke.sh: run.sh ran $loggers loggers in 3 scenarios; every table has every logger"
+echo "bench/smoke.sh: run.sh ran $loggers loggers in 4 scenarios; every table has every logger"
 if grep -q '^run.sh: note: no Quill headers' "$tmp/run.err"; then
   grep -q '^Quill: not in this run' "$report" || fail "Quill was skipped without a note in the report"
   grep -q '^| Quill ' "$report" && fail "Quill was skipped but the report has a Quill row"
   echo "bench/smoke.sh: no Quill headers here: its rows were skipped with a note"
 else
-  [ "$(grep -c '^| Quill `LOG_INFO`' "$report")" = 3 ] || fail "Quill's headers were found but it is not in all 3 tables"
+  [ "$(grep -c '^| Quill `LOG_INFO`' "$report")" = 4 ] || fail "Quill's headers were found but it is not in all 4 tables"
   echo "bench/smoke.sh: Quill is in every table"
 fi
 
