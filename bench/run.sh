@@ -192,8 +192,8 @@ if [ "$write" = 1 ]; then
     runs_text="median of ${runs} runs"
     [ "$runs" = 1 ] && runs_text="one run"
     {
-      printf 'Measured %s on a %s-CPU %s machine (%s), %s of `%s`.\n' \
-        "${date_utc%% *}" "${cpus}" "${model}" "${kernel}" "${runs_text}" "${invocation/ --write/}"
+      printf 'Measured %s on a %s-CPU %s machine (%s), %s of `%s`, load average before the run %s.\n' \
+        "${date_utc%% *}" "${cpus}" "${model}" "${kernel}" "${runs_text}" "${invocation/ --write/}" "${load}"
       cat "$summary"
       printf '\n![Latency percentiles per logger: p50, p99, p99.9 and max, log scale](bench/latency.svg)\n'
       printf '\nAll tables, the targets, per-run values and how each logger is set up: [bench/RESULTS.md](bench/RESULTS.md).\n'
