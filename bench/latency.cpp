@@ -19,7 +19,7 @@
 //     latency  timer_overhead_ticks, close_s; raw ticks of each of the N timed
 //              calls (native-endian uint64) written to the --samples file
 //     burst    ns_per_call, calls_s, drain_s, total_s
-//     mt2      ns_per_call (mean of the 2 producers), wall_ns_per_call,
+//     mt2/mt4  ns_per_call (mean of the 2 / 4 producers), wall_ns_per_call,
 //              drain_s, total_s
 //     all      logger_cpu_ms, logger_cpu_pct, rss_delta_kib, and what the
 //              logger knows about itself (dropped, alog_* statistics)
@@ -37,6 +37,7 @@
 //   burst    N calls back to back: caller ns/call, seconds from the first call
 //            until the logger is flushed and closed, lines in the file.
 //   mt2      two producer threads, N/2 calls each back to back.
+//   mt4      four producer threads, N/4 calls each back to back.
 //
 // Every child also reports its peak RSS growth (ru_maxrss after close minus
 // ru_maxrss just before the logger is opened; buffers and sample arrays are
@@ -51,6 +52,16 @@ extern "C" {
 #include <spdlog/async_logger.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
+
+// Quill (header-only), compiled in when bench/run.sh finds its headers
+// (QUILL_DIR, or ../shared/peers/quill beside the repository).
+#ifdef ALOG_BENCH_QUILL
+#include <quill/Backend.h>
+#include <quill/Frontend.h>
+#include <quill/LogMacros.h>
+#include <quill/Logger.h>
+#include <quill/sinks/FileSink.h>
+#endif
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -423,6 +434,42 @@ class SpdlogSync : public SpdlogBase {
   }
 };
 
+#ifdef ALOG_BENCH_QUILL
+// Quill with every option at its default: the backend thread started with the
+// default BackendOptions, a FileSink with the default FileSinkConfig, the
+// default PatternFormatterOptions (local time, ns, thread id, source location,
+// "LOG_INFO", logger name) and the default FrontendOptions (one queue per
+// producing thread, UnboundedBlocking: 128 KiB at first, growing up to 2 GiB,
+// so the --queue capacity does not apply).
+class Quill {
+ public:
+  void prepare(uint64_t) {}
+
+  void open(const Options &o) {
+    quill::Backend::start();
+    auto sink = quill::Frontend::create_or_get_sink<quill::FileSink>(o.path);
+    logger_ = quill::Frontend::create_or_get_logger("bench", std::move(sink));
+  }
+
+  void log(uint64_t i) {
+    LOG_INFO(logger_, "user {} logged in from 10.0.{}.{} in {} ms", i, i % 256, i % 100, i % 1000);
+  }
+
+  // Blocks until every record is written and the sink flushed (flush_log),
+  // then stops and joins the backend thread.
+  void close() {
+    logger_->flush_log();
+    quill::Backend::stop();
+    logger_ = nullptr;
+  }
+
+  void report() const {}
+
+ private:
+  quill::Logger *logger_ = nullptr;
+};
+#endif
+
 // ---------------------------------------------------------------- child
 
 struct ChildArgs {
@@ -515,10 +562,12 @@ int run_burst(const ChildArgs &a, const Options &o) {
   return 0;
 }
 
+// Producer threads of a scenario: mt2 2, mt4 4, the others 1.
+int producers_of(const std::string &scenario) { return scenario == "mt2" ? 2 : scenario == "mt4" ? 4 : 1; }
+
 template <class Logger>
-int run_mt2(const ChildArgs &a, const Options &o) {
-  constexpr int kThreads = 2;
-  const uint64_t per_thread = a.n / kThreads;
+int run_mt(const ChildArgs &a, const Options &o, const int kThreads) {
+  const uint64_t per_thread = a.n / uint64_t(kThreads);
   Logger lg;
   lg.prepare(per_thread * kThreads);
   const long rss_before = max_rss_kib();
@@ -528,7 +577,8 @@ int run_mt2(const ChildArgs &a, const Options &o) {
 
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
-  uint64_t start[kThreads], stop[kThreads], cpu[kThreads], allocs[kThreads];
+  const size_t n_threads = size_t(kThreads);
+  std::vector<uint64_t> start(n_threads), stop(n_threads), cpu(n_threads), allocs(n_threads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -558,13 +608,14 @@ int run_mt2(const ChildArgs &a, const Options &o) {
   const long rss_peak = max_rss_kib();
 
   double per_call_sum = 0;
-  uint64_t first_start = start[0], last_stop = stop[0];
+  uint64_t first_start = start[0], last_stop = stop[0], allocs_sum = 0;
   for (int t = 0; t < kThreads; ++t) {
     per_call_sum += double(stop[t] - start[t]) * a.ns_per_tick / double(per_thread);
     first_start = std::min(first_start, start[t]);
     last_stop = std::max(last_stop, stop[t]);
+    allocs_sum += allocs[t];
   }
-  std::printf("caller_allocs %" PRIu64 "\n", allocs[0] + allocs[1]);
+  std::printf("caller_allocs %" PRIu64 "\n", allocs_sum);
   std::printf("ns_per_call %.2f\n", per_call_sum / kThreads);
   std::printf("wall_ns_per_call %.2f\n",
               double(last_stop - first_start) * a.ns_per_tick / double(per_thread * kThreads));
@@ -588,8 +639,8 @@ int run_child_with(const ChildArgs &a) {
     rc = run_latency<Logger>(a, o);
   } else if (a.scenario == "burst") {
     rc = run_burst<Logger>(a, o);
-  } else if (a.scenario == "mt2") {
-    rc = run_mt2<Logger>(a, o);
+  } else if (a.scenario == "mt2" || a.scenario == "mt4") {
+    rc = run_mt<Logger>(a, o, producers_of(a.scenario));
   } else {
     die("unknown scenario '%s'", a.scenario.c_str());
   }
@@ -607,6 +658,9 @@ int run_child(const ChildArgs &a) {
 #endif
   if (a.logger == "spdlog-async") return run_child_with<SpdlogAsync>(a);
   if (a.logger == "spdlog-sync") return run_child_with<SpdlogSync>(a);
+#ifdef ALOG_BENCH_QUILL
+  if (a.logger == "quill") return run_child_with<Quill>(a);
+#endif
   die("unknown logger '%s' for this binary", a.logger.c_str());
 }
 
@@ -637,6 +691,13 @@ const LoggerInfo kLoggers[] = {
     {"alog-rs", Runner::kRust, false, "alog Rust API", "alog Rust", nullptr},
     {"alog-tracing", Runner::kRust, false, "alog as a `tracing` layer (Rust)", "alog tracing layer", nullptr},
     {"alog-log", Runner::kRust, false, "alog behind the `log` facade (Rust)", "alog log facade", nullptr},
+    {"quill", Runner::kSelf, false, "Quill `LOG_INFO` (C++, default options)", "Quill LOG_INFO",
+     "`LOG_INFO(logger, \"user {} logged in from 10.0.{}.{} in {} ms\", ...)` with every Quill option at its "
+     "default: `Backend::start()` (default `BackendOptions`), a `FileSink` with the default `FileSinkConfig`, "
+     "the default `PatternFormatterOptions` (`%(time) [%(thread_id)] %(short_source_location:<28) "
+     "LOG_%(log_level:<9) %(logger:<12) %(message)%(mdc)`, local time with ns) and the default `FrontendOptions`: "
+     "one queue per producing thread, `UnboundedBlocking`, 128 KiB at first and growing up to 2 GiB (so not the "
+     "8192-record queue of the other rows); closed by `flush_log()` then `Backend::stop()`"},
     {"spdlog-async", Runner::kSelf, false, "spdlog async (C++)", "spdlog async",
      "`spdlog::async_logger`, own thread pool of one worker, `basic_file_sink_mt`, overflow policy block, "
      "`logger->info(\"user {} logged in from 10.0.{}.{} in {} ms\", ...)` (fmt runs on the caller), pattern "
@@ -656,18 +717,26 @@ const LoggerInfo *find_logger(const std::string &name) {
   return nullptr;
 }
 
-bool built_in(const LoggerInfo &l) {
+// Why a logger of this binary is not in it (nullptr: it is).
+const char *missing_reason(const LoggerInfo &l) {
 #ifndef ALOG_LOGF
-  if (std::strcmp(l.name, "alog-logf") == 0) return false;
+  if (std::strcmp(l.name, "alog-logf") == 0) return "this alog.h has no ALOG_LOGF";
 #endif
-  return l.runner == Runner::kSelf;
+#ifndef ALOG_BENCH_QUILL
+  if (std::strcmp(l.name, "quill") == 0) return "this driver was built without Quill (see QUILL_DIR in bench/run.sh)";
+#endif
+  (void)l;
+  return nullptr;
 }
+
+bool built_in(const LoggerInfo &l) { return l.runner == Runner::kSelf && !missing_reason(l); }
 
 struct DriverArgs {
   int runs = 1;
   uint64_t n_latency = 200000;
   uint64_t n_burst = 1000000;
   uint64_t n_mt2 = 1000000;
+  uint64_t n_mt4 = 1000000;
   uint64_t warmup = 20000;
   uint64_t gap_ns = 2000;
   size_t queue = 8192;
@@ -677,10 +746,10 @@ struct DriverArgs {
   bool keep = false;     // keep the log files (and the temporary directory)
   std::vector<std::string> alog_set;  // extra alog configuration, for experiments
   std::vector<std::string> loggers;   // empty: every available one
-  std::vector<std::string> scenarios{"latency", "burst", "mt2"};
+  std::vector<std::string> scenarios{"latency", "burst", "mt2", "mt4"};
 
   uint64_t n_for(const std::string &scenario) const {
-    return scenario == "latency" ? n_latency : scenario == "burst" ? n_burst : n_mt2;
+    return scenario == "latency" ? n_latency : scenario == "burst" ? n_burst : scenario == "mt2" ? n_mt2 : n_mt4;
   }
 };
 
@@ -890,8 +959,9 @@ bool run_one(const DriverArgs &d, const std::string &tmpdir, double ns_per_tick,
   if (scenario == "latency") latency_stats(samples, n, ns_per_tick, out);
   if (out.count("caller_allocs")) out["allocs_per_call"] = out["caller_allocs"] / double(n);
 
-  const uint64_t expected = scenario == "latency" ? d.warmup + n : scenario == "mt2" ? n / 2 * 2 : n;
-  const FileCheck fc = check_log(file, expected, scenario == "mt2" ? 2 : 1);
+  const uint64_t producers = uint64_t(producers_of(scenario));
+  const uint64_t expected = scenario == "latency" ? d.warmup + n : n / producers * producers;
+  const FileCheck fc = check_log(file, expected, producers);
   if (!d.keep) {
     ::unlink(file.c_str());
     ::unlink(samples.c_str());
@@ -965,6 +1035,8 @@ const Col kLinesLost{"lines_lost", "lines lost", 1, 0};
 const Col kAllocs{"allocs_per_call", "caller allocs/call", 1, 2};
 const Col kCpuMs{"logger_cpu_ms", "logger threads' CPU ms", 1, 0};
 const Col kRss{"rss_delta_kib", "peak RSS growth MiB", 1.0 / 1024, 1};
+const std::vector<Col> kThreadCols{{"ns_per_call", "caller ns/call", 1, 1}, {"wall_ns_per_call", "wall ns/record", 1, 1},
+                                   kTotalS, kLinesValid, kLinesLost, kAllocs, kCpuMs, kRss};
 const std::vector<Col> kThroughputRatios{{"ns_per_call", "ns/call", 1, 0}, {"total_s", "s to file", 1, 0}};
 
 const ScenarioTable kTables[] = {
@@ -984,17 +1056,16 @@ const ScenarioTable kTables[] = {
      {{"ns_per_call", "caller ns/call", 1, 1}, kTotalS, {"drain_s", "s of flush+close", 1, 3}, kLinesValid, kLinesLost,
       kAllocs, kCpuMs, kRss},
      kThroughputRatios},
-    {"mt2",
-     {{"ns_per_call", "caller ns/call", 1, 1}, {"wall_ns_per_call", "wall ns/record", 1, 1}, kTotalS, kLinesValid,
-      kLinesLost, kAllocs, kCpuMs, kRss},
-     kThroughputRatios},
+    {"mt2", kThreadCols, kThroughputRatios},
+    {"mt4", kThreadCols, kThroughputRatios},
 };
 
 std::string scenario_title(const DriverArgs &d, const std::string &scenario) {
   if (scenario == "latency")
     return "Latency: " + with_commas(d.n_latency) + " calls, ~" + with_commas(d.gap_ns) + " ns apart";
   if (scenario == "burst") return "Burst: " + with_commas(d.n_burst) + " calls back to back";
-  return "Two producer threads: 2 x " + with_commas(d.n_mt2 / 2) + " calls back to back";
+  if (scenario == "mt2") return "Two producer threads: 2 x " + with_commas(d.n_mt2 / 2) + " calls back to back";
+  return "Four producer threads: 4 x " + with_commas(d.n_mt4 / 4) + " calls back to back";
 }
 
 std::vector<std::string> split(const std::string &s) {
@@ -1011,14 +1082,14 @@ std::vector<std::string> split(const std::string &s) {
 
 void usage() {
   std::puts(
-      "usage: latency [--runs K] [--n-latency N] [--n-burst N] [--n-mt2 N] [--warmup N]\n"
+      "usage: latency [--runs K] [--n-latency N] [--n-burst N] [--n-mt2 N] [--n-mt4 N] [--warmup N]\n"
       "               [--gap-ns NS] [--queue N] [--dir DIR] [--rust-bin PATH] [--loggers A,B,...]\n"
-      "               [--scenarios latency,burst,mt2] [--summary FILE] [--keep] [--alog-set KEY=VALUE]...\n"
+      "               [--scenarios latency,burst,mt2,mt4] [--summary FILE] [--keep] [--alog-set KEY=VALUE]...\n"
       "Runs every (scenario, logger) pair in its own child process and prints one markdown\n"
       "table per scenario; with --runs K > 1 every cell is the median of the K runs.\n"
       "Loggers: alog-logf (when alog.h has ALOG_LOGF), alog-snprintf, alog-write100,\n"
-      "spdlog-async, spdlog-sync, and with --rust-bin (bench/rust): alog-rs, alog-tracing,\n"
-      "alog-log, spdlog-rs,\n"
+      "quill (when built with -DALOG_BENCH_QUILL), spdlog-async, spdlog-sync, and with\n"
+      "--rust-bin (bench/rust): alog-rs, alog-tracing, alog-log, spdlog-rs,\n"
       "tracing-nb, tracing-nb-lossy, ftlog, mutex-bufwriter. Default: every available one.\n"
       "--summary writes a short table and Mermaid charts for the README; --keep leaves the\n"
       "log files in the temporary directory; --alog-set adds an alog configuration key to\n"
@@ -1115,7 +1186,7 @@ void print_targets(const DriverArgs &d, const std::vector<const LoggerInfo *> &l
   bool per_call = false, any = false;
   for (const LoggerInfo *l : loggers) {
     if (std::strncmp(l->name, "alog", 4) != 0) continue;
-    for (const char *sc : {"latency", "burst", "mt2"}) {
+    for (const char *sc : {"latency", "burst", "mt2", "mt4"}) {
       const double v = has_scenario(sc) ? cell(sc, l->name, "caller_allocs", f) : 0;
       if (!f) continue;
       any = true;
@@ -1186,7 +1257,7 @@ int run_driver(DriverArgs &d) {
       const LoggerInfo *l = find_logger(name);
       if (!l) die("unknown logger '%s' (see --help)", name.c_str());
       if (l->runner == Runner::kRust && d.rust_bin.empty()) die("logger %s needs --rust-bin", name.c_str());
-      if (l->runner == Runner::kSelf && !built_in(*l)) die("logger %s: this alog.h has no ALOG_LOGF", name.c_str());
+      if (l->runner == Runner::kSelf && !built_in(*l)) die("logger %s: %s", name.c_str(), missing_reason(*l));
       loggers.push_back(l);
     }
   }
@@ -1303,6 +1374,8 @@ int run_driver(DriverArgs &d) {
   }
 
   print_targets(d, loggers, cell, raw_s, raw_bytes);
+  bool has_quill = false;
+  for (const LoggerInfo *lg : loggers) has_quill = has_quill || std::strcmp(lg->name, "quill") == 0;
 
   // Notes: the numbers a reader needs to interpret the tables.
   for (const auto &p : problems) std::printf("- **FAILED** %s.\n", p.c_str());
@@ -1320,17 +1393,22 @@ int run_driver(DriverArgs &d) {
   std::printf(".\n");
   std::printf("- Latency: %s timed calls after %s warm-up calls, ~%" PRIu64
               " ns busy-wait between calls. Every asynchronous logger has a queue of %zu records and blocks "
-              "when it is full (except the lossy one, which drops); alog fsync never.\n",
-              with_commas(d.n_latency).c_str(), with_commas(d.warmup).c_str(), d.gap_ns, d.queue);
+              "when it is full (except the lossy one, which drops%s); alog fsync never.\n",
+              with_commas(d.n_latency).c_str(), with_commas(d.warmup).c_str(), d.gap_ns, d.queue,
+              has_quill ? ", and Quill, whose default per-thread queues grow from 128 KiB up to 2 GiB" : "");
   std::printf("- Workload: `user {i} logged in from 10.0.{i%%256}.{i%%100} in {i%%1000} ms` at INFO, every line with "
               "a timestamp and the level; each file is checked line by line by the driver (message intact, no "
               "duplicate, each producer's order kept), \"lines written\" counts the intact messages.\n");
   if (ref)
     std::printf("- \"vs %s\" columns: the logger's value divided by %s's (above 1 = slower or bigger).\n", ref->name,
                 ref->label);
-  std::printf("- Versions: alog %s, spdlog %d.%d.%d with fmt %d.%d.%d, compiled by " BENCH_COMPILER " -O2.\n",
-              alog_version(), SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, FMT_VERSION / 10000,
-              FMT_VERSION / 100 % 100, FMT_VERSION % 100);
+  std::printf("- Versions: alog %s, spdlog %d.%d.%d with fmt %d.%d.%d", alog_version(), SPDLOG_VER_MAJOR,
+              SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100);
+#ifdef ALOG_BENCH_QUILL
+  std::printf(", Quill %u.%u.%u (header-only)", unsigned(quill::VersionMajor), unsigned(quill::VersionMinor),
+              unsigned(quill::VersionPatch));
+#endif
+  std::printf(", compiled by " BENCH_COMPILER " -O2.\n");
   for (const auto &kv : d.alog_set) std::printf("- Extra alog setting: `%s`.\n", kv.c_str());
   if (d.runs > 1) std::printf("- Each cell is the median of %d runs (per-run values below).\n", d.runs);
   for (const LoggerInfo *lg : loggers) {
@@ -1390,13 +1468,14 @@ int run_driver(DriverArgs &d) {
         {"burst", "ns_per_call", "burst of " + burst_n + ": ns/call", {"", "", 1, 0}},
         {"burst", "total_s", "burst: s until all " + burst_n + " lines in file", {"", "", 1, 3}},
         {"mt2", "ns_per_call", "2 threads: ns/call", {"", "", 1, 0}},
+        {"mt4", "ns_per_call", "4 threads: ns/call", {"", "", 1, 0}},
         {"burst", "rss_delta_kib", "peak RSS growth (burst)", {"", "", 1.0 / 1024, 1}},
     };
     std::fprintf(sf,
                  "Every logger writes the same lines (`user {i} logged in from 10.0.{i%%256}.{i%%100} in {i%%1000} "
                  "ms`\nwith a timestamp and the level) to a file; the asynchronous ones have a queue of %zu records "
-                 "and\nblock when it is full, except the lossy one.\n\n",
-                 d.queue);
+                 "and\nblock when it is full, except the lossy one%s.\n\n",
+                 d.queue, has_quill ? " and Quill (its default per-thread queues grow up to 2 GiB)" : "");
     std::fprintf(sf, "| logger |");
     for (const SumCol &c : cols)
       if (has(c.scenario, d.scenarios)) std::fprintf(sf, " %s |", c.head.c_str());
@@ -1497,6 +1576,7 @@ int main(int argc, char **argv) {
     else if (k == "--n-latency") d.n_latency = parse_u64(v, "--n-latency");
     else if (k == "--n-burst") d.n_burst = parse_u64(v, "--n-burst");
     else if (k == "--n-mt2") d.n_mt2 = parse_u64(v, "--n-mt2");
+    else if (k == "--n-mt4") d.n_mt4 = parse_u64(v, "--n-mt4");
     else if (k == "--warmup") d.warmup = parse_u64(v, "--warmup");
     else if (k == "--gap-ns") d.gap_ns = parse_u64(v, "--gap-ns");
     else if (k == "--queue") d.queue = parse_u64(v, "--queue");
@@ -1509,8 +1589,10 @@ int main(int argc, char **argv) {
     else die("unknown option %s (see --help)", k.c_str());
   }
   if (d.runs < 1) die("--runs must be >= 1");
-  if (d.n_latency == 0 || d.n_burst == 0 || d.n_mt2 < 2 || d.queue == 0) die("counts must be positive");
+  if (d.n_latency == 0 || d.n_burst == 0 || d.n_mt2 < 2 || d.n_mt4 < 4 || d.queue == 0)
+    die("counts must be positive (--n-mt2 at least 2, --n-mt4 at least 4)");
   for (auto &s : d.scenarios)
-    if (s != "latency" && s != "burst" && s != "mt2") die("unknown scenario '%s' (latency, burst, mt2)", s.c_str());
+    if (s != "latency" && s != "burst" && s != "mt2" && s != "mt4")
+      die("unknown scenario '%s' (latency, burst, mt2, mt4)", s.c_str());
   return run_driver(d);
 }

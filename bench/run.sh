@@ -5,18 +5,22 @@
 #
 #   bench/run.sh                 # 3 runs, median per metric, print the tables
 #   bench/run.sh --runs 1        # a single run
-#   bench/run.sh --write         # also update the generated parts of bench/RESULTS.md
-#                                # and the README's bench table and charts
+#   bench/run.sh --write         # also update the generated parts of bench/RESULTS.md,
+#                                # the chart bench/latency.svg and the README's bench table
 #   bench/run.sh --no-cargo      # use the libraries already built (target/release, bench/build)
 #   bench/run.sh --no-rust       # C and C++ loggers only (no cargo build of bench/rust)
 #   bench/run.sh -- --n-burst 200000 --scenarios burst   # options for the driver (latency --help)
-#   bench/run.sh --runs 1 -- --n-latency 20000 --n-burst 20000 --n-mt2 20000 --warmup 2000  # smoke
+#   bench/run.sh --runs 1 -- --n-latency 20000 --n-burst 20000 --n-mt2 20000 --n-mt4 20000 --warmup 2000
 #
 # Needs: cargo, a C++17 compiler (CXX, default g++), pkg-config and spdlog
-# (Debian: apt-get install -y libspdlog-dev). ALOG_INCLUDE_DIR / ALOG_LIB_DIR
-# override where alog.h and libalog.{a,so} are taken from (default: include/
-# and target/release/ of this repository). Exits non-zero if a logger failed
-# or wrote a file that is not what it promises (see the FAILED notes).
+# (Debian: apt-get install -y libspdlog-dev); --write also needs python3 (the
+# chart bench/latency.svg, drawn by bench/chart.py). ALOG_INCLUDE_DIR /
+# ALOG_LIB_DIR override where alog.h and libalog.{a,so} are taken from
+# (default: include/ and target/release/ of this repository). Quill (header-only,
+# a benchmark peer, never part of alog) is built in when its headers are found:
+# QUILL_DIR/include/quill, QUILL_DIR defaulting to ../shared/peers/quill beside
+# the repository; without them its rows are skipped with a note. Exits non-zero
+# if a logger failed or wrote a file that is not what it promises (FAILED notes).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,7 +34,7 @@ rust=1
 bench_args=()
 invocation="bench/run.sh${*:+ $*}"
 
-usage() { sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,23s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -80,13 +84,24 @@ fi
 if ! pkg-config --exists spdlog; then
   log "spdlog not found by pkg-config (Debian: apt-get install -y libspdlog-dev)"; exit 1
 fi
+# Quill: header-only; -isystem keeps its headers out of -Wall -Wextra.
+quill_dir="${QUILL_DIR:-$root/../shared/peers/quill}"
+quill_flags=()
+quill_note=""
+if [ -f "$quill_dir/include/quill/Backend.h" ]; then
+  quill_flags=(-DALOG_BENCH_QUILL -isystem "$quill_dir/include")
+  log "Quill headers: $quill_dir/include"
+else
+  quill_note="Quill: not in this run (no Quill headers in QUILL_DIR or ../shared/peers/quill beside the repository)"
+  log "note: no Quill headers in $quill_dir/include (set QUILL_DIR to a Quill v12 source folder); the Quill rows are skipped"
+fi
 mkdir -p "$build"
 cxx="${CXX:-g++}"
-log "$cxx -std=c++17 -O2 latency.cpp"
+log "$cxx -std=c++17 -O2 latency.cpp${quill_flags[*]:+ (with Quill)}"
 # shellcheck disable=SC2046  # pkg-config output is meant to be word-split
-"$cxx" -std=c++17 -O2 -Wall -Wextra -I"$inc_dir" $(pkg-config --cflags spdlog) \
+"$cxx" -std=c++17 -O2 -Wall -Wextra -I"$inc_dir" $(pkg-config --cflags spdlog) ${quill_flags[@]+"${quill_flags[@]}"} \
   "$here/latency.cpp" -o "$build/latency" \
-  "${alog_link[@]}" $(pkg-config --libs spdlog)
+  "${alog_link[@]}" $(pkg-config --libs spdlog) -pthread
 
 # ---- machine
 model="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
@@ -126,7 +141,8 @@ report="$(cat <<EOF
 Date: ${date_utc}
 Machine: ${machine}; log files on ${fs} (${TMPDIR:-/tmp}); load average before the run: ${load}
 Source: ${commit}${rust_versions}
-Command: \`${invocation}\`
+Command: \`${invocation}\`${quill_note:+
+${quill_note}}
 
 ${tables}
 EOF
@@ -159,6 +175,13 @@ if [ "$write" = 1 ]; then
   fi
   section="$(mktemp)"
   printf '%s\n' "$report" >"$section"
+  python3 "$here/chart.py" "$section" "$here/latency.svg"
+  log "updated $here/latency.svg"
+  # The chart right under the header lines (the first blank line) of the report.
+  awk 'done || $0 != "" { print; next }
+       { print ""; print "![Latency percentiles per logger: p50, p99, p99.9 and max, log scale](latency.svg)";
+         print ""; done = 1 }' "$section" >"$section.md"
+  mv "$section.md" "$section"
   replace_block "$results" "$begin" "$end" "$section"
   log "updated $results"
 
@@ -169,9 +192,10 @@ if [ "$write" = 1 ]; then
     runs_text="median of ${runs} runs"
     [ "$runs" = 1 ] && runs_text="one run"
     {
-      printf 'Measured %s on a %s-CPU %s machine (%s), %s of `%s`.\n' \
-        "${date_utc%% *}" "${cpus}" "${model}" "${kernel}" "${runs_text}" "${invocation/ --write/}"
+      printf 'Measured %s on a %s-CPU %s machine (%s), %s of `%s`, load average before the run %s.\n' \
+        "${date_utc%% *}" "${cpus}" "${model}" "${kernel}" "${runs_text}" "${invocation/ --write/}" "${load}"
       cat "$summary"
+      printf '\n![Latency percentiles per logger: p50, p99, p99.9 and max, log scale](bench/latency.svg)\n'
       printf '\nAll tables, the targets, per-run values and how each logger is set up: [bench/RESULTS.md](bench/RESULTS.md).\n'
     } >"$section"
     replace_block "$readme" "$begin" "$end" "$section"

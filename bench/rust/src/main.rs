@@ -732,9 +732,9 @@ fn run_burst(a: &Args) {
     println!("rss_delta_kib {}", rss_peak - rss_before);
 }
 
-fn run_mt2(a: &Args) {
-    const THREADS: u64 = 2;
-    let per_thread = a.n / THREADS;
+/// `threads` producers (the mt2 and mt4 scenarios), n / threads calls each back to back.
+fn run_mt(a: &Args, threads: u64) {
+    let per_thread = a.n / threads;
     let rss_before = max_rss_kib();
     let mut bg = BackgroundCpu::start();
     let thread0 = clock_ns(libc::CLOCK_THREAD_CPUTIME_ID);
@@ -743,7 +743,7 @@ fn run_mt2(a: &Args) {
     let go = AtomicBool::new(false);
     // (start tick, stop tick, thread CPU ns, allocations) per producer
     let spans: Vec<(u64, u64, u64, u64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
+        let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let (lg, ready, go) = (&*lg, &ready, &go);
                 s.spawn(move || {
@@ -769,7 +769,7 @@ fn run_mt2(a: &Args) {
                 })
             })
             .collect();
-        while ready.load(Ordering::SeqCst) != THREADS as usize {
+        while ready.load(Ordering::SeqCst) != threads as usize {
             std::hint::spin_loop();
         }
         go.store(true, Ordering::Release);
@@ -795,12 +795,12 @@ fn run_mt2(a: &Args) {
         .iter()
         .map(|s| ns(s.1 - s.0) / per_thread as f64)
         .sum::<f64>()
-        / THREADS as f64;
+        / threads as f64;
     println!("caller_allocs {}", spans.iter().map(|s| s.3).sum::<u64>());
     println!("ns_per_call {per_call:.2}");
     println!(
         "wall_ns_per_call {:.2}",
-        ns(last_stop - first_start) / (per_thread * THREADS) as f64
+        ns(last_stop - first_start) / (per_thread * threads) as f64
     );
     println!("drain_s {:.6}", ns(t2 - c0) * 1e-9);
     println!("total_s {:.6}", ns(t2 - first_start) * 1e-9);
@@ -815,8 +815,11 @@ fn main() {
     match a.scenario.as_str() {
         "latency" => run_latency(&a),
         "burst" => run_burst(&a),
-        "mt2" => run_mt2(&a),
-        s => die(format_args!("unknown scenario '{s}' (latency, burst, mt2)")),
+        "mt2" => run_mt(&a, 2),
+        "mt4" => run_mt(&a, 4),
+        s => die(format_args!(
+            "unknown scenario '{s}' (latency, burst, mt2, mt4)"
+        )),
     }
     let _ = std::io::stdout().flush();
 }
