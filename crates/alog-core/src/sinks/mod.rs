@@ -1,10 +1,11 @@
 //! Where lines go: the console, callbacks, syslog (local, and RFC 5424 over the network:
-//! `net`), and files with their lifecycle (`file`). A sink takes formatted bytes and writes them; it does not know about the
+//! `net`), an OpenTelemetry Collector (`otlp`), and files with their lifecycle (`file`). A sink takes formatted bytes and writes them; it does not know about the
 //! queue, the writer's threads or the other sinks.
 //!
 //! It depends on `front` and `render`.
 
 pub mod file;
 pub(crate) mod net;
+pub(crate) mod otlp;
 pub mod syslog;
 pub(crate) mod target;

@@ -1,4 +1,4 @@
-//! Where formatted lines go: files, the console, callbacks and syslog.
+//! Where formatted lines go: files, the console, callbacks, syslog and OTLP.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::front::config::{BatchCallback, LineCallback, Stream};
 use crate::front::error::{Error, Result};
 use crate::sinks::file::rotate::FileSink;
+use crate::sinks::otlp::Otlp;
 use crate::sinks::syslog::Syslog;
 
 /// A sink's destination.
@@ -21,6 +22,8 @@ pub(crate) enum Target {
     /// One message per record, sent as the record is formatted (a datagram to the local
     /// daemon or a UDP receiver, an octet-counted frame to a TCP receiver).
     Syslog(Box<Syslog>),
+    /// Requests of many records (their `LogRecord` JSON objects) to an OTLP/HTTP receiver.
+    Otlp(Box<Otlp>),
 }
 
 impl std::fmt::Debug for Target {
@@ -31,6 +34,7 @@ impl std::fmt::Debug for Target {
             Target::Callback(_) => f.write_str("Callback"),
             Target::Batch(_) => f.write_str("Batch"),
             Target::Syslog(s) => write!(f, "Syslog({})", s.describe()),
+            Target::Otlp(o) => write!(f, "Otlp({})", o.addr()),
         }
     }
 }
@@ -63,6 +67,7 @@ impl Target {
             Target::Callback(_) => "callback".into(),
             Target::Batch(_) => "batch callback".into(),
             Target::Syslog(s) => format!("syslog at {}", s.describe()),
+            Target::Otlp(o) => o.addr().to_string(),
         }
     }
 
@@ -84,7 +89,7 @@ impl Target {
                 write_retrying(&mut io::stderr().lock(), buf, retries, on_error)
             }
             // Per-record targets: their lanes send each record (see `writer::lane`).
-            Target::Callback(_) | Target::Syslog(_) => (buf.len(), None),
+            Target::Callback(_) | Target::Syslog(_) | Target::Otlp(_) => (buf.len(), None),
             Target::Batch(cb) => {
                 let e = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(buf))) {
                     Ok(Ok(())) => return (buf.len(), None),
