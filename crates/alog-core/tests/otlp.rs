@@ -1,7 +1,7 @@
 //! The OTLP sink (`otlp=http://HOST:PORT`).
 //!
-//! Against a real OpenTelemetry Collector (the OTLP receiver and the contrib file exporter,
-//! built by `scripts/test-otlp.sh`, which sets `ALOG_OTELCOL` to the binary): exact counts
+//! Against a real OpenTelemetry Collector running the README's configuration (the OTLP
+//! receiver and the contrib file exporter, built by `scripts/test-otlp.sh`, which sets `ALOG_OTELCOL` to the binary): exact counts
 //! with each record's body, severity, attributes and `service.name` as the collector
 //! understood them; hostile field names and values; a collector restart in the middle. Those
 //! tests are skipped, with a note on stderr, when `ALOG_OTELCOL` is not set.
@@ -467,34 +467,25 @@ impl Collector {
         self.runs += 1;
         let out = self.dir.path().join(format!("out-{}.json", self.runs));
         let config = self.dir.path().join(format!("config-{}.yaml", self.runs));
-        std::fs::write(
-            &config,
-            format!(
-                "receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:{port}
-exporters:
-  file:
-    path: {out}
-    flush_interval: 50ms
-service:
-  telemetry:
-    metrics:
-      level: none
-    logs:
-      level: warn
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [file]
-",
-                port = self.port,
-                out = out.display()
-            ),
-        )
-        .unwrap();
+        // The README's configuration: only the port and the output file differ.
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .unwrap();
+        let conf = readme
+            .split("<!-- readme: otelcol config -->\n```yaml\n")
+            .nth(1)
+            .expect("the README's collector configuration")
+            .split("\n```")
+            .next()
+            .unwrap()
+            .replace("127.0.0.1:4318", &format!("127.0.0.1:{}", self.port))
+            .replace("/var/log/otel/alog.json", out.to_str().unwrap());
+        assert!(
+            conf.contains(&format!("endpoint: 127.0.0.1:{}", self.port)),
+            "{conf}"
+        );
+        assert!(conf.contains(out.to_str().unwrap()), "{conf}");
+        std::fs::write(&config, conf).unwrap();
         let log =
             std::fs::File::create(self.dir.path().join(format!("log-{}", self.runs))).unwrap();
         let child = Command::new(&self.bin)
