@@ -7,8 +7,9 @@
 //! tests are skipped, with a note on stderr, when `ALOG_OTELCOL` is not set.
 //!
 //! Against a small HTTP server in the test (always run): the request's JSON as sent, a 400
-//! counted failed with its status, 429 and 503 retried until delivered once, a server that
-//! closes each connection.
+//! counted failed with its status, 429 and 503 retried until delivered once over connections
+//! the server closes now and then, and a server that never answers holding up neither the
+//! file sink nor the caller (its records dropped after `stall_timeout_ms`, counted).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -387,6 +388,73 @@ fn busy_answers_are_retried_until_delivered_once() {
     assert_eq!(s.write_errors, 3, "{s:?}");
     let err = s.last_error.unwrap();
     assert!(err.contains("answered 503; retrying in"), "{err}");
+}
+
+#[test]
+fn a_collector_that_never_answers_holds_up_neither_the_file_nor_the_caller() {
+    // Accepts connections and reads, never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 65536];
+            while conn.read(&mut buf).unwrap_or(0) == 65536 {}
+            held.push(conn);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.log");
+    let log = Logger::builder()
+        .path(&file)
+        .set("otlp", &format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .set("stall_timeout_ms", "2000")
+        .unwrap()
+        .set("level", "trace")
+        .unwrap()
+        .build()
+        .unwrap();
+    const N: usize = 1000;
+    let start = Instant::now();
+    for i in 0..N {
+        numbered(&log, i);
+    }
+    // The file gets every record while the collector sits on its request.
+    let lines = loop {
+        let n = std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .lines()
+            .count();
+        if n == N || start.elapsed() > Duration::from_secs(10) {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(lines, N);
+    let s = otlp_stats(&log);
+    assert!(
+        start.elapsed() < Duration::from_millis(1500) && s.written == 0 && s.backlog > 0,
+        "{:?} {s:?}",
+        start.elapsed()
+    );
+    // After stall_timeout_ms the lane drops what waited, counted, and close returns.
+    log.close(None).unwrap();
+    let s = otlp_stats(&log);
+    assert_eq!(
+        (s.taken, s.written, s.dropped, s.failed),
+        (N as u64, 0, N as u64, 0)
+    );
+    assert!(
+        s.last_error
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("sink otlp took nothing for 2000 ms: dropped"),
+        "{s:?}"
+    );
+    let st = log.stats();
+    assert_eq!((st.written, st.dropped, st.failed), (0, N as u64, 0));
 }
 
 #[test]

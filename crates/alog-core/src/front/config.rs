@@ -1407,6 +1407,35 @@ mod tests {
     }
 
     #[test]
+    fn otlp_urls_take_a_host_a_port_and_an_optional_path() {
+        let url = |v: &str| parse_otlp("otlp", v).unwrap().map(|a| a.to_string());
+        assert_eq!(url("none"), None);
+        assert_eq!(
+            url("http://collector:4318").as_deref(),
+            Some("http://collector:4318/v1/logs")
+        );
+        assert_eq!(
+            url("http://127.0.0.1:4318/").as_deref(),
+            Some("http://127.0.0.1:4318/v1/logs")
+        );
+        assert_eq!(
+            url(" http://[::1]:4318/otlp/v1/logs?x=1 ").as_deref(),
+            Some("http://[::1]:4318/otlp/v1/logs?x=1")
+        );
+        let mut c = Config::default();
+        c.set("otlp", "http://collector:4318").unwrap();
+        c.set("otlp.service_name", "shop").unwrap();
+        c.set("otlp.level", "warn").unwrap();
+        c.set("otlp.overflow", "block").unwrap();
+        c.set("otlp.backlog", "64k").unwrap();
+        assert_eq!(c.otlp.as_ref().unwrap().host, "collector");
+        assert_eq!(c.otlp_service_name.as_deref(), Some("shop"));
+        assert_eq!(c.otlp_level, Some(Level::WARN));
+        assert_eq!(c.otlp_lane.overflow, LaneOverflow::Block);
+        assert_eq!(c.otlp_lane.backlog_bytes, 64 << 10);
+    }
+
+    #[test]
     fn validate_rejects_inconsistent_settings() {
         let mut c = Config::default();
         c.set("compress", "gzip").unwrap();
