@@ -420,7 +420,7 @@ pub struct Config {
     pub callbacks: Vec<CallbackSpec>,
     /// Sinks that take whole batches, in the logger's style and at its level.
     pub batch_callbacks: Vec<BatchCallback>,
-    /// Lanes of the console, syslog and callback sinks (file sinks always wait for the disk).
+    /// Lanes of the console, syslog, OTLP and callback sinks (file sinks always wait for the disk).
     pub console_lane: LaneConfig,
     pub syslog_lane: LaneConfig,
     pub otlp_lane: LaneConfig,

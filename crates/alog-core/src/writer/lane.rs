@@ -1,5 +1,5 @@
 //! Sink lanes: the writer hands each sink whose I/O can wait on something other than the
-//! local disk (the console, syslog, callbacks) its part of a batch through the sink's own
+//! local disk (the console, syslog, OTLP, callbacks) its part of a batch through the sink's own
 //! lane, a bounded backlog with its own failure state, written by a pool job of its own. A
 //! slow or stalled sink delays only its lane: the writer formats on, the other sinks keep
 //! their pace.
