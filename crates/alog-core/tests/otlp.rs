@@ -7,7 +7,7 @@
 //! tests are skipped, with a note on stderr, when `ALOG_OTELCOL` is not set.
 //!
 //! Against a small HTTP server in the test (always run): the request's JSON as sent, a 400
-//! counted failed with its status, 429 and 503 retried until delivered once over connections
+//! counted failed with its status, a partial success reported, 429 and 503 retried until delivered once over connections
 //! the server closes now and then, and a server that never answers holding up neither the
 //! file sink nor the caller (its records dropped after `stall_timeout_ms`, counted).
 
@@ -352,6 +352,31 @@ fn a_collector_answering_400_fails_the_records_with_the_status_in_last_error() {
     );
     let st = log.stats();
     assert_eq!((st.written, st.failed), (0, 10));
+}
+
+#[test]
+fn a_partial_success_is_reported_and_the_records_count_written() {
+    let server = Server::start(Box::new(|_| {
+        (
+            200,
+            r#"{"partialSuccess":{"rejectedLogRecords":"2","errorMessage":"too old"}}"#,
+            false,
+        )
+    }));
+    let log = open(&server.url(), &[]);
+    for i in 0..5 {
+        numbered(&log, i);
+    }
+    log.close(None).unwrap();
+    assert_eq!(server.requests.lock().unwrap().len(), 1);
+    let s = otlp_stats(&log);
+    assert_eq!((s.written, s.failed, s.write_errors), (5, 0, 1));
+    let err = s.last_error.unwrap();
+    assert!(
+        err.contains("took a request of 5 records but says it rejected 2 of them: ")
+            && err.contains("too old"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -13,7 +13,8 @@
 //! [`RESPONSE_TIMEOUT`] after the request went out); until then the sink answers
 //! `WouldBlock` and its lane tries again with backoff, so a slow or dead collector delays only
 //! this sink. Outcomes:
-//! - 2xx: the request's records are written.
+//! - 2xx: the request's records are written (a `partialSuccess` that rejected some is
+//!   reported: which ones it does not say).
 //! - 429, 5xx, no connection, a connection lost before the whole response came, no response
 //!   in time: the same request goes again, after [`MIN_RETRY`] doubling up to [`MAX_RETRY`];
 //!   each is reported (a write error, not a record's failure). Meanwhile records wait in the
@@ -323,6 +324,7 @@ impl Otlp {
         };
         let (status, close) = (resp.status, resp.close || eof);
         let said = snippet(resp.body);
+        let rejected = partially_rejected(resp.body);
         self.sent = 0;
         self.resp.clear();
         if close {
@@ -330,6 +332,13 @@ impl Otlp {
         }
         let records = self.req_records;
         if (200..300).contains(&status) {
+            if let Some(n) = rejected {
+                self.note = Some(Error::invalid(format!(
+                    "the OTLP collector {} took a request of {records} records but says it \
+                     rejected {n} of them{said}",
+                    self.addr
+                )));
+            }
             self.req_records = 0;
             self.backoff = MIN_RETRY;
             return Ok(Some(Reply::Delivered {
@@ -416,6 +425,20 @@ impl Otlp {
             wait.as_millis()
         )));
     }
+}
+
+/// How many records a 2xx answer says were rejected (OTLP's `partialSuccess`), when not 0.
+fn partially_rejected(body: &[u8]) -> Option<u64> {
+    const KEY: &[u8] = b"\"rejectedLogRecords\"";
+    let at = body.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let digits: Vec<u8> = body[at..]
+        .iter()
+        .skip_while(|&&b| b == b' ' || b == b':' || b == b'"')
+        .take_while(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
+    let n: u64 = std::str::from_utf8(&digits).ok()?.parse().ok()?;
+    (n > 0).then_some(n)
 }
 
 /// `: BODY` (its first 200 bytes, printable) or nothing for an empty body.
@@ -596,6 +619,22 @@ mod tests {
         assert_eq!(e, "status line \"SSH-2.0-OpenSSH\"");
         let e = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false);
         assert_eq!(e, Err("Content-Length \"x\"".into()));
+    }
+
+    #[test]
+    fn partial_success_counts_are_read() {
+        let b = br#"{"partialSuccess":{"rejectedLogRecords":"3","errorMessage":"x"}}"#;
+        assert_eq!(partially_rejected(b), Some(3));
+        assert_eq!(
+            partially_rejected(br#"{"partialSuccess":{"rejectedLogRecords": 12}}"#),
+            Some(12)
+        );
+        assert_eq!(partially_rejected(br#"{"partialSuccess":{}}"#), None);
+        assert_eq!(
+            partially_rejected(br#"{"partialSuccess":{"rejectedLogRecords":"0"}}"#),
+            None
+        );
+        assert_eq!(partially_rejected(b"{}"), None);
     }
 
     #[test]
