@@ -3,14 +3,15 @@
 # proxy (scripts/otelcol: the collector's OTLP receiver and the contrib file exporter, all at
 # release 0.161.0, pinned by go.sum) unless the cached binary under target/otelcol/ matches the
 # sources, then runs crates/alog-core/tests/otlp.rs with ALOG_OTELCOL pointing at it (without
-# it those tests are skipped). Exits non-zero on any failure. Needs Go >= 1.24 and cargo.
+# it those tests are skipped). Exits non-zero on any failure. Needs Go >= 1.26 (the collector
+# 0.161.0 modules ask for it) and cargo.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$HOME/.cargo/bin:$PATH:/usr/local/go/bin"
 
 if ! command -v go >/dev/null; then
-  echo "test-otlp.sh: go not found; install Go 1.24 or newer" >&2
+  echo "test-otlp.sh: go not found; install Go 1.26 or newer" >&2
   exit 1
 fi
 
