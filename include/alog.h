@@ -73,6 +73,12 @@
  *                      (k|m|g) of rows waiting                        default block, 4m
  *   sqlite.busy_timeout_ms  how long rows wait for a database another connection holds
  *                      locked before they count as failed             default 5000
+ *   otlp               none|http://HOST:PORT[/PATH]: an OpenTelemetry Collector's OTLP/HTTP
+ *                      receiver (JSON, no TLS; PATH default /v1/logs)  default none
+ *   otlp.level         OTLP sink's own level                         default the logger's
+ *   otlp.service_name  the service.name resource attribute           default basename of argv[0]
+ *   otlp.overflow, otlp.backlog   the OTLP sink's lane: drop|block when its backlog (bytes,
+ *                      k m g) is full                                default drop, 4m
  *   sync               true|false (ALOG_SYNC=1 in the environment forces true)  default false
  *   level_names        LEVEL=NAME,...: names printed for levels, e.g. 13=WARNING,21=CRITICAL
  *   multiline          escape|indent: text output prints a newline in a message or field
@@ -305,10 +311,11 @@ typedef struct alog_stats {
 // `taken == written + dropped + failed + backlog` once nothing is in flight.
 typedef struct alog_sink_stats {
   // `file` (the path given to `alog_open`), `file.NAME`, `console`, `syslog`, `sqlite`,
-  // `callback.N`, `batch_callback.N`; NUL-terminated, truncated to fit.
+  // `otlp`, `callback.N`, `batch_callback.N`; NUL-terminated, truncated to fit.
   char name[64];
   // Where it writes: a path, `stdout`, `stderr`, `syslog at PATH` (or at
-  // `udp://HOST:PORT`, `tcp://HOST:PORT`), `sqlite at PATH`, `callback`.
+  // `udp://HOST:PORT`, `tcp://HOST:PORT`), `sqlite at PATH`, the OTLP collector's URL
+  // (`http://HOST:PORT/v1/logs`), `callback`.
   char target[256];
   // Records handed to the sink (at or above its level).
   uint64_t taken;

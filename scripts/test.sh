@@ -56,6 +56,13 @@ bash scripts/test-python.sh
 step "Go binding: gofmt, go vet, go test -race, cgocheck2, a program outside the module"
 bash scripts/test-go.sh
 
+if command -v go >/dev/null || [ -x /usr/local/go/bin/go ]; then
+  step "OTLP: an OpenTelemetry Collector built from the Go module proxy (cached), the OTLP sink's tests against it"
+  bash scripts/test-otlp.sh
+else
+  echo "no Go toolchain: the OTLP sink's tests against a real collector are skipped"
+fi
+
 step "CMake: build, install, exported symbols, examples/cmake via find_package, add_subdirectory, FetchContent; pkg-config"
 bash scripts/test-cmake.sh
 

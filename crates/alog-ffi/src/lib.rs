@@ -158,10 +158,11 @@ pub struct alog_stats {
 #[derive(Debug, Clone, Copy)]
 pub struct alog_sink_stats {
     /// `file` (the path given to `alog_open`), `file.NAME`, `console`, `syslog`, `sqlite`,
-    /// `callback.N`, `batch_callback.N`; NUL-terminated, truncated to fit.
+    /// `otlp`, `callback.N`, `batch_callback.N`; NUL-terminated, truncated to fit.
     pub name: [c_char; 64],
     /// Where it writes: a path, `stdout`, `stderr`, `syslog at PATH` (or at
-    /// `udp://HOST:PORT`, `tcp://HOST:PORT`), `sqlite at PATH`, `callback`.
+    /// `udp://HOST:PORT`, `tcp://HOST:PORT`), `sqlite at PATH`, the OTLP collector's URL
+    /// (`http://HOST:PORT/v1/logs`), `callback`.
     pub target: [c_char; 256],
     /// Records handed to the sink (at or above its level).
     pub taken: u64,

@@ -60,7 +60,7 @@ fuzz_target!(|inp: Input| {
 
 fn one_line_each(rec: &RecordRef<'_>) {
     // multiline=indent: a newline only ever starts a continuation line indented by 4 spaces.
-    let mut f = Formatter::new(Style { format: Format::Text, pattern: None, json_keys: JsonKeys::default(), color: false, multiline: true, level_names: Vec::new(), rfc5424: false, local_time: false });
+    let mut f = Formatter::new(Style { format: Format::Text, pattern: None, json_keys: JsonKeys::default(), color: false, multiline: true, level_names: Vec::new(), rfc5424: false, otlp: false, local_time: false });
     let mut out = Vec::new();
     f.format(rec, &mut out);
     assert!(!out.contains(&b'\r'), "a carriage return in a record");
@@ -68,7 +68,7 @@ fn one_line_each(rec: &RecordRef<'_>) {
         assert!(out[i + 1..].starts_with(b"    "), "a continuation line without its indent");
     }
     for format in [Format::Text, Format::Json] {
-        let mut f = Formatter::new(Style { format, pattern: None, json_keys: JsonKeys::default(), color: format == Format::Text, multiline: false, level_names: Vec::new(), rfc5424: false, local_time: false });
+        let mut f = Formatter::new(Style { format, pattern: None, json_keys: JsonKeys::default(), color: format == Format::Text, multiline: false, level_names: Vec::new(), rfc5424: false, otlp: false, local_time: false });
         let mut out = Vec::new();
         f.format(rec, &mut out);
         assert!(!out.contains(&b'\n') && !out.contains(&b'\r'), "a record split into lines");

@@ -324,7 +324,7 @@ impl Logger {
     }
 
     /// Every sink's counters, in configuration order: the main file, `file.NAME` sinks, the
-    /// console, syslog, callbacks, batch callbacks.
+    /// console, syslog, OTLP, callbacks, batch callbacks.
     pub fn sink_stats(&self) -> Vec<SinkStats> {
         self.shared().sinks.iter().map(|c| c.snapshot()).collect()
     }

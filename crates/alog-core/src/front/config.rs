@@ -21,12 +21,14 @@
 //! | `syslog` | `none`, `local` (the daemon's `/dev/log`) or the path of a Unix datagram socket (RFC 3164); `udp://HOST:PORT` or `tcp://HOST:PORT` (RFC 5424; TCP with RFC 6587 octet counting) | `none` |
 //! | `syslog.level` / `.format` / `.pattern` | the syslog sink's level, format, pattern | the logger's level, `text`, `{msg}{fields}` (`{msg}` over the network: the fields are the structured data) |
 //! | `syslog.facility` / `syslog.ident` | `kern` `user` `mail` `daemon` ... `local0`..`local7` / the program name shown | `user` / the basename of `argv[0]` |
+//! | `otlp` | `none` or `http://HOST:PORT[/PATH]`: an OpenTelemetry Collector's OTLP/HTTP receiver (JSON; no TLS); PATH `/v1/logs` when absent | `none` |
+//! | `otlp.level` / `otlp.service_name` | the OTLP sink's level / the `service.name` resource attribute | the logger's level / the basename of `argv[0]` |
 //! | `console.color` | `auto` (when the stream is a terminal and `NO_COLOR` is unset) `always` `never`: level names in color, text format | `auto` |
 //! | `sqlite` | `none` or the path of a SQLite database: one row per record, each batch in one transaction (WAL mode) | `none` |
 //! | `sqlite.table` / `sqlite.level` | the table (created if absent; letters, digits, `_`) / the sink's level | `logs` / the logger's |
 //! | `sqlite.busy_timeout_ms` | how long rows wait for a database another connection holds locked before they count as failed, 0..=3600000 | `5000` |
-//! | `console.overflow` / `syslog.overflow` / `callback.overflow` / `sqlite.overflow` | `block` (wait for the sink) or `drop` (drop and count) when the sink's lane backlog is full | `drop` / `drop` / `block` / `block` |
-//! | `console.backlog` / `syslog.backlog` / `callback.backlog` / `sqlite.backlog` | bytes a sink's lane holds while the sink is slow (`k` `m` `g`), 0..=1g; 0: only the batch being written | `4m` |
+//! | `console.overflow` / `syslog.overflow` / `otlp.overflow` / `callback.overflow` / `sqlite.overflow` | `block` (wait for the sink) or `drop` (drop and count) when the sink's lane backlog is full | `drop` / `drop` / `drop` / `block` / `block` |
+//! | `console.backlog` / `syslog.backlog` / `otlp.backlog` / `callback.backlog` / `sqlite.backlog` | bytes a sink's lane holds while the sink is slow (`k` `m` `g`), 0..=1g; 0: only the batch being written | `4m` |
 //! | `stall_timeout_ms` | a `drop` lane whose sink accepts nothing for this long drops what waited longer (counted), 1..=3600000 | `1000` |
 //! | `sync` | `true` `false` (`ALOG_SYNC=1` forces `true`) | `false` |
 //! | `level_names` | `LEVEL=NAME,...`: names printed for levels, e.g. `13=WARNING,21=CRITICAL` | the built-in names |
@@ -301,46 +303,7 @@ fn parse_syslog(key: &str, value: &str) -> Result<Option<SyslogAddr>> {
         "udp" => false,
         other => return Err(why(format!("unknown scheme {other}"))),
     };
-    let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
-        let Some((host, after)) = inner.split_once(']') else {
-            return Err(why("unclosed [".into()));
-        };
-        let Some(port) = after.strip_prefix(':') else {
-            return Err(why("no :PORT".into()));
-        };
-        if host.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(why(format!("{host} in brackets is not an IPv6 address")));
-        }
-        (host, port)
-    } else {
-        if rest.is_empty() {
-            return Err(why("no host".into()));
-        }
-        let Some((host, port)) = rest.rsplit_once(':') else {
-            return Err(why("no :PORT".into()));
-        };
-        if host.contains(':') {
-            return Err(why(format!(
-                "an IPv6 address is written in brackets: [{host}]"
-            )));
-        }
-        (host, port)
-    };
-    if host.is_empty() {
-        return Err(why("no host".into()));
-    }
-    if port.is_empty() {
-        return Err(why("no :PORT".into()));
-    }
-    let bad_host = |b: u8| b.is_ascii_whitespace() || b.is_ascii_control() || b"/?#@".contains(&b);
-    if host.bytes().any(bad_host) {
-        return Err(why(format!("{host:?} is not a host name")));
-    }
-    let port = match port.parse::<u16>() {
-        Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => p,
-        _ => return Err(why(format!("port {port} is not 1..65535"))),
-    };
-    let host = host.to_string();
+    let (host, port) = parse_host_port(rest, &why)?;
     Ok(Some(if tcp {
         SyslogAddr::Tcp { host, port }
     } else {
@@ -365,6 +328,9 @@ pub struct Style {
     /// Every line starts with RFC 5424's MSGID and STRUCTURED-DATA made from the record's
     /// fields and source (the network syslog sink; see `render::sd`).
     pub rfc5424: bool,
+    /// Every line is an OTLP `LogRecord` in the protobuf JSON mapping (the OTLP sink; see
+    /// `render::otlp_json`); the format and pattern do not apply.
+    pub otlp: bool,
     /// `{ts}` and JSON's `ts` in local time with the UTC offset (`time_zone=local`).
     pub local_time: bool,
 }
@@ -435,6 +401,11 @@ pub struct Config {
     pub syslog_facility: u8,
     /// `None`: the basename of `argv[0]`.
     pub syslog_ident: Option<String>,
+    /// Where the OTLP sink sends (`None`: no OTLP sink).
+    pub otlp: Option<OtlpAddr>,
+    pub otlp_level: Option<Level>,
+    /// `None`: the basename of `argv[0]`.
+    pub otlp_service_name: Option<String>,
     /// Records at or above this level wake the writer to write everything queued at once.
     pub flush_on: Option<Level>,
     /// `flush_on_signal`: the signals (bit n = signal n) whose handler writes every open
@@ -468,10 +439,11 @@ pub struct Config {
     pub sqlite_level: Option<Level>,
     /// How long rows wait for a database that another connection holds locked.
     pub sqlite_busy_timeout: Duration,
-    /// Lanes of the console, syslog, callback and SQLite sinks (file sinks always wait for
-    /// the disk).
+    /// Lanes of the console, syslog, OTLP, callback and SQLite sinks (file sinks always wait
+    /// for the disk).
     pub console_lane: LaneConfig,
     pub syslog_lane: LaneConfig,
+    pub otlp_lane: LaneConfig,
     pub callback_lane: LaneConfig,
     pub sqlite_lane: LaneConfig,
     /// How long a `drop` lane's sink may accept nothing before what waited longer is dropped.
@@ -524,6 +496,9 @@ impl Default for Config {
             syslog_pattern: None,
             syslog_facility: 1,
             syslog_ident: None,
+            otlp: None,
+            otlp_level: None,
+            otlp_service_name: None,
             flush_on: None,
             flush_on_signal: 0,
             local_time: false,
@@ -546,6 +521,7 @@ impl Default for Config {
             sqlite_busy_timeout: Duration::from_millis(5000),
             console_lane: LaneConfig::new(LaneOverflow::Drop),
             syslog_lane: LaneConfig::new(LaneOverflow::Drop),
+            otlp_lane: LaneConfig::new(LaneOverflow::Drop),
             callback_lane: LaneConfig::new(LaneOverflow::Block),
             sqlite_lane: LaneConfig::new(LaneOverflow::Block),
             stall_timeout: Duration::from_millis(1000),
@@ -580,6 +556,120 @@ pub const FACILITIES: [(&str, u8); 20] = [
     ("local6", 22),
     ("local7", 23),
 ];
+
+/// `HOST:PORT` of a receiver's URL (HOST a name, an IPv4 address or an IPv6 address in
+/// brackets; PORT 1..65535); `why` makes the error.
+fn parse_host_port(rest: &str, why: &dyn Fn(String) -> Error) -> Result<(String, u16)> {
+    let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
+        let Some((host, after)) = inner.split_once(']') else {
+            return Err(why("unclosed [".into()));
+        };
+        let Some(port) = after.strip_prefix(':') else {
+            return Err(why("no :PORT".into()));
+        };
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(why(format!("{host} in brackets is not an IPv6 address")));
+        }
+        (host, port)
+    } else {
+        if rest.is_empty() {
+            return Err(why("no host".into()));
+        }
+        let Some((host, port)) = rest.rsplit_once(':') else {
+            return Err(why("no :PORT".into()));
+        };
+        if host.contains(':') {
+            return Err(why(format!(
+                "an IPv6 address is written in brackets: [{host}]"
+            )));
+        }
+        (host, port)
+    };
+    if host.is_empty() {
+        return Err(why("no host".into()));
+    }
+    if port.is_empty() {
+        return Err(why("no :PORT".into()));
+    }
+    let bad_host = |b: u8| b.is_ascii_whitespace() || b.is_ascii_control() || b"/?#@".contains(&b);
+    if host.bytes().any(bad_host) {
+        return Err(why(format!("{host:?} is not a host name")));
+    }
+    let port = match port.parse::<u16>() {
+        Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => p,
+        _ => return Err(why(format!("port {port} is not 1..65535"))),
+    };
+    Ok((host.to_string(), port))
+}
+
+/// Where the OTLP sink sends its records (the `otlp` key): `http://HOST:PORT[/PATH]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OtlpAddr {
+    pub host: String,
+    pub port: u16,
+    /// The request path, `/v1/logs` unless the URL names one.
+    pub path: String,
+}
+
+impl fmt::Display for OtlpAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "http://[{}]:{}{}", self.host, self.port, self.path)
+        } else {
+            write!(f, "http://{}:{}{}", self.host, self.port, self.path)
+        }
+    }
+}
+
+/// What the `otlp` key accepts, for its error messages.
+const OTLP_ACCEPTED: &str = "none or http://HOST:PORT[/PATH] (an OTLP/HTTP receiver)";
+
+/// The `otlp` key: `none` or `http://HOST:PORT[/PATH]` (PATH `/v1/logs` when absent).
+fn parse_otlp(key: &str, value: &str) -> Result<Option<OtlpAddr>> {
+    let v = value.trim();
+    if v == "none" {
+        return Ok(None);
+    }
+    let why = |why: String| {
+        Error::invalid(format!(
+            "invalid value {value:?} for {key}: {why} (expected {OTLP_ACCEPTED})"
+        ))
+    };
+    let Some((scheme, rest)) = v.split_once("://") else {
+        return Err(bad(key, value, OTLP_ACCEPTED));
+    };
+    match scheme {
+        "http" => {}
+        "https" => {
+            return Err(why(
+                "alog does not speak TLS: send to a collector on this machine or network over \
+                 http://"
+                    .into(),
+            ))
+        }
+        other => return Err(why(format!("unknown scheme {other}"))),
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if path
+        .bytes()
+        .any(|b| !(0x21..=0x7e).contains(&b) || b == b'#')
+    {
+        return Err(why(format!("{path:?} is not a plain request path")));
+    }
+    let (host, port) = parse_host_port(authority, &why)?;
+    let path = if path.is_empty() || path == "/" {
+        DEFAULT_OTLP_PATH.to_string()
+    } else {
+        path.to_string()
+    };
+    Ok(Some(OtlpAddr { host, port, path }))
+}
+
+/// The OTLP/HTTP path of logs.
+pub const DEFAULT_OTLP_PATH: &str = "/v1/logs";
 
 fn bad(key: &str, value: &str, accepted: &str) -> Error {
     Error::invalid(format!(
@@ -782,10 +872,15 @@ pub const KEYS: &[&str] = &[
     "syslog.pattern",
     "syslog.facility",
     "syslog.ident",
+    "otlp",
+    "otlp.level",
+    "otlp.service_name",
     "console.overflow",
     "console.backlog",
     "syslog.overflow",
     "syslog.backlog",
+    "otlp.overflow",
+    "otlp.backlog",
     "callback.overflow",
     "callback.backlog",
     "sqlite",
@@ -992,6 +1087,11 @@ impl Config {
                 self.syslog_facility = parse_enum(key, value, &FACILITIES)?
             }
             "syslog.ident" => self.syslog_ident = Some(value.to_string()),
+            "otlp" => self.otlp = parse_otlp(key, value)?,
+            "otlp.level" => self.otlp_level = Some(parse_level(key, value)?),
+            "otlp.service_name" => self.otlp_service_name = Some(value.to_string()),
+            "otlp.overflow" => self.otlp_lane.overflow = parse_lane_overflow(key, value)?,
+            "otlp.backlog" => self.otlp_lane.backlog_bytes = parse_backlog(key, value)?,
             "console.level" => self.console_level = Some(parse_level(key, value)?),
             "console.format" => self.console_format = Some(parse_format(key, value)?),
             "console.color" => {
@@ -1177,6 +1277,7 @@ impl Config {
             multiline: self.multiline,
             level_names: self.level_names.clone(),
             rfc5424: false,
+            otlp: false,
             local_time: self.local_time,
         }
     }
@@ -1373,6 +1474,35 @@ mod tests {
         );
         c.set("max_age", "0").unwrap();
         assert_eq!(c.lifecycle.max_age, None);
+    }
+
+    #[test]
+    fn otlp_urls_take_a_host_a_port_and_an_optional_path() {
+        let url = |v: &str| parse_otlp("otlp", v).unwrap().map(|a| a.to_string());
+        assert_eq!(url("none"), None);
+        assert_eq!(
+            url("http://collector:4318").as_deref(),
+            Some("http://collector:4318/v1/logs")
+        );
+        assert_eq!(
+            url("http://127.0.0.1:4318/").as_deref(),
+            Some("http://127.0.0.1:4318/v1/logs")
+        );
+        assert_eq!(
+            url(" http://[::1]:4318/otlp/v1/logs?x=1 ").as_deref(),
+            Some("http://[::1]:4318/otlp/v1/logs?x=1")
+        );
+        let mut c = Config::default();
+        c.set("otlp", "http://collector:4318").unwrap();
+        c.set("otlp.service_name", "shop").unwrap();
+        c.set("otlp.level", "warn").unwrap();
+        c.set("otlp.overflow", "block").unwrap();
+        c.set("otlp.backlog", "64k").unwrap();
+        assert_eq!(c.otlp.as_ref().unwrap().host, "collector");
+        assert_eq!(c.otlp_service_name.as_deref(), Some("shop"));
+        assert_eq!(c.otlp_level, Some(Level::WARN));
+        assert_eq!(c.otlp_lane.overflow, LaneOverflow::Block);
+        assert_eq!(c.otlp_lane.backlog_bytes, 64 << 10);
     }
 
     #[test]

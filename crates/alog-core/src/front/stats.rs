@@ -127,11 +127,12 @@ impl Counters {
 /// A snapshot of one sink's counters. Counts are of records (lines) unless named bytes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SinkStats {
-    /// The sink's name: `file`, `file.NAME`, `console`, `syslog`, `sqlite`, `callback.N`,
-    /// `batch_callback.N`.
+    /// The sink's name: `file`, `file.NAME`, `console`, `syslog`, `sqlite`, `otlp`,
+    /// `callback.N`, `batch_callback.N`.
     pub name: String,
     /// Where it writes: a path, `stdout`, `syslog at PATH` (or at `udp://HOST:PORT`,
-    /// `tcp://HOST:PORT`), `sqlite at PATH`, `callback`.
+    /// `tcp://HOST:PORT`), `sqlite at PATH`, the OTLP collector's URL
+    /// (`http://HOST:PORT/v1/logs`), `callback`.
     pub target: String,
     /// Records handed to the sink (those at or above its level).
     pub taken: u64,

@@ -124,6 +124,12 @@ impl Formatter {
 
     /// Appends the record's line, without the newline.
     pub fn format(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        if self.style.otlp {
+            let name = level_name_in(&self.style.level_names, r.level);
+            let now = crate::front::time::now_ns();
+            let (keys, scratch) = (&mut self.keys, &mut self.scratch);
+            return crate::render::otlp_json::log_record(r, name, now, out, keys, scratch);
+        }
         if self.style.rfc5424 {
             crate::render::sd::msgid_and_sd(r, out, &mut self.scratch);
         }
@@ -145,10 +151,7 @@ impl Formatter {
 
     /// The printed name of `level`: the configured one (`level_names`) or the built-in one.
     fn level_name(&self, level: Level) -> &[u8] {
-        match self.style.level_names.get(usize::from(level.number() - 1)) {
-            Some(n) => n.as_bytes(),
-            None => level.name().as_bytes(),
-        }
+        level_name_in(&self.style.level_names, level)
     }
 
     fn text(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
@@ -320,6 +323,14 @@ impl Formatter {
                 other => scalar(other, out, true),
             }
         });
+    }
+}
+
+/// The printed name of `level` in `names` (one per level 1..=24; empty: the built-in names).
+fn level_name_in(names: &[String], level: Level) -> &[u8] {
+    match names.get(usize::from(level.number() - 1)) {
+        Some(n) => n.as_bytes(),
+        None => level.name().as_bytes(),
     }
 }
 
@@ -1008,6 +1019,7 @@ mod tests {
             multiline: false,
             level_names: Vec::new(),
             rfc5424: false,
+            otlp: false,
             local_time: false,
         }
     }
@@ -1322,6 +1334,7 @@ mod tests {
             multiline: false,
             level_names: Vec::new(),
             rfc5424: false,
+            otlp: false,
             local_time: false,
         };
         let r = RecordRef {
@@ -1350,6 +1363,7 @@ mod tests {
                 multiline: false,
                 level_names: Vec::new(),
                 rfc5424: false,
+                otlp: false,
                 local_time: false,
             };
             let r = RecordRef {

@@ -1,6 +1,7 @@
 //! Where lines go: the console, callbacks, syslog (local, and RFC 5424 over the network:
-//! `net`), a SQLite table (rows, not lines; the `sqlite` feature), and files with their
-//! lifecycle (`file`). A sink takes formatted bytes and writes them; it does not know about the
+//! `net`), a SQLite table (rows, not lines; the `sqlite` feature), an OpenTelemetry Collector
+//! (`otlp`), and files with their lifecycle (`file`). A sink takes formatted bytes and writes
+//! them; it does not know about the
 //! queue, the writer's threads or the other sinks.
 //!
 //! It depends on `front` and `render`.
@@ -9,5 +10,6 @@ pub mod file;
 pub(crate) mod net;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+pub(crate) mod otlp;
 pub mod syslog;
 pub(crate) mod target;

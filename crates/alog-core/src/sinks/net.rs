@@ -392,29 +392,15 @@ impl Tcp {
             if c.connected {
                 return true;
             }
-            let mut p = libc::pollfd {
-                fd: c.stream.as_raw_fd(),
-                events: libc::POLLOUT,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd, no waiting.
-            let ready = unsafe { libc::poll(&mut p, 1, 0) } > 0;
-            let err = if !ready {
-                if now.duration_since(c.started) < CONNECT_TIMEOUT {
-                    return false;
+            let err = match connect_done(&c.stream, now.duration_since(c.started)) {
+                Ok(false) => return false,
+                Ok(true) => {
+                    c.connected = true;
+                    self.tried = 0;
+                    self.backoff = MIN_RECONNECT;
+                    return true;
                 }
-                io::Error::new(io::ErrorKind::TimedOut, "connection timed out")
-            } else {
-                match c.stream.take_error() {
-                    Ok(None) if c.stream.peer_addr().is_ok() => {
-                        c.connected = true;
-                        self.tried = 0;
-                        self.backoff = MIN_RECONNECT;
-                        return true;
-                    }
-                    Ok(None) => io::Error::new(io::ErrorKind::NotConnected, "not connected"),
-                    Ok(Some(e)) | Err(e) => e,
-                }
+                Err(e) => e,
             };
             let to = c.addr;
             self.conn = None;
@@ -452,7 +438,7 @@ impl Tcp {
 
 /// Whether the receiver still has the connection open: a peek that finds the end of the
 /// stream (or an error) says it closed it.
-fn alive(s: &TcpStream) -> io::Result<()> {
+pub(crate) fn alive(s: &TcpStream) -> io::Result<()> {
     let mut b = [0u8; 1];
     // SAFETY: a one-byte buffer valid for writing.
     let r = unsafe {
@@ -479,8 +465,35 @@ fn alive(s: &TcpStream) -> io::Result<()> {
     }
 }
 
+/// Whether the connection of `stream` (from [`connect_nonblocking`], under way for
+/// `elapsed`) is made: `Ok(false)` while under way; an error when it failed or took
+/// [`CONNECT_TIMEOUT`]. Never waits.
+pub(crate) fn connect_done(stream: &TcpStream, elapsed: Duration) -> io::Result<bool> {
+    let mut p = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    let ready = unsafe { libc::poll(&mut p, 1, 0) } > 0;
+    if !ready {
+        if elapsed < CONNECT_TIMEOUT {
+            return Ok(false);
+        }
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "connection timed out",
+        ));
+    }
+    match stream.take_error() {
+        Ok(None) if stream.peer_addr().is_ok() => Ok(true),
+        Ok(None) => Err(io::Error::new(io::ErrorKind::NotConnected, "not connected")),
+        Ok(Some(e)) | Err(e) => Err(e),
+    }
+}
+
 /// A non-blocking TCP socket connecting (or already connected) to `to`.
-fn connect_nonblocking(to: &SocketAddr) -> io::Result<TcpStream> {
+pub(crate) fn connect_nonblocking(to: &SocketAddr) -> io::Result<TcpStream> {
     // SAFETY: zeroed sockaddr structures are valid; each is filled before use.
     let (family, storage, len) = unsafe {
         let mut storage: libc::sockaddr_storage = std::mem::zeroed();

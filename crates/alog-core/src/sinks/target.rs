@@ -1,4 +1,4 @@
-//! Where formatted lines go: files, the console, callbacks, syslog and SQLite.
+//! Where formatted lines go: files, the console, callbacks, syslog, SQLite and OTLP.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::front::config::{BatchCallback, Config, LineCallback, Stream};
 use crate::front::error::{Error, Result};
 use crate::sinks::file::rotate::FileSink;
+use crate::sinks::otlp::Otlp;
 use crate::sinks::syslog::Syslog;
 
 /// A sink's destination.
@@ -24,6 +25,8 @@ pub(crate) enum Target {
     /// One row per record, each batch in one transaction (its lane sends the rows).
     #[cfg(feature = "sqlite")]
     Sqlite(Box<crate::sinks::sqlite::Sqlite>),
+    /// Requests of many records (their `LogRecord` JSON objects) to an OTLP/HTTP receiver.
+    Otlp(Box<Otlp>),
 }
 
 impl std::fmt::Debug for Target {
@@ -36,6 +39,7 @@ impl std::fmt::Debug for Target {
             Target::Syslog(s) => write!(f, "Syslog({})", s.describe()),
             #[cfg(feature = "sqlite")]
             Target::Sqlite(s) => write!(f, "Sqlite({})", s.path().display()),
+            Target::Otlp(o) => write!(f, "Otlp({})", o.addr()),
         }
     }
 }
@@ -103,6 +107,7 @@ impl Target {
             Target::Syslog(s) => format!("syslog at {}", s.describe()),
             #[cfg(feature = "sqlite")]
             Target::Sqlite(s) => format!("sqlite at {}", s.path().display()),
+            Target::Otlp(o) => o.addr().to_string(),
         }
     }
 
@@ -124,7 +129,7 @@ impl Target {
                 write_retrying(&mut io::stderr().lock(), buf, retries, on_error)
             }
             // Per-record targets: their lanes send each record (see `writer::lane`).
-            Target::Callback(_) | Target::Syslog(_) => (buf.len(), None),
+            Target::Callback(_) | Target::Syslog(_) | Target::Otlp(_) => (buf.len(), None),
             #[cfg(feature = "sqlite")]
             Target::Sqlite(_) => (buf.len(), None),
             Target::Batch(cb) => {

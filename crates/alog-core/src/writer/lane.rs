@@ -1,5 +1,5 @@
 //! Sink lanes: the writer hands each sink whose I/O can wait on something other than the
-//! local disk (the console, syslog, callbacks) its part of a batch through the sink's own
+//! local disk (the console, syslog, OTLP, callbacks) its part of a batch through the sink's own
 //! lane, a bounded backlog with its own failure state, written by a pool job of its own. A
 //! slow or stalled sink delays only its lane: the writer formats on, the other sinks keep
 //! their pace.
@@ -28,6 +28,7 @@ use crate::front::config::{LaneConfig, LaneOverflow, Stream};
 use crate::front::error::Error;
 use crate::front::level::Level;
 use crate::front::stats::{Counters, SinkCounters};
+use crate::sinks::otlp::Reply;
 use crate::sinks::target::Target;
 use crate::writer::pool::{self, Job, Next, Sched};
 use crate::writer::shared::{lock, wait_until, Shared};
@@ -499,6 +500,42 @@ impl Lane {
                             let what = format!("sending to syslog at {}", sys.describe());
                             self.report(&s, Error::io(what, e));
                         }
+                    }
+                }
+                Progress::Done
+            }
+            Out::Other(Target::Otlp(o)) => {
+                while c.next < c.lines.len() {
+                    let mut start = if c.next == 0 {
+                        0
+                    } else {
+                        c.lines[c.next - 1].end
+                    };
+                    let records: Vec<&[u8]> = c.lines[c.next..]
+                        .iter()
+                        .map(|l| {
+                            let r = &c.bytes[start..l.end - 1];
+                            start = l.end;
+                            r
+                        })
+                        .collect();
+                    let sent = o.send(&records);
+                    // A refused connection, a 503: counted, reported; the request goes again.
+                    if let Some(note) = o.take_note() {
+                        self.write_error(&s);
+                        self.report(&s, note);
+                    }
+                    match sent {
+                        Ok(Reply::Delivered { records, bytes }) => {
+                            Counters::add(&self.counters.bytes_written, bytes as u64);
+                            c.settle(c.next + records, WRITTEN, &self.counters);
+                        }
+                        Ok(Reply::Rejected { records, error }) => {
+                            self.write_error(&s);
+                            c.settle(c.next + records, FAILED, &self.counters);
+                            self.report(&s, error);
+                        }
+                        Err(_) => return Progress::WouldBlock,
                     }
                 }
                 Progress::Done

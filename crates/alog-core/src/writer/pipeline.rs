@@ -184,6 +184,7 @@ impl Pipeline {
             multiline: base.multiline,
             level_names: base.level_names.clone(),
             rfc5424: false,
+            otlp: false,
             local_time: base.local_time,
         };
         let stall = cfg.stall_timeout;
@@ -245,6 +246,19 @@ impl Pipeline {
                 ..with(None, None)
             };
             p.add("sqlite".into(), out, cfg.sqlite_level, style);
+        }
+        if let Some(addr) = &cfg.otlp {
+            let service = cfg
+                .otlp_service_name
+                .clone()
+                .unwrap_or_else(crate::sinks::syslog::default_ident);
+            let o = crate::sinks::otlp::Otlp::open(addr, &service)?;
+            // Each line is the record's OTLP LogRecord; format and pattern do not apply.
+            let mut style = with(Some(Format::Json), None);
+            style.pattern = None;
+            style.otlp = true;
+            let out = lane(Target::Otlp(Box::new(o)), cfg.otlp_lane, "otlp".into());
+            p.add("otlp".into(), out, cfg.otlp_level, style);
         }
         for (i, c) in cfg.callbacks.iter().enumerate() {
             let name = format!("callback.{i}");
