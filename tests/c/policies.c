@@ -356,13 +356,16 @@ static void test_block_forever(const char *dir)
     printf("policies: block (forever) ok\n");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* valgrind serializes the threads: a flood there measures valgrind's scheduler. */
+    const int flood = !(argc > 1 && strcmp(argv[1], "no-flood") == 0);
     char *dir = make_tmpdir("policies");
     watchdog(120, "policies"); /* a policy blocking where it must not */
     test_drop_newest(dir, "drop_newest");
     test_drop_newest(dir, "warn");
-    test_warn_sustained(dir);
+    if (flood)
+        test_warn_sustained(dir);
     test_drop_oldest(dir);
     test_block_timeout(dir);
     test_block_forever(dir);

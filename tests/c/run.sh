@@ -66,7 +66,7 @@ cases() {
         echo "roundtrip roundtrip"
         echo "threads-2x20k threads 2 20000"
         echo "threads-4x20k threads 4 20000"
-        echo "policies policies"
+        echo "policies policies no-flood"
         echo "badinput badinput"
         echo "concurrent_close concurrent_close 10"
         # Without the sites case: a child forked while the registrar thread is inside

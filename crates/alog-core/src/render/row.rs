@@ -75,6 +75,7 @@ mod tests {
             level_names: Vec::new(),
             rfc5424: false,
             local_time: false,
+            otlp: false,
         }
     }
 

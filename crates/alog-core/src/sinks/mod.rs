@@ -8,8 +8,8 @@
 
 pub mod file;
 pub(crate) mod net;
+pub(crate) mod otlp;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
-pub(crate) mod otlp;
 pub mod syslog;
 pub(crate) mod target;
