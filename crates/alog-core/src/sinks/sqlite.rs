@@ -38,9 +38,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
-use crate::api::logger::NO_TIMESTAMP;
 use crate::front::level::Level;
 use crate::front::time::TsPrinter;
+use crate::front::time::NO_TIMESTAMP;
 use crate::render::row::Row;
 use crate::sinks::file::safe;
 

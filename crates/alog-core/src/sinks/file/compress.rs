@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::front::config::Compress;
-use crate::read::reader::decode_open;
 use crate::sinks::file::crypt::{Key, Sealer, MAGIC};
+use crate::sinks::file::decode::decode_open;
 use crate::sinks::file::naming::Codec;
 use crate::sinks::file::safe;
 
@@ -458,7 +458,8 @@ mod tests {
             let dst = compress_file(&src, how, key, 0o600).unwrap();
             assert!(!src.exists());
             let mut out = Vec::new();
-            let r = crate::read::reader::decode_file(&dst, key, &mut out, &mut |_| {}).unwrap();
+            let r =
+                crate::sinks::file::decode::decode_file(&dst, key, &mut out, &mut |_| {}).unwrap();
             assert_eq!(out, text);
             assert_eq!(r.codec, Some(codec_of(how)));
             assert_eq!(r.encrypted, key.is_some());

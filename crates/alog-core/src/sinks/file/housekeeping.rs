@@ -112,7 +112,10 @@ impl std::io::Write for Tally {
 
 impl Worker {
     fn report(&mut self, e: Error) {
-        crate::writer::shared::lock(&self.errors).push(e);
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(e);
     }
 
     fn report_once(&mut self, path: &Path, what: std::io::Error) {
@@ -170,15 +173,24 @@ impl Worker {
     }
 
     /// Decodes `path` into `tally`; `None` if it cannot be read at all.
-    fn tally(&self, path: &Path, tally: &mut Tally) -> Option<crate::read::reader::FileReport> {
-        crate::read::reader::decode_file(path, self.settings.key.as_deref(), tally, &mut |_| {})
-            .ok()
+    fn tally(
+        &self,
+        path: &Path,
+        tally: &mut Tally,
+    ) -> Option<crate::sinks::file::decode::FileReport> {
+        crate::sinks::file::decode::decode_file(
+            path,
+            self.settings.key.as_deref(),
+            tally,
+            &mut |_| {},
+        )
+        .ok()
     }
 
     /// Whether a file that decodes to nothing is a copy cut short before its first output:
     /// a compressed stream that just stops, or a file that ends inside its first encrypted
     /// chunk. Corrupt data (not a stream alog writes) is not.
-    fn cut_at_start(r: &crate::read::reader::FileReport) -> bool {
+    fn cut_at_start(r: &crate::sinks::file::decode::FileReport) -> bool {
         let torn_first_chunk = crate::sinks::file::crypt::Problem::Truncated {
             offset: 0,
             len: r.bytes_in,
@@ -409,7 +421,9 @@ impl Housekeeper {
     pub fn rotated(&mut self, path: PathBuf) {
         if self.forget_if_forked() {
             if let Err(e) = self.spawn() {
-                crate::writer::shared::lock(&self.errors)
+                self.errors
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
                     .push(Error::io("cannot start the alog-files thread", e));
             }
         }

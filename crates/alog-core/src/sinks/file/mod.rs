@@ -4,6 +4,7 @@
 
 pub(crate) mod compress;
 pub mod crypt;
+pub mod decode;
 pub(crate) mod housekeeping;
 pub(crate) mod lockfile;
 pub mod naming;
