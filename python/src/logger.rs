@@ -51,6 +51,20 @@ pub struct Logger {
     pub(crate) context: Context,
 }
 
+/// The binding's own defaults, set before the user's keywords (which override them). Every
+/// way of opening a logger from Python (`Logger`, `Handler`, `alog.aio`, `alog.logxpy`) comes
+/// through [`Logger::new`], so these hold for all of them.
+const PYTHON_DEFAULTS: [(&str, &str); 2] = [
+    // Python's logging contract: a multi-line message or traceback keeps its lines in text
+    // output (continuation lines indented; `multiline="escape"` prints them as \n).
+    ("multiline", "indent"),
+    // A process ended by SIGTERM with the default disposition (`kill`, systemd, Kubernetes,
+    // `multiprocessing.Pool.terminate()`) writes what is queued before it dies, as
+    // `logging.FileHandler` would have; Python's own SIGINT handling already exits through
+    // `atexit`. `flush_on_signal="none"` turns it off.
+    ("flush_on_signal", "term"),
+];
+
 /// Sets configuration keywords: `key=value`, and a mapping as the value of `key` stands for
 /// its members as dotted keys (`file={"full": {"path": p}}` is `file.full.path=p`), so that
 /// `dictConfig`, whose keys must be identifiers, can give every key; the members of a mapping
@@ -433,9 +447,9 @@ impl Logger {
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut c = Config::default();
-        // Python's logging contract: a multi-line message or traceback keeps its lines in text
-        // output (continuation lines indented; `multiline="escape"` prints them as \n).
-        c.set("multiline", "indent").map_err(py_err)?;
+        for (key, value) in PYTHON_DEFAULTS {
+            c.set(key, value).map_err(py_err)?;
+        }
         if let Some(cfg) = config {
             set_config(&mut c, "", cfg)?;
         }

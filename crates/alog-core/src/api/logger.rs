@@ -141,6 +141,7 @@ impl Logger {
                 callback: config.on_error.clone(),
             },
             wake: Mutex::new(Wake::default()),
+            signal_target: AtomicU64::new(0),
             parked: AtomicBool::new(false),
             done_pos: AtomicU64::new(0),
             done: Mutex::new(()),

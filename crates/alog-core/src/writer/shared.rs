@@ -92,6 +92,9 @@ pub(crate) struct Shared {
     pub(crate) core: Mutex<Core>,
     pub(crate) errors: ErrorReporter,
     pub(crate) wake: Mutex<Wake>,
+    /// A `flush_on_signal` handler wants every position below this written. Not under `wake`:
+    /// the code the signal interrupted may hold that lock, and never returns to release it.
+    pub(crate) signal_target: AtomicU64,
     pub(crate) done: Mutex<()>,
     pub(crate) done_cv: Condvar,
     pub(crate) space: Mutex<()>,

@@ -109,9 +109,13 @@ fn step(s: &Shared, st: &mut RunState) -> Next {
     if interval_sync && st.next_sync.is_none() {
         st.next_sync = Some(now + s.flush_interval);
     }
-    let (stop, flush) = {
+    let done = s.done_pos.load(Ordering::SeqCst);
+    let (stop, flush) = if s.signal_target.load(Ordering::SeqCst) > done {
+        // A signal handler asks; the thread it interrupted may hold `wake` for good.
+        (false, true)
+    } else {
         let w = crate::writer::shared::lock(&s.wake);
-        (w.stop, w.flush_target > s.done_pos.load(Ordering::SeqCst))
+        (w.stop, w.flush_target > done)
     };
     let sync_due = st.next_sync.is_some_and(|t| now >= t);
     // SAFETY: called by the writer job, which releases the slots itself (finish) or is gone
