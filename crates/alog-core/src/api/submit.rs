@@ -19,7 +19,7 @@ use crate::writer::shared::{
     drain_locked, ensure_writer, flush_with, lock, wait_until, Shared, CLOSED, LEVEL_MASK, RESPAWN,
     SYNC,
 };
-use crate::writer::signals::CallMark;
+use crate::writer::signals::marked;
 
 /// A payload on its way into the queue, with its encoded length computed once.
 pub(crate) struct Payload<'a> {
@@ -113,12 +113,12 @@ pub(crate) fn submit_with(
             max: s.max_message_bytes,
         });
     }
-    let mark = CallMark::enter();
-    let reentered = mark.reentered();
-    if g & !LEVEL_MASK != 0 {
-        return submit_slow(s, g, level, ts, &p, wait, reentered);
-    }
-    enqueue(s, stamp(s, ts), level, &p, wait, reentered)
+    marked(|reentered| {
+        if g & !LEVEL_MASK != 0 {
+            return submit_slow(s, g, level, ts, &p, wait, reentered);
+        }
+        enqueue(s, stamp(s, ts), level, &p, wait, reentered)
+    })
 }
 
 #[cold]

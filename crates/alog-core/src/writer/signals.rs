@@ -44,12 +44,6 @@ impl CallMark {
             outer: IN_CALL.with(|c| c.replace(true)),
         }
     }
-
-    /// Whether this call interrupted another alog call on its thread (a signal handler's).
-    #[inline(always)]
-    pub(crate) fn reentered(&self) -> bool {
-        self.outer
-    }
 }
 
 impl Drop for CallMark {
@@ -57,6 +51,24 @@ impl Drop for CallMark {
     fn drop(&mut self) {
         IN_CALL.with(|c| c.set(self.outer));
     }
+}
+
+/// Runs `f(reentered)` with the thread marked as inside an alog call, where `reentered` says
+/// whether it already was (a signal handler's call). One thread-local lookup: the hot path's.
+#[inline(always)]
+pub(crate) fn marked<R>(f: impl FnOnce(bool) -> R) -> R {
+    struct Restore<'a>(&'a Cell<bool>, bool);
+    impl Drop for Restore<'_> {
+        #[inline(always)]
+        fn drop(&mut self) {
+            self.0.set(self.1);
+        }
+    }
+    IN_CALL.with(|c| {
+        let outer = c.replace(true);
+        let _restore = Restore(c, outer);
+        f(outer)
+    })
 }
 
 /// Runs `f` unmarked: sinks run by a call on its own thread (sync mode) are not inside it.
@@ -242,14 +254,20 @@ mod tests {
     #[test]
     fn marks_nest_and_unmark() {
         assert!(!in_alog_call());
-        let a = CallMark::enter();
-        assert!(!a.reentered());
-        {
-            let b = CallMark::enter();
-            assert!(b.reentered());
-            unmarked(|| assert!(!in_alog_call()));
+        marked(|outer| {
+            assert!(!outer);
+            marked(|inner| {
+                assert!(inner);
+                unmarked(|| assert!(!in_alog_call()));
+                assert!(in_alog_call());
+            });
             assert!(in_alog_call());
-        }
+            let a = CallMark::enter();
+            drop(a);
+            assert!(in_alog_call());
+        });
+        assert!(!in_alog_call());
+        let a = CallMark::enter();
         assert!(in_alog_call());
         drop(a);
         assert!(!in_alog_call());
