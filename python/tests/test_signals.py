@@ -59,8 +59,10 @@ SCRIPT = textwrap.dedent("""
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 pass
-        else:
-            time.sleep(60)
+        else:  # in steps: a Python handler runs even if a thread other than main took the signal
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
         print("not ended by the signal", flush=True)
 
     if api == "logger":
@@ -101,7 +103,8 @@ SCRIPT = textwrap.dedent("""
             for i in range(N):
                 await w.write("r %%d" %% i)
             print("ready", flush=True)
-            await asyncio.sleep(60)
+            for _ in range(1200):
+                await asyncio.sleep(0.05)
         asyncio.run(main())
     elif api == "logxpy":  # takes no engine keys: the default applies
         from alog.logxpy import AsyncConfig, AsyncWriter

@@ -218,17 +218,50 @@ fn claim_wake(job: &Arc<dyn Job>) -> bool {
 
 /// [`wake_from_caller`] for a signal handler: it takes the pool's lock only if it is free at
 /// once (the interrupted code may hold it) and starts no thread. False: try again.
+///
+/// The code the signal interrupted may have been waking the same job and never finishes:
+/// a job already queued that is not in the ready queue (claimed, not yet pushed) is pushed,
+/// and the threads are notified in any case (the interrupted notify may not have happened).
+/// A job in the queue twice runs once: the second entry finds it no longer queued.
 pub(crate) fn try_wake(job: &Arc<dyn Job>) -> bool {
     let mut g = match POOL.inner.try_lock() {
         Ok(g) => g,
         Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
         Err(std::sync::TryLockError::WouldBlock) => return false,
     };
-    if claim_wake(job) {
+    let stranded = || {
+        job.sched().state.load(Ordering::Acquire) == QUEUED
+            && !g
+                .ready
+                .iter()
+                .any(|j| std::ptr::addr_eq(Arc::as_ptr(j), Arc::as_ptr(job)))
+    };
+    if claim_wake(job) || stranded() {
         g.ready.push_back(job.clone());
         start_or_notify(g, false);
+    } else {
+        drop(g);
     }
+    POOL.cv.notify_all();
     true
+}
+
+/// Test hook: leaves `job` as a log call interrupted inside [`wake`] would: claimed (queued)
+/// but not in the ready queue, or in it with no thread notified.
+#[cfg(test)]
+pub(crate) fn strand(job: &Arc<dyn Job>, pushed: bool) {
+    let st = &job.sched().state;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while st
+        .compare_exchange(IDLE, QUEUED, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the job never went idle");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    if pushed {
+        lock(&POOL.inner).ready.push_back(job.clone());
+    }
 }
 
 fn push_ready(job: Arc<dyn Job>, may_start: bool) {

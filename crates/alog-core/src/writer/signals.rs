@@ -276,16 +276,27 @@ mod tests {
     /// A signal that lands while its thread holds the logger's wake lock (inside `flush`, as
     /// a `multiprocessing` worker exiting by itself is when `Pool.terminate()` signals it):
     /// the handler still gets the queue written, well within its bound.
-    #[test]
-    fn a_handler_interrupting_the_wake_lock_holder_still_writes_the_queue() {
+    /// What the interrupted code left behind when the signal landed.
+    enum Interrupted {
+        /// Inside `flush`, holding the logger's wake lock.
+        HoldingWakeLock,
+        /// Inside the pool's `wake`: the job claimed, not yet in the ready queue.
+        WakeClaimed,
+        /// Inside the pool's `wake`: the job in the ready queue, no thread notified yet.
+        WakeNotNotified,
+    }
+
+    /// A signal landing in the middle of a `flush` (as it does when `Pool.terminate()` signals
+    /// a `multiprocessing` worker exiting by itself): the handler still gets the queue
+    /// written, well within its bound. `batch_size` (unique per case) finds the logger.
+    fn interrupted_flush_still_writes(case: Interrupted, batch_size: u64) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("held.log");
         let mut c = crate::Config::default();
-        // A batch size no other test uses: it finds this logger in the registry.
         for (k, v) in [
             ("pattern", "{msg}"),
             ("queue_capacity", "131072"),
-            ("batch_size", "77777"),
+            ("batch_size", &batch_size.to_string()),
             ("batch_timeout_ms", "3600000"),
         ] {
             c.set(k, v).unwrap();
@@ -298,9 +309,21 @@ mod tests {
             .unwrap()
             .iter()
             .filter_map(std::sync::Weak::upgrade)
-            .find(|s| s.batch_size == 77777)
+            .find(|s| s.batch_size == batch_size)
             .unwrap();
-        let held = s.wake.lock().unwrap();
+        // The writer job parks once it has looked at the queue.
+        std::thread::sleep(Duration::from_millis(50));
+        let held = match case {
+            Interrupted::HoldingWakeLock => Some(s.wake.lock().unwrap()),
+            Interrupted::WakeClaimed => {
+                crate::writer::pool::strand(&s.job(), false);
+                None
+            }
+            Interrupted::WakeNotNotified => {
+                crate::writer::pool::strand(&s.job(), true);
+                None
+            }
+        };
         let start = Instant::now();
         flush_all(start + SIGNAL_FLUSH_TIMEOUT);
         let took = start.elapsed();
@@ -311,5 +334,20 @@ mod tests {
         assert_eq!(written.lines().collect::<Vec<_>>(), want);
         drop(s);
         log.close(None).unwrap();
+    }
+
+    #[test]
+    fn a_handler_interrupting_the_wake_lock_holder_still_writes_the_queue() {
+        interrupted_flush_still_writes(Interrupted::HoldingWakeLock, 77777);
+    }
+
+    #[test]
+    fn a_handler_interrupting_a_wake_before_its_push_still_writes_the_queue() {
+        interrupted_flush_still_writes(Interrupted::WakeClaimed, 77778);
+    }
+
+    #[test]
+    fn a_handler_interrupting_a_wake_before_its_notify_still_writes_the_queue() {
+        interrupted_flush_still_writes(Interrupted::WakeNotNotified, 77779);
     }
 }
