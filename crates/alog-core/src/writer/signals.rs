@@ -146,7 +146,7 @@ pub(crate) fn install(set: u64) -> Result<()> {
 
 extern "C" fn on_signal(sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     // SAFETY: errno is this thread's; it is restored before returning.
-    let saved = unsafe { *libc::__errno_location() };
+    let saved = unsafe { *errno() };
     let writer = IS_WRITER.with(|c| c.get());
     if !writer && !FLUSHING.swap(true, Ordering::AcqRel) {
         let _ = std::panic::catch_unwind(|| {
@@ -159,8 +159,21 @@ extern "C" fn on_signal(sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mu
     unsafe {
         libc::signal(sig, libc::SIG_DFL);
         libc::raise(sig);
-        *libc::__errno_location() = saved;
+        *errno() = saved;
     }
+}
+
+/// This thread's `errno`.
+///
+/// # Safety
+/// The pointer is valid for the calling thread's life only.
+unsafe fn errno() -> *mut libc::c_int {
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    // SAFETY: the C library's accessor for the calling thread's errno.
+    return unsafe { libc::__error() };
+    #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "freebsd")))]
+    // SAFETY: as above.
+    return unsafe { libc::__errno_location() };
 }
 
 /// The most loggers a handler follows by their exact target (beyond it, by the queue's end).
