@@ -22,7 +22,7 @@ use crate::writer::shared::{
     finish, flush_with, lock, spawn_writer, wait_until, Core, LineBreak, RunCell, Shared, Wake,
     WriterState, CLOSED, LEVEL_MASK, SYNC,
 };
-use crate::writer::signals::CallMark;
+use crate::writer::signals::marked;
 use crate::writer::thread::RunState;
 
 /// How long `Drop` waits for the queue to drain.
@@ -42,9 +42,10 @@ pub fn register_site(
 ) -> std::result::Result<u32, printf::Unsupported> {
     // Marked as an alog call: a signal handler interrupting it formats on its thread rather
     // than wait for the registry's lock (`in_alog_call`).
-    let _mark = CallMark::enter();
-    crate::writer::process::install_hooks();
-    deferred::register(fmt, file, line, func)
+    marked(|_| {
+        crate::writer::process::install_hooks();
+        deferred::register(fmt, file, line, func)
+    })
 }
 
 /// A structured record, as `write_record` takes it.
@@ -286,29 +287,29 @@ impl Logger {
     /// Changes the level of the logger and of every sink without a level of its own. Records
     /// accepted before the call are written under the level that accepted them.
     pub fn set_level(&self, level: Level) -> Result<()> {
-        let _mark = CallMark::enter();
-        let s = self.shared();
-        let mut core = lock(&s.core);
-        let p = core.pipeline.as_mut().ok_or(Error::Closed)?;
-        // Records queued before this point were accepted under the old level and are written
-        // by it; the position is read before the gate changes, so that every record the new
-        // gate accepts comes after it.
-        let from = (s.gate.load(Ordering::Acquire) & SYNC == 0).then(|| s.queue.tail_pos());
-        p.level_changed(from, level);
-        let gate = u32::from(p.gate_level(level).number());
-        let _ = s
-            .gate
-            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |g| {
-                Some((g & !LEVEL_MASK) | gate)
-            });
-        Ok(())
+        marked(|_| {
+            let s = self.shared();
+            let mut core = lock(&s.core);
+            let p = core.pipeline.as_mut().ok_or(Error::Closed)?;
+            // Records queued before this point were accepted under the old level and are written
+            // by it; the position is read before the gate changes, so that every record the new
+            // gate accepts comes after it.
+            let from = (s.gate.load(Ordering::Acquire) & SYNC == 0).then(|| s.queue.tail_pos());
+            p.level_changed(from, level);
+            let gate = u32::from(p.gate_level(level).number());
+            let _ = s
+                .gate
+                .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |g| {
+                    Some((g & !LEVEL_MASK) | gate)
+                });
+            Ok(())
+        })
     }
 
     /// Returns when every record submitted before the call is written (or failed), and files
     /// are fsynced unless `fsync=never`. `None` waits forever.
     pub fn flush(&self, timeout: Option<Duration>) -> Result<()> {
-        let _mark = CallMark::enter();
-        flush(self.shared(), timeout)
+        marked(|_| flush(self.shared(), timeout))
     }
 
     /// Stops accepting records, drains the queue, flushes, closes the sinks and stops the
@@ -316,8 +317,7 @@ impl Logger {
     /// when done; a later close (also one racing this one) waits for that as long as its own
     /// timeout allows and returns `Closed` once it is done (`Timeout` while it still drains).
     pub fn close(&self, timeout: Option<Duration>) -> Result<()> {
-        let _mark = CallMark::enter();
-        close(self.shared(), timeout)
+        marked(|_| close(self.shared(), timeout))
     }
 
     pub fn is_closed(&self) -> bool {

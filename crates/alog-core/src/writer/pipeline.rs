@@ -793,7 +793,7 @@ fn write_sink(
     if wrote.is_none() {
         match ticket {
             Some(t) => hold(sink, buf, lines, t),
-            None => fail_lines(sink, &lines, None, "no batch to keep them for"),
+            None => fail_lines(sink, &lines, "no batch to keep them for"),
         }
     } else {
         // Keep the buffers' capacity for the next batch.
@@ -877,11 +877,8 @@ fn hold(sink: &mut Sink, buf: Vec<u8>, lines: Vec<Line>, ticket: &Arc<Ticket>) {
 }
 
 /// Fails `lines` of an inline sink with `why`.
-fn fail_lines(sink: &mut Sink, lines: &[Line], ticket: Option<&Arc<Ticket>>, why: &str) {
+fn fail_lines(sink: &mut Sink, lines: &[Line], why: &str) {
     Counters::add(&sink.counters.failed, lines.len() as u64);
-    if let Some(t) = ticket {
-        t.mark(lines, FAILED);
-    }
     sink.counters.set_error(why);
     sink.buf.clear();
     sink.lines.clear();

@@ -1,6 +1,6 @@
 //! Signals: what a signal handler's log call may do, and `flush_on_signal`'s handlers.
 //!
-//! **Re-entered calls.** A log call marks its thread for as long as it runs ([`CallMark`]). A
+//! **Re-entered calls.** A log call marks its thread for as long as it runs ([`marked`]). A
 //! log call that finds the mark set interrupted another alog call on the same thread: it runs
 //! in a signal handler (or a sink's signal handler) and must not wait for anything the
 //! interrupted call may hold. It takes a path without locks, waits and allocation: the record
@@ -30,27 +30,6 @@ thread_local! {
     static IN_CALL: Cell<bool> = const { Cell::new(false) };
     /// This thread is a writer (pool) thread.
     static IS_WRITER: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Marks the thread as inside an alog call until dropped.
-pub(crate) struct CallMark {
-    outer: bool,
-}
-
-impl CallMark {
-    #[inline(always)]
-    pub(crate) fn enter() -> CallMark {
-        CallMark {
-            outer: IN_CALL.with(|c| c.replace(true)),
-        }
-    }
-}
-
-impl Drop for CallMark {
-    #[inline(always)]
-    fn drop(&mut self) {
-        IN_CALL.with(|c| c.set(self.outer));
-    }
 }
 
 /// Runs `f(reentered)` with the thread marked as inside an alog call, where `reentered` says
@@ -275,15 +254,59 @@ mod tests {
                 assert!(in_alog_call());
             });
             assert!(in_alog_call());
-            let a = CallMark::enter();
-            drop(a);
-            assert!(in_alog_call());
         });
         assert!(!in_alog_call());
-        let a = CallMark::enter();
-        assert!(in_alog_call());
-        drop(a);
-        assert!(!in_alog_call());
+    }
+
+    /// A call that interrupted another alog call on its thread (what a signal handler's is)
+    /// finds the queue full under `overflow=block`: it returns `Full` at once, counted, rather
+    /// than wait for a writer that may be waiting for the call it interrupted.
+    #[test]
+    fn a_reentered_call_never_waits_for_room() {
+        use std::sync::{Condvar, Mutex};
+        let dir = tempfile::tempdir().unwrap();
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let g = gate.clone();
+        let log = crate::Logger::builder()
+            .path(dir.path().join("reentry.log"))
+            .set("queue_capacity", "4")
+            .unwrap()
+            .set("callback.backlog", "0")
+            .unwrap()
+            .callback(None, None, move |_, _| {
+                let (m, cv) = &*g;
+                let mut open = m.lock().unwrap();
+                while !*open {
+                    open = cv.wait(open).unwrap();
+                }
+            })
+            .build()
+            .unwrap();
+        // The first record holds the callback; four more fill the queue behind it.
+        log.info("held");
+        let start = Instant::now();
+        while log.stats().queue_len > 0 && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for i in 0..4 {
+            log.info(format!("queued {i}"));
+        }
+        assert_eq!(log.stats().queue_len, 4);
+        let l = log.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(marked(|_| l.log(crate::Level::WARN, "from a handler")));
+        });
+        let r = rx.recv_timeout(Duration::from_secs(5));
+        {
+            let (m, cv) = &*gate;
+            *m.lock().unwrap() = true;
+            cv.notify_all();
+        }
+        assert!(matches!(r, Ok(Err(Error::Full))), "{r:?}");
+        log.close(None).unwrap();
+        let st = log.stats();
+        assert_eq!((st.submitted, st.written, st.dropped), (6, 5, 1), "{st:?}");
     }
 
     /// A signal that lands while its thread holds the logger's wake lock (inside `flush`, as
