@@ -32,6 +32,15 @@ thread_local! {
     static IS_WRITER: Cell<bool> = const { Cell::new(false) };
 }
 
+/// The calling thread's mark. Only the address is looked up through the thread-local key (a
+/// closure small enough to inline, so the key's accessor folds into one thread-pointer-relative
+/// address); the call it marks stays inline in its caller instead of running inside an
+/// out-of-line `LocalKey::with` with its captures spilled to the stack.
+#[inline(always)]
+fn in_call_mark() -> *const Cell<bool> {
+    IN_CALL.with(|c| c as *const Cell<bool>)
+}
+
 /// Runs `f(reentered)` with the thread marked as inside an alog call, where `reentered` says
 /// whether it already was (a signal handler's call). One thread-local lookup: the hot path's.
 #[inline(always)]
@@ -43,11 +52,12 @@ pub(crate) fn marked<R>(f: impl FnOnce(bool) -> R) -> R {
             self.0.set(self.1);
         }
     }
-    IN_CALL.with(|c| {
-        let outer = c.replace(true);
-        let _restore = Restore(c, outer);
-        f(outer)
-    })
+    // SAFETY: `IN_CALL` has a const initializer and no destructor, so its storage lives as
+    // long as the thread; the reference stays on this thread, inside this call.
+    let c = unsafe { &*in_call_mark() };
+    let outer = c.replace(true);
+    let _restore = Restore(c, outer);
+    f(outer)
 }
 
 /// Runs `f` unmarked: sinks run by a call on its own thread (sync mode) are not inside it.
