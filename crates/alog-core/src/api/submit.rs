@@ -58,6 +58,7 @@ impl<'a> Payload<'a> {
             body: Body::Deferred(site, args),
         }
     }
+    #[inline]
     fn kind(&self) -> Kind {
         match self.body {
             Body::Plain(_) => Kind::Plain,
@@ -65,6 +66,7 @@ impl<'a> Payload<'a> {
             Body::Deferred(..) => Kind::Deferred,
         }
     }
+    #[inline]
     fn fill(&self, out: &mut [u8]) {
         match self.body {
             Body::Plain(m) => out.copy_from_slice(m),

@@ -182,6 +182,7 @@ impl Queue {
         self.slot(pos).seq.load(Ordering::Acquire) == pos + 1
     }
 
+    #[inline(always)]
     fn slot(&self, pos: u64) -> &Slot {
         let base = self.slots.load(Ordering::Relaxed);
         // SAFETY: callers hold a claim on `pos` or the consumer lock with the queue open or not yet
