@@ -35,8 +35,10 @@
  *   level              trace|debug|info|warn|error|fatal or 1..24     default info
  *   format             text|json                                     default text
  *   pattern            text pattern: {ts} {level} {msg} {fields} {file} {line} {func} {pid}
+ *                      {thread} {thread_name} {logger}
  *                      {ts:FORMAT} (UTC), {localtime}, {localtime:FORMAT} (strftime; %f = us)
  *                                                 default "{ts} {level} {msg}{fields}"
+ *   name               the logger's name for {logger} (<= 256 bytes)     default empty
  *   time_zone          utc|local: {ts} and JSON's ts in UTC (Z) or local time (+05:30)
  *                                                                    default utc
  *   json.ts_key, json.level_key, json.msg_key     JSON key names     default ts, level, msg

@@ -1,5 +1,6 @@
-//! Pattern tokens beyond the default ones: the process id, and the timestamp through a
-//! strftime format in UTC and in local time (TZ set for this process), `%f` microseconds.
+//! Pattern tokens beyond the default ones: the process id, the calling thread's id and name,
+//! the logger's name, and the timestamp through a strftime format in UTC and in local time
+//! (TZ set for this process), `%f` microseconds.
 
 use alog_core::{Level, Logger, Record};
 
@@ -37,12 +38,100 @@ fn pid_and_time_formats() {
     for (bad, why) in [
         ("{ts:}", "empty time format"),
         ("{level:x}", "takes no argument"),
-        ("{thread}", "unknown token {thread}"),
+        ("{thread:x}", "takes no argument"),
+        ("{tid}", "unknown token {tid}"),
     ] {
         let e = Logger::builder()
             .set("pattern", bad)
             .unwrap_err()
             .to_string();
         assert!(e.contains(why), "{bad}: {e}");
+    }
+}
+
+/// The calling thread's id.
+fn os_tid() -> u32 {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as u32 }
+}
+
+#[test]
+fn thread_id_name_and_logger_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.log");
+    let json = dir.path().join("t.json");
+    let logger = std::sync::Arc::new(
+        Logger::builder()
+            .path(&path)
+            .set("name", "billing")
+            .unwrap()
+            .set("pattern", "[{logger}] {thread_name}/{thread} {level} {msg}")
+            .unwrap()
+            // A second file without the tokens: its lines stay as they were.
+            .set("file.plain.path", json.to_str().unwrap())
+            .unwrap()
+            .set("file.plain.pattern", "{level} {msg}")
+            .unwrap()
+            .build()
+            .unwrap(),
+    );
+    let mut want = Vec::new();
+    for name in ["alpha", "beta-worker-01", ""] {
+        let l = logger.clone();
+        let mut b = std::thread::Builder::new();
+        if !name.is_empty() {
+            b = b.name(name.to_string());
+        }
+        let (tid, comm) = b
+            .spawn(move || {
+                for i in 0..3 {
+                    l.log(Level::INFO, format!("n{i}")).unwrap();
+                }
+                let comm = std::fs::read_to_string("/proc/thread-self/comm").unwrap();
+                (os_tid(), comm.trim_end().to_string())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        // A thread not named by Rust has the name the system gave it (Linux: its creator's).
+        let shown = if name.is_empty() {
+            comm
+        } else {
+            name.to_string()
+        };
+        for i in 0..3 {
+            want.push(format!("[billing] {shown}/{tid} INFO n{i}"));
+        }
+    }
+    // A thread renamed after its first call keeps the name it had then.
+    let l = logger.clone();
+    let lines = std::thread::Builder::new()
+        .name("before".into())
+        .spawn(move || {
+            l.log(Level::WARN, "first").unwrap();
+            let name = std::ffi::CString::new("after").unwrap();
+            // SAFETY: renames the calling thread with a NUL-terminated name under 16 bytes.
+            unsafe { libc::pthread_setname_np(libc::pthread_self(), name.as_ptr()) };
+            l.log(Level::WARN, "second").unwrap();
+            let t = os_tid();
+            vec![
+                format!("[billing] before/{t} WARN first"),
+                format!("[billing] before/{t} WARN second"),
+            ]
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    want.extend(lines);
+    logger.flush(None).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().collect::<Vec<_>>(), want);
+    let plain = std::fs::read_to_string(&json).unwrap();
+    assert_eq!(plain.lines().count(), 11);
+    assert!(plain.starts_with("INFO n0\n"), "{plain}");
+
+    for bad in ["a\nb", &"x".repeat(257)] {
+        let e = Logger::builder().set("name", bad).unwrap_err().to_string();
+        assert!(e.contains("for name"), "{e}");
     }
 }

@@ -48,19 +48,19 @@ fuzz_target!(|inp: Input| {
     }
 
     let level = Level::new(i32::from(inp.level % 24) + 1).unwrap();
-    let rec = RecordRef { ts: inp.ts, level, msg: d.msg, source: d.source, fields: Some(d.clone()) };
+    let rec = RecordRef { ts: inp.ts, level, tid: 0, msg: d.msg, source: d.source, fields: Some(d.clone()) };
     one_line_each(&rec);
 
     let raw = [Field { key: b"raw", value: Value::Json(&inp.raw) }];
     let mut buf = vec![0u8; encoded_len(b"", &raw, None)];
     encode(&mut buf, b"", &raw, None);
     let d = Decoded::parse(&buf).expect("our own encoding decodes");
-    one_line_each(&RecordRef { ts: inp.ts, level, msg: b"", source: None, fields: Some(d) });
+    one_line_each(&RecordRef { ts: inp.ts, level, tid: 0, msg: b"", source: None, fields: Some(d) });
 });
 
 fn one_line_each(rec: &RecordRef<'_>) {
     // multiline=indent: a newline only ever starts a continuation line indented by 4 spaces.
-    let mut f = Formatter::new(Style { format: Format::Text, pattern: None, json_keys: JsonKeys::default(), color: false, multiline: true, level_names: Vec::new(), rfc5424: false, otlp: false, local_time: false });
+    let mut f = Formatter::new(Style { format: Format::Text, pattern: None, json_keys: JsonKeys::default(), color: false, multiline: true, level_names: Vec::new(), rfc5424: false, otlp: false, local_time: false, logger: String::new() });
     let mut out = Vec::new();
     f.format(rec, &mut out);
     assert!(!out.contains(&b'\r'), "a carriage return in a record");
@@ -68,7 +68,7 @@ fn one_line_each(rec: &RecordRef<'_>) {
         assert!(out[i + 1..].starts_with(b"    "), "a continuation line without its indent");
     }
     for format in [Format::Text, Format::Json] {
-        let mut f = Formatter::new(Style { format, pattern: None, json_keys: JsonKeys::default(), color: format == Format::Text, multiline: false, level_names: Vec::new(), rfc5424: false, otlp: false, local_time: false });
+        let mut f = Formatter::new(Style { format, pattern: None, json_keys: JsonKeys::default(), color: format == Format::Text, multiline: false, level_names: Vec::new(), rfc5424: false, otlp: false, local_time: false, logger: String::new() });
         let mut out = Vec::new();
         f.format(rec, &mut out);
         assert!(!out.contains(&b'\n') && !out.contains(&b'\r'), "a record split into lines");

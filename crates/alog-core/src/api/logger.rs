@@ -130,6 +130,7 @@ impl Logger {
             fsync: config.fsync,
             max_message_bytes: config.max_message_bytes,
             tsc,
+            thread: config.shows_thread(),
             _hot_end: LineBreak,
             _queue_end: LineBreak,
             _parked_end: LineBreak,

@@ -180,12 +180,22 @@ fn enqueue(
         p.fill(&mut b);
         b
     });
+    let tid = if s.thread {
+        crate::front::thread::current(reentered)
+    } else {
+        0
+    };
     let mut deadline = None;
     loop {
-        match s
-            .queue
-            .try_push(ts, level.number(), p.kind(), len, |d| p.fill(d), &mut heap)
-        {
+        match s.queue.try_push(
+            ts,
+            level.number(),
+            p.kind(),
+            tid,
+            len,
+            |d| p.fill(d),
+            &mut heap,
+        ) {
             Push::Ok { queued } => {
                 if reentered {
                     // The writer takes it at its next batch timeout (or a flush, close, exit).
@@ -345,6 +355,11 @@ fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()
         stamp: ts,
         level: level.number(),
         kind: p.kind(),
+        tid: if s.thread {
+            crate::front::thread::current(false)
+        } else {
+            0
+        },
         start: 0,
         len,
     });

@@ -4,7 +4,8 @@
 //! |---|---|---|
 //! | `level` | `trace` `debug` `info` `warn` `error` `fatal`, or 1..24 | `info` |
 //! | `format` | `text` `json` | `text` |
-//! | `pattern` | text pattern with `{ts}` `{level}` `{msg}` `{fields}` `{file}` `{line}` `{func}` `{pid}`, `{ts:FORMAT}` (UTC) and `{localtime}` / `{localtime:FORMAT}` (strftime, `%f` = microseconds) | `{ts} {level} {msg}{fields}` |
+//! | `pattern` | text pattern with `{ts}` `{level}` `{msg}` `{fields}` `{file}` `{line}` `{func}` `{pid}` `{thread}` `{thread_name}` `{logger}`, `{ts:FORMAT}` (UTC) and `{localtime}` / `{localtime:FORMAT}` (strftime, `%f` = microseconds) | `{ts} {level} {msg}{fields}` |
+//! | `name` | the logger's name, printed by `{logger}` (up to 256 bytes, no control characters) | empty |
 //! | `time_zone` | `utc` `local`: `{ts}` and JSON's `ts` in UTC (`Z`) or local time with its offset (`+05:30`) | `utc` |
 //! | `json.ts_key` / `json.level_key` / `json.msg_key` | JSON key names | `ts` / `level` / `msg` |
 //! | `queue_capacity` | records, 1..=16777216 | `8192` |
@@ -333,6 +334,8 @@ pub struct Style {
     pub otlp: bool,
     /// `{ts}` and JSON's `ts` in local time with the UTC offset (`time_zone=local`).
     pub local_time: bool,
+    /// The logger's name, for `{logger}`.
+    pub logger: String,
 }
 
 /// Called on the writer thread with each formatted line (without its newline) and its level.
@@ -413,6 +416,8 @@ pub struct Config {
     pub flush_on_signal: u64,
     /// `time_zone=local`: timestamps in local time with their offset.
     pub local_time: bool,
+    /// `name`: the logger's name (`{logger}`).
+    pub name: String,
     pub sync: bool,
     /// Text output: newlines in messages and field values start indented continuation lines.
     pub multiline: bool,
@@ -502,6 +507,7 @@ impl Default for Config {
             flush_on: None,
             flush_on_signal: 0,
             local_time: false,
+            name: String::new(),
             sync: false,
             multiline: false,
             level_names: Vec::new(),
@@ -862,6 +868,7 @@ pub const KEYS: &[&str] = &[
     "flush_on",
     "flush_on_signal",
     "time_zone",
+    "name",
     "console",
     "console.level",
     "console.format",
@@ -1070,6 +1077,16 @@ impl Config {
             "time_zone" => {
                 self.local_time = parse_enum(key, value, &[("utc", false), ("local", true)])?
             }
+            "name" => {
+                if value.len() > 256 || value.chars().any(char::is_control) {
+                    return Err(bad(
+                        key,
+                        value,
+                        "a name of up to 256 bytes without control characters",
+                    ));
+                }
+                self.name = value.to_string();
+            }
             "flush_on_signal" => {
                 self.flush_on_signal = crate::front::signal_set::parse_signals(value).map_err(|_| {
                     bad(
@@ -1268,6 +1285,16 @@ impl Config {
     }
 
     /// The style of the main file sink and the default of every other sink.
+    /// Whether a sink's pattern prints the calling thread, so log calls capture it.
+    pub fn shows_thread(&self) -> bool {
+        let file_patterns = self.files.iter().map(|f| f.pattern.as_ref());
+        [self.pattern.as_ref(), self.syslog_pattern.as_ref()]
+            .into_iter()
+            .chain(file_patterns)
+            .flatten()
+            .any(|p| crate::front::pattern::shows_thread(p))
+    }
+
     pub fn style(&self) -> Style {
         Style {
             format: self.format,
@@ -1279,6 +1306,7 @@ impl Config {
             rfc5424: false,
             otlp: false,
             local_time: self.local_time,
+            logger: self.name.clone(),
         }
     }
 }

@@ -12,4 +12,5 @@ pub(crate) mod pattern;
 pub mod record;
 pub mod signal_set;
 pub(crate) mod stats;
+pub mod thread;
 pub mod time;

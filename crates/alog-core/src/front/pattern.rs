@@ -14,6 +14,12 @@ pub(crate) enum Piece {
     Func,
     /// The process id when the line is formatted.
     Pid,
+    /// The calling thread's id.
+    Thread,
+    /// The calling thread's name (its id if it has none).
+    ThreadName,
+    /// The logger's name (`name`).
+    Logger,
     /// The timestamp through a strftime format (`%f`: microseconds), in UTC or local time.
     TsFormat {
         fmt: String,
@@ -27,6 +33,15 @@ pub struct Pattern {
     pub(crate) pieces: Vec<Piece>,
     /// Whether the pattern prints the source itself (then `{fields}` leaves it out).
     pub(crate) shows_source: bool,
+}
+
+/// Whether the pattern `s` prints the calling thread (so log calls must capture it).
+pub fn shows_thread(s: &str) -> bool {
+    Pattern::parse(s).is_ok_and(|p| {
+        p.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Thread | Piece::ThreadName))
+    })
 }
 
 pub const DEFAULT_PATTERN: &str = "{ts} {level} {msg}{fields}";
@@ -78,6 +93,9 @@ impl Pattern {
                             ))
                         }
                         ("pid", None) => Piece::Pid,
+                        ("thread", None) => Piece::Thread,
+                        ("thread_name", None) => Piece::ThreadName,
+                        ("logger", None) => Piece::Logger,
                         ("ts", None) => Piece::Ts,
                         ("level", None) => Piece::Level,
                         ("msg", None) => Piece::Msg,
@@ -87,7 +105,7 @@ impl Pattern {
                         ("func", None) => Piece::Func,
                         _ => {
                             return Err(format!(
-                                "unknown token {{{name}}} in pattern {s:?}; known: {{ts}} {{ts:FORMAT}} {{localtime}} {{localtime:FORMAT}} {{level}} {{msg}} {{fields}} {{file}} {{line}} {{func}} {{pid}}"
+                                "unknown token {{{name}}} in pattern {s:?}; known: {{ts}} {{ts:FORMAT}} {{localtime}} {{localtime:FORMAT}} {{level}} {{msg}} {{fields}} {{file}} {{line}} {{func}} {{pid}} {{thread}} {{thread_name}} {{logger}}"
                             ))
                         }
                     };

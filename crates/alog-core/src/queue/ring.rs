@@ -39,12 +39,19 @@ struct Body {
     /// A `Stamp` split so that the slot stays 256 bytes.
     ts: i64,
     ticks: bool,
-    len: u32,
+    /// The inline payload's length (a heap payload knows its own).
+    len: u8,
     level: u8,
     kind: Kind,
+    /// The calling thread's id, or 0 (see `front::thread`).
+    tid: u32,
     heap: Option<Box<[u8]>>,
     data: [u8; INLINE],
 }
+
+const _: () = assert!(INLINE <= u8::MAX as usize);
+#[cfg(not(loom))]
+const _: () = assert!(std::mem::size_of::<Slot>() == 256);
 
 #[repr(C, align(64))]
 struct Slot {
@@ -66,6 +73,8 @@ pub struct Meta {
     pub stamp: Stamp,
     pub level: u8,
     pub kind: Kind,
+    /// The calling thread's id, or 0 when no sink shows it.
+    pub tid: u32,
     pub start: usize,
     pub len: usize,
 }
@@ -194,11 +203,13 @@ impl Queue {
     /// `len <= INLINE`; otherwise `heap` must hold the payload and is moved into the slot.
     /// On `Full` or `Closed`, `heap` is left untouched for the caller to retry or drop.
     #[inline]
+    #[allow(clippy::too_many_arguments)] // the record's header in registers, not a struct on the stack
     pub fn try_push(
         &self,
         stamp: Stamp,
         level: u8,
         kind: Kind,
+        tid: u32,
         len: usize,
         fill: impl FnOnce(&mut [u8]),
         heap: &mut Option<Box<[u8]>>,
@@ -230,10 +241,11 @@ impl Queue {
                     Stamp::Ns(ns) => (ns, false),
                     Stamp::Ticks(t) => (t, true),
                 };
-                (*b).len = len as u32;
                 (*b).level = level;
                 (*b).kind = kind;
+                (*b).tid = tid;
                 if len <= INLINE {
+                    (*b).len = len as u8;
                     fill(&mut (&mut (*b).data)[..len]);
                 } else {
                     (*b).heap = heap.take();
@@ -260,12 +272,18 @@ impl Queue {
             slot.body.with_mut(|b| {
                 // SAFETY: the slot is published (acquire above) and we hold the consumer lock.
                 let b = unsafe { &mut *b };
-                let len = b.len as usize;
                 let begin = out.arena.len();
-                match b.heap.take() {
-                    Some(h) => out.arena.extend_from_slice(&h),
-                    None => out.arena.extend_from_slice(&b.data[..len]),
-                }
+                let len = match b.heap.take() {
+                    Some(h) => {
+                        out.arena.extend_from_slice(&h);
+                        h.len()
+                    }
+                    None => {
+                        let len = usize::from(b.len);
+                        out.arena.extend_from_slice(&b.data[..len]);
+                        len
+                    }
+                };
                 out.metas.push(Meta {
                     stamp: if b.ticks {
                         Stamp::Ticks(b.ts)
@@ -274,6 +292,7 @@ impl Queue {
                     },
                     level: b.level,
                     kind: b.kind,
+                    tid: b.tid,
                     start: begin,
                     len,
                 });
@@ -424,6 +443,7 @@ fn alloc_slots(n: usize) -> *mut Slot {
                     len: 0,
                     level: 0,
                     kind: Kind::Plain,
+                    tid: 0,
                     heap: None,
                     data: [0; INLINE],
                 }),
@@ -456,6 +476,7 @@ mod tests {
             Stamp::Ns(7),
             9,
             Kind::Plain,
+            0,
             msg.len(),
             |d| d.copy_from_slice(msg),
             &mut heap,
@@ -588,7 +609,7 @@ mod loom_tests {
     use loom::sync::Arc;
 
     fn push(q: &Queue, v: u8) -> Push {
-        q.try_push(Stamp::Ns(0), v, Kind::Plain, 1, |d| d[0] = v, &mut None)
+        q.try_push(Stamp::Ns(0), v, Kind::Plain, 0, 1, |d| d[0] = v, &mut None)
     }
 
     fn model(f: impl Fn() + Sync + Send + 'static) {

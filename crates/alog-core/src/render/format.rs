@@ -20,6 +20,8 @@ use crate::front::time::{TsPrinter, PAIRS};
 pub struct RecordRef<'a> {
     pub ts: i64,
     pub level: Level,
+    /// The calling thread's id (0: not captured; see `front::thread`).
+    pub tid: u32,
     pub msg: &'a [u8],
     pub source: Option<Source<'a>>,
     pub fields: Option<Decoded<'a>>,
@@ -175,6 +177,12 @@ impl Formatter {
                 Piece::Ts => self.ts.push(r.ts, out),
                 Piece::TsFormat { fmt, local } => strftime(r.ts, fmt, *local, out),
                 Piece::Pid => push_u64(out, u64::from(std::process::id())),
+                Piece::Thread => push_u64(out, u64::from(r.tid)),
+                Piece::ThreadName => crate::front::thread::with_name(r.tid, |n| match n {
+                    Some(n) if !n.is_empty() => text_escape(n.as_bytes(), out),
+                    _ => push_u64(out, u64::from(r.tid)),
+                }),
+                Piece::Logger => text_escape(self.style.logger.as_bytes(), out),
                 Piece::Level if self.style.color => {
                     put(out, level_color(r.level));
                     put(out, self.level_name(r.level));
@@ -1021,6 +1029,7 @@ mod tests {
             rfc5424: false,
             otlp: false,
             local_time: false,
+            logger: String::new(),
         }
     }
 
@@ -1037,6 +1046,7 @@ mod tests {
         let r = RecordRef {
             ts: 1_700_000_000_123_456_000,
             level: Level::INFO,
+            tid: 0,
             msg: d.msg,
             source: d.source,
             fields: Some(d.clone()),
@@ -1243,6 +1253,7 @@ mod tests {
         let r = RecordRef {
             ts: 1_700_000_000_123_456_000,
             level: Level::ERROR,
+            tid: 0,
             msg: b"failed\n2023-11-14T22:13:20.123456Z INFO forged\r",
             source: None,
             fields: None,
@@ -1268,6 +1279,7 @@ mod tests {
         let r = RecordRef {
             ts: NO_TIMESTAMP,
             level: Level::WARN,
+            tid: 0,
             msg: b"m",
             source: None,
             fields: None,
@@ -1300,6 +1312,7 @@ mod tests {
             let r = RecordRef {
                 ts: 0,
                 level,
+                tid: 0,
                 msg: b"m",
                 source: None,
                 fields: None,
@@ -1336,10 +1349,12 @@ mod tests {
             rfc5424: false,
             otlp: false,
             local_time: false,
+            logger: String::new(),
         };
         let r = RecordRef {
             ts: 0,
             level: Level::ERROR,
+            tid: 0,
             msg: b"x",
             source: None,
             fields: None,
@@ -1365,10 +1380,12 @@ mod tests {
                 rfc5424: false,
                 otlp: false,
                 local_time: false,
+                logger: String::new(),
             };
             let r = RecordRef {
                 ts: NO_TIMESTAMP,
                 level: Level::WARN,
+                tid: 0,
                 msg: b"x",
                 source: None,
                 fields: None,

@@ -75,6 +75,7 @@ mod tests {
             level_names: Vec::new(),
             rfc5424: false,
             local_time: false,
+            logger: String::new(),
             otlp: false,
         }
     }
@@ -101,6 +102,7 @@ mod tests {
         let rec = RecordRef {
             ts: 1,
             level: Level::WARN,
+            tid: 0,
             msg: d.msg,
             source: Some(src),
             fields: Some(d),
@@ -123,6 +125,7 @@ mod tests {
         let plain = RecordRef {
             ts: 1,
             level: Level::INFO,
+            tid: 0,
             msg: b"plain",
             source: None,
             fields: None,

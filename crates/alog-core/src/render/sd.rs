@@ -156,6 +156,7 @@ mod tests {
         let r = RecordRef {
             ts: 0,
             level: Level::INFO,
+            tid: 0,
             msg: d.msg,
             source: d.source,
             fields: Some(d.clone()),

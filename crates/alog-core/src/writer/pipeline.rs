@@ -186,6 +186,7 @@ impl Pipeline {
             rfc5424: false,
             otlp: false,
             local_time: base.local_time,
+            logger: base.logger.clone(),
         };
         let stall = cfg.stall_timeout;
         let retries = cfg.write_retries;
@@ -544,6 +545,7 @@ impl Pipeline {
             Kind::Plain => RecordRef {
                 ts,
                 level,
+                tid: m.tid,
                 msg: payload,
                 source: None,
                 fields: None,
@@ -552,6 +554,7 @@ impl Pipeline {
                 Some(d) => RecordRef {
                     ts,
                     level,
+                    tid: m.tid,
                     msg: d.msg,
                     source: d.source,
                     fields: Some(d),
@@ -569,6 +572,7 @@ impl Pipeline {
                         let rec = RecordRef {
                             ts,
                             level,
+                            tid: m.tid,
                             msg: &text,
                             source: Some(site.source()),
                             fields: None,

@@ -31,6 +31,8 @@ struct Fork {
     held: Vec<(Held, Arc<Shared>)>,
     /// The `ALOG_LOGF` call-site registry.
     sites: Option<RwLockWriteGuard<'static, Vec<Arc<Site>>>>,
+    /// The thread-name table (`{thread_name}`).
+    names: Option<crate::front::thread::NamesGuard>,
     /// The writer pool, taken last: its lock is never held while taking a logger's.
     pool: Option<MutexGuard<'static, pool::Inner>>,
 }
@@ -91,6 +93,7 @@ extern "C" fn prepare() {
             })
             .collect();
         let sites = Some(deferred::lock_for_fork());
+        let names = Some(crate::front::thread::lock_for_fork());
         let pool = Some(pool::lock_for_fork());
         // SAFETY: see `Slot`.
         unsafe {
@@ -98,6 +101,7 @@ extern "C" fn prepare() {
                 registry: Some(reg),
                 held,
                 sites,
+                names,
                 pool,
             })
         };
@@ -130,6 +134,8 @@ extern "C" fn child() {
             drop(arc);
         }
         fork.sites.take();
+        fork.names.take();
+        crate::front::thread::forget_after_fork();
         fork.registry.take();
     });
 }

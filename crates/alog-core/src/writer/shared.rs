@@ -70,6 +70,8 @@ pub(crate) struct Shared {
     pub(crate) gate: AtomicU32,
     /// Records are stamped with TSC ticks (converted by the pipeline), not nanoseconds.
     pub(crate) tsc: bool,
+    /// A sink prints the calling thread (`{thread}`, `{thread_name}`): calls capture its id.
+    pub(crate) thread: bool,
     pub(crate) overflow: Overflow,
     pub(crate) fsync: Fsync,
     pub(crate) max_message_bytes: usize,
