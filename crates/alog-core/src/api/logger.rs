@@ -130,7 +130,7 @@ impl Logger {
             fsync: config.fsync,
             max_message_bytes: config.max_message_bytes,
             tsc,
-            thread: config.shows_thread(),
+            thread: AtomicBool::new(config.shows_thread()),
             _hot_end: LineBreak,
             _queue_end: LineBreak,
             _parked_end: LineBreak,
@@ -158,7 +158,7 @@ impl Logger {
             sched: Sched::default(),
             run_state: RunCell(UnsafeCell::new(RunState::default())),
             open_tickets: AtomicU64::new(0),
-            sinks,
+            sinks: Mutex::new(sinks),
         });
         if !sync {
             spawn_writer(&shared)?;
@@ -307,6 +307,73 @@ impl Logger {
         })
     }
 
+    /// Adds one sink to the open logger and returns its name (`file.NAME`, `console`,
+    /// `syslog`, `sqlite`, `otlp`, `callback.N`, `batch_callback.N`). `spec` holds that sink's
+    /// keys only (set with [`Config::set`]: `file.NAME.*`, `console*`, `syslog*`, `sqlite*`,
+    /// `otlp*`, `callback.*`, or one callback); everything else (the style, the file lifecycle)
+    /// is the logger's. The sink takes every record logged after the call returns; records
+    /// logged before may reach it too. The writer keeps writing while the sink opens.
+    pub fn add_sink(&self, spec: &Config) -> Result<String> {
+        marked(|_| {
+            let s = self.shared();
+            if s.called_from_own_sink() {
+                return Err(Error::reentry("add a sink to"));
+            }
+            let template = {
+                let core = lock(&s.core);
+                core.pipeline.as_ref().ok_or(Error::Closed)?.template()
+            };
+            let (added, shows_thread) = template.open(spec)?;
+            let mut core = lock(&s.core);
+            let p = core.pipeline.as_mut().ok_or(Error::Closed)?;
+            let mut names = p.insert(added)?;
+            if shows_thread {
+                s.thread.store(true, Ordering::Relaxed);
+            }
+            self.sinks_changed(s, p);
+            Ok(names.pop().expect("one sink"))
+        })
+    }
+
+    /// Removes the sink named `name` (see [`Logger::sink_stats`] for the names), after writing
+    /// to it every record logged before the call, and closes it. Records logged while the call
+    /// runs may reach it or not. The last sink cannot be removed (close the logger instead).
+    /// `Timeout` from the first step leaves the sink in place; from the last (its lane still
+    /// writing), the sink is gone and its lane finishes in the background.
+    pub fn remove_sink(&self, name: &str, timeout: Option<Duration>) -> Result<()> {
+        marked(|_| {
+            let s = self.shared();
+            if s.called_from_own_sink() {
+                return Err(Error::reentry("remove a sink of"));
+            }
+            let deadline = timeout.map(|t| Instant::now() + t);
+            flush(s, timeout)?;
+            let sink = {
+                let mut core = lock(&s.core);
+                let p = core.pipeline.as_mut().ok_or(Error::Closed)?;
+                let sink = p.remove(name, &s.errors)?;
+                self.sinks_changed(s, p);
+                sink
+            };
+            // Closed without the sinks' lock: a lane may still be writing what it was given.
+            match sink.close(deadline) {
+                true => Ok(()),
+                false => Err(Error::Timeout),
+            }
+        })
+    }
+
+    /// After sinks came or went: the per-sink statistics and the gate follow.
+    fn sinks_changed(&self, s: &Shared, p: &Pipeline) {
+        *lock(&s.sinks) = p.sink_counters();
+        let gate = u32::from(p.gate_level(p.current_level()).number());
+        let _ = s
+            .gate
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |g| {
+                Some((g & !LEVEL_MASK) | gate)
+            });
+    }
+
     /// Returns when every record submitted before the call is written (or failed), and files
     /// are fsynced unless `fsync=never`. `None` waits forever.
     pub fn flush(&self, timeout: Option<Duration>) -> Result<()> {
@@ -328,7 +395,10 @@ impl Logger {
     /// Every sink's counters, in configuration order: the main file, `file.NAME` sinks, the
     /// console, syslog, OTLP, callbacks, batch callbacks.
     pub fn sink_stats(&self) -> Vec<SinkStats> {
-        self.shared().sinks.iter().map(|c| c.snapshot()).collect()
+        lock(&self.shared().sinks)
+            .iter()
+            .map(|c| c.snapshot())
+            .collect()
     }
 
     pub fn stats(&self) -> Stats {

@@ -180,7 +180,7 @@ fn enqueue(
         p.fill(&mut b);
         b
     });
-    let tid = if s.thread {
+    let tid = if s.thread.load(Ordering::Relaxed) {
         crate::front::thread::current(reentered)
     } else {
         0
@@ -355,7 +355,7 @@ fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()
         stamp: ts,
         level: level.number(),
         kind: p.kind(),
-        tid: if s.thread {
+        tid: if s.thread.load(Ordering::Relaxed) {
             crate::front::thread::current(false)
         } else {
             0

@@ -454,6 +454,9 @@ pub struct Config {
     /// How long a `drop` lane's sink may accept nothing before what waited longer is dropped.
     pub stall_timeout: Duration,
     pub on_error: Option<ErrorCallback>,
+    /// Every key given to [`Config::set`], with its value, in order (what a sink added to an
+    /// open logger is made of: see [`Config::sink_keys`]).
+    pub given: Vec<(String, String)>,
 }
 
 impl fmt::Debug for Config {
@@ -522,6 +525,7 @@ impl Default for Config {
             callbacks: Vec::new(),
             batch_callbacks: Vec::new(),
             sqlite: None,
+            given: Vec::new(),
             sqlite_table: "logs".into(),
             sqlite_level: None,
             sqlite_busy_timeout: Duration::from_millis(5000),
@@ -1008,6 +1012,94 @@ impl Config {
     /// Sets one key from its string value, as the C ABI and the bindings do. Unknown keys and
     /// bad values are `Error::Invalid` with a message naming the key and the accepted values.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        self.set_key(key, value)?;
+        self.given.push((key.to_string(), value.to_string()));
+        Ok(())
+    }
+
+    /// How many sinks this configuration defines (the main file aside).
+    pub fn sink_count(&self) -> usize {
+        let singles = [
+            self.console.is_some(),
+            self.syslog.is_some(),
+            self.sqlite.is_some(),
+            self.otlp.is_some(),
+        ];
+        self.files.len()
+            + self.callbacks.len()
+            + self.batch_callbacks.len()
+            + singles.iter().filter(|&&b| b).count()
+    }
+
+    /// The configuration of a sink added to an open logger whose configuration is `self`: the
+    /// logger's settings (style, file lifecycle, lanes) with the sinks of `spec` instead of
+    /// its own. `spec` must define exactly one sink and set only that sink's keys; the error
+    /// names what is wrong.
+    pub fn sink_keys(&self, spec: &Config) -> Result<Config> {
+        const SINK_KEYS: [&str; 6] = ["file.", "console", "syslog", "sqlite", "otlp", "callback."];
+        if let Some((k, _)) = spec
+            .given
+            .iter()
+            .find(|(k, _)| !SINK_KEYS.iter().any(|p| k.starts_with(p)))
+        {
+            return Err(Error::invalid(format!(
+                "{k} is a setting of the whole logger, not of a sink: an added sink takes \
+                 file.NAME.*, console*, syslog*, sqlite*, otlp* and callback.* keys"
+            )));
+        }
+        match spec.sink_count() {
+            1 => {}
+            0 => {
+                return Err(Error::invalid(
+                    "the configuration defines no sink: give file.NAME.path, console, syslog, \
+                     sqlite, otlp or a callback",
+                ))
+            }
+            n => {
+                return Err(Error::invalid(format!(
+                    "the configuration defines {n} sinks: add one sink at a time"
+                )))
+            }
+        }
+        // The logger's own sinks and their settings go; the new sink's keys start from the
+        // defaults.
+        let d = Config::default();
+        let mut c = Config {
+            files: Vec::new(),
+            console: None,
+            console_level: d.console_level,
+            console_format: d.console_format,
+            console_color: d.console_color,
+            console_lane: d.console_lane,
+            syslog: None,
+            syslog_level: d.syslog_level,
+            syslog_format: d.syslog_format,
+            syslog_pattern: d.syslog_pattern,
+            syslog_facility: d.syslog_facility,
+            syslog_ident: d.syslog_ident,
+            syslog_lane: d.syslog_lane,
+            otlp: None,
+            otlp_level: d.otlp_level,
+            otlp_service_name: d.otlp_service_name,
+            otlp_lane: d.otlp_lane,
+            sqlite: None,
+            sqlite_table: d.sqlite_table,
+            sqlite_level: d.sqlite_level,
+            sqlite_busy_timeout: d.sqlite_busy_timeout,
+            sqlite_lane: d.sqlite_lane,
+            callback_lane: d.callback_lane,
+            ..self.clone()
+        };
+        c.callbacks = spec.callbacks.clone();
+        c.batch_callbacks = spec.batch_callbacks.clone();
+        for (k, v) in &spec.given {
+            c.set_key(k, v)?;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn set_key(&mut self, key: &str, value: &str) -> Result<()> {
         match key {
             "level" => self.level = parse_level(key, value)?,
             "format" => self.format = parse_format(key, value)?,
@@ -1284,7 +1376,6 @@ impl Config {
         Ok(())
     }
 
-    /// The style of the main file sink and the default of every other sink.
     /// Whether a sink's pattern prints the calling thread, so log calls capture it.
     pub fn shows_thread(&self) -> bool {
         let file_patterns = self.files.iter().map(|f| f.pattern.as_ref());
@@ -1295,6 +1386,7 @@ impl Config {
             .any(|p| crate::front::pattern::shows_thread(p))
     }
 
+    /// The style of the main file sink and the default of every other sink.
     pub fn style(&self) -> Style {
         Style {
             format: self.format,

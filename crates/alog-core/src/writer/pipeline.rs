@@ -100,6 +100,18 @@ struct Held {
 const MAX_HELD: usize = 4 << 20;
 
 impl Sink {
+    /// Closes a sink taken out of its pipeline: a lane writes what it holds until `deadline`
+    /// (false if it still holds records then); a file closes.
+    pub fn close(self, deadline: Option<Instant>) -> bool {
+        match &self.out {
+            Out::Lane(l) => {
+                l.close();
+                l.wait_idle(deadline)
+            }
+            Out::Inline(_) => true,
+        }
+    }
+
     fn file(&mut self) -> Option<&mut crate::sinks::file::rotate::FileSink> {
         match &mut self.out {
             Out::Inline(Target::File(fs)) => Some(fs),
@@ -137,12 +149,24 @@ pub(crate) struct Pipeline {
     backtrace: VecDeque<(Meta, Vec<u8>)>,
     backtrace_cap: usize,
     backtrace_level: Level,
+    /// The logger's configuration, which sinks added later start from.
+    config: Config,
+    /// Callback and batch-callback sinks made so far (their names number them).
+    callbacks_made: usize,
+    batch_callbacks_made: usize,
 }
 
 impl Pipeline {
     /// Opens every sink. `path` is the main file sink (if any).
     pub fn open(path: Option<&std::path::Path>, cfg: &Config) -> Result<Pipeline> {
-        let mut p = Pipeline {
+        let mut p = Pipeline::empty(cfg);
+        p.open_sinks(path, cfg)?;
+        Ok(p)
+    }
+
+    /// A pipeline of `cfg`'s settings without sinks.
+    fn empty(cfg: &Config) -> Pipeline {
+        Pipeline {
             formatters: Vec::new(),
             lines: Vec::new(),
             direct: Vec::new(),
@@ -159,7 +183,15 @@ impl Pipeline {
             backtrace: VecDeque::new(),
             backtrace_cap: cfg.backtrace,
             backtrace_level: cfg.backtrace_level,
-        };
+            config: cfg.clone(),
+            callbacks_made: 0,
+            batch_callbacks_made: 0,
+        }
+    }
+
+    /// Opens the sinks `cfg` defines (and `path`, the main file) and adds them.
+    fn open_sinks(&mut self, path: Option<&std::path::Path>, cfg: &Config) -> Result<()> {
+        let p = self;
         let key = match &cfg.lifecycle.key {
             Some(src) => Some(std::sync::Arc::new(Key::load(src)?)),
             None => None,
@@ -261,8 +293,9 @@ impl Pipeline {
             let out = lane(Target::Otlp(Box::new(o)), cfg.otlp_lane, "otlp".into());
             p.add("otlp".into(), out, cfg.otlp_level, style);
         }
-        for (i, c) in cfg.callbacks.iter().enumerate() {
-            let name = format!("callback.{i}");
+        for c in &cfg.callbacks {
+            let name = format!("callback.{}", p.callbacks_made);
+            p.callbacks_made += 1;
             let out = lane(
                 Target::Callback(c.callback.clone()),
                 cfg.callback_lane,
@@ -270,29 +303,110 @@ impl Pipeline {
             );
             p.add(name, out, c.level, with(c.format, None));
         }
-        for (i, cb) in cfg.batch_callbacks.iter().enumerate() {
-            let name = format!("batch_callback.{i}");
+        for cb in &cfg.batch_callbacks {
+            let name = format!("batch_callback.{}", p.batch_callbacks_made);
+            p.batch_callbacks_made += 1;
             let out = lane(Target::Batch(cb.clone()), cfg.callback_lane, name.clone());
             p.add(name, out, None, base.clone());
         }
-        p.direct = (0..p.formatters.len())
+        p.sinks_changed();
+        Ok(())
+    }
+
+    /// After sinks came or went: which formatters write straight into their one sink.
+    fn sinks_changed(&mut self) {
+        self.direct = (0..self.formatters.len())
             .map(|fi| {
-                let mut users = p.sinks.iter().filter(|s| s.formatter == fi);
+                let mut users = self.sinks.iter().filter(|s| s.formatter == fi);
                 matches!((users.next(), users.next()), (Some(_), None))
             })
             .collect();
-        Ok(p)
     }
 
-    fn add(&mut self, name: String, out: Out, level: Option<Level>, style: Style) {
-        let formatter = match self.formatters.iter().position(|f| *f.style() == style) {
+    /// What a sink added to the open logger is made from: taken under the sinks' lock, used
+    /// without it (opening a file or a connection must not stop the writer).
+    pub fn template(&self) -> Template {
+        Template {
+            config: self.config.clone(),
+            callbacks_made: self.callbacks_made,
+            batch_callbacks_made: self.batch_callbacks_made,
+            background_errors: self.background_errors.clone(),
+        }
+    }
+
+    fn check_new_names(&self, added: &Pipeline) -> Result<()> {
+        for s in &added.sinks {
+            if self
+                .sinks
+                .iter()
+                .any(|o| o.counters.name == s.counters.name)
+            {
+                return Err(Error::invalid(format!(
+                    "the logger already has a sink named {:?}: remove it first",
+                    s.counters.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the sinks of `added` (from [`Pipeline::open_added`]); returns their names. The
+    /// sinks take the records of the batches processed from now on.
+    pub fn insert(&mut self, mut added: Pipeline) -> Result<Vec<String>> {
+        self.check_new_names(&added)?;
+        self.callbacks_made = self.callbacks_made.max(added.callbacks_made);
+        self.batch_callbacks_made = self.batch_callbacks_made.max(added.batch_callbacks_made);
+        let mut names = Vec::new();
+        for mut sink in added.sinks.drain(..) {
+            let style = added.formatters[sink.formatter].style().clone();
+            sink.formatter = self.formatter_for(style);
+            names.push(sink.counters.name.clone());
+            self.sinks.push(sink);
+        }
+        self.sinks_changed();
+        Ok(names)
+    }
+
+    /// Takes the sink named `name` out (between batches: its buffers are empty); what its
+    /// file still keeps for another process's lock fails, counted. The last sink stays.
+    pub fn remove(&mut self, name: &str, errors: &ErrorReporter) -> Result<Sink> {
+        let Some(i) = self.sinks.iter().position(|s| s.counters.name == name) else {
+            let names: Vec<&str> = self.sinks.iter().map(|s| &*s.counters.name).collect();
+            return Err(Error::invalid(format!(
+                "no sink named {name:?}; the logger's sinks: {}",
+                names.join(", ")
+            )));
+        };
+        if self.sinks.len() == 1 {
+            return Err(Error::invalid(format!(
+                "{name:?} is the logger's last sink: close the logger instead"
+            )));
+        }
+        let mut sink = self.sinks.remove(i);
+        fail_held_of(&mut sink, errors);
+        self.sinks_changed();
+        Ok(sink)
+    }
+
+    /// The level of the records the logger takes now.
+    pub fn current_level(&self) -> Level {
+        self.level_changes.back().map_or(self.base, |&(_, l)| l)
+    }
+
+    /// The formatter of `style`, shared by every sink of that style.
+    fn formatter_for(&mut self, style: Style) -> usize {
+        match self.formatters.iter().position(|f| *f.style() == style) {
             Some(i) => i,
             None => {
                 self.formatters.push(Formatter::new(style));
                 self.lines.push((false, Vec::new()));
                 self.formatters.len() - 1
             }
-        };
+        }
+    }
+
+    fn add(&mut self, name: String, out: Out, level: Option<Level>, style: Style) {
+        let formatter = self.formatter_for(style);
         let counters = match &out {
             Out::Lane(l) => l.counters.clone(),
             Out::Inline(t) => Arc::new(SinkCounters::new(name, t.describe())),
@@ -312,23 +426,7 @@ impl Pipeline {
     /// Fails what file sinks still keep for their lock file (the logger closes).
     pub fn fail_held(&mut self, errors: &ErrorReporter) {
         for sink in &mut self.sinks {
-            let what = match &sink.out {
-                Out::Inline(t) => t.describe(),
-                Out::Lane(_) => continue,
-            };
-            while let Some(h) = sink.held.pop_front() {
-                sink.held_bytes -= h.buf.len();
-                Counters::add(&sink.counters.failed, h.lines.len() as u64);
-                h.ticket.mark(&h.lines, FAILED);
-                let e = Error::invalid(format!(
-                    "{} records for {what} failed: another process still held the lock when \
-                     the logger closed",
-                    h.lines.len()
-                ));
-                sink.counters.set_error(&e.to_string());
-                errors.report(e);
-                h.ticket.release();
-            }
+            fail_held_of(sink, errors);
         }
     }
 
@@ -886,4 +984,48 @@ fn fail_lines(sink: &mut Sink, lines: &[Line], why: &str) {
     sink.counters.set_error(why);
     sink.buf.clear();
     sink.lines.clear();
+}
+
+/// See [`Pipeline::template`].
+pub(crate) struct Template {
+    config: Config,
+    callbacks_made: usize,
+    batch_callbacks_made: usize,
+    background_errors: BackgroundErrors,
+}
+
+impl Template {
+    /// Opens the one sink `spec` defines (see [`Config::sink_keys`]) in a pipeline of its own,
+    /// which [`Pipeline::insert`] adds to the logger's. Also says whether it prints threads.
+    pub fn open(self, spec: &Config) -> Result<(Pipeline, bool)> {
+        let cfg = self.config.sink_keys(spec)?;
+        let mut p = Pipeline::empty(&cfg);
+        // Its files' background threads report to the logger's pipeline.
+        p.background_errors = self.background_errors;
+        p.callbacks_made = self.callbacks_made;
+        p.batch_callbacks_made = self.batch_callbacks_made;
+        p.open_sinks(None, &cfg)?;
+        Ok((p, cfg.shows_thread()))
+    }
+}
+
+/// Fails what a file sink keeps for its lock file (its logger closes, or the sink goes).
+fn fail_held_of(sink: &mut Sink, errors: &ErrorReporter) {
+    let what = match &sink.out {
+        Out::Inline(t) => t.describe(),
+        Out::Lane(_) => return,
+    };
+    while let Some(h) = sink.held.pop_front() {
+        sink.held_bytes -= h.buf.len();
+        Counters::add(&sink.counters.failed, h.lines.len() as u64);
+        h.ticket.mark(&h.lines, FAILED);
+        let e = Error::invalid(format!(
+            "{} records for {what} failed: another process still held the lock when the sink \
+             closed",
+            h.lines.len()
+        ));
+        sink.counters.set_error(&e.to_string());
+        errors.report(e);
+        h.ticket.release();
+    }
 }

@@ -71,7 +71,7 @@ pub(crate) struct Shared {
     /// Records are stamped with TSC ticks (converted by the pipeline), not nanoseconds.
     pub(crate) tsc: bool,
     /// A sink prints the calling thread (`{thread}`, `{thread_name}`): calls capture its id.
-    pub(crate) thread: bool,
+    pub(crate) thread: AtomicBool,
     pub(crate) overflow: Overflow,
     pub(crate) fsync: Fsync,
     pub(crate) max_message_bytes: usize,
@@ -116,7 +116,7 @@ pub(crate) struct Shared {
     /// Batches not yet settled by every sink.
     pub(crate) open_tickets: AtomicU64,
     /// Every sink's counters, in configuration order.
-    pub(crate) sinks: Vec<Arc<SinkCounters>>,
+    pub(crate) sinks: Mutex<Vec<Arc<SinkCounters>>>,
 }
 
 /// The writer job's state between runs.
