@@ -533,6 +533,37 @@ alog_result alog_reopen(struct alog_logger *lg);
 // `ALOG_ERR_INVALID` outside 1..24. Any thread.
 alog_result alog_set_level(struct alog_logger *lg, int32_t level);
 
+// Adds the one sink that `sink` defines to the open logger: its keys only (`file.NAME.*`,
+// `console*`, `syslog*`, `sqlite*`, `otlp*`, `callback.*`, or one callback from
+// `alog_conf_add_callback`); the style and the file lifecycle are the logger's. `sink` is
+// copied, not consumed; the environment does not apply. The sink takes every record logged
+// after the call returns (records logged before may reach it too); the writer keeps writing
+// while it opens. On success writes the sink's name (`file.NAME`, `console`, `syslog`,
+// `sqlite`, `otlp`, `callback.N`; at most 63 bytes) to `name` unless it is NULL, cut to
+// `name_size`. On failure returns `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` (a logger-wide key,
+// no sink or two, a name already in use), `ALOG_ERR_IO` (the sink could not open; `errno` is
+// the OS error) or `ALOG_ERR_CLOSED`, with a message in `errstr`. Any thread, not from the
+// logger's own callbacks.
+alog_result alog_add_sink(struct alog_logger *lg,
+                          const struct alog_conf *sink,
+                          char *name,
+                          size_t name_size,
+                          char *errstr,
+                          size_t errstr_size);
+
+// Removes the sink named `name` (as `alog_get_sink_stats` and `alog_add_sink` name it): first
+// writes to it every record logged before the call (as `alog_flush`, within `timeout_ms`;
+// `ALOG_ERR_TIMEOUT` then leaves the sink in place), then takes it out and closes it, its
+// lane writing what it still holds until the timeout (`ALOG_ERR_TIMEOUT`: the sink is gone and
+// its lane finishes in the background). `ALOG_ERR_INVALID` for an unknown name or the last
+// sink, with a message in `errstr`. Any thread, not from the logger's own callbacks; after a
+// callback sink's removal returned `ALOG_OK` its callback is never called again.
+alog_result alog_remove_sink(struct alog_logger *lg,
+                             const char *name,
+                             uint32_t timeout_ms,
+                             char *errstr,
+                             size_t errstr_size);
+
 // 1 if a record at `level` would be accepted, else 0 (also for NULL, a closed logger
 // still answers by its level). One atomic load: use it to skip building expensive messages.
 int alog_level_enabled(const struct alog_logger *lg, int32_t level);

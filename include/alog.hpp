@@ -644,19 +644,9 @@ class Logger {
   /// sink, e.g. {"console", "stderr"}) with configuration keys and values (see alog.h).
   /// Throws alog::Error: for a bad option, key() is the key and what() alog's message.
   Logger(const std::string &path, std::initializer_list<std::pair<std::string_view, std::string_view>> options = {}) {
+    Conf conf(options);
     char err[512] = "";
-    alog_conf *conf = alog_conf_new();
-    if (!conf) throw Error(ALOG_ERR_IO, "alog_conf_new: out of memory");
-    for (const auto &kv : options) {
-      const std::string key(kv.first), value(kv.second);
-      const alog_result r = alog_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err);
-      if (r != ALOG_OK) {
-        alog_conf_free(conf);
-        throw Error(r, err, key);
-      }
-    }
-    const alog_result r = alog_open(path.empty() ? nullptr : path.c_str(), conf, &lg_, err, sizeof err);
-    alog_conf_free(conf);
+    const alog_result r = alog_open(path.empty() ? nullptr : path.c_str(), conf.get(), &lg_, err, sizeof err);
     if (r != ALOG_OK) throw Error(r, err);
   }
   ~Logger() { close(); }
@@ -675,6 +665,23 @@ class Logger {
   alog_logger *handle() const noexcept { return lg_; }
   bool enabled(Level l) const noexcept { return alog_level_enabled(lg_, static_cast<int32_t>(l)) != 0; }
   void set_level(Level l) { check(alog_set_level(lg_, static_cast<int32_t>(l)), "alog_set_level"); }
+  /// Adds one sink to the open logger from its keys, e.g. {{"file.audit.path", "audit.log"},
+  /// {"file.audit.level", "warn"}} or {{"console", "stderr"}}, and returns its name (for
+  /// remove_sink). Everything else (the style, rotation) is the logger's. Throws alog::Error.
+  std::string add_sink(std::initializer_list<std::pair<std::string_view, std::string_view>> keys) {
+    Conf conf(keys);
+    char name[64] = "", err[512] = "";
+    const alog_result r = alog_add_sink(lg_, conf.get(), name, sizeof name, err, sizeof err);
+    if (r != ALOG_OK) throw Error(r, err);
+    return name;
+  }
+  /// Writes to the sink `name` what was logged before the call, then removes and closes it.
+  /// Throws alog::Error (an unknown name, the last sink, a timeout).
+  void remove_sink(const std::string &name, uint32_t timeout_ms = ALOG_TIMEOUT_INFINITE) {
+    char err[512] = "";
+    const alog_result r = alog_remove_sink(lg_, name.c_str(), timeout_ms, err, sizeof err);
+    if (r != ALOG_OK) throw Error(r, err);
+  }
   /// Waits until everything logged so far is written (timeout_ms: ALOG_TIMEOUT_INFINITE).
   alog_result flush(uint32_t timeout_ms = ALOG_TIMEOUT_INFINITE) noexcept { return alog_flush(lg_, timeout_ms); }
   /// Drains and closes; later calls return ALOG_ERR_CLOSED. Idempotent.
@@ -773,6 +780,31 @@ class Logger {
     }
     return alog_write_record(lg_, &rec);
   }
+  /// A configuration built from keys and values; throws alog::Error naming a bad key.
+  class Conf {
+   public:
+    explicit Conf(std::initializer_list<std::pair<std::string_view, std::string_view>> options)
+        : conf_(alog_conf_new()) {
+      if (!conf_) throw Error(ALOG_ERR_IO, "alog_conf_new: out of memory");
+      char err[512] = "";
+      for (const auto &kv : options) {
+        const std::string key(kv.first), value(kv.second);
+        const alog_result r = alog_conf_set(conf_, key.c_str(), value.c_str(), err, sizeof err);
+        if (r != ALOG_OK) {
+          alog_conf_free(conf_);
+          throw Error(r, err, key);
+        }
+      }
+    }
+    ~Conf() { alog_conf_free(conf_); }
+    Conf(const Conf &) = delete;
+    Conf &operator=(const Conf &) = delete;
+    const alog_conf *get() const noexcept { return conf_; }
+
+   private:
+    alog_conf *conf_;
+  };
+
   void check(alog_result r, const char *what) const {
     if (r != ALOG_OK) throw Error(r, std::string(what) + ": " + alog_result_str(r));
   }

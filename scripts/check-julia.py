@@ -13,7 +13,8 @@
 4. Julia structs named like a header struct have its fields, in order, with matching types;
    Julia constants named like a header #define have its value; every numeric #define of the
    header has its Julia constant.
-5. The C functions that can block (a write waiting for room, flush, close) are called inside
+5. The C functions that can block (a write waiting for room, flush, close, adding and
+   removing a sink) are called inside
    `@gcsafe`, so that Julia's garbage collector can run while they wait; the only other
    ccalls allowed are the Julia runtime's `jl_gc_safe_enter` / `jl_gc_safe_leave` that
    `@gcsafe` uses, in the raw layer.
@@ -90,7 +91,14 @@ C_ONLY_CONSTANT = re.compile(r"ALOG_(SITE|ARG)_\w+|ALOG_LOGF_MAX_ARGS")
 
 # The C functions that may block the calling thread: under overflow=block a write waits for
 # room in the queue; flush and close wait for the writer.
-BLOCKING_FUNCTIONS = {"alog_write", "alog_write_record", "alog_flush", "alog_close"}
+BLOCKING_FUNCTIONS = {
+    "alog_write",
+    "alog_write_record",
+    "alog_flush",
+    "alog_close",
+    "alog_add_sink",
+    "alog_remove_sink",
+}
 
 # Julia runtime functions the raw layer may call (no library): return type and argument types.
 JULIA_RUNTIME = {"jl_gc_safe_enter": ("Int8", []), "jl_gc_safe_leave": ("Cvoid", ["Int8"])}

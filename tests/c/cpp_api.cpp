@@ -184,6 +184,34 @@ int main(int argc, char **argv) {
     want.push_back("INFO many a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 j=10 k=11 l=12 m=13 n=14 o=15 p=16 q=17");
     EXPECT(log.info("{} {}", 1) == ALOG_ERR_INVALID, "a member call with a bad format logged");
 
+    // A sink added and removed at run time.
+    const std::string side = dir + "/cpp_api_side.log";
+    std::remove(side.c_str());
+    log.flush();
+    const std::string side_name = log.add_sink({{"file.side.path", side}, {"file.side.pattern", "side {level} {msg}"}});
+    EXPECT_EQ(side_name, "file.side");
+    log.error("to both {}", 1);
+    want.push_back("ERROR to both 1");
+    log.remove_sink("file.side");
+    try {
+      log.remove_sink("file.side");
+      EXPECT(false, "removing a removed sink did not throw");
+    } catch (const alog::Error &e) {
+      EXPECT_EQ(std::string(e.what()), "no sink named \"file.side\"; the logger's sinks: file");
+    }
+    try {
+      log.add_sink({{"console", "stderr"}, {"queue_capacity", "4"}});
+      EXPECT(false, "a logger-wide key in add_sink did not throw");
+    } catch (const alog::Error &e) {
+      EXPECT(std::string(e.what()).find("queue_capacity is a setting of the whole logger") != std::string::npos, e.what());
+    }
+    {
+      std::ifstream in(side);
+      std::string l, all;
+      while (std::getline(in, l)) all += l + "\n";
+      EXPECT_EQ(all, "side ERROR to both 1\n");
+    }
+
     // Registry and default logger.
     auto shared = std::make_shared<alog::Logger>(std::move(log));
     alog::register_logger("app", shared);

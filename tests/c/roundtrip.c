@@ -405,6 +405,98 @@ static void test_callback(void)
     collected_free(&json);
 }
 
+/* Sinks added to and removed from an open logger through the C ABI: names, the records of
+ * their time, per-sink stats, and the errors with their messages. */
+static void test_add_remove(const char *dir)
+{
+    char *path = path_join(dir, "added/main.log");
+    char *extra = path_join(dir, "added/extra.log");
+    struct collected cb;
+    char err[256] = "", name[64] = "";
+    collected_init(&cb);
+    alog_conf *conf = base_conf();
+    conf_set_ok(conf, "pattern", "{level} {msg}");
+    alog_logger *lg = open_ok(path, conf);
+    alog_conf_free(conf);
+
+    CHECK_RC(write_str(lg, ALOG_LEVEL_INFO, "before"), ALOG_OK);
+    CHECK_RC(alog_flush(lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+
+    /* A callback at DEBUG: the logger's gate opens for it, its main file stays at INFO. */
+    alog_conf *spec = alog_conf_new();
+    CHECK_RC(alog_conf_add_callback(spec, collect, &cb, ALOG_LEVEL_DEBUG, NULL, err, sizeof err),
+             ALOG_OK);
+    CHECK_RC(alog_add_sink(lg, spec, name, sizeof name, err, sizeof err), ALOG_OK);
+    alog_conf_free(spec);
+    CHECK_STR(name, "callback.0");
+    CHECK(alog_level_enabled(lg, ALOG_LEVEL_DEBUG), "DEBUG not enabled by the added sink");
+
+    spec = alog_conf_new();
+    conf_set_ok(spec, "file.extra.path", extra);
+    conf_set_ok(spec, "file.extra.level", "warn");
+    CHECK_RC(alog_add_sink(lg, spec, NULL, 0, err, sizeof err), ALOG_OK);
+    /* The same name again: refused, named. */
+    CHECK_RC(alog_add_sink(lg, spec, name, sizeof name, err, sizeof err), ALOG_ERR_INVALID);
+    CHECK_STR(err, "the logger already has a sink named "
+                   "\"file.extra\": remove it first");
+    CHECK_STR(name, "callback.0"); /* outputs are written only on success */
+    alog_conf_free(spec);
+
+    size_t n = 0;
+    CHECK_RC(alog_sink_count(lg, &n), ALOG_OK);
+    CHECK_U64(n, 3);
+    alog_sink_stats ss;
+    CHECK_RC(alog_get_sink_stats(lg, 2, &ss), ALOG_OK);
+    CHECK_STR(ss.name, "file.extra");
+
+    CHECK_RC(write_str(lg, ALOG_LEVEL_DEBUG, "debug"), ALOG_OK);
+    CHECK_RC(write_str(lg, ALOG_LEVEL_ERROR, "error"), ALOG_OK);
+    CHECK_RC(alog_remove_sink(lg, "callback.0", ALOG_TIMEOUT_INFINITE, err, sizeof err), ALOG_OK);
+    CHECK_RC(alog_remove_sink(lg, "file.extra", 5000, err, sizeof err), ALOG_OK);
+    CHECK(!alog_level_enabled(lg, ALOG_LEVEL_DEBUG), "DEBUG still enabled after removal");
+    CHECK_RC(write_str(lg, ALOG_LEVEL_ERROR, "after"), ALOG_OK);
+
+    /* Errors: unknown name, the last sink, a logger-wide key, NULLs. */
+    CHECK_RC(alog_remove_sink(lg, "callback.0", 1000, err, sizeof err), ALOG_ERR_INVALID);
+    CHECK_STR(err, "no sink named \"callback.0\"; the "
+                   "logger's sinks: file");
+    CHECK_RC(alog_remove_sink(lg, "file", 1000, err, sizeof err), ALOG_ERR_INVALID);
+    CHECK_CONTAINS(err, "is the logger's last sink");
+    spec = alog_conf_new();
+    conf_set_ok(spec, "console", "stderr");
+    conf_set_ok(spec, "level", "debug");
+    CHECK_RC(alog_add_sink(lg, spec, NULL, 0, err, sizeof err), ALOG_ERR_INVALID);
+    CHECK_CONTAINS(err, "level is a setting of the whole logger, not of a sink");
+    CHECK_RC(alog_add_sink(NULL, spec, NULL, 0, err, sizeof err), ALOG_ERR_NULL);
+    CHECK_STR(err, "lg is NULL");
+    CHECK_RC(alog_add_sink(lg, NULL, NULL, 0, NULL, 0), ALOG_ERR_NULL);
+    CHECK_RC(alog_remove_sink(lg, NULL, 0, err, sizeof err), ALOG_ERR_NULL);
+    CHECK_STR(err, "name is NULL");
+    CHECK_RC(alog_close(lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+    CHECK_RC(alog_add_sink(lg, spec, NULL, 0, err, sizeof err), ALOG_ERR_CLOSED);
+    CHECK_RC(alog_remove_sink(lg, "file", 0, err, sizeof err), ALOG_ERR_CLOSED);
+    alog_conf_free(spec);
+
+    lines main_ls = read_lines(path), extra_ls = read_lines(extra);
+    CHECK_LINES(main_ls, 3);
+    CHECK_STR(main_ls.v[0], "INFO before");
+    CHECK_STR(main_ls.v[1], "ERROR error");
+    CHECK_STR(main_ls.v[2], "ERROR after");
+    CHECK_LINES(extra_ls, 1);
+    CHECK_STR(extra_ls.v[0], "ERROR error");
+    CHECK_U64(cb.n, 2);
+    CHECK_STR(cb.line[0], "DEBUG debug");
+    CHECK_STR(cb.line[1], "ERROR error");
+    alog_stats st = stats_of(lg);
+    CHECK_U64(st.submitted, 4);
+    CHECK_U64(st.written, 4);
+    free_lines(&main_ls);
+    free_lines(&extra_ls);
+    collected_free(&cb);
+    free(path);
+    free(extra);
+}
+
 int main(void)
 {
     char *dir = make_tmpdir("roundtrip");
@@ -416,6 +508,7 @@ int main(void)
     test_record(dir);
     test_extra_sink(dir);
     test_callback();
+    test_add_remove(dir);
     remove_tmpdir(dir);
     printf("roundtrip: ok\n");
     return 0;

@@ -935,6 +935,87 @@ pub unsafe extern "C" fn alog_set_level(lg: *mut alog_logger, level: i32) -> alo
     })
 }
 
+/// Adds the one sink that `sink` defines to the open logger: its keys only (`file.NAME.*`,
+/// `console*`, `syslog*`, `sqlite*`, `otlp*`, `callback.*`, or one callback from
+/// `alog_conf_add_callback`); the style and the file lifecycle are the logger's. `sink` is
+/// copied, not consumed; the environment does not apply. The sink takes every record logged
+/// after the call returns (records logged before may reach it too); the writer keeps writing
+/// while it opens. On success writes the sink's name (`file.NAME`, `console`, `syslog`,
+/// `sqlite`, `otlp`, `callback.N`; at most 63 bytes) to `name` unless it is NULL, cut to
+/// `name_size`. On failure returns `ALOG_ERR_NULL`, `ALOG_ERR_INVALID` (a logger-wide key,
+/// no sink or two, a name already in use), `ALOG_ERR_IO` (the sink could not open; `errno` is
+/// the OS error) or `ALOG_ERR_CLOSED`, with a message in `errstr`. Any thread, not from the
+/// logger's own callbacks.
+#[no_mangle]
+pub unsafe extern "C" fn alog_add_sink(
+    lg: *mut alog_logger,
+    sink: *const alog_conf,
+    name: *mut c_char,
+    name_size: usize,
+    errstr: *mut c_char,
+    errstr_size: usize,
+) -> alog_result {
+    boundary(|| {
+        // SAFETY: errstr/errstr_size come from the caller, who promises `errstr_size` bytes.
+        let err = unsafe { ErrBuf::new(errstr, errstr_size) };
+        // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+        let Some(lg) = (unsafe { lg.as_ref() }) else {
+            return err.fail(ALOG_ERR_NULL, "lg is NULL");
+        };
+        // SAFETY: a non-NULL conf comes from alog_conf_new.
+        let Some(sink) = (unsafe { sink.as_ref() }) else {
+            return err.fail(ALOG_ERR_NULL, "sink is NULL");
+        };
+        match lg.logger.add_sink(&sink.config) {
+            Ok(n) => {
+                if !name.is_null() {
+                    // SAFETY: `name_size` writable bytes at `name` (caller's promise).
+                    unsafe { put_str(name, name_size, &n) };
+                }
+                ALOG_OK
+            }
+            Err(e) => {
+                set_errno(&e);
+                err.fail(code(&e), &e.to_string())
+            }
+        }
+    })
+}
+
+/// Removes the sink named `name` (as `alog_get_sink_stats` and `alog_add_sink` name it): first
+/// writes to it every record logged before the call (as `alog_flush`, within `timeout_ms`;
+/// `ALOG_ERR_TIMEOUT` then leaves the sink in place), then takes it out and closes it, its
+/// lane writing what it still holds until the timeout (`ALOG_ERR_TIMEOUT`: the sink is gone and
+/// its lane finishes in the background). `ALOG_ERR_INVALID` for an unknown name or the last
+/// sink, with a message in `errstr`. Any thread, not from the logger's own callbacks; after a
+/// callback sink's removal returned `ALOG_OK` its callback is never called again.
+#[no_mangle]
+pub unsafe extern "C" fn alog_remove_sink(
+    lg: *mut alog_logger,
+    name: *const c_char,
+    timeout_ms: u32,
+    errstr: *mut c_char,
+    errstr_size: usize,
+) -> alog_result {
+    boundary(|| {
+        // SAFETY: errstr/errstr_size come from the caller, who promises `errstr_size` bytes.
+        let err = unsafe { ErrBuf::new(errstr, errstr_size) };
+        // SAFETY: a non-NULL handle comes from alog_open and is never freed.
+        let Some(lg) = (unsafe { lg.as_ref() }) else {
+            return err.fail(ALOG_ERR_NULL, "lg is NULL");
+        };
+        // SAFETY: NUL-terminated name or NULL from the caller.
+        let Some(name) = (unsafe { c_str(name) }) else {
+            return err.fail(ALOG_ERR_NULL, "name is NULL");
+        };
+        let name = String::from_utf8_lossy(name.to_bytes());
+        match lg.logger.remove_sink(&name, timeout(timeout_ms)) {
+            Ok(()) => ALOG_OK,
+            Err(e) => err.fail(code(&e), &e.to_string()),
+        }
+    })
+}
+
 /// 1 if a record at `level` would be accepted, else 0 (also for NULL, a closed logger
 /// still answers by its level). One atomic load: use it to skip building expensive messages.
 #[no_mangle]

@@ -377,6 +377,27 @@ function alog_get_sink_stats(lg, index, out)
                  lg, index, out)
 end
 
+"""
+`alog_result alog_add_sink(lg, sink, name, name_size, errstr, errstr_size)`: adds the one sink
+`sink` (an `alog_conf`) defines; its name goes to `name` (may be `C_NULL`). Opens a file or a
+connection: runs `@gcsafe`.
+"""
+function alog_add_sink(lg, sink, name, name_size, errstr, errstr_size)
+    return @gcsafe ccall((:alog_add_sink, libalog()), Int32,
+                         (Ptr{alog_logger}, Ptr{alog_conf}, Ptr{UInt8}, Csize_t, Ptr{UInt8}, Csize_t),
+                         lg, sink, name, name_size, errstr, errstr_size)
+end
+
+"""
+`alog_result alog_remove_sink(lg, name, timeout_ms, errstr, errstr_size)`: writes to the sink
+what came before, then removes and closes it; blocks like `alog_flush`.
+"""
+function alog_remove_sink(lg, name, timeout_ms, errstr, errstr_size)
+    return @gcsafe ccall((:alog_remove_sink, libalog()), Int32,
+                         (Ptr{alog_logger}, Cstring, UInt32, Ptr{UInt8}, Csize_t),
+                         lg, name, timeout_ms, errstr, errstr_size)
+end
+
 """`void alog_sink_fail(reason)`: inside a callback sink, fail the record it is writing."""
 function alog_sink_fail(reason)
     return ccall((:alog_sink_fail, libalog()), Cvoid, (Cstring,), reason)
