@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alog_core::config::CallbackSpec;
-use alog_core::{Config, Error, Field, Level, Record, Source};
+use alog_core::{Config, Error, Field, Format, Level, Record, Source, Stream};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -115,6 +115,44 @@ fn config_value(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
         return Ok(format!("{}", n.round() as i64));
     }
     Ok(v.str()?.to_cow()?.into_owned())
+}
+
+/// The name of a file sink added by path: the file's stem, with what a key cannot hold
+/// (dots, spaces) made `_`.
+fn file_sink_name(path: &str) -> String {
+    let stem = std::path::Path::new(path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if n.is_empty() {
+        "added".into()
+    } else {
+        n
+    }
+}
+
+fn bad_level(l: &str) -> PyErr {
+    PyValueError::new_err(format!("invalid level {l:?}"))
+}
+
+fn parse_format(f: &str) -> PyResult<Format> {
+    match f {
+        "text" => Ok(Format::Text),
+        "json" => Ok(Format::Json),
+        _ => Err(PyValueError::new_err(format!(
+            "invalid value {f:?} for format: expected text or json"
+        ))),
+    }
 }
 
 /// Submits a record: without waiting while holding the interpreter lock, and if the queue is
@@ -670,6 +708,138 @@ impl Logger {
     /// tool (logrotate without `copytruncate`) moved them; a SIGHUP handler may call it.
     fn reopen(&self) -> PyResult<()> {
         self.inner.log().reopen().map_err(py_err)
+    }
+
+    /// Adds a sink to the open logger and returns its name (for `remove`, as `sink_stats()`
+    /// names it). `sink`: a path (a file sink named `name`, by default the file's stem), a
+    /// callable (taking each batch's formatted lines as bytes, like `on_batch`),
+    /// `sys.stdout` / `sys.stderr` (the console), or `None` with the sink's engine keys as
+    /// keywords (`console="stderr"`, `syslog="tcp://host:514"`, `sqlite=path`, ...). `level`,
+    /// `format` and `pattern` are the new sink's; everything else (rotation, time zone) is the
+    /// logger's. The sink takes every record logged after the call.
+    #[pyo3(signature = (sink=None, *, name=None, level=None, format=None, pattern=None, **config))]
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &self,
+        py: Python<'_>,
+        sink: Option<Py<PyAny>>,
+        name: Option<String>,
+        level: Option<&Bound<'_, PyAny>>,
+        format: Option<&Bound<'_, PyAny>>,
+        pattern: Option<&Bound<'_, PyAny>>,
+        config: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<String> {
+        let mut spec = Config::default();
+        let mut py_sinks = Vec::new();
+        // The keys of `level`, `format`, `pattern` for this kind of sink (None: the logger's).
+        let mut prefix: Option<String> = None;
+        let sys = py.import("sys")?;
+        match sink.as_ref().map(|s| s.bind(py)) {
+            None => {}
+            Some(s) if s.is(&sys.getattr("stdout")?) || s.is(&sys.getattr("stderr")?) => {
+                let stream = if s.is(&sys.getattr("stdout")?) {
+                    Stream::Stdout
+                } else {
+                    Stream::Stderr
+                };
+                let lvl = level.map(|l| config_value("level", l)).transpose()?;
+                let lvl = lvl
+                    .map(|l| Level::parse(&l).ok_or_else(|| bad_level(&l)))
+                    .transpose()?;
+                let fmt = format.map(|f| config_value("format", f)).transpose()?;
+                let fmt = fmt.map(|f| parse_format(&f)).transpose()?;
+                if pattern.is_some() {
+                    return Err(PyTypeError::new_err(
+                        "pattern= does not apply to a console sink: it prints the logger's pattern",
+                    ));
+                }
+                match sinks::replaced_console(py, stream)? {
+                    Some((py_sink, callback)) => {
+                        spec.callbacks.push(CallbackSpec {
+                            callback,
+                            level: lvl,
+                            format: fmt,
+                        });
+                        py_sinks.push(py_sink);
+                    }
+                    None => {
+                        let which = if stream == Stream::Stdout {
+                            "stdout"
+                        } else {
+                            "stderr"
+                        };
+                        spec.set("console", which).map_err(py_err)?;
+                        if let Some(l) = lvl {
+                            spec.set("console.level", &l.number().to_string())
+                                .map_err(py_err)?;
+                        }
+                        if let Some(f) = fmt {
+                            let f = if f == Format::Json { "json" } else { "text" };
+                            spec.set("console.format", f).map_err(py_err)?;
+                        }
+                    }
+                }
+            }
+            Some(s) if s.is_callable() => {
+                if level.is_some() || format.is_some() || pattern.is_some() {
+                    return Err(PyTypeError::new_err(
+                        "a callable sink takes the logger's level, format and pattern: filter \
+                         in the callable",
+                    ));
+                }
+                let py_sink = sinks::PySink::new(s.clone().unbind());
+                spec.batch_callbacks
+                    .push(sinks::batch_callback(py_sink.clone()));
+                py_sinks.push(py_sink);
+            }
+            Some(s) => {
+                let os = py.import("os")?;
+                let path: String = os.call_method1("fspath", (s,))?.extract().map_err(|_| {
+                    PyTypeError::new_err(
+                        "sink must be a path, a callable, sys.stdout or sys.stderr, or None",
+                    )
+                })?;
+                let n = match name {
+                    Some(n) => n,
+                    None => file_sink_name(&path),
+                };
+                spec.set(&format!("file.{n}.path"), &path).map_err(py_err)?;
+                prefix = Some(format!("file.{n}"));
+            }
+        }
+        if let Some(p) = &prefix {
+            for (k, v) in [("level", level), ("format", format), ("pattern", pattern)] {
+                if let Some(v) = v {
+                    let key = format!("{p}.{k}");
+                    spec.set(&key, &config_value(&key, v)?).map_err(py_err)?;
+                }
+            }
+        } else if sink.is_none() {
+            for (k, v) in [("level", level), ("format", format), ("pattern", pattern)] {
+                if let Some(v) = v {
+                    spec.set(k, &config_value(k, v)?).map_err(py_err)?;
+                }
+            }
+        }
+        if let Some(cfg) = config {
+            set_config(&mut spec, "", cfg)?;
+        }
+        let calls_python = !py_sinks.is_empty();
+        let log = self.inner.log();
+        let added = py.detach(|| log.add_sink(&spec)).map_err(py_err)?;
+        if calls_python {
+            sinks::register_more(&self.inner, py_sinks);
+        }
+        Ok(added)
+    }
+
+    /// Removes the sink named `name` after writing to it every record logged before the call.
+    /// `timeout` in seconds (`None`: no limit).
+    #[pyo3(signature = (name, timeout=None))]
+    fn remove(&self, py: Python<'_>, name: &str, timeout: Option<f64>) -> PyResult<()> {
+        let log = self.inner.log();
+        let t = timeout.map(|t| Duration::from_secs_f64(t.max(0.0)));
+        py.detach(|| log.remove_sink(name, t)).map_err(py_err)
     }
 
     /// Returns when every record logged before the call is written. `timeout` in seconds

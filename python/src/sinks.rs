@@ -133,6 +133,24 @@ pub fn register(inner: &Arc<Inner>, sinks: Vec<Arc<PySink>>, calls_python: bool)
     registry().push((Arc::downgrade(inner), sinks, calls_python));
 }
 
+/// Registers more Python sinks of an open logger (sinks added after it opened).
+pub fn register_more(inner: &Arc<Inner>, sinks: Vec<Arc<PySink>>) {
+    let mut r = registry();
+    match r
+        .iter_mut()
+        .find(|(w, _, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(inner)))
+    {
+        Some((_, s, calls_python)) => {
+            *calls_python |= !sinks.is_empty();
+            s.extend(sinks);
+        }
+        None => {
+            let calls_python = !sinks.is_empty();
+            r.push((Arc::downgrade(inner), sinks, calls_python));
+        }
+    }
+}
+
 /// Why a writer thread may not call into Python now.
 enum NoCall {
     ShuttingDown,

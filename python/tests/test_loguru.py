@@ -125,3 +125,56 @@ def test_opt_lazy_calls_arguments_only_when_enabled(jlog):
     r1, r2 = jlog.records()
     assert (r1["msg"], r1["y"]) == ("x=computed", "computed")
     assert r2["exception"].endswith("OSError: disk")
+
+
+def test_add_and_remove_sinks_at_run_time(tmp_path, capsys):
+    main = tmp_path / "main.log"
+    audit = tmp_path / "audit.log"
+    log = alog.Logger(str(main), pattern="{level} {msg}")
+    log.info("before")
+    log.flush()
+    # A path: a file sink named after the file, with its own level and pattern.
+    assert log.add(audit, level="warning", pattern="audit {level} {msg}") == "file.audit"
+    batches = []
+    assert log.add(batches.append) == "batch_callback.0"
+    # sys.stderr replaced by pytest's capsys: lines go to the object the test reads.
+    import sys
+
+    assert log.add(sys.stderr, level="debug") == "callback.0"
+    log.debug("debug for stderr")
+    log.error("everywhere")
+    assert [s["name"] for s in log.sink_stats()] == [
+        "file",
+        "file.audit",
+        "batch_callback.0",
+        "callback.0",
+    ]
+    log.remove("file.audit")
+    log.remove("callback.0")
+    log.remove("batch_callback.0")
+    log.error("after")
+    log.close()
+    assert main.read_text().splitlines() == ["INFO before", "ERROR everywhere", "ERROR after"]
+    assert audit.read_text().splitlines() == ["audit ERROR everywhere"]
+    assert b"".join(batches).decode().splitlines() == ["ERROR everywhere"]
+    assert capsys.readouterr().err.splitlines() == ["DEBUG debug for stderr", "ERROR everywhere"]
+
+
+def test_add_and_remove_errors_name_what_is_wrong(tmp_path):
+    log = alog.Logger(str(tmp_path / "m.log"))
+    with pytest.raises(ValueError, match="queue_capacity is a setting of the whole logger"):
+        log.add(console="stderr", queue_capacity=10)
+    with pytest.raises(ValueError, match="defines no sink"):
+        log.add()
+    with pytest.raises(TypeError, match="a callable sink takes the logger's level"):
+        log.add(print, level="info")
+    with pytest.raises(ValueError, match=r"no sink named 'x'|no sink named \"x\""):
+        log.remove("x")
+    with pytest.raises(ValueError, match="is the logger's last sink"):
+        log.remove("file")
+    assert log.add(tmp_path / "other.log", name="second") == "file.second"
+    with pytest.raises(ValueError, match='already has a sink named "file.second"'):
+        log.add(tmp_path / "third.log", name="second")
+    log.close()
+    with pytest.raises(alog.ClosedError):
+        log.add(tmp_path / "late.log")
