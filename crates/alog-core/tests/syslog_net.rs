@@ -772,16 +772,7 @@ fn ipv6_receivers_are_reached_in_brackets() {
 #[test]
 fn the_readme_rsyslog_configuration_receives_tcp_and_udp() {
     let bin = need_rsyslogd!();
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let block = readme
-        .split("<!-- readme: rsyslog receiver -->\n```\n")
-        .nth(1)
-        .expect("the README's rsyslog block")
-        .split("\n```")
-        .next()
-        .unwrap()
-        .to_string();
+    let block = readme_block("rsyslog receiver", "");
     let mut rs = Rsyslog::with_config(bin, |d, tcp, udp| {
         // Only the ports and the output file differ from what the README shows.
         let conf = block
@@ -812,37 +803,62 @@ fn the_readme_rsyslog_configuration_receives_tcp_and_udp() {
             .unwrap()
             .build()
             .unwrap();
-        log.write_record(&Record {
-            level: Level::WARN,
-            timestamp_ns: Some(T0),
-            msg: b"slow request",
-            fields: &[Field::new("user", "ann"), Field::new("ms", 1250i64)],
-            source: None,
-        })
-        .unwrap();
-        log.close(None).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let lines = loop {
-            let text = std::fs::read_to_string(rs.path("received.log")).unwrap_or_default();
-            let lines: Vec<String> = text.lines().map(String::from).collect();
-            if lines.len() >= n && text.ends_with('\n') {
-                break lines;
-            }
-            assert!(Instant::now() < deadline, "{url}: {text:?} {}", rs.stderr());
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        assert_eq!(lines.len(), n);
-        assert_eq!(
-            lines[n - 1],
-            format!(
-                "{} {} shop[{}] warning - [alog@32473 user=\"ann\" ms=\"1250\"] slow request",
-                local_rfc3339(T0),
-                hostname(),
-                std::process::id()
-            ),
-            "{url}"
-        );
+        the_readme_record_arrives(log, &rs, n);
     }
+}
+
+/// The block after `<!-- readme: NAME -->` in the README (```LANG).
+fn readme_block(name: &str, lang: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    readme
+        .split(&format!("<!-- readme: {name} -->\n```{lang}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("the README's {name} block"))
+        .split("\n```")
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Sends the README's example record through `log` (then closes it) and checks that it is
+/// line `n` of what the README's receiver configuration wrote, as the README shows it.
+fn the_readme_record_arrives(log: Logger, rs: &Rsyslog, n: usize) {
+    let what = syslog_stats(&log).target;
+    log.write_record(&Record {
+        level: Level::WARN,
+        timestamp_ns: Some(T0),
+        msg: b"slow request",
+        fields: &[Field::new("user", "ann"), Field::new("ms", 1250i64)],
+        source: None,
+    })
+    .unwrap();
+    log.close(None).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let lines = loop {
+        let text = std::fs::read_to_string(rs.path("received.log")).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(String::from).collect();
+        if lines.len() >= n && text.ends_with('\n') {
+            break lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {text:?} {}",
+            rs.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(lines.len(), n);
+    assert_eq!(
+        lines[n - 1],
+        format!(
+            "{} {} shop[{}] warning - [alog@32473 user=\"ann\" ms=\"1250\"] slow request",
+            local_rfc3339(T0),
+            hostname(),
+            std::process::id()
+        ),
+        "{what}"
+    );
 }
 
 /// Reads every connection `server` accepts until it closes or stays quiet for a second, and
@@ -1040,6 +1056,15 @@ mod tls {
     /// clients by `auth`; `None` (the test is skipped, saying why) when rsyslogd or its TLS
     /// driver is not installed.
     fn tls_receiver(auth: &str) -> Option<(Pki, Rsyslog)> {
+        let bin = rsyslogd_with_tls()?;
+        let pki = Pki::new();
+        let mut rs = receiver(bin, &pki, auth);
+        rs.start();
+        Some((pki, rs))
+    }
+
+    /// rsyslogd, when it and its TLS driver are installed (else `None`, saying so).
+    fn rsyslogd_with_tls() -> Option<PathBuf> {
         let Some(bin) = rsyslogd() else {
             eprintln!(
                 "SKIPPED: rsyslogd is not installed (apt-get install rsyslog; \
@@ -1054,10 +1079,7 @@ mod tls {
             );
             return None;
         }
-        let pki = Pki::new();
-        let mut rs = receiver(bin, &pki, auth);
-        rs.start();
-        Some((pki, rs))
+        Some(bin)
     }
 
     /// A CA, a certificate it signed for `localhost` and 127.0.0.1 (the receiver's), one for
@@ -1373,6 +1395,45 @@ input(type="imtcp" port="{tcp}" address="127.0.0.1")
             &[("syslog.tls.ca", &ca)],
         ));
         held.join().unwrap();
+    }
+
+    #[test]
+    fn the_readme_tls_configuration_receives_what_its_keys_send() {
+        let Some(bin) = rsyslogd_with_tls() else {
+            return;
+        };
+        let pki = Pki::new();
+        let block = readme_block("rsyslog tls receiver", "");
+        let mut rs = Rsyslog::with_config(bin, |d, tcp, _| {
+            // Only the port, the files and the output differ from what the README shows.
+            let conf = block
+                .replace(r#"port="6514""#, &format!(r#"port="{tcp}""#))
+                .replace("/etc/rsyslog-tls/ca.pem", &pki.path("ca.pem"))
+                .replace("/etc/rsyslog-tls/server.pem", &pki.path("server.pem"))
+                .replace("/etc/rsyslog-tls/server.key", &pki.path("server.key"))
+                .replace(
+                    "/var/log/alog-received.log",
+                    d.join("received.log").to_str().unwrap(),
+                );
+            assert!(!conf.contains("6514") && !conf.contains("/etc/"), "{conf}");
+            conf
+        });
+        rs.start();
+        // The README's environment, with the test's receiver and CA.
+        let vars: Vec<(String, String)> = readme_block("alog tls keys", "sh")
+            .split_whitespace()
+            .filter_map(|w| w.split_once('='))
+            .map(|(k, v)| {
+                let v = v
+                    .replace("logs.example.com:6514", &format!("localhost:{}", rs.tcp))
+                    .replace("/etc/ssl/alog/ca.pem", &pki.path("ca.pem"));
+                (k.to_string(), v)
+            })
+            .collect();
+        assert_eq!(vars.len(), 3, "{vars:?}");
+        let mut b = Logger::builder();
+        b.config_mut().apply_env(vars).unwrap();
+        the_readme_record_arrives(b.build().unwrap(), &rs, 1);
     }
 
     #[test]
