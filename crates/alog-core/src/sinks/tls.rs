@@ -191,7 +191,7 @@ mod on {
                 if let Err(e) = self.conn.process_new_packets() {
                     // The alert that tells the receiver why (best effort).
                     let _ = self.flush(sock);
-                    return Err(failed(e));
+                    return Err(failed(e, "TLS handshake failed"));
                 }
                 // What came after our part of the handshake: the receiver took us.
                 self.confirmed = done;
@@ -201,11 +201,15 @@ mod on {
         /// Reads what the receiver sent (session tickets, alerts, its closing) without
         /// waiting: an error when it closed the session or the connection.
         pub(crate) fn alive(&mut self, sock: &mut TcpStream) -> io::Result<()> {
-            loop {
+            // Bounded: a receiver that keeps sending does not keep the sink here.
+            for _ in 0..64 {
                 if !self.read(sock, "")? {
                     return Ok(());
                 }
-                let state = self.conn.process_new_packets().map_err(failed)?;
+                let state = self
+                    .conn
+                    .process_new_packets()
+                    .map_err(|e| failed(e, "TLS session failed"))?;
                 if state.peer_has_closed() {
                     return Err(io::Error::new(
                         io::ErrorKind::ConnectionAborted,
@@ -214,13 +218,15 @@ mod on {
                 }
                 // A receiver has nothing to say in syslog: whatever it sends is dropped.
                 let mut sink = [0u8; 512];
-                while state.plaintext_bytes_to_read() > 0 {
+                let mut left = state.plaintext_bytes_to_read();
+                while left > 0 {
                     match self.conn.reader().read(&mut sink) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {}
+                        Ok(n) if n > 0 => left = left.saturating_sub(n),
+                        _ => break,
                     }
                 }
             }
+            Ok(())
         }
 
         /// Reads what the socket has into the session: `Ok(false)` when it has nothing now;
@@ -274,15 +280,21 @@ mod on {
             Ok(())
         }
 
-        /// Says goodbye (`close_notify`) if the socket takes it now.
+        /// Says goodbye (`close_notify`) if the socket takes it now. Not while part of a
+        /// message waits to be sent (the lane dropped it): that connection just ends, and the
+        /// receiver discards the incomplete frame.
         pub(crate) fn close(&mut self, sock: &mut TcpStream) {
+            if self.conn.wants_write() {
+                return;
+            }
             self.conn.send_close_notify();
             let _ = self.flush(sock);
         }
     }
 
-    /// A TLS failure as an I/O error naming its cause, with a hint at the key to look at.
-    fn failed(e: rustls::Error) -> io::Error {
+    /// A TLS failure (`what`: of the handshake or of the session) as an I/O error naming its
+    /// cause, with a hint at the key to look at.
+    fn failed(e: rustls::Error, what: &str) -> io::Error {
         use rustls::CertificateError as C;
         let hint = match &e {
             rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
@@ -306,10 +318,7 @@ mod on {
             ) => " (the receiver did not accept the client certificate of syslog.tls.cert)",
             _ => "",
         };
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("TLS handshake failed: {e}{hint}"),
-        )
+        io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}{hint}"))
     }
 }
 
