@@ -59,7 +59,8 @@
  *                                                                    default auto
  *   syslog             none|local (/dev/log)|absolute path of a Unix datagram socket (RFC 3164)
  *                      |udp://HOST:PORT|tcp://HOST:PORT (RFC 5424; TCP octet-counted)
- *                      |tls://HOST:PORT (RFC 5425: TCP in TLS, the receiver verified)
+ *                      |tls://HOST[:PORT] (RFC 5425: TCP in TLS, the receiver verified;
+ *                      PORT default 6514)
  *                                                                    default none
  *   syslog.tls.ca      tls://: PEM file of the CA certificates that verify the receiver
  *                      (required)

@@ -693,7 +693,7 @@ fn bad_receiver_urls_are_refused_naming_the_value() {
         ),
         ("tcp://host:514/path", "port 514/path is not 1..65535"),
         (
-            "tls://host",
+            "tls://host:",
             if cfg!(feature = "tls") {
                 "no :PORT"
             } else {
@@ -708,7 +708,7 @@ fn bad_receiver_urls_are_refused_naming_the_value() {
             format!(
                 "invalid value {value:?} for syslog: {why} (expected none, local, the absolute \
                  path of a Unix datagram socket, udp://HOST:PORT, tcp://HOST:PORT or \
-                 tls://HOST:PORT)"
+                 tls://HOST[:PORT])"
             )
         );
     }
@@ -718,6 +718,18 @@ fn bad_receiver_urls_are_refused_naming_the_value() {
         "tcp://logs.example.com:6514",
     ] {
         Logger::builder().set("syslog", ok).unwrap();
+    }
+    if cfg!(feature = "tls") {
+        // tls:// without a port: RFC 5425's 6514.
+        for (value, shown) in [
+            ("tls://logs.example.com", "tls://logs.example.com:6514"),
+            ("tls://[::1]", "tls://[::1]:6514"),
+            ("tls://10.0.0.1:10514", "tls://10.0.0.1:10514"),
+        ] {
+            let mut b = Logger::builder().set("syslog", value).unwrap();
+            let addr = b.config_mut().syslog.as_ref().unwrap().to_string();
+            assert_eq!(addr, shown);
+        }
     }
     // A name that does not resolve fails the open, naming it.
     let e = Logger::builder()

@@ -18,7 +18,7 @@
 //! | `flush_on_signal` | `none` or signals (`term` `int` `hup` `quit` `abrt` `segv` `bus` `fpe` `ill`, `crash` = the last five) whose default action first writes every open logger's queue | `none` |
 //! | `console` | `none` `stdout` `stderr` | `none` |
 //! | `console.level` / `console.format` | level / format of the console sink | the logger's |
-//! | `syslog` | `none`, `local` (the daemon's `/dev/log`) or the path of a Unix datagram socket (RFC 3164); `udp://HOST:PORT`, `tcp://HOST:PORT` or `tls://HOST:PORT` (RFC 5424; TCP with RFC 6587 octet counting; TLS as RFC 5425, in builds with the `tls` feature, as libalog is) | `none` |
+//! | `syslog` | `none`, `local` (the daemon's `/dev/log`) or the path of a Unix datagram socket (RFC 3164); `udp://HOST:PORT`, `tcp://HOST:PORT` or `tls://HOST[:PORT]` (RFC 5424; TCP with RFC 6587 octet counting; TLS as RFC 5425, port 6514 by default, in builds with the `tls` feature, as libalog is) | `none` |
 //! | `syslog.tls.ca` | `tls://`: a PEM file of the CA certificates that verify the receiver's certificate (required) | none |
 //! | `syslog.tls.cert` / `syslog.tls.key` | `tls://`: a PEM certificate chain and its PEM private key, presented to a receiver that asks for a client certificate (both or neither) | none |
 //! | `syslog.tls.server_name` | `tls://`: the name the receiver's certificate must carry | HOST of `tls://HOST:PORT` |
@@ -262,7 +262,8 @@ pub enum SyslogAddr {
     Udp { host: String, port: u16 },
     /// `tcp://HOST:PORT`: RFC 5424 framed by RFC 6587 octet counting.
     Tcp { host: String, port: u16 },
-    /// `tls://HOST:PORT`: as `Tcp`, inside TLS (RFC 5425; the `syslog.tls.*` keys).
+    /// `tls://HOST[:PORT]`: as `Tcp`, inside TLS (RFC 5425, port 6514 by default; the
+    /// `syslog.tls.*` keys).
     Tls { host: String, port: u16 },
 }
 
@@ -294,9 +295,12 @@ impl fmt::Display for SyslogAddr {
     }
 }
 
+/// The port of `tls://HOST` (RFC 5425's syslog-tls).
+pub const SYSLOG_TLS_PORT: u16 = 6514;
+
 /// What the `syslog` key accepts, for its error messages.
 const SYSLOG_ACCEPTED: &str = "none, local, the absolute path of a Unix datagram socket, \
-                               udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT";
+                               udp://HOST:PORT, tcp://HOST:PORT or tls://HOST[:PORT]";
 
 /// The `syslog` key: `none`, `local`, an absolute path, `udp://HOST:PORT`, `tcp://HOST:PORT`
 /// (HOST a name, an IPv4 address or an IPv6 address in brackets; PORT 1..65535).
@@ -324,7 +328,16 @@ fn parse_syslog(key: &str, value: &str) -> Result<Option<SyslogAddr>> {
             "this build of alog has no TLS (alog-core is built without its `tls` feature)".into(),
         ));
     }
-    let (host, port) = parse_host_port(rest, &why)?;
+    // RFC 5425's port when `tls://` names none.
+    let has_port = match rest.strip_prefix('[') {
+        Some(inner) => inner.contains("]:"),
+        None => rest.contains(':'),
+    };
+    let (host, port) = if scheme == "tls" && !has_port && !rest.is_empty() {
+        parse_host_port(&format!("{rest}:{SYSLOG_TLS_PORT}"), &why)?
+    } else {
+        parse_host_port(rest, &why)?
+    };
     Ok(Some(match scheme {
         "tcp" => SyslogAddr::Tcp { host, port },
         "tls" => SyslogAddr::Tls { host, port },
