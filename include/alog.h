@@ -61,7 +61,15 @@
  *                                                                    default auto
  *   syslog             none|local (/dev/log)|absolute path of a Unix datagram socket (RFC 3164)
  *                      |udp://HOST:PORT|tcp://HOST:PORT (RFC 5424; TCP octet-counted)
+ *                      |tls://HOST[:PORT] (RFC 5425: TCP in TLS, the receiver verified;
+ *                      PORT default 6514)
  *                                                                    default none
+ *   syslog.tls.ca      tls://: PEM file of the CA certificates that verify the receiver
+ *                      (required)
+ *   syslog.tls.cert, syslog.tls.key   tls://: PEM client certificate chain and its private
+ *                      key, for a receiver that asks for one (both or neither)
+ *   syslog.tls.server_name   tls://: the name the receiver's certificate must carry
+ *                                                                    default HOST
  *   syslog.level, syslog.format, syslog.pattern   syslog sink's own  default pattern {msg}{fields}
  *                      ({msg} over the network: the fields are RFC 5424 structured data)
  *   syslog.facility    kern|user|mail|daemon|...|local0..local7      default user

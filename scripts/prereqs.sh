@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests need and a fresh Debian machine may lack: Debian packages
 # (C toolchain, pkg-config, CMake, Clang for the header checks, valgrind, spdlog for the benchmark,
-# rsyslog: the network syslog tests of `cargo test` start private rsyslogd instances; the sqlite3
-# program that reads back the SQLite sink's rows in the Go tests) and cargo tools (cbindgen,
-# cargo-fuzz, clippy, rustfmt). Does nothing for what is already there.
+# rsyslog: the network syslog tests of `cargo test` start private rsyslogd instances, with
+# rsyslog-openssl for its TLS input and the openssl program that makes the tests' certificates;
+# the sqlite3 program that reads back the SQLite sink's rows in the Go tests) and cargo tools
+# (cbindgen, cargo-fuzz, clippy, rustfmt). Does nothing for what is already there.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_apt=()
-for pkg in build-essential pkg-config cmake clang valgrind libspdlog-dev rsyslog sqlite3; do
+for pkg in build-essential pkg-config cmake clang valgrind libspdlog-dev rsyslog rsyslog-openssl openssl sqlite3; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

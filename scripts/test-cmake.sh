@@ -61,8 +61,10 @@ if readelf -S "$lib/libalog.a" | grep -q '\.debug_info'; then fail "libalog.a ca
 readelf -S "$so.debug" | grep -q '\.debug_info' || fail "libalog.so.$version.debug has no debug info"
 readelf -p .gnu_debuglink "$so" | grep -q "libalog.so.$version.debug" || fail "libalog.so has no .gnu_debuglink"
 so_size=$(stat -c %s "$so") a_size=$(stat -c %s "$lib/libalog.a")
-[ "$so_size" -lt 4000000 ] || fail "libalog.so is $so_size bytes"
-[ "$a_size" -lt 8000000 ] || fail "libalog.a is $a_size bytes"
+# TLS for syslog (rustls and ring, at opt-level s) takes about 1.3 MB of libalog.so and 3.2 MB
+# of libalog.a (3.93 MB and 8.59 MB with it, 2.66 MB and 5.35 MB without, when it came).
+[ "$so_size" -lt 4500000 ] || fail "libalog.so is $so_size bytes"
+[ "$a_size" -lt 9500000 ] || fail "libalog.a is $a_size bytes"
 echo "SONAME $soname; libalog.so $so_size bytes, libalog.a $a_size bytes, no debug info (split into $(basename "$so").debug)"
 
 say "the bundled zstd stays inside: a program with its own ZSTD_* functions links libalog.a"

@@ -28,6 +28,8 @@ step "Rust facades: a log program and a tracing program writing into alog (featu
 cargo clippy -p alog-core --all-targets --features log,tracing -- -D warnings
 cargo test -p alog-core --features log,tracing --test facade_log --test facade_tracing
 cargo test -p alog-core --features log,tracing --doc facade
+# The same build has no `tls` feature: syslog=tls:// is refused saying so.
+cargo test -p alog-core --features log,tracing --test syslog_net bad_receiver_urls
 
 step "loom models of the queue"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p alog-core --lib --release loom_tests

@@ -144,7 +144,8 @@ func WithFlushOn(min Level) Option { return Config("flush_on", strconv.Itoa(int(
 
 // WithSyslog adds a syslog sink (keys "syslog", "syslog.facility", "syslog.ident"): socket is
 // "local" for the syslog daemon at /dev/log or the absolute path of a Unix datagram socket,
-// or "udp://HOST:PORT" / "tcp://HOST:PORT" for an RFC 5424 receiver over the network;
+// or "udp://HOST:PORT" / "tcp://HOST:PORT" / "tls://HOST[:PORT]" for an RFC 5424 receiver over
+// the network (tls:// needs Config("syslog.tls.ca", PEM file) too);
 // facility a name such as "user", "daemon" or "local0" ("" for user); ident the program name
 // the daemon shows ("" for the basename of os.Args[0]). Each record is one message with the
 // severity of its level; Config("syslog.level", ...) gives the sink a level of its own.

@@ -142,7 +142,7 @@ fn bad_settings_are_refused_with_the_key_named() {
     assert_eq!(
         e.to_string(),
         "invalid value \"relative/path\" for syslog: expected none, local, the absolute path \
-         of a Unix datagram socket, udp://HOST:PORT or tcp://HOST:PORT"
+         of a Unix datagram socket, udp://HOST:PORT, tcp://HOST:PORT or tls://HOST[:PORT]"
     );
     let e = Logger::builder()
         .set("syslog.facility", "local9")

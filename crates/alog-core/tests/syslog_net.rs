@@ -1,11 +1,12 @@
-//! The network syslog sink (`syslog=tcp://HOST:PORT`, `udp://HOST:PORT`) against Debian's
+//! The network syslog sink (`syslog=tcp://HOST:PORT`, `udp://HOST:PORT`, `tls://HOST:PORT`) against Debian's
 //! rsyslogd, started by each test with a private configuration (imtcp and imudp on free
 //! loopback ports, a private work folder; the system's rsyslog and /dev/log are not touched).
 //! rsyslog parses every RFC 5424 message and writes its fields (protocol version, priority,
 //! timestamp, hostname, app-name, procid, msgid, structured data, message) one line per
 //! message, so the tests check what a real receiver understood: exact counts and order over
 //! TCP and UDP, the header fields, hostile structured data, and a receiver restart with the
-//! accounting of what it could not get.
+//! accounting of what it could not get. With the `tls` feature (on in `cargo test
+//! --workspace`), the same over TLS to imtcp's `ossl` driver (see `mod tls`).
 //!
 //! Skipped, with a note on stderr, when rsyslogd is not installed (`scripts/prereqs.sh`
 //! installs it, so CI never skips).
@@ -126,6 +127,18 @@ struct Rsyslog {
     child: Option<Child>,
 }
 
+/// The output of the tests' configurations: each message's parsed fields, tab-separated, one
+/// line each in `received.log` of the folder `d` (see `Rsyslog::received`).
+fn fields_output(d: &Path) -> String {
+    format!(
+        r#"template(name="fields" type="string"
+  string="%inputname%\t%protocol-version%\t%pri%\t%timereported:::date-rfc3339%\t%hostname%\t%app-name%\t%procid%\t%msgid%\t%structured-data:::json%\t%msg:::json%\n")
+action(type="omfile" file="{out}" template="fields")
+"#,
+        out = d.join("received.log").display(),
+    )
+}
+
 impl Rsyslog {
     /// Writes the test's configuration; `start` runs the daemon.
     fn new(bin: PathBuf) -> Rsyslog {
@@ -135,11 +148,8 @@ impl Rsyslog {
 module(load="imudp")
 input(type="imtcp" port="{tcp}" address="127.0.0.1")
 input(type="imudp" port="{udp}" address="127.0.0.1")
-template(name="fields" type="string"
-  string="%inputname%\t%protocol-version%\t%pri%\t%timereported:::date-rfc3339%\t%hostname%\t%app-name%\t%procid%\t%msgid%\t%structured-data:::json%\t%msg:::json%\n")
-action(type="omfile" file="{out}" template="fields")
-"#,
-                out = d.join("received.log").display(),
+{fields}"#,
+                fields = fields_output(d),
             )
         })
     }
@@ -185,10 +195,12 @@ action(type="omfile" file="{out}" template="fields")
             .spawn()
             .expect("start rsyslogd");
         self.child = Some(child);
+        let conf = std::fs::read_to_string(self.path("rsyslog.conf")).unwrap();
+        let udp = conf.contains("imudp");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let tcp_up = TcpStream::connect(("127.0.0.1", self.tcp)).is_ok();
-            if tcp_up && udp_bound(self.udp) {
+            if tcp_up && (!udp || udp_bound(self.udp)) {
                 return;
             }
             if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
@@ -396,29 +408,35 @@ fn tcp_delivers_10000_records_once_in_order_with_the_rfc5424_header() {
     let mut rs = Rsyslog::new(bin);
     rs.start();
     let log = open(&format!("tcp://127.0.0.1:{}", rs.tcp), &[]);
-    const N: usize = 10_000;
-    for i in 0..N {
-        numbered(&log, i);
-    }
-    log.close(None).unwrap();
-    let got = rs.wait_for(N);
-    assert_eq!(got.len(), N);
-    check_numbered(&got, 0, "imtcp");
-    let st = log.stats();
-    assert_eq!(
-        (st.submitted, st.written, st.dropped, st.failed),
-        (N as u64, N as u64, 0, 0)
-    );
-    let s = syslog_stats(&log);
-    assert_eq!(
-        (s.taken, s.written, s.dropped, s.failed),
-        (N as u64, N as u64, 0, 0)
-    );
+    let s = deliver_in_order(log, &rs, 10_000);
     assert_eq!(
         s.target,
         format!("syslog at tcp://127.0.0.1:{}", rs.tcp),
         "the sink names its receiver"
     );
+}
+
+/// Logs `n` records of `numbered` and closes: rsyslog gets each once, in order, with its
+/// header, and the accounting says so. Returns the syslog sink's statistics.
+fn deliver_in_order(log: Logger, rs: &Rsyslog, n: usize) -> SinkStats {
+    for i in 0..n {
+        numbered(&log, i);
+    }
+    log.close(None).unwrap();
+    let got = rs.wait_for(n);
+    assert_eq!(got.len(), n);
+    check_numbered(&got, 0, "imtcp");
+    let st = log.stats();
+    assert_eq!(
+        (st.submitted, st.written, st.dropped, st.failed),
+        (n as u64, n as u64, 0, 0)
+    );
+    let s = syslog_stats(&log);
+    assert_eq!(
+        (s.taken, s.written, s.dropped, s.failed),
+        (n as u64, n as u64, 0, 0)
+    );
+    s
 }
 
 #[test]
@@ -584,24 +602,7 @@ fn tcp_rides_out_a_receiver_restart_and_a_late_start_without_loss() {
     }
     log.flush(Some(Duration::from_secs(20))).unwrap();
     check_numbered(&rs.wait_for(500), 0, "imtcp");
-
-    // The receiver goes away; 1000 records wait for it and arrive when it is back.
-    rs.stop();
-    for i in 500..1500 {
-        numbered(&log, i);
-    }
-    wait_taken(&log, 1500);
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(syslog_stats(&log).backlog > 0);
-    rs.start();
-    log.close(None).unwrap();
-    let got = rs.wait_for(1500);
-    assert_eq!(got.len(), 1500);
-    check_numbered(&got, 0, "imtcp");
-    let st = log.stats();
-    assert_eq!((st.written, st.dropped, st.failed), (1500, 0, 0));
-    let s = syslog_stats(&log);
-    assert_eq!((s.written, s.dropped, s.failed), (1500, 0, 0));
+    let s = restart_in_the_middle(log, &mut rs, 500);
     assert!(
         s.write_errors >= 2,
         "refused connections are counted: {s:?}"
@@ -613,6 +614,30 @@ fn tcp_rides_out_a_receiver_restart_and_a_late_start_without_loss() {
             .contains("syslog receiver"),
         "{s:?}"
     );
+}
+
+/// `done` records of `numbered` were delivered: the receiver goes away, 1000 more wait for it
+/// and arrive when it is back; then the logger closes. Checks that rsyslog got every record
+/// once, in order, and the accounting; returns the syslog sink's statistics.
+fn restart_in_the_middle(log: Logger, rs: &mut Rsyslog, done: usize) -> SinkStats {
+    rs.stop();
+    let n = done + 1000;
+    for i in done..n {
+        numbered(&log, i);
+    }
+    wait_taken(&log, n as u64);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(syslog_stats(&log).backlog > 0);
+    rs.start();
+    log.close(None).unwrap();
+    let got = rs.wait_for(n);
+    assert_eq!(got.len(), n);
+    check_numbered(&got, 0, "imtcp");
+    let st = log.stats();
+    assert_eq!((st.written, st.dropped, st.failed), (n as u64, 0, 0));
+    let s = syslog_stats(&log);
+    assert_eq!((s.written, s.dropped, s.failed), (n as u64, 0, 0));
+    s
 }
 
 #[test]
@@ -667,7 +692,14 @@ fn bad_receiver_urls_are_refused_naming_the_value() {
             "an IPv6 address is written in brackets: [::1]",
         ),
         ("tcp://host:514/path", "port 514/path is not 1..65535"),
-        ("tls://host:514", "unknown scheme tls"),
+        (
+            "tls://host:",
+            if cfg!(feature = "tls") {
+                "no :PORT"
+            } else {
+                "this build of alog has no TLS (alog-core is built without its `tls` feature)"
+            },
+        ),
         ("http://host:514", "unknown scheme http"),
     ] {
         let e = Logger::builder().set("syslog", value).unwrap_err();
@@ -675,7 +707,8 @@ fn bad_receiver_urls_are_refused_naming_the_value() {
             e.to_string(),
             format!(
                 "invalid value {value:?} for syslog: {why} (expected none, local, the absolute \
-                 path of a Unix datagram socket, udp://HOST:PORT or tcp://HOST:PORT)"
+                 path of a Unix datagram socket, udp://HOST:PORT, tcp://HOST:PORT or \
+                 tls://HOST[:PORT])"
             )
         );
     }
@@ -685,6 +718,18 @@ fn bad_receiver_urls_are_refused_naming_the_value() {
         "tcp://logs.example.com:6514",
     ] {
         Logger::builder().set("syslog", ok).unwrap();
+    }
+    if cfg!(feature = "tls") {
+        // tls:// without a port: RFC 5425's 6514.
+        for (value, shown) in [
+            ("tls://logs.example.com", "tls://logs.example.com:6514"),
+            ("tls://[::1]", "tls://[::1]:6514"),
+            ("tls://10.0.0.1:10514", "tls://10.0.0.1:10514"),
+        ] {
+            let mut b = Logger::builder().set("syslog", value).unwrap();
+            let addr = b.config_mut().syslog.as_ref().unwrap().to_string();
+            assert_eq!(addr, shown);
+        }
     }
     // A name that does not resolve fails the open, naming it.
     let e = Logger::builder()
@@ -739,16 +784,7 @@ fn ipv6_receivers_are_reached_in_brackets() {
 #[test]
 fn the_readme_rsyslog_configuration_receives_tcp_and_udp() {
     let bin = need_rsyslogd!();
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let block = readme
-        .split("<!-- readme: rsyslog receiver -->\n```\n")
-        .nth(1)
-        .expect("the README's rsyslog block")
-        .split("\n```")
-        .next()
-        .unwrap()
-        .to_string();
+    let block = readme_block("rsyslog receiver", "");
     let mut rs = Rsyslog::with_config(bin, |d, tcp, udp| {
         // Only the ports and the output file differ from what the README shows.
         let conf = block
@@ -779,37 +815,62 @@ fn the_readme_rsyslog_configuration_receives_tcp_and_udp() {
             .unwrap()
             .build()
             .unwrap();
-        log.write_record(&Record {
-            level: Level::WARN,
-            timestamp_ns: Some(T0),
-            msg: b"slow request",
-            fields: &[Field::new("user", "ann"), Field::new("ms", 1250i64)],
-            source: None,
-        })
-        .unwrap();
-        log.close(None).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let lines = loop {
-            let text = std::fs::read_to_string(rs.path("received.log")).unwrap_or_default();
-            let lines: Vec<String> = text.lines().map(String::from).collect();
-            if lines.len() >= n && text.ends_with('\n') {
-                break lines;
-            }
-            assert!(Instant::now() < deadline, "{url}: {text:?} {}", rs.stderr());
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        assert_eq!(lines.len(), n);
-        assert_eq!(
-            lines[n - 1],
-            format!(
-                "{} {} shop[{}] warning - [alog@32473 user=\"ann\" ms=\"1250\"] slow request",
-                local_rfc3339(T0),
-                hostname(),
-                std::process::id()
-            ),
-            "{url}"
-        );
+        the_readme_record_arrives(log, &rs, n);
     }
+}
+
+/// The block after `<!-- readme: NAME -->` in the README (```LANG).
+fn readme_block(name: &str, lang: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    readme
+        .split(&format!("<!-- readme: {name} -->\n```{lang}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("the README's {name} block"))
+        .split("\n```")
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Sends the README's example record through `log` (then closes it) and checks that it is
+/// line `n` of what the README's receiver configuration wrote, as the README shows it.
+fn the_readme_record_arrives(log: Logger, rs: &Rsyslog, n: usize) {
+    let what = syslog_stats(&log).target;
+    log.write_record(&Record {
+        level: Level::WARN,
+        timestamp_ns: Some(T0),
+        msg: b"slow request",
+        fields: &[Field::new("user", "ann"), Field::new("ms", 1250i64)],
+        source: None,
+    })
+    .unwrap();
+    log.close(None).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let lines = loop {
+        let text = std::fs::read_to_string(rs.path("received.log")).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(String::from).collect();
+        if lines.len() >= n && text.ends_with('\n') {
+            break lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {text:?} {}",
+            rs.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(lines.len(), n);
+    assert_eq!(
+        lines[n - 1],
+        format!(
+            "{} {} shop[{}] warning - [alog@32473 user=\"ann\" ms=\"1250\"] slow request",
+            local_rfc3339(T0),
+            hostname(),
+            std::process::id()
+        ),
+        "{what}"
+    );
 }
 
 /// Reads every connection `server` accepts until it closes or stays quiet for a second, and
@@ -977,5 +1038,476 @@ fn json_and_patterns_make_the_msg_and_the_fields_stay_structured_data() {
         let msg = &frames[0][0];
         let after_procid = msg.splitn(6, ' ').nth(5).unwrap();
         assert_eq!(after_procid, want, "{key}={value}");
+    }
+}
+
+/// `syslog=tls://` (RFC 5425) against rsyslog's TLS input (imtcp with the `ossl` stream
+/// driver, Debian's `rsyslog-openssl`), with a CA and certificates made by the `openssl`
+/// program for each test. Skipped, saying why, only when rsyslogd or its `ossl` driver is not
+/// installed (`scripts/prereqs.sh` installs both).
+#[cfg(feature = "tls")]
+mod tls {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// rsyslog's `ossl` network stream driver, beside its other modules.
+    fn ossl_driver() -> Option<PathBuf> {
+        let mut dirs: Vec<PathBuf> = ["/usr/lib/rsyslog", "/usr/lib64/rsyslog"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        if let Ok(rd) = std::fs::read_dir("/usr/lib") {
+            dirs.extend(rd.flatten().map(|e| e.path().join("rsyslog")));
+        }
+        dirs.into_iter()
+            .map(|d| d.join("lmnsd_ossl.so"))
+            .find(|p| p.is_file())
+    }
+
+    /// A new CA and certificates, and rsyslog started with a TLS input that authenticates
+    /// clients by `auth`; `None` (the test is skipped, saying why) when rsyslogd or its TLS
+    /// driver is not installed.
+    fn tls_receiver(auth: &str) -> Option<(Pki, Rsyslog)> {
+        let bin = rsyslogd_with_tls()?;
+        let pki = Pki::new();
+        let mut rs = receiver(bin, &pki, auth);
+        rs.start();
+        Some((pki, rs))
+    }
+
+    /// rsyslogd, when it and its TLS driver are installed (else `None`, saying so).
+    fn rsyslogd_with_tls() -> Option<PathBuf> {
+        let Some(bin) = rsyslogd() else {
+            eprintln!(
+                "SKIPPED: rsyslogd is not installed (apt-get install rsyslog; \
+                 scripts/prereqs.sh installs it)"
+            );
+            return None;
+        };
+        if ossl_driver().is_none() {
+            eprintln!(
+                "SKIPPED: rsyslog's TLS driver lmnsd_ossl.so is not installed (apt-get \
+                 install rsyslog-openssl; scripts/prereqs.sh installs it)"
+            );
+            return None;
+        }
+        Some(bin)
+    }
+
+    /// A CA, a certificate it signed for `localhost` and 127.0.0.1 (the receiver's), one for
+    /// a client, and a second CA that signed nothing here: PEM files in a folder.
+    struct Pki {
+        dir: tempfile::TempDir,
+    }
+
+    impl Pki {
+        fn new() -> Pki {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            std::fs::write(
+                d.join("openssl.cnf"),
+                "[req]\ndistinguished_name = dn\n[dn]\n\
+                 [ca]\nbasicConstraints = critical, CA:TRUE\n\
+                 keyUsage = critical, keyCertSign, cRLSign\n\
+                 subjectKeyIdentifier = hash\n\
+                 [server]\nbasicConstraints = CA:FALSE\n\
+                 keyUsage = critical, digitalSignature\n\
+                 extendedKeyUsage = serverAuth\n\
+                 subjectAltName = DNS:localhost, IP:127.0.0.1\n\
+                 [client]\nbasicConstraints = CA:FALSE\n\
+                 keyUsage = critical, digitalSignature\n\
+                 extendedKeyUsage = clientAuth\n\
+                 subjectAltName = DNS:alog-client\n",
+            )
+            .unwrap();
+            let run = |args: &[&str]| {
+                let out = Command::new("openssl")
+                    .args(args)
+                    .current_dir(d)
+                    .output()
+                    .expect("run openssl (apt-get install openssl)");
+                assert!(
+                    out.status.success(),
+                    "openssl {args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            };
+            let key = [
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+            ];
+            for ca in ["ca", "other-ca"] {
+                let subj = format!("/CN=alog test {ca}");
+                let (k, c) = (format!("{ca}.key"), format!("{ca}.pem"));
+                let mut a = vec![
+                    "req",
+                    "-x509",
+                    "-config",
+                    "openssl.cnf",
+                    "-extensions",
+                    "ca",
+                ];
+                a.extend(key);
+                a.extend(["-keyout", &k, "-out", &c, "-days", "2", "-subj", &subj]);
+                run(&a);
+            }
+            for (who, cn) in [("server", "localhost"), ("client", "alog-client")] {
+                let subj = format!("/CN={cn}");
+                let (k, r, c) = (
+                    format!("{who}.key"),
+                    format!("{who}.csr"),
+                    format!("{who}.pem"),
+                );
+                let mut a = vec!["req", "-new", "-config", "openssl.cnf"];
+                a.extend(key);
+                a.extend(["-keyout", &k, "-out", &r, "-subj", &subj]);
+                run(&a);
+                run(&[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &r,
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-days",
+                    "2",
+                    "-extfile",
+                    "openssl.cnf",
+                    "-extensions",
+                    who,
+                    "-out",
+                    &c,
+                ]);
+            }
+            Pki { dir }
+        }
+
+        fn path(&self, name: &str) -> String {
+            self.dir.path().join(name).to_str().unwrap().to_string()
+        }
+    }
+
+    /// rsyslog with one TLS input (`auth`: the driver's authentication mode of clients), the
+    /// test's fields template.
+    fn receiver(bin: PathBuf, pki: &Pki, auth: &str) -> Rsyslog {
+        let (ca, cert, key) = (
+            pki.path("ca.pem"),
+            pki.path("server.pem"),
+            pki.path("server.key"),
+        );
+        let auth = auth.to_string();
+        Rsyslog::with_config(bin, move |d, tcp, _| {
+            format!(
+                r#"global(DefaultNetstreamDriver="ossl"
+       DefaultNetstreamDriverCAFile="{ca}"
+       DefaultNetstreamDriverCertFile="{cert}"
+       DefaultNetstreamDriverKeyFile="{key}")
+module(load="imtcp" StreamDriver.Name="ossl" StreamDriver.Mode="1" StreamDriver.AuthMode="{auth}")
+input(type="imtcp" port="{tcp}" address="127.0.0.1")
+{fields}"#,
+                fields = fields_output(d),
+            )
+        })
+    }
+
+    /// Logs 10 records that cannot be delivered and closes: the stall timeout (1 s) drops
+    /// them, counted, and close returns within 3 s. Returns the syslog sink's statistics.
+    fn undeliverable(log: Logger) -> SinkStats {
+        for i in 0..10 {
+            numbered(&log, i);
+        }
+        wait_taken(&log, 10);
+        let t = Instant::now();
+        log.close(None).unwrap();
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "close took {:?}",
+            t.elapsed()
+        );
+        let s = syslog_stats(&log);
+        assert_eq!(
+            (s.taken, s.written, s.dropped, s.failed),
+            (10, 0, 10, 0),
+            "{s:?}"
+        );
+        s
+    }
+
+    /// A logger for tls://127.0.0.1:`port` with `keys` whose receiver refuses every handshake,
+    /// for `cause`: its 10 records are dropped (see `undeliverable`), and each failed
+    /// handshake is a counted write error, reported naming the cause, retried after a wait
+    /// that doubles.
+    fn refused(port: u16, keys: &[(&str, &str)], cause: &str) {
+        let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = errors.clone();
+        let mut b = Logger::builder()
+            .set("syslog", &format!("tls://127.0.0.1:{port}"))
+            .unwrap()
+            .set("syslog.ident", "alogtest")
+            .unwrap()
+            .set("syslog.facility", "local3")
+            .unwrap()
+            .on_error(move |e| seen.lock().unwrap().push(e.to_string()));
+        for (k, v) in keys {
+            b = b.set(k, v).unwrap();
+        }
+        // Handshakes fail with backoff while the records wait.
+        let s = undeliverable(b.build().unwrap());
+        assert!(s.write_errors >= 1, "{s:?}");
+        let errors = errors.lock().unwrap();
+        let want = format!(
+            "cannot connect to the syslog receiver tls://127.0.0.1:{port} \
+             (127.0.0.1:{port}); retrying in 50 ms: TLS handshake failed: ",
+        );
+        assert!(
+            errors[0].starts_with(&want) && errors[0].contains(cause),
+            "{errors:?}"
+        );
+        // Every failed handshake is counted and names its cause, the waits between them
+        // doubling; then the drop is reported.
+        let tls = &errors[..errors.len() - 1];
+        assert_eq!(tls.len() as u64, s.write_errors, "{errors:?}");
+        for (k, e) in tls.iter().enumerate() {
+            assert!(e.contains(&format!("retrying in {} ms", 50 << k)), "{e}");
+            assert!(e.contains(cause), "{e}");
+        }
+        assert_eq!(
+            errors.last().map(String::as_str),
+            Some("sink syslog took nothing for 1000 ms: dropped 10 records"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn tls_delivers_records_once_in_order_with_the_receiver_verified() {
+        let Some((pki, rs)) = tls_receiver("anon") else {
+            return;
+        };
+        let ca = pki.path("ca.pem");
+        // The certificate is checked for the IP address of the URL.
+        let log = open(
+            &format!("tls://127.0.0.1:{}", rs.tcp),
+            &[("syslog.tls.ca", &ca)],
+        );
+        let s = deliver_in_order(log, &rs, 5000);
+        assert_eq!(s.write_errors, 0, "{s:?}");
+        assert_eq!(s.target, format!("syslog at tls://127.0.0.1:{}", rs.tcp));
+    }
+
+    #[test]
+    fn tls_presents_a_client_certificate_to_a_receiver_that_demands_one() {
+        // x509/certvalid: the receiver takes only clients with a certificate its CA signed.
+        let Some((pki, rs)) = tls_receiver("x509/certvalid") else {
+            return;
+        };
+        let (ca, cert, key) = (
+            pki.path("ca.pem"),
+            pki.path("client.pem"),
+            pki.path("client.key"),
+        );
+        // A name, checked against the certificate's DNS name.
+        let log = open(
+            &format!("tls://127.0.0.1:{}", rs.tcp),
+            &[
+                ("syslog.tls.ca", &ca),
+                ("syslog.tls.cert", &cert),
+                ("syslog.tls.key", &key),
+                ("syslog.tls.server_name", "localhost"),
+            ],
+        );
+        for i in 0..100 {
+            numbered(&log, i);
+        }
+        log.close(None).unwrap();
+        let got = rs.wait_for(100);
+        assert_eq!(got.len(), 100);
+        check_numbered(&got, 0, "imtcp");
+        let s = syslog_stats(&log);
+        assert_eq!(
+            (s.written, s.dropped, s.failed, s.write_errors),
+            (100, 0, 0, 0)
+        );
+        // Without one the receiver refuses the session (after the client's part of a TLS
+        // 1.3 handshake): nothing counts as written, the refusal is reported.
+        refused(
+            rs.tcp,
+            &[("syslog.tls.ca", &ca)],
+            "received fatal alert: CertificateRequired (the receiver wants a client \
+             certificate: syslog.tls.cert and syslog.tls.key)",
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(rs.received().len(), 100);
+    }
+
+    #[test]
+    fn a_receiver_the_ca_did_not_sign_or_of_another_name_gets_nothing_and_close_is_prompt() {
+        let Some((pki, rs)) = tls_receiver("anon") else {
+            return;
+        };
+        let (ca, other) = (pki.path("ca.pem"), pki.path("other-ca.pem"));
+        for (keys, cause) in [
+            (
+                vec![("syslog.tls.ca", other.as_str())],
+                "invalid peer certificate: UnknownIssuer (syslog.tls.ca does not hold the CA \
+                 that signed the receiver's certificate)",
+            ),
+            (
+                vec![
+                    ("syslog.tls.ca", ca.as_str()),
+                    ("syslog.tls.server_name", "logs.example.com"),
+                ],
+                "certificate not valid for name \"logs.example.com\"",
+            ),
+        ] {
+            refused(rs.tcp, &keys, cause);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(rs.received().len(), 0);
+    }
+
+    #[test]
+    fn tls_rides_out_a_receiver_restart_without_loss_or_duplicates() {
+        let Some((pki, mut rs)) = tls_receiver("anon") else {
+            return;
+        };
+        let ca = pki.path("ca.pem");
+        let log = open(
+            &format!("tls://localhost:{}", rs.tcp),
+            &[("syslog.tls.ca", &ca), ("stall_timeout_ms", "60000")],
+        );
+        for i in 0..500 {
+            numbered(&log, i);
+        }
+        log.flush(Some(Duration::from_secs(20))).unwrap();
+        check_numbered(&rs.wait_for(500), 0, "imtcp");
+        let s = restart_in_the_middle(log, &mut rs, 500);
+        assert!(s.write_errors >= 1, "the lost connection is counted: {s:?}");
+    }
+
+    #[test]
+    fn a_receiver_that_never_answers_the_handshake_holds_up_nothing() {
+        // No rsyslog: a listener of the test's own accepts and then says nothing.
+        let pki = Pki::new();
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        let held = std::thread::spawn(move || {
+            let (c, _) = server.accept().unwrap();
+            std::thread::sleep(Duration::from_secs(3));
+            drop(c);
+        });
+        let ca = pki.path("ca.pem");
+        undeliverable(open(
+            &format!("tls://127.0.0.1:{port}"),
+            &[("syslog.tls.ca", &ca)],
+        ));
+        held.join().unwrap();
+    }
+
+    #[test]
+    fn the_readme_tls_configuration_receives_what_its_keys_send() {
+        let Some(bin) = rsyslogd_with_tls() else {
+            return;
+        };
+        let pki = Pki::new();
+        let block = readme_block("rsyslog tls receiver", "");
+        let mut rs = Rsyslog::with_config(bin, |d, tcp, _| {
+            // Only the port, the files and the output differ from what the README shows.
+            let conf = block
+                .replace(r#"port="6514""#, &format!(r#"port="{tcp}""#))
+                .replace("/etc/rsyslog-tls/ca.pem", &pki.path("ca.pem"))
+                .replace("/etc/rsyslog-tls/server.pem", &pki.path("server.pem"))
+                .replace("/etc/rsyslog-tls/server.key", &pki.path("server.key"))
+                .replace(
+                    "/var/log/alog-received.log",
+                    d.join("received.log").to_str().unwrap(),
+                );
+            assert!(!conf.contains("6514") && !conf.contains("/etc/"), "{conf}");
+            conf
+        });
+        rs.start();
+        // The README's environment, with the test's receiver and CA.
+        let vars: Vec<(String, String)> = readme_block("alog tls keys", "sh")
+            .split_whitespace()
+            .filter_map(|w| w.split_once('='))
+            .map(|(k, v)| {
+                let v = v
+                    .replace("logs.example.com:6514", &format!("localhost:{}", rs.tcp))
+                    .replace("/etc/ssl/alog/ca.pem", &pki.path("ca.pem"));
+                (k.to_string(), v)
+            })
+            .collect();
+        assert_eq!(vars.len(), 3, "{vars:?}");
+        let mut b = Logger::builder();
+        b.config_mut().apply_env(vars).unwrap();
+        the_readme_record_arrives(b.build().unwrap(), &rs, 1);
+    }
+
+    #[test]
+    fn tls_keys_are_checked_naming_the_key() {
+        let pki = Pki::new();
+        let url = "tls://127.0.0.1:6514";
+        let build = |keys: &[(&str, &str)]| {
+            let mut b = Logger::builder().set("syslog", url).unwrap();
+            for (k, v) in keys {
+                b = b.set(k, v).unwrap();
+            }
+            b.build().map(|_| ()).unwrap_err().to_string()
+        };
+        assert_eq!(
+            build(&[]),
+            "syslog=tls://127.0.0.1:6514 needs syslog.tls.ca: a PEM file of the CA \
+             certificates that verify the receiver's certificate"
+        );
+        let missing = pki.path("missing.pem");
+        assert_eq!(
+            build(&[("syslog.tls.ca", &missing)]),
+            format!("syslog.tls.ca: cannot read {missing}: No such file or directory (os error 2)")
+        );
+        let key = pki.path("server.key");
+        assert_eq!(
+            build(&[("syslog.tls.ca", &key)]),
+            format!("syslog.tls.ca: {key} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+        );
+        let ca = pki.path("ca.pem");
+        assert_eq!(
+            build(&[
+                ("syslog.tls.ca", &ca),
+                ("syslog.tls.cert", &pki.path("client.pem"))
+            ]),
+            "syslog.tls.cert needs syslog.tls.key too: a client certificate goes with its \
+             private key"
+        );
+        let e = build(&[
+            ("syslog.tls.ca", &ca),
+            ("syslog.tls.cert", &pki.path("client.pem")),
+            ("syslog.tls.key", &ca),
+        ]);
+        assert!(
+            e.starts_with(&format!(
+                "syslog.tls.key: {ca} holds no usable PEM private key"
+            )),
+            "{e}"
+        );
+        let e = build(&[
+            ("syslog.tls.ca", &ca),
+            ("syslog.tls.server_name", "bad name!"),
+        ]);
+        assert_eq!(
+            e,
+            "syslog.tls.server_name: \"bad name!\" is neither a DNS name nor an IP address"
+        );
+        assert_eq!(
+            Logger::builder()
+                .set("syslog.tls.ca", "")
+                .unwrap_err()
+                .to_string(),
+            "invalid value \"\" for syslog.tls.ca: expected none or the path of a PEM file"
+        );
     }
 }

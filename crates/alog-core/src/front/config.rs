@@ -19,7 +19,10 @@
 //! | `flush_on_signal` | `none` or signals (`term` `int` `hup` `quit` `abrt` `segv` `bus` `fpe` `ill`, `crash` = the last five) whose default action first writes every open logger's queue | `none` |
 //! | `console` | `none` `stdout` `stderr` | `none` |
 //! | `console.level` / `console.format` | level / format of the console sink | the logger's |
-//! | `syslog` | `none`, `local` (the daemon's `/dev/log`) or the path of a Unix datagram socket (RFC 3164); `udp://HOST:PORT` or `tcp://HOST:PORT` (RFC 5424; TCP with RFC 6587 octet counting) | `none` |
+//! | `syslog` | `none`, `local` (the daemon's `/dev/log`) or the path of a Unix datagram socket (RFC 3164); `udp://HOST:PORT`, `tcp://HOST:PORT` or `tls://HOST[:PORT]` (RFC 5424; TCP with RFC 6587 octet counting; TLS as RFC 5425, port 6514 by default, in builds with the `tls` feature, as libalog is) | `none` |
+//! | `syslog.tls.ca` | `tls://`: a PEM file of the CA certificates that verify the receiver's certificate (required) | none |
+//! | `syslog.tls.cert` / `syslog.tls.key` | `tls://`: a PEM certificate chain and its PEM private key, presented to a receiver that asks for a client certificate (both or neither) | none |
+//! | `syslog.tls.server_name` | `tls://`: the name the receiver's certificate must carry | HOST of `tls://HOST:PORT` |
 //! | `syslog.level` / `.format` / `.pattern` | the syslog sink's level, format, pattern | the logger's level, `text`, `{msg}{fields}` (`{msg}` over the network: the fields are the structured data) |
 //! | `syslog.facility` / `syslog.ident` | `kern` `user` `mail` `daemon` ... `local0`..`local7` / the program name shown | `user` / the basename of `argv[0]` |
 //! | `otlp` | `none` or `http://HOST:PORT[/PATH]`: an OpenTelemetry Collector's OTLP/HTTP receiver (JSON; no TLS); PATH `/v1/logs` when absent | `none` |
@@ -260,6 +263,21 @@ pub enum SyslogAddr {
     Udp { host: String, port: u16 },
     /// `tcp://HOST:PORT`: RFC 5424 framed by RFC 6587 octet counting.
     Tcp { host: String, port: u16 },
+    /// `tls://HOST[:PORT]`: as `Tcp`, inside TLS (RFC 5425, port 6514 by default; the
+    /// `syslog.tls.*` keys).
+    Tls { host: String, port: u16 },
+}
+
+/// The TLS settings of the network syslog sink (`syslog.tls.*`, for `tls://`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyslogTls {
+    /// `syslog.tls.ca`: PEM CA certificates that verify the receiver (required for `tls://`).
+    pub ca: Option<PathBuf>,
+    /// `syslog.tls.cert` / `syslog.tls.key`: a client certificate chain and its key (PEM).
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// `syslog.tls.server_name`: the name to verify (`None`: the receiver's HOST).
+    pub server_name: Option<String>,
 }
 
 impl fmt::Display for SyslogAddr {
@@ -268,6 +286,7 @@ impl fmt::Display for SyslogAddr {
             SyslogAddr::Unix(p) => return write!(f, "{}", p.display()),
             SyslogAddr::Udp { host, port } => ("udp", host, port),
             SyslogAddr::Tcp { host, port } => ("tcp", host, port),
+            SyslogAddr::Tls { host, port } => ("tls", host, port),
         };
         if host.contains(':') {
             write!(f, "{scheme}://[{host}]:{port}")
@@ -277,9 +296,12 @@ impl fmt::Display for SyslogAddr {
     }
 }
 
+/// The port of `tls://HOST` (RFC 5425's syslog-tls).
+pub const SYSLOG_TLS_PORT: u16 = 6514;
+
 /// What the `syslog` key accepts, for its error messages.
 const SYSLOG_ACCEPTED: &str = "none, local, the absolute path of a Unix datagram socket, \
-                               udp://HOST:PORT or tcp://HOST:PORT";
+                               udp://HOST:PORT, tcp://HOST:PORT or tls://HOST[:PORT]";
 
 /// The `syslog` key: `none`, `local`, an absolute path, `udp://HOST:PORT`, `tcp://HOST:PORT`
 /// (HOST a name, an IPv4 address or an IPv6 address in brackets; PORT 1..65535).
@@ -299,16 +321,28 @@ fn parse_syslog(key: &str, value: &str) -> Result<Option<SyslogAddr>> {
     let Some((scheme, rest)) = v.split_once("://") else {
         return Err(bad(key, value, SYSLOG_ACCEPTED));
     };
-    let tcp = match scheme {
-        "tcp" => true,
-        "udp" => false,
-        other => return Err(why(format!("unknown scheme {other}"))),
+    if !matches!(scheme, "tcp" | "udp" | "tls") {
+        return Err(why(format!("unknown scheme {scheme}")));
+    }
+    if scheme == "tls" && !cfg!(feature = "tls") {
+        return Err(why(
+            "this build of alog has no TLS (alog-core is built without its `tls` feature)".into(),
+        ));
+    }
+    // RFC 5425's port when `tls://` names none.
+    let has_port = match rest.strip_prefix('[') {
+        Some(inner) => inner.contains("]:"),
+        None => rest.contains(':'),
     };
-    let (host, port) = parse_host_port(rest, &why)?;
-    Ok(Some(if tcp {
-        SyslogAddr::Tcp { host, port }
+    let (host, port) = if scheme == "tls" && !has_port && !rest.is_empty() {
+        parse_host_port(&format!("{rest}:{SYSLOG_TLS_PORT}"), &why)?
     } else {
-        SyslogAddr::Udp { host, port }
+        parse_host_port(rest, &why)?
+    };
+    Ok(Some(match scheme {
+        "tcp" => SyslogAddr::Tcp { host, port },
+        "tls" => SyslogAddr::Tls { host, port },
+        _ => SyslogAddr::Udp { host, port },
     }))
 }
 
@@ -404,6 +438,8 @@ pub struct Config {
     pub syslog_facility: u8,
     /// `None`: the basename of `argv[0]`.
     pub syslog_ident: Option<String>,
+    /// `syslog.tls.*`: what `tls://` verifies the receiver with (and presents to it).
+    pub syslog_tls: SyslogTls,
     /// Where the OTLP sink sends (`None`: no OTLP sink).
     pub otlp: Option<OtlpAddr>,
     pub otlp_level: Option<Level>,
@@ -504,6 +540,7 @@ impl Default for Config {
             syslog_pattern: None,
             syslog_facility: 1,
             syslog_ident: None,
+            syslog_tls: SyslogTls::default(),
             otlp: None,
             otlp_level: None,
             otlp_service_name: None,
@@ -537,6 +574,15 @@ impl Default for Config {
             stall_timeout: Duration::from_millis(1000),
             on_error: None,
         }
+    }
+}
+
+/// A path that `none` unsets (`None`); empty is refused.
+fn parse_optional_path(key: &str, value: &str) -> Result<Option<PathBuf>> {
+    match value.trim() {
+        "" => Err(bad(key, value, "none or the path of a PEM file")),
+        "none" => Ok(None),
+        _ => Ok(Some(PathBuf::from(value))),
     }
 }
 
@@ -883,6 +929,10 @@ pub const KEYS: &[&str] = &[
     "syslog.pattern",
     "syslog.facility",
     "syslog.ident",
+    "syslog.tls.ca",
+    "syslog.tls.cert",
+    "syslog.tls.key",
+    "syslog.tls.server_name",
     "otlp",
     "otlp.level",
     "otlp.service_name",
@@ -1196,6 +1246,15 @@ impl Config {
                 self.syslog_facility = parse_enum(key, value, &FACILITIES)?
             }
             "syslog.ident" => self.syslog_ident = Some(value.to_string()),
+            "syslog.tls.ca" => self.syslog_tls.ca = parse_optional_path(key, value)?,
+            "syslog.tls.cert" => self.syslog_tls.cert = parse_optional_path(key, value)?,
+            "syslog.tls.key" => self.syslog_tls.key = parse_optional_path(key, value)?,
+            "syslog.tls.server_name" => {
+                self.syslog_tls.server_name = match value.trim() {
+                    "" => return Err(bad(key, value, "a host name or an IP address")),
+                    v => Some(v.to_string()),
+                }
+            }
             "otlp" => self.otlp = parse_otlp(key, value)?,
             "otlp.level" => self.otlp_level = Some(parse_level(key, value)?),
             "otlp.service_name" => self.otlp_service_name = Some(value.to_string()),
@@ -1364,6 +1423,25 @@ impl Config {
             return Err(Error::invalid(
                 "compress applies to rotated files: set rotate_bytes or rotate_interval too",
             ));
+        }
+        if let Some(addr @ SyslogAddr::Tls { .. }) = &self.syslog {
+            let t = &self.syslog_tls;
+            if t.ca.is_none() {
+                return Err(Error::invalid(format!(
+                    "syslog={addr} needs syslog.tls.ca: a PEM file of the CA certificates that \
+                     verify the receiver's certificate"
+                )));
+            }
+            if t.cert.is_some() != t.key.is_some() {
+                let (set, missing) = if t.cert.is_some() {
+                    ("syslog.tls.cert", "syslog.tls.key")
+                } else {
+                    ("syslog.tls.key", "syslog.tls.cert")
+                };
+                return Err(Error::invalid(format!(
+                    "{set} needs {missing} too: a client certificate goes with its private key"
+                )));
+            }
         }
         for f in &self.files {
             if f.path.is_none() {

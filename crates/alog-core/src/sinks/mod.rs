@@ -13,3 +13,4 @@ pub(crate) mod otlp;
 pub(crate) mod sqlite;
 pub mod syslog;
 pub(crate) mod target;
+pub(crate) mod tls;

@@ -1,7 +1,8 @@
 //! The syslog sink. Locally: one datagram per record to a Unix datagram socket (the local
 //! daemon's `/dev/log` unless configured otherwise), in the form glibc's `syslog(3)` sends and
 //! every syslog daemon reads: `<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE`, the time in local
-//! time (RFC 3164). Over the network (`udp://`, `tcp://`): RFC 5424, see `sinks::net`.
+//! time (RFC 3164). Over the network (`udp://`, `tcp://`, `tls://`): RFC 5424, see
+//! `sinks::net`.
 //!
 //! The socket is not connected: each datagram is addressed to the path, so a daemon that
 //! restarts (and recreates its socket) keeps receiving without a reconnect. The socket is
@@ -13,7 +14,7 @@ use std::io;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 
-use crate::front::config::SyslogAddr;
+use crate::front::config::{SyslogAddr, SyslogTls};
 use crate::front::error::{Error, Result};
 use crate::front::level::Level;
 use crate::front::time::NO_TIMESTAMP;
@@ -47,8 +48,13 @@ pub(crate) enum Syslog {
 }
 
 impl Syslog {
-    /// Opens the socket (and resolves a receiver's name) for `addr`.
-    pub(crate) fn open(addr: &SyslogAddr, facility: u8, ident: &str) -> Result<Syslog> {
+    /// Opens the socket (and resolves a receiver's name) for `addr`; `tls` is for `tls://`.
+    pub(crate) fn open(
+        addr: &SyslogAddr,
+        facility: u8,
+        ident: &str,
+        tls: &SyslogTls,
+    ) -> Result<Syslog> {
         match addr {
             SyslogAddr::Unix(path) => Local::open(path, facility, ident)
                 .map(|l| Syslog::Local(Box::new(l)))
@@ -58,7 +64,7 @@ impl Syslog {
                         e,
                     )
                 }),
-            net => NetSyslog::open(net, facility, ident).map(|n| Syslog::Net(Box::new(n))),
+            net => NetSyslog::open(net, facility, ident, tls).map(|n| Syslog::Net(Box::new(n))),
         }
     }
 

@@ -250,7 +250,7 @@ impl Pipeline {
                 .syslog_ident
                 .clone()
                 .unwrap_or_else(crate::sinks::syslog::default_ident);
-            let sys = Syslog::open(addr, cfg.syslog_facility, &ident)?;
+            let sys = Syslog::open(addr, cfg.syslog_facility, &ident, &cfg.syslog_tls)?;
             let mut style = with(cfg.syslog_format, cfg.syslog_pattern.as_ref());
             style.rfc5424 = sys.rfc5424();
             if cfg.syslog_pattern.is_none() {
