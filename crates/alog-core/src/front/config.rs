@@ -1128,6 +1128,7 @@ impl Config {
             syslog_facility: d.syslog_facility,
             syslog_ident: d.syslog_ident,
             syslog_lane: d.syslog_lane,
+            syslog_tls: d.syslog_tls,
             otlp: None,
             otlp_level: d.otlp_level,
             otlp_service_name: d.otlp_service_name,
