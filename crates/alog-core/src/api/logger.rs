@@ -135,7 +135,7 @@ impl Logger {
             _queue_end: LineBreak,
             _parked_end: LineBreak,
             core: Mutex::new(Core {
-                pipeline: Some(pipeline),
+                pipeline: Some(Box::new(pipeline)),
                 scratch: Batch::default(),
             }),
             errors: ErrorReporter {

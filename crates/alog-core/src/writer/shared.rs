@@ -47,7 +47,8 @@ pub(crate) struct WriterState {
 /// What the pipeline lock guards: the sinks, and a scratch batch for sync mode.
 #[derive(Debug)]
 pub(crate) struct Core {
-    pub(crate) pipeline: Option<Pipeline>,
+    /// Boxed: a closed logger's handle keeps `Shared` alive, not the pipeline's room.
+    pub(crate) pipeline: Option<Box<Pipeline>>,
     pub(crate) scratch: Batch,
 }
 
@@ -373,7 +374,7 @@ impl Shared {
 
     /// Runs `f` on the pipeline if the logger still has one.
     pub(crate) fn with_pipeline<R>(&self, f: impl FnOnce(&mut Pipeline) -> R) -> Option<R> {
-        lock(&self.core).pipeline.as_mut().map(f)
+        lock(&self.core).pipeline.as_deref_mut().map(f)
     }
 
     pub(crate) fn notify_progress(&self) {
