@@ -375,7 +375,9 @@ mod tests {
         let took = start.elapsed();
         let written = std::fs::read_to_string(&path).unwrap();
         drop(held);
-        assert!(took < Duration::from_secs(1), "the handler waited {took:?}");
+        // Written, and not by running into the handler's bound (a loaded machine may take a
+        // while, but giving up is what the bound is for).
+        assert!(took < SIGNAL_FLUSH_TIMEOUT, "the handler waited {took:?}");
         let want: Vec<String> = (0..1000).map(|i| format!("r {i}")).collect();
         assert_eq!(written.lines().collect::<Vec<_>>(), want);
         drop(s);
