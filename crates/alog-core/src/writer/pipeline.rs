@@ -350,7 +350,7 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Adds the sinks of `added` (from [`Pipeline::open_added`]); returns their names. The
+    /// Adds the sinks of `added` (from [`Template::open`]); returns their names. The
     /// sinks take the records of the batches processed from now on.
     pub fn insert(&mut self, mut added: Pipeline) -> Result<Vec<String>> {
         self.check_new_names(&added)?;
