@@ -16,8 +16,8 @@ use crate::queue::{Kind, Push, INLINE};
 use crate::render::deferred;
 use crate::render::printf::Arg;
 use crate::writer::shared::{
-    drain_locked, ensure_writer, flush_with, lock, wait_until, Shared, CLOSED, LEVEL_MASK, RESPAWN,
-    SYNC,
+    drain_locked, ensure_writer, flush_with, lock, wait_until, Shared, CLOSED, DURABLE, LEVEL_MASK,
+    RESPAWN, SYNC,
 };
 use crate::writer::signals::marked;
 
@@ -58,14 +58,25 @@ impl<'a> Payload<'a> {
             body: Body::Deferred(site, args),
         }
     }
-    fn kind(&self) -> Kind {
+    /// The encoded length.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+    /// A deferred record's call site and arguments.
+    pub(crate) fn deferred_parts(&self) -> Option<(u32, &'a [Arg<'a>])> {
+        match self.body {
+            Body::Deferred(site, args) => Some((site, args)),
+            _ => None,
+        }
+    }
+    pub(crate) fn kind(&self) -> Kind {
         match self.body {
             Body::Plain(_) => Kind::Plain,
             Body::Structured(_) => Kind::Structured,
             Body::Deferred(..) => Kind::Deferred,
         }
     }
-    fn fill(&self, out: &mut [u8]) {
+    pub(crate) fn fill(&self, out: &mut [u8]) {
         match self.body {
             Body::Plain(m) => out.copy_from_slice(m),
             Body::Structured(r) => encode(out, r.msg, r.fields, r.source.as_ref()),
@@ -145,6 +156,10 @@ fn submit_slow(
     if g & RESPAWN != 0 {
         ensure_writer(s)?;
     }
+    if g & DURABLE != 0 {
+        // durability=mmap: the record is journaled before the call returns (api/durable.rs).
+        return crate::api::durable::enqueue(s, ts, level, p, wait);
+    }
     enqueue(s, stamp(s, ts), level, p, wait, false)
 }
 
@@ -184,14 +199,8 @@ fn enqueue(
             .queue
             .try_push(ts, level.number(), p.kind(), len, |d| p.fill(d), &mut heap)
         {
-            Push::Ok { queued } => {
-                if reentered {
-                    // The writer takes it at its next batch timeout (or a flush, close, exit).
-                } else if s.flush_on != 0 && level.number() >= s.flush_on {
-                    write_through(s);
-                } else if queued >= s.batch_size && s.parked.load(Ordering::Relaxed) {
-                    wake_writer(s);
-                }
+            Push::Ok { queued, .. } => {
+                published(s, level, queued, reentered);
                 return Ok(());
             }
             Push::Closed => return Err(Error::Closed),
@@ -200,9 +209,22 @@ fn enqueue(
     }
 }
 
+/// After a record is published with `queued` records in the queue: `flush_on`, or wake the
+/// writer when a batch is there.
+#[inline]
+pub(crate) fn published(s: &Arc<Shared>, level: Level, queued: u64, reentered: bool) {
+    if reentered {
+        // The writer takes it at its next batch timeout (or a flush, close, exit).
+    } else if s.flush_on != 0 && level.number() >= s.flush_on {
+        write_through(s);
+    } else if queued >= s.batch_size && s.parked.load(Ordering::Relaxed) {
+        wake_writer(s);
+    }
+}
+
 /// Applies the overflow policy to a full queue: `Ok` means "try again".
 #[cold]
-fn on_full(
+pub(crate) fn on_full(
     s: &Shared,
     deadline: &mut Option<Instant>,
     wait: &mut Wait<'_>,
@@ -306,7 +328,7 @@ fn write_through(s: &Arc<Shared>) {
 
 /// Asks the writer to write everything queued so far without waiting for a batch. A parked
 /// writer is woken; a polling or busy one sees the request at its next look.
-fn request_write(s: &Shared) {
+pub(crate) fn request_write(s: &Shared) {
     let target = s.queue.tail_pos();
     let mut w = lock(&s.wake);
     if w.flush_target < target {
