@@ -407,8 +407,8 @@ fn a_truncated_or_inconsistent_journal_is_discarded_and_reported() {
     std::fs::remove_file(&path).unwrap();
     use std::os::unix::fs::FileExt;
     let f = std::fs::OpenOptions::new().write(true).open(&j).unwrap();
-    f.write_all_at(&1024u64.to_le_bytes(), 24).unwrap();
-    f.write_all_at(&2048u64.to_le_bytes(), 32).unwrap();
+    f.write_all_at(&1024u64.to_le_bytes(), 128).unwrap();
+    f.write_all_at(&2048u64.to_le_bytes(), 256).unwrap();
     drop(f);
     let errors = opens_and_works(&path);
     assert!(
@@ -427,7 +427,7 @@ fn garbage_in_the_ring_is_skipped_and_counted_never_written() {
     let mut head = [0u8; 8];
     std::fs::File::open(&j)
         .unwrap()
-        .read_exact_at(&mut head, 24)
+        .read_exact_at(&mut head, 128)
         .unwrap();
     let free = u64::from_le_bytes(head);
     // A megabyte of noise claimed, in the middle of the ring's live range, across its end.
@@ -438,7 +438,7 @@ fn garbage_in_the_ring_is_skipped_and_counted_never_written() {
         let off = (at + (i * 4096) as u64) % ring;
         f.write_all_at(chunk, 4096 + off).unwrap();
     }
-    f.write_all_at(&(free + n as u64).to_le_bytes(), 24)
+    f.write_all_at(&(free + n as u64).to_le_bytes(), 128)
         .unwrap();
     drop(f);
     let errors = opens_and_works(&path);

@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! header (4096 bytes): magic "ALOGJRNL" | u32 version | u32 header size | u64 capacity
-//!                      | u64 head | u64 free | u64 selector | 2 x settled
+//!                      | at 128: u64 head | at 256: u64 free | u64 selector | 2 x settled
 //! settled: u64 done | u64 log's device | u64 log's inode | u64 log's length
 //! ring (capacity bytes): entries at 64-byte aligned positions, never across the ring's end
 //! entry: u32 state | u32 len | u64 pos | u64 qpos | i64 ts | u8 level | u8 kind | 6 x 0
@@ -64,10 +64,12 @@ const H_MAGIC: u64 = 0;
 const H_VERSION: u64 = 8;
 const H_HEADER: u64 = 12;
 const H_CAP: u64 = 16;
-const H_HEAD: u64 = 24;
-const H_FREE: u64 = 32;
-const H_SEL: u64 = 40;
-const H_SETTLED: u64 = 48;
+/// The claim position, on a cache line of its own: producers change it, the writer changes
+/// the fields after it.
+const H_HEAD: u64 = 128;
+const H_FREE: u64 = 256;
+const H_SEL: u64 = 264;
+const H_SETTLED: u64 = 272;
 
 // An entry's states: distinctive words, so that stray bytes are unlikely to read as one.
 const WRITING: u32 = 0;
@@ -236,6 +238,7 @@ impl Journal {
             j.put_u64(H_CAP, bytes);
             j
         };
+        j.prefault();
         Ok((j, rec))
     }
 
@@ -267,6 +270,18 @@ impl Journal {
             reclaiming: Mutex::new(()),
             closed: AtomicBool::new(false),
         })
+    }
+
+    /// Writes to every page of the mapping once, so that log calls do not take the page
+    /// faults of a first write (a few microseconds each: the ring's pages are touched in turn).
+    /// Nothing else uses the journal yet (the caller holds its lock and has no logger).
+    fn prefault(&self) {
+        const PAGE: u64 = 4096;
+        for off in (0..self.map_len as u64).step_by(PAGE as usize) {
+            let p = self.at(off);
+            // SAFETY: inside the mapping; no other thread or process uses it yet.
+            unsafe { p.write_volatile(p.read_volatile()) };
+        }
     }
 
     /// The journal file's path.
@@ -357,23 +372,36 @@ impl Journal {
     /// (not the state) and payload. Reads with volatile loads: the reclaimer may look at bytes
     /// a producer is writing when stray bytes pass for a final entry.
     fn checksum(&self, e: u64, len: u64) -> u64 {
-        let mut h = mix(
-            0x243f_6a88_85a3_08d3,
-            u64::from(self.a32(e + E_LEN).load(Ordering::Relaxed)),
-        );
-        for off in [E_POS, E_QPOS, E_TS, E_LEVEL] {
-            h = mix(h, self.word(e + off));
-        }
+        // Four independent lanes, so that the multiplications of a long payload overlap.
+        let mut l = [
+            0x243f_6a88_85a3_08d3u64,
+            0x1319_8a2e_0370_7344,
+            0xa409_3822_299f_31d0,
+            0x082e_fa98_ec4e_6c89,
+        ];
         let full = len / 8;
-        for i in 0..full {
-            h = mix(h, self.word(e + ENTRY + i * 8));
+        let mut at = e + ENTRY;
+        for _ in 0..full / 4 {
+            for (k, lane) in l.iter_mut().enumerate() {
+                *lane = mix(*lane, self.word(at + 8 * k as u64));
+            }
+            at += 32;
         }
+        for (k, lane) in l.iter_mut().enumerate().take((full % 4) as usize) {
+            *lane = mix(*lane, self.word(at + 8 * k as u64));
+        }
+        at += 8 * (full % 4);
         let mut last = [0u8; 8];
         for (i, b) in last.iter_mut().enumerate().take((len % 8) as usize) {
             // SAFETY: inside the entry's payload, which `entry_at` or the claim bounded.
-            *b = unsafe { self.at(e + ENTRY + full * 8 + i as u64).read_volatile() };
+            *b = unsafe { self.at(at + i as u64).read_volatile() };
         }
-        mix(mix(h, u64::from_le_bytes(last)), len)
+        let n = u64::from(self.a32(e + E_LEN).load(Ordering::Relaxed));
+        l[0] = mix(mix(l[0], self.word(e + E_POS)), n);
+        l[1] = mix(mix(l[1], self.word(e + E_QPOS)), u64::from_le_bytes(last));
+        l[2] = mix(mix(l[2], self.word(e + E_TS)), len);
+        l[3] = mix(l[3], self.word(e + E_LEVEL));
+        mix(mix(mix(l[0], l[1]), l[2]), l[3])
     }
 
     fn word(&self, off: u64) -> u64 {
