@@ -18,10 +18,17 @@ const CHILD: &str = "ALOG_DURABILITY_TEST_CHILD";
 const THREADS: usize = 2;
 
 /// The settings of both the child and the reopening parent.
+/// A log named `*.ts.log` keeps the default pattern (timestamp, level, message); others show
+/// the message alone.
 fn builder(path: &Path, stalled: bool) -> alog_core::Builder {
+    let pattern = if path.to_string_lossy().ends_with(".ts.log") {
+        alog_core::format::DEFAULT_PATTERN
+    } else {
+        "{msg}"
+    };
     let mut b = Logger::builder()
         .path(path)
-        .set("pattern", "{msg}")
+        .set("pattern", pattern)
         .unwrap()
         .set("durability", "mmap")
         .unwrap()
@@ -43,7 +50,8 @@ fn builder(path: &Path, stalled: bool) -> alog_core::Builder {
 
 /// The child's part (does nothing in a normal run). `MODE PATH`: MODE is `stall` or `flow`
 /// (killed by the parent), or `abort:N` / `segv:N` (one thread, dies after N records;
-/// `printf:N` logs them through a printf call site and aborts; `held:N` waits until the
+/// `printf:N` logs them through a printf call site and aborts; `fork:N` forks a child that
+/// logs 5 records and closes, then aborts; `held:N` waits until the
 /// writer has written them to the file, its batch held unsettled by a stuck sink, and aborts).
 /// Prints `ack T I` after each call that returned `Ok`.
 #[test]
@@ -75,6 +83,26 @@ fn durability_child() {
             println!("ack 0 {i}");
         }
         match how {
+            "fork" => {
+                // SAFETY: fork in a process whose other threads are alog's (its fork
+                // handlers make the child's logger usable) and libtest's idle main thread.
+                let pid = unsafe { libc::fork() };
+                assert!(pid >= 0);
+                if pid == 0 {
+                    // The child logs without the journal: its records are its own writer's.
+                    for i in 0..5 {
+                        log.log(Level::INFO, format!("c0 {i:06}")).unwrap();
+                    }
+                    log.close(None).unwrap();
+                    // SAFETY: ends the child without running the parent's exit handlers.
+                    unsafe { libc::_exit(0) };
+                }
+                let mut status = 0;
+                // SAFETY: waits for the child just forked.
+                assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+                assert_eq!(status, 0);
+                std::process::abort()
+            }
             "held" => {
                 while lines(Path::new(path), false).len() < n {
                     std::thread::sleep(Duration::from_millis(2));
@@ -186,6 +214,11 @@ fn reopen(path: &Path, stalled: bool) -> (Vec<String>, Vec<String>) {
 /// the last in the file (at most one past the last acknowledged: a call that committed but
 /// had not returned), nothing unparsable, and the new records last.
 fn check(all: &[String], acked: &HashMap<usize, usize>) {
+    // The message, after the timestamp and level of the default pattern.
+    let all: Vec<_> = all
+        .iter()
+        .map(|l| l.split_once(" INFO ").map_or(&l[..], |(_, m)| m))
+        .collect();
     let (old, new) = all.split_at(all.len() - 3);
     assert_eq!(
         new,
@@ -254,8 +287,12 @@ fn dies_after(how: &str, n: usize, signal: i32) {
 
 /// `tear`: the log's last line loses its end, as when a kill cuts a `write(2)` short.
 fn dies_after_then(how: &str, n: usize, signal: i32, tear: bool) {
+    dies_in(how, n, signal, tear, "app.log")
+}
+
+fn dies_in(how: &str, n: usize, signal: i32, tear: bool, name: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("app.log");
+    let path = dir.path().join(name);
     let mut child = spawn(&format!("{how}:{n}"), &path);
     let acked = acks(&mut child);
     let status = child.wait().unwrap();
@@ -267,11 +304,19 @@ fn dies_after_then(how: &str, n: usize, signal: i32, tear: bool) {
         let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         f.set_len(len - 4).unwrap();
     }
-    let (before, all) = reopen(&path, true);
-    let written = if how == "held" {
-        n - usize::from(tear)
-    } else {
-        0
+    let (before, mut all) = reopen(&path, true);
+    let written = match how {
+        "held" => n - usize::from(tear),
+        "fork" => {
+            // The child's five records, written by its close before the parent died.
+            let child: Vec<_> = all.drain(..5).collect();
+            assert_eq!(
+                child,
+                (0..5).map(|i| format!("c0 {i:06}")).collect::<Vec<_>>()
+            );
+            5
+        }
+        _ => 0,
     };
     assert_eq!(before.len(), written);
     assert_eq!(all.len(), n + 3);
@@ -294,8 +339,20 @@ fn records_written_before_the_crash_but_not_yet_settled_are_not_written_again() 
 }
 
 #[test]
+fn unsettled_lines_with_timestamps_are_recognised_too() {
+    // The lines are compared as the file sink renders them: the journal keeps the records'
+    // timestamps to the nanosecond.
+    dies_in("held", 2000, libc::SIGABRT, true, "app.ts.log");
+}
+
+#[test]
 fn a_line_torn_by_the_crash_is_cut_off_and_its_record_written_once() {
     dies_after_then("held", 2000, libc::SIGABRT, true);
+}
+
+#[test]
+fn a_fork_child_logs_without_the_journal_and_leaves_the_parents_alone() {
+    dies_after("fork", 1000, libc::SIGABRT);
 }
 
 #[test]

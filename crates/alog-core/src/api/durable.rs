@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use crate::api::logger::Record;
 use crate::api::submit::{on_full, published, request_write, Payload, Wait};
 use crate::front::clock::Stamp;
-use crate::front::config::Config;
 use crate::front::config::Overflow;
+use crate::front::config::{Config, Style};
 use crate::front::error::{Error, Result};
 use crate::front::level::Level;
 use crate::front::record::Decoded;
@@ -37,6 +37,7 @@ use crate::front::time::now_ns;
 use crate::queue::journal::{Entry, Journal, Recovered, Reserve, Settled, Slot};
 use crate::queue::{Batch, Kind, Meta, Push, INLINE};
 use crate::render::deferred;
+use crate::render::format::{Formatter, RecordRef};
 use crate::sinks::file::safe;
 use crate::writer::shared::{lock, Shared, SYNC};
 
@@ -191,6 +192,8 @@ struct Tail {
     path: std::path::PathBuf,
     mode: u32,
     level: Level,
+    /// How the file sink renders a record.
+    style: Style,
 }
 
 /// `durability=mmap`: opens the journal beside the log file at `path` and, before the file
@@ -218,6 +221,7 @@ pub(crate) fn open(
             path: path.to_path_buf(),
             mode: config.file_mode,
             level: config.level,
+            style: config.style(),
         };
         written_tail(&t, rec.settled, &rec.records, &mut notes)
     } else {
@@ -238,7 +242,8 @@ const MAX_TAIL: u64 = 64 << 20;
 
 /// How many of the leading `records` the log already holds, past what the journal noted as
 /// settled; cuts a torn last line off. Errs towards writing a record twice, never towards
-/// losing one: it stops at the first line that is not the next record's.
+/// losing one: it stops at the first line that is not, byte for byte, the next record's line
+/// as the file sink renders it.
 fn written_tail(t: &Tail, st: Settled, records: &[Entry], notes: &mut Vec<String>) -> usize {
     use std::os::unix::fs::{FileExt, MetadataExt};
     let Ok(f) = safe::open_lock(&t.path, t.mode) else {
@@ -273,6 +278,8 @@ fn written_tail(t: &Tail, st: Settled, records: &[Entry], notes: &mut Vec<String
     if end == 0 {
         return 0;
     }
+    let mut fmt = Formatter::new(t.style.clone());
+    let mut want = Vec::new();
     let (mut next, mut skip) = (0, 0);
     for line in tail[..end - 1].split(|&b| b == b'\n') {
         // The next record the main file takes (by its level).
@@ -282,12 +289,29 @@ fn written_tail(t: &Tail, st: Settled, records: &[Entry], notes: &mut Vec<String
         let Some(r) = records.get(next) else {
             break;
         };
-        let msg = match r.kind {
-            0 => Some(&r.payload[..]),
-            _ => Decoded::parse(&r.payload).map(|d| d.msg),
+        let level = Level::new(i32::from(r.level)).unwrap_or(Level::FATAL);
+        let rec = match r.kind {
+            0 => Some(RecordRef {
+                ts: r.ts,
+                level,
+                msg: &r.payload,
+                source: None,
+                fields: None,
+            }),
+            _ => Decoded::parse(&r.payload).map(|d| RecordRef {
+                ts: r.ts,
+                level,
+                msg: d.msg,
+                source: d.source,
+                fields: Some(d),
+            }),
         };
-        let found = msg.is_some_and(|m| m.is_empty() || line.windows(m.len()).any(|w| w == m));
-        if !found {
+        let Some(rec) = rec else {
+            break;
+        };
+        want.clear();
+        fmt.format(&rec, &mut want);
+        if want != line {
             break;
         }
         next += 1;

@@ -551,12 +551,20 @@ impl Journal {
 
     /// Records that every queue position below `done` is settled, and frees the ring's
     /// settled, cancelled and padding entries from its start. Called by the writer after each
-    /// batch is settled, and by producers waiting for room.
+    /// batch is settled, and by producers waiting for room. Skipped while another thread
+    /// reclaims (that one, or the next batch's call, notes a settled position), so that a
+    /// signal handler writing the queue on a thread it interrupted in here cannot wait for
+    /// itself.
     pub fn reclaim(&self, done: u64) {
+        if let Ok(g) = self.reclaiming.try_lock() {
+            self.reclaim_locked(done, g);
+        }
+    }
+
+    fn reclaim_locked(&self, done: u64, _g: std::sync::MutexGuard<'_, ()>) {
         if std::process::id() != self.pid || self.closed.load(Ordering::Acquire) {
             return;
         }
-        let _g = self.reclaiming.lock().unwrap_or_else(|e| e.into_inner());
         let was = self.settled();
         if done > was.done {
             // The log's length now covers every record below `done` (they are written).
@@ -584,7 +592,10 @@ impl Journal {
     /// The logger is closed with every record below `done` settled: the last reclaim, then
     /// the journal is left alone and its lock released for the next open.
     pub fn close(&self, done: u64) {
-        self.reclaim(done);
+        self.reclaim_locked(
+            done,
+            self.reclaiming.lock().unwrap_or_else(|e| e.into_inner()),
+        );
         let _g = self.reclaiming.lock().unwrap_or_else(|e| e.into_inner());
         if std::process::id() == self.pid && !self.closed.swap(true, Ordering::AcqRel) {
             // SAFETY: flock on the descriptor this journal owns.
