@@ -148,7 +148,7 @@ fn spawn(mode: &str, path: &Path) -> Child {
         ])
         .env(CHILD, format!("{mode} {}", path.display()))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(path.with_extension("stderr")).unwrap())
         .spawn()
         .unwrap()
 }
@@ -245,9 +245,20 @@ fn check(all: &[String], acked: &HashMap<usize, usize>) {
     }
 }
 
+/// Kills a child after each of `delays` ms plus up to 40 ms of jitter (from the clock, so
+/// every run kills at other points; a failure names the delay).
 fn killed_at_random_points(stalled: bool, delays: &[u64]) {
     let mut total = 0;
-    for &ms in delays {
+    for &base in delays {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let ms = base + u64::from(nanos % 40);
+        eprintln!(
+            "killing the {} child after {ms} ms",
+            if stalled { "stalled" } else { "flowing" }
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("app.log");
         let mut child = spawn(if stalled { "stall" } else { "flow" }, &path);
@@ -255,7 +266,12 @@ fn killed_at_random_points(stalled: bool, delays: &[u64]) {
         std::thread::sleep(Duration::from_millis(ms));
         child.kill().unwrap();
         let status = child.wait().unwrap();
-        assert_eq!(status.signal(), Some(libc::SIGKILL));
+        assert_eq!(
+            status.signal(),
+            Some(libc::SIGKILL),
+            "{status:?}: {}",
+            std::fs::read_to_string(path.with_extension("stderr")).unwrap()
+        );
         let acked = acked.join().unwrap();
         let (before, all) = reopen(&path, stalled);
         if stalled {
