@@ -348,6 +348,17 @@ class AlogWrite100 : public AlogBase {
   std::vector<char> buf_;
 };
 
+// alog-write100 with durability=mmap: every record is also copied into the memory-mapped
+// journal beside the log before alog_write returns (what surviving kill -9 costs).
+class AlogWrite100Mmap : public AlogWrite100 {
+ public:
+  void open(const Options &o) {
+    Options m = o;
+    m.alog_set.insert(m.alog_set.begin(), "durability=mmap");
+    AlogWrite100::open(m);
+  }
+};
+
 // The workload formatted by the caller with snprintf, then alog_write.
 class AlogSnprintf : public AlogBase {
  public:
@@ -652,6 +663,7 @@ int run_child(const ChildArgs &a) {
   if (a.ns_per_tick <= 0) die("child needs --ns-per-tick");
   if (a.file.empty()) die("child needs --file");
   if (a.logger == "alog-write100") return run_child_with<AlogWrite100>(a);
+  if (a.logger == "alog-write100-mmap") return run_child_with<AlogWrite100Mmap>(a);
   if (a.logger == "alog-snprintf") return run_child_with<AlogSnprintf>(a);
 #ifdef ALOG_LOGF
   if (a.logger == "alog-logf") return run_child_with<AlogLogf>(a);
@@ -688,6 +700,10 @@ const LoggerInfo kLoggers[] = {
     {"alog-write100", Runner::kSelf, false, "alog `alog_write`, 100 B preformatted (C)", "alog write 100 B",
      "`alog_write` of a 100-byte message formatted before the timing (the workload text + `, session=<hex> ... ok`): "
      "the engine issue's reference call, not the same work as the other rows"},
+    {"alog-write100-mmap", Runner::kSelf, false, "alog `alog_write`, 100 B, `durability=mmap` (C)",
+     "alog write 100 B mmap",
+     "`alog-write100` with `durability=mmap`: each record is also copied into the memory-mapped journal beside "
+     "the log (and committed) before `alog_write` returns, so that it survives `kill -9`"},
     {"alog-rs", Runner::kRust, false, "alog Rust API", "alog Rust", nullptr},
     {"alog-tracing", Runner::kRust, false, "alog as a `tracing` layer (Rust)", "alog tracing layer", nullptr},
     {"alog-log", Runner::kRust, false, "alog behind the `log` facade (Rust)", "alog log facade", nullptr},
@@ -1087,7 +1103,7 @@ void usage() {
       "               [--scenarios latency,burst,mt2,mt4] [--summary FILE] [--keep] [--alog-set KEY=VALUE]...\n"
       "Runs every (scenario, logger) pair in its own child process and prints one markdown\n"
       "table per scenario; with --runs K > 1 every cell is the median of the K runs.\n"
-      "Loggers: alog-logf (when alog.h has ALOG_LOGF), alog-snprintf, alog-write100,\n"
+      "Loggers: alog-logf (when alog.h has ALOG_LOGF), alog-snprintf, alog-write100, alog-write100-mmap,\n"
       "quill (when built with -DALOG_BENCH_QUILL), spdlog-async, spdlog-sync, and with\n"
       "--rust-bin (bench/rust): alog-rs, alog-tracing, alog-log, spdlog-rs,\n"
       "tracing-nb, tracing-nb-lossy, ftlog, mutex-bufwriter. Default: every available one.\n"

@@ -114,6 +114,11 @@
  *   encryption_key_file, encryption_key_env   32-byte key (64 hex digits, or 32 raw bytes
  *                      in the file); files are XChaCha20-Poly1305 chunks          default none
  *   reopen_check       true|false: reopen when the path was moved or deleted     default true
+ *   durability         none|mmap: keep each record in a memory-mapped journal beside the
+ *                      log file (.NAME.journal) until it is written, so that a record
+ *                      whose call returned ALOG_OK survives kill -9, abort() or a
+ *                      segfault and is written by the next alog_open   default none
+ *   durability.bytes   the journal's ring size (k|m|g), 64k..1g                 default 8m
  *   dir_mode           octal mode of folders alog creates (less the umask)   default 0750
  * Rotated files are PATH.N or PATH.YYYY-MM-DD[THH].N (+ .gz/.zst), N past the largest present;
  * see README.

@@ -36,7 +36,7 @@ RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p alog-core --li
 
 step "fuzz: ${fuzz_seconds}s per target"
 fuzz_log=$(mktemp)
-for target in config_parser record_encoding printf_render reader recovery; do
+for target in config_parser record_encoding printf_render reader recovery journal; do
   if ! (cd crates/alog-core && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- -max_total_time="$fuzz_seconds" -print_final_stats=1) >"$fuzz_log" 2>&1; then
     tail -n 60 "$fuzz_log"
     echo "fuzz target $target failed"

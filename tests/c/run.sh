@@ -23,7 +23,7 @@ CXX="${CXX:-g++}"
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -O1 -g -pthread -I"$root/include")
 SANITIZE=(-fsanitize=address,undefined -fno-omit-frame-pointer)
 LIBS=(-lpthread -ldl -lm)
-PROGRAMS=(roundtrip threads policies badinput concurrent_close fork exit_flush logf signals)
+PROGRAMS=(roundtrip threads policies badinput concurrent_close fork exit_flush logf signals durable)
 
 modes=("$@")
 [ ${#modes[@]} -eq 0 ] && modes=(plain asan valgrind)
@@ -43,6 +43,7 @@ cases() {
         echo "logf logf"
         echo "logf-sync logf sync"
         echo "signals signals"
+        echo "durable durable"
         ;;
     asan)
         echo "roundtrip roundtrip"
@@ -61,6 +62,8 @@ cases() {
         # Without the crash case: ASan handles SIGSEGV itself, so flush_on_signal (which
         # installs only over the default disposition) rightly leaves it alone.
         echo "signals signals handler fatal term own"
+        # Without the segv case: ASan handles SIGSEGV itself.
+        echo "durable durable abort kill"
         ;;
     valgrind)
         echo "roundtrip roundtrip"

@@ -20,7 +20,7 @@ use crate::writer::pipeline::{ErrorReporter, Pipeline};
 use crate::writer::pool::Sched;
 use crate::writer::shared::{
     finish, flush_with, lock, spawn_writer, wait_until, Core, LineBreak, RunCell, Shared, Wake,
-    WriterState, CLOSED, LEVEL_MASK, SYNC,
+    WriterState, CLOSED, DURABLE, LEVEL_MASK, SYNC,
 };
 use crate::writer::signals::marked;
 use crate::writer::thread::RunState;
@@ -103,6 +103,8 @@ impl Logger {
     /// Opens a logger writing to `path` (if given) and the sinks of `config`.
     pub fn open(path: Option<&Path>, config: Config) -> Result<Logger> {
         config.validate()?;
+        // durability=mmap: the journal, and what a crashed process left in it (api/durable.rs).
+        let (journal, recovered) = crate::api::durable::open(path, &config)?;
         let pipeline = Pipeline::open(path, &config)?;
         if pipeline.is_empty() {
             return Err(Error::invalid(
@@ -110,8 +112,9 @@ impl Logger {
             ));
         }
         let sync = config.sync || sync_forced_by_env();
-        let gate =
-            u32::from(pipeline.gate_level(config.level).number()) | if sync { SYNC } else { 0 };
+        let gate = u32::from(pipeline.gate_level(config.level).number())
+            | if sync { SYNC } else { 0 }
+            | if journal.is_some() { DURABLE } else { 0 };
         let tsc = config.tsc && !sync && clock::tsc_invariant() && !clock::env_forces_realtime();
         if tsc {
             clock::calibrate();
@@ -159,7 +162,11 @@ impl Logger {
             run_state: RunCell(UnsafeCell::new(RunState::default())),
             open_tickets: AtomicU64::new(0),
             sinks: Mutex::new(sinks),
+            journal,
         });
+        if let Some(r) = recovered {
+            crate::api::durable::recover(&shared, r);
+        }
         if !sync {
             spawn_writer(&shared)?;
         }

@@ -3,5 +3,6 @@
 //! queue. This is the top layer; it may use every layer below it.
 
 pub(crate) mod builder;
+pub(crate) mod durable;
 pub(crate) mod logger;
 pub(crate) mod submit;

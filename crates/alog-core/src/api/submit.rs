@@ -16,8 +16,8 @@ use crate::queue::{Kind, Push, INLINE};
 use crate::render::deferred;
 use crate::render::printf::Arg;
 use crate::writer::shared::{
-    drain_locked, ensure_writer, flush_with, lock, wait_until, Shared, CLOSED, LEVEL_MASK, RESPAWN,
-    SYNC,
+    drain_locked, ensure_writer, flush_with, lock, wait_until, Shared, CLOSED, DURABLE, LEVEL_MASK,
+    RESPAWN, SYNC,
 };
 use crate::writer::signals::marked;
 
@@ -58,8 +58,19 @@ impl<'a> Payload<'a> {
             body: Body::Deferred(site, args),
         }
     }
+    /// The encoded length.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+    /// A deferred record's call site and arguments.
+    pub(crate) fn deferred_parts(&self) -> Option<(u32, &'a [Arg<'a>])> {
+        match self.body {
+            Body::Deferred(site, args) => Some((site, args)),
+            _ => None,
+        }
+    }
     #[inline]
-    fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         match self.body {
             Body::Plain(_) => Kind::Plain,
             Body::Structured(_) => Kind::Structured,
@@ -67,7 +78,7 @@ impl<'a> Payload<'a> {
         }
     }
     #[inline]
-    fn fill(&self, out: &mut [u8]) {
+    pub(crate) fn fill(&self, out: &mut [u8]) {
         match self.body {
             Body::Plain(m) => out.copy_from_slice(m),
             Body::Structured(r) => encode(out, r.msg, r.fields, r.source.as_ref()),
@@ -147,7 +158,21 @@ fn submit_slow(
     if g & RESPAWN != 0 {
         ensure_writer(s)?;
     }
+    if g & DURABLE != 0 {
+        // durability=mmap: the record is journaled before the call returns (api/durable.rs).
+        return crate::api::durable::enqueue(s, ts, level, p, wait);
+    }
     enqueue(s, stamp(s, ts), level, p, wait, false)
+}
+
+/// The calling thread's id when a sink prints it (`{thread}`), else 0.
+#[inline(always)]
+pub(crate) fn caller_tid(s: &Shared, reentered: bool) -> u32 {
+    if s.thread.load(Ordering::Relaxed) {
+        crate::front::thread::current(reentered)
+    } else {
+        0
+    }
 }
 
 /// The caller's timestamp, else the logger's clock: the TSC where it is usable.
@@ -180,11 +205,7 @@ fn enqueue(
         p.fill(&mut b);
         b
     });
-    let tid = if s.thread.load(Ordering::Relaxed) {
-        crate::front::thread::current(reentered)
-    } else {
-        0
-    };
+    let tid = caller_tid(s, reentered);
     let mut deadline = None;
     loop {
         match s.queue.try_push(
@@ -196,14 +217,8 @@ fn enqueue(
             |d| p.fill(d),
             &mut heap,
         ) {
-            Push::Ok { queued } => {
-                if reentered {
-                    // The writer takes it at its next batch timeout (or a flush, close, exit).
-                } else if s.flush_on != 0 && level.number() >= s.flush_on {
-                    write_through(s);
-                } else if queued >= s.batch_size && s.parked.load(Ordering::Relaxed) {
-                    wake_writer(s);
-                }
+            Push::Ok { queued, .. } => {
+                published(s, level, queued, reentered);
                 return Ok(());
             }
             Push::Closed => return Err(Error::Closed),
@@ -212,9 +227,22 @@ fn enqueue(
     }
 }
 
+/// After a record is published with `queued` records in the queue: `flush_on`, or wake the
+/// writer when a batch is there.
+#[inline]
+pub(crate) fn published(s: &Arc<Shared>, level: Level, queued: u64, reentered: bool) {
+    if reentered {
+        // The writer takes it at its next batch timeout (or a flush, close, exit).
+    } else if s.flush_on != 0 && level.number() >= s.flush_on {
+        write_through(s);
+    } else if queued >= s.batch_size && s.parked.load(Ordering::Relaxed) {
+        wake_writer(s);
+    }
+}
+
 /// Applies the overflow policy to a full queue: `Ok` means "try again".
 #[cold]
-fn on_full(
+pub(crate) fn on_full(
     s: &Shared,
     deadline: &mut Option<Instant>,
     wait: &mut Wait<'_>,
@@ -318,7 +346,7 @@ fn write_through(s: &Arc<Shared>) {
 
 /// Asks the writer to write everything queued so far without waiting for a batch. A parked
 /// writer is woken; a polling or busy one sees the request at its next look.
-fn request_write(s: &Shared) {
+pub(crate) fn request_write(s: &Shared) {
     let target = s.queue.tail_pos();
     let mut w = lock(&s.wake);
     if w.flush_target < target {
@@ -355,11 +383,7 @@ fn write_sync(s: &Shared, ts: Stamp, level: Level, p: &Payload<'_>) -> Result<()
         stamp: ts,
         level: level.number(),
         kind: p.kind(),
-        tid: if s.thread.load(Ordering::Relaxed) {
-            crate::front::thread::current(false)
-        } else {
-            0
-        },
+        tid: caller_tid(s, false),
         start: 0,
         len,
     });

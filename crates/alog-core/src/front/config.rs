@@ -51,6 +51,8 @@
 //! | `compress` | `none` `gzip` `zstd`: rotated files, on a background thread | `none` |
 //! | `encryption_key_file` / `encryption_key_env` | 32-byte key (64 hex digits, or 32 raw bytes in a file) | none |
 //! | `dir_mode` | octal mode of folders alog creates for a log path, less the umask | `0750` |
+//! | `durability` | `none`; `mmap`: each record is also kept in a memory-mapped journal beside the log file (`.NAME.journal`) from before its call returns until it is written, so that it survives the process's crash (`kill -9`, `abort()`, a segfault) and is written by the next open of the same log (not power loss: see `fsync`) | `none` |
+//! | `durability.bytes` | size of the journal's ring (`k` `m` `g`), 64k..=1g; a record may use a quarter of it | `8m` |
 //! | `reopen_check` | `true` `false`: reopen when the path moved or vanished (once per batch) | `true` |
 
 use std::fmt;
@@ -468,6 +470,10 @@ pub struct Config {
     pub backtrace_level: Level,
     /// Stamp records with the TSC where it is invariant (`clock=auto`), else `CLOCK_REALTIME`.
     pub tsc: bool,
+    /// `durability=mmap`: the ring size of the crash-durable journal (`None`: no journal).
+    pub durability: Option<u64>,
+    /// `durability.bytes`, kept when `durability` is switched off and on again.
+    pub durability_bytes: u64,
     pub files: Vec<FileSpec>,
     pub lifecycle: Lifecycle,
     pub callbacks: Vec<CallbackSpec>,
@@ -557,6 +563,8 @@ impl Default for Config {
             backtrace: 0,
             backtrace_level: Level::ERROR,
             tsc: true,
+            durability: None,
+            durability_bytes: crate::queue::journal::DEFAULT_BYTES,
             files: Vec::new(),
             lifecycle: Lifecycle::default(),
             callbacks: Vec::new(),
@@ -973,6 +981,8 @@ pub const KEYS: &[&str] = &[
     "encryption_key_file",
     "encryption_key_env",
     "reopen_check",
+    "durability",
+    "durability.bytes",
     "dir_mode",
 ];
 
@@ -1363,6 +1373,21 @@ impl Config {
                 )?
             }
             "clock" => self.tsc = parse_enum(key, value, &[("auto", true), ("realtime", false)])?,
+            "durability" => {
+                self.durability = parse_enum(key, value, &[("none", false), ("mmap", true)])?
+                    .then_some(self.durability_bytes)
+            }
+            "durability.bytes" => {
+                use crate::queue::journal::{MAX_BYTES, MIN_BYTES};
+                let n = parse_bytes(key, value)?;
+                if !(MIN_BYTES..=MAX_BYTES).contains(&n) {
+                    return Err(bad(key, value, "a byte count 64k..1g, such as 8m"));
+                }
+                self.durability_bytes = n;
+                if self.durability.is_some() {
+                    self.durability = Some(n);
+                }
+            }
             _ => return self.set_file_key(key, value),
         }
         Ok(())

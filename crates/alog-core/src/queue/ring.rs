@@ -105,9 +105,11 @@ impl Batch {
 /// The outcome of a push.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Push {
-    /// Published; the number of records queued just after it (by the caller's view).
+    /// Published at queue position `pos`; the number of records queued just after it (by the
+    /// caller's view).
     Ok {
         queued: u64,
+        pos: u64,
     },
     Full,
     Closed,
@@ -253,7 +255,10 @@ impl Queue {
             }
         });
         slot.seq.store(t + 1, Ordering::Release);
-        Push::Ok { queued: t + 1 - h }
+        Push::Ok {
+            queued: t + 1 - h,
+            pos: t,
+        }
     }
 
     /// Copies up to `max` published records, in order, into `out`; returns how many.
@@ -513,9 +518,9 @@ mod tests {
     #[test]
     fn fifo_full_and_wraparound() {
         let q = Queue::new(3);
-        assert_eq!(push(&q, b"a"), Push::Ok { queued: 1 });
-        assert_eq!(push(&q, b"b"), Push::Ok { queued: 2 });
-        assert_eq!(push(&q, b"c"), Push::Ok { queued: 3 });
+        assert_eq!(push(&q, b"a"), Push::Ok { queued: 1, pos: 0 });
+        assert_eq!(push(&q, b"b"), Push::Ok { queued: 2, pos: 1 });
+        assert_eq!(push(&q, b"c"), Push::Ok { queued: 3, pos: 2 });
         assert_eq!(push(&q, b"d"), Push::Full);
         let mut b = Batch::default();
         assert_eq!(q.pop_into(2, &mut b), 2);

@@ -203,13 +203,18 @@ pub(crate) fn render<'c>(
     let mut args = [Arg::Int(0); MAX_ARGS];
     let (id, n) = decode(payload, &mut args)?;
     let site = cache.get(id)?;
-    let args = &args[..n];
+    render_args(site, &args[..n], out).then_some(site)
+}
+
+/// Renders `args` with `site`'s format into `out`; false (nothing rendered) when they do not
+/// match the format's conversions.
+pub(crate) fn render_args(site: &Site, args: &[Arg<'_>], out: &mut Vec<u8>) -> bool {
     let fetch = &site.format.fetch;
-    if fetch.len() != n || fetch.iter().zip(args).any(|(f, a)| f.class() != a.class()) {
-        return None;
+    if fetch.len() != args.len() || fetch.iter().zip(args).any(|(f, a)| f.class() != a.class()) {
+        return false;
     }
     site.format.render(args, out);
-    Some(site)
+    true
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ use crate::writer::thread::RunState;
 pub(crate) const CLOSED: u32 = 1 << 8;
 pub(crate) const SYNC: u32 = 1 << 9;
 pub(crate) const RESPAWN: u32 = 1 << 10;
+/// `durability=mmap`: calls take the journaled path (`api::durable`).
+pub(crate) const DURABLE: u32 = 1 << 11;
 pub(crate) const LEVEL_MASK: u32 = 0xff;
 
 /// The name of every writer thread.
@@ -118,6 +120,8 @@ pub(crate) struct Shared {
     pub(crate) open_tickets: AtomicU64,
     /// Every sink's counters, in configuration order.
     pub(crate) sinks: Mutex<Vec<Arc<SinkCounters>>>,
+    /// `durability=mmap`: the journal (`queue::journal`, `api::durable`).
+    pub(crate) journal: Option<crate::queue::journal::Journal>,
 }
 
 /// The writer job's state between runs.
@@ -183,6 +187,10 @@ pub(crate) fn drain_locked(s: &Shared, pipeline: &mut Pipeline, scratch: &mut Ba
 
 /// After records are settled or leave the queue: wake flushers and blocked producers.
 pub(crate) fn notify_progress(s: &Shared) {
+    // durability=mmap: what is settled leaves the journal.
+    if let Some(j) = &s.journal {
+        j.reclaim(s.done_pos.load(Ordering::SeqCst));
+    }
     {
         let _g = lock(&s.done);
         s.done_cv.notify_all();
@@ -354,6 +362,10 @@ pub(crate) fn finish(s: &Shared) {
     drop(guard);
     s.done_pos.fetch_max(s.queue.head_pos(), Ordering::SeqCst);
     notify_progress(s);
+    // durability=mmap: every record is settled; the journal is free for the next open.
+    if let Some(j) = &s.journal {
+        j.close(s.done_pos.load(Ordering::SeqCst));
+    }
 }
 
 // --- what the writer thread and fork handlers need from the shared state -----------------
@@ -466,6 +478,8 @@ impl Shared {
         unsafe { (*self.run_state.0.get()).reset_in_child() };
         held.writer.running = false;
         held.writer.finished = false;
+        // durability=mmap: the journal is the parent's; the child logs without it.
+        self.gate.fetch_and(!DURABLE, Ordering::AcqRel);
         if self.gate.load(Ordering::Acquire) & (CLOSED | SYNC) == 0 {
             self.gate.fetch_or(RESPAWN, Ordering::AcqRel);
         }
