@@ -159,6 +159,23 @@ fn specifications_that_are_not_one_sink_are_refused_by_name() {
         let e = logger.add_sink(&c).unwrap_err().to_string();
         assert!(e.contains(want), "{e}");
     }
+    // One file, one sink: two would write every line twice (also when opening).
+    let e = logger
+        .add_sink(&spec(&[("file.again.path", main.to_str().unwrap())]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("sink \"file.again\" would write to the same file as sink \"file\""),
+        "{e}"
+    );
+    let e = Logger::builder()
+        .path(&other)
+        .set("file.twin.path", other.to_str().unwrap())
+        .unwrap()
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("give each file one sink"), "{e}");
     logger
         .add_sink(&spec(&[("file.o.path", other.to_str().unwrap())]))
         .unwrap();

@@ -310,7 +310,7 @@ impl Pipeline {
             p.add(name, out, None, base.clone());
         }
         p.sinks_changed();
-        Ok(())
+        distinct_files(&[], &p.sinks)
     }
 
     /// After sinks came or went: which formatters write straight into their one sink.
@@ -354,6 +354,7 @@ impl Pipeline {
     /// sinks take the records of the batches processed from now on.
     pub fn insert(&mut self, mut added: Pipeline) -> Result<Vec<String>> {
         self.check_new_names(&added)?;
+        distinct_files(&self.sinks, &added.sinks)?;
         self.callbacks_made = self.callbacks_made.max(added.callbacks_made);
         self.batch_callbacks_made = self.batch_callbacks_made.max(added.batch_callbacks_made);
         let mut names = Vec::new();
@@ -1007,6 +1008,29 @@ impl Template {
         p.open_sinks(None, &cfg)?;
         Ok((p, cfg.shows_thread()))
     }
+}
+
+/// Two file sinks on one file would write every line twice: `new` sinks are refused, naming
+/// both, when one of them writes where an `old` or an earlier `new` one does.
+fn distinct_files(old: &[Sink], new: &[Sink]) -> Result<()> {
+    let id = |s: &Sink| match &s.out {
+        Out::Inline(Target::File(f)) => {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(f.path()).ok().map(|m| (m.dev(), m.ino()))
+        }
+        _ => None,
+    };
+    for (i, n) in new.iter().enumerate() {
+        let Some(nid) = id(n) else { continue };
+        if let Some(o) = old.iter().chain(&new[..i]).find(|o| id(o) == Some(nid)) {
+            return Err(Error::invalid(format!(
+                "sink {:?} would write to the same file as sink {:?} ({}): give each file one \
+                 sink",
+                n.counters.name, o.counters.name, n.counters.target
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Fails what a file sink keeps for its lock file (its logger closes, or the sink goes).
