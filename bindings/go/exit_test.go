@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,9 @@ func TestHowAProgramEnds(t *testing.T) {
 		{"exit", 0, 1, 0}, // documented loss: os.Exit without Shutdown
 		{"sigterm-flush", 1000, -1, syscall.SIGTERM},
 		{"sigterm", 0, -1, syscall.SIGTERM}, // documented loss: Go's default SIGTERM handling
+		// durability=mmap: nothing in the file at the end, every record after the next open.
+		{"exit-mmap", 0, 1, 0},
+		{"sigterm-mmap", 0, -1, syscall.SIGTERM},
 	}
 	for _, c := range cases {
 		t.Run(c.mode, func(t *testing.T) {
@@ -92,6 +96,29 @@ func TestHowAProgramEnds(t *testing.T) {
 			}
 			if c.lines > 0 && !strings.HasSuffix(string(b), "INFO record i=999\n") {
 				t.Fatalf("the file ends %q", string(b[len(b)-40:]))
+			}
+			if strings.HasSuffix(c.mode, "-mmap") {
+				// The next open of the path writes what the journal kept, once, in order.
+				l, err := Open(log, Config("durability", "mmap"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := l.Close(); err != nil {
+					t.Fatal(err)
+				}
+				b, err := os.ReadFile(log)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+				if len(lines) != 1000 {
+					t.Fatalf("%d lines after the reopen, want 1000", len(lines))
+				}
+				for i, l := range lines {
+					if !strings.HasSuffix(l, fmt.Sprintf("INFO record i=%d", i)) {
+						t.Fatalf("line %d after the reopen: %q", i, l)
+					}
+				}
 			}
 		})
 	}

@@ -15,7 +15,13 @@ import (
 
 func main() {
 	path, mode := os.Args[1], os.Args[2]
-	l, err := alog.Open(path, alog.WithQueue(10000, alog.OverflowBlock), alog.WithBatch(100000, time.Minute))
+	opts := []alog.Option{alog.WithQueue(10000, alog.OverflowBlock), alog.WithBatch(100000, time.Minute)}
+	if mode == "exit-mmap" || mode == "sigterm-mmap" {
+		// The queue in a journal beside the log: what os.Exit or a signal leaves queued is
+		// written by the next open of the same path.
+		opts = append(opts, alog.Config("durability", "mmap"))
+	}
+	l, err := alog.Open(path, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(3)
@@ -40,9 +46,9 @@ func main() {
 		}
 		cancel()
 		os.Exit(1)
-	case "exit":
+	case "exit", "exit-mmap":
 		os.Exit(1)
-	case "sigterm-flush", "sigterm":
+	case "sigterm-flush", "sigterm", "sigterm-mmap":
 		fmt.Println("ready")
 		time.Sleep(time.Minute) // the test sends SIGTERM meanwhile
 	}
