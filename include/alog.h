@@ -107,6 +107,7 @@
  *   file.NAME.path, file.NAME.level, file.NAME.format, file.NAME.pattern   extra file sinks
  *   rotate_bytes       rotate before a file passes this size (k|m|g), 0 = never   default 0
  *   rotate_interval    never|hourly|daily (UTC period of each record's timestamp)  default never
+ *   rotate_at          HH:MM: daily periods start then (local with time_zone=local) default 00:00
  *   max_files          rotated files kept per file sink, 0 = no limit            default 0
  *   max_age            delete rotated files older than this (s|m|h|d), 0 = never default 0
  *   max_total_bytes    rotated + active bytes kept per sink (k|m|g), 0 = no limit default 0

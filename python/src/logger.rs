@@ -77,12 +77,106 @@ fn set_config(c: &mut Config, prefix: &str, cfg: &Bound<'_, PyDict>) -> PyResult
             ("", _) => name,
             _ => format!("{prefix}.{name}"),
         };
+        if prefix.is_empty() {
+            if let Some(keys) = loguru_keys(&key, &v)? {
+                for (k, val) in keys {
+                    c.set(k, &val).map_err(py_err)?;
+                }
+                continue;
+            }
+        }
         match v.cast::<PyDict>() {
             Ok(d) => set_config(c, &key, d)?,
             Err(_) => c.set(&key, &config_value(&key, &v)?).map_err(py_err)?,
         }
     }
     Ok(())
+}
+
+/// loguru's `rotation`, `retention` and `compression`, as its users write them, in the
+/// engine's keys: `rotation="100 MB"` (size), `"12:00"` or a `datetime.time` (daily at that
+/// time of day), `"daily"` / `"1 day"` / `"hourly"` / `"1 hour"` or such a `timedelta`;
+/// `retention=10` (files) or `"10 days"` / a `timedelta` (age); `compression="gz"` / `"zst"`.
+/// `None` for other keys.
+fn loguru_keys(key: &str, v: &Bound<'_, PyAny>) -> PyResult<Option<Vec<(&'static str, String)>>> {
+    let py = v.py();
+    let bad = |what: &str| {
+        PyValueError::new_err(format!(
+            "invalid value {} for {key}: expected {what}",
+            v.repr().map(|r| r.to_string()).unwrap_or_default()
+        ))
+    };
+    let is = |module: &str, name: &str| -> PyResult<bool> {
+        v.is_instance(&py.import(module)?.getattr(name)?)
+    };
+    match key {
+        "rotation" => {
+            if v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>() {
+                return Ok(Some(vec![(
+                    "rotate_bytes",
+                    v.extract::<u64>()?.to_string(),
+                )]));
+            }
+            if is("datetime", "time")? {
+                let (h, m): (u32, u32) = (
+                    v.getattr("hour")?.extract()?,
+                    v.getattr("minute")?.extract()?,
+                );
+                return Ok(Some(vec![("rotate_at", format!("{h:02}:{m:02}"))]));
+            }
+            let interval = |secs: f64| match secs as i64 {
+                86_400 => Ok(Some(vec![("rotate_interval", "daily".to_string())])),
+                3_600 => Ok(Some(vec![("rotate_interval", "hourly".to_string())])),
+                _ => Err(bad(
+                    "a rotation of 1 day or 1 hour (other periods are not supported)",
+                )),
+            };
+            if is("datetime", "timedelta")? {
+                return interval(v.call_method0("total_seconds")?.extract()?);
+            }
+            let s: String = v.str()?.to_string();
+            let t = s.trim().to_ascii_lowercase();
+            if t.contains(':') {
+                return Ok(Some(vec![("rotate_at", t)]));
+            }
+            match t.as_str() {
+                "daily" | "day" | "1 day" | "1d" | "24 hours" | "24h" => return interval(86_400.0),
+                "hourly" | "hour" | "1 hour" | "1h" | "60 minutes" => return interval(3_600.0),
+                _ => {}
+            }
+            if t.starts_with(|c: char| c.is_ascii_digit()) && t.ends_with('b') {
+                return Ok(Some(vec![("rotate_bytes", t)]));
+            }
+            Err(bad(
+                "a size (\"100 MB\"), a time of day (\"12:00\") or \"daily\" / \"hourly\"",
+            ))
+        }
+        "retention" => {
+            if v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>() {
+                return Ok(Some(vec![("max_files", v.extract::<u64>()?.to_string())]));
+            }
+            if is("datetime", "timedelta")? {
+                let secs: f64 = v.call_method0("total_seconds")?.extract()?;
+                return Ok(Some(vec![("max_age", format!("{}", secs.round() as i64))]));
+            }
+            Ok(Some(vec![("max_age", v.str()?.to_string())]))
+        }
+        "compression" => {
+            let s: String = v.str()?.to_string();
+            let c = match s
+                .trim()
+                .trim_start_matches('.')
+                .to_ascii_lowercase()
+                .as_str()
+            {
+                "gz" | "gzip" => "gzip",
+                "zst" | "zstd" => "zstd",
+                _ => return Err(bad("\"gz\" or \"zst\"")),
+            };
+            Ok(Some(vec![("compress", c.to_string())]))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The config value of a Python argument: levels as engine numbers, bools as true/false,

@@ -178,3 +178,45 @@ def test_add_and_remove_errors_name_what_is_wrong(tmp_path):
     log.close()
     with pytest.raises(alog.ClosedError):
         log.add(tmp_path / "late.log")
+
+
+def test_rotation_retention_and_compression_as_loguru_users_write_them(tmp_path):
+    import datetime
+
+    noon = 1_795_521_600_000_000_000  # 2026-11-24T12:00:00Z
+    hour = 3_600_000_000_000
+    path = tmp_path / "app.log"
+    log = alog.Logger(str(path), rotation="12:00", retention="10 days", compression="gz", pattern="{msg}")
+    for ts, msg in [(noon - hour, "before noon"), (noon, "at noon"), (noon + hour, "after")]:
+        log._submit(logging_info(), msg, None, ts)
+    log.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["app.log", "app.log.2026-11-23.1.gz", "app.log.lock"], names
+    assert path.read_text().splitlines() == ["at noon", "after"]
+    assert list(alog.read(str(tmp_path / "app.log.2026-11-23.1.gz"))) == ["before noon"]
+
+    sized = tmp_path / "sized" / "s.log"
+    log = alog.Logger(str(sized), rotation="1 KB", retention=2, pattern="{msg}")
+    for i in range(100):
+        log.info("x" * 40 + f" {i:03}")
+    log.close()
+    files = sorted(p.name for p in sized.parent.iterdir() if p.name != "s.log.lock")
+    assert len(files) == 3, files  # the live file and the 2 newest rotated ones
+    assert sized.read_text().splitlines()[-1].endswith(" 099")
+
+    for kwargs, why in [
+        ({"rotation": "1 week"}, "expected a size"),
+        ({"rotation": datetime.timedelta(days=7)}, "a rotation of 1 day or 1 hour"),
+        ({"compression": "zip"}, 'expected "gz" or "zst"'),
+        ({"retention": "forever"}, "max_age"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            alog.Logger(str(tmp_path / "bad.log"), **kwargs)
+    log = alog.Logger(str(tmp_path / "t.log"), rotation=datetime.time(23, 30), retention=datetime.timedelta(days=3))
+    log.close()
+
+
+def logging_info() -> int:
+    import logging
+
+    return logging.INFO

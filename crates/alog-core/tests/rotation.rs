@@ -294,6 +294,101 @@ fn a_batch_spanning_midnight_splits_by_day() {
     );
 }
 
+/// `rotate_at=12:00` (loguru's `rotation="12:00"`): a day runs from noon to noon, in UTC, or in
+/// local time with `time_zone=local`; the file is named after the date its day began.
+#[test]
+fn rotate_at_a_time_of_day() {
+    // UTC-05:00 in POSIX TZ syntax (the sign is inverted), read by tzset on first use.
+    std::env::set_var("TZ", "ALOG+5");
+    let noon = 1_795_521_600_000_000_000i64; // 2026-11-24T12:00:00Z
+    let hour = 3_600_000_000_000i64;
+    for (zone, shift, want) in [
+        (
+            "utc",
+            0,
+            vec![
+                ("app.log.2026-11-23.1", vec!["a", "b"]),
+                ("app.log.2026-11-24.2", vec!["c", "d"]),
+                ("app.log", vec!["e"]),
+            ],
+        ),
+        // Noon local is 17:00 UTC: "a" (07:00 local) belongs to the day that began the day
+        // before, and "c" (12:00 UTC, 07:00 local) to the same day as "b".
+        (
+            "local",
+            5 * hour,
+            vec![
+                ("app.log.2026-11-22.1", vec!["a"]),
+                ("app.log.2026-11-23.2", vec!["b", "c"]),
+                ("app.log.2026-11-24.3", vec!["d"]),
+                ("app.log", vec!["e"]),
+            ],
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let log = logger(
+            &path,
+            &[
+                ("rotate_at", "12:00"),
+                ("time_zone", zone),
+                ("batch_size", "1000"),
+                ("batch_timeout_ms", "3600000"),
+            ],
+        );
+        for (ts, m) in [
+            (noon - 24 * hour, "a"),
+            (noon - hour, "b"),
+            (noon, "c"),
+            (noon + shift + 23 * hour, "d"),
+            (noon + shift + 24 * hour, "e"),
+        ] {
+            log.write_record(&Record {
+                timestamp_ns: Some(ts),
+                ..Record::new(Level::INFO, m)
+            })
+            .unwrap();
+        }
+        log.close(None).unwrap();
+        let mut got = Vec::new();
+        for (name, _) in &want {
+            let lines = common::lines(&dir.path().join(name));
+            got.push((
+                *name,
+                lines
+                    .iter()
+                    .map(|l| common::message(l).to_string())
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        let want: Vec<(&str, Vec<String>)> = want
+            .iter()
+            .map(|(n, m)| (*n, m.iter().map(|s| s.to_string()).collect()))
+            .collect();
+        assert_eq!(got, want, "time_zone={zone}");
+        // The files above and the lock file, nothing else.
+        assert_eq!(
+            names(dir.path()).len(),
+            want.len() + 1,
+            "{:?}",
+            names(dir.path())
+        );
+    }
+    for (keys, why) in [
+        (&[("rotate_at", "24:00")][..], "a time of day such as"),
+        (&[("rotate_at", "noon")][..], "a time of day such as"),
+        (
+            &[("rotate_interval", "hourly"), ("rotate_at", "12:00")][..],
+            "does not apply to rotate_interval=hourly",
+        ),
+    ] {
+        let mut c = alog_core::Config::default();
+        let set = keys.iter().try_for_each(|(k, v)| c.set(k, v));
+        let e = set.and_then(|()| c.validate()).unwrap_err().to_string();
+        assert!(e.contains(why), "{keys:?}: {e}");
+    }
+}
+
 #[test]
 fn moved_or_deleted_file_is_reopened_at_the_next_batch() {
     let dir = tempfile::tempdir().unwrap();

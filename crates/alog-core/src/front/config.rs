@@ -45,6 +45,7 @@
 //! | `file.NAME.path` / `.level` / `.format` / `.pattern` | an extra file sink called NAME | none |
 //! | `rotate_bytes` | rotate a file before it passes this size (`k` `m` `g` suffixes), 0 = never | `0` |
 //! | `rotate_interval` | `never` `hourly` `daily` (UTC periods of the records' timestamps) | `never` |
+//! | `rotate_at` | `HH:MM`: daily rotation at this time of day (UTC; local with `time_zone=local`); implies `rotate_interval=daily` | midnight |
 //! | `max_files` | rotated files kept per sink, 0 = no limit | `0` |
 //! | `max_age` | rotated files older than this are deleted (`s` `m` `h` `d` `w`, or `10 days`, `1 week`), 0 = no limit | `0` |
 //! | `max_total_bytes` | rotated + active bytes kept per sink (`k` `m` `g`), 0 = no limit | `0` |
@@ -168,6 +169,10 @@ pub struct Lifecycle {
     pub reopen_check: bool,
     /// `dir_mode`: the permission bits of folders alog creates (less the umask).
     pub dir_mode: u32,
+    /// `rotate_at`: daily periods start at this second of the day (else at midnight).
+    pub rotate_at: Option<u32>,
+    /// `time_zone=local`: that time of day is local time (the offset when the file opens).
+    pub rotate_local: bool,
 }
 
 impl Default for Lifecycle {
@@ -182,6 +187,8 @@ impl Default for Lifecycle {
             key: None,
             reopen_check: true,
             dir_mode: 0o750,
+            rotate_at: None,
+            rotate_local: false,
         }
     }
 }
@@ -824,6 +831,28 @@ fn parse_bytes(key: &str, value: &str) -> Result<u64> {
     }
 }
 
+/// A time of day, `HH:MM` (or `H:MM`, `HH:MM:SS`), as seconds since midnight.
+fn parse_time_of_day(key: &str, value: &str) -> Result<u32> {
+    let parts: Vec<&str> = value.trim().split(':').collect();
+    let nums: Option<Vec<u32>> = parts
+        .iter()
+        .map(|p| {
+            (!p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        })
+        .collect();
+    match nums.as_deref() {
+        Some([h, m]) if *h < 24 && *m < 60 => Ok(h * 3600 + m * 60),
+        Some([h, m, sec]) if *h < 24 && *m < 60 && *sec < 60 => Ok(h * 3600 + m * 60 + sec),
+        _ => Err(bad(
+            key,
+            value,
+            "a time of day such as 00:00, 12:00 or 23:30",
+        )),
+    }
+}
+
 /// A duration with a unit: `90s`, `30m`, `12h`, `7d`, `2w`, or as people write it (`10 days`,
 /// `1 week`, `30 minutes`); a bare number is seconds; 0 = none.
 fn parse_age(key: &str, value: &str) -> Result<Option<Duration>> {
@@ -974,6 +1003,7 @@ pub const KEYS: &[&str] = &[
     "file.NAME.pattern",
     "rotate_bytes",
     "rotate_interval",
+    "rotate_at",
     "max_files",
     "max_age",
     "max_total_bytes",
@@ -1228,7 +1258,14 @@ impl Config {
                 }
             }
             "time_zone" => {
-                self.local_time = parse_enum(key, value, &[("utc", false), ("local", true)])?
+                self.local_time = parse_enum(key, value, &[("utc", false), ("local", true)])?;
+                self.lifecycle.rotate_local = self.local_time;
+            }
+            "rotate_at" => {
+                self.lifecycle.rotate_at = Some(parse_time_of_day(key, value)?);
+                if self.lifecycle.rotate_interval == RotateInterval::Never {
+                    self.lifecycle.rotate_interval = RotateInterval::Daily;
+                }
             }
             "name" => {
                 if value.len() > 256 || value.chars().any(char::is_control) {
@@ -1445,6 +1482,14 @@ impl Config {
 
     /// Checks the relations between keys that single values cannot express.
     pub fn validate(&self) -> Result<()> {
+        if self.lifecycle.rotate_at.is_some()
+            && self.lifecycle.rotate_interval != RotateInterval::Daily
+        {
+            return Err(Error::invalid(
+                "rotate_at sets the time of day of daily rotation: it does not apply to \
+                 rotate_interval=hourly",
+            ));
+        }
         if self.lifecycle.compress != Compress::None && !self.lifecycle.rotates() {
             return Err(Error::invalid(
                 "compress applies to rotated files: set rotate_bytes or rotate_interval too",

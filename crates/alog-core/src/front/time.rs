@@ -62,7 +62,7 @@ pub(crate) fn read_time_zone() {
 }
 
 /// The local time zone's offset from UTC at `sec` (seconds since the epoch), in seconds.
-fn local_offset(sec: i64) -> i64 {
+pub(crate) fn local_offset(sec: i64) -> i64 {
     read_time_zone();
     let t: libc::time_t = sec;
     // SAFETY: localtime_r writes `tm` before it is read; a failure leaves it zeroed (UTC).

@@ -21,6 +21,19 @@ use crate::sinks::file::safe;
 use crate::sinks::target::write_retrying;
 
 const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// How far daily periods are shifted from UTC midnight (`rotate_at`, in local time with
+/// `time_zone=local`: the offset in force when the file opens), in ns.
+fn period_shift(lc: &Lifecycle) -> i64 {
+    let Some(at) = lc.rotate_at else { return 0 };
+    let local = if lc.rotate_local {
+        let now = crate::front::time::now_ns().div_euclid(1_000_000_000);
+        crate::front::time::local_offset(now)
+    } else {
+        0
+    };
+    (i64::from(at) - local) * 1_000_000_000
+}
 const DAY_NS: i64 = 24 * HOUR_NS;
 
 impl RotateInterval {
@@ -69,6 +82,8 @@ pub(crate) struct FileSink {
     period: Option<i64>,
     rotate_bytes: u64,
     interval: RotateInterval,
+    /// Daily periods start this many ns after UTC midnight (`rotate_at`).
+    shift: i64,
     reopen_check: bool,
     lock: Option<LockFile>,
     sealer: Option<Sealer>,
@@ -232,7 +247,11 @@ impl FileSink {
             perm: meta.mode() & 0o7777,
             id: file_id(&meta),
             size,
-            period: (meta.len() > 0).then(|| lc.rotate_interval.period(mtime_ns(&meta))),
+            period: (meta.len() > 0).then(|| {
+                lc.rotate_interval
+                    .period(mtime_ns(&meta) - period_shift(lc))
+            }),
+            shift: period_shift(lc),
             file: Some(file),
             rotate_bytes: lc.rotate_bytes,
             interval: lc.rotate_interval,
@@ -267,7 +286,7 @@ impl FileSink {
         self.perm = meta.mode() & 0o7777;
         self.id = file_id(&meta);
         self.size = meta.len();
-        self.period = (meta.len() > 0).then(|| self.interval.period(mtime_ns(&meta)));
+        self.period = (meta.len() > 0).then(|| self.interval.period(mtime_ns(&meta) - self.shift));
         self.mismatch = starts_encrypted(self.naming.active(), self.id, meta.len())
             .is_some_and(|e| e != self.sealer.is_some());
         self.file = Some(file);
@@ -367,7 +386,7 @@ impl FileSink {
     /// Before a record of `line` bytes at `ts` joins `pending` buffered bytes: whether the
     /// file must rotate first (the buffered bytes are then written, then `rotate` is called).
     pub fn before_record(&mut self, pending: usize, line: usize, ts: i64) -> bool {
-        let period = self.interval.period(ts);
+        let period = self.interval.period(ts - self.shift);
         let occupied = self.size + pending as u64 > 0;
         let mut rotate = false;
         // A record without a timestamp (NO_TIMESTAMP) joins the current file.
@@ -437,7 +456,7 @@ impl FileSink {
         if empty {
             // Not counted as a rotation: say why, once per batch.
             self.size = 0;
-            self.period = Some(self.interval.period(ts));
+            self.period = Some(self.interval.period(ts - self.shift));
             self.rotation_failed = true;
             return Err(Error::io(
                 format!("did not rotate {}", self.path().display()),
@@ -471,7 +490,7 @@ impl FileSink {
             h.rotated(rotated);
         }
         let r = self.reopen();
-        self.period = Some(self.interval.period(ts));
+        self.period = Some(self.interval.period(ts - self.shift));
         r.map_err(|e| {
             Error::io(
                 format!("cannot open {} after rotation", self.path().display()),
