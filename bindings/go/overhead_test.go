@@ -1,0 +1,86 @@
+package alog
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// Where the time of one direct-API call with four integer fields goes (run with
+// go test -run '^$' -bench Overhead; scripts/bench-go.sh compares whole calls with the peers):
+//
+//   - pack: the binding's Go work without the call into C (scratch from the pool, four fields
+//     packed, scratch back);
+//   - cgo-call: one call into the engine that does almost nothing (alog_reopen sets a flag);
+//   - record-warm: the whole Info call into a logger whose queue memory was used before;
+//   - record-cold: the same into a fresh logger, whose queue memory the kernel maps on first
+//     use (what scripts/bench-go.sh measures, as it opens a logger per run).
+func BenchmarkOverhead(b *testing.B) {
+	const burst = 4000 // records that fit in the default queue of 8192
+	fields := func(l *Logger, i int) error {
+		return l.Info("user logged in", Int("user", i), Int("subnet", i%256), Int("host", i%100), Int("ms", i%1000))
+	}
+	openB := func(b *testing.B) *Logger {
+		l, err := Open(filepath.Join(b.TempDir(), "bench.log"), WithFormat(FormatJSON))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return l
+	}
+	b.Run("pack", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			attrs := []Attr{Int("user", i), Int("subnet", i%256), Int("host", i%100), Int("ms", i%1000)}
+			s := getScratch()
+			for j := range attrs {
+				s.attr(&attrs[j])
+			}
+			putScratch(s)
+		}
+	})
+	b.Run("cgo-call", func(b *testing.B) {
+		l := openB(b)
+		defer l.Close()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := l.Reopen(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, warm := range []bool{true, false} {
+		name := "record-cold"
+		if warm {
+			name = "record-warm"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var l *Logger
+			for i := 0; i < b.N; i++ {
+				if i%burst == 0 {
+					b.StopTimer()
+					if l != nil && !warm {
+						_ = l.Close()
+						l = nil
+					}
+					if l == nil {
+						l = openB(b)
+						if warm {
+							for j := 0; j < 3*burst; j++ { // every slot of the queue used once
+								_ = fields(l, j)
+							}
+						}
+					}
+					if err := l.Flush(b.Context()); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				if err := fields(l, i); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			_ = l.Close()
+		})
+	}
+}
