@@ -1,6 +1,8 @@
 package alog
 
 import (
+	"context"
+	"log/slog"
 	"path/filepath"
 	"testing"
 )
@@ -11,6 +13,11 @@ import (
 //   - pack: the binding's Go work without the call into C (scratch from the pool, four fields
 //     packed, scratch back);
 //   - cgo-call: one call into the engine that does almost nothing (alog_reopen sets a flag);
+//   - to-engine: the whole Info call up to the engine's level check, which turns it away (the
+//     binding's cache of enabled levels is forced open): the binding, cgo and the C glue,
+//     without the engine's queue;
+//   - slog-frontend: log/slog's own share of a LogAttrs call (runtime.Callers, the clock, the
+//     Record) with a handler that does nothing, paid alike by every slog handler;
 //   - record-warm: the whole Info call into a logger whose queue memory was used before;
 //   - record-cold: the same into a fresh logger, whose queue memory the kernel maps on first
 //     use (what scripts/bench-go.sh measures, as it opens a logger per run).
@@ -45,6 +52,33 @@ func BenchmarkOverhead(b *testing.B) {
 			if err := l.Reopen(); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+	b.Run("to-engine", func(b *testing.B) {
+		l := openB(b)
+		defer l.Close()
+		if err := l.SetLevel(LevelWarn); err != nil {
+			b.Fatal(err)
+		}
+		l.e.enabled.Store(^uint32(0))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := fields(l, i); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		if s := l.Stats(); s.Submitted != 0 {
+			b.Fatalf("the engine accepted %d records below its level", s.Submitted)
+		}
+	})
+	b.Run("slog-frontend", func(b *testing.B) {
+		log := slog.New(nopHandler{})
+		ctx := context.Background()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			log.LogAttrs(ctx, slog.LevelInfo, "user logged in", slog.Int("user", i),
+				slog.Int("subnet", i%256), slog.Int("host", i%100), slog.Int("ms", i%1000))
 		}
 	})
 	for _, warm := range []bool{true, false} {
@@ -84,3 +118,11 @@ func BenchmarkOverhead(b *testing.B) {
 		})
 	}
 }
+
+// nopHandler accepts every record and does nothing with it.
+type nopHandler struct{}
+
+func (nopHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (nopHandler) Handle(context.Context, slog.Record) error { return nil }
+func (h nopHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h nopHandler) WithGroup(string) slog.Handler           { return h }

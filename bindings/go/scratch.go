@@ -147,7 +147,7 @@ func (s *scratch) write(e *engine, level Level, ts int64, msg string, src *sourc
 		fnLen = len(src.function)
 		line = src.line
 	}
-	r := C.alog_go_write(e.lg, C.int32_t(level), C.int64_t(ts), strPtr(msg), C.size_t(len(msg)),
+	r := C.alog_go_write(e.h, C.int32_t(level), C.int64_t(ts), strPtr(msg), C.size_t(len(msg)),
 		fields, C.size_t(len(s.fields)), (*C.char)(unsafe.Pointer(unsafe.SliceData(s.buf))),
 		file, C.size_t(fileLen), C.uint32_t(line), fn, C.size_t(fnLen))
 	runtime.KeepAlive(e)
