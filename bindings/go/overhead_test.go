@@ -16,6 +16,7 @@ import (
 //   - to-engine: the whole Info call up to the engine's level check, which turns it away (the
 //     binding's cache of enabled levels is forced open): the binding, cgo and the C glue,
 //     without the engine's queue;
+//   - slog-to-engine: the same through the slog Handler up to the engine's level check;
 //   - slog-frontend: log/slog's own share of a LogAttrs call (runtime.Callers, the clock, the
 //     Record) with a handler that does nothing, paid alike by every slog handler;
 //   - record-warm: the whole Info call into a logger whose queue memory was used before;
@@ -66,6 +67,25 @@ func BenchmarkOverhead(b *testing.B) {
 			if err := fields(l, i); err != nil {
 				b.Fatal(err)
 			}
+		}
+		b.StopTimer()
+		if s := l.Stats(); s.Submitted != 0 {
+			b.Fatalf("the engine accepted %d records below its level", s.Submitted)
+		}
+	})
+	b.Run("slog-to-engine", func(b *testing.B) {
+		l := openB(b)
+		defer l.Close()
+		if err := l.SetLevel(LevelWarn); err != nil {
+			b.Fatal(err)
+		}
+		l.e.enabled.Store(^uint32(0))
+		log := slog.New(l.Handler(nil))
+		ctx := context.Background()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			log.LogAttrs(ctx, slog.LevelInfo, "user logged in", slog.Int("user", i),
+				slog.Int("subnet", i%256), slog.Int("host", i%100), slog.Int("ms", i%1000))
 		}
 		b.StopTimer()
 		if s := l.Stats(); s.Submitted != 0 {
