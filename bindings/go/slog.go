@@ -161,7 +161,10 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	if len(h.groups) == 0 {
 		r.Attrs(func(a slog.Attr) bool {
-			s.slogAttr(rep, a)
+			// The common case first, without a call: no ReplaceAttr, a scalar value.
+			if rep != nil || !s.slogScalar(a.Key, a.Value) {
+				s.slogAttr(rep, a)
+			}
 			return true
 		})
 	} else {
