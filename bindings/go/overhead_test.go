@@ -21,7 +21,8 @@ import (
 //     Record) with a handler that does nothing, paid alike by every slog handler;
 //   - record-warm: the whole Info call into a logger whose queue memory was used before;
 //   - record-cold: the same into a fresh logger, whose queue memory the kernel maps on first
-//     use (what scripts/bench-go.sh measures, as it opens a logger per run).
+//     use (a cost paid once per logger, which scripts/bench-go.sh leaves out by writing a
+//     queue's worth of records before it times).
 func BenchmarkOverhead(b *testing.B) {
 	const burst = 4000 // records that fit in the default queue of 8192
 	fields := func(l *Logger, i int) error {
