@@ -48,6 +48,7 @@ type Logger struct {
 // engine is one open engine handle, shared by a Logger and its With children.
 type engine struct {
 	lg *C.alog_logger
+	h  C.uintptr_t // lg as an integer, for the logging calls (see shim.h)
 	// enabled has bit n set when the engine accepts records at level n: a cache of
 	// alog_level_enabled, refreshed by SetLevel, so that disabled calls skip the C call.
 	enabled   atomic.Uint32
@@ -169,7 +170,7 @@ func Open(path string, opts ...Option) (*Logger, error) {
 		return fail("open "+path, r, msg, errno)
 	}
 	res.lg = lg
-	e := &engine{lg: lg, res: res, addSource: st.addSource}
+	e := &engine{lg: lg, h: C.uintptr_t(uintptr(unsafe.Pointer(lg))), res: res, addSource: st.addSource}
 	e.refreshEnabled()
 	// The safety net: an engine that becomes unreachable unclosed is closed (drained for at
 	// most finalTimeout). Close disarms it.
@@ -303,7 +304,7 @@ func (l *Logger) write(ctx context.Context, level Level, msg string, attrs []Att
 		cattrs, _ = ctx.Value(ctxKey{}).([]Attr)
 	}
 	if len(attrs) == 0 && len(l.attrs) == 0 && len(cattrs) == 0 && !e.addSource {
-		r := C.alog_write(e.lg, C.int32_t(level), strPtr(msg), C.size_t(len(msg)))
+		r := C.alog_go_write_msg(e.h, C.int32_t(level), strPtr(msg), C.size_t(len(msg)))
 		runtime.KeepAlive(e)
 		return codeErr(r)
 	}

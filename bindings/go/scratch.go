@@ -46,26 +46,46 @@ func putScratch(s *scratch) {
 	scratchPool.Put(s)
 }
 
-// bytesField appends a field whose value is bytes (a string or pre-encoded JSON).
-func (s *scratch) bytesField(key string, kind attrKind, value string) {
+// next appends a field to s.fields and returns it for the caller to fill in place. Filling
+// the element member by member, rather than appending a composite value, spares the CPU a
+// copy it cannot forward from the stores that built the value (a stall on every field).
+func (s *scratch) next() *fieldT {
+	n := len(s.fields)
+	if n == cap(s.fields) {
+		s.fields = append(s.fields, fieldT{})
+	} else {
+		s.fields = s.fields[:n+1]
+	}
+	return &s.fields[n]
+}
+
+// key appends a field's key to s.buf and starts its field.
+func (s *scratch) key(key string, kind attrKind) *fieldT {
 	koff := len(s.buf)
 	s.buf = append(s.buf, key...)
+	f := s.next()
+	f.kind = C.int32_t(kind)
+	f.key_len = C.uint32_t(len(key))
+	f.key_off = C.uint64_t(koff)
+	return f
+}
+
+// bytesField appends a field whose value is bytes (a string or pre-encoded JSON).
+func (s *scratch) bytesField(key string, kind attrKind, value string) {
+	f := s.key(key, kind)
 	voff := len(s.buf)
 	s.buf = append(s.buf, value...)
-	s.fields = append(s.fields, C.alog_go_field{
-		kind: C.int32_t(kind), key_len: C.uint32_t(len(key)), key_off: C.uint64_t(koff),
-		str_off: C.uint64_t(voff), str_len: C.uint64_t(len(value)),
-	})
+	f.num = 0
+	f.str_off = C.uint64_t(voff)
+	f.str_len = C.uint64_t(len(value))
 }
 
 // numField appends a field whose value is 8 bytes (int, uint, float bits or bool).
 func (s *scratch) numField(key string, kind attrKind, num uint64) {
-	koff := len(s.buf)
-	s.buf = append(s.buf, key...)
-	s.fields = append(s.fields, C.alog_go_field{
-		kind: C.int32_t(kind), key_len: C.uint32_t(len(key)), key_off: C.uint64_t(koff),
-		num: C.uint64_t(num),
-	})
+	f := s.key(key, kind)
+	f.num = C.uint64_t(num)
+	f.str_off = 0
+	f.str_len = 0
 }
 
 // startBytes begins a field whose value the caller appends to s.buf next; endBytes ends it.
@@ -76,10 +96,13 @@ func (s *scratch) startBytes(key string) (koff, voff int) {
 }
 
 func (s *scratch) endBytes(kind attrKind, key string, koff, voff int) {
-	s.fields = append(s.fields, C.alog_go_field{
-		kind: C.int32_t(kind), key_len: C.uint32_t(len(key)), key_off: C.uint64_t(koff),
-		str_off: C.uint64_t(voff), str_len: C.uint64_t(len(s.buf) - voff),
-	})
+	f := s.next()
+	f.kind = C.int32_t(kind)
+	f.key_len = C.uint32_t(len(key))
+	f.key_off = C.uint64_t(koff)
+	f.num = 0
+	f.str_off = C.uint64_t(voff)
+	f.str_len = C.uint64_t(len(s.buf) - voff)
 }
 
 // attr appends one Attr of the direct API.
@@ -124,7 +147,7 @@ func (s *scratch) write(e *engine, level Level, ts int64, msg string, src *sourc
 		fnLen = len(src.function)
 		line = src.line
 	}
-	r := C.alog_go_write(e.lg, C.int32_t(level), C.int64_t(ts), strPtr(msg), C.size_t(len(msg)),
+	r := C.alog_go_write(e.h, C.int32_t(level), C.int64_t(ts), strPtr(msg), C.size_t(len(msg)),
 		fields, C.size_t(len(s.fields)), (*C.char)(unsafe.Pointer(unsafe.SliceData(s.buf))),
 		file, C.size_t(fileLen), C.uint32_t(line), fn, C.size_t(fnLen))
 	runtime.KeepAlive(e)

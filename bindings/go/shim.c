@@ -8,7 +8,12 @@
 /* Records with at most this many fields build their alog_field array on the C stack. */
 #define STACK_FIELDS 32
 
-alog_result alog_go_write(alog_logger *lg, int32_t level, int64_t ts_ns, const char *msg,
+alog_result alog_go_write_msg(uintptr_t lg, int32_t level, const char *msg, size_t len)
+{
+    return alog_write((alog_logger *)lg, level, msg, len);
+}
+
+alog_result alog_go_write(uintptr_t lg, int32_t level, int64_t ts_ns, const char *msg,
                           size_t msg_len, const alog_go_field *fields, size_t n_fields,
                           const char *bytes, const char *file, size_t file_len, uint32_t line,
                           const char *func, size_t func_len)
@@ -45,7 +50,7 @@ alog_result alog_go_write(alog_logger *lg, int32_t level, int64_t ts_ns, const c
         .func = func,
         .func_len = func_len,
     };
-    alog_result r = alog_write_record(lg, &rec);
+    alog_result r = alog_write_record((alog_logger *)lg, &rec);
     if (f != stack)
         free(f);
     return r;

@@ -19,9 +19,16 @@ typedef struct alog_go_field {
     uint64_t str_len;
 } alog_go_field;
 
+/* The two logging calls take the logger handle as an integer: cgo checks at every call
+ * whether an argument of an opaque pointer type points into Go memory (it never does here),
+ * a cost paid per record otherwise. */
+
+/* alog_write. */
+alog_result alog_go_write_msg(uintptr_t lg, int32_t level, const char *msg, size_t len);
+
 /* Builds an alog_record from Go's flat fields (pointers into `bytes`) and calls
  * alog_write_record. Every pointer is borrowed for the call only; nothing is retained. */
-alog_result alog_go_write(alog_logger *lg, int32_t level, int64_t ts_ns, const char *msg,
+alog_result alog_go_write(uintptr_t lg, int32_t level, int64_t ts_ns, const char *msg,
                           size_t msg_len, const alog_go_field *fields, size_t n_fields,
                           const char *bytes, const char *file, size_t file_len, uint32_t line,
                           const char *func, size_t func_len);

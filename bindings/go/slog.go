@@ -161,7 +161,10 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	if len(h.groups) == 0 {
 		r.Attrs(func(a slog.Attr) bool {
-			s.slogAttr(rep, a)
+			// The common case first, without a call: no ReplaceAttr, a scalar value.
+			if rep != nil || !s.slogScalar(a.Key, a.Value) {
+				s.slogAttr(rep, a)
+			}
 			return true
 		})
 	} else {
@@ -225,28 +228,17 @@ func (h *Handler) groupField(s *scratch, r slog.Record) {
 // slogAttr appends a top-level attribute as a typed field (groups as JSON objects, groups
 // with an empty key inlined).
 func (s *scratch) slogAttr(rep func([]string, slog.Attr) slog.Attr, a slog.Attr) {
+	// Without ReplaceAttr, a scalar needs neither Resolve nor the empty-attribute check (only
+	// a value of kind Any can be empty), so the common kinds go straight to their field.
+	if rep == nil && s.slogScalar(a.Key, a.Value) {
+		return
+	}
 	a, ok := prepare(rep, nil, a)
-	if !ok {
+	if !ok || s.slogScalar(a.Key, a.Value) {
 		return
 	}
 	v := a.Value
 	switch v.Kind() {
-	case slog.KindString:
-		s.bytesField(a.Key, kindString, v.String())
-	case slog.KindInt64:
-		s.numField(a.Key, kindInt, uint64(v.Int64()))
-	case slog.KindUint64:
-		s.numField(a.Key, kindUint, v.Uint64())
-	case slog.KindFloat64:
-		s.attr(&Attr{Key: a.Key, kind: kindFloat, num: math.Float64bits(v.Float64())})
-	case slog.KindBool:
-		s.attr(&Attr{Key: a.Key, kind: kindBool, num: boolBits(v.Bool())})
-	case slog.KindDuration:
-		s.numField(a.Key, kindInt, uint64(v.Duration()))
-	case slog.KindTime:
-		koff, voff := s.startBytes(a.Key)
-		s.buf = v.Time().AppendFormat(s.buf, time.RFC3339Nano)
-		s.endBytes(kindString, a.Key, koff, voff)
 	case slog.KindGroup:
 		if a.Key == "" {
 			for _, m := range v.Group() {
@@ -276,4 +268,30 @@ func (s *scratch) slogAttr(rep func([]string, slog.Attr) slog.Attr, a slog.Attr)
 		s.buf = appendJSONAny(s.buf, v.Any())
 		s.endBytes(kindJSON, a.Key, koff, voff)
 	}
+}
+
+// slogScalar appends a value of a scalar kind (string, integer, unsigned, float, bool,
+// duration, time) as a typed field; false for the other kinds.
+func (s *scratch) slogScalar(key string, v slog.Value) bool {
+	switch v.Kind() {
+	case slog.KindString:
+		s.bytesField(key, kindString, v.String())
+	case slog.KindInt64:
+		s.numField(key, kindInt, uint64(v.Int64()))
+	case slog.KindUint64:
+		s.numField(key, kindUint, v.Uint64())
+	case slog.KindFloat64:
+		s.numField(key, kindFloat, math.Float64bits(v.Float64()))
+	case slog.KindBool:
+		s.numField(key, kindBool, boolBits(v.Bool()))
+	case slog.KindDuration:
+		s.numField(key, kindInt, uint64(v.Duration()))
+	case slog.KindTime:
+		koff, voff := s.startBytes(key)
+		s.buf = v.Time().AppendFormat(s.buf, time.RFC3339Nano)
+		s.endBytes(kindString, key, koff, voff)
+	default:
+		return false
+	}
+	return true
 }
