@@ -190,6 +190,18 @@ pub fn emit(
         Some(c) => Some((c.extract::<f64>()? * 1e9) as i64),
         None => None,
     };
+    if !log.shows_fields() {
+        // No sink prints fields or the source location (a text pattern without them): the
+        // record is its message, level and time.
+        let rec = Record {
+            level,
+            timestamp_ns: ts,
+            msg: &msg,
+            fields: &[],
+            source: None,
+        };
+        return submit(py, log, &rec);
+    }
     let lineno: u32 = a
         .lineno
         .as_ref()

@@ -34,6 +34,8 @@ fn added_and_removed_sinks_get_the_records_of_their_time() {
         .unwrap()
         .build()
         .unwrap();
+    // "{level} {msg}" shows no fields: a binding may leave them out, until a sink shows them.
+    assert!(!logger.shows_fields());
     logger.log(Level::WARN, "before").unwrap();
     // Records logged before the call may reach the new sink: this one is written first.
     logger.flush(None).unwrap();
@@ -45,6 +47,7 @@ fn added_and_removed_sinks_get_the_records_of_their_time() {
         ]))
         .unwrap();
     assert_eq!(name, "file.audit");
+    assert!(!logger.shows_fields());
     let tid = unsafe_tid();
     logger.log(Level::INFO, "info while added").unwrap();
     logger.log(Level::ERROR, "error while added").unwrap();
@@ -64,6 +67,16 @@ fn added_and_removed_sinks_get_the_records_of_their_time() {
     assert_eq!(logger.add_sink(&cb).unwrap(), "callback.0");
     logger.log(Level::DEBUG, "debug for the callback").unwrap();
 
+    let json = logger
+        .add_sink(&spec(&[
+            ("console", "stderr"),
+            ("console.format", "json"),
+            ("console.level", "fatal"),
+        ]))
+        .unwrap();
+    assert!(logger.shows_fields());
+    logger.remove_sink(&json, None).unwrap();
+    assert!(!logger.shows_fields());
     logger.remove_sink("file.audit", None).unwrap();
     logger.log(Level::ERROR, "after removal").unwrap();
     logger.remove_sink("callback.0", None).unwrap();

@@ -134,6 +134,7 @@ impl Logger {
             max_message_bytes: config.max_message_bytes,
             tsc,
             thread: AtomicBool::new(config.shows_thread()),
+            fields_shown: AtomicBool::new(pipeline.shows_fields()),
             _hot_end: LineBreak,
             _queue_end: LineBreak,
             _parked_end: LineBreak,
@@ -373,6 +374,7 @@ impl Logger {
     /// After sinks came or went: the per-sink statistics and the gate follow.
     fn sinks_changed(&self, s: &Shared, p: &Pipeline) {
         *lock(&s.sinks) = p.sink_counters();
+        s.fields_shown.store(p.shows_fields(), Ordering::Relaxed);
         let gate = u32::from(p.gate_level(p.current_level()).number());
         let _ = s
             .gate
@@ -393,6 +395,12 @@ impl Logger {
     /// timeout allows and returns `Closed` once it is done (`Timeout` while it still drains).
     pub fn close(&self, timeout: Option<Duration>) -> Result<()> {
         marked(|_| close(self.shared(), timeout))
+    }
+
+    /// Whether any sink shows records' fields or source location: when none does, a binding
+    /// may skip gathering them (Python's `alog.Handler` does). Follows sinks added and removed.
+    pub fn shows_fields(&self) -> bool {
+        self.shared().fields_shown.load(Ordering::Relaxed)
     }
 
     pub fn is_closed(&self) -> bool {

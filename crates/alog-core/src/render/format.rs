@@ -124,6 +124,20 @@ impl Formatter {
         &self.style
     }
 
+    /// Whether its lines show a record's fields or source location (JSON, rows, OTLP and
+    /// RFC 5424 always do; a text pattern with `{fields}`, `{file}`, `{line}` or `{func}`).
+    pub fn shows_fields(&self) -> bool {
+        let s = &self.style;
+        s.format != Format::Text
+            || s.otlp
+            || s.rfc5424
+            || self
+                .pattern
+                .pieces
+                .iter()
+                .any(|p| matches!(p, Piece::Fields | Piece::File | Piece::Line | Piece::Func))
+    }
+
     /// Appends the record's line, without the newline.
     pub fn format(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
         if self.style.otlp {

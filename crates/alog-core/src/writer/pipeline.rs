@@ -389,6 +389,13 @@ impl Pipeline {
         Ok(sink)
     }
 
+    /// Whether a sink shows records' fields or source (else a binding may leave them out).
+    pub fn shows_fields(&self) -> bool {
+        self.sinks
+            .iter()
+            .any(|s| self.formatters[s.formatter].shows_fields())
+    }
+
     /// The level of the records the logger takes now.
     pub fn current_level(&self) -> Level {
         self.level_changes.back().map_or(self.base, |&(_, l)| l)

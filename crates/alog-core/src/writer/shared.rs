@@ -75,6 +75,8 @@ pub(crate) struct Shared {
     pub(crate) tsc: bool,
     /// A sink prints the calling thread (`{thread}`, `{thread_name}`): calls capture its id.
     pub(crate) thread: AtomicBool,
+    /// A sink shows records' fields or source (`Logger::shows_fields`).
+    pub(crate) fields_shown: AtomicBool,
     pub(crate) overflow: Overflow,
     pub(crate) fsync: Fsync,
     pub(crate) max_message_bytes: usize,
