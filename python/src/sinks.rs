@@ -158,22 +158,35 @@ enum NoCall {
 }
 
 /// Runs `f` with the interpreter from a writer thread, unless the interpreter is shutting
-/// down or a fork is being prepared.
+/// down. While a fork is being prepared the call waits for it to end, holding no lock: a
+/// writer that kept the batch under a lock instead could be forked holding it, and the
+/// child, whose after-fork hook takes that lock, would hang. `Forking` only if a fork has
+/// not ended after [`FORK_WAIT`].
 fn call_python<R>(f: impl FnOnce(Python<'_>) -> R) -> Result<R, NoCall> {
-    if SHUT_DOWN.load(Ordering::Acquire) {
-        return Err(NoCall::ShuttingDown);
-    }
-    // Announce the call before checking for a fork (the forking thread sets FORKING, then
-    // waits for IN_CALL to drain): one of the two always sees the other.
-    IN_CALL.fetch_add(1, Ordering::SeqCst);
-    if FORKING.load(Ordering::SeqCst) {
+    let start = Instant::now();
+    loop {
+        if SHUT_DOWN.load(Ordering::Acquire) {
+            return Err(NoCall::ShuttingDown);
+        }
+        // Announce the call before checking for a fork (the forking thread sets FORKING,
+        // then waits for IN_CALL to drain): one of the two always sees the other.
+        IN_CALL.fetch_add(1, Ordering::SeqCst);
+        if !FORKING.load(Ordering::SeqCst) {
+            break;
+        }
         IN_CALL.fetch_sub(1, Ordering::SeqCst);
-        return Err(NoCall::Forking);
+        if start.elapsed() > FORK_WAIT {
+            return Err(NoCall::Forking);
+        }
+        std::thread::sleep(Duration::from_micros(200));
     }
     let r = Python::attach(f);
     IN_CALL.fetch_sub(1, Ordering::SeqCst);
     Ok(r)
 }
+
+/// How long a writer waits for a fork to end before it keeps its batch for later.
+const FORK_WAIT: Duration = Duration::from_secs(10);
 
 /// The engine sink calling `sink` on the writer thread; an exception fails the batch's
 /// records (counted in `failed`, its text in `last_error()`).
