@@ -252,6 +252,14 @@ impl ErrBuf {
         }
     }
 
+    /// Writes the engine error's message, sets `errno` to the OS error behind it (0 when there
+    /// is none) and returns its code.
+    fn error(self, e: &Error) -> alog_result {
+        let code = self.fail(code(e), &e.to_string());
+        set_errno(e);
+        code
+    }
+
     /// Writes `msg` and returns `code`.
     fn fail(self, code: alog_result, msg: &str) -> alog_result {
         // SAFETY: the contract of `ErrBuf::new`.
@@ -575,11 +583,7 @@ pub unsafe extern "C" fn alog_open(
                 };
                 ALOG_OK
             }
-            Err(e) => {
-                let code = err.fail(code(&e), &e.to_string());
-                set_errno(&e);
-                code
-            }
+            Err(e) => err.error(&e),
         }
     })
 }
@@ -974,10 +978,7 @@ pub unsafe extern "C" fn alog_add_sink(
                 }
                 ALOG_OK
             }
-            Err(e) => {
-                set_errno(&e);
-                err.fail(code(&e), &e.to_string())
-            }
+            Err(e) => err.error(&e),
         }
     })
 }
@@ -1011,7 +1012,7 @@ pub unsafe extern "C" fn alog_remove_sink(
         let name = String::from_utf8_lossy(name.to_bytes());
         match lg.logger.remove_sink(&name, timeout(timeout_ms)) {
             Ok(()) => ALOG_OK,
-            Err(e) => err.fail(code(&e), &e.to_string()),
+            Err(e) => err.error(&e),
         }
     })
 }
