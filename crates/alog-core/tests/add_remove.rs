@@ -197,6 +197,20 @@ fn specifications_that_are_not_one_sink_are_refused_by_name() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("already has a sink named \"file.o\""), "{e}");
+    // A symlink planted where an added file sink would write is not followed.
+    let target = dir.path().join("elsewhere.log");
+    std::fs::write(&target, b"").unwrap();
+    let link = dir.path().join("link.log");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let e = logger
+        .add_sink(&spec(&[("file.link.path", link.to_str().unwrap())]))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("is a symbolic link, not a regular file"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"");
     let e = logger.remove_sink("nope", None).unwrap_err().to_string();
     assert_eq!(
         e,

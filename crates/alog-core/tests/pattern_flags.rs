@@ -76,7 +76,7 @@ fn thread_id_name_and_logger_name() {
             .unwrap(),
     );
     let mut want = Vec::new();
-    for name in ["alpha", "beta-worker-01", ""] {
+    for name in ["alpha", "beta-worker-01", "", "x\ny"] {
         let l = logger.clone();
         let mut b = std::thread::Builder::new();
         if !name.is_empty() {
@@ -94,10 +94,11 @@ fn thread_id_name_and_logger_name() {
             .join()
             .unwrap();
         // A thread not named by Rust has the name the system gave it (Linux: its creator's).
+        // A name with a newline prints escaped: it cannot split the line.
         let shown = if name.is_empty() {
             comm
         } else {
-            name.to_string()
+            name.replace('\n', "\\n")
         };
         for i in 0..3 {
             want.push(format!("[billing] {shown}/{tid} INFO n{i}"));
@@ -127,7 +128,7 @@ fn thread_id_name_and_logger_name() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(text.lines().collect::<Vec<_>>(), want);
     let plain = std::fs::read_to_string(&json).unwrap();
-    assert_eq!(plain.lines().count(), 11);
+    assert_eq!(plain.lines().count(), 14);
     assert!(plain.starts_with("INFO n0\n"), "{plain}");
 
     for bad in ["a\nb", &"x".repeat(257)] {
