@@ -35,8 +35,8 @@ fi
 "$py" -c 'import pytest' 2>/dev/null || pip_install pytest
 command -v maturin >/dev/null || "$py" -c 'import maturin' 2>/dev/null || pip_install maturin
 
-step "rustfmt and clippy of the PyO3 crate"
-(cd python && cargo fmt --check && cargo clippy --locked --all-targets -- -D warnings)
+step "rustfmt, clippy and unit tests of the PyO3 crate"
+(cd python && cargo fmt --check && cargo clippy --locked --all-targets -- -D warnings && cargo test --locked --quiet)
 
 step "binary wheel: abi3 for CPython 3.9+, tagged manylinux_2_17 (scripts/build-wheel.sh)"
 bash scripts/build-wheel.sh

@@ -6,6 +6,7 @@
 
 mod convert;
 mod logger;
+mod percent;
 mod read;
 mod record;
 mod sinks;
@@ -48,6 +49,7 @@ fn _alog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ReadError", py.get_type::<ReadError>())?;
     m.add_class::<read::Reader>()?;
     m.add_function(wrap_pyfunction!(engine_level, m)?)?;
+    m.add_function(wrap_pyfunction!(percent::_deferred_formats, m)?)?;
     m.add_function(wrap_pyfunction!(logger::use_scoped_fields, m)?)?;
     m.add_function(wrap_pyfunction!(sinks::close_python_sinks, m)?)?;
     m.add_function(wrap_pyfunction!(sinks::before_fork, m)?)?;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alog_core::config::CallbackSpec;
+use alog_core::printf::Arg;
 use alog_core::{Config, Error, Field, Format, Level, Record, Source, Stream};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -16,6 +17,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyInt, PyMapping, PyString, PyTuple};
 
 use crate::convert::{key_bytes, level_arg, py_err, py_level, to_val, utf8, Val};
+use crate::percent;
 use crate::sinks;
 
 /// How often a blocked call, `flush` or `close` comes back for pending signals (Ctrl-C).
@@ -266,29 +268,63 @@ pub fn submit_or_not(
     let r = match log.try_write_record(rec) {
         Ok(true) => return Ok(Some(true)),
         Ok(false) if !wait => return Ok(None),
-        Ok(false) => {
-            let mut interrupted: Option<PyErr> = None;
-            let r = py.detach(|| {
-                log.write_record_interruptible(rec, SIGNAL_STEP, &mut || {
-                    Python::attach(|py| match py.check_signals() {
-                        Ok(()) => true,
-                        Err(e) => {
-                            interrupted = Some(e);
-                            false
-                        }
-                    })
-                })
-            });
-            if let Some(e) = interrupted {
-                return Err(e);
-            }
-            r
-        }
+        Ok(false) => wait_for_room(py, |keep| {
+            log.write_record_interruptible(rec, SIGNAL_STEP, keep)
+        })?,
         Err(e) => Err(e),
     };
+    accepted(r).map(Some)
+}
+
+/// [`submit`] for a deferred `%`-format ([`crate::percent`]): the writer renders the message.
+pub fn submit_deferred(
+    py: Python<'_>,
+    log: &alog_core::Logger,
+    level: Level,
+    timestamp_ns: Option<i64>,
+    site: u32,
+    args: &[Arg<'_>],
+) -> PyResult<bool> {
+    let r = match log.try_log_deferred(level, timestamp_ns, site, args) {
+        Ok(true) => return Ok(true),
+        Ok(false) => wait_for_room(py, |keep| {
+            log.log_deferred_interruptible(level, timestamp_ns, site, args, SIGNAL_STEP, keep)
+        })?,
+        Err(e) => Err(e),
+    };
+    accepted(r)
+}
+
+/// Runs a submission that waits for room under `overflow=block` with the interpreter
+/// released, delivering pending signals (Ctrl-C) at every step; a signal handler's exception
+/// ends the wait (the record is dropped and counted) and is raised.
+fn wait_for_room(
+    py: Python<'_>,
+    op: impl FnOnce(&mut dyn FnMut() -> bool) -> alog_core::Result<()> + Send,
+) -> PyResult<alog_core::Result<()>> {
+    let mut interrupted: Option<PyErr> = None;
+    let r = py.detach(|| {
+        op(&mut || {
+            Python::attach(|py| match py.check_signals() {
+                Ok(()) => true,
+                Err(e) => {
+                    interrupted = Some(e);
+                    false
+                }
+            })
+        })
+    });
+    match interrupted {
+        Some(e) => Err(e),
+        None => Ok(r),
+    }
+}
+
+/// Whether a submission was accepted: `false` when dropped by the overflow policy (counted).
+fn accepted(r: alog_core::Result<()>) -> PyResult<bool> {
     match r {
-        Ok(()) => Ok(Some(true)),
-        Err(Error::Full | Error::Timeout) => Ok(Some(false)),
+        Ok(()) => Ok(true),
+        Err(Error::Full | Error::Timeout) => Ok(false),
         Err(e) => Err(py_err(e)),
     }
 }
@@ -445,10 +481,19 @@ impl Logger {
         if !log.enabled(level) {
             return Ok(false);
         }
+        let scoped = scoped_fields(py)?;
+        let simple =
+            kwargs.is_none() && self.context.is_empty() && !exc_default && scoped.is_none();
+        if simple && !args.is_empty() {
+            // A `%`-format printf renders alike goes to the writer unformatted (`percent`).
+            let mut captured = percent::no_args();
+            if let Some((site, n)) = percent::defer(msg, args, &mut captured) {
+                return submit_deferred(py, log, level, None, site, &captured[..n]);
+            }
+        }
         let text = Self::message(msg, args)?;
         let bytes = utf8(&text)?;
-        let scoped = scoped_fields(py)?;
-        if kwargs.is_none() && self.context.is_empty() && !exc_default && scoped.is_none() {
+        if simple {
             return submit(py, log, &Record::new_bytes(level, &bytes));
         }
         let mut extra: Vec<(Vec<u8>, Val)> = Vec::new();

@@ -8,10 +8,11 @@ use alog_core::{Field, Record, Value};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString, PyType};
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use crate::convert::{py_level, to_val, utf8, Val};
-use crate::logger::{source, submit, traceback_text};
+use crate::logger::{source, submit, submit_deferred, traceback_text};
+use crate::percent;
 
 /// The attributes of a `LogRecord` this module reads.
 #[derive(Default)]
@@ -170,9 +171,26 @@ pub fn emit(
     if !log.enabled(level) {
         return Ok(false);
     }
+    let ts = match &a.created {
+        Some(c) => Some((c.extract::<f64>()? * 1e9) as i64),
+        None => None,
+    };
+    let plain_record = formatter.is_none() && r.get_type().is(log_record_type(py)?);
+    if plain_record && !log.shows_fields() {
+        // The record is its message, level and time: a `%`-format printf renders alike goes to
+        // the writer unformatted (`percent`).
+        if let (Some(msg), Some(args)) = (&a.msg, &a.args) {
+            if let Ok(args) = args.cast::<PyTuple>() {
+                let mut captured = percent::no_args();
+                if let Some((site, n)) = percent::defer(msg, args, &mut captured) {
+                    return submit_deferred(py, log, level, ts, site, &captured[..n]);
+                }
+            }
+        }
+    }
     let message: Bound<'_, PyString> = match formatter {
         Some(f) => f.call_method1(intern!(py, "format"), (r,))?.str()?,
-        None if r.get_type().is(log_record_type(py)?) && a.msg.is_some() => {
+        None if plain_record && a.msg.is_some() => {
             let msg = a.msg.as_ref().expect("checked");
             let msg = match msg.cast::<PyString>() {
                 Ok(s) => s.clone(),
@@ -186,10 +204,6 @@ pub fn emit(
         None => r.call_method0(intern!(py, "getMessage"))?.str()?,
     };
     let msg = utf8(&message)?;
-    let ts = match &a.created {
-        Some(c) => Some((c.extract::<f64>()? * 1e9) as i64),
-        None => None,
-    };
     if !log.shows_fields() {
         // No sink prints fields or the source location (a text pattern without them): the
         // record is its message, level and time.

@@ -275,3 +275,86 @@ fn interruptible_write_goes_through_once_room_appears() {
     drop(watchdog); // detached: it only opens an open gate
     assert_eq!(log.stats().dropped, 0);
 }
+
+/// The deferred (printf call site) forms of `try_write_record` and
+/// `write_record_interruptible` keep the same promises: never wait and count nothing when full;
+/// ask every step and count the record given up.
+#[test]
+fn deferred_calls_never_wait_or_ask_every_step_like_records() {
+    use alog_core::printf::Arg;
+    let site = alog_core::register_site(b"n=%lld s=%s", b"", 0, b"").unwrap();
+    let (log, gate, seen) = stalled(2, Overflow::Block, None);
+    let args = |n| [Arg::Int(n), Arg::Str(Some(b"x"))];
+    assert!(log
+        .try_log_deferred(Level::INFO, None, site, &args(1))
+        .unwrap());
+    assert!(log
+        .try_log_deferred(Level::INFO, None, site, &args(2))
+        .unwrap());
+    assert!(!log
+        .try_log_deferred(Level::INFO, None, site, &args(3))
+        .unwrap());
+    let s = log.stats();
+    assert_eq!((s.submitted, s.dropped, s.pending), (3, 0, 3));
+    let mut asked = 0;
+    let r = log.log_deferred_interruptible(
+        Level::INFO,
+        None,
+        site,
+        &args(4),
+        Duration::from_millis(5),
+        &mut || {
+            asked += 1;
+            asked < 2
+        },
+    );
+    assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+    assert_eq!(asked, 2);
+    let s = log.stats();
+    assert_eq!((s.submitted, s.dropped, s.pending), (4, 1, 3));
+    // An unknown site is refused by name, and nothing is counted.
+    let r = log.try_log_deferred(Level::INFO, None, u32::MAX, &args(5));
+    assert!(
+        matches!(&r, Err(Error::Invalid(m)) if m.contains("unknown site")),
+        "{r:?}"
+    );
+    gate.open();
+    log.close(None).unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["stall", "n=1 s=x", "n=2 s=x"]);
+    assert_eq!(log.stats().written, 3);
+}
+
+/// A site registered without a location (a binding's format) gives records without a source;
+/// a deferred record given its own timestamp carries it.
+#[test]
+fn deferred_sites_without_location_and_own_timestamps() {
+    use alog_core::printf::Arg;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    let log = Logger::builder()
+        .path(&path)
+        .set("format", "json")
+        .unwrap()
+        .build()
+        .unwrap();
+    let bare = alog_core::register_site(b"took %.1f ms", b"", 0, b"").unwrap();
+    let located = alog_core::register_site(b"took %.1f ms", b"app.c", 7, b"main").unwrap();
+    let ts = 1_700_000_000_123_456_789;
+    assert!(log
+        .try_log_deferred(Level::WARN, Some(ts), bare, &[Arg::Float(2.25)])
+        .unwrap());
+    log.log_deferred(Level::INFO, located, &[Arg::Float(0.5)])
+        .unwrap();
+    log.close(None).unwrap();
+    let lines = common::lines(&path);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        lines[0],
+        r#"{"ts":"2023-11-14T22:13:20.123456Z","level":"WARN","msg":"took 2.2 ms"}"#
+    );
+    assert!(
+        lines[1].contains(r#""msg":"took 0.5 ms","source":{"file":"app.c","line":7"#),
+        "{}",
+        lines[1]
+    );
+}

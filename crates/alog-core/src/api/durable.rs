@@ -71,7 +71,7 @@ pub(crate) fn enqueue(
         timestamp_ns: Some(ns),
         msg: &text,
         fields: &[],
-        source: Some(site.source()),
+        source: site.source(),
     };
     journaled(s, j, ns, level, &Payload::structured(&rec), wait)
 }

@@ -242,13 +242,59 @@ impl Logger {
     /// than [`printf::MAX_ARGS`] arguments.
     #[inline]
     pub fn log_deferred(&self, level: Level, site: u32, args: &[Arg<'_>]) -> Result<()> {
+        self.log_deferred_with(level, None, site, args, &mut Wait::Configured)
+    }
+
+    /// [`log_deferred`](Self::log_deferred) with the record's own timestamp
+    /// (`timestamp_ns` as in [`Record`]) that never waits: when `overflow=block` finds the queue
+    /// full it returns `Ok(false)` and the record is neither submitted nor counted, as
+    /// [`try_write_record`](Self::try_write_record) does. `Ok(true)`: submitted.
+    pub fn try_log_deferred(
+        &self,
+        level: Level,
+        timestamp_ns: Option<i64>,
+        site: u32,
+        args: &[Arg<'_>],
+    ) -> Result<bool> {
+        match self.log_deferred_with(level, timestamp_ns, site, args, &mut Wait::Never) {
+            Ok(()) => Ok(true),
+            Err(Error::Full) if self.shared().overflow == crate::Overflow::Block => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`log_deferred`](Self::log_deferred) with the record's own timestamp, waiting for room
+    /// as [`write_record_interruptible`](Self::write_record_interruptible) does.
+    pub fn log_deferred_interruptible(
+        &self,
+        level: Level,
+        timestamp_ns: Option<i64>,
+        site: u32,
+        args: &[Arg<'_>],
+        step: Duration,
+        keep_waiting: &mut dyn FnMut() -> bool,
+    ) -> Result<()> {
+        let wait = &mut Wait::Interruptible { step, keep_waiting };
+        self.log_deferred_with(level, timestamp_ns, site, args, wait)
+    }
+
+    #[inline]
+    fn log_deferred_with(
+        &self,
+        level: Level,
+        timestamp_ns: Option<i64>,
+        site: u32,
+        args: &[Arg<'_>],
+        wait: &mut Wait<'_>,
+    ) -> Result<()> {
         if !deferred::is_registered(site) || args.len() > printf::MAX_ARGS {
             return Err(Error::invalid(format!(
                 "deferred call: unknown site {site} or more than {} arguments",
                 printf::MAX_ARGS
             )));
         }
-        submit(self.shared(), level, None, Payload::deferred(site, args))
+        let payload = Payload::deferred(site, args);
+        submit_with(self.shared(), level, timestamp_ns, payload, wait)
     }
 
     /// Logs a message with fields.

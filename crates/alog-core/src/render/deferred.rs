@@ -30,12 +30,18 @@ pub struct Site {
 }
 
 impl Site {
-    pub fn source(&self) -> Source<'_> {
-        Source {
+    /// The site's location; `None` for a site registered without one (no file, line or
+    /// function: a binding's format, such as Python's `%`-strings, whose records carry no
+    /// location).
+    pub fn source(&self) -> Option<Source<'_>> {
+        if self.file.is_empty() && self.line == 0 && self.func.is_empty() {
+            return None;
+        }
+        Some(Source {
             file: &self.file,
             line: self.line,
             func: &self.func,
-        }
+        })
     }
 }
 

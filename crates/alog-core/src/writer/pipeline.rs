@@ -680,7 +680,7 @@ impl Pipeline {
                             level,
                             tid: m.tid,
                             msg: &text,
-                            source: Some(site.source()),
+                            source: site.source(),
                             fields: None,
                         };
                         self.emit(idx, level, &rec, base, counters, errors);
