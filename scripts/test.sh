@@ -7,11 +7,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 fuzz_seconds=${ALOG_FUZZ_SECONDS:-30}
 
-step() { printf '\n=== %s\n' "$*"; }
+# Free space where the builds go, printed with every step: a CI machine's disk is not ours to
+# size, and a full disk should be seen as such at once.
+avail() { df -Pk . | awk 'NR == 2 { printf "%.1f GiB", $4 / 1048576 }'; }
+step() { printf '\n=== %s (disk: %s free)\n' "$*" "$(avail)"; }
 
 step "prerequisites"
 bash scripts/prereqs.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+# Incremental compilation caches (hundreds of MB) buy nothing in a run that builds once.
+export CARGO_INCREMENTAL=0
 
 step "include/alog.h matches cbindgen's output"
 bash scripts/gen-header.sh --check
@@ -33,6 +38,9 @@ cargo test -p alog-core --features log,tracing --test syslog_net bad_receiver_ur
 
 step "loom models of the queue"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p alog-core --lib --release loom_tests
+# Builds only these steps use are removed after them (ALOG_KEEP_BUILDS=1 keeps them), so that
+# the run's peak disk use is one build of each kind, not all of them at once.
+[ -n "${ALOG_KEEP_BUILDS:-}" ] || rm -rf target/loom
 
 step "fuzz: ${fuzz_seconds}s per target"
 fuzz_log=$(mktemp)
@@ -45,6 +53,7 @@ for target in config_parser record_encoding printf_render reader recovery journa
   echo "$target: $(grep -E '^stat::number_of_executed_units' "$fuzz_log" | tr -s ' ')"
 done
 rm -f "$fuzz_log"
+[ -n "${ALOG_KEEP_BUILDS:-}" ] || rm -rf crates/alog-core/fuzz/target
 
 step "C programs: plain, ASan+UBSan, valgrind"
 bash tests/c/run.sh
