@@ -10,8 +10,10 @@
 //!
 //! - mapping keys (`%(name)s`), `*` widths, `%c`, `%r`, `%a`, flags on `%%`;
 //! - `#` (Python's `%#o` is `0o17`, `%#x` of 0 is `0x0`), `0` together with a precision on
-//!   integer conversions;
-//! - `%x`/`%o` of a negative number (Python prints `-ff`, C the two's complement);
+//!   integer conversions, a precision of 0 on them (Python prints 0 as `0`, printf as nothing);
+//! - `%x`/`%o` of a negative number (Python prints `-ff`, C the two's complement), or with the
+//!   `+` or space flag (Python prints the sign, printf does not);
+//! - `inf` and `nan` under the `0` flag (Python pads them with zeros, printf with spaces);
 //! - `%s` with a precision or flags other than `-` (they count characters in Python and bytes
 //!   in C), `%s` with a width of a non-ASCII string, `%s` of a float (Python prints its shortest
 //!   `repr`), `%d` of a float, bools or `None` outside `%s`, subclasses of `int`, `float` or
@@ -52,7 +54,9 @@ enum Take {
     /// `%x`, `%X`, `%o`: an exact int, not negative.
     Unsigned,
     /// `%e`, `%f`, `%g` and capitals: an exact float, or an exact int converted as Python does.
-    Float,
+    /// With the `0` flag, only a finite one (Python pads `inf` and `nan` with zeros, printf
+    /// with spaces).
+    Float { zero: bool },
     /// `%s`: an exact str (ASCII when the conversion has a width), an exact int, a bool or None.
     Text { width: bool },
 }
@@ -153,21 +157,18 @@ fn parse(f: &[u8]) -> Option<(Vec<Piece>, usize)> {
         let take = match conv {
             b'd' | b'i' | b'u' => Take::Int,
             b'x' | b'X' | b'o' => Take::Unsigned,
-            b'e' | b'E' | b'f' | b'F' | b'g' | b'G' => Take::Float,
+            b'e' | b'E' | b'f' | b'F' | b'g' | b'G' => Take::Float { zero },
             b's' => Take::Text {
                 width: width.is_some(),
             },
             _ => return None,
         };
         let integer = matches!(take, Take::Int | Take::Unsigned);
-        if (alt
-            && conv != b'e'
-            && conv != b'E'
-            && conv != b'f'
-            && conv != b'F'
-            && conv != b'g'
-            && conv != b'G')
-            || (integer && zero && prec.is_some())
+        // Python prints `0` for a zero precision of 0 where printf prints nothing, and a sign
+        // for `%+x` where printf prints none.
+        if (alt && !matches!(take, Take::Float { .. }))
+            || (integer && prec.is_some() && (zero || prec == Some(0)))
+            || (take == Take::Unsigned && (plus || space))
         {
             return None;
         }
@@ -243,7 +244,7 @@ fn c_format(pieces: &[Piece], ints: u16) -> Vec<u8> {
                         out.extend_from_slice(b"ll");
                         out.push(*conv);
                     }
-                    Take::Float => out.push(*conv),
+                    Take::Float { .. } => out.push(*conv),
                     Take::Text { .. } => {
                         let int = ints & (1 << text) != 0;
                         text += 1;
@@ -302,12 +303,15 @@ unsafe fn capture<'a>(p: *mut ffi::PyObject, take: Take) -> Option<(Arg<'a>, boo
             Take::Unsigned => exact_int(p)
                 .filter(|v| *v >= 0)
                 .map(|v| (Arg::Int(v), false)),
-            Take::Float if ffi::PyFloat_CheckExact(p) != 0 => {
+            Take::Float { zero } if ffi::PyFloat_CheckExact(p) != 0 => {
                 let v = ffi::PyFloat_AsDouble(p);
+                if zero && !v.is_finite() {
+                    return None;
+                }
                 Some((Arg::Float(if v.is_nan() { f64::NAN } else { v }), false))
             }
             // Python converts an int with float(): to nearest, ties to even, as `as f64` does.
-            Take::Float => exact_int(p).map(|v| (Arg::Float(v as f64), false)),
+            Take::Float { .. } => exact_int(p).map(|v| (Arg::Float(v as f64), false)),
             Take::Text { width } if ffi::PyUnicode_CheckExact(p) != 0 => {
                 let bytes = str_bytes(p)?;
                 // A width pads characters in Python and bytes in printf: alike only for ASCII.
@@ -445,8 +449,8 @@ mod tests {
             Some("%5.3lli %llx %lld %#.0f")
         );
         for bad in [
-            "%(k)s", "%*d", "%.*f", "%c", "%r", "%a", "%#x", "%#o", "%05.2d", "%.3s", "%05s",
-            "%+s", "%", "%5", "%y",
+            "%(k)s", "%*d", "%.*f", "%c", "%r", "%a", "%#x", "%#o", "%05.2d", "%.0d", "%.x", "%+x",
+            "% o", "%.3s", "%05s", "%+s", "%", "%5", "%y",
         ] {
             assert!(parse(bad.as_bytes()).is_none(), "{bad}");
         }
