@@ -286,14 +286,16 @@ fn start_or_notify(mut g: MutexGuard<'_, Inner>, may_start: bool) {
         g.started += 1;
         let n = g.started;
         drop(g);
+        // The handle is stored before the thread can look for it as it ends (`forget_self`).
+        let mut hs = lock(&HANDLES);
         let spawned = std::thread::Builder::new()
             .name(WRITER_THREAD.into())
             .spawn(move || worker(n));
         if let Ok(h) = spawned {
-            let mut hs = lock(&HANDLES);
             hs.retain(|h| !h.is_finished());
             hs.push(h);
         } else {
+            drop(hs);
             // No thread could start: the job waits for a running one; with none at all, it
             // waits for the next wake (a flush or close retries, a timer does not exist).
             lock(&POOL.inner).threads -= 1;
@@ -375,6 +377,8 @@ fn worker(_n: u64) {
         }
         if g.threads > max_threads() {
             g.threads -= 1;
+            drop(g);
+            forget_self();
             return;
         }
         let wait = g
@@ -390,9 +394,18 @@ fn worker(_n: u64) {
         g.idle -= 1;
         if res.timed_out() && g.ready.is_empty() && g.timers.is_empty() && g.threads > 1 {
             g.threads -= 1;
+            drop(g);
+            forget_self();
             return;
         }
     }
+}
+
+/// A thread leaving the pool drops its own handle, which detaches it: a thread that ended
+/// without being joined or detached is a leak to thread checkers (TSan reports it at exit).
+fn forget_self() {
+    let me = std::thread::current().id();
+    lock(&HANDLES).retain(|h| h.thread().id() != me);
 }
 
 fn run_one(job: Arc<dyn Job>) {
@@ -436,14 +449,27 @@ fn run_one(job: Arc<dyn Job>) {
     }
 }
 
-/// Held across `fork()`, so that no thread of the parent owns the pool's lock in the child.
-pub(crate) fn lock_for_fork() -> MutexGuard<'static, Inner> {
-    lock(&POOL.inner)
+/// The pool's locks, held across `fork()`.
+#[derive(Debug)]
+pub(crate) struct ForkGuard {
+    inner: MutexGuard<'static, Inner>,
+    _handles: MutexGuard<'static, Vec<std::thread::JoinHandle<()>>>,
+}
+
+/// Held across `fork()`, so that no thread of the parent owns the pool's locks in the child
+/// (a thread starting another holds the handles' lock).
+pub(crate) fn lock_for_fork() -> ForkGuard {
+    let handles = lock(&HANDLES);
+    ForkGuard {
+        inner: lock(&POOL.inner),
+        _handles: handles,
+    }
 }
 
 /// In a fork child, with the guard from [`lock_for_fork`]: the parent's threads do not exist
 /// here, and its queued jobs and timers are the parent's. The child starts threads on demand.
-pub(crate) fn reset_in_child(g: &mut MutexGuard<'static, Inner>) {
+pub(crate) fn reset_in_child(g: &mut ForkGuard) {
+    let g = &mut g.inner;
     // The jobs' memory belongs to loggers this process still has: forget the queue entries
     // without running anything (dropping an `Arc` only decrements a count).
     g.ready.clear();

@@ -34,7 +34,7 @@ struct Fork {
     /// The thread-name table (`{thread_name}`).
     names: Option<crate::front::thread::NamesGuard>,
     /// The writer pool, taken last: its lock is never held while taking a logger's.
-    pool: Option<MutexGuard<'static, pool::Inner>>,
+    pool: Option<pool::ForkGuard>,
 }
 
 struct Slot(UnsafeCell<Option<Fork>>);
