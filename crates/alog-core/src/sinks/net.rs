@@ -60,6 +60,53 @@ pub const MAX_RECONNECT: Duration = Duration::from_secs(2);
 /// How long a connection may be under way before it counts as failed.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// When a network sink may try to connect (or send) again: after a failure it waits, first
+/// `min`, doubling up to `max`; a success starts again from `min`. Never sleeps: the sink asks
+/// [`Backoff::waiting`] and answers `WouldBlock` meanwhile, and its lane tries again later.
+#[derive(Debug)]
+pub(crate) struct Backoff {
+    retry_at: Option<Instant>,
+    wait: Duration,
+    min: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub(crate) fn new(min: Duration, max: Duration) -> Backoff {
+        Backoff {
+            retry_at: None,
+            wait: min,
+            min,
+            max,
+        }
+    }
+
+    /// Whether the next attempt must wait at `now`.
+    pub(crate) fn waiting(&self, now: Instant) -> bool {
+        self.retry_at.is_some_and(|t| now < t)
+    }
+
+    /// The next attempt may come at once (a lost connection: a restarted peer is usually
+    /// back; a fork child: the parent's wait is not its own), the wait stays as it was.
+    pub(crate) fn retry_now(&mut self) {
+        self.retry_at = None;
+    }
+
+    /// It worked: the next failure waits `min` again.
+    pub(crate) fn reset(&mut self) {
+        self.retry_at = None;
+        self.wait = self.min;
+    }
+
+    /// It failed: the next attempt waits; returns how long (for the report).
+    pub(crate) fn failed(&mut self) -> Duration {
+        let wait = self.wait;
+        self.wait = (self.wait * 2).min(self.max);
+        self.retry_at = Some(Instant::now() + wait);
+        wait
+    }
+}
+
 /// Longest HOSTNAME and APP-NAME (RFC 5424).
 const MAX_HOSTNAME: usize = 255;
 const MAX_APP_NAME: usize = 48;
@@ -94,8 +141,7 @@ struct Tcp {
     conn: Option<Conn>,
     /// `tls://`: what each connection's TLS session is made from.
     tls: Option<Setup>,
-    retry_at: Option<Instant>,
-    backoff: Duration,
+    backoff: Backoff,
     /// The message being sent (`LEN SP MESSAGE`) and how much of it this connection took.
     frame: Vec<u8>,
     sent: usize,
@@ -149,8 +195,7 @@ impl NetSyslog {
                 tried: 0,
                 conn: None,
                 tls,
-                retry_at: None,
-                backoff: MIN_RECONNECT,
+                backoff: Backoff::new(MIN_RECONNECT, MAX_RECONNECT),
                 frame: Vec::new(),
                 sent: 0,
                 frame_of: (0, Level::INFO),
@@ -192,8 +237,7 @@ impl NetSyslog {
             let mut failure = None;
             let _ = t.connected(&s.addr, &mut failure);
             if failure.is_some() {
-                t.retry_at = None;
-                t.backoff = MIN_RECONNECT;
+                t.backoff.reset();
             }
         }
         Ok(s)
@@ -309,7 +353,7 @@ impl Tcp {
             self.conn = None;
             self.frame.clear();
             self.sent = 0;
-            self.retry_at = None;
+            self.backoff.retry_now();
         }
         let same = !self.frame.is_empty()
             && self.frame_of == (ts, level)
@@ -390,7 +434,7 @@ impl Tcp {
     fn lost(&mut self, addr: &SyslogAddr, note: &mut Option<Error>, e: io::Error) {
         let peer = self.conn.take().map(|c| c.addr);
         self.sent = 0;
-        self.retry_at = None;
+        self.backoff.retry_now();
         let peer = peer.map_or(String::new(), |p| format!(" ({p})"));
         *note = Some(Error::io(
             format!("lost the connection to the syslog receiver {addr}{peer}; reconnecting"),
@@ -405,10 +449,10 @@ impl Tcp {
         loop {
             let now = Instant::now();
             let Some(c) = &mut self.conn else {
-                if self.retry_at.is_some_and(|t| now < t) {
+                if self.backoff.waiting(now) {
                     return false;
                 }
-                self.retry_at = None;
+                self.backoff.retry_now();
                 let to = self.addrs[self.next % self.addrs.len()];
                 match connect_nonblocking(&to) {
                     Ok(stream) => {
@@ -465,7 +509,7 @@ impl Tcp {
                 Ok(true) => {
                     c.ready = true;
                     self.tried = 0;
-                    self.backoff = MIN_RECONNECT;
+                    self.backoff.reset();
                     return true;
                 }
                 Ok(false) if !c.connected || c.session.is_some() => return false,
@@ -494,9 +538,7 @@ impl Tcp {
             return;
         }
         self.tried = 0;
-        let wait = self.backoff;
-        self.backoff = (self.backoff * 2).min(MAX_RECONNECT);
-        self.retry_at = Some(Instant::now() + wait);
+        let wait = self.backoff.failed();
         *note = Some(Error::io(
             format!(
                 "cannot connect to the syslog receiver {addr} ({to}); retrying in {} ms",
@@ -920,6 +962,27 @@ mod tests {
         big.extend(b"\"] m");
         let e = s.send(Level::INFO, 1, &big).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn backoff_doubles_to_its_cap_and_starts_again_after_a_success() {
+        let ms = Duration::from_millis;
+        let mut b = Backoff::new(ms(50), ms(300));
+        assert!(!b.waiting(Instant::now()));
+        let waits: Vec<_> = (0..5).map(|_| b.failed()).collect();
+        assert_eq!(waits, [ms(50), ms(100), ms(200), ms(300), ms(300)]);
+        assert!(b.waiting(Instant::now()));
+        assert!(!b.waiting(Instant::now() + ms(301)));
+        b.retry_now();
+        assert!(!b.waiting(Instant::now()));
+        assert_eq!(
+            b.failed(),
+            ms(300),
+            "retry_now keeps the wait it had reached"
+        );
+        b.reset();
+        assert!(!b.waiting(Instant::now()));
+        assert_eq!(b.failed(), ms(50));
     }
 
     #[test]

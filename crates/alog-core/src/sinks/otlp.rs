@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use crate::front::config::OtlpAddr;
 use crate::front::error::Error;
 use crate::render::format::{json_str, push_u64};
-use crate::sinks::net::{alive, connect_done, connect_nonblocking};
+use crate::sinks::net::{alive, connect_done, connect_nonblocking, Backoff};
 
 /// The largest request body the sink makes (a record longer than that goes alone).
 pub const MAX_BODY: usize = 1 << 20;
@@ -63,8 +63,7 @@ pub(crate) struct Otlp {
     next: usize,
     conn: Option<Conn>,
     /// No attempt before this (after a failure).
-    retry_at: Option<Instant>,
-    backoff: Duration,
+    backoff: Backoff,
     /// `{"resourceLogs":[{"resource":...,"scopeLogs":[{"scope":...,"logRecords":[` without
     /// the pid, which is added per request (a fork child has its own).
     head: (Vec<u8>, Vec<u8>),
@@ -124,8 +123,7 @@ impl Otlp {
             addrs,
             next: 0,
             conn: None,
-            retry_at: None,
-            backoff: MIN_RETRY,
+            backoff: Backoff::new(MIN_RETRY, MAX_RETRY),
             head: (head, tail),
             req: Vec::new(),
             req_records: 0,
@@ -159,7 +157,7 @@ impl Otlp {
             // A fork child: the connection (and the request on it) is the parent's.
             self.conn = None;
             self.req_records = 0;
-            self.retry_at = None;
+            self.backoff.retry_now();
         }
         let same = self.req_records > 0
             && records.len() >= self.req_records
@@ -174,7 +172,7 @@ impl Otlp {
             }
             self.request(records, pid);
         }
-        if self.retry_at.is_some_and(|t| Instant::now() < t) {
+        if self.backoff.waiting(Instant::now()) {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         // At most one reconnection per call: a collector that accepts and closes at once
@@ -340,7 +338,7 @@ impl Otlp {
                 )));
             }
             self.req_records = 0;
-            self.backoff = MIN_RETRY;
+            self.backoff.reset();
             return Ok(Some(Reply::Delivered {
                 records,
                 bytes: self.req_body,
@@ -361,11 +359,11 @@ impl Otlp {
     /// Whether the connection is made; starts or checks it otherwise (never waits).
     fn connected(&mut self) -> bool {
         let now = Instant::now();
-        if self.retry_at.is_some_and(|t| now < t) {
+        if self.backoff.waiting(now) {
             return false;
         }
         let Some(c) = &mut self.conn else {
-            self.retry_at = None;
+            self.backoff.retry_now();
             let to = self.addrs[self.next % self.addrs.len()];
             match connect_nonblocking(&to) {
                 Ok(stream) => {
@@ -415,9 +413,7 @@ impl Otlp {
 
     /// An attempt failed: wait (doubling) before the next, and report `e`.
     fn failed(&mut self, e: Error) {
-        let wait = self.backoff;
-        self.backoff = (self.backoff * 2).min(MAX_RETRY);
-        self.retry_at = Some(Instant::now() + wait);
+        let wait = self.backoff.failed();
         self.sent = 0;
         self.resp.clear();
         self.note = Some(Error::invalid(format!(
