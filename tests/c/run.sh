@@ -105,6 +105,36 @@ report() { # report PASS|FAIL mode label seconds [log]
     fi
 }
 
+# build_and_run LABEL [VAR=VALUE...] -- COMPILE... -- ARGS...: compiles the plain-mode program
+# LABEL with COMPILE (its -o added), runs it with ARGS under the environment assignments (an
+# ARGS word "@dir" is a fresh temporary directory) and reports it.
+build_and_run() {
+    local label=$1 log="$build/plain/$1.log" start=$SECONDS hdir="" limit=60
+    shift
+    local envs=() compile=() args=()
+    while [ "$1" != -- ]; do envs+=("$1"); shift; done
+    shift
+    while [ "$1" != -- ]; do compile+=("$1"); shift; done
+    shift
+    for a in "$@"; do
+        if [ "$a" = @dir ]; then
+            hdir=$(mktemp -d)
+            a=$hdir
+        fi
+        args+=("$a")
+    done
+    # Sanitizer builds run several times slower.
+    [ ${#envs[@]} -gt 0 ] && limit=300
+    rm -f "$build/plain/$label"
+    if "${compile[@]}" -o "$build/plain/$label" >"$log" 2>&1 &&
+        env ${envs[@]+"${envs[@]}"} timeout "$limit" "$build/plain/$label" ${args[@]+"${args[@]}"} >>"$log" 2>&1; then
+        report PASS plain "$label" $((SECONDS - start))
+    else
+        report FAIL plain "$label" $((SECONDS - start)) "$log"
+    fi
+    [ -z "$hdir" ] || rm -rf "$hdir"
+}
+
 # ---------------------------------------------------------------- library
 if [ "${ALOG_SKIP_CARGO:-0}" != 1 ]; then
     echo "== cargo build --release -p alog-ffi"
@@ -205,28 +235,11 @@ for mode in "${modes[@]}"; do
     done < <(cases "$mode")
 
     if [ "$mode" = plain ]; then
-        log="$build/plain/cpp_smoke.log"
-        start=$SECONDS
-        if "$CXX" -std=c++17 -Wall -Wextra -Werror -I"$root/include" \
-            -o "$build/plain/cpp_smoke" "$here/cpp_smoke.cpp" \
-            -L"$libdir" -Wl,-rpath,"$libdir" -lalog "${LIBS[@]}" >"$log" 2>&1 &&
-            timeout 60 "$build/plain/cpp_smoke" >>"$log" 2>&1; then
-            report PASS plain cpp_smoke $((SECONDS - start))
-        else
-            report FAIL plain cpp_smoke $((SECONDS - start)) "$log"
-        fi
+        build_and_run cpp_smoke -- "$CXX" -std=c++17 -Wall -Wextra -Werror -I"$root/include" \
+            "$here/cpp_smoke.cpp" -L"$libdir" -Wl,-rpath,"$libdir" -lalog "${LIBS[@]}" --
         # Records logged after the exit hook: a C++ static destructor, an early atexit handler.
-        log="$build/plain/late.log"
-        start=$SECONDS
-        hdir=$(mktemp -d)
-        if "$CXX" -std=c++17 -Wall -Wextra -Werror -g -I"$root/include" -o "$build/plain/late" \
-            "$here/late.cpp" "$libdir/libalog.a" "${LIBS[@]}" >"$log" 2>&1 &&
-            timeout 60 "$build/plain/late" "$hdir" >>"$log" 2>&1; then
-            report PASS plain late $((SECONDS - start))
-        else
-            report FAIL plain late $((SECONDS - start)) "$log"
-        fi
-        rm -rf "$hdir"
+        build_and_run late -- "$CXX" -std=c++17 -Wall -Wextra -Werror -g -I"$root/include" \
+            "$here/late.cpp" "$libdir/libalog.a" "${LIBS[@]}" -- @dir
         # alog.h under strict warnings with -I (not -isystem): C11, C99 and C++17, with GCC and
         # with Clang (clang or clang-14, which scripts/prereqs.sh installs).
         strict=(-Wall -Wextra -Wpedantic -Wformat-nonliteral -Wcast-qual -Wconversion -Werror -I"$root/include")
@@ -236,10 +249,6 @@ for mode in "${modes[@]}"; do
         for cc_name in gcc clang; do
             [ $cc_name = clang ] && [ -z "$clang_cc" ] && continue
             for std in c11 c99 c++17; do
-                label="header-$cc_name-$std"
-                log="$build/plain/$label.log"
-                start=$SECONDS
-                rm -f "$build/plain/$label"
                 c_comp=$CC cxx_comp=$CXX
                 [ $cc_name = clang ] && c_comp=$clang_cc cxx_comp=$clang_cxx
                 if [ "$std" = c++17 ]; then
@@ -247,31 +256,15 @@ for mode in "${modes[@]}"; do
                 else
                     built=("$c_comp" -std="$std" "${strict[@]}" "$here/header.c")
                 fi
-                hdir=$(mktemp -d)
-                if "${built[@]}" -o "$build/plain/$label" "$libdir/libalog.a" "${LIBS[@]}" >"$log" 2>&1 &&
-                    timeout 60 "$build/plain/$label" "$hdir" >>"$log" 2>&1; then
-                    report PASS plain "$label" $((SECONDS - start))
-                else
-                    report FAIL plain "$label" $((SECONDS - start)) "$log"
-                fi
-                rm -rf "$hdir"
+                build_and_run "header-$cc_name-$std" -- "${built[@]}" "$libdir/libalog.a" "${LIBS[@]}" -- @dir
             done
         done
         # alog.hpp: the C++ API under strict warnings, its deferred calls counted through
         # --wrap; and formats that do not suit their arguments must not compile.
         for cxx_comp in "$CXX" $clang_cxx; do
-            label="cpp_api-$(basename "$cxx_comp")"
-            log="$build/plain/$label.log"
-            start=$SECONDS
-            hdir=$(mktemp -d)
-            if "$cxx_comp" -std=c++17 -Wold-style-cast -Wshadow "${strict[@]}" -o "$build/plain/$label" \
-                "$here/cpp_api.cpp" "$libdir/libalog.a" -Wl,--wrap=alog_logf_args "${LIBS[@]}" >"$log" 2>&1 &&
-                timeout 60 "$build/plain/$label" "$hdir" >>"$log" 2>&1; then
-                report PASS plain "$label" $((SECONDS - start))
-            else
-                report FAIL plain "$label" $((SECONDS - start)) "$log"
-            fi
-            rm -rf "$hdir"
+            build_and_run "cpp_api-$(basename "$cxx_comp")" -- "$cxx_comp" -std=c++17 -Wold-style-cast \
+                -Wshadow "${strict[@]}" "$here/cpp_api.cpp" "$libdir/libalog.a" \
+                -Wl,--wrap=alog_logf_args "${LIBS[@]}" -- @dir
         done
         log="$build/plain/cpp_format_checks.log"
         start=$SECONDS
@@ -297,25 +290,12 @@ for mode in "${modes[@]}"; do
         fi
         # ThreadSanitizer with the suppressions the README gives (tsan.supp): 4 threads
         # logging, and the C++ API; any report fails.
-        for t in threads cpp_api; do
-            log="$build/plain/tsan-$t.log"
-            start=$SECONDS
-            hdir=$(mktemp -d)
-            if [ $t = threads ]; then
-                built=("$CC" -std=c11 -O1 -g -fsanitize=thread -pthread -I"$root/include" "$here/threads.c")
-                targs=(4 20000)
-            else
-                built=("$CXX" -std=c++17 -O1 -g -fsanitize=thread -I"$root/include" "$here/cpp_api.cpp" -Wl,--wrap=alog_logf_args)
-                targs=("$hdir")
-            fi
-            if "${built[@]}" -o "$build/plain/tsan-$t" "$libdir/libalog.a" "${LIBS[@]}" >"$log" 2>&1 &&
-                TSAN_OPTIONS="suppressions=$here/tsan.supp:exitcode=66" timeout 300 "$build/plain/tsan-$t" "${targs[@]}" >>"$log" 2>&1; then
-                report PASS plain "tsan-$t" $((SECONDS - start))
-            else
-                report FAIL plain "tsan-$t" $((SECONDS - start)) "$log"
-            fi
-            rm -rf "$hdir"
-        done
+        tsan=("TSAN_OPTIONS=suppressions=$here/tsan.supp:exitcode=66")
+        build_and_run tsan-threads "${tsan[@]}" -- "$CC" -std=c11 -O1 -g -fsanitize=thread -pthread \
+            -I"$root/include" "$here/threads.c" "$libdir/libalog.a" "${LIBS[@]}" -- 4 20000
+        build_and_run tsan-cpp_api "${tsan[@]}" -- "$CXX" -std=c++17 -O1 -g -fsanitize=thread \
+            -I"$root/include" "$here/cpp_api.cpp" -Wl,--wrap=alog_logf_args "$libdir/libalog.a" \
+            "${LIBS[@]}" -- @dir
         # A format in a variable must not compile (a site parses its format once), in C and C++.
         log="$build/plain/logf_variable_format.log"
         start=$SECONDS
