@@ -73,36 +73,35 @@ enum Piece {
 /// given (string or integer: bit `i` of the key is set when the `i`-th `%s` got an int).
 #[derive(Debug)]
 struct Entry {
+    fmt: Box<[u8]>,
     pieces: Option<Vec<Piece>>,
     convs: usize,
     sites: Vec<(u16, Option<u32>)>,
 }
 
-/// FNV-1a: formats are short and hashed on every call; SipHash's resistance to chosen keys
-/// buys nothing for a program's own format strings (the table is bounded either way).
+/// Keys are Python's own hash of the format string, which the string caches: a call hashes
+/// nothing. The few formats that share a hash are told apart by their bytes.
 #[derive(Default)]
-struct Fnv(u64);
+struct Identity(u64);
 
-impl Hasher for Fnv {
+impl Hasher for Identity {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
         for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+            self.0 = (self.0 << 8) | u64::from(b);
         }
-        self.0 = h;
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.0 = v as u64;
     }
 }
 
 #[derive(Default)]
 struct Cache {
-    formats: HashMap<Box<[u8]>, Entry, BuildHasherDefault<Fnv>>,
+    formats: HashMap<i64, Vec<Entry>, BuildHasherDefault<Identity>>,
+    count: usize,
     sites: usize,
 }
 
@@ -361,26 +360,31 @@ pub fn defer<'a>(
     }
     // SAFETY: an exact str, alive for this call.
     let fmt = unsafe { str_bytes(msg.as_ptr()) }?;
+    // SAFETY: as above; a str's hash never fails (and is computed once per string).
+    let hash = unsafe { ffi::PyObject_Hash(msg.as_ptr()) } as i64;
     let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     let cache = guard.get_or_insert_with(Cache::default);
-    if !cache.formats.contains_key(fmt) {
-        if cache.formats.len() >= MAX_FORMATS {
-            return None;
-        }
-        let (pieces, convs) = match parse(fmt) {
-            Some((p, n)) => (Some(p), n),
-            None => (None, 0),
-        };
-        cache.formats.insert(
-            fmt.into(),
-            Entry {
+    let full = cache.count >= MAX_FORMATS;
+    let bucket = cache.formats.entry(hash).or_default();
+    let at = match bucket.iter().position(|e| *e.fmt == *fmt) {
+        Some(at) => at,
+        None if full => return None,
+        None => {
+            let (pieces, convs) = match parse(fmt) {
+                Some((p, n)) => (Some(p), n),
+                None => (None, 0),
+            };
+            bucket.push(Entry {
+                fmt: fmt.into(),
                 pieces,
                 convs,
                 sites: Vec::new(),
-            },
-        );
-    }
-    let entry = cache.formats.get_mut(fmt).expect("inserted above");
+            });
+            cache.count += 1;
+            bucket.len() - 1
+        }
+    };
+    let entry = &mut bucket[at];
     let pieces = entry.pieces.as_ref()?;
     if args.len() != entry.convs {
         return None;
