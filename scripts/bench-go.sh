@@ -55,13 +55,21 @@ bench() {
   (cd bindings/go/bench && go test -run '^$' -bench . -benchmem -benchtime "$1" -count "$count" ./...) | tee "$raw" >&2
 }
 
+# The machine's load average (1, 5, 15 minutes) when a run starts: the figures depend on it,
+# alog's most (its writer thread needs a CPU of its own).
+loadavg() { if [ -r /proc/loadavg ]; then cut -d' ' -f1-3 /proc/loadavg; else uptime | sed 's/.*average[s]*: //'; fi; }
+load_before=$(loadavg)
 bench "$burst"
+load_burst=$(loadavg)
 cpu=$(sed -n 's/^cpu: //p' "$raw" | head -n1)
 echo
 echo "Go $(go env GOVERSION), $(nproc) CPUs ($cpu), $(date -u +%Y-%m-%d), median of $count runs, JSON lines to a file."
+echo "Load average: $load_before before the burst runs, $load_burst after them."
 echo "ns/op: the caller's cost per record; flush ns/op: the whole run including the final flush"
 echo "(for alog: until every record is in the file and the writer thread has joined), per record."
 echo
 table "Burst: -benchtime $burst, records that fit in alog's queue of 8192 (the cost a caller sees)"
 bench "$sustained"
+echo "Load average after the sustained runs: $(loadavg)."
+echo
 table "Sustained: -benchtime $sustained (alog's callers wait for its writer thread once the queue is full)"

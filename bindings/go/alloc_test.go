@@ -34,6 +34,17 @@ func TestZeroAllocationsPerCall(t *testing.T) {
 			i++
 			_ = l.Info(unsafeString(buf))
 		},
+		"Info(msg, attr) from a reused buffer": func() {
+			buf = append(buf[:0], "10.0.0."...)
+			buf = append(buf, byte('0'+i%10))
+			i++
+			_ = l.Info("from", String("ip", unsafeString(buf)), Int("n", i))
+		},
+		"Info(msg, 9 attrs)": func() {
+			_ = l.Info("nine", Int("a", 1), Int("b", 2), Int("c", 3), Int("d", 4), Int("e", 5),
+				Int("f", 6), Int("g", 7), Int("h", 8), String("i", "9"))
+		},
+		"Info(msg, Time attr)": func() { _ = l.Info("t", Time("at", time.Unix(1, 2))) },
 		"Info(msg, 5 typed attrs)": func() {
 			_ = l.Info("user logged in", Int("user", 42), String("ip", "10.0.0.42"),
 				Duration("took", 42*time.Millisecond), Bool("ok", true), Float64("score", 0.5))

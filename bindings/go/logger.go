@@ -308,6 +308,19 @@ func (l *Logger) write(ctx context.Context, level Level, msg string, attrs []Att
 		runtime.KeepAlive(e)
 		return codeErr(r)
 	}
+	return l.writeFields(e, level, msg, cattrs, attrs, skip+1)
+}
+
+// writeFields submits an enabled record with fields or a source location; the caller's frame
+// is skip frames above it. Kept apart from write so that plain messages run in a small frame.
+func (l *Logger) writeFields(e *engine, level Level, msg string, cattrs, attrs []Attr, skip int) error {
+	var src *source
+	if e.addSource {
+		src = callerSource(skip)
+	}
+	if r, ok := writeInline(e, level, msg, src, l.attrs, cattrs, attrs); ok {
+		return codeErr(r)
+	}
 	s := getScratch()
 	for i := range l.attrs {
 		s.attr(&l.attrs[i])
@@ -317,10 +330,6 @@ func (l *Logger) write(ctx context.Context, level Level, msg string, attrs []Att
 	}
 	for i := range attrs {
 		s.attr(&attrs[i])
-	}
-	var src *source
-	if e.addSource {
-		src = callerSource(skip)
 	}
 	r := s.write(e, level, 0, msg, src)
 	putScratch(s)

@@ -33,6 +33,29 @@ alog_result alog_go_write(uintptr_t lg, int32_t level, int64_t ts_ns, const char
                           const char *bytes, const char *file, size_t file_len, uint32_t line,
                           const char *func, size_t func_len);
 
+/* Up to 4 or 8 fields passed by value, for the direct API: the keys and string values point
+ * at the Go strings themselves (string bytes hold no Go pointers, which the cgo rules allow
+ * for the duration of the call), so that the call needs no working memory and copies no
+ * bytes before the engine's own copy into its queue. Passed by value on purpose: cgo's
+ * wrapper hands them to the (not inlined) function below, which receives its own copy on the
+ * C stack, where nothing moves them; a Go callback running during the call (a callback sink
+ * in sync mode) may move the goroutine's stack, and the Go arguments with it. */
+typedef struct alog_go_fields4 {
+    alog_field f[4];
+} alog_go_fields4;
+typedef struct alog_go_fields8 {
+    alog_field f[8];
+} alog_go_fields8;
+
+/* alog_write_record with the first n_fields of `fields` (n_fields <= 4, or 8) and the
+ * caller's clock. `file` NULL: no source location. */
+alog_result alog_go_write4(uintptr_t lg, int32_t level, const char *msg, size_t msg_len,
+                           const char *file, size_t file_len, uint32_t line, const char *func,
+                           size_t func_len, size_t n_fields, alog_go_fields4 fields);
+alog_result alog_go_write8(uintptr_t lg, int32_t level, const char *msg, size_t msg_len,
+                           const char *file, size_t file_len, uint32_t line, const char *func,
+                           size_t func_len, size_t n_fields, alog_go_fields8 fields);
+
 /* alog_conf_add_callback with a Go callback identified by a cgo.Handle. */
 alog_result alog_go_add_callback(alog_conf *conf, uintptr_t handle, int32_t min_level,
                                  const char *format, char *errstr, size_t errstr_size);

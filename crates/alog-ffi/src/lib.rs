@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alog_core::config::CallbackSpec;
-use alog_core::{Config, Error, Field, Format, Level, Logger, Record, Source, Value};
+use alog_core::record::{FieldSource, FieldsRecord};
+use alog_core::{Config, Error, Field, Format, Level, Logger, Source, Value};
 
 mod logf;
 mod result;
@@ -619,27 +620,72 @@ pub unsafe extern "C" fn alog_write(
     })
 }
 
-/// Fields kept on the stack for records with at most this many fields.
-const STACK_FIELDS: usize = 16;
-
-unsafe fn field<'a>(f: &alog_field) -> Result<Field<'a>, alog_result> {
-    // SAFETY: pointer + length pairs from the caller.
-    let key = unsafe { bytes(f.key, f.key_len) }?;
-    let value = match f.kind {
-        // SAFETY: as above.
-        ALOG_FIELD_STRING => Value::Str(unsafe { bytes(f.str, f.str_len) }?),
-        // SAFETY: as above.
-        ALOG_FIELD_JSON => Value::Json(unsafe { bytes(f.str, f.str_len) }?),
-        ALOG_FIELD_INT => Value::Int(f.i64),
-        ALOG_FIELD_UINT => Value::Uint(f.u64),
-        ALOG_FIELD_FLOAT => Value::Float(f.f64),
-        ALOG_FIELD_BOOL => Value::Bool(f.i64 != 0),
-        _ => return Err(ALOG_ERR_INVALID),
-    };
-    if f.reserved != 0 {
-        return Err(ALOG_ERR_INVALID);
+/// Checks that `len` bytes at `ptr` may be borrowed, as [`bytes`] does, without making a slice.
+#[inline(always)]
+fn check_bytes(ptr: *const c_char, len: usize) -> Result<(), alog_result> {
+    if len > isize::MAX as usize {
+        Err(ALOG_ERR_TOO_LARGE)
+    } else if ptr.is_null() && len != 0 {
+        Err(ALOG_ERR_NULL)
+    } else {
+        Ok(())
     }
-    Ok(Field { key, value })
+}
+
+/// The fields of an `alog_record`, checked (every kind known, every `reserved` zero, every
+/// pointer + length pair one that [`bytes`] accepts) and read in place by the encoder: no copy
+/// into the core's `Field`s before the queue.
+struct CFields<'a>(&'a [alog_field]);
+
+impl<'a> CFields<'a> {
+    /// The first field's error decides the code: its key's pair, then its value's kind and
+    /// pair, then `reserved`.
+    ///
+    /// # Safety
+    /// Every field's pointer + length pairs are readable for `'a` (the caller's promise).
+    unsafe fn check(raw: &'a [alog_field]) -> Result<CFields<'a>, alog_result> {
+        for f in raw {
+            check_bytes(f.key, f.key_len)?;
+            match f.kind {
+                ALOG_FIELD_STRING | ALOG_FIELD_JSON => check_bytes(f.str, f.str_len)?,
+                ALOG_FIELD_INT | ALOG_FIELD_UINT | ALOG_FIELD_FLOAT | ALOG_FIELD_BOOL => {}
+                _ => return Err(ALOG_ERR_INVALID),
+            }
+            if f.reserved != 0 {
+                return Err(ALOG_ERR_INVALID);
+            }
+        }
+        Ok(CFields(raw))
+    }
+}
+
+impl FieldSource for CFields<'_> {
+    #[inline(always)]
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Checked by `check`; the checks are repeated (a few compares) so that a caller changing
+    /// its fields during the call, against its promise, still cannot make a bad slice: it
+    /// gets empty bytes, and the encoder a payload the writer rejects.
+    #[inline(always)]
+    fn field(&self, i: usize) -> Field<'_> {
+        let f = &self.0[i];
+        // SAFETY: readable pairs for the borrow's lifetime (`CFields::check`); `bytes` refuses
+        // a NULL pointer with a length and a length no object can have.
+        let key = unsafe { bytes(f.key, f.key_len) }.unwrap_or_default();
+        let value = match f.kind {
+            // SAFETY: as above.
+            ALOG_FIELD_STRING => Value::Str(unsafe { bytes(f.str, f.str_len) }.unwrap_or_default()),
+            // SAFETY: as above.
+            ALOG_FIELD_JSON => Value::Json(unsafe { bytes(f.str, f.str_len) }.unwrap_or_default()),
+            ALOG_FIELD_UINT => Value::Uint(f.u64),
+            ALOG_FIELD_FLOAT => Value::Float(f.f64),
+            ALOG_FIELD_BOOL => Value::Bool(f.i64 != 0),
+            _ => Value::Int(f.i64),
+        };
+        Field { key, value }
+    }
 }
 
 /// Logs a structured record: message, typed fields, optional source location and optional
@@ -697,36 +743,16 @@ pub unsafe extern "C" fn alog_write_record(
                 func,
             })
         };
-        let mut stack = [Field {
-            key: b"",
-            value: Value::Int(0),
-        }; STACK_FIELDS];
-        let mut heap = Vec::new();
-        let fields: &mut [Field<'_>] = if raw.len() <= STACK_FIELDS {
-            &mut stack[..raw.len()]
-        } else {
-            heap.resize(
-                raw.len(),
-                Field {
-                    key: b"",
-                    value: Value::Int(0),
-                },
-            );
-            &mut heap
+        // SAFETY: the fields' pointer + length pairs come from the caller, readable for the call.
+        let fields = match unsafe { CFields::check(raw) } {
+            Ok(f) => f,
+            Err(code) => return code,
         };
-        for (dst, src) in fields.iter_mut().zip(raw) {
-            // SAFETY: the field's pointers come from the caller.
-            match unsafe { field(src) } {
-                Ok(f) => *dst = f,
-                Err(code) => return code,
-            }
-        }
-        let ts = (rec.timestamp_ns != 0).then_some(rec.timestamp_ns);
-        result(lg.logger.write_record(&Record {
+        result(lg.logger.write_fields(&FieldsRecord {
             level,
-            timestamp_ns: ts,
+            timestamp_ns: (rec.timestamp_ns != 0).then_some(rec.timestamp_ns),
             msg,
-            fields,
+            fields: &fields,
             source,
         }))
     })

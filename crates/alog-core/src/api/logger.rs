@@ -11,7 +11,7 @@ use crate::front::clock;
 use crate::front::config::Config;
 use crate::front::error::{Error, Result};
 use crate::front::level::Level;
-use crate::front::record::{Field, Source};
+use crate::front::record::{Field, FieldSource, FieldsRecord, Source};
 use crate::front::stats::{Counters, SinkStats, Stats};
 use crate::queue::{Batch, Queue};
 use crate::render::deferred;
@@ -224,6 +224,19 @@ impl Logger {
         keep_waiting: &mut dyn FnMut() -> bool,
     ) -> Result<()> {
         self.write_record_with(rec, &mut Wait::Interruptible { step, keep_waiting })
+    }
+
+    /// Logs a structured record whose fields stay in the caller's layout (see
+    /// [`FieldSource`]): they are encoded straight into the queue, as by
+    /// [`write_record`](Self::write_record) and with its results.
+    #[inline]
+    pub fn write_fields<F: FieldSource + ?Sized>(&self, rec: &FieldsRecord<'_, F>) -> Result<()> {
+        let payload = if rec.fields.count() == 0 && rec.source.is_none() {
+            Payload::plain(rec.msg)
+        } else {
+            Payload::fields(rec)
+        };
+        submit(self.shared(), rec.level, rec.timestamp_ns, payload)
     }
 
     fn write_record_with(&self, rec: &Record<'_>, wait: &mut Wait<'_>) -> Result<()> {

@@ -10,7 +10,7 @@ use crate::front::clock::{ticks, Stamp};
 use crate::front::config::Overflow;
 use crate::front::error::{Error, Result};
 use crate::front::level::Level;
-use crate::front::record::{caller_len, encode, encoded_len};
+use crate::front::record::{encode, encode_from, lens, FieldSource, FieldsRecord};
 use crate::front::time::now_ns;
 use crate::queue::{Kind, Push, INLINE};
 use crate::render::deferred;
@@ -32,7 +32,21 @@ pub(crate) struct Payload<'a> {
 enum Body<'a> {
     Plain(&'a [u8]),
     Structured(&'a Record<'a>),
+    /// A structured record whose fields are encoded from the caller's layout.
+    Fields(&'a dyn Fill),
     Deferred(u32, &'a [Arg<'a>]),
+}
+
+/// Encodes a [`FieldsRecord`]'s payload: one dynamic call per record, the fields read through
+/// their source's own (inlined) `field`.
+trait Fill {
+    fn fill(&self, out: &mut [u8]);
+}
+
+impl<F: FieldSource + ?Sized> Fill for FieldsRecord<'_, F> {
+    fn fill(&self, out: &mut [u8]) {
+        encode_from(out, self.msg, self.fields, self.source.as_ref());
+    }
 }
 
 impl<'a> Payload<'a> {
@@ -44,11 +58,21 @@ impl<'a> Payload<'a> {
         }
     }
     pub(crate) fn structured(r: &'a Record<'a>) -> Payload<'a> {
-        let len = encoded_len(r.msg, r.fields, r.source.as_ref());
+        let (len, given) = lens(r.msg, r.fields, r.source.as_ref());
         Payload {
             len,
-            given: caller_len(r.msg, r.fields, r.source.as_ref()),
+            given,
             body: Body::Structured(r),
+        }
+    }
+    /// A structured record read from the caller's own field layout.
+    #[inline]
+    pub(crate) fn fields<F: FieldSource + ?Sized>(r: &'a FieldsRecord<'a, F>) -> Payload<'a> {
+        let (len, given) = lens(r.msg, r.fields, r.source.as_ref());
+        Payload {
+            len,
+            given,
+            body: Body::Fields(r),
         }
     }
     pub(crate) fn deferred(site: u32, args: &'a [Arg<'a>]) -> Payload<'a> {
@@ -73,7 +97,7 @@ impl<'a> Payload<'a> {
     pub(crate) fn kind(&self) -> Kind {
         match self.body {
             Body::Plain(_) => Kind::Plain,
-            Body::Structured(_) => Kind::Structured,
+            Body::Structured(_) | Body::Fields(_) => Kind::Structured,
             Body::Deferred(..) => Kind::Deferred,
         }
     }
@@ -82,6 +106,7 @@ impl<'a> Payload<'a> {
         match self.body {
             Body::Plain(m) => out.copy_from_slice(m),
             Body::Structured(r) => encode(out, r.msg, r.fields, r.source.as_ref()),
+            Body::Fields(r) => r.fill(out),
             Body::Deferred(site, args) => deferred::encode(out, site, args),
         }
     }

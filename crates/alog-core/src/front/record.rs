@@ -114,68 +114,142 @@ const KIND_FLOAT: u8 = 4;
 const KIND_BOOL: u8 = 5;
 const KIND_JSON: u8 = 6;
 
-/// The number of bytes `encode` writes; saturates at `usize::MAX` (far above any
-/// `max_message_bytes`) rather than wrap, however long the parts.
-/// The bytes the caller gave, which `max_message_bytes` limits: the message, each field's key
-/// and value (strings and JSON by their bytes, numbers 8, booleans 1) and the source's file
-/// and function names.
-pub fn caller_len(msg: &[u8], fields: &[Field<'_>], source: Option<&Source<'_>>) -> usize {
-    let mut n = msg.len();
-    if let Some(s) = source {
-        n = n.saturating_add(s.file.len()).saturating_add(s.func.len());
-    }
-    for f in fields {
-        let value = match f.value {
-            Value::Str(b) | Value::Json(b) => b.len(),
-            Value::Int(_) | Value::Uint(_) | Value::Float(_) => 8,
-            Value::Bool(_) => 1,
-        };
-        n = n.saturating_add(f.key.len()).saturating_add(value);
-    }
-    n
+/// A record's fields wherever the caller keeps them, read in place by the encoder: the C ABI
+/// encodes its `alog_field` array straight into the queue through this, without copying it
+/// into a `[Field]` first. Encoding reads every field twice, once for its size and once for
+/// its bytes. A source whose fields change between the two readings gets a payload the writer
+/// rejects (the record is counted as failed), never a panic nor bytes beyond the record.
+pub trait FieldSource {
+    /// The number of fields.
+    fn count(&self) -> usize;
+    /// Field `i`, for `i < count()`.
+    fn field(&self, i: usize) -> Field<'_>;
 }
 
+impl FieldSource for [Field<'_>] {
+    #[inline]
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn field(&self, i: usize) -> Field<'_> {
+        self[i]
+    }
+}
+
+/// A structured record whose fields stay in the caller's layout (`F`, see [`FieldSource`]),
+/// as `Logger::write_fields` takes it. Every borrow is for the call only.
+#[derive(Debug)]
+pub struct FieldsRecord<'a, F: ?Sized> {
+    pub level: crate::Level,
+    /// Nanoseconds since the Unix epoch; `None` is "now", `Some(NO_TIMESTAMP)` is "none".
+    pub timestamp_ns: Option<i64>,
+    pub msg: &'a [u8],
+    pub fields: &'a F,
+    pub source: Option<Source<'a>>,
+}
+
+/// The bytes the caller gave, which `max_message_bytes` limits: the message, each field's key
+/// and value (strings and JSON by their bytes, numbers 8, booleans 1) and the source's file
+/// and function names. Saturates at `usize::MAX` rather than wrap, however long the parts.
+pub fn caller_len(msg: &[u8], fields: &[Field<'_>], source: Option<&Source<'_>>) -> usize {
+    lens(msg, fields, source).1
+}
+
+/// The number of bytes `encode` writes; saturates at `usize::MAX` (far above any
+/// `max_message_bytes`) rather than wrap, however long the parts.
 pub fn encoded_len(msg: &[u8], fields: &[Field<'_>], source: Option<&Source<'_>>) -> usize {
+    lens(msg, fields, source).0
+}
+
+/// [`encoded_len`] and [`caller_len`] of a record, from one reading of its fields.
+#[inline]
+pub fn lens<F: FieldSource + ?Sized>(
+    msg: &[u8],
+    fields: &F,
+    source: Option<&Source<'_>>,
+) -> (usize, usize) {
+    let mut given = msg.len();
     let mut n = (4 + 1 + 4usize).saturating_add(msg.len());
     if let Some(s) = source {
+        given = given
+            .saturating_add(s.file.len())
+            .saturating_add(s.func.len());
         n = n
             .saturating_add(12)
             .saturating_add(s.file.len())
             .saturating_add(s.func.len());
     }
-    for f in fields {
+    for i in 0..fields.count() {
+        let f = fields.field(i);
         let value = match f.value {
-            Value::Str(b) | Value::Json(b) => b.len().saturating_add(4),
+            Value::Str(b) | Value::Json(b) => b.len(),
             Value::Int(_) | Value::Uint(_) | Value::Float(_) => 8,
             Value::Bool(_) => 1,
         };
+        let prefix = if matches!(f.value, Value::Str(_) | Value::Json(_)) {
+            4
+        } else {
+            0
+        };
+        given = given.saturating_add(f.key.len()).saturating_add(value);
         n = n
-            .saturating_add(5)
+            .saturating_add(5 + prefix)
             .saturating_add(f.key.len())
             .saturating_add(value);
     }
-    n
+    (n, given)
 }
 
+/// Writes into a buffer of the exact encoded length. A part that does not fit (a field source
+/// that changed since it was measured) stops the writing; `finish` then spoils the payload.
 struct Out<'b> {
     buf: &'b mut [u8],
     at: usize,
 }
 
 impl Out<'_> {
+    #[inline(always)]
     fn put(&mut self, bytes: &[u8]) {
-        self.buf[self.at..self.at + bytes.len()].copy_from_slice(bytes);
-        self.at += bytes.len();
+        let end = self.at.wrapping_add(bytes.len());
+        if let Some(dst) = self.buf.get_mut(self.at..end) {
+            dst.copy_from_slice(bytes);
+            self.at = end;
+        } else {
+            self.at = usize::MAX;
+        }
     }
+    #[inline(always)]
     fn bytes(&mut self, b: &[u8]) {
         self.put(&(b.len() as u32).to_le_bytes());
         self.put(b);
+    }
+    /// A payload not filled exactly gets a message length no payload can hold, so that
+    /// decoding rejects it instead of reading what the buffer held before.
+    fn finish(self) {
+        if self.at != self.buf.len() {
+            let n = self.buf.len().min(4);
+            self.buf[..n].fill(0xff);
+        }
     }
 }
 
 /// Encodes into `out`, which must be exactly `encoded_len(..)` bytes long. Every length must
 /// fit in a `u32` (callers bound the total by `max_message_bytes`).
 pub fn encode(out: &mut [u8], msg: &[u8], fields: &[Field<'_>], source: Option<&Source<'_>>) {
+    encode_from(out, msg, fields, source);
+}
+
+/// [`encode`] from any [`FieldSource`]; `out` must be `lens(..).0` bytes long. Never panics:
+/// a source whose fields no longer have the measured sizes yields a payload that decoding
+/// rejects.
+#[inline]
+pub fn encode_from<F: FieldSource + ?Sized>(
+    out: &mut [u8],
+    msg: &[u8],
+    fields: &F,
+    source: Option<&Source<'_>>,
+) {
     let mut o = Out { buf: out, at: 0 };
     o.bytes(msg);
     match source {
@@ -187,8 +261,10 @@ pub fn encode(out: &mut [u8], msg: &[u8], fields: &[Field<'_>], source: Option<&
         }
         None => o.put(&[0]),
     }
-    o.put(&(fields.len() as u32).to_le_bytes());
-    for f in fields {
+    let n = fields.count();
+    o.put(&(n as u32).to_le_bytes());
+    for i in 0..n {
+        let f = fields.field(i);
         let kind = match f.value {
             Value::Str(_) => KIND_STR,
             Value::Int(_) => KIND_INT,
@@ -207,7 +283,7 @@ pub fn encode(out: &mut [u8], msg: &[u8], fields: &[Field<'_>], source: Option<&
             Value::Bool(v) => o.put(&[u8::from(v)]),
         }
     }
-    debug_assert_eq!(o.at, o.buf.len());
+    o.finish();
 }
 
 /// A bounds-checked reader over an encoded payload.
@@ -370,6 +446,75 @@ mod tests {
         assert_eq!(d.source, Some(src));
         let got: Vec<Field<'_>> = d.fields().map(|f| f.unwrap()).collect();
         assert_eq!(got, fields);
+    }
+
+    /// Fields in another layout, as the C ABI keeps them.
+    struct Pairs<'a>(&'a [(&'a str, i64)]);
+
+    impl FieldSource for Pairs<'_> {
+        fn count(&self) -> usize {
+            self.0.len()
+        }
+        fn field(&self, i: usize) -> Field<'_> {
+            Field::new(self.0[i].0, self.0[i].1)
+        }
+    }
+
+    #[test]
+    fn any_field_source_encodes_as_a_slice_of_fields() {
+        let pairs = [("a", -1i64), ("bb", i64::MAX), ("", 0)];
+        let fields: Vec<Field<'_>> = pairs.iter().map(|&(k, v)| Field::new(k, v)).collect();
+        let src = Source {
+            file: b"f.go",
+            line: 9,
+            func: b"",
+        };
+        for source in [None, Some(&src)] {
+            let (len, given) = lens(b"msg", &Pairs(&pairs), source);
+            assert_eq!(len, encoded_len(b"msg", &fields, source));
+            assert_eq!(given, caller_len(b"msg", &fields, source));
+            let mut want = vec![0u8; len];
+            encode(&mut want, b"msg", &fields, source);
+            let mut got = vec![0u8; len];
+            encode_from(&mut got, b"msg", &Pairs(&pairs), source);
+            assert_eq!(got, want);
+        }
+    }
+
+    /// A source whose fields change between the reading that sizes the payload and the one
+    /// that writes it (a C caller breaking its promise).
+    struct Shifting {
+        reads: std::cell::Cell<usize>,
+        keys: [&'static str; 2],
+    }
+
+    impl FieldSource for Shifting {
+        fn count(&self) -> usize {
+            1
+        }
+        fn field(&self, _: usize) -> Field<'_> {
+            let n = self.reads.get();
+            self.reads.set(n + 1);
+            Field::new(self.keys[n.min(1)], "value")
+        }
+    }
+
+    #[test]
+    fn a_source_that_changes_while_encoded_gives_a_rejected_payload() {
+        for keys in [["key", "longer key"], ["longer key", "key"]] {
+            let fields = Shifting {
+                reads: 0.into(),
+                keys,
+            };
+            let (len, _) = lens(b"m", &fields, None);
+            // What the buffer held before must not come back as a record.
+            let mut buf = vec![0u8; len];
+            let old = [Field::new(keys[0], "value")];
+            encode(&mut buf, b"m", &old, None);
+            encode_from(&mut buf, b"m", &fields, None);
+            assert_eq!(&buf[..4], &[0xff; 4]);
+            assert!(Decoded::parse(&buf).is_none(), "{keys:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,115 @@
+package alog
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"math"
+	"runtime"
+	"unsafe"
+)
+
+// The direct API passes a record of up to 8 fields by value in the call into C (see
+// alog_go_write4 in shim.h): its keys and strings are the caller's own, nothing is copied
+// into working memory first. Records with more fields or with a Time field (formatted into
+// bytes first) take the scratch path.
+
+// inlineFields is the most fields a record may have to travel by value.
+const inlineFields = 8
+
+// put fills f from a (a zeroed field); false for a kind that needs working memory.
+func (a *Attr) put(f *C.alog_field) bool {
+	kind := a.kind
+	switch kind {
+	case kindString, kindJSON:
+		f.str = strPtr(a.str)
+		f.str_len = C.size_t(len(a.str))
+	case kindInt, kindBool:
+		f.i64 = C.int64_t(a.num)
+	case kindDuration:
+		kind = kindInt
+		f.i64 = C.int64_t(a.num)
+	case kindUint:
+		f.u64 = C.uint64_t(a.num)
+	case kindFloat:
+		f.f64 = C.double(math.Float64frombits(a.num))
+	default: // kindTime
+		return false
+	}
+	f.key = strPtr(a.Key)
+	f.key_len = C.size_t(len(a.Key))
+	f.kind = C.int32_t(kind)
+	return true
+}
+
+// putAll fills dst from the attributes of lists in order, skipping zero Attrs; it returns
+// how many fields it filled, and false if one needs working memory.
+func putAll(dst []C.alog_field, lists *[3][]Attr) (int, bool) {
+	n := 0
+	for _, list := range lists {
+		for i := range list {
+			a := &list[i]
+			if a.kind == 0 {
+				continue
+			}
+			if !a.put(&dst[n]) {
+				return 0, false
+			}
+			n++
+		}
+	}
+	return n, true
+}
+
+// writeInline submits a record whose fields, the attributes of with, ctx and call in this
+// order, can travel by value (at most inlineFields in all, none a Time); ok is false when
+// they cannot and nothing was submitted.
+func writeInline(e *engine, level Level, msg string, src *source, with, ctx, call []Attr) (r C.alog_result, ok bool) {
+	total := len(with) + len(ctx) + len(call)
+	if total > inlineFields {
+		return 0, false
+	}
+	var file, fn *C.char
+	var fileLen, fnLen, line int
+	if src != nil {
+		// The engine tells "no source" by a NULL file: give an empty file a valid pointer.
+		file = strPtr(src.file)
+		if file == nil {
+			file = (*C.char)(unsafe.Pointer(&zeroByte))
+		}
+		fileLen = len(src.file)
+		fn = strPtr(src.function)
+		fnLen = len(src.function)
+		line = src.line
+	}
+	lists := [3][]Attr{with, ctx, call}
+	if total <= 4 {
+		var fs C.alog_go_fields4
+		n, ok := putAll(fs.f[:], &lists)
+		if !ok {
+			return 0, false
+		}
+		r = C.alog_go_write4(e.h, C.int32_t(level), strPtr(msg), C.size_t(len(msg)), file,
+			C.size_t(fileLen), C.uint32_t(line), fn, C.size_t(fnLen), C.size_t(n), fs)
+	} else {
+		var fs C.alog_go_fields8
+		n, ok := putAll(fs.f[:], &lists)
+		if !ok {
+			return 0, false
+		}
+		r = C.alog_go_write8(e.h, C.int32_t(level), strPtr(msg), C.size_t(len(msg)), file,
+			C.size_t(fileLen), C.uint32_t(line), fn, C.size_t(fnLen), C.size_t(n), fs)
+	}
+	runtime.KeepAlive(e)
+	return r, true
+}
+
+// packOnly fills up to 4 fields by value as writeInline does, without the call into C, and
+// returns how many it filled (BenchmarkOverhead measures it).
+func packOnly(attrs []Attr) int {
+	var fs C.alog_go_fields4
+	n, _ := putAll(fs.f[:], &[3][]Attr{nil, nil, attrs})
+	return n
+}
