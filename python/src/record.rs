@@ -180,7 +180,8 @@ pub fn emit(
         // The record is its message, level and time: a `%`-format printf renders alike goes to
         // the writer unformatted (`percent`).
         if let (Some(msg), Some(args)) = (&a.msg, &a.args) {
-            if let Ok(args) = args.cast::<PyTuple>() {
+            // Without arguments logging prints the message as it is (`%%` stays `%%`).
+            if let Some(args) = args.cast::<PyTuple>().ok().filter(|a| !a.is_empty()) {
                 let mut captured = percent::no_args();
                 if let Some((site, n)) = percent::defer(msg, args, &mut captured) {
                     return submit_deferred(py, log, level, ts, site, &captured[..n]);

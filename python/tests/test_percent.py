@@ -169,6 +169,31 @@ def test_handler_defers_and_matches_logging(tmp_path):
     assert h.stats().written == len(want)
 
 
+def test_messages_without_arguments_are_not_formats(tmp_path):
+    """Without arguments a message is printed as it is, `%` signs and all, as logging does;
+    it never becomes a call site."""
+    p = tmp_path / "h.log"
+    h = alog.Handler(str(p), pattern="{msg}")
+    lg = logging.getLogger("alogtest.percent.noargs")
+    lg.propagate = False
+    lg.setLevel(logging.INFO)
+    lg.addHandler(h)
+    log = alog.Logger(str(tmp_path / "l.log"), pattern="{msg}")
+    msgs = ["100%% done", "50% %d %s", "plain"]
+    try:
+        before = _alog._deferred_formats()
+        for m in msgs:
+            lg.info(m)
+            log.info(m)
+        assert _alog._deferred_formats() == before
+    finally:
+        lg.removeHandler(h)
+        h.close()
+        log.close()
+    assert lines(p) == msgs
+    assert lines(tmp_path / "l.log") == msgs
+
+
 def test_handler_with_fields_formats_in_python(tmp_path):
     """A sink that shows the record's fields gets a structured record: the message is formatted
     by Python (no call site), and every field is there."""
