@@ -5,6 +5,11 @@ Each configuration runs in a fresh interpreter (loggers keep global state): it l
 logging calls / records; end to end = from the first call until every line is in the file.
 Every run checks that the file holds exactly --records lines.
 
+On a machine whose speed drifts (a shared VM), the per-call figures of separate processes move
+by tens of percent between runs. The paired measurement compares `alog.Handler` with the
+do-nothing floor inside one interpreter instead: blocks of 1,000 calls alternate between a
+logger with each handler, and the overhead is the median of the block pairs' ratios.
+
     python3 bench/python/bench.py [--records 100000] [--runs 3] [--markdown out.md]
 """
 
@@ -117,6 +122,49 @@ def child(peer: str, workload: str, n: int, path: str) -> dict:
     return {"per_call_ns": (t1 - t0) / n * 1e9, "e2e_s": t2 - t0, "lines": lines}
 
 
+PAIR_BLOCK = 1000
+
+
+def paired(workload: str, n: int, path: str) -> dict:
+    """alog.Handler against the do-nothing floor, alternating blocks in one interpreter."""
+    import logging
+
+    import alog
+
+    class Nothing(logging.Handler):
+        def handle(self, record):
+            return True
+
+    loggers = {}
+    for name, handler in (("alog", alog.Handler(path, pattern="{ts} {level} {msg}")), ("floor", Nothing())):
+        lg = logging.getLogger(f"bench.paired.{name}")
+        lg.propagate = False
+        lg.setLevel(logging.INFO)
+        lg.addHandler(handler)
+        loggers[name] = (lg.info, handler)
+    ratios = []
+    for b in range(n // PAIR_BLOCK):
+        took = {}
+        # Which goes first alternates too, so that neither always follows the other.
+        for name in (("alog", "floor") if b % 2 == 0 else ("floor", "alog")):
+            call = loggers[name][0]
+            t0 = time.perf_counter()
+            if workload == "plain":
+                for _ in range(PAIR_BLOCK):
+                    call(MSG)
+            else:
+                for i in range(PAIR_BLOCK):
+                    call("request %d handled in %.1f ms", i, 1.5)
+            took[name] = time.perf_counter() - t0
+        ratios.append(took["alog"] / took["floor"])
+    loggers["alog"][1].close()
+    with open(path, "rb") as f:
+        lines = sum(1 for _ in f)
+    q = statistics.quantiles(ratios, n=4)
+    return {"median": statistics.median(ratios), "q1": q[0], "q3": q[2], "lines": lines,
+            "expected": (n // PAIR_BLOCK) * PAIR_BLOCK}
+
+
 def available(peer: str) -> bool:
     mod = {"loguru_enqueue": "loguru", "picologging_file": "picologging"}.get(peer, "alog" if "alog" in peer else "logging")
     return subprocess.run([sys.executable, "-c", f"import {mod}"], capture_output=True).returncode == 0
@@ -131,7 +179,10 @@ def main() -> None:
     a = ap.parse_args()
     if a.child:
         peer, workload, n, path = a.child
-        print(json.dumps(child(peer, workload, int(n), path)))
+        if peer == "paired":
+            print(json.dumps(paired(workload, int(n), path)))
+        else:
+            print(json.dumps(child(peer, workload, int(n), path)))
         return
 
     results: dict = {}
@@ -152,6 +203,20 @@ def main() -> None:
                     results.setdefault((workload, peer), []).append(r)
                     print(f"run {run + 1} {workload:5s} {label:55s} {r['per_call_ns']:9.0f} ns/call "
                           f"{r['e2e_s']:7.3f} s end to end", file=sys.stderr)
+
+        pairs = {}
+        if available("alog_handler"):
+            for workload in WORKLOADS:
+                path = os.path.join(d, f"paired-{workload}.log")
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", "paired", workload, str(a.records), path],
+                    capture_output=True, text=True, check=True)
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                if r["lines"] != r["expected"]:
+                    raise SystemExit(f"paired alog.Handler wrote {r['lines']} lines, expected {r['expected']}")
+                pairs[workload] = r
+                print(f"paired {workload:5s} alog.Handler / floor: median {r['median']:.3f} "
+                      f"(quartiles {r['q1']:.3f}-{r['q3']:.3f})", file=sys.stderr)
 
     def med(workload, peer, key):
         return statistics.median(x[key] for x in results[(workload, peer)])
@@ -187,6 +252,15 @@ def main() -> None:
             r2 = f"{pc / hb:.1f}x" if hb else ""
             r3 = f"{e2e / he:.1f}x" if he else ""
             out.append(f"| {label} | {pc:,.0f} ns | {e2e:.3f} s | {r1} | {r2} | {r3} |")
+        out.append("")
+    if pairs:
+        out += [f"Paired, in one interpreter: `alog.Handler`'s per-call cost over the do-nothing "
+                f"floor's, blocks of {PAIR_BLOCK:,} calls alternating between the two loggers, "
+                f"{a.records // PAIR_BLOCK} pairs (median and quartiles of the pairs' ratios).", "",
+                "| workload | alog.Handler / floor, median | quartiles |", "|---|---:|---:|"]
+        for workload, r in pairs.items():
+            out.append(f"| `{workload}` | {r['median']:.3f} ({(r['median'] - 1) * 100:+.0f}%) | "
+                       f"{r['q1']:.3f}-{r['q3']:.3f} |")
         out.append("")
     text = "\n".join(out)
     print(text)

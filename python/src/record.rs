@@ -106,6 +106,59 @@ fn text<'py>(v: &Option<Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyStri
     }
 }
 
+/// A `LogRecord` that is only its message, level and time (no formatter, and no sink shows
+/// fields or the source): four attributes are read, not the whole record, and a `%`-format
+/// printf renders alike goes to the writer unformatted (`percent`). `None`: the record lacks
+/// one of them (made by hand), and the general path decides.
+fn emit_message_only(
+    py: Python<'_>,
+    log: &alog_core::Logger,
+    dict: &Bound<'_, PyDict>,
+) -> PyResult<Option<bool>> {
+    let (Some(levelno), Some(msg)) = (
+        dict.get_item(intern!(py, "levelno"))?,
+        dict.get_item(intern!(py, "msg"))?,
+    ) else {
+        return Ok(None);
+    };
+    let level = py_level(levelno.extract()?);
+    if !log.enabled(level) {
+        return Ok(Some(false));
+    }
+    let ts = match dict.get_item(intern!(py, "created"))? {
+        Some(c) => Some((c.extract::<f64>()? * 1e9) as i64),
+        None => None,
+    };
+    let args = dict.get_item(intern!(py, "args"))?;
+    // Without arguments logging prints the message as it is (`%%` stays `%%`).
+    if let Some(tuple) = args
+        .as_ref()
+        .and_then(|a| a.cast::<PyTuple>().ok())
+        .filter(|a| !a.is_empty())
+    {
+        let mut captured = percent::no_args();
+        if let Some((site, n)) = percent::defer(&msg, tuple, &mut captured) {
+            return submit_deferred(py, log, level, ts, site, &captured[..n]).map(Some);
+        }
+    }
+    let msg = match msg.cast::<PyString>() {
+        Ok(s) => s.clone(),
+        Err(_) => msg.str()?,
+    };
+    let message = match &args {
+        Some(args) if args.is_truthy()? => msg.rem(args)?.str()?,
+        _ => msg,
+    };
+    let rec = Record {
+        level,
+        timestamp_ns: ts,
+        msg: &utf8(&message)?,
+        fields: &[],
+        source: None,
+    };
+    submit(py, log, &rec).map(Some)
+}
+
 pub fn emit(
     py: Python<'_>,
     log: &alog_core::Logger,
@@ -115,6 +168,12 @@ pub fn emit(
 ) -> PyResult<bool> {
     let dict = r.getattr(intern!(py, "__dict__"))?;
     let dict = dict.cast::<PyDict>()?;
+    let plain_record = formatter.is_none() && r.get_type().is(log_record_type(py)?);
+    if plain_record && !log.shows_fields() {
+        if let Some(accepted) = emit_message_only(py, log, dict)? {
+            return Ok(accepted);
+        }
+    }
     let mut a = Attrs::default();
     let mut extra: Vec<(Bound<'_, PyString>, Bound<'_, PyAny>)> = Vec::new();
     let known = known_names(py);
@@ -175,20 +234,6 @@ pub fn emit(
         Some(c) => Some((c.extract::<f64>()? * 1e9) as i64),
         None => None,
     };
-    let plain_record = formatter.is_none() && r.get_type().is(log_record_type(py)?);
-    if plain_record && !log.shows_fields() {
-        // The record is its message, level and time: a `%`-format printf renders alike goes to
-        // the writer unformatted (`percent`).
-        if let (Some(msg), Some(args)) = (&a.msg, &a.args) {
-            // Without arguments logging prints the message as it is (`%%` stays `%%`).
-            if let Some(args) = args.cast::<PyTuple>().ok().filter(|a| !a.is_empty()) {
-                let mut captured = percent::no_args();
-                if let Some((site, n)) = percent::defer(msg, args, &mut captured) {
-                    return submit_deferred(py, log, level, ts, site, &captured[..n]);
-                }
-            }
-        }
-    }
     let message: Bound<'_, PyString> = match formatter {
         Some(f) => f.call_method1(intern!(py, "format"), (r,))?.str()?,
         None if plain_record && a.msg.is_some() => {
