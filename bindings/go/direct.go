@@ -8,7 +8,6 @@ import "C"
 import (
 	"math"
 	"runtime"
-	"unsafe"
 )
 
 // The direct API passes a record of up to 8 fields by value in the call into C (see
@@ -71,19 +70,7 @@ func writeInline(e *engine, level Level, msg string, src *source, with, ctx, cal
 	if total > inlineFields {
 		return 0, false
 	}
-	var file, fn *C.char
-	var fileLen, fnLen, line int
-	if src != nil {
-		// The engine tells "no source" by a NULL file: give an empty file a valid pointer.
-		file = strPtr(src.file)
-		if file == nil {
-			file = (*C.char)(unsafe.Pointer(&zeroByte))
-		}
-		fileLen = len(src.file)
-		fn = strPtr(src.function)
-		fnLen = len(src.function)
-		line = src.line
-	}
+	file, fileLen, fn, fnLen, line := src.c()
 	lists := [3][]Attr{with, ctx, call}
 	if total <= 4 {
 		var fs C.alog_go_fields4

@@ -128,25 +128,26 @@ type source struct {
 	line           int
 }
 
+// c is the location as the C shims take it; a nil source is none (a NULL file), and an empty
+// file gets a valid pointer, since the engine tells "no source" by a NULL file.
+func (src *source) c() (file *C.char, fileLen int, fn *C.char, fnLen int, line int) {
+	if src == nil {
+		return nil, 0, nil, 0, 0
+	}
+	file = strPtr(src.file)
+	if file == nil {
+		file = (*C.char)(unsafe.Pointer(&zeroByte))
+	}
+	return file, len(src.file), strPtr(src.function), len(src.function), src.line
+}
+
 // write submits the record built in s. ts is Unix nanoseconds, 0 for "now".
 func (s *scratch) write(e *engine, level Level, ts int64, msg string, src *source) C.alog_result {
 	var fields *C.alog_go_field
 	if len(s.fields) > 0 {
 		fields = &s.fields[0]
 	}
-	var file, fn *C.char
-	var fileLen, fnLen, line int
-	if src != nil {
-		// The engine tells "no source" by a NULL file: give an empty file a valid pointer.
-		file = strPtr(src.file)
-		if file == nil {
-			file = (*C.char)(unsafe.Pointer(&zeroByte))
-		}
-		fileLen = len(src.file)
-		fn = strPtr(src.function)
-		fnLen = len(src.function)
-		line = src.line
-	}
+	file, fileLen, fn, fnLen, line := src.c()
 	r := C.alog_go_write(e.h, C.int32_t(level), C.int64_t(ts), strPtr(msg), C.size_t(len(msg)),
 		fields, C.size_t(len(s.fields)), (*C.char)(unsafe.Pointer(unsafe.SliceData(s.buf))),
 		file, C.size_t(fileLen), C.uint32_t(line), fn, C.size_t(fnLen))

@@ -13,6 +13,29 @@ alog_result alog_go_write_msg(uintptr_t lg, int32_t level, const char *msg, size
     return alog_write((alog_logger *)lg, level, msg, len);
 }
 
+/* Submits a record whose fields are already alog_fields (alog_go_write builds them from the
+ * Go layout; alog_go_write4 and alog_go_write8 get them by value). ts_ns 0 is "now". */
+static alog_result write_record(uintptr_t lg, int32_t level, int64_t ts_ns, const char *msg,
+                                size_t msg_len, const char *file, size_t file_len,
+                                uint32_t line, const char *func, size_t func_len,
+                                const alog_field *fields, size_t n_fields)
+{
+    alog_record rec = {
+        .level = level,
+        .timestamp_ns = ts_ns,
+        .msg = msg,
+        .msg_len = msg_len,
+        .fields = fields,
+        .n_fields = n_fields,
+        .file = file,
+        .file_len = file_len,
+        .line = line,
+        .func = func,
+        .func_len = func_len,
+    };
+    return alog_write_record((alog_logger *)lg, &rec);
+}
+
 alog_result alog_go_write(uintptr_t lg, int32_t level, int64_t ts_ns, const char *msg,
                           size_t msg_len, const alog_go_field *fields, size_t n_fields,
                           const char *bytes, const char *file, size_t file_len, uint32_t line,
@@ -37,60 +60,27 @@ alog_result alog_go_write(uintptr_t lg, int32_t level, int64_t ts_ns, const char
         f[i].str = bytes + g->str_off;
         f[i].str_len = (size_t)g->str_len;
     }
-    alog_record rec = {
-        .level = level,
-        .timestamp_ns = ts_ns,
-        .msg = msg,
-        .msg_len = msg_len,
-        .fields = f,
-        .n_fields = n_fields,
-        .file = file,
-        .file_len = file_len,
-        .line = line,
-        .func = func,
-        .func_len = func_len,
-    };
-    alog_result r = alog_write_record((alog_logger *)lg, &rec);
+    alog_result r = write_record(lg, level, ts_ns, msg, msg_len, file, file_len, line, func,
+                                 func_len, f, n_fields);
     if (f != stack)
         free(f);
     return r;
-}
-
-/* The record of alog_go_write4 and alog_go_write8 around their own copy of the fields. */
-static alog_result write_inline(uintptr_t lg, int32_t level, const char *msg, size_t msg_len,
-                                const char *file, size_t file_len, uint32_t line,
-                                const char *func, size_t func_len, const alog_field *fields,
-                                size_t n_fields)
-{
-    alog_record rec = {
-        .level = level,
-        .msg = msg,
-        .msg_len = msg_len,
-        .fields = fields,
-        .n_fields = n_fields,
-        .file = file,
-        .file_len = file_len,
-        .line = line,
-        .func = func,
-        .func_len = func_len,
-    };
-    return alog_write_record((alog_logger *)lg, &rec);
 }
 
 alog_result alog_go_write4(uintptr_t lg, int32_t level, const char *msg, size_t msg_len,
                            const char *file, size_t file_len, uint32_t line, const char *func,
                            size_t func_len, size_t n_fields, alog_go_fields4 fields)
 {
-    return write_inline(lg, level, msg, msg_len, file, file_len, line, func, func_len, fields.f,
-                        n_fields);
+    return write_record(lg, level, 0, msg, msg_len, file, file_len, line, func, func_len,
+                        fields.f, n_fields);
 }
 
 alog_result alog_go_write8(uintptr_t lg, int32_t level, const char *msg, size_t msg_len,
                            const char *file, size_t file_len, uint32_t line, const char *func,
                            size_t func_len, size_t n_fields, alog_go_fields8 fields)
 {
-    return write_inline(lg, level, msg, msg_len, file, file_len, line, func, func_len, fields.f,
-                        n_fields);
+    return write_record(lg, level, 0, msg, msg_len, file, file_len, line, func, func_len,
+                        fields.f, n_fields);
 }
 
 static void go_sink(void *userdata, int32_t level, const char *line, size_t len)
