@@ -445,27 +445,18 @@ impl Logger {
         msg: &Bound<'py, PyAny>,
         args: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyString>> {
-        if args.is_empty() {
-            return match msg.cast::<PyString>() {
-                Ok(s) => Ok(s.clone()),
-                Err(_) => msg.str(),
-            };
-        }
-        let fmt = match msg.cast::<PyString>() {
-            Ok(s) => s.clone(),
-            Err(_) => msg.str()?,
-        };
-        let args: Bound<'py, PyAny> = if args.len() == 1 {
-            let a = args.get_item(0)?;
-            if a.cast::<PyMapping>().is_ok() && a.is_truthy()? {
-                a
-            } else {
-                args.clone().into_any()
+        let args: Bound<'py, PyAny> = match args.len() {
+            1 => {
+                let a = args.get_item(0)?;
+                if a.cast::<PyMapping>().is_ok() && a.is_truthy()? {
+                    a
+                } else {
+                    args.clone().into_any()
+                }
             }
-        } else {
-            args.clone().into_any()
+            _ => args.clone().into_any(),
         };
-        fmt.rem(args)?.str()
+        percent::format_in_python(msg, Some(&args))
     }
 
     fn emit(

@@ -31,7 +31,7 @@ use std::sync::Mutex;
 use alog_core::printf::{Arg, MAX_ARGS};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyString, PyTuple};
 
 extern "C" {
     // See `convert::utf8`: in the stable ABI since 3.10, exported by 3.9 with this signature.
@@ -335,6 +335,22 @@ unsafe fn capture<'a>(p: *mut ffi::PyObject, take: Take) -> Option<(Arg<'a>, boo
                 Some((Arg::Str(Some(word)), false))
             }
         }
+    }
+}
+
+/// `str(msg) % args` on the caller's thread, as `LogRecord.getMessage` computes it: a message
+/// without (truthy) arguments is not a format and is returned as it is.
+pub fn format_in_python<'py>(
+    msg: &Bound<'py, PyAny>,
+    args: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyString>> {
+    let msg = match msg.cast::<PyString>() {
+        Ok(s) => s.clone(),
+        Err(_) => msg.str()?,
+    };
+    match args {
+        Some(args) if args.is_truthy()? => msg.rem(args)?.str(),
+        _ => Ok(msg),
     }
 }
 

@@ -141,14 +141,7 @@ fn emit_message_only(
             return submit_deferred(py, log, level, ts, site, &captured[..n]).map(Some);
         }
     }
-    let msg = match msg.cast::<PyString>() {
-        Ok(s) => s.clone(),
-        Err(_) => msg.str()?,
-    };
-    let message = match &args {
-        Some(args) if args.is_truthy()? => msg.rem(args)?.str()?,
-        _ => msg,
-    };
+    let message = percent::format_in_python(&msg, args.as_ref())?;
     let rec = Record {
         level,
         timestamp_ns: ts,
@@ -237,15 +230,7 @@ pub fn emit(
     let message: Bound<'_, PyString> = match formatter {
         Some(f) => f.call_method1(intern!(py, "format"), (r,))?.str()?,
         None if plain_record && a.msg.is_some() => {
-            let msg = a.msg.as_ref().expect("checked");
-            let msg = match msg.cast::<PyString>() {
-                Ok(s) => s.clone(),
-                Err(_) => msg.str()?,
-            };
-            match &a.args {
-                Some(args) if args.is_truthy()? => msg.rem(args)?.str()?,
-                _ => msg,
-            }
+            percent::format_in_python(a.msg.as_ref().expect("checked"), a.args.as_ref())?
         }
         None => r.call_method0(intern!(py, "getMessage"))?.str()?,
     };

@@ -206,11 +206,7 @@ impl Logger {
     /// (a binding can then release its interpreter lock and call
     /// [`write_record_interruptible`](Self::write_record_interruptible)). `Ok(true)`: submitted.
     pub fn try_write_record(&self, rec: &Record<'_>) -> Result<bool> {
-        match self.write_record_with(rec, &mut Wait::Never) {
-            Ok(()) => Ok(true),
-            Err(Error::Full) if self.shared().overflow == crate::Overflow::Block => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.never_waited(self.write_record_with(rec, &mut Wait::Never))
     }
 
     /// Like [`write_record`](Self::write_record), but while it waits for room under
@@ -237,6 +233,16 @@ impl Logger {
             Payload::fields(rec)
         };
         submit(self.shared(), rec.level, rec.timestamp_ns, payload)
+    }
+
+    /// The result of a submission made with `Wait::Never`: `Ok(false)` when `overflow=block`
+    /// found no room (nothing submitted, nothing counted).
+    fn never_waited(&self, r: Result<()>) -> Result<bool> {
+        match r {
+            Ok(()) => Ok(true),
+            Err(Error::Full) if self.shared().overflow == crate::Overflow::Block => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     fn write_record_with(&self, rec: &Record<'_>, wait: &mut Wait<'_>) -> Result<()> {
@@ -269,11 +275,7 @@ impl Logger {
         site: u32,
         args: &[Arg<'_>],
     ) -> Result<bool> {
-        match self.log_deferred_with(level, timestamp_ns, site, args, &mut Wait::Never) {
-            Ok(()) => Ok(true),
-            Err(Error::Full) if self.shared().overflow == crate::Overflow::Block => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.never_waited(self.log_deferred_with(level, timestamp_ns, site, args, &mut Wait::Never))
     }
 
     /// [`log_deferred`](Self::log_deferred) with the record's own timestamp, waiting for room
