@@ -354,7 +354,7 @@ typedef struct alog_sink_stats {
 } alog_sink_stats;
 
 // A call site of `ALOG_LOGF`: static storage, initialised by the macro with the format, file,
-// function and line, and zeros. alog fills `state`, `id`, `n_args` and `kinds` once, on the
+// function and line, and zeros. alog fills `state`, `id`, `n_args`, `kinds` and `word_tags` once, on the
 // first call; `state` is read with acquire and written with release ordering. The strings are
 // copied when the site is registered, so they need not outlive the logger. `reserved` is
 // zero (room to grow; the macro's initialiser zeroes it).
@@ -369,7 +369,9 @@ typedef struct alog_site {
   uint32_t n_args;
   // `ALOG_ARG_*` of each argument.
   uint8_t kinds[ALOG_LOGF_MAX_ARGS];
-  uint64_t reserved[4];
+  // alog's: how a record carries the arguments when none is a string (all zero when one is).
+  uint8_t word_tags[ALOG_LOGF_MAX_ARGS];
+  uint64_t reserved[2];
 } alog_site;
 
 // One raw argument of a deferred call: `i` for integers (sign- or zero-extended), `d` for
@@ -652,7 +654,7 @@ const char *alog_result_name(alog_result r);
 
 /* `"" fmt ""`: the format must be a string literal (a site parses it once, on its first call). */
 #define ALOG_SITE_INIT_(fmt) \
-  { "" fmt "", __FILE__, __func__, ALOG_CAST_(uint32_t, __LINE__), 0, 0, 0, { 0 }, { 0 } }
+  { "" fmt "", __FILE__, __func__, ALOG_CAST_(uint32_t, __LINE__), 0, 0, 0, { 0 }, { 0 }, { 0 } }
 #define ALOG_LOGF_FIRST_(fmt, ...) fmt
 #define ALOG_LOGF_UNWRAP_(...) __VA_ARGS__
 #define ALOG_LOGF_CAT_(a, b) a##b

@@ -916,7 +916,7 @@ inline Logger &deref(const std::unique_ptr<Logger> &l) { return *l; }
         constexpr ::alog::Source alog_src_{__FILE__, __func__, static_cast<uint32_t>(__LINE__)};       \
         if constexpr (alog_pf_.deferrable) {                                                           \
           static alog_site alog_site_ = {alog_pf_.fmt, __FILE__, __func__, static_cast<uint32_t>(__LINE__), \
-                                         0, 0, 0, {0}, {0}};                                           \
+                                         0, 0, 0, {0}, {0}, {0}};                                      \
           alog_lg_.log_deferred(static_cast<::alog::Level>(level), &alog_site_, alog_src_, __VA_ARGS__); \
         } else {                                                                                       \
           alog_lg_.log_at(static_cast<::alog::Level>(level), alog_src_, __VA_ARGS__);                  \

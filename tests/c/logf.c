@@ -257,6 +257,16 @@ static void errors_and_levels(const char *dir)
     CHECK_RC(alog_logf_args(lg, &site, ALOG_LEVEL_INFO, one, 1), ALOG_ERR_INVALID);
     alog_arg three[3] = {{.i = 1}, {.i = 2}, {.i = 3}}; /* one more than it takes: ignored */
     CHECK_RC(alog_logf_args(lg, &site, ALOG_LEVEL_WARN, three, 3), ALOG_OK);
+    /* A site whose alog-owned members were overwritten (integers read as a double): the
+     * record is accepted, then refused by the writer and counted failed, never printed. */
+    static alog_site forged = ALOG_SITE_INIT_("forged %d");
+    CHECK_U64(alog_site_prepare(&forged), ALOG_SITE_DEFERRED);
+    forged.word_tags[0] = 2;
+    CHECK_RC(alog_logf_args(lg, &forged, ALOG_LEVEL_WARN, one, 1), ALOG_OK);
+    CHECK_RC(alog_flush(lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+    st = stats_of(lg);
+    CHECK_U64(st.failed, 1);
+    CHECK_U64(st.written, 3);
     CHECK_RC(alog_logf_args(lg, NULL, ALOG_LEVEL_INFO, one, 1), ALOG_ERR_NULL);
     CHECK_RC(alog_logf_args(lg, &site, ALOG_LEVEL_INFO, NULL, 2), ALOG_ERR_NULL);
     static alog_site unprepared = ALOG_SITE_INIT_("never prepared %d");

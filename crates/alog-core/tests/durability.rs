@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use alog_core::deferred;
 use alog_core::printf::Arg;
 use alog_core::{Level, Logger};
 
@@ -50,7 +51,8 @@ fn builder(path: &Path, stalled: bool) -> alog_core::Builder {
 
 /// The child's part (does nothing in a normal run). `MODE PATH`: MODE is `stall` or `flow`
 /// (killed by the parent), or `abort:N` / `segv:N` (one thread, dies after N records;
-/// `printf:N` logs them through a printf call site and aborts; `fork:N` forks a child that
+/// `printf:N` logs them through a printf call site (by value and, every other record, as C's
+/// raw words) and aborts; `fork:N` forks a child that
 /// logs 5 records and closes, then aborts; `held:N` waits until the
 /// writer has written them to the file, its batch held unsettled by a stuck sink, and aborts).
 /// Prints `ack T I` after each call that returned `Ok`.
@@ -74,7 +76,13 @@ fn durability_child() {
         let n: usize = n.parse().unwrap();
         let site = alog_core::register_site(b"t%d %06d", b"x.c", 1, b"f").unwrap();
         for i in 0..n {
-            if how == "printf" {
+            if how == "printf" && i % 2 == 1 {
+                // As C's `ALOG_LOGF` passes integers: raw words with the site's tags.
+                let tags = deferred::site(site).unwrap().word_tags().unwrap();
+                let words = [0, i as u64];
+                log.log_deferred_words(Level::INFO, site, &tags[..2], &words)
+                    .expect("logged");
+            } else if how == "printf" {
                 let args = [Arg::Int(0), Arg::Int(i as i64)];
                 log.log_deferred(Level::INFO, site, &args).expect("logged");
             } else {

@@ -51,7 +51,7 @@ const _: () = {
 };
 
 /// A call site of `ALOG_LOGF`: static storage, initialised by the macro with the format, file,
-/// function and line, and zeros. alog fills `state`, `id`, `n_args` and `kinds` once, on the
+/// function and line, and zeros. alog fills `state`, `id`, `n_args`, `kinds` and `word_tags` once, on the
 /// first call; `state` is read with acquire and written with release ordering. The strings are
 /// copied when the site is registered, so they need not outlive the logger. `reserved` is
 /// zero (room to grow; the macro's initialiser zeroes it).
@@ -68,7 +68,9 @@ pub struct alog_site {
     pub n_args: u32,
     /// `ALOG_ARG_*` of each argument.
     pub kinds: [u8; ALOG_LOGF_MAX_ARGS],
-    pub reserved: [u64; 4],
+    /// alog's: how a record carries the arguments when none is a string (all zero when one is).
+    pub word_tags: [u8; ALOG_LOGF_MAX_ARGS],
+    pub reserved: [u64; 2],
 }
 
 /// One raw argument of a deferred call: `i` for integers (sign- or zero-extended), `d` for
@@ -158,6 +160,7 @@ pub unsafe extern "C" fn alog_site_prepare(site: *mut alog_site) -> u32 {
                     for (i, f) in s.format.fetch.iter().enumerate() {
                         (*site).kinds[i] = *f as u8;
                     }
+                    (*site).word_tags = s.word_tags().unwrap_or_default();
                     ALOG_SITE_DEFERRED
                 }
                 None => ALOG_SITE_FALLBACK,
@@ -210,6 +213,24 @@ pub unsafe extern "C" fn alog_logf_args(
         if n > 0 && args.is_null() {
             return ALOG_ERR_NULL;
         }
+        let kinds = &site.kinds[..n];
+        // No argument is a string (the tags say so, or there is no argument).
+        if n == 0 || site.word_tags[0] != 0 {
+            // Integers, doubles and pointers travel as the 8 bytes the caller packed.
+            // SAFETY: `n` arguments at `args`, each an 8-byte `alog_arg` that `ALOG_LOGF`
+            // writes whole (plain data, laid out as a `u64`); NULL only when `n == 0`, when
+            // a dangling aligned pointer stands in for the empty slice.
+            let words = unsafe {
+                let p = if n == 0 {
+                    std::ptr::NonNull::dangling().as_ptr()
+                } else {
+                    args.cast::<u64>()
+                };
+                std::slice::from_raw_parts(p, n)
+            };
+            let tags = &site.word_tags[..n];
+            return result(lg.logger.log_deferred_words(level, site.id, tags, words));
+        }
         // Only the first `n` entries are written and read: no need to clear all of them.
         let mut vals = [MaybeUninit::<Arg<'_>>::uninit(); MAX_ARGS];
         for (i, v) in vals.iter_mut().enumerate().take(n) {
@@ -219,7 +240,7 @@ pub unsafe extern "C" fn alog_logf_args(
             // initialised plain data; the kind says which member the caller meant (a string
             // for `%s` is the caller's promise, as with printf).
             v.write(unsafe {
-                match site.kinds[i] {
+                match kinds[i] {
                     ALOG_ARG_DOUBLE => Arg::Float(a.d),
                     ALOG_ARG_STRING if a.p.is_null() => Arg::Str(None),
                     ALOG_ARG_STRING => Arg::Str(Some(CStr::from_ptr(a.p.cast()).to_bytes())),

@@ -38,6 +38,7 @@ use crate::queue::journal::{Entry, Journal, Recovered, Reserve, Settled, Slot};
 use crate::queue::{Batch, Kind, Meta, Push, INLINE};
 use crate::render::deferred;
 use crate::render::format::{Formatter, RecordRef};
+use crate::render::printf::{Arg, MAX_ARGS};
 use crate::sinks::file::safe;
 use crate::writer::shared::{lock, Shared, SYNC};
 
@@ -61,7 +62,11 @@ pub(crate) fn enqueue(
     };
     let site = deferred::site(id).ok_or_else(|| Error::invalid("unknown printf call site"))?;
     let mut text = Vec::new();
-    if !deferred::render_args(&site, args, &mut text) {
+    let mut buf = [Arg::Int(0); MAX_ARGS];
+    let rendered = args
+        .values(&mut buf)
+        .is_some_and(|args| deferred::render_args(&site, args, &mut text));
+    if !rendered {
         return Err(Error::invalid(
             "printf arguments do not match their call site's format",
         ));

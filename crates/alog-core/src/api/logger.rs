@@ -14,7 +14,7 @@ use crate::front::level::Level;
 use crate::front::record::{Field, FieldSource, FieldsRecord, Source};
 use crate::front::stats::{Counters, SinkStats, Stats};
 use crate::queue::{Batch, Queue};
-use crate::render::deferred;
+use crate::render::deferred::{self, Args};
 use crate::render::printf::{self, Arg};
 use crate::writer::pipeline::{ErrorReporter, Pipeline};
 use crate::writer::pool::Sched;
@@ -261,6 +261,31 @@ impl Logger {
     /// than [`printf::MAX_ARGS`] arguments.
     #[inline]
     pub fn log_deferred(&self, level: Level, site: u32, args: &[Arg<'_>]) -> Result<()> {
+        self.log_deferred_with(level, None, site, Args::Values(args), &mut Wait::Configured)
+    }
+
+    /// [`log_deferred`](Self::log_deferred) for a call whose arguments are all integers,
+    /// doubles and pointers, given as C passes them: each argument's 8 bytes (`union alog_arg`)
+    /// as a `u64` in `words`, with the site's [`Site::word_tags`](deferred::Site::word_tags)
+    /// (the first `words.len()`) in `tags`. The call costs a copy of both. Tags that do not
+    /// match the site make a record the writer counts as failed. Errors: those of
+    /// `log_deferred`, and `Invalid` when `tags` and `words` differ in length.
+    #[inline(always)]
+    pub fn log_deferred_words(
+        &self,
+        level: Level,
+        site: u32,
+        tags: &[u8],
+        words: &[u64],
+    ) -> Result<()> {
+        if tags.len() != words.len() {
+            return Err(Error::invalid(format!(
+                "deferred call: {} argument tags for {} words",
+                tags.len(),
+                words.len()
+            )));
+        }
+        let args = Args::Words { tags, words };
         self.log_deferred_with(level, None, site, args, &mut Wait::Configured)
     }
 
@@ -275,6 +300,7 @@ impl Logger {
         site: u32,
         args: &[Arg<'_>],
     ) -> Result<bool> {
+        let args = Args::Values(args);
         self.never_waited(self.log_deferred_with(level, timestamp_ns, site, args, &mut Wait::Never))
     }
 
@@ -290,16 +316,16 @@ impl Logger {
         keep_waiting: &mut dyn FnMut() -> bool,
     ) -> Result<()> {
         let wait = &mut Wait::Interruptible { step, keep_waiting };
-        self.log_deferred_with(level, timestamp_ns, site, args, wait)
+        self.log_deferred_with(level, timestamp_ns, site, Args::Values(args), wait)
     }
 
-    #[inline]
+    #[inline(always)]
     fn log_deferred_with(
         &self,
         level: Level,
         timestamp_ns: Option<i64>,
         site: u32,
-        args: &[Arg<'_>],
+        args: Args<'_>,
         wait: &mut Wait<'_>,
     ) -> Result<()> {
         if !deferred::is_registered(site) || args.len() > printf::MAX_ARGS {

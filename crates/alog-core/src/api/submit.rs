@@ -13,8 +13,7 @@ use crate::front::level::Level;
 use crate::front::record::{encode, encode_from, lens, FieldSource, FieldsRecord};
 use crate::front::time::now_ns;
 use crate::queue::{Kind, Push, INLINE};
-use crate::render::deferred;
-use crate::render::printf::Arg;
+use crate::render::deferred::Args;
 use crate::writer::shared::{
     drain_locked, ensure_writer, flush_with, lock, wait_until, Shared, CLOSED, DURABLE, LEVEL_MASK,
     RESPAWN, SYNC,
@@ -34,7 +33,7 @@ enum Body<'a> {
     Structured(&'a Record<'a>),
     /// A structured record whose fields are encoded from the caller's layout.
     Fields(&'a dyn Fill),
-    Deferred(u32, &'a [Arg<'a>]),
+    Deferred(u32, Args<'a>),
 }
 
 /// Encodes a [`FieldsRecord`]'s payload: one dynamic call per record, the fields read through
@@ -75,10 +74,11 @@ impl<'a> Payload<'a> {
             body: Body::Fields(r),
         }
     }
-    pub(crate) fn deferred(site: u32, args: &'a [Arg<'a>]) -> Payload<'a> {
+    #[inline]
+    pub(crate) fn deferred(site: u32, args: Args<'a>) -> Payload<'a> {
         Payload {
-            len: deferred::encoded_len(args),
-            given: deferred::caller_len(args),
+            len: args.encoded_len(),
+            given: args.caller_len(),
             body: Body::Deferred(site, args),
         }
     }
@@ -87,7 +87,7 @@ impl<'a> Payload<'a> {
         self.len
     }
     /// A deferred record's call site and arguments.
-    pub(crate) fn deferred_parts(&self) -> Option<(u32, &'a [Arg<'a>])> {
+    pub(crate) fn deferred_parts(&self) -> Option<(u32, Args<'a>)> {
         match self.body {
             Body::Deferred(site, args) => Some((site, args)),
             _ => None,
@@ -101,13 +101,13 @@ impl<'a> Payload<'a> {
             Body::Deferred(..) => Kind::Deferred,
         }
     }
-    #[inline]
+    #[inline(always)]
     pub(crate) fn fill(&self, out: &mut [u8]) {
         match self.body {
             Body::Plain(m) => out.copy_from_slice(m),
             Body::Structured(r) => encode(out, r.msg, r.fields, r.source.as_ref()),
             Body::Fields(r) => r.fill(out),
-            Body::Deferred(site, args) => deferred::encode(out, site, args),
+            Body::Deferred(site, args) => args.encode(out, site),
         }
     }
 }

@@ -43,6 +43,19 @@ impl Site {
             func: &self.func,
         })
     }
+
+    /// The wire tags of the site's arguments for [`Args::Words`], when every one is an integer,
+    /// a double or a pointer; `None` when one is a string.
+    pub fn word_tags(&self) -> Option<[u8; MAX_ARGS]> {
+        let mut tags = [0u8; MAX_ARGS];
+        for (t, f) in tags.iter_mut().zip(&self.format.fetch) {
+            *t = match f.class() {
+                Class::Str => return None,
+                c => class_tag(c),
+            };
+        }
+        Some(tags)
+    }
 }
 
 /// Registered sites never go away: ids index this list for the life of the process.
@@ -121,55 +134,138 @@ fn class_tag(c: Class) -> u8 {
     }
 }
 
-/// The bytes the caller gave, which `max_message_bytes` limits: each string argument's bytes
-/// and 8 for any other argument.
-pub fn caller_len(args: &[Arg<'_>]) -> usize {
-    args.iter().fold(0usize, |n, a| match a {
-        Arg::Str(Some(b)) => n.saturating_add(b.len()),
-        _ => n.saturating_add(8),
-    })
+/// A deferred call's arguments as the caller hands them over.
+#[derive(Clone, Copy, Debug)]
+pub enum Args<'a> {
+    /// Captured values.
+    Values(&'a [Arg<'a>]),
+    /// Integers, doubles and pointers as C passes them (`union alog_arg`): each one's 8 bytes
+    /// read as a `u64`, and the site's [`Site::word_tags`] (as many as there are words).
+    /// Encoding copies both as they are; tags that do not match the site's format make a
+    /// record the writer counts as failed, never one printed wrong.
+    Words { tags: &'a [u8], words: &'a [u64] },
 }
 
-/// The number of bytes [`encode`] writes.
-#[inline]
-pub fn encoded_len(args: &[Arg<'_>]) -> usize {
-    let strings = args.iter().fold(0usize, |n, a| match a {
-        Arg::Str(Some(b)) => n.saturating_add(b.len()),
-        _ => n,
-    });
-    strings.saturating_add(5 + 9 * args.len())
-}
-
-/// Encodes into `out`, which must be exactly `encoded_len(args)` bytes long; at most
-/// `MAX_ARGS` arguments.
-#[inline]
-pub fn encode(out: &mut [u8], site: u32, args: &[Arg<'_>]) {
-    let n = args.len();
-    debug_assert!(n <= MAX_ARGS && out.len() == encoded_len(args));
-    let (head, rest) = out.split_at_mut(5 + n);
-    let (words, mut tail) = rest.split_at_mut(8 * n);
-    head[..4].copy_from_slice(&site.to_le_bytes());
-    head[4] = n as u8;
-    for ((tag, word), a) in head[5..]
-        .iter_mut()
-        .zip(words.chunks_exact_mut(8))
-        .zip(args)
+/// Copies `words` into `out` (`8 * words.len()` bytes) little-endian: one `memcpy` where that
+/// is the machine's own order.
+#[inline(always)]
+fn copy_le_words(words: &[u64], out: &mut [u8]) {
+    #[cfg(target_endian = "little")]
     {
-        *tag = class_tag(a.class());
-        let w = match *a {
-            Arg::Int(v) => v as u64,
-            Arg::Float(v) => v.to_bits(),
-            Arg::Ptr(v) => v,
-            Arg::Str(None) => u64::MAX,
-            Arg::Str(Some(b)) => {
-                let (bytes, more) = std::mem::take(&mut tail).split_at_mut(b.len());
-                bytes.copy_from_slice(b);
-                tail = more;
-                b.len() as u64
+        // SAFETY: the bytes of initialised `u64`s, which any `u8` may read (alignment 1).
+        let bytes =
+            unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), 8 * words.len()) };
+        out.copy_from_slice(bytes);
+    }
+    #[cfg(not(target_endian = "little"))]
+    for (word, v) in out.chunks_exact_mut(8).zip(words) {
+        word.copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+impl<'a> Args<'a> {
+    /// How many arguments.
+    pub fn len(&self) -> usize {
+        match self {
+            Args::Values(a) => a.len(),
+            Args::Words { words, .. } => words.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes the caller gave, which `max_message_bytes` limits: each string argument's
+    /// bytes and 8 for any other argument.
+    pub fn caller_len(&self) -> usize {
+        match self {
+            Args::Values(args) => args.iter().fold(0usize, |n, a| match a {
+                Arg::Str(Some(b)) => n.saturating_add(b.len()),
+                _ => n.saturating_add(8),
+            }),
+            Args::Words { words, .. } => 8 * words.len(),
+        }
+    }
+
+    /// The number of bytes [`encode`](Self::encode) writes.
+    #[inline]
+    pub fn encoded_len(&self) -> usize {
+        let strings = match self {
+            Args::Values(args) => args.iter().fold(0usize, |n, a| match a {
+                Arg::Str(Some(b)) => n.saturating_add(b.len()),
+                _ => n,
+            }),
+            Args::Words { .. } => 0,
+        };
+        strings.saturating_add(5 + 9 * self.len())
+    }
+
+    /// Encodes into `out`, which must be exactly `encoded_len()` bytes long; at most
+    /// `MAX_ARGS` arguments (and as many words as kinds).
+    #[inline]
+    pub fn encode(&self, out: &mut [u8], site: u32) {
+        let n = self.len();
+        debug_assert!(n <= MAX_ARGS && out.len() == self.encoded_len());
+        let (head, rest) = out.split_at_mut(5 + n);
+        let (words, mut tail) = rest.split_at_mut(8 * n);
+        head[..4].copy_from_slice(&site.to_le_bytes());
+        head[4] = n as u8;
+        let args = match *self {
+            Args::Values(args) => args,
+            Args::Words { tags, words: w } => {
+                head[5..].copy_from_slice(tags);
+                copy_le_words(w, words);
+                return;
             }
         };
-        word.copy_from_slice(&w.to_le_bytes());
+        for ((tag, word), a) in head[5..]
+            .iter_mut()
+            .zip(words.chunks_exact_mut(8))
+            .zip(args)
+        {
+            *tag = class_tag(a.class());
+            let w = match *a {
+                Arg::Int(v) => v as u64,
+                Arg::Float(v) => v.to_bits(),
+                Arg::Ptr(v) => v,
+                Arg::Str(None) => u64::MAX,
+                Arg::Str(Some(b)) => {
+                    let (bytes, more) = std::mem::take(&mut tail).split_at_mut(b.len());
+                    bytes.copy_from_slice(b);
+                    tail = more;
+                    b.len() as u64
+                }
+            };
+            word.copy_from_slice(&w.to_le_bytes());
+        }
     }
+
+    /// The arguments as values, in `buf`; `None` when a word's tag is not a scalar's.
+    pub fn values<'b>(&self, buf: &'b mut [Arg<'a>; MAX_ARGS]) -> Option<&'b [Arg<'a>]> {
+        match *self {
+            Args::Values(args) => {
+                buf.get_mut(..args.len())?.copy_from_slice(args);
+                Some(&buf[..args.len()])
+            }
+            Args::Words { tags, words } => {
+                for ((slot, &tag), &w) in buf.iter_mut().zip(tags).zip(words) {
+                    *slot = scalar(tag, w)?;
+                }
+                buf.get(..words.len())
+            }
+        }
+    }
+}
+
+/// The value of a scalar's word, by its wire tag.
+fn scalar<'a>(tag: u8, w: u64) -> Option<Arg<'a>> {
+    Some(match tag {
+        1 => Arg::Int(w as i64),
+        2 => Arg::Float(f64::from_bits(w)),
+        4 => Arg::Ptr(w),
+        _ => return None,
+    })
 }
 
 fn decode<'a>(p: &'a [u8], out: &mut [Arg<'a>; MAX_ARGS]) -> Option<(u32, usize)> {
@@ -184,16 +280,13 @@ fn decode<'a>(p: &'a [u8], out: &mut [Arg<'a>; MAX_ARGS]) -> Option<(u32, usize)
     for ((slot, &tag), word) in out.iter_mut().zip(tags).zip(words.chunks_exact(8)) {
         let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
         *slot = match tag {
-            1 => Arg::Int(w as i64),
-            2 => Arg::Float(f64::from_bits(w)),
-            4 => Arg::Ptr(w),
             3 if w == u64::MAX => Arg::Str(None),
             3 => {
                 let (b, more) = tail.split_at_checked(usize::try_from(w).ok()?)?;
                 tail = more;
                 Arg::Str(Some(b))
             }
-            _ => return None,
+            _ => scalar(tag, w)?,
         };
     }
     tail.is_empty().then_some((id, n))
@@ -237,8 +330,9 @@ mod tests {
             Arg::Str(None),
             Arg::Ptr(0x10),
         ];
-        let mut buf = vec![0u8; encoded_len(&args)];
-        encode(&mut buf, id, &args);
+        let args = Args::Values(&args);
+        let mut buf = vec![0u8; args.encoded_len()];
+        args.encode(&mut buf, id);
         let mut cache = SiteCache::default();
         let mut out = Vec::new();
         let site = render(&buf, &mut cache, &mut out).unwrap();
@@ -247,12 +341,72 @@ mod tests {
     }
 
     #[test]
+    fn words_encode_as_their_values_do() {
+        let id = register(b"%d %u %.2f %p %ld", b"w.c", 3, b"f").unwrap();
+        let site = site(id).unwrap();
+        let tags = site.word_tags().expect("no string argument");
+        let values = [
+            Arg::Int(-7),
+            Arg::Int(42),
+            Arg::Float(1.5),
+            Arg::Ptr(0xbeef),
+            Arg::Int(i64::MIN),
+        ];
+        let words = [-7i64 as u64, 42, 1.5f64.to_bits(), 0xbeef, i64::MIN as u64];
+        let (by_value, by_word) = (
+            Args::Values(&values),
+            Args::Words {
+                tags: &tags[..5],
+                words: &words,
+            },
+        );
+        assert_eq!(by_word.encoded_len(), by_value.encoded_len());
+        assert_eq!(by_word.caller_len(), by_value.caller_len());
+        let (mut a, mut b) = (
+            vec![0u8; by_value.encoded_len()],
+            vec![0u8; by_word.encoded_len()],
+        );
+        by_value.encode(&mut a, id);
+        by_word.encode(&mut b, id);
+        assert_eq!(a, b, "the same payload bytes");
+        let mut buf = [Arg::Int(0); MAX_ARGS];
+        assert_eq!(by_word.values(&mut buf), Some(&values[..]));
+        let mut out = Vec::new();
+        render(&b, &mut SiteCache::default(), &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("-7 42 1.50 0xbeef {}", i64::MIN)
+        );
+
+        // Tags that are not the site's: refused by the writer, never printed as something else.
+        let wrong = [2u8, 1, 1, 4, 1];
+        let bad = Args::Words {
+            tags: &wrong,
+            words: &words,
+        };
+        let mut c = vec![0u8; bad.encoded_len()];
+        bad.encode(&mut c, id);
+        assert!(render(&c, &mut SiteCache::default(), &mut Vec::new()).is_none());
+        let junk = [9u8, 1, 2, 4, 1];
+        let bad = Args::Words {
+            tags: &junk,
+            words: &words,
+        };
+        assert_eq!(bad.values(&mut buf), None);
+
+        // A site with a string argument has no word tags.
+        let with_str = register(b"%s %d", b"", 0, b"").unwrap();
+        assert_eq!(self::site(with_str).unwrap().word_tags(), None);
+    }
+
+    #[test]
     fn mismatched_or_truncated_payloads_are_refused() {
         let id = register(b"%d %s", b"", 0, b"").unwrap();
         let mut cache = SiteCache::default();
         let good = [Arg::Int(1), Arg::Str(Some(b"ab"))];
-        let mut buf = vec![0u8; encoded_len(&good)];
-        encode(&mut buf, id, &good);
+        let good = Args::Values(&good);
+        let mut buf = vec![0u8; good.encoded_len()];
+        good.encode(&mut buf, id);
         for cut in 0..buf.len() {
             assert!(
                 render(&buf[..cut], &mut cache, &mut Vec::new()).is_none(),
@@ -260,11 +414,12 @@ mod tests {
             );
         }
         let swapped = [Arg::Str(Some(b"ab")), Arg::Int(1)];
-        let mut buf = vec![0u8; encoded_len(&swapped)];
-        encode(&mut buf, id, &swapped);
+        let swapped = Args::Values(&swapped);
+        let mut buf = vec![0u8; swapped.encoded_len()];
+        swapped.encode(&mut buf, id);
         assert!(render(&buf, &mut cache, &mut Vec::new()).is_none());
-        let mut buf = vec![0u8; encoded_len(&good)];
-        encode(&mut buf, u32::MAX, &good);
+        let mut buf = vec![0u8; good.encoded_len()];
+        good.encode(&mut buf, u32::MAX);
         assert!(render(&buf, &mut cache, &mut Vec::new()).is_none());
     }
 }
