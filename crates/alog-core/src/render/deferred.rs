@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::front::record::Source;
+use crate::render::format::text_source;
 use crate::render::printf::{self, Arg, Class, Format, Unsupported, MAX_ARGS};
 
 /// A registered call site.
@@ -27,6 +28,9 @@ pub struct Site {
     pub file: Vec<u8>,
     pub line: u32,
     pub func: Vec<u8>,
+    /// The location's pairs as text `{fields}` prints them, rendered once (empty without a
+    /// location).
+    pub text_source: Vec<u8>,
 }
 
 impl Site {
@@ -79,12 +83,19 @@ pub(crate) fn register(
     if sites.len() >= MAX_SITES {
         return Err(Unsupported(format!("more than {MAX_SITES} call sites")));
     }
-    sites.push(Arc::new(Site {
+    let mut site = Site {
         format,
         file: file.to_vec(),
         line,
         func: func.to_vec(),
-    }));
+        text_source: Vec::new(),
+    };
+    if let Some(s) = site.source() {
+        let mut text = Vec::new();
+        text_source(&s, &mut text);
+        site.text_source = text;
+    }
+    sites.push(Arc::new(site));
     let id = sites.len() as u32 - 1;
     REGISTERED.store(id + 1, Ordering::Release);
     Ok(id)

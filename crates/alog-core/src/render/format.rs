@@ -24,6 +24,9 @@ pub struct RecordRef<'a> {
     pub tid: u32,
     pub msg: &'a [u8],
     pub source: Option<Source<'a>>,
+    /// `source`'s pairs as `{fields}` prints them in text (` source=FILE:LINE func=FUNC`), rendered once
+    /// per call site; `None`: rendered from `source` for each line.
+    pub source_text: Option<&'a [u8]>,
     pub fields: Option<Decoded<'a>>,
 }
 
@@ -213,13 +216,9 @@ impl Formatter {
                 Piece::Func => text_escape(r.source.map_or(&b""[..], |s| s.func), out),
                 Piece::Fields => {
                     if let (Some(s), false) = (r.source, self.pattern.shows_source) {
-                        put(out, b" source=");
-                        text_value(s.file, out, ESCAPED_NEWLINE);
-                        out.push(b':');
-                        push_u64(out, u64::from(s.line));
-                        if !s.func.is_empty() {
-                            put(out, b" func=");
-                            text_value(s.func, out, ESCAPED_NEWLINE);
+                        match r.source_text {
+                            Some(text) => put(out, text),
+                            None => text_source(&s, out),
                         }
                     }
                     // alog's own `source` and `func` pairs win, as in JSON.
@@ -587,17 +586,33 @@ fn escape_text(bytes: &[u8], out: &mut Vec<u8>, nl: &[u8]) {
     }
 }
 
+/// A source location as `{fields}` prints it in text: ` source=FILE:LINE func=FUNC` (no
+/// `func` pair when it is empty), each value as [`text_value`] writes it.
+pub(crate) fn text_source(s: &Source<'_>, out: &mut Vec<u8>) {
+    put(out, b" source=");
+    text_value(s.file, out, ESCAPED_NEWLINE);
+    out.push(b':');
+    push_u64(out, u64::from(s.line));
+    if !s.func.is_empty() {
+        put(out, b" func=");
+        text_value(s.func, out, ESCAPED_NEWLINE);
+    }
+}
+
 /// A text field value: bare when it is a plain token, else double-quoted with `"` and `\`
 /// escaped, so that `key=value` pairs always split unambiguously.
 fn text_value(bytes: &[u8], out: &mut Vec<u8>, nl: &[u8]) {
+    // Fast path: a printable ASCII token, judged by a fold without early exit (it vectorizes).
+    let token = |b: u8| (b > b' ') & (b < 0x7f) & (b != b'"') & (b != b'=') & (b != b'\\');
+    if !bytes.is_empty() && bytes.iter().fold(true, |ok, &b| ok & token(b)) {
+        put(out, bytes);
+        return;
+    }
     let plain = !bytes.is_empty()
         && bytes
             .iter()
             .all(|&b| b > b' ' && b != b'"' && b != b'=' && b != b'\\' && b != 0x7f);
-    if plain
-        && (bytes.is_ascii()
-            || std::str::from_utf8(bytes).is_ok_and(|t| !t.chars().any(escaped_in_text)))
-    {
+    if plain && std::str::from_utf8(bytes).is_ok_and(|t| !t.chars().any(escaped_in_text)) {
         put(out, bytes);
         return;
     }
@@ -1063,11 +1078,48 @@ mod tests {
             tid: 0,
             msg: d.msg,
             source: d.source,
+            source_text: None,
             fields: Some(d.clone()),
         };
         let mut out = Vec::new();
         Formatter::new(style(format, pattern)).format(&r, &mut out);
+        // A call site's location rendered once (`Site::text_source`) prints the same line.
+        let mut cached = Vec::new();
+        if let Some(s) = &r.source {
+            text_source(s, &mut cached);
+        }
+        let with_cache = RecordRef {
+            source_text: Some(&cached),
+            ..r
+        };
+        let mut again = Vec::new();
+        Formatter::new(style(format, pattern)).format(&with_cache, &mut again);
+        assert_eq!(
+            again, out,
+            "the site's cached location prints the same line"
+        );
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn text_values_are_bare_tokens_or_quoted() {
+        for (value, want) in [
+            (&b"ann"[..], "ann"),
+            (b"src/a-1.c:7", "src/a-1.c:7"),
+            (b"", "\"\""),
+            (b"a b", "\"a b\""),
+            (b"k=v", "\"k=v\""),
+            (b"say \"hi\"", "\"say \\\"hi\\\"\""),
+            (b"back\\slash", "\"back\\\\slash\""),
+            (b"tab\tnl\n", "\"tab\\tnl\\n\""),
+            (b"del\x7f", "\"del\\x7f\""),
+            ("caf\u{e9}".as_bytes(), "caf\u{e9}"),
+            (b"bad\xff", "\"bad\\xff\""),
+        ] {
+            let mut out = Vec::new();
+            text_value(value, &mut out, ESCAPED_NEWLINE);
+            assert_eq!(String::from_utf8_lossy(&out), want, "{value:?}");
+        }
     }
 
     #[test]
@@ -1270,6 +1322,7 @@ mod tests {
             tid: 0,
             msg: b"failed\n2023-11-14T22:13:20.123456Z INFO forged\r",
             source: None,
+            source_text: None,
             fields: None,
         };
         let mut f = Formatter::new(Style {
@@ -1296,6 +1349,7 @@ mod tests {
             tid: 0,
             msg: b"m",
             source: None,
+            source_text: None,
             fields: None,
         };
         let mut names: Vec<String> = (1..=24)
@@ -1329,6 +1383,7 @@ mod tests {
                 tid: 0,
                 msg: b"m",
                 source: None,
+                source_text: None,
                 fields: None,
             };
             let mut out = Vec::new();
@@ -1371,6 +1426,7 @@ mod tests {
             tid: 0,
             msg: b"x",
             source: None,
+            source_text: None,
             fields: None,
         };
         let mut out = Vec::new();
@@ -1402,6 +1458,7 @@ mod tests {
                 tid: 0,
                 msg: b"x",
                 source: None,
+                source_text: None,
                 fields: None,
             };
             let mut out = Vec::new();

@@ -654,6 +654,7 @@ impl Pipeline {
                 tid: m.tid,
                 msg: payload,
                 source: None,
+                source_text: None,
                 fields: None,
             },
             Kind::Structured => match Decoded::parse(payload) {
@@ -663,6 +664,7 @@ impl Pipeline {
                     tid: m.tid,
                     msg: d.msg,
                     source: d.source,
+                    source_text: None,
                     fields: Some(d),
                 },
                 None => return self.malformed(idx, counters, errors),
@@ -681,6 +683,7 @@ impl Pipeline {
                             tid: m.tid,
                             msg: &text,
                             source: site.source(),
+                            source_text: Some(&site.text_source),
                             fields: None,
                         };
                         self.emit(idx, level, &rec, base, counters, errors);
