@@ -43,6 +43,8 @@
  *                                                                    default utc
  *   json.ts_key, json.level_key, json.msg_key     JSON key names     default ts, level, msg
  *   queue_capacity     records held in memory, 1..16777216           default 8192
+ *   queue_prefault     true|false: the queue's memory (256 bytes a record) made resident
+ *                      at open, so that no call waits for a page     default false
  *   overflow           block|drop_newest|drop_oldest|warn            default block
  *   block_timeout_ms   how long a blocked write waits, 0 = forever   default 0
  *   batch_size         queued records that wake the writer           default 1024

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use alog_core::{Level, Logger};
-use common::lines;
+use common::{lines, rss_kib};
 
 fn alog_threads() -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -14,15 +14,6 @@ fn alog_threads() -> usize {
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
         .filter(|c| c.trim().starts_with("alog-"))
         .count()
-}
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap()
 }
 
 #[test]

@@ -120,9 +120,19 @@ impl Logger {
             clock::calibrate();
         }
         let sinks = pipeline.sink_counters();
+        let queue = Queue::new(if sync { 1 } else { config.queue_capacity });
+        if config.queue_prefault && !sync {
+            queue.prefault().map_err(|e| {
+                let what = format!(
+                    "queue_prefault: cannot make the memory of {} queued records resident",
+                    config.queue_capacity
+                );
+                Error::io(what, e)
+            })?;
+        }
         let shared = Arc::new_cyclic(|me| Shared {
             gate: AtomicU32::new(gate),
-            queue: Queue::new(if sync { 1 } else { config.queue_capacity }),
+            queue,
             counters: Counters::default(),
             overflow: config.overflow,
             block_timeout: config.block_timeout,

@@ -9,6 +9,7 @@
 //! | `time_zone` | `utc` `local`: `{ts}` and JSON's `ts` in UTC (`Z`) or local time with its offset (`+05:30`) | `utc` |
 //! | `json.ts_key` / `json.level_key` / `json.msg_key` | JSON key names | `ts` / `level` / `msg` |
 //! | `queue_capacity` | records, 1..=16777216 | `8192` |
+//! | `queue_prefault` | `true` `false`: the queue's memory (256 bytes a record) is made resident when the logger opens, so that no call waits for the kernel to supply a page; for a queue sized to absorb bursts | `false` |
 //! | `overflow` | `block` `drop_newest` `drop_oldest` `warn` | `block` |
 //! | `block_timeout_ms` | ms a blocked call waits, 0 = forever | `0` |
 //! | `batch_size` | records that wake the writer (capped at `queue_capacity`) | `1024` |
@@ -428,6 +429,8 @@ pub struct Config {
     pub pattern: Option<String>,
     pub json_keys: JsonKeys,
     pub queue_capacity: usize,
+    /// Make the queue's memory resident when the logger opens.
+    pub queue_prefault: bool,
     pub overflow: Overflow,
     /// `None` waits forever.
     pub block_timeout: Option<Duration>,
@@ -514,6 +517,7 @@ impl fmt::Debug for Config {
             .field("level", &self.level)
             .field("format", &self.format)
             .field("queue_capacity", &self.queue_capacity)
+            .field("queue_prefault", &self.queue_prefault)
             .field("overflow", &self.overflow)
             .field("batch_size", &self.batch_size)
             .field("sync", &self.sync)
@@ -537,6 +541,7 @@ impl Default for Config {
             pattern: None,
             json_keys: JsonKeys::default(),
             queue_capacity: 8192,
+            queue_prefault: false,
             overflow: Overflow::Block,
             block_timeout: None,
             batch_size: 1024,
@@ -790,6 +795,15 @@ fn parse_level_names(key: &str, value: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// `true` `false` `1` `0`.
+fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    parse_enum(
+        key,
+        value,
+        &[("true", true), ("false", false), ("1", true), ("0", false)],
+    )
+}
+
 fn parse_enum<T: Copy>(key: &str, value: &str, table: &[(&str, T)]) -> Result<T> {
     let v = value.trim();
     table
@@ -946,6 +960,7 @@ pub const KEYS: &[&str] = &[
     "json.level_key",
     "json.msg_key",
     "queue_capacity",
+    "queue_prefault",
     "overflow",
     "block_timeout_ms",
     "batch_size",
@@ -1201,6 +1216,7 @@ impl Config {
             "queue_capacity" => {
                 self.queue_capacity = parse_uint(key, value, 1, MAX_QUEUE_CAPACITY as u64)? as usize
             }
+            "queue_prefault" => self.queue_prefault = parse_bool(key, value)?,
             "overflow" => {
                 self.overflow = parse_enum(
                     key,
@@ -1349,11 +1365,7 @@ impl Config {
                 self.multiline = parse_enum(key, value, &[("escape", false), ("indent", true)])?
             }
             "sync" => {
-                self.sync = parse_enum(
-                    key,
-                    value,
-                    &[("true", true), ("false", false), ("1", true), ("0", false)],
-                )?
+                self.sync = parse_bool(key, value)?
             }
             "file_mode" => self.file_mode = parse_mode(key, value, "0640")?,
             "dir_mode" => self.lifecycle.dir_mode = parse_mode(key, value, "0750")?,
@@ -1403,11 +1415,7 @@ impl Config {
             }
             "encryption_key_env" => self.lifecycle.key = Some(KeySource::Env(value.to_string())),
             "reopen_check" => {
-                self.lifecycle.reopen_check = parse_enum(
-                    key,
-                    value,
-                    &[("true", true), ("false", false), ("1", true), ("0", false)],
-                )?
+                self.lifecycle.reopen_check = parse_bool(key, value)?
             }
             "clock" => self.tsc = parse_enum(key, value, &[("auto", true), ("realtime", false)])?,
             "durability" => {
@@ -1640,6 +1648,10 @@ mod tests {
             c.set("console.color", "yes").unwrap_err().to_string(),
             "invalid value \"yes\" for console.color: expected auto|always|never"
         );
+        assert_eq!(
+            c.set("queue_prefault", "yes").unwrap_err().to_string(),
+            "invalid value \"yes\" for queue_prefault: expected true|false|1|0"
+        );
         assert!(c
             .set("pattern", "{ts} {nope}")
             .unwrap_err()
@@ -1654,6 +1666,9 @@ mod tests {
         c.set("batch_size", "5").unwrap();
         c.set("overflow", "DROP_OLDEST").unwrap();
         c.set("block_timeout_ms", "100").unwrap();
+        assert!(!c.queue_prefault);
+        c.set("queue_prefault", "true").unwrap();
+        assert!(c.queue_prefault);
         c.set("file_mode", "0600").unwrap();
         c.set("console", "stderr").unwrap();
         assert_eq!(c.console_color, ColorMode::Auto);

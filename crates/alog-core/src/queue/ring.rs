@@ -154,6 +154,36 @@ impl Queue {
         self.cap
     }
 
+    /// Makes the ring's memory resident now (`queue_prefault`), so that no producer waits for
+    /// the kernel to supply a page. Before any producer or consumer uses the queue. Fails
+    /// (with the OS error) when the memory cannot be had.
+    #[cfg(not(loom))]
+    pub fn prefault(&self) -> std::io::Result<()> {
+        let p = self.slots.load(Ordering::Relaxed);
+        if p.is_null() {
+            return Ok(());
+        }
+        let len = ring_bytes((self.mask + 1) as usize);
+        // SAFETY: advice on the ring's own mapping, of exactly `len` bytes; it changes no byte
+        // (the pages stay zero, and a zero slot is an empty one).
+        if unsafe { libc::madvise(p.cast(), len, libc::MADV_POPULATE_WRITE) } == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINVAL) {
+            return Err(e);
+        }
+        // A kernel before 5.14: touch each page. The first byte of a page is a slot's first
+        // byte (its sequence, zero); writing the zero it holds makes the page resident.
+        let page = 4096;
+        for off in (0..len).step_by(page) {
+            // SAFETY: within the mapping; no producer or consumer runs yet (the caller's
+            // promise), and the byte keeps its value.
+            unsafe { std::ptr::write_volatile(p.cast::<u8>().add(off), 0) };
+        }
+        Ok(())
+    }
+
     /// Positions claimed so far (every record ever accepted).
     pub fn tail_pos(&self) -> u64 {
         self.tail.0.load(Ordering::Acquire) & !CLOSED
