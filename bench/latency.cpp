@@ -1163,6 +1163,74 @@ void print_chart(FILE *f, const std::string &title, const std::string &axis,
 }
 
 // The hot-path issue's targets against this run's medians. `cell(scenario,
+// The goals of the Quill issue, each measured side by side in this run: printed when Quill and
+// an alog row are in it. `cell(scenario, logger, key, found)` is the median of a metric.
+template <class Cell>
+void print_quill_goals(const DriverArgs &d, const std::vector<const LoggerInfo *> &loggers, Cell &cell) {
+  auto present = [&](const char *name) {
+    for (const LoggerInfo *l : loggers)
+      if (std::strcmp(l->name, name) == 0) return true;
+    return false;
+  };
+  if (!present("quill")) return;
+  auto get = [&](const char *sc, const char *logger, const char *key, double &v) {
+    bool f = false;
+    if (!present(logger) || std::find(d.scenarios.begin(), d.scenarios.end(), sc) == d.scenarios.end()) return false;
+    v = cell(sc, logger, key, f);
+    return f;
+  };
+  std::printf("### Goals against Quill, in this run\n\n| goal | alog | peer | alog / peer | |\n|---|---:|---:|---:|---|\n");
+  auto verdict = [](bool ok) { return ok ? "met" : "**not met**"; };
+  // alog's value against `factor` x the peer's: lower is better.
+  auto at_most = [&](const char *what, const char *sc, const char *logger, const char *peer, const char *key,
+                     double factor, const char *unit) {
+    double a = 0, q = 0;
+    if (!get(sc, logger, key, a) || !get(sc, peer, key, q) || q <= 0) return;
+    std::printf("| %s | %.1f %s | %.1f %s | %.2fx | %s |\n", what, a, unit, q, unit, a / q, verdict(a <= factor * q));
+  };
+  at_most("`ALOG_LOGF` p50 at most Quill's", "latency", "alog-logf", "quill", "p50_ns", 1, "ns");
+  at_most("`ALOG_LOGF` p99.9 at most Quill's", "latency", "alog-logf", "quill", "p999_ns", 1, "ns");
+  at_most("burst: `ALOG_LOGF` caller at most 0.75x Quill's", "burst", "alog-logf", "quill", "ns_per_call", 0.75,
+          "ns/call");
+  at_most("burst: `ALOG_LOGF`, queue reserved, caller at most 0.75x Quill's", "burst", "alog-logf-reserved", "quill",
+          "ns_per_call", 0.75, "ns/call");
+  at_most("`snprintf` + `alog_write` p50 at most half of spdlog async's", "latency", "alog-snprintf", "spdlog-async",
+          "p50_ns", 0.5, "ns");
+  double w = 0;
+  if (get("latency", "alog-write100", "p50_ns", w))
+    std::printf("| `alog_write` p50 at most 20 ns | %.1f ns | — | — | %s |\n", w, verdict(w <= 20));
+  // Scaling: the 1-thread burst's ns per call over the 4-thread wall ns per record (above 1:
+  // four threads put records in faster than one).
+  auto scaling = [&](const char *logger, double &v) {
+    double one = 0, four = 0;
+    if (!get("burst", logger, "ns_per_call", one) || !get("mt4", logger, "wall_ns_per_call", four) || four <= 0)
+      return false;
+    v = one / four;
+    return true;
+  };
+  double qs = 0;
+  if (scaling("quill", qs)) {
+    for (const char *lg : {"alog-logf", "alog-logf-reserved"}) {
+      double as = 0;
+      if (scaling(lg, as))
+        std::printf("| 4 threads scale at least as well as Quill (`%s`; 1-thread burst ns/call over 4-thread wall "
+                    "ns/record) | %.2fx | %.2fx | %.2fx | %s |\n",
+                    lg, as, qs, as / qs, verdict(as >= qs));
+    }
+  }
+  double qt = 0;
+  if (get("burst", "quill", "total_s", qt) && qt > 0) {
+    for (const char *lg : {"alog-logf", "alog-logf-reserved"}) {
+      double at = 0;
+      if (get("burst", lg, "total_s", at) && at > 0)
+        std::printf("| end-to-end lines/s at least Quill's (`%s`, burst until every line is in the file) | %.2f M/s | "
+                    "%.2f M/s | %.2fx | %s |\n",
+                    lg, double(d.n_burst) / at * 1e-6, double(d.n_burst) / qt * 1e-6, qt / at, verdict(at <= qt));
+    }
+  }
+  std::printf("\n");
+}
+
 // logger, key, found)` is the median of a metric.
 template <class Cell>
 void print_targets(const DriverArgs &d, const std::vector<const LoggerInfo *> &loggers, Cell &cell, double raw_s,
@@ -1406,6 +1474,7 @@ int run_driver(DriverArgs &d) {
   }
 
   print_targets(d, loggers, cell, raw_s, raw_bytes);
+  print_quill_goals(d, loggers, cell);
   bool has_quill = false;
   for (const LoggerInfo *lg : loggers) has_quill = has_quill || std::strcmp(lg->name, "quill") == 0;
 
