@@ -154,6 +154,12 @@ impl Queue {
         self.cap
     }
 
+    /// Under loom the ring is a plain allocation: nothing to make resident.
+    #[cfg(loom)]
+    pub fn prefault(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+
     /// Makes the ring's memory resident now (`queue_prefault`), so that no producer waits for
     /// the kernel to supply a page. Before any producer or consumer uses the queue. Fails
     /// (with the OS error) when the memory cannot be had.
