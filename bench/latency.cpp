@@ -1163,15 +1163,18 @@ void print_chart(FILE *f, const std::string &title, const std::string &axis,
 }
 
 // The hot-path issue's targets against this run's medians. `cell(scenario,
+// Whether the logger called `name` is in this run.
+bool present_logger(const std::vector<const LoggerInfo *> &loggers, const char *name) {
+  for (const LoggerInfo *l : loggers)
+    if (std::strcmp(l->name, name) == 0) return true;
+  return false;
+}
+
 // The goals of the Quill issue, each measured side by side in this run: printed when Quill and
 // an alog row are in it. `cell(scenario, logger, key, found)` is the median of a metric.
 template <class Cell>
 void print_quill_goals(const DriverArgs &d, const std::vector<const LoggerInfo *> &loggers, Cell &cell) {
-  auto present = [&](const char *name) {
-    for (const LoggerInfo *l : loggers)
-      if (std::strcmp(l->name, name) == 0) return true;
-    return false;
-  };
+  auto present = [&](const char *name) { return present_logger(loggers, name); };
   if (!present("quill")) return;
   auto get = [&](const char *sc, const char *logger, const char *key, double &v) {
     bool f = false;
@@ -1235,11 +1238,7 @@ void print_quill_goals(const DriverArgs &d, const std::vector<const LoggerInfo *
 template <class Cell>
 void print_targets(const DriverArgs &d, const std::vector<const LoggerInfo *> &loggers, Cell &cell, double raw_s,
                    double raw_bytes) {
-  auto present = [&](const char *name) {
-    for (const LoggerInfo *l : loggers)
-      if (std::strcmp(l->name, name) == 0) return true;
-    return false;
-  };
+  auto present = [&](const char *name) { return present_logger(loggers, name); };
   if (!present("alog-write100") && !present("alog-logf")) return;
   auto has_scenario = [&](const char *s) { return std::find(d.scenarios.begin(), d.scenarios.end(), s) != d.scenarios.end(); };
   std::printf("### Targets of the hot-path issue, in this run\n\n| target | measured | |\n|---|---|---|\n");
@@ -1475,8 +1474,7 @@ int run_driver(DriverArgs &d) {
 
   print_targets(d, loggers, cell, raw_s, raw_bytes);
   print_quill_goals(d, loggers, cell);
-  bool has_quill = false;
-  for (const LoggerInfo *lg : loggers) has_quill = has_quill || std::strcmp(lg->name, "quill") == 0;
+  const bool has_quill = present_logger(loggers, "quill");
 
   // Notes: the numbers a reader needs to interpret the tables.
   for (const auto &p : problems) std::printf("- **FAILED** %s.\n", p.c_str());
@@ -1494,9 +1492,12 @@ int run_driver(DriverArgs &d) {
   std::printf(".\n");
   std::printf("- Latency: %s timed calls after %s warm-up calls, ~%" PRIu64
               " ns busy-wait between calls. Every asynchronous logger has a queue of %zu records and blocks "
-              "when it is full (except the lossy one, which drops%s); alog fsync never.\n",
+              "when it is full (except the lossy one, which drops%s%s); alog fsync never.\n",
               with_commas(d.n_latency).c_str(), with_commas(d.warmup).c_str(), d.gap_ns, d.queue,
-              has_quill ? ", and Quill, whose default per-thread queues grow from 128 KiB up to 2 GiB" : "");
+              has_quill ? ", and Quill, whose default per-thread queues grow from 128 KiB up to 2 GiB" : "",
+              present_logger(loggers, "alog-logf-reserved")
+                  ? ", and the reserved `ALOG_LOGF` row, whose queue holds 1,048,576 records, resident from the start"
+                  : "");
   std::printf("- Workload: `user {i} logged in from 10.0.{i%%256}.{i%%100} in {i%%1000} ms` at INFO, every line with "
               "a timestamp and the level; each file is checked line by line by the driver (message intact, no "
               "duplicate, each producer's order kept), \"lines written\" counts the intact messages.\n");
@@ -1575,8 +1576,11 @@ int run_driver(DriverArgs &d) {
     std::fprintf(sf,
                  "Every logger writes the same lines (`user {i} logged in from 10.0.{i%%256}.{i%%100} in {i%%1000} "
                  "ms`\nwith a timestamp and the level) to a file; the asynchronous ones have a queue of %zu records "
-                 "and\nblock when it is full, except the lossy one%s.\n\n",
-                 d.queue, has_quill ? " and Quill (its default per-thread queues grow up to 2 GiB)" : "");
+                 "and\nblock when it is full, except the lossy one%s%s.\n\n",
+                 d.queue, has_quill ? " and Quill (its default per-thread queues grow up to 2 GiB)" : "",
+                 present_logger(loggers, "alog-logf-reserved")
+                     ? "; the reserved `ALOG_LOGF` row's queue holds 1,048,576 records, resident from the start"
+                     : "");
     std::fprintf(sf, "| logger |");
     for (const SumCol &c : cols)
       if (has(c.scenario, d.scenarios)) std::fprintf(sf, " %s |", c.head.c_str());
