@@ -74,7 +74,7 @@ impl<'a> Payload<'a> {
             body: Body::Fields(r),
         }
     }
-    #[inline]
+    #[inline(always)]
     pub(crate) fn deferred(site: u32, args: Args<'a>) -> Payload<'a> {
         Payload {
             len: args.encoded_len(),

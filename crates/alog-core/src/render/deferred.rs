@@ -200,7 +200,7 @@ impl<'a> Args<'a> {
     }
 
     /// The number of bytes [`encode`](Self::encode) writes.
-    #[inline]
+    #[inline(always)]
     pub fn encoded_len(&self) -> usize {
         let strings = match self {
             Args::Values(args) => args.iter().fold(0usize, |n, a| match a {
@@ -214,7 +214,7 @@ impl<'a> Args<'a> {
 
     /// Encodes into `out`, which must be exactly `encoded_len()` bytes long; at most
     /// `MAX_ARGS` arguments (and as many words as kinds).
-    #[inline]
+    #[inline(always)]
     pub fn encode(&self, out: &mut [u8], site: u32) {
         let n = self.len();
         debug_assert!(n <= MAX_ARGS && out.len() == self.encoded_len());
