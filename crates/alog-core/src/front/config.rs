@@ -9,7 +9,7 @@
 //! | `time_zone` | `utc` `local`: `{ts}` and JSON's `ts` in UTC (`Z`) or local time with its offset (`+05:30`) | `utc` |
 //! | `json.ts_key` / `json.level_key` / `json.msg_key` | JSON key names | `ts` / `level` / `msg` |
 //! | `queue_capacity` | records, 1..=16777216 | `8192` |
-//! | `queue_prefault` | `true` `false`: the queue's memory (256 bytes a record) is made resident when the logger opens, so that no call waits for the kernel to supply a page; for a queue sized to absorb bursts | `false` |
+//! | `queue_prefault` | `true` `false`: the queue's memory (256 bytes a record) is made resident when the logger opens, so that no call waits for the kernel to supply a page; for a queue sized to absorb bursts (refused when `/proc/meminfo` reports less available) | `false` |
 //! | `overflow` | `block` `drop_newest` `drop_oldest` `warn` | `block` |
 //! | `block_timeout_ms` | ms a blocked call waits, 0 = forever | `0` |
 //! | `batch_size` | records that wake the writer (capped at `queue_capacity`) | `1024` |

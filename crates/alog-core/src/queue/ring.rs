@@ -170,6 +170,11 @@ impl Queue {
             return Ok(());
         }
         let len = ring_bytes((self.mask + 1) as usize);
+        // Making more resident than the system has free would wake the OOM killer, not fail.
+        fits_available(
+            len,
+            &std::fs::read_to_string("/proc/meminfo").unwrap_or_default(),
+        )?;
         // SAFETY: advice on the ring's own mapping, of exactly `len` bytes; it changes no byte
         // (the pages stay zero, and a zero slot is an empty one).
         if unsafe { libc::madvise(p.cast(), len, libc::MADV_POPULATE_WRITE) } == 0 {
@@ -443,6 +448,37 @@ impl Queue {
     }
 }
 
+/// Refuses `len` bytes when `/proc/meminfo`'s text reports less available (a memory limit of a
+/// control group is not looked at); unknown availability passes.
+#[cfg(not(loom))]
+fn fits_available(len: usize, meminfo: &str) -> std::io::Result<()> {
+    match mem_available(meminfo) {
+        Some(available) if len as u64 > available => Err(std::io::Error::new(
+            std::io::ErrorKind::OutOfMemory,
+            format!(
+                "{} MiB asked, {} MiB available (MemAvailable in /proc/meminfo)",
+                len >> 20,
+                available >> 20
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The bytes `MemAvailable` reports in the text of `/proc/meminfo`, if it says.
+#[cfg(not(loom))]
+fn mem_available(meminfo: &str) -> Option<u64> {
+    let kib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    kib.checked_mul(1024)
+}
+
 /// Allocates `n` empty slots. Outside loom the memory is an anonymous mapping: zeroed pages
 /// that take resident memory only when records first reach them (an all-zero slot is an
 /// empty one: sequence 0, no heap payload, `Kind::Plain`), so a thousand idle loggers cost
@@ -549,6 +585,24 @@ mod tests {
         assert_eq!(q.pop_into(2, &mut b), 2);
         assert!(!ready(&q, 3), "two consumed, one left");
         assert!(ready(&q, 1));
+    }
+
+    #[test]
+    fn mem_available_reads_meminfo() {
+        let text = "MemTotal:       24576000 kB\nMemFree:  100 kB\nMemAvailable:   2048 kB\n";
+        assert_eq!(mem_available(text), Some(2048 * 1024));
+        assert_eq!(mem_available("MemTotal: 1 kB\n"), None);
+        assert_eq!(mem_available("MemAvailable: lots\n"), None);
+        assert_eq!(mem_available(""), None);
+
+        let e = fits_available(64 << 20, "MemAvailable:   32768 kB\n").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::OutOfMemory);
+        assert_eq!(
+            e.to_string(),
+            "64 MiB asked, 32 MiB available (MemAvailable in /proc/meminfo)"
+        );
+        assert!(fits_available(16 << 20, "MemAvailable:   32768 kB\n").is_ok());
+        assert!(fits_available(usize::MAX, "no such line\n").is_ok());
     }
 
     #[test]
