@@ -213,7 +213,7 @@ impl<'a> Args<'a> {
     }
 
     /// Encodes into `out`, which must be exactly `encoded_len()` bytes long; at most
-    /// `MAX_ARGS` arguments (and as many words as kinds).
+    /// `MAX_ARGS` arguments (and, for `Words`, as many tags as words).
     #[inline(always)]
     pub fn encode(&self, out: &mut [u8], site: u32) {
         let n = self.len();
