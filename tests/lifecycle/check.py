@@ -29,15 +29,23 @@ def main():
     ap.add_argument("--count", type=int, required=True)
     ap.add_argument("--expect", type=int, help="records present (when some may fail)")
     ap.add_argument("--some-missing", action="store_true",
-                    help="records may be missing (copytruncate loses some); none twice or torn")
+                    help="records may be missing (copytruncate loses some, and the copy may end in"
+                         " the middle of the line being written: that last line counts as lost);"
+                         " none twice, none torn elsewhere")
     ap.add_argument("files", nargs="*")
     a = ap.parse_args()
     seen = {}  # writer -> last index
     total = 0
+    cut = 0  # files whose copy ended inside a line (--some-missing)
     streams = [open(f, encoding="utf-8", newline="\n") for f in a.files] or [sys.stdin]
     for s in streams:
         for lineno, line in enumerate(s, 1):
             if not line.endswith("\n"):
+                # Only a file's last line can lack its newline. logrotate's copy reads while a
+                # write is under way and the truncation then drops the rest: the record is lost.
+                if a.some_missing:
+                    cut += 1
+                    continue
                 sys.exit(f"check: torn last line in {s.name}: {line!r}")
             try:
                 msg = message(line[:-1])
@@ -56,7 +64,8 @@ def main():
             total += 1
     want = a.expect if a.expect is not None else a.writers * a.count
     if a.some_missing:
-        print(f"check: {total} of {want} records, none twice, none torn, in order")
+        print(f"check: {total} of {want} records, none twice, none torn inside a file, in order"
+              f" ({cut} copies ended inside the line being written)")
         return
     if total != want:
         sys.exit(f"check: {total} records, expected {want}")

@@ -4,7 +4,9 @@
 # signal alone must do it) and once without any signal (alog's per-batch detection).
 # Every record must be in exactly one of the files, in order. Then `copytruncate` mode:
 # records written between logrotate's copy and its truncation are lost (logrotate's own
-# limit), but the file never fills with NUL bytes and no line is torn or doubled.
+# limit; a copy taken while a write is under way may end inside that write's last line, whose
+# record is then lost too), but the file never fills with NUL bytes and no record is torn
+# inside a file, doubled or out of order.
 source "$(dirname "$0")/lib.sh"
 count=100000
 
@@ -55,7 +57,7 @@ CONF
       fail "copytruncate: NUL bytes in app.log"
     fi
     check --writers 1 --count "$count" --some-missing "${files[@]}" || fail "copytruncate: torn or doubled lines"
-    pass "copytruncate: $rotations logrotate runs, no NUL bytes, no torn or doubled line"
+    pass "copytruncate: $rotations logrotate runs, no NUL bytes, no torn or doubled record"
     return
   fi
   check --writers 1 --count "$count" "${files[@]}" || fail "$mode: records lost or doubled"
