@@ -76,16 +76,22 @@ pub(crate) fn local_offset(sec: i64) -> i64 {
 }
 
 /// Prints timestamps, reusing the `YYYY-MM-DDTHH:MM:SS.` prefix (and, in local time, the
-/// offset) within a second.
+/// offset) within a second: a record's timestamp is one fixed-size copy of the second's text
+/// with its six microsecond digits written over.
 #[derive(Debug)]
 pub struct TsPrinter {
     sec: i64,
-    prefix: [u8; 20],
+    /// `YYYY-MM-DDTHH:MM:SS.uuuuuu` and the suffix (`Z` or `+05:30`), in `len` bytes.
+    text: [u8; TS_MAX],
+    len: usize,
     /// Local time (`+05:30`) rather than UTC (`Z`).
     local: bool,
-    suffix: [u8; 6],
-    suffix_len: usize,
 }
+
+/// The longest timestamp: `2026-11-23T21:27:17.123456+05:30`.
+const TS_MAX: usize = 32;
+/// Where the microsecond digits start.
+const TS_FRAC: usize = 20;
 
 impl Default for TsPrinter {
     fn default() -> Self {
@@ -98,10 +104,9 @@ impl TsPrinter {
     pub fn new(local: bool) -> TsPrinter {
         TsPrinter {
             sec: i64::MIN,
-            prefix: [0; 20],
+            text: [0; TS_MAX],
+            len: TS_FRAC + 7,
             local,
-            suffix: *b"Z     ",
-            suffix_len: 1,
         }
     }
 
@@ -117,26 +122,26 @@ impl TsPrinter {
         if sec != self.sec {
             self.sec = sec;
             let mut wall = sec;
+            let p = &mut self.text;
+            (p[TS_FRAC + 6], self.len) = (b'Z', TS_FRAC + 7);
             if self.local {
                 let off = local_offset(sec);
                 wall = (sec + off).clamp(MIN_SEC, MAX_SEC);
-                if off == 0 {
-                    (self.suffix, self.suffix_len) = (*b"Z     ", 1);
-                } else {
+                if off != 0 {
                     let a = off.unsigned_abs() / 60;
-                    let mut s = *b"+00:00";
+                    let s = &mut p[TS_FRAC + 6..];
+                    s.copy_from_slice(b"+00:00");
                     if off < 0 {
                         s[0] = b'-';
                     }
                     put2(&mut s[1..3], (a / 60 % 100) as u32);
                     put2(&mut s[4..6], (a % 60) as u32);
-                    (self.suffix, self.suffix_len) = (s, 6);
+                    self.len = TS_MAX;
                 }
             }
             let sec = wall;
             let (y, mo, d) = civil_from_days(sec.div_euclid(86_400));
             let s = sec.rem_euclid(86_400) as u32;
-            let p = &mut self.prefix;
             let y = y as u32;
             put2(&mut p[0..2], y / 100);
             put2(&mut p[2..4], y % 100);
@@ -152,17 +157,19 @@ impl TsPrinter {
             put2(&mut p[17..19], s % 60);
             p[19] = b'.';
         }
-        let us = (sub / 1000) as usize;
-        let pair = |v: usize| [PAIRS[v * 2], PAIRS[v * 2 + 1]];
-        let [a, b] = pair(us / 10_000);
-        let [c, d] = pair(us / 100 % 100);
-        let [e, f] = pair(us % 100);
-        let p = &self.prefix;
-        out.extend_from_slice(&[
-            p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13],
-            p[14], p[15], p[16], p[17], p[18], p[19], a, b, c, d, e, f,
-        ]);
-        out.extend_from_slice(&self.suffix[..self.suffix_len]);
+        let us = (sub / 1000) as u32;
+        let t = &mut self.text;
+        put2(&mut t[TS_FRAC..TS_FRAC + 2], us / 10_000);
+        put2(&mut t[TS_FRAC + 2..TS_FRAC + 4], us / 100 % 100);
+        put2(&mut t[TS_FRAC + 4..TS_FRAC + 6], us % 100);
+        out.reserve(TS_MAX);
+        let at = out.len();
+        // SAFETY: `reserve` left at least TS_MAX writable bytes after `at`; the whole template
+        // is copied (one fixed-size copy) and only its first `len <= TS_MAX` bytes are kept.
+        unsafe {
+            std::ptr::copy_nonoverlapping(t.as_ptr(), out.as_mut_ptr().add(at), TS_MAX);
+            out.set_len(at + self.len);
+        }
     }
 }
 
