@@ -105,6 +105,9 @@ struct Spec {
 enum Piece {
     Lit(Vec<u8>),
     Conv(Spec),
+    /// `%d`, `%i` or `%u` with no width, precision or sign flag (the common case, told apart
+    /// once at parse): the sign and the digits.
+    Dec(Spec),
 }
 
 /// Why a format cannot be deferred.
@@ -246,7 +249,15 @@ pub fn parse(f: &[u8]) -> Result<Format, Unsupported> {
         if !lit.is_empty() {
             pieces.push(Piece::Lit(std::mem::take(&mut lit)));
         }
-        pieces.push(Piece::Conv(s));
+        let plain_dec = matches!(conv, b'd' | b'i' | b'u')
+            && s.width == 0
+            && s.prec.is_none()
+            && !(s.plus || s.space);
+        pieces.push(if plain_dec {
+            Piece::Dec(s)
+        } else {
+            Piece::Conv(s)
+        });
     }
     if !lit.is_empty() {
         pieces.push(Piece::Lit(lit));
@@ -272,9 +283,10 @@ fn field(out: &mut Vec<u8>, s: &Spec, body: &[u8]) {
     }
 }
 
-fn int(out: &mut Vec<u8>, s: &Spec, raw: i64) {
-    let signed = matches!(s.conv, b'd' | b'i');
-    let (neg, mag): (bool, u64) = if signed {
+/// An integer argument's sign and magnitude as the conversion's length modifier reads it.
+#[inline(always)]
+fn magnitude(s: &Spec, raw: i64) -> (bool, u64) {
+    if matches!(s.conv, b'd' | b'i') {
         let v = match s.int_width {
             Width::Char => i64::from(raw as i8),
             Width::Short => i64::from(raw as i16),
@@ -290,19 +302,21 @@ fn int(out: &mut Vec<u8>, s: &Spec, raw: i64) {
             Width::Wide => raw as u64,
         };
         (false, v)
-    };
-    // The common case, `%d` or `%u` without flags, width or precision: sign and digits.
-    if matches!(s.conv, b'd' | b'i' | b'u')
-        && s.width == 0
-        && s.prec.is_none()
-        && !(s.plus || s.space)
-    {
-        if neg {
-            out.push(b'-');
-        }
-        push_u64(out, mag);
-        return;
     }
+}
+
+/// A `Piece::Dec` conversion: the sign and the digits.
+#[inline]
+fn dec(out: &mut Vec<u8>, s: &Spec, raw: i64) {
+    let (neg, mag) = magnitude(s, raw);
+    if neg {
+        out.push(b'-');
+    }
+    push_u64(out, mag);
+}
+
+fn int(out: &mut Vec<u8>, s: &Spec, raw: i64) {
+    let (neg, mag) = magnitude(s, raw);
     let mut digits = [0u8; 24];
     let mut at = digits.len();
     let mut m = mag;
@@ -345,7 +359,7 @@ fn int(out: &mut Vec<u8>, s: &Spec, raw: i64) {
         prec = prec.max(digits.len() + 1);
     }
     let mut head: &[u8] = b"";
-    if signed {
+    if matches!(s.conv, b'd' | b'i') {
         head = if neg {
             b"-"
         } else if s.plus {
@@ -437,19 +451,29 @@ impl Format {
         for p in &self.pieces {
             match p {
                 Piece::Lit(l) => put(out, l),
+                Piece::Dec(s) => match args.next() {
+                    Some(&Arg::Int(v)) => dec(out, s, v),
+                    Some(&a) => conv(out, s, a),
+                    None => return,
+                },
                 Piece::Conv(s) => {
                     let Some(&a) = args.next() else { return };
-                    match (s.conv, a) {
-                        (b'c', Arg::Int(v)) => field(out, s, &[v as u8]),
-                        (b's', Arg::Str(v)) => str_(out, s, v),
-                        (_, Arg::Int(v)) => int(out, s, v),
-                        (_, a) => {
-                            if let Some(c) = &s.c_spec {
-                                c_snprintf(out, c, a)
-                            }
-                        }
-                    }
+                    conv(out, s, a);
                 }
+            }
+        }
+    }
+}
+
+/// Any conversion of one argument.
+fn conv(out: &mut Vec<u8>, s: &Spec, a: Arg<'_>) {
+    match (s.conv, a) {
+        (b'c', Arg::Int(v)) => field(out, s, &[v as u8]),
+        (b's', Arg::Str(v)) => str_(out, s, v),
+        (_, Arg::Int(v)) => int(out, s, v),
+        (_, a) => {
+            if let Some(c) = &s.c_spec {
+                c_snprintf(out, c, a)
             }
         }
     }
