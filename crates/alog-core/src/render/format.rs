@@ -422,31 +422,70 @@ pub(crate) fn put(out: &mut Vec<u8>, b: &[u8]) {
     }
 }
 
+/// The number of decimal digits of `v` (1 to 20): estimated from the bit length (1233/4096
+/// is just above log10(2)), then corrected by one comparison.
+#[inline(always)]
+fn dec_len(v: u64) -> usize {
+    const POW10: [u64; 20] = {
+        let mut p = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            p[i] = p[i - 1] * 10;
+            i += 1;
+        }
+        p
+    };
+    // `v | 1` has the digit count of `v` (and 0 has one digit).
+    let x = v | 1;
+    let guess = ((64 - x.leading_zeros() as usize) * 1233) >> 12;
+    guess + usize::from(x >= POW10[guess])
+}
+
+/// Writes the `dec_len(v)` decimal digits of `v` at `dst`, two at a time from the last.
+///
+/// # Safety
+/// `dst` must be valid for `dec_len(v)` bytes of writes.
+#[inline(always)]
+unsafe fn write_dec(dst: *mut u8, mut v: u64) {
+    let pairs = PAIRS.as_ptr();
+    let mut at = dec_len(v);
+    // SAFETY: every write is below `at`, which starts at the digit count and reaches 0 with
+    // the last digit; `PAIRS` is read at `2 * x` for `x < 100`, within its 200 bytes.
+    unsafe {
+        while v >= 100 {
+            at -= 2;
+            std::ptr::copy_nonoverlapping(pairs.add((v % 100) as usize * 2), dst.add(at), 2);
+            v /= 100;
+        }
+        if v >= 10 {
+            std::ptr::copy_nonoverlapping(pairs.add(v as usize * 2), dst, 2);
+        } else {
+            *dst = b'0' + v as u8;
+        }
+    }
+}
+
 /// Writes the decimal digits of `v` at the end of `buf`; returns where they start.
-pub(crate) fn dec_digits(mut v: u64, buf: &mut [u8; 20]) -> usize {
-    let mut at = buf.len();
-    while v >= 100 {
-        let pair = (v % 100) as usize * 2;
-        v /= 100;
-        at -= 2;
-        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-    }
-    if v >= 10 {
-        at -= 2;
-        let pair = v as usize * 2;
-        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-    } else {
-        at -= 1;
-        buf[at] = b'0' + v as u8;
-    }
+pub(crate) fn dec_digits(v: u64, buf: &mut [u8; 20]) -> usize {
+    let at = buf.len() - dec_len(v);
+    // SAFETY: `buf[at..]` holds exactly the digit count of `v`.
+    unsafe { write_dec(buf.as_mut_ptr().add(at), v) };
     at
 }
 
-/// Appends the decimal digits of `v` (the writer prints many integers: no `fmt` machinery).
+/// Appends the decimal digits of `v` (the writer prints many integers: no `fmt` machinery),
+/// written in place.
+#[inline]
 pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
-    let mut buf = [0u8; 20];
-    let at = dec_digits(v, &mut buf);
-    put(out, &buf[at..]);
+    let n = dec_len(v);
+    out.reserve(20);
+    let len = out.len();
+    // SAFETY: `reserve(20)` leaves at least 20 >= n writable bytes after `len`, all n of
+    // which `write_dec` writes before `set_len`.
+    unsafe {
+        write_dec(out.as_mut_ptr().add(len), v);
+        out.set_len(len + n);
+    }
 }
 
 /// Numbers and booleans; non-finite floats are strings in JSON (`"NaN"`, `"+Inf"`, `"-Inf"`).
@@ -509,6 +548,30 @@ fn reorders(c: char) -> bool {
     matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether `f` holds for every byte: the fast-path test of the escapers. Sixteen bytes at a
+/// time without an early exit, so that the compiler turns each block into vector compares;
+/// the last block overlaps the one before it rather than leaving a remainder byte by byte.
+#[inline(always)]
+fn all_bytes(bytes: &[u8], f: impl Fn(u8) -> bool + Copy) -> bool {
+    let block = |b: &[u8; 16]| b.iter().fold(0u8, |bad, &c| bad | u8::from(!f(c)));
+    let n = bytes.len();
+    if n < 16 {
+        return bytes.iter().fold(0u8, |bad, &c| bad | u8::from(!f(c))) == 0;
+    }
+    let mut bad = 0u8;
+    for b in bytes.chunks_exact(16) {
+        bad |= block(b.try_into().expect("16 bytes"));
+    }
+    bad |= block(bytes[n - 16..].try_into().expect("16 bytes"));
+    bad == 0
+}
+
+/// Printable ASCII (0x20 to 0x7e) in one compare.
+#[inline(always)]
+fn printable(b: u8) -> bool {
+    b.wrapping_sub(0x20) < 0x5f
+}
+
 /// Characters escaped in text output: controls (C0, DEL, C1), line separators, bidi controls.
 fn escaped_in_text(c: char) -> bool {
     c.is_control() || breaks_lines(c) || reorders(c)
@@ -519,8 +582,8 @@ fn escaped_in_text(c: char) -> bool {
 /// non-ASCII character), so that a logfmt reader splits the pair where alog did; an empty key
 /// is `""`.
 pub fn text_key(bytes: &[u8], out: &mut Vec<u8>) {
-    let plain = |b: u8| b > b' ' && b < 0x7f && b != b'=' && b != b'"' && b != b'\\';
-    if !bytes.is_empty() && bytes.iter().fold(true, |ok, &b| ok & plain(b)) {
+    let plain = |b: u8| (b > b' ') & (b < 0x7f) & (b != b'=') & (b != b'"') & (b != b'\\');
+    if !bytes.is_empty() && all_bytes(bytes, plain) {
         put(out, bytes);
         return;
     }
@@ -555,11 +618,8 @@ pub fn text_escape(bytes: &[u8], out: &mut Vec<u8>) {
 
 /// [`text_escape`], with `nl` for each newline.
 fn escape_text(bytes: &[u8], out: &mut Vec<u8>, nl: &[u8]) {
-    // Fast path: printable ASCII needs no escaping (a fold without early exit vectorizes).
-    if bytes
-        .iter()
-        .fold(true, |ok, &b| ok & (0x20..0x7f).contains(&b))
-    {
+    // Fast path: printable ASCII needs no escaping.
+    if all_bytes(bytes, printable) {
         out.extend_from_slice(bytes);
         return;
     }
@@ -602,9 +662,9 @@ pub(crate) fn text_source(s: &Source<'_>, out: &mut Vec<u8>) {
 /// A text field value: bare when it is a plain token, else double-quoted with `"` and `\`
 /// escaped, so that `key=value` pairs always split unambiguously.
 fn text_value(bytes: &[u8], out: &mut Vec<u8>, nl: &[u8]) {
-    // Fast path: a printable ASCII token, judged by a fold without early exit (it vectorizes).
+    // Fast path: a printable ASCII token.
     let token = |b: u8| (b > b' ') & (b < 0x7f) & (b != b'"') & (b != b'=') & (b != b'\\');
-    if !bytes.is_empty() && bytes.iter().fold(true, |ok, &b| ok & token(b)) {
+    if !bytes.is_empty() && all_bytes(bytes, token) {
         put(out, bytes);
         return;
     }
@@ -636,8 +696,8 @@ fn text_value(bytes: &[u8], out: &mut Vec<u8>, nl: &[u8]) {
 pub fn json_str(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     // Fast path: printable ASCII without quotes or backslashes is copied as is.
-    let plain = |b: u8| (0x20..0x7f).contains(&b) & (b != b'"') & (b != b'\\');
-    if bytes.iter().fold(true, |ok, &b| ok & plain(b)) {
+    let plain = |b: u8| printable(b) & (b != b'"') & (b != b'\\');
+    if all_bytes(bytes, plain) {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
@@ -1018,6 +1078,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn all_bytes_finds_a_bad_byte_at_every_position() {
+        for n in 0..70 {
+            let clean = vec![b'a'; n];
+            assert!(all_bytes(&clean, printable), "length {n}");
+            for at in 0..n {
+                for bad in [b'\n', 0x7f, 0x80, 0x1f, 0xff] {
+                    let mut v = clean.clone();
+                    v[at] = bad;
+                    assert!(!all_bytes(&v, printable), "length {n}, {bad:#x} at {at}");
+                }
+            }
+        }
+        assert!(all_bytes(b" ~", printable) && !all_bytes(b" ~\x7f", printable));
     }
 
     #[test]
