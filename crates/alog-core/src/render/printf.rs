@@ -102,6 +102,7 @@ struct Spec {
 }
 
 #[derive(Clone, Debug)]
+#[repr(u8)] // a plain tag to dispatch on per piece (see `front::pattern::Piece`)
 enum Piece {
     Lit(Vec<u8>),
     Conv(Spec),
