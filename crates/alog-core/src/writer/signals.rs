@@ -336,6 +336,11 @@ mod tests {
     /// a `multiprocessing` worker exiting by itself): the handler still gets the queue
     /// written, well within its bound. `batch_size` (unique per case) finds the logger.
     fn interrupted_flush_still_writes(case: Interrupted, batch_size: u64) {
+        // One case at a time: the handler flushes every logger of the process, and another
+        // case's stranded job would hold it to its bound (as any logger left in that state
+        // would: that is what the bound is for).
+        static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("held.log");
         let mut c = crate::Config::default();
