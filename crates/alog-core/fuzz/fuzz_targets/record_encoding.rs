@@ -48,14 +48,14 @@ fuzz_target!(|inp: Input| {
     }
 
     let level = Level::new(i32::from(inp.level % 24) + 1).unwrap();
-    let rec = RecordRef { ts: inp.ts, level, tid: 0, msg: d.msg, source: d.source, source_text: None, fields: Some(d.clone()) };
+    let rec = RecordRef { ts: inp.ts, level, tid: 0, msg: d.msg, source: d.source, source_cached: None, fields: Some(d.clone()) };
     one_line_each(&rec);
 
     let raw = [Field { key: b"raw", value: Value::Json(&inp.raw) }];
     let mut buf = vec![0u8; encoded_len(b"", &raw, None)];
     encode(&mut buf, b"", &raw, None);
     let d = Decoded::parse(&buf).expect("our own encoding decodes");
-    one_line_each(&RecordRef { ts: inp.ts, level, tid: 0, msg: b"", source: None, source_text: None, fields: Some(d) });
+    one_line_each(&RecordRef { ts: inp.ts, level, tid: 0, msg: b"", source: None, source_cached: None, fields: Some(d) });
 });
 
 fn one_line_each(rec: &RecordRef<'_>) {

@@ -304,7 +304,7 @@ fn written_tail(t: &Tail, st: Settled, records: &[Entry], notes: &mut Vec<String
                 tid: 0,
                 msg: &r.payload,
                 source: None,
-                source_text: None,
+                source_cached: None,
                 fields: None,
             }),
             _ => Decoded::parse(&r.payload).map(|d| RecordRef {
@@ -313,7 +313,7 @@ fn written_tail(t: &Tail, st: Settled, records: &[Entry], notes: &mut Vec<String
                 tid: 0,
                 msg: d.msg,
                 source: d.source,
-                source_text: None,
+                source_cached: None,
                 fields: Some(d),
             }),
         };

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::front::record::Source;
-use crate::render::format::text_source;
+use crate::render::format::CachedSource;
 use crate::render::printf::{self, Arg, Class, Format, Unsupported, MAX_ARGS};
 
 /// A registered call site.
@@ -28,9 +28,9 @@ pub struct Site {
     pub file: Vec<u8>,
     pub line: u32,
     pub func: Vec<u8>,
-    /// The location's pairs as text `{fields}` prints them, rendered once (empty without a
+    /// The location as text and JSON lines print it, rendered once (empty without a
     /// location).
-    pub text_source: Vec<u8>,
+    pub source_cached: CachedSource,
 }
 
 impl Site {
@@ -88,12 +88,10 @@ pub(crate) fn register(
         file: file.to_vec(),
         line,
         func: func.to_vec(),
-        text_source: Vec::new(),
+        source_cached: CachedSource::default(),
     };
     if let Some(s) = site.source() {
-        let mut text = Vec::new();
-        text_source(&s, &mut text);
-        site.text_source = text;
+        site.source_cached = CachedSource::new(&s);
     }
     sites.push(Arc::new(site));
     let id = sites.len() as u32 - 1;

@@ -24,9 +24,9 @@ pub struct RecordRef<'a> {
     pub tid: u32,
     pub msg: &'a [u8],
     pub source: Option<Source<'a>>,
-    /// `source`'s pairs as `{fields}` prints them in text (` source=FILE:LINE func=FUNC`), rendered once
-    /// per call site; `None`: rendered from `source` for each line.
-    pub source_text: Option<&'a [u8]>,
+    /// `source` as text and JSON print it, rendered once per call site; `None`: rendered from
+    /// `source` for each line.
+    pub source_cached: Option<&'a CachedSource>,
     pub fields: Option<Decoded<'a>>,
 }
 
@@ -37,6 +37,25 @@ impl<'a> RecordRef<'a> {
                 f(field);
             }
         }
+    }
+}
+
+/// A source location rendered once (per call site) the way every line prints it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CachedSource {
+    /// As `{fields}` prints it in text: ` source=FILE:LINE func=FUNC` (`text_source`).
+    pub text: Vec<u8>,
+    /// As JSON lines print it: `,"source":{"file":...,"line":N,"function":...}`
+    /// (`json_source`).
+    pub json: Vec<u8>,
+}
+
+impl CachedSource {
+    pub fn new(s: &Source<'_>) -> CachedSource {
+        let mut c = CachedSource::default();
+        text_source(s, &mut c.text);
+        json_source(s, &mut c.json);
+        c
     }
 }
 
@@ -96,6 +115,9 @@ pub struct Formatter {
     ts: TsPrinter,
     /// JSON: alog's own keys as rendered (`"ts"`, `"level"`, `"msg"`).
     reserved: [Vec<u8>; 3],
+    /// JSON: the text around the timestamp, level and message, rendered once: `{"ts":"`, then
+    /// `","level":"` (or `{"level":"` without a timestamp), then `","msg":`.
+    heads: [Vec<u8>; 4],
     /// JSON: where the keys of the current line's fields are in the output.
     keys: Vec<(usize, usize)>,
     scratch: Vec<u8>,
@@ -112,12 +134,20 @@ impl Formatter {
         };
         let k = &style.json_keys;
         let reserved = [quoted(&k.ts), quoted(&k.level), quoted(&k.msg)];
+        let join = |parts: &[&[u8]]| parts.concat();
+        let heads = [
+            join(&[b"{", &reserved[0], b":\""]),
+            join(&[b"\",", &reserved[1], b":\""]),
+            join(&[b"{", &reserved[1], b":\""]),
+            join(&[b"\",", &reserved[2], b":"]),
+        ];
         let local_time = style.local_time;
         Formatter {
             style,
             pattern,
             ts: TsPrinter::new(local_time),
             reserved,
+            heads,
             keys: Vec::new(),
             scratch: Vec::new(),
         }
@@ -216,8 +246,8 @@ impl Formatter {
                 Piece::Func => text_escape(r.source.map_or(&b""[..], |s| s.func), out),
                 Piece::Fields => {
                     if let (Some(s), false) = (r.source, self.pattern.shows_source) {
-                        match r.source_text {
-                            Some(text) => put(out, text),
+                        match r.source_cached {
+                            Some(c) => put(out, &c.text),
                             None => text_source(&s, out),
                         }
                     }
@@ -252,31 +282,22 @@ impl Formatter {
     }
 
     fn json(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
-        let k = &self.style.json_keys;
-        out.push(b'{');
+        let h = &self.heads;
         if r.ts != NO_TIMESTAMP {
-            json_str(k.ts.as_bytes(), out);
-            out.extend_from_slice(b":\"");
+            put(out, &h[0]);
             self.ts.push(r.ts, out);
-            out.extend_from_slice(b"\",");
+            put(out, &h[1]);
+        } else {
+            put(out, &h[2]);
         }
-        json_str(k.level.as_bytes(), out);
-        out.extend_from_slice(b":\"");
-        out.extend_from_slice(self.level_name(r.level));
-        out.extend_from_slice(b"\",");
-        json_str(k.msg.as_bytes(), out);
-        out.push(b':');
+        put(out, level_name_in(&self.style.level_names, r.level));
+        put(out, &h[3]);
         json_str(r.msg, out);
         if let Some(s) = r.source {
-            out.extend_from_slice(b",\"source\":{\"file\":");
-            json_str(s.file, out);
-            out.extend_from_slice(b",\"line\":");
-            push_u64(out, u64::from(s.line));
-            if !s.func.is_empty() {
-                out.extend_from_slice(b",\"function\":");
-                json_str(s.func, out);
+            match r.source_cached {
+                Some(c) => out.extend_from_slice(&c.json),
+                None => json_source(&s, out),
             }
-            out.push(b'}');
         }
         self.json_fields(r, true, out);
         out.push(b'}');
@@ -657,6 +678,20 @@ pub(crate) fn text_source(s: &Source<'_>, out: &mut Vec<u8>) {
         put(out, b" func=");
         text_value(s.func, out, ESCAPED_NEWLINE);
     }
+}
+
+/// A source location as JSON lines print it, after alog's own members:
+/// `,"source":{"file":...,"line":N,"function":...}` (no `function` member when it is empty).
+pub(crate) fn json_source(s: &Source<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b",\"source\":{\"file\":");
+    json_str(s.file, out);
+    out.extend_from_slice(b",\"line\":");
+    push_u64(out, u64::from(s.line));
+    if !s.func.is_empty() {
+        out.extend_from_slice(b",\"function\":");
+        json_str(s.func, out);
+    }
+    out.push(b'}');
 }
 
 /// A text field value: bare when it is a plain token, else double-quoted with `"` and `\`
@@ -1154,18 +1189,15 @@ mod tests {
             tid: 0,
             msg: d.msg,
             source: d.source,
-            source_text: None,
+            source_cached: None,
             fields: Some(d.clone()),
         };
         let mut out = Vec::new();
         Formatter::new(style(format, pattern)).format(&r, &mut out);
-        // A call site's location rendered once (`Site::text_source`) prints the same line.
-        let mut cached = Vec::new();
-        if let Some(s) = &r.source {
-            text_source(s, &mut cached);
-        }
+        // A call site's location rendered once (`Site::source_cached`) prints the same line.
+        let cached = r.source.as_ref().map(CachedSource::new).unwrap_or_default();
         let with_cache = RecordRef {
-            source_text: Some(&cached),
+            source_cached: Some(&cached),
             ..r
         };
         let mut again = Vec::new();
@@ -1398,7 +1430,7 @@ mod tests {
             tid: 0,
             msg: b"failed\n2023-11-14T22:13:20.123456Z INFO forged\r",
             source: None,
-            source_text: None,
+            source_cached: None,
             fields: None,
         };
         let mut f = Formatter::new(Style {
@@ -1425,7 +1457,7 @@ mod tests {
             tid: 0,
             msg: b"m",
             source: None,
-            source_text: None,
+            source_cached: None,
             fields: None,
         };
         let mut names: Vec<String> = (1..=24)
@@ -1459,7 +1491,7 @@ mod tests {
                 tid: 0,
                 msg: b"m",
                 source: None,
-                source_text: None,
+                source_cached: None,
                 fields: None,
             };
             let mut out = Vec::new();
@@ -1502,7 +1534,7 @@ mod tests {
             tid: 0,
             msg: b"x",
             source: None,
-            source_text: None,
+            source_cached: None,
             fields: None,
         };
         let mut out = Vec::new();
@@ -1534,7 +1566,7 @@ mod tests {
                 tid: 0,
                 msg: b"x",
                 source: None,
-                source_text: None,
+                source_cached: None,
                 fields: None,
             };
             let mut out = Vec::new();

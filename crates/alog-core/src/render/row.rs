@@ -105,7 +105,7 @@ mod tests {
             tid: 0,
             msg: d.msg,
             source: Some(src),
-            source_text: None,
+            source_cached: None,
             fields: Some(d),
         };
         let mut out = Vec::new();
@@ -129,7 +129,7 @@ mod tests {
             tid: 0,
             msg: b"plain",
             source: None,
-            source_text: None,
+            source_cached: None,
             fields: None,
         };
         out.clear();

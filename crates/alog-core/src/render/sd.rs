@@ -159,7 +159,7 @@ mod tests {
             tid: 0,
             msg: d.msg,
             source: d.source,
-            source_text: None,
+            source_cached: None,
             fields: Some(d.clone()),
         };
         let mut out = Vec::new();

@@ -654,7 +654,7 @@ impl Pipeline {
                 tid: m.tid,
                 msg: payload,
                 source: None,
-                source_text: None,
+                source_cached: None,
                 fields: None,
             },
             Kind::Structured => match Decoded::parse(payload) {
@@ -664,7 +664,7 @@ impl Pipeline {
                     tid: m.tid,
                     msg: d.msg,
                     source: d.source,
-                    source_text: None,
+                    source_cached: None,
                     fields: Some(d),
                 },
                 None => return self.malformed(idx, counters, errors),
@@ -683,7 +683,7 @@ impl Pipeline {
                             tid: m.tid,
                             msg: &text,
                             source: site.source(),
-                            source_text: Some(&site.text_source),
+                            source_cached: Some(&site.source_cached),
                             fields: None,
                         };
                         self.emit(idx, level, &rec, base, counters, errors);
