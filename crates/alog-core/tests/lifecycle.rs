@@ -532,8 +532,10 @@ fn seed_configurations_behave_as_documented() {
 /// writes it; the default stays UTC with `Z`.
 #[test]
 fn local_time_stamps_carry_the_offset() {
-    // A zone with a fixed offset and no daylight saving time: +05:30.
-    std::env::set_var("TZ", "IST-5:30");
+    // UTC in standard time and +05:30 in summer time, which (a made-up rule, no zone files
+    // needed) runs from the first Sunday of November to the first Sunday of December: a
+    // timestamp's suffix changes length (`Z` <-> `+05:30`) from one record to the next.
+    std::env::set_var("TZ", "AAA0BBB-5:30,M11.1.0,M12.1.0");
     let dir = tempfile::tempdir().unwrap();
     let ns = 1_795_168_800_123_456_789i64; // 2026-11-20T10:00:00.123456Z
     let write = |name: &str, extra: &[(&str, &str)]| {
@@ -556,6 +558,29 @@ fn local_time_stamps_carry_the_offset() {
     assert_eq!(
         write("local.log", &[("time_zone", "local")]),
         "2026-11-20T15:30:00.123456+05:30 INFO hello\n"
+    );
+    // Across the end of summer time (2026-12-06 02:00 local = 2026-12-05T20:30:00Z) and
+    // back, in one logger: each line carries its own offset, none a leftover of the last.
+    let path = dir.path().join("switch.log");
+    let log = Logger::builder()
+        .path(&path)
+        .set("time_zone", "local")
+        .unwrap()
+        .build()
+        .unwrap();
+    let end = 1_796_502_600_000_000_000i64; // 2026-12-05T20:30:00Z
+    for ts in [end - 500_000_000, end + 250_000_000, ns, end + 250_000_000] {
+        let mut rec = alog_core::Record::new(Level::INFO, "x");
+        rec.timestamp_ns = Some(ts);
+        log.write_record(&rec).unwrap();
+    }
+    log.close(None).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "2026-12-06T01:59:59.500000+05:30 INFO x\n\
+         2026-12-05T20:30:00.250000Z INFO x\n\
+         2026-11-20T15:30:00.123456+05:30 INFO x\n\
+         2026-12-05T20:30:00.250000Z INFO x\n"
     );
     let json = write("local.json", &[("time_zone", "local"), ("format", "json")]);
     assert!(
