@@ -47,7 +47,8 @@
  *                      at open, so that no call waits for a page     default false
  *   overflow           block|drop_newest|drop_oldest|warn            default block
  *   block_timeout_ms   how long a blocked write waits, 0 = forever   default 0
- *   batch_size         queued records that wake the writer           default 1024
+ *   batch_size         queued records that wake the writer (at most  default 1024
+ *                      half of queue_capacity)
  *   batch_timeout_ms   longest wait for a batch to fill              default 50
  *   flush_interval_ms  period of fsync=interval                      default 1000
  *   fsync              never|batch|interval|close                    default never

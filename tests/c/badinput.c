@@ -537,8 +537,8 @@ static void test_sizes(const char *dir)
     free(msg);
 }
 
-/* A small queue_capacity must work with the default batch_size (256) and
- * with a larger explicit one: batch_size is capped at queue_capacity. */
+/* A small queue_capacity must work with the default batch_size (1024) and
+ * with a larger explicit one: batch_size is capped at half of queue_capacity. */
 static void test_small_queue(const char *dir)
 {
     for (int explicit_batch = 0; explicit_batch < 2; explicit_batch++) {

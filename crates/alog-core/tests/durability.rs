@@ -36,12 +36,13 @@ fn builder(path: &Path, stalled: bool) -> alog_core::Builder {
         .set("durability.bytes", "16m")
         .unwrap();
     if stalled {
-        // The writer waits for a batch that never fills: nothing reaches the file before the
-        // process dies, so the journal alone holds what was acknowledged.
+        // The writer waits for a batch that never fills (at most half the queue wakes it,
+        // and the stalled child logs fewer records than that): nothing reaches the file
+        // before the process dies, so the journal alone holds what was acknowledged.
         b = b
-            .set("queue_capacity", "131072")
+            .set("queue_capacity", "524288")
             .unwrap()
-            .set("batch_size", "131072")
+            .set("batch_size", "262144")
             .unwrap()
             .set("batch_timeout_ms", "3600000")
             .unwrap();

@@ -358,3 +358,39 @@ fn deferred_sites_without_location_and_own_timestamps() {
         lines[1]
     );
 }
+
+/// A queue smaller than `batch_size`: the writer must be woken before the queue is full, or
+/// every burst that fills it waits (`block`) or loses records (`drop_newest`) until the batch
+/// timeout. The wake-up comes at half the queue, so half a queue of records is written with
+/// no flush and no timeout (here an hour) to help.
+#[test]
+fn a_queue_smaller_than_the_batch_wakes_the_writer_at_half() {
+    for cap in [2usize, 10, 64, 1000] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let log = Logger::builder()
+            .queue_capacity(cap)
+            .batch_size(1024)
+            .batch_timeout(Duration::from_secs(3600))
+            .overflow(Overflow::DropNewest)
+            .set("pattern", "{msg}")
+            .unwrap()
+            .path(&path)
+            .build()
+            .unwrap();
+        let half = cap / 2;
+        for i in 0..half {
+            log.log(Level::INFO, format!("m{i}")).unwrap();
+        }
+        let watched = log.clone();
+        common::within(20, &format!("writing half a queue of {cap}"), move || {
+            while watched.stats().written < half as u64 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let s = log.stats();
+        assert_eq!((s.submitted, s.dropped), (half as u64, 0), "queue of {cap}");
+        log.close(None).unwrap();
+        assert_eq!(common::lines(&path).len(), half, "queue of {cap}");
+    }
+}

@@ -136,7 +136,10 @@ impl Logger {
             counters: Counters::default(),
             overflow: config.overflow,
             block_timeout: config.block_timeout,
-            batch_size: config.batch_size.min(config.queue_capacity) as u64,
+            // Woken at half the queue at the latest, so that the other half takes what comes
+            // while the writer wakes: a wake-up only when the queue is full would make every
+            // burst wait (`block`) or drop until the batch timeout.
+            batch_size: config.batch_size.min((config.queue_capacity / 2).max(1)) as u64,
             flush_on: config.flush_on.map_or(0, Level::number),
             batch_timeout: config.batch_timeout,
             flush_interval: config.flush_interval,

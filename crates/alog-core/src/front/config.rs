@@ -12,7 +12,7 @@
 //! | `queue_prefault` | `true` `false`: the queue's memory (256 bytes a record) is made resident when the logger opens, so that no call waits for the kernel to supply a page; for a queue sized to absorb bursts (refused when `/proc/meminfo` reports less available) | `false` |
 //! | `overflow` | `block` `drop_newest` `drop_oldest` `warn` | `block` |
 //! | `block_timeout_ms` | ms a blocked call waits, 0 = forever | `0` |
-//! | `batch_size` | records that wake the writer (capped at `queue_capacity`) | `1024` |
+//! | `batch_size` | records that wake the writer (at most half of `queue_capacity`) | `1024` |
 //! | `batch_timeout_ms` | ms the writer waits for a batch to fill, 1..=3600000 | `50` |
 //! | `flush_interval_ms` | ms between `fsync=interval` syncs, 1..=3600000 | `1000` |
 //! | `fsync` | `never` `batch` `interval` `close` | `never` |

@@ -334,7 +334,8 @@ mod tests {
 
     /// A signal landing in the middle of a `flush` (as it does when `Pool.terminate()` signals
     /// a `multiprocessing` worker exiting by itself): the handler still gets the queue
-    /// written, well within its bound. `batch_size` (unique per case) finds the logger.
+    /// written, well within its bound. `batch_size` (unique per case, below half the queue so
+    /// that it is not capped) finds the logger.
     fn interrupted_flush_still_writes(case: Interrupted, batch_size: u64) {
         // One case at a time: the handler flushes every logger of the process, and another
         // case's stranded job would hold it to its bound (as any logger left in that state
@@ -391,16 +392,16 @@ mod tests {
 
     #[test]
     fn a_handler_interrupting_the_wake_lock_holder_still_writes_the_queue() {
-        interrupted_flush_still_writes(Interrupted::HoldingWakeLock, 77777);
+        interrupted_flush_still_writes(Interrupted::HoldingWakeLock, 50001);
     }
 
     #[test]
     fn a_handler_interrupting_a_wake_before_its_push_still_writes_the_queue() {
-        interrupted_flush_still_writes(Interrupted::WakeClaimed, 77778);
+        interrupted_flush_still_writes(Interrupted::WakeClaimed, 50002);
     }
 
     #[test]
     fn a_handler_interrupting_a_wake_before_its_notify_still_writes_the_queue() {
-        interrupted_flush_still_writes(Interrupted::WakeNotNotified, 77779);
+        interrupted_flush_still_writes(Interrupted::WakeNotNotified, 50003);
     }
 }
