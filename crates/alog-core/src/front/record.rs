@@ -162,7 +162,10 @@ pub fn encoded_len(msg: &[u8], fields: &[Field<'_>], source: Option<&Source<'_>>
     lens(msg, fields, source).0
 }
 
-/// [`encoded_len`] and [`caller_len`] of a record, from one reading of its fields.
+/// [`encoded_len`] and [`caller_len`] of a record, from one reading of its fields. The encoded
+/// length is the caller's bytes plus the framing: 9 bytes (message length, source flag, field
+/// count), 12 more with a source (two lengths and the line), 5 per field (kind, key length)
+/// and 4 more per string or JSON value (its length).
 #[inline]
 pub fn lens<F: FieldSource + ?Sized>(
     msg: &[u8],
@@ -170,53 +173,71 @@ pub fn lens<F: FieldSource + ?Sized>(
     source: Option<&Source<'_>>,
 ) -> (usize, usize) {
     let mut given = msg.len();
-    let mut n = (4 + 1 + 4usize).saturating_add(msg.len());
+    let mut framing = 4 + 1 + 4usize;
     if let Some(s) = source {
         given = given
             .saturating_add(s.file.len())
             .saturating_add(s.func.len());
-        n = n
-            .saturating_add(12)
-            .saturating_add(s.file.len())
-            .saturating_add(s.func.len());
+        framing += 12;
     }
-    for i in 0..fields.count() {
+    let count = fields.count();
+    let mut strings = 0usize;
+    for i in 0..count {
         let f = fields.field(i);
         let value = match f.value {
-            Value::Str(b) | Value::Json(b) => b.len(),
+            Value::Str(b) | Value::Json(b) => {
+                strings += 1;
+                b.len()
+            }
             Value::Int(_) | Value::Uint(_) | Value::Float(_) => 8,
             Value::Bool(_) => 1,
         };
-        let prefix = if matches!(f.value, Value::Str(_) | Value::Json(_)) {
-            4
-        } else {
-            0
-        };
         given = given.saturating_add(f.key.len()).saturating_add(value);
-        n = n
-            .saturating_add(5 + prefix)
-            .saturating_add(f.key.len())
-            .saturating_add(value);
     }
-    (n, given)
+    let framing = framing
+        .saturating_add(count.saturating_mul(5))
+        .saturating_add(strings.saturating_mul(4));
+    (given.saturating_add(framing), given)
 }
 
 /// Writes into a buffer of the exact encoded length. A part that does not fit (a field source
 /// that changed since it was measured) stops the writing; `finish` then spoils the payload.
+/// `at <= buf.len()` always holds, so a part fits when its length is at most `buf.len() - at`:
+/// one compare per part, and short parts (keys, small strings) copied with two overlapping
+/// word moves instead of a call to `memcpy`.
 struct Out<'b> {
     buf: &'b mut [u8],
     at: usize,
+    spoiled: bool,
 }
 
 impl Out<'_> {
+    /// Whether `n` more bytes fit; if not, the payload is spoiled and nothing more is written.
+    #[inline(always)]
+    fn room(&mut self, n: usize) -> bool {
+        if n <= self.buf.len() - self.at {
+            return true;
+        }
+        self.spoiled = true;
+        self.at = self.buf.len();
+        false
+    }
+    /// # Safety
+    /// `room` said yes for these bytes (with the other parts it covered).
+    #[inline(always)]
+    unsafe fn put_unchecked(&mut self, bytes: &[u8]) {
+        let n = bytes.len();
+        debug_assert!(n <= self.buf.len() - self.at);
+        // SAFETY: `at + n <= buf.len()` (the caller's `room`), so the destination range is
+        // inside `buf`; the source cannot overlap the exclusively borrowed `buf`.
+        unsafe { copy_short(bytes.as_ptr(), self.buf.as_mut_ptr().add(self.at), n) };
+        self.at += n;
+    }
     #[inline(always)]
     fn put(&mut self, bytes: &[u8]) {
-        let end = self.at.wrapping_add(bytes.len());
-        if let Some(dst) = self.buf.get_mut(self.at..end) {
-            dst.copy_from_slice(bytes);
-            self.at = end;
-        } else {
-            self.at = usize::MAX;
+        if self.room(bytes.len()) {
+            // SAFETY: room for exactly these bytes.
+            unsafe { self.put_unchecked(bytes) };
         }
     }
     #[inline(always)]
@@ -227,9 +248,41 @@ impl Out<'_> {
     /// A payload not filled exactly gets a message length no payload can hold, so that
     /// decoding rejects it instead of reading what the buffer held before.
     fn finish(self) {
-        if self.at != self.buf.len() {
+        if self.spoiled || self.at != self.buf.len() {
             let n = self.buf.len().min(4);
             self.buf[..n].fill(0xff);
+        }
+    }
+}
+
+/// Copies `n` bytes from `src` to `dst`: up to 16 bytes as two overlapping loads and stores of
+/// the widest word that fits, longer runs with `copy_nonoverlapping`.
+///
+/// # Safety
+/// `src` is readable and `dst` writable for `n` bytes, and the two ranges do not overlap.
+#[inline(always)]
+unsafe fn copy_short(src: *const u8, dst: *mut u8, n: usize) {
+    // SAFETY: in every arm, each access is a whole word inside the first or the last `n`
+    // bytes of the ranges the caller vouches for (`n >= 8` for the u64 pair, `n >= 4` for the
+    // u32 pair, `n >= 1` for the byte moves); unaligned accesses are used throughout.
+    unsafe {
+        if n > 16 {
+            std::ptr::copy_nonoverlapping(src, dst, n);
+        } else if n >= 8 {
+            let a = src.cast::<u64>().read_unaligned();
+            let b = src.add(n - 8).cast::<u64>().read_unaligned();
+            dst.cast::<u64>().write_unaligned(a);
+            dst.add(n - 8).cast::<u64>().write_unaligned(b);
+        } else if n >= 4 {
+            let a = src.cast::<u32>().read_unaligned();
+            let b = src.add(n - 4).cast::<u32>().read_unaligned();
+            dst.cast::<u32>().write_unaligned(a);
+            dst.add(n - 4).cast::<u32>().write_unaligned(b);
+        } else if n > 0 {
+            // 1 to 3 bytes: the first, the middle (n / 2) and the last, some of them the same.
+            *dst = *src;
+            *dst.add(n / 2) = *src.add(n / 2);
+            *dst.add(n - 1) = *src.add(n - 1);
         }
     }
 }
@@ -250,7 +303,11 @@ pub fn encode_from<F: FieldSource + ?Sized>(
     fields: &F,
     source: Option<&Source<'_>>,
 ) {
-    let mut o = Out { buf: out, at: 0 };
+    let mut o = Out {
+        buf: out,
+        at: 0,
+        spoiled: false,
+    };
     o.bytes(msg);
     match source {
         Some(s) => {
@@ -264,23 +321,38 @@ pub fn encode_from<F: FieldSource + ?Sized>(
     let n = fields.count();
     o.put(&(n as u32).to_le_bytes());
     for i in 0..n {
+        // One reading of the field, one room check for all its parts.
         let f = fields.field(i);
-        let kind = match f.value {
-            Value::Str(_) => KIND_STR,
-            Value::Int(_) => KIND_INT,
-            Value::Uint(_) => KIND_UINT,
-            Value::Float(_) => KIND_FLOAT,
-            Value::Bool(_) => KIND_BOOL,
-            Value::Json(_) => KIND_JSON,
+        let key = f.key;
+        let (kind, word, value): (u8, [u8; 8], &[u8]) = match f.value {
+            Value::Str(b) => (KIND_STR, [0; 8], b),
+            Value::Json(b) => (KIND_JSON, [0; 8], b),
+            Value::Int(v) => (KIND_INT, v.to_le_bytes(), &[]),
+            Value::Uint(v) => (KIND_UINT, v.to_le_bytes(), &[]),
+            Value::Float(v) => (KIND_FLOAT, v.to_le_bytes(), &[]),
+            Value::Bool(v) => (KIND_BOOL, [u8::from(v), 0, 0, 0, 0, 0, 0, 0], &[]),
         };
-        o.put(&[kind]);
-        o.bytes(f.key);
-        match f.value {
-            Value::Str(b) | Value::Json(b) => o.bytes(b),
-            Value::Int(v) => o.put(&v.to_le_bytes()),
-            Value::Uint(v) => o.put(&v.to_le_bytes()),
-            Value::Float(v) => o.put(&v.to_le_bytes()),
-            Value::Bool(v) => o.put(&[u8::from(v)]),
+        let strings = kind == KIND_STR || kind == KIND_JSON;
+        let fixed = match kind {
+            KIND_BOOL => 1,
+            _ if strings => 4,
+            _ => 8,
+        };
+        if !o.room((5 + fixed + key.len()).saturating_add(value.len())) {
+            break;
+        }
+        // SAFETY: `room` covered the kind, the key's length and bytes, and the value's fixed
+        // part (its length, or its 1 or 8 bytes) and bytes.
+        unsafe {
+            o.put_unchecked(&[kind]);
+            o.put_unchecked(&(key.len() as u32).to_le_bytes());
+            o.put_unchecked(key);
+            if strings {
+                o.put_unchecked(&(value.len() as u32).to_le_bytes());
+                o.put_unchecked(value);
+            } else {
+                o.put_unchecked(&word[..fixed]);
+            }
         }
     }
     o.finish();
@@ -514,6 +586,68 @@ mod tests {
             encode_from(&mut buf, b"m", &fields, None);
             assert_eq!(&buf[..4], &[0xff; 4]);
             assert!(Decoded::parse(&buf).is_none(), "{keys:?}");
+        }
+    }
+
+    #[test]
+    fn short_copies_move_exactly_their_bytes() {
+        for n in 0..=40usize {
+            let src: Vec<u8> = (1..=n as u8).collect();
+            // Guard bytes on both sides must keep their value.
+            let mut dst = vec![0xaau8; n + 16];
+            // SAFETY: `src` has `n` bytes, `dst[8..]` has `n + 8`; separate allocations.
+            unsafe { copy_short(src.as_ptr(), dst.as_mut_ptr().add(8), n) };
+            assert_eq!(&dst[8..8 + n], &src[..], "length {n}");
+            assert!(dst[..8].iter().all(|&b| b == 0xaa), "length {n}: before");
+            assert!(dst[8 + n..].iter().all(|&b| b == 0xaa), "length {n}: after");
+        }
+    }
+
+    #[test]
+    fn encoded_length_matches_the_bytes_for_every_key_and_value_length() {
+        let text: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..=40usize {
+            let part = &text[..n];
+            let fields = [
+                Field {
+                    key: part,
+                    value: Value::Str(part),
+                },
+                Field {
+                    key: part,
+                    value: Value::Int(-(n as i64)),
+                },
+                Field {
+                    key: part,
+                    value: Value::Bool(n % 2 == 0),
+                },
+                Field {
+                    key: part,
+                    value: Value::Json(b"[1]"),
+                },
+            ];
+            let source = Source {
+                file: part,
+                line: n as u32,
+                func: part,
+            };
+            for src in [None, Some(&source)] {
+                let (len, given) = lens(part, &fields[..], src);
+                let source_bytes = src.map_or(0, |_| 2 * n);
+                assert_eq!(
+                    given,
+                    n + (2 * n) + (n + 8) + (n + 1) + (n + 3) + source_bytes
+                );
+                let framing = 9 + src.map_or(0, |_| 12) + 4 * 5 + 2 * 4;
+                assert_eq!(len, given + framing, "length {n}");
+                let mut buf = vec![0u8; len];
+                encode(&mut buf, part, &fields, src);
+                let d = Decoded::parse(&buf).expect("a whole payload decodes");
+                assert_eq!(d.msg, part);
+                let got: Vec<Field<'_>> = d.fields().map(|f| f.unwrap()).collect();
+                assert_eq!(got, fields, "length {n}");
+                assert_eq!(d.source, src.copied());
+            }
         }
     }
 
