@@ -8,6 +8,7 @@ import "C"
 import (
 	"math"
 	"runtime"
+	"unsafe"
 )
 
 // The direct API passes a record of up to 8 fields by value in the call into C (see
@@ -66,31 +67,32 @@ func putAll(dst []C.alog_field, lists *[3][]Attr) (int, bool) {
 // order, can travel by value (at most inlineFields in all, none a Time); ok is false when
 // they cannot and nothing was submitted.
 func writeInline(e *engine, level Level, msg string, src *source, with, ctx, call []Attr) (r C.alog_result, ok bool) {
-	total := len(with) + len(ctx) + len(call)
-	if total > inlineFields {
+	if len(with)+len(ctx)+len(call) > inlineFields {
 		return 0, false
 	}
+	var fs C.alog_go_fields8
+	n, ok := putAll(fs.f[:], &[3][]Attr{with, ctx, call})
+	if !ok {
+		return 0, false
+	}
+	return sendFields(e, level, 0, msg, src, n, &fs), true
+}
+
+// sendFields submits a record whose first n fields (n <= inlineFields) are in fs: the
+// smaller by-value array when they fit in it. ts is Unix nanoseconds, 0 for "now".
+func sendFields(e *engine, level Level, ts int64, msg string, src *source, n int, fs *C.alog_go_fields8) (r C.alog_result) {
 	file, fileLen, fn, fnLen, line := src.c()
-	lists := [3][]Attr{with, ctx, call}
-	if total <= 4 {
-		var fs C.alog_go_fields4
-		n, ok := putAll(fs.f[:], &lists)
-		if !ok {
-			return 0, false
-		}
-		r = C.alog_go_write4(e.h, C.int32_t(level), strPtr(msg), C.size_t(len(msg)), file,
-			C.size_t(fileLen), C.uint32_t(line), fn, C.size_t(fnLen), C.size_t(n), fs)
+	if n <= 4 {
+		// The first four fields of fs, which has the layout of alog_go_fields4 and more.
+		f4 := (*C.alog_go_fields4)(unsafe.Pointer(fs))
+		r = C.alog_go_write4(e.h, C.int32_t(level), C.int64_t(ts), strPtr(msg), C.size_t(len(msg)),
+			file, C.size_t(fileLen), C.uint32_t(line), fn, C.size_t(fnLen), C.size_t(n), *f4)
 	} else {
-		var fs C.alog_go_fields8
-		n, ok := putAll(fs.f[:], &lists)
-		if !ok {
-			return 0, false
-		}
-		r = C.alog_go_write8(e.h, C.int32_t(level), strPtr(msg), C.size_t(len(msg)), file,
-			C.size_t(fileLen), C.uint32_t(line), fn, C.size_t(fnLen), C.size_t(n), fs)
+		r = C.alog_go_write8(e.h, C.int32_t(level), C.int64_t(ts), strPtr(msg), C.size_t(len(msg)),
+			file, C.size_t(fileLen), C.uint32_t(line), fn, C.size_t(fnLen), C.size_t(n), *fs)
 	}
 	runtime.KeepAlive(e)
-	return r, true
+	return r
 }
 
 // packOnly fills up to 4 fields by value as writeInline does, without the call into C, and

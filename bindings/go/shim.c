@@ -67,19 +67,21 @@ alog_result alog_go_write(uintptr_t lg, int32_t level, int64_t ts_ns, const char
     return r;
 }
 
-alog_result alog_go_write4(uintptr_t lg, int32_t level, const char *msg, size_t msg_len,
-                           const char *file, size_t file_len, uint32_t line, const char *func,
-                           size_t func_len, size_t n_fields, alog_go_fields4 fields)
+alog_result alog_go_write4(uintptr_t lg, int32_t level, int64_t ts_ns, const char *msg,
+                           size_t msg_len, const char *file, size_t file_len, uint32_t line,
+                           const char *func, size_t func_len, size_t n_fields,
+                           alog_go_fields4 fields)
 {
-    return write_record(lg, level, 0, msg, msg_len, file, file_len, line, func, func_len,
+    return write_record(lg, level, ts_ns, msg, msg_len, file, file_len, line, func, func_len,
                         fields.f, n_fields);
 }
 
-alog_result alog_go_write8(uintptr_t lg, int32_t level, const char *msg, size_t msg_len,
-                           const char *file, size_t file_len, uint32_t line, const char *func,
-                           size_t func_len, size_t n_fields, alog_go_fields8 fields)
+alog_result alog_go_write8(uintptr_t lg, int32_t level, int64_t ts_ns, const char *msg,
+                           size_t msg_len, const char *file, size_t file_len, uint32_t line,
+                           const char *func, size_t func_len, size_t n_fields,
+                           alog_go_fields8 fields)
 {
-    return write_record(lg, level, 0, msg, msg_len, file, file_len, line, func, func_len,
+    return write_record(lg, level, ts_ns, msg, msg_len, file, file_len, line, func, func_len,
                         fields.f, n_fields);
 }
 

@@ -47,14 +47,16 @@ typedef struct alog_go_fields8 {
     alog_field f[8];
 } alog_go_fields8;
 
-/* alog_write_record with the first n_fields of `fields` (n_fields <= 4, or 8) and the
- * caller's clock. `file` NULL: no source location. */
-alog_result alog_go_write4(uintptr_t lg, int32_t level, const char *msg, size_t msg_len,
-                           const char *file, size_t file_len, uint32_t line, const char *func,
-                           size_t func_len, size_t n_fields, alog_go_fields4 fields);
-alog_result alog_go_write8(uintptr_t lg, int32_t level, const char *msg, size_t msg_len,
-                           const char *file, size_t file_len, uint32_t line, const char *func,
-                           size_t func_len, size_t n_fields, alog_go_fields8 fields);
+/* alog_write_record with the first n_fields of `fields` (n_fields <= 4, or 8). ts_ns as
+ * alog_record's timestamp_ns (0: now). `file` NULL: no source location. */
+alog_result alog_go_write4(uintptr_t lg, int32_t level, int64_t ts_ns, const char *msg,
+                           size_t msg_len, const char *file, size_t file_len, uint32_t line,
+                           const char *func, size_t func_len, size_t n_fields,
+                           alog_go_fields4 fields);
+alog_result alog_go_write8(uintptr_t lg, int32_t level, int64_t ts_ns, const char *msg,
+                           size_t msg_len, const char *file, size_t file_len, uint32_t line,
+                           const char *func, size_t func_len, size_t n_fields,
+                           alog_go_fields8 fields);
 
 /* alog_conf_add_callback with a Go callback identified by a cgo.Handle. */
 alog_result alog_go_add_callback(alog_conf *conf, uintptr_t handle, int32_t min_level,

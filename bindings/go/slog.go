@@ -2,6 +2,11 @@
 
 package alog
 
+/*
+#include "shim.h"
+*/
+import "C"
+
 import (
 	"context"
 	"log/slog"
@@ -105,6 +110,20 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if rep == nil && len(h.pre) == 0 && len(h.groups) == 0 && r.NumAttrs() == 0 && len(cattrs) == 0 && (!h.opts.AddSource || r.PC == 0) {
 		var none scratch // a record without fields needs no working memory
 		return codeErr(none.write(h.l.e, SlogLevel(level), ts, msg, nil))
+	}
+	if rep == nil && len(h.pre) == 0 && len(h.groups) == 0 && len(cattrs) == 0 &&
+		(!h.opts.AddSource || r.PC == 0) && r.NumAttrs() <= inlineFields {
+		// Scalar attributes only: they travel by value, as the direct API's do.
+		var fs C.alog_go_fields8
+		n, ok := 0, true
+		r.Attrs(func(a slog.Attr) bool {
+			ok = slogPut(&fs.f[n], a.Key, a.Value)
+			n++
+			return ok
+		})
+		if ok {
+			return codeErr(sendFields(h.l.e, SlogLevel(level), ts, msg, nil, n, &fs))
+		}
 	}
 	s := getScratch()
 	defer putScratch(s)
@@ -272,6 +291,38 @@ func (s *scratch) slogAttr(rep func([]string, slog.Attr) slog.Attr, a slog.Attr)
 
 // slogScalar appends a value of a scalar kind (string, integer, unsigned, float, bool,
 // duration, time) as a typed field; false for the other kinds.
+// slogPut fills f (a zeroed field) with a scalar attribute as it travels by value; false
+// for a value that needs working memory or more (a time, a group, any other kind).
+func slogPut(f *C.alog_field, key string, v slog.Value) bool {
+	kind := kindInt
+	switch v.Kind() {
+	case slog.KindString:
+		str := v.String()
+		kind = kindString
+		f.str = strPtr(str)
+		f.str_len = C.size_t(len(str))
+	case slog.KindInt64:
+		f.i64 = C.int64_t(v.Int64())
+	case slog.KindUint64:
+		kind = kindUint
+		f.u64 = C.uint64_t(v.Uint64())
+	case slog.KindFloat64:
+		kind = kindFloat
+		f.f64 = C.double(v.Float64())
+	case slog.KindBool:
+		kind = kindBool
+		f.i64 = C.int64_t(boolBits(v.Bool()))
+	case slog.KindDuration:
+		f.i64 = C.int64_t(v.Duration())
+	default:
+		return false
+	}
+	f.key = strPtr(key)
+	f.key_len = C.size_t(len(key))
+	f.kind = C.int32_t(kind)
+	return true
+}
+
 func (s *scratch) slogScalar(key string, v slog.Value) bool {
 	switch v.Kind() {
 	case slog.KindString:

@@ -93,6 +93,20 @@ func TestSlogExactOutput(t *testing.T) {
 			slog.Any("m", map[string]int{"k": 1}), slog.Any("nil", nil),
 		}, `"level":"INFO","msg":"m","s":"x\"y","i":-3,"u":18446744073709551615,"f":0.5,"inf":"-Inf",` +
 			`"b":true,"d":1000000000,"t":"2026-11-23T16:20:01.920234567Z","err":"boom","m":{"k":1},"nil":null}`},
+		// Up to 8 scalar attributes travel by value (sendInline), more or a Time through
+		// working memory; the lines are the same either way.
+		{"four scalars", h, slog.LevelInfo, "m", []slog.Attr{
+			slog.String("s", "x\"y"), slog.Int("i", -3), slog.Uint64("u", math.MaxUint64), slog.Bool("b", true),
+		}, `"level":"INFO","msg":"m","s":"x\"y","i":-3,"u":18446744073709551615,"b":true}`},
+		{"eight scalars", h, slog.LevelWarn, "m", []slog.Attr{
+			slog.String("s", ""), slog.Int("", 0), slog.Uint64("u", 0), slog.Float64("f", 0.5),
+			slog.Float64("nan", math.NaN()), slog.Bool("b", false), slog.Duration("d", -time.Millisecond),
+			slog.Int64("i64", math.MinInt64),
+		}, `"level":"WARN","msg":"m","s":"","":0,"u":0,"f":0.5,"nan":"NaN","b":false,"d":-1000000,` +
+			`"i64":-9223372036854775808}`},
+		{"a time among few scalars", h, slog.LevelInfo, "m", []slog.Attr{
+			slog.Int("a", 1), slog.Time("t", fixed), slog.Int("b", 2),
+		}, `"level":"INFO","msg":"m","a":1,"t":"2026-11-23T16:20:01.920234567Z","b":2}`},
 		{"levels map to the engine's", h, slog.LevelDebug, "d", nil, `"level":"DEBUG","msg":"d"}`},
 		{"warn", h, slog.LevelWarn, "w", nil, `"level":"WARN","msg":"w"}`},
 		{"error", h, slog.LevelError, "e", nil, `"level":"ERROR","msg":"e"}`},
