@@ -233,6 +233,19 @@ impl Out<'_> {
         unsafe { copy_short(bytes.as_ptr(), self.buf.as_mut_ptr().add(self.at), n) };
         self.at += n;
     }
+    /// A field's kind and key.
+    ///
+    /// # Safety
+    /// `room` said yes for `5 + key.len()` bytes (with the other parts it covered).
+    #[inline(always)]
+    unsafe fn head(&mut self, kind: u8, key: &[u8]) {
+        // SAFETY: the caller's `room` covers these three parts.
+        unsafe {
+            self.put_unchecked(&[kind]);
+            self.put_unchecked(&(key.len() as u32).to_le_bytes());
+            self.put_unchecked(key);
+        }
+    }
     #[inline(always)]
     fn put(&mut self, bytes: &[u8]) {
         if self.room(bytes.len()) {
@@ -321,38 +334,51 @@ pub fn encode_from<F: FieldSource + ?Sized>(
     let n = fields.count();
     o.put(&(n as u32).to_le_bytes());
     for i in 0..n {
-        // One reading of the field, one room check for all its parts.
+        // One reading of the field, one room check for all its parts, and each kind's parts
+        // written with their sizes known where they are constant.
         let f = fields.field(i);
         let key = f.key;
-        let (kind, word, value): (u8, [u8; 8], &[u8]) = match f.value {
-            Value::Str(b) => (KIND_STR, [0; 8], b),
-            Value::Json(b) => (KIND_JSON, [0; 8], b),
-            Value::Int(v) => (KIND_INT, v.to_le_bytes(), &[]),
-            Value::Uint(v) => (KIND_UINT, v.to_le_bytes(), &[]),
-            Value::Float(v) => (KIND_FLOAT, v.to_le_bytes(), &[]),
-            Value::Bool(v) => (KIND_BOOL, [u8::from(v), 0, 0, 0, 0, 0, 0, 0], &[]),
+        let (kind, word) = match f.value {
+            Value::Str(b) | Value::Json(b) => {
+                let kind = if matches!(f.value, Value::Str(_)) {
+                    KIND_STR
+                } else {
+                    KIND_JSON
+                };
+                if !o.room((9 + key.len()).saturating_add(b.len())) {
+                    break;
+                }
+                // SAFETY: `room` covered the kind, the key's length and bytes, the value's
+                // length and bytes.
+                unsafe {
+                    o.head(kind, key);
+                    o.put_unchecked(&(b.len() as u32).to_le_bytes());
+                    o.put_unchecked(b);
+                }
+                continue;
+            }
+            Value::Bool(v) => {
+                if !o.room(6 + key.len()) {
+                    break;
+                }
+                // SAFETY: `room` covered the kind, the key's length and bytes and one byte.
+                unsafe {
+                    o.head(KIND_BOOL, key);
+                    o.put_unchecked(&[u8::from(v)]);
+                }
+                continue;
+            }
+            Value::Int(v) => (KIND_INT, v.to_le_bytes()),
+            Value::Uint(v) => (KIND_UINT, v.to_le_bytes()),
+            Value::Float(v) => (KIND_FLOAT, v.to_le_bytes()),
         };
-        let strings = kind == KIND_STR || kind == KIND_JSON;
-        let fixed = match kind {
-            KIND_BOOL => 1,
-            _ if strings => 4,
-            _ => 8,
-        };
-        if !o.room((5 + fixed + key.len()).saturating_add(value.len())) {
+        if !o.room(13 + key.len()) {
             break;
         }
-        // SAFETY: `room` covered the kind, the key's length and bytes, and the value's fixed
-        // part (its length, or its 1 or 8 bytes) and bytes.
+        // SAFETY: `room` covered the kind, the key's length and bytes and the 8 value bytes.
         unsafe {
-            o.put_unchecked(&[kind]);
-            o.put_unchecked(&(key.len() as u32).to_le_bytes());
-            o.put_unchecked(key);
-            if strings {
-                o.put_unchecked(&(value.len() as u32).to_le_bytes());
-                o.put_unchecked(value);
-            } else {
-                o.put_unchecked(&word[..fixed]);
-            }
+            o.head(kind, key);
+            o.put_unchecked(&word);
         }
     }
     o.finish();
