@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod config;
+pub(crate) mod copy;
 pub mod error;
 pub mod level;
 pub(crate) mod pattern;

@@ -12,6 +12,8 @@
 //!
 //! Decoding checks every length, so a malformed payload yields `None`, never a panic.
 
+use crate::front::copy::copy_short;
+
 /// A typed field value. Strings are bytes: invalid UTF-8 is escaped when formatted.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Value<'a> {
@@ -264,38 +266,6 @@ impl Out<'_> {
         if self.spoiled || self.at != self.buf.len() {
             let n = self.buf.len().min(4);
             self.buf[..n].fill(0xff);
-        }
-    }
-}
-
-/// Copies `n` bytes from `src` to `dst`: up to 16 bytes as two overlapping loads and stores of
-/// the widest word that fits, longer runs with `copy_nonoverlapping`.
-///
-/// # Safety
-/// `src` is readable and `dst` writable for `n` bytes, and the two ranges do not overlap.
-#[inline(always)]
-unsafe fn copy_short(src: *const u8, dst: *mut u8, n: usize) {
-    // SAFETY: in every arm, each access is a whole word inside the first or the last `n`
-    // bytes of the ranges the caller vouches for (`n >= 8` for the u64 pair, `n >= 4` for the
-    // u32 pair, `n >= 1` for the byte moves); unaligned accesses are used throughout.
-    unsafe {
-        if n > 16 {
-            std::ptr::copy_nonoverlapping(src, dst, n);
-        } else if n >= 8 {
-            let a = src.cast::<u64>().read_unaligned();
-            let b = src.add(n - 8).cast::<u64>().read_unaligned();
-            dst.cast::<u64>().write_unaligned(a);
-            dst.add(n - 8).cast::<u64>().write_unaligned(b);
-        } else if n >= 4 {
-            let a = src.cast::<u32>().read_unaligned();
-            let b = src.add(n - 4).cast::<u32>().read_unaligned();
-            dst.cast::<u32>().write_unaligned(a);
-            dst.add(n - 4).cast::<u32>().write_unaligned(b);
-        } else if n > 0 {
-            // 1 to 3 bytes: the first, the middle (n / 2) and the last, some of them the same.
-            *dst = *src;
-            *dst.add(n / 2) = *src.add(n / 2);
-            *dst.add(n - 1) = *src.add(n - 1);
         }
     }
 }
@@ -612,20 +582,6 @@ mod tests {
             encode_from(&mut buf, b"m", &fields, None);
             assert_eq!(&buf[..4], &[0xff; 4]);
             assert!(Decoded::parse(&buf).is_none(), "{keys:?}");
-        }
-    }
-
-    #[test]
-    fn short_copies_move_exactly_their_bytes() {
-        for n in 0..=40usize {
-            let src: Vec<u8> = (1..=n as u8).collect();
-            // Guard bytes on both sides must keep their value.
-            let mut dst = vec![0xaau8; n + 16];
-            // SAFETY: `src` has `n` bytes, `dst[8..]` has `n + 8`; separate allocations.
-            unsafe { copy_short(src.as_ptr(), dst.as_mut_ptr().add(8), n) };
-            assert_eq!(&dst[8..8 + n], &src[..], "length {n}");
-            assert!(dst[..8].iter().all(|&b| b == 0xaa), "length {n}: before");
-            assert!(dst[8 + n..].iter().all(|&b| b == 0xaa), "length {n}: after");
         }
     }
 

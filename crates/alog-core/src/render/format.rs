@@ -115,6 +115,8 @@ pub struct Formatter {
     ts: TsPrinter,
     /// JSON: alog's own keys as rendered (`"ts"`, `"level"`, `"msg"`).
     reserved: [Vec<u8>; 3],
+    /// JSON: the [`key_bit`]s of the reserved keys and of `"source"`.
+    reserved_bits: u64,
     /// JSON: the text around the timestamp, level and message, rendered once: `{"ts":"`, then
     /// `","level":"` (or `{"level":"` without a timestamp), then `","msg":`.
     heads: [Vec<u8>; 4],
@@ -134,6 +136,10 @@ impl Formatter {
         };
         let k = &style.json_keys;
         let reserved = [quoted(&k.ts), quoted(&k.level), quoted(&k.msg)];
+        let reserved_bits = reserved
+            .iter()
+            .map(|k| key_bit(k))
+            .fold(key_bit(b"\"source\""), |a, b| a | b);
         let join = |parts: &[&[u8]]| parts.concat();
         let heads = [
             join(&[b"{", &reserved[0], b":\""]),
@@ -147,6 +153,7 @@ impl Formatter {
             pattern,
             ts: TsPrinter::new(local_time),
             reserved,
+            reserved_bits,
             heads,
             keys: Vec::new(),
             scratch: Vec::new(),
@@ -309,12 +316,15 @@ impl Formatter {
     /// alog's own members (`ts`, `level`, `msg`, `source`) becomes `fields.NAME`.
     fn json_fields(&mut self, r: &RecordRef<'_>, own_keys: bool, out: &mut Vec<u8>) {
         let reserved = &self.reserved;
+        let reserved_bits = self.reserved_bits;
         let keys = &mut self.keys;
         let scratch = &mut self.scratch;
         keys.clear();
         let has_ts = own_keys && r.ts != NO_TIMESTAMP;
         let has_source = own_keys && r.source.is_some();
         let mut first = !own_keys;
+        // The key bits of this line's keys so far: a key whose bit is not there is new.
+        let mut seen = 0u64;
         r.each_field(|f| {
             if !std::mem::take(&mut first) {
                 out.push(b',');
@@ -325,12 +335,15 @@ impl Formatter {
             let mut n = 1u32;
             loop {
                 let cur = &out[start..];
-                let own = (has_ts && cur == reserved[0].as_slice())
-                    || (own_keys && cur == reserved[1].as_slice())
-                    || (own_keys && cur == reserved[2].as_slice())
-                    || (has_source && cur == b"\"source\"");
-                let repeated = keys.iter().any(|&(a, b)| &out[a..b] == cur);
+                let bit = key_bit(cur);
+                let own = bit & reserved_bits != 0
+                    && ((has_ts && cur == reserved[0].as_slice())
+                        || (own_keys && cur == reserved[1].as_slice())
+                        || (own_keys && cur == reserved[2].as_slice())
+                        || (has_source && cur == b"\"source\""));
+                let repeated = bit & seen != 0 && keys.iter().any(|&(a, b)| &out[a..b] == cur);
                 if !own && !repeated {
+                    seen |= bit;
                     break;
                 }
                 scratch.clear();
@@ -366,6 +379,18 @@ impl Formatter {
             }
         });
     }
+}
+
+/// One of 64 bits standing for a rendered JSON key (quotes included), from its length and
+/// first character: two keys with different bits differ, so only keys whose bit is already
+/// taken are compared byte by byte.
+#[inline(always)]
+fn key_bit(quoted: &[u8]) -> u64 {
+    let first = quoted.get(1).copied().unwrap_or(0);
+    1u64 << ((quoted.len() as u32)
+        .wrapping_mul(7)
+        .wrapping_add(u32::from(first))
+        & 63)
 }
 
 /// The printed name of `level` in `names` (one per level 1..=24; empty: the built-in names).
@@ -415,30 +440,10 @@ pub(crate) fn put(out: &mut Vec<u8>, b: &[u8]) {
     }
     out.reserve(16);
     let len = out.len();
-    // SAFETY: `reserve(16)` leaves at least 16 >= n writable bytes after `len`. Every read is
-    // inside `b` (offsets 0..n, since each branch needs n at least as large as its access
-    // size), every write inside `len..len + n`, and all n bytes are written before `set_len`.
+    // SAFETY: `reserve(16)` leaves at least 16 >= n writable bytes after `len`; `b` cannot
+    // overlap the spare capacity of `out`, and all n bytes are written before `set_len`.
     unsafe {
-        let (src, dst) = (b.as_ptr(), out.as_mut_ptr().add(len));
-        if n >= 8 {
-            let (head, tail) = (
-                src.cast::<u64>().read_unaligned(),
-                src.add(n - 8).cast::<u64>().read_unaligned(),
-            );
-            dst.cast::<u64>().write_unaligned(head);
-            dst.add(n - 8).cast::<u64>().write_unaligned(tail);
-        } else if n >= 4 {
-            let (head, tail) = (
-                src.cast::<u32>().read_unaligned(),
-                src.add(n - 4).cast::<u32>().read_unaligned(),
-            );
-            dst.cast::<u32>().write_unaligned(head);
-            dst.add(n - 4).cast::<u32>().write_unaligned(tail);
-        } else {
-            for i in 0..n {
-                *dst.add(i) = *src.add(i);
-            }
-        }
+        crate::front::copy::copy_short(b.as_ptr(), out.as_mut_ptr().add(len), n);
         out.set_len(len + n);
     }
 }
@@ -571,13 +576,19 @@ fn reorders(c: char) -> bool {
 
 /// Whether `f` holds for every byte: the fast-path test of the escapers. Sixteen bytes at a
 /// time without an early exit, so that the compiler turns each block into vector compares;
-/// the last block overlaps the one before it rather than leaving a remainder byte by byte.
+/// the last block overlaps the one before it rather than leaving a remainder byte by byte,
+/// and a shorter string is one block padded with `a` (which `f` must accept).
 #[inline(always)]
 fn all_bytes(bytes: &[u8], f: impl Fn(u8) -> bool + Copy) -> bool {
     let block = |b: &[u8; 16]| b.iter().fold(0u8, |bad, &c| bad | u8::from(!f(c)));
     let n = bytes.len();
     if n < 16 {
-        return bytes.iter().fold(0u8, |bad, &c| bad | u8::from(!f(c))) == 0;
+        // One block, padded with a byte every caller's test accepts.
+        debug_assert!(f(b'a'));
+        let mut b = [b'a'; 16];
+        // SAFETY: `n < 16` bytes from `bytes` into the 16-byte array; distinct objects.
+        unsafe { crate::front::copy::copy_short(bytes.as_ptr(), b.as_mut_ptr(), n) };
+        return block(&b) == 0;
     }
     let mut bad = 0u8;
     for b in bytes.chunks_exact(16) {
@@ -729,14 +740,24 @@ fn text_value(bytes: &[u8], out: &mut Vec<u8>, nl: &[u8]) {
 /// U+2028 and U+2029 (so that no line-splitting reader can cut a record in two) and the bidi
 /// controls (so that no viewer shows the line reordered) are escaped as `\uNNNN`.
 pub fn json_str(bytes: &[u8], out: &mut Vec<u8>) {
-    out.push(b'"');
     // Fast path: printable ASCII without quotes or backslashes is copied as is.
     let plain = |b: u8| printable(b) & (b != b'"') & (b != b'\\');
     if all_bytes(bytes, plain) {
-        out.extend_from_slice(bytes);
-        out.push(b'"');
+        let n = bytes.len();
+        out.reserve(n + 2);
+        let len = out.len();
+        // SAFETY: `reserve` left `n + 2` writable bytes after `len`, all written (quote,
+        // bytes, quote) before `set_len`; `bytes` cannot overlap the spare capacity of `out`.
+        unsafe {
+            let dst = out.as_mut_ptr().add(len);
+            *dst = b'"';
+            crate::front::copy::copy_short(bytes.as_ptr(), dst.add(1), n);
+            *dst.add(n + 1) = b'"';
+            out.set_len(len + n + 2);
+        }
         return;
     }
+    out.push(b'"');
     for chunk in bytes.utf8_chunks() {
         let valid = chunk.valid();
         let mut start = 0;
