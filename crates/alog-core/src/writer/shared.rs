@@ -197,6 +197,14 @@ pub(crate) fn notify_progress(s: &Shared) {
         let _g = lock(&s.done);
         s.done_cv.notify_all();
     }
+    notify_space(s);
+}
+
+/// After records leave the queue: wake the producers waiting for room (`overflow=block`).
+/// The writer calls it as soon as it has taken a batch, not only once the batch is written,
+/// so that a producer that filled the queue refills it while the writer writes: producer and
+/// writer overlap instead of taking turns.
+pub(crate) fn notify_space(s: &Shared) {
     if s.space_waiters.load(Ordering::SeqCst) > 0 {
         let _g = lock(&s.space);
         s.space_cv.notify_all();

@@ -149,6 +149,7 @@ fn step(s: &Shared, st: &mut RunState) -> Next {
         if n == 0 {
             break;
         }
+        crate::writer::shared::notify_space(s);
         taken = taken.saturating_add(n as u32);
         // What the writer found queued (the claim position is not read: see `park`).
         s.counters.peak(n as u64);
