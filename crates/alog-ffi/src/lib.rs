@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alog_core::config::CallbackSpec;
-use alog_core::record::{FieldSource, FieldsRecord};
+use alog_core::record::{FieldSource, FieldsRecord, Measured, Shape};
 use alog_core::{Config, Error, Field, Format, Level, Logger, Source, Value};
 
 mod logf;
@@ -635,34 +635,49 @@ fn check_bytes(ptr: *const c_char, len: usize) -> Result<(), alog_result> {
 /// The fields of an `alog_record`, checked (every kind known, every `reserved` zero, every
 /// pointer + length pair one that [`bytes`] accepts) and read in place by the encoder: no copy
 /// into the core's `Field`s before the queue.
-struct CFields<'a>(&'a [alog_field]);
+struct CFields<'a> {
+    raw: &'a [alog_field],
+    /// The sizes read while checking, so that the encoder's length needs no other pass.
+    measured: Measured,
+}
 
 impl<'a> CFields<'a> {
     /// The first field's error decides the code: its key's pair, then its value's kind and
-    /// pair, then `reserved`.
+    /// pair, then `reserved`. Measures the fields in the same pass.
     ///
     /// # Safety
     /// Every field's pointer + length pairs are readable for `'a` (the caller's promise).
     unsafe fn check(raw: &'a [alog_field]) -> Result<CFields<'a>, alog_result> {
+        let mut measured = Measured::default();
         for f in raw {
             check_bytes(f.key, f.key_len)?;
-            match f.kind {
-                ALOG_FIELD_STRING | ALOG_FIELD_JSON => check_bytes(f.str, f.str_len)?,
-                ALOG_FIELD_INT | ALOG_FIELD_UINT | ALOG_FIELD_FLOAT | ALOG_FIELD_BOOL => {}
+            let shape = match f.kind {
+                ALOG_FIELD_STRING | ALOG_FIELD_JSON => {
+                    check_bytes(f.str, f.str_len)?;
+                    Shape::Bytes(f.str_len)
+                }
+                ALOG_FIELD_INT | ALOG_FIELD_UINT | ALOG_FIELD_FLOAT => Shape::Number,
+                ALOG_FIELD_BOOL => Shape::Bool,
                 _ => return Err(ALOG_ERR_INVALID),
-            }
+            };
             if f.reserved != 0 {
                 return Err(ALOG_ERR_INVALID);
             }
+            measured.add(f.key_len, shape);
         }
-        Ok(CFields(raw))
+        Ok(CFields { raw, measured })
     }
 }
 
 impl FieldSource for CFields<'_> {
     #[inline(always)]
     fn count(&self) -> usize {
-        self.0.len()
+        self.raw.len()
+    }
+
+    #[inline(always)]
+    fn measured(&self) -> Option<Measured> {
+        Some(self.measured)
     }
 
     /// Checked by `check`; the checks are repeated (a few compares) so that a caller changing
@@ -670,7 +685,7 @@ impl FieldSource for CFields<'_> {
     /// gets empty bytes, and the encoder a payload the writer rejects.
     #[inline(always)]
     fn field(&self, i: usize) -> Field<'_> {
-        let f = &self.0[i];
+        let f = &self.raw[i];
         // SAFETY: readable pairs for the borrow's lifetime (`CFields::check`); `bytes` refuses
         // a NULL pointer with a length and a length no object can have.
         let key = unsafe { bytes(f.key, f.key_len) }.unwrap_or_default();

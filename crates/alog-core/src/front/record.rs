@@ -126,6 +126,64 @@ pub trait FieldSource {
     fn count(&self) -> usize;
     /// Field `i`, for `i < count()`.
     fn field(&self, i: usize) -> Field<'_>;
+    /// The fields' sizes when the source has measured them already (the C ABI does, in the
+    /// pass that checks them), so that [`lens`] need not read every field once more; `None`
+    /// makes [`lens`] measure. A wrong answer gets a payload the writer rejects.
+    #[inline(always)]
+    fn measured(&self) -> Option<Measured> {
+        None
+    }
+}
+
+/// What a field's value adds to a record's lengths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// A string or JSON value of this many bytes (carried with its length).
+    Bytes(usize),
+    /// An integer or a float: 8 bytes.
+    Number,
+    /// A boolean: 1 byte.
+    Bool,
+}
+
+impl Value<'_> {
+    /// The value's [`Shape`].
+    #[inline(always)]
+    pub fn shape(&self) -> Shape {
+        match self {
+            Value::Str(b) | Value::Json(b) => Shape::Bytes(b.len()),
+            Value::Int(_) | Value::Uint(_) | Value::Float(_) => Shape::Number,
+            Value::Bool(_) => Shape::Bool,
+        }
+    }
+}
+
+/// The fields' share of a record's lengths (see [`lens`]), summed one field at a time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Measured {
+    /// The caller's bytes: each key, and each value's bytes (numbers 8, booleans 1).
+    given: usize,
+    count: usize,
+    /// The string and JSON values, which carry a length.
+    strings: usize,
+}
+
+impl Measured {
+    /// Adds a field of a key of `key_len` bytes and a value of shape `value`; saturates rather
+    /// than wrap, however long its parts.
+    #[inline(always)]
+    pub fn add(&mut self, key_len: usize, value: Shape) {
+        let bytes = match value {
+            Shape::Bytes(n) => {
+                self.strings += 1;
+                n
+            }
+            Shape::Number => 8,
+            Shape::Bool => 1,
+        };
+        self.count += 1;
+        self.given = self.given.saturating_add(key_len).saturating_add(bytes);
+    }
 }
 
 impl FieldSource for [Field<'_>] {
@@ -182,23 +240,18 @@ pub fn lens<F: FieldSource + ?Sized>(
             .saturating_add(s.func.len());
         framing += 12;
     }
-    let count = fields.count();
-    let mut strings = 0usize;
-    for i in 0..count {
-        let f = fields.field(i);
-        let value = match f.value {
-            Value::Str(b) | Value::Json(b) => {
-                strings += 1;
-                b.len()
-            }
-            Value::Int(_) | Value::Uint(_) | Value::Float(_) => 8,
-            Value::Bool(_) => 1,
-        };
-        given = given.saturating_add(f.key.len()).saturating_add(value);
-    }
+    let m = fields.measured().unwrap_or_else(|| {
+        let mut m = Measured::default();
+        for i in 0..fields.count() {
+            let f = fields.field(i);
+            m.add(f.key.len(), f.value.shape());
+        }
+        m
+    });
+    let given = given.saturating_add(m.given);
     let framing = framing
-        .saturating_add(count.saturating_mul(5))
-        .saturating_add(strings.saturating_mul(4));
+        .saturating_add(m.count.saturating_mul(5))
+        .saturating_add(m.strings.saturating_mul(4));
     (given.saturating_add(framing), given)
 }
 
@@ -630,6 +683,52 @@ mod tests {
                 assert_eq!(got, fields, "length {n}");
                 assert_eq!(d.source, src.copied());
             }
+        }
+    }
+
+    /// A source whose measurement does not match its fields (a C caller changing them between
+    /// the check and the encoding).
+    struct Mismeasured(Measured);
+
+    impl FieldSource for Mismeasured {
+        fn count(&self) -> usize {
+            1
+        }
+        fn field(&self, _: usize) -> Field<'_> {
+            Field::new("key", "value")
+        }
+        fn measured(&self) -> Option<Measured> {
+            Some(self.0)
+        }
+    }
+
+    #[test]
+    fn a_wrong_measurement_gives_a_rejected_payload() {
+        let mut right = Measured::default();
+        right.add(3, Shape::Bytes(5));
+        let (len, _) = lens(b"m", &Mismeasured(right), None);
+        let mut buf = vec![0u8; len];
+        encode_from(&mut buf, b"m", &Mismeasured(right), None);
+        assert!(
+            Decoded::parse(&buf).is_some(),
+            "the true measurement encodes"
+        );
+        for (key_len, shape) in [
+            (3, Shape::Number),
+            (3, Shape::Bool),
+            (2, Shape::Bytes(5)),
+            (40, Shape::Bytes(5)),
+            (3, Shape::Bytes(0)),
+        ] {
+            let mut m = Measured::default();
+            m.add(key_len, shape);
+            let (len, _) = lens(b"m", &Mismeasured(m), None);
+            let mut buf = vec![0u8; len];
+            encode_from(&mut buf, b"m", &Mismeasured(m), None);
+            assert!(
+                Decoded::parse(&buf).is_none(),
+                "measured as {key_len}, {shape:?}"
+            );
         }
     }
 
