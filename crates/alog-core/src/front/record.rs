@@ -704,15 +704,18 @@ mod tests {
 
     #[test]
     fn a_wrong_measurement_gives_a_rejected_payload() {
-        let mut right = Measured::default();
-        right.add(3, Shape::Bytes(5));
-        let (len, _) = lens(b"m", &Mismeasured(right), None);
-        let mut buf = vec![0u8; len];
-        encode_from(&mut buf, b"m", &Mismeasured(right), None);
-        assert!(
-            Decoded::parse(&buf).is_some(),
-            "the true measurement encodes"
-        );
+        // The payload of "key": "value" as encoded by a source measured as one field with a
+        // key of `key_len` bytes and a value of `shape`.
+        let encoded = |key_len: usize, shape: Shape| {
+            let mut m = Measured::default();
+            m.add(key_len, shape);
+            let (len, _) = lens(b"m", &Mismeasured(m), None);
+            let mut buf = vec![0u8; len];
+            encode_from(&mut buf, b"m", &Mismeasured(m), None);
+            buf
+        };
+        let right = encoded(3, Shape::Bytes(5));
+        assert!(Decoded::parse(&right).is_some(), "the true measurement");
         for (key_len, shape) in [
             (3, Shape::Number),
             (3, Shape::Bool),
@@ -720,11 +723,7 @@ mod tests {
             (40, Shape::Bytes(5)),
             (3, Shape::Bytes(0)),
         ] {
-            let mut m = Measured::default();
-            m.add(key_len, shape);
-            let (len, _) = lens(b"m", &Mismeasured(m), None);
-            let mut buf = vec![0u8; len];
-            encode_from(&mut buf, b"m", &Mismeasured(m), None);
+            let buf = encoded(key_len, shape);
             assert!(
                 Decoded::parse(&buf).is_none(),
                 "measured as {key_len}, {shape:?}"
