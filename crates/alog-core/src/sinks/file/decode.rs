@@ -253,7 +253,13 @@ impl Decoder {
             }
         }
         if let Some(o) = self.opener.as_mut() {
-            o.finish();
+            // Chunks after a torn one at the end come out only now.
+            let mut plain = std::mem::take(&mut self.plain);
+            plain.clear();
+            o.finish(&mut plain);
+            self.decode(&plain, out)?;
+            self.plain = plain;
+            let o = self.opener.as_mut().expect("checked");
             self.report.chunks = o.chunks;
             self.report.open_streams = o.open_streams();
             if o.forged > 0 {
