@@ -708,6 +708,43 @@ mod tests {
         );
     }
 
+    /// A torn chunk followed by more bytes than it claimed: it completes with the next
+    /// chunk's bytes, fails authentication, and the next chunk is found at the magic inside.
+    #[test]
+    fn a_torn_chunk_completed_by_the_next_one_is_cut_at_its_magic() {
+        let k = key(8);
+        let mut s = Sealer::new(&k);
+        let mut file = Vec::new();
+        s.seal(&[b'a'; 1000], false, &mut file);
+        file.truncate(500); // torn: claims 1016 bytes of ciphertext, has 446
+        s.seal(&[b'b'; 3000], false, &mut file);
+        for piece in [7, 600, file.len()] {
+            let mut o = Opener::new(&k);
+            let mut out = Vec::new();
+            for p in file.chunks(piece) {
+                o.feed(p, &mut out);
+            }
+            o.finish(&mut out);
+            assert_eq!(out, [b'b'; 3000], "pieces of {piece}");
+            assert_eq!(
+                o.problems,
+                [
+                    Problem::Garbage {
+                        offset: 0,
+                        len: 500
+                    },
+                    Problem::Gap {
+                        offset: 500,
+                        expected: 0,
+                        found: 1
+                    }
+                ],
+                "pieces of {piece}"
+            );
+            assert_eq!(o.forged, 0);
+        }
+    }
+
     /// A chunk's ciphertext is random bytes and may hold the magic: fed in pieces, the chunk
     /// is still one chunk, not a torn one followed by another (the reader once cut it there,
     /// about once per 57,000 chunks of 75 KB).
