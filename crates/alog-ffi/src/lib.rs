@@ -341,6 +341,7 @@ fn code(e: &Error) -> alog_result {
     e.code()
 }
 
+#[inline(always)]
 fn result(r: alog_core::Result<()>) -> alog_result {
     match r {
         Ok(()) => ALOG_OK,

@@ -35,7 +35,7 @@ use crate::front::level::Level;
 use crate::front::record::Decoded;
 use crate::front::time::now_ns;
 use crate::queue::journal::{Entry, Journal, Recovered, Reserve, Settled, Slot};
-use crate::queue::{Batch, Kind, Meta, Push, INLINE};
+use crate::queue::{Batch, Fill, Header, Kind, Meta, Push, INLINE};
 use crate::render::deferred;
 use crate::render::format::{Formatter, RecordRef};
 use crate::render::printf::{Arg, MAX_ARGS};
@@ -97,15 +97,15 @@ fn journaled(
     let tid = crate::api::submit::caller_tid(s, false);
     let mut deadline = None;
     loop {
-        let push = s.queue.try_push(
-            Stamp::Ns(ns),
-            level.number(),
-            p.kind(),
+        let h = Header {
+            stamp: Stamp::Ns(ns),
+            level: level.number(),
+            kind: p.kind(),
             tid,
             len,
-            |d| d.copy_from_slice(slot.filled()),
-            &mut heap,
-        );
+        };
+        let fill = |d: &mut [u8]| d.copy_from_slice(slot.filled());
+        let push = s.queue.try_push(h, &fill, &mut heap);
         match push {
             Push::Ok { queued, pos } => {
                 slot.commit(pos);

@@ -12,13 +12,13 @@ use crate::front::error::{Error, Result};
 use crate::front::level::Level;
 use crate::front::record::{encode, encode_from, lens, FieldSource, FieldsRecord};
 use crate::front::time::now_ns;
-use crate::queue::{Kind, Push, INLINE};
+use crate::queue::{Fill, Header, Kind, Push, INLINE};
 use crate::render::deferred::Args;
 use crate::writer::shared::{
     drain_locked, ensure_writer, flush_with, lock, wait_until, Shared, CLOSED, DURABLE, LEVEL_MASK,
     RESPAWN, SYNC,
 };
-use crate::writer::signals::marked;
+use crate::writer::signals::Mark;
 
 /// A payload on its way into the queue, with its encoded length computed once.
 pub(crate) struct Payload<'a> {
@@ -38,10 +38,6 @@ enum Body<'a> {
 
 /// Encodes a [`FieldsRecord`]'s payload: one dynamic call per record, the fields read through
 /// their source's own (inlined) `field`.
-trait Fill {
-    fn fill(&self, out: &mut [u8]);
-}
-
 impl<F: FieldSource + ?Sized> Fill for FieldsRecord<'_, F> {
     fn fill(&self, out: &mut [u8]) {
         encode_from(out, self.msg, self.fields, self.source.as_ref());
@@ -101,8 +97,11 @@ impl<'a> Payload<'a> {
             Body::Deferred(..) => Kind::Deferred,
         }
     }
+}
+
+impl Fill for Payload<'_> {
     #[inline(always)]
-    pub(crate) fn fill(&self, out: &mut [u8]) {
+    fn fill(&self, out: &mut [u8]) {
         match self.body {
             Body::Plain(m) => out.copy_from_slice(m),
             Body::Structured(r) => encode(out, r.msg, r.fields, r.source.as_ref()),
@@ -133,7 +132,7 @@ pub(crate) fn submit(s: &Arc<Shared>, level: Level, ts: Option<i64>, p: Payload<
 }
 
 /// `submit`, waiting for room under `overflow=block` as `wait` says.
-#[inline]
+#[inline(always)]
 pub(crate) fn submit_with(
     s: &Arc<Shared>,
     level: Level,
@@ -151,12 +150,27 @@ pub(crate) fn submit_with(
             max: s.max_message_bytes,
         });
     }
-    marked(|reentered| {
-        if g & !LEVEL_MASK != 0 {
-            return submit_slow(s, g, level, ts, &p, wait, reentered);
+    let mark = Mark::enter();
+    if g & !LEVEL_MASK != 0 || mark.reentered || p.len > INLINE {
+        return submit_slow(s, g, level, ts, &p, wait, mark.reentered);
+    }
+    // The common case in one attempt, with the payload's kind known where this is inlined; a
+    // full or closed queue takes the general path (which tries again first).
+    let ts = stamp(s, ts);
+    let h = Header {
+        stamp: ts,
+        level: level.number(),
+        kind: p.kind(),
+        tid: caller_tid(s, false),
+        len: p.len,
+    };
+    match s.queue.try_push(h, &p, &mut None) {
+        Push::Ok { queued, .. } => {
+            published(s, level, queued, false);
+            Ok(())
         }
-        enqueue(s, stamp(s, ts), level, &p, wait, reentered)
-    })
+        _ => enqueue(s, ts, level, &p, wait, false),
+    }
 }
 
 #[cold]
@@ -171,6 +185,10 @@ fn submit_slow(
 ) -> Result<()> {
     if g & CLOSED != 0 {
         return Err(Error::Closed);
+    }
+    if g & !LEVEL_MASK == 0 {
+        // Open and asynchronous: a signal handler's call, or a payload for the heap.
+        return enqueue(s, stamp(s, ts), level, p, wait, reentered);
     }
     if reentered {
         // A signal handler's call: no lock, no wait. In sync mode (or before a fork child's
@@ -210,7 +228,7 @@ fn stamp(s: &Shared, ts: Option<i64>) -> Stamp {
     }
 }
 
-#[inline]
+#[inline(never)]
 fn enqueue(
     s: &Arc<Shared>,
     ts: Stamp,
@@ -230,18 +248,16 @@ fn enqueue(
         p.fill(&mut b);
         b
     });
-    let tid = caller_tid(s, reentered);
+    let h = Header {
+        stamp: ts,
+        level: level.number(),
+        kind: p.kind(),
+        tid: caller_tid(s, reentered),
+        len,
+    };
     let mut deadline = None;
     loop {
-        match s.queue.try_push(
-            ts,
-            level.number(),
-            p.kind(),
-            tid,
-            len,
-            |d| p.fill(d),
-            &mut heap,
-        ) {
+        match s.queue.try_push(h, p, &mut heap) {
             Push::Ok { queued, .. } => {
                 published(s, level, queued, reentered);
                 return Ok(());
@@ -254,7 +270,7 @@ fn enqueue(
 
 /// After a record is published with `queued` records in the queue: `flush_on`, or wake the
 /// writer when a batch is there.
-#[inline]
+#[inline(always)]
 pub(crate) fn published(s: &Arc<Shared>, level: Level, queued: u64, reentered: bool) {
     if reentered {
         // The writer takes it at its next batch timeout (or a flush, close, exit).

@@ -34,6 +34,36 @@ pub(crate) unsafe fn copy_short(src: *const u8, dst: *mut u8, n: usize) {
     }
 }
 
+/// Copies `n` bytes from `src` to `dst` as [`copy_short`] does, runs of 17 to 256 bytes as
+/// 16-byte moves with the last one overlapping (a deferred call's argument words, at most 128
+/// bytes), longer runs with `copy_nonoverlapping`.
+///
+/// # Safety
+/// As for [`copy_short`].
+#[inline(always)]
+pub(crate) unsafe fn copy_small(src: *const u8, dst: *mut u8, n: usize) {
+    // SAFETY: every 16-byte move lies within the first `n` bytes of both ranges (`n > 16`);
+    // the rest is `copy_short`'s or `copy_nonoverlapping`'s contract, which the caller's meets.
+    unsafe {
+        if n <= 16 {
+            copy_short(src, dst, n);
+        } else if n <= 256 {
+            let mut i = 0;
+            while i + 16 < n {
+                dst.add(i)
+                    .cast::<[u8; 16]>()
+                    .write_unaligned(src.add(i).cast::<[u8; 16]>().read_unaligned());
+                i += 16;
+            }
+            dst.add(n - 16)
+                .cast::<[u8; 16]>()
+                .write_unaligned(src.add(n - 16).cast::<[u8; 16]>().read_unaligned());
+        } else {
+            std::ptr::copy_nonoverlapping(src, dst, n);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +79,22 @@ mod tests {
             assert_eq!(&dst[8..8 + n], &src[..], "length {n}");
             assert!(dst[..8].iter().all(|&b| b == 0xaa), "length {n}: before");
             assert!(dst[8 + n..].iter().all(|&b| b == 0xaa), "length {n}: after");
+        }
+    }
+
+    #[test]
+    fn small_copies_move_exactly_their_bytes() {
+        for n in 0..=300usize {
+            let src: Vec<u8> = (0..n).map(|i| (i % 251) as u8 + 1).collect();
+            let mut dst = vec![0xaau8; n + 32];
+            // SAFETY: `src` has `n` bytes, `dst[16..]` has `n + 16`; separate allocations.
+            unsafe { copy_small(src.as_ptr(), dst.as_mut_ptr().add(16), n) };
+            assert_eq!(&dst[16..16 + n], &src[..], "length {n}");
+            assert!(dst[..16].iter().all(|&b| b == 0xaa), "length {n}: before");
+            assert!(
+                dst[16 + n..].iter().all(|&b| b == 0xaa),
+                "length {n}: after"
+            );
         }
     }
 }

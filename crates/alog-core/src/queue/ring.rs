@@ -129,6 +129,63 @@ pub struct Queue {
     consumer: Padded<Mutex<()>>,
 }
 
+/// A record's header as a producer hands it to [`Queue::try_push`]: `len` is the payload's
+/// length (inline up to [`INLINE`] bytes, else in the caller's heap block).
+#[derive(Clone, Copy, Debug)]
+pub struct Header {
+    pub stamp: Stamp,
+    pub level: u8,
+    pub kind: Kind,
+    /// The calling thread's id, or 0 (see `front::thread`).
+    pub tid: u32,
+    pub len: usize,
+}
+
+/// Writes a claimed slot's body: the header, and the payload inline (`fill`) or from `heap`.
+///
+/// # Safety
+/// `b` is the body of a slot whose position the caller has claimed and not yet published.
+#[inline(always)]
+unsafe fn write_body(b: *mut Body, h: Header, fill: &impl Fill, heap: &mut Option<Box<[u8]>>) {
+    let Header {
+        stamp,
+        level,
+        kind,
+        tid,
+        len,
+    } = h;
+    // SAFETY: the caller's exclusive claim on the slot.
+    unsafe {
+        ((*b).ts, (*b).ticks) = match stamp {
+            Stamp::Ns(ns) => (ns, false),
+            Stamp::Ticks(t) => (t, true),
+        };
+        (*b).level = level;
+        (*b).kind = kind;
+        (*b).tid = tid;
+        if len <= INLINE {
+            (*b).len = len as u8;
+            fill.fill(&mut (&mut (*b).data)[..len]);
+        } else {
+            (*b).heap = heap.take();
+        }
+    }
+}
+
+/// Writes a payload of known length into a slot. A trait rather than a closure, so that a
+/// payload's own `#[inline(always)]` encoder is inlined into the push.
+pub trait Fill {
+    /// Fills `out` (exactly the payload's length).
+    fn fill(&self, out: &mut [u8]);
+}
+
+impl<F: Fn(&mut [u8])> Fill for F {
+    #[inline(always)]
+    fn fill(&self, out: &mut [u8]) {
+        self(out)
+    }
+}
+
 impl std::fmt::Debug for Slot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Slot")
@@ -243,27 +300,17 @@ impl Queue {
     }
 
     /// Claims a position and publishes one record. `fill` writes the inline payload when
-    /// `len <= INLINE`; otherwise `heap` must hold the payload and is moved into the slot.
+    /// `h.len <= INLINE`; otherwise `heap` must hold the payload and is moved into the slot.
     /// On `Full` or `Closed`, `heap` is left untouched for the caller to retry or drop.
-    #[inline]
-    #[allow(clippy::too_many_arguments)] // the record's header in registers, not a struct on the stack
-    pub fn try_push(
-        &self,
-        stamp: Stamp,
-        level: u8,
-        kind: Kind,
-        tid: u32,
-        len: usize,
-        fill: impl FnOnce(&mut [u8]),
-        heap: &mut Option<Box<[u8]>>,
-    ) -> Push {
+    #[inline(always)]
+    pub fn try_push(&self, h: Header, fill: &impl Fill, heap: &mut Option<Box<[u8]>>) -> Push {
         let mut t = self.tail.0.load(Ordering::Relaxed);
-        let h = loop {
+        let head = loop {
             if t & CLOSED != 0 {
                 return Push::Closed;
             }
-            let h = self.head.0.load(Ordering::Acquire);
-            if t.wrapping_sub(h) >= self.cap {
+            let head = self.head.0.load(Ordering::Acquire);
+            if t.wrapping_sub(head) >= self.cap {
                 return Push::Full;
             }
             match self
@@ -271,33 +318,26 @@ impl Queue {
                 .0
                 .compare_exchange_weak(t, t + 1, Ordering::Relaxed, Ordering::Relaxed)
             {
-                Ok(_) => break h,
+                Ok(_) => break head,
                 Err(now) => t = now,
             }
         };
         let slot = self.slot(t);
-        slot.body.with_mut(|b| {
-            // SAFETY: position `t` is ours alone until we publish it; the consumer that last read
-            // this slot advanced `head` past it (acquired above) before we could claim it.
-            unsafe {
-                ((*b).ts, (*b).ticks) = match stamp {
-                    Stamp::Ns(ns) => (ns, false),
-                    Stamp::Ticks(t) => (t, true),
-                };
-                (*b).level = level;
-                (*b).kind = kind;
-                (*b).tid = tid;
-                if len <= INLINE {
-                    (*b).len = len as u8;
-                    fill(&mut (&mut (*b).data)[..len]);
-                } else {
-                    (*b).heap = heap.take();
-                }
-            }
-        });
+        // SAFETY: position `t` is ours alone until we publish it; the consumer that last read
+        // this slot advanced `head` past it (acquired above) before we could claim it.
+        #[cfg(loom)]
+        // SAFETY: as below.
+        slot.body
+            .with_mut(|b| unsafe { write_body(b, h, fill, heap) });
+        // Without loom no closure: the body is written inline in the caller, where the
+        // payload's kind is known. SAFETY: see the comment above.
+        #[cfg(not(loom))]
+        unsafe {
+            write_body(slot.body.as_ptr(), h, fill, heap)
+        };
         slot.seq.store(t + 1, Ordering::Release);
         Push::Ok {
-            queued: t + 1 - h,
+            queued: t + 1 - head,
             pos: t,
         }
     }
@@ -549,15 +589,14 @@ mod tests {
 
     fn push(q: &Queue, msg: &[u8]) -> Push {
         let mut heap = (msg.len() > INLINE).then(|| msg.to_vec().into_boxed_slice());
-        q.try_push(
-            Stamp::Ns(7),
-            9,
-            Kind::Plain,
-            0,
-            msg.len(),
-            |d| d.copy_from_slice(msg),
-            &mut heap,
-        )
+        let h = Header {
+            stamp: Stamp::Ns(7),
+            level: 9,
+            kind: Kind::Plain,
+            tid: 0,
+            len: msg.len(),
+        };
+        q.try_push(h, &|d: &mut [u8]| d.copy_from_slice(msg), &mut heap)
     }
 
     fn texts(b: &Batch) -> Vec<String> {
@@ -704,7 +743,14 @@ mod loom_tests {
     use loom::sync::Arc;
 
     fn push(q: &Queue, v: u8) -> Push {
-        q.try_push(Stamp::Ns(0), v, Kind::Plain, 0, 1, |d| d[0] = v, &mut None)
+        let h = Header {
+            stamp: Stamp::Ns(0),
+            level: v,
+            kind: Kind::Plain,
+            tid: 0,
+            len: 1,
+        };
+        q.try_push(h, &|d: &mut [u8]| d[0] = v, &mut None)
     }
 
     fn model(f: impl Fn() + Sync + Send + 'static) {

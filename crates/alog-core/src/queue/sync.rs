@@ -26,7 +26,15 @@ impl<T> Cell<T> {
         return Cell(std::cell::UnsafeCell::new(v));
     }
 
+    /// A raw pointer to the contents (no access tracking: the build without loom only).
+    #[cfg(not(loom))]
+    #[inline(always)]
+    pub(crate) fn as_ptr(&self) -> *mut T {
+        self.0.get()
+    }
+
     /// Runs `f` with a raw pointer to the contents. The caller guarantees exclusive access.
+    #[inline(always)]
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         #[cfg(loom)]
         return self.0.with_mut(f);

@@ -155,16 +155,17 @@ pub enum Args<'a> {
     Words { tags: &'a [u8], words: &'a [u64] },
 }
 
-/// Copies `words` into `out` (`8 * words.len()` bytes) little-endian: one `memcpy` where that
-/// is the machine's own order.
+/// Copies `words` into `out` (`8 * words.len()` bytes) little-endian: their bytes as they
+/// are where that is the machine's own order.
 #[inline(always)]
 fn copy_le_words(words: &[u64], out: &mut [u8]) {
     #[cfg(target_endian = "little")]
     {
-        // SAFETY: the bytes of initialised `u64`s, which any `u8` may read (alignment 1).
-        let bytes =
-            unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), 8 * words.len()) };
-        out.copy_from_slice(bytes);
+        let n = 8 * words.len();
+        assert_eq!(out.len(), n, "room for the words");
+        // SAFETY: `n` bytes of initialised `u64`s (any byte of which may be read) into `out`,
+        // `n` bytes long (checked); a `&mut` cannot overlap the shared `words`.
+        unsafe { crate::front::copy::copy_small(words.as_ptr().cast(), out.as_mut_ptr(), n) };
     }
     #[cfg(not(target_endian = "little"))]
     for (word, v) in out.chunks_exact_mut(8).zip(words) {
@@ -174,6 +175,7 @@ fn copy_le_words(words: &[u64], out: &mut [u8]) {
 
 impl<'a> Args<'a> {
     /// How many arguments.
+    #[inline(always)]
     pub fn len(&self) -> usize {
         match self {
             Args::Values(a) => a.len(),
@@ -187,6 +189,7 @@ impl<'a> Args<'a> {
 
     /// The bytes the caller gave, which `max_message_bytes` limits: each string argument's
     /// bytes and 8 for any other argument.
+    #[inline(always)]
     pub fn caller_len(&self) -> usize {
         match self {
             Args::Values(args) => args.iter().fold(0usize, |n, a| match a {
@@ -223,7 +226,12 @@ impl<'a> Args<'a> {
         let args = match *self {
             Args::Values(args) => args,
             Args::Words { tags, words: w } => {
-                head[5..].copy_from_slice(tags);
+                let tag_room = &mut head[5..];
+                assert_eq!(tag_room.len(), tags.len(), "a tag per word");
+                // SAFETY: `tags.len()` bytes into as many (checked), separate borrows.
+                unsafe {
+                    crate::front::copy::copy_small(tags.as_ptr(), tag_room.as_mut_ptr(), tags.len())
+                };
                 copy_le_words(w, words);
                 return;
             }

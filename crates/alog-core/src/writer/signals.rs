@@ -41,23 +41,38 @@ fn in_call_mark() -> *const Cell<bool> {
     IN_CALL.with(|c| c as *const Cell<bool>)
 }
 
-/// Runs `f(reentered)` with the thread marked as inside an alog call, where `reentered` says
-/// whether it already was (a signal handler's call). One thread-local lookup: the hot path's.
+/// The thread marked as inside an alog call until this guard drops; `reentered` says whether
+/// it already was (a signal handler's call). One thread-local lookup: the hot path's. A guard
+/// rather than a closure, so that the call it marks stays inline in its caller.
+pub(crate) struct Mark {
+    cell: *const Cell<bool>,
+    pub(crate) reentered: bool,
+}
+
+impl Mark {
+    #[inline(always)]
+    pub(crate) fn enter() -> Mark {
+        let cell = in_call_mark();
+        // SAFETY: `IN_CALL` has a const initializer and no destructor, so its storage lives as
+        // long as the thread; the guard is not `Send` (raw pointer) and stays on this thread.
+        let reentered = unsafe { (*cell).replace(true) };
+        Mark { cell, reentered }
+    }
+}
+
+impl Drop for Mark {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: as in `enter`: this thread's mark, alive as long as the thread.
+        unsafe { (*self.cell).set(self.reentered) };
+    }
+}
+
+/// Runs `f(reentered)` with the thread marked as inside an alog call (see [`Mark`]).
 #[inline(always)]
 pub(crate) fn marked<R>(f: impl FnOnce(bool) -> R) -> R {
-    struct Restore<'a>(&'a Cell<bool>, bool);
-    impl Drop for Restore<'_> {
-        #[inline(always)]
-        fn drop(&mut self) {
-            self.0.set(self.1);
-        }
-    }
-    // SAFETY: `IN_CALL` has a const initializer and no destructor, so its storage lives as
-    // long as the thread; the reference stays on this thread, inside this call.
-    let c = unsafe { &*in_call_mark() };
-    let outer = c.replace(true);
-    let _restore = Restore(c, outer);
-    f(outer)
+    let m = Mark::enter();
+    f(m.reentered)
 }
 
 /// Runs `f` unmarked: sinks run by a call on its own thread (sync mode) are not inside it.
