@@ -35,23 +35,30 @@ pub enum Kind {
     Deferred,
 }
 
+/// Laid out in this order so that the header sits in the slot's first 40 bytes, right before
+/// the payload: a record touches only the cache lines its payload reaches (two for a 41-byte
+/// `ALOG_LOGF` record, three for 100 bytes), not also the slot's last line.
+#[repr(C)]
 struct Body {
+    heap: Option<Box<[u8]>>,
     /// A `Stamp` split so that the slot stays 256 bytes.
     ts: i64,
-    ticks: bool,
+    /// The calling thread's id, or 0 (see `front::thread`).
+    tid: u32,
     /// The inline payload's length (a heap payload knows its own).
     len: u8,
     level: u8,
     kind: Kind,
-    /// The calling thread's id, or 0 (see `front::thread`).
-    tid: u32,
-    heap: Option<Box<[u8]>>,
+    ticks: bool,
     data: [u8; INLINE],
 }
 
 const _: () = assert!(INLINE <= u8::MAX as usize);
 #[cfg(not(loom))]
-const _: () = assert!(std::mem::size_of::<Slot>() == 256);
+const _: () = {
+    assert!(std::mem::size_of::<Slot>() == 256);
+    assert!(std::mem::offset_of!(Slot, body) + std::mem::offset_of!(Body, data) == 40);
+};
 
 #[repr(C, align(64))]
 struct Slot {
