@@ -152,7 +152,7 @@ pub(crate) fn submit_with(
     }
     let mark = Mark::enter();
     if g & !LEVEL_MASK != 0 || mark.reentered || p.len > INLINE {
-        return submit_slow(s, g, level, ts, &p, wait, mark.reentered);
+        return submit_slow(s, g, level, ts, p, wait, mark.reentered);
     }
     // The common case in one attempt, with the payload's kind known where this is inlined; a
     // full or closed queue takes the general path (which tries again first).
@@ -169,20 +169,38 @@ pub(crate) fn submit_with(
             published(s, level, queued, false);
             Ok(())
         }
-        _ => enqueue(s, ts, level, &p, wait, false),
+        _ => enqueue_owned(s, ts, level, p, wait),
     }
 }
 
+/// The general path after a full or closed queue, taking the payload by value so that the
+/// hot path never has to keep it in memory for a reference.
 #[cold]
+#[inline(never)]
+fn enqueue_owned(
+    s: &Arc<Shared>,
+    ts: Stamp,
+    level: Level,
+    p: Payload<'_>,
+    wait: &mut Wait<'_>,
+) -> Result<()> {
+    enqueue(s, ts, level, &p, wait, false)
+}
+
+/// Everything but the hot path's common case. The payload comes by value (see
+/// `enqueue_owned`).
+#[cold]
+#[inline(never)]
 fn submit_slow(
     s: &Arc<Shared>,
     g: u32,
     level: Level,
     ts: Option<i64>,
-    p: &Payload<'_>,
+    p: Payload<'_>,
     wait: &mut Wait<'_>,
     reentered: bool,
 ) -> Result<()> {
+    let p = &p;
     if g & CLOSED != 0 {
         return Err(Error::Closed);
     }
