@@ -28,6 +28,13 @@ pub const MAX_THREADS_LIMIT: usize = 16;
 /// never joined) is then memory a leak checker can account for, not a lost allocation.
 static HANDLES: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
 
+/// Threads spawned whose own code has not begun yet: they are inside the C library's (and a
+/// sanitizer's) thread start, which allocates. A fork waits for them (see [`lock_for_fork`]).
+static STARTING: AtomicUsize = AtomicUsize::new(0);
+
+/// The longest a fork waits for starting threads before it proceeds anyway.
+const FORK_WAIT_FOR_STARTS: Duration = Duration::from_secs(1);
+
 /// A thread idle this long ends (one always stays once started).
 const IDLE_EXIT: Duration = Duration::from_secs(10);
 
@@ -288,13 +295,18 @@ fn start_or_notify(mut g: MutexGuard<'_, Inner>, may_start: bool) {
         drop(g);
         // The handle is stored before the thread can look for it as it ends (`forget_self`).
         let mut hs = lock(&HANDLES);
+        STARTING.fetch_add(1, Ordering::AcqRel);
         let spawned = std::thread::Builder::new()
             .name(WRITER_THREAD.into())
-            .spawn(move || worker(n));
+            .spawn(move || {
+                STARTING.fetch_sub(1, Ordering::AcqRel);
+                worker(n)
+            });
         if let Ok(h) = spawned {
             hs.retain(|h| !h.is_finished());
             hs.push(h);
         } else {
+            STARTING.fetch_sub(1, Ordering::AcqRel);
             drop(hs);
             // No thread could start: the job waits for a running one; with none at all, it
             // waits for the next wake (a flush or close retries, a timer does not exist).
@@ -458,8 +470,20 @@ pub(crate) struct ForkGuard {
 
 /// Held across `fork()`, so that no thread of the parent owns the pool's locks in the child
 /// (a thread starting another holds the handles' lock).
+///
+/// With the handles' lock held (no thread can be spawned), it also waits, up to
+/// [`FORK_WAIT_FOR_STARTS`], for threads spawned but not yet running their own code. Such a
+/// thread is inside the thread start of the C library or a sanitizer, which allocates: an
+/// allocator that does not lock itself across `fork()` (AddressSanitizer's, in GCC 12) would
+/// otherwise hand the child a lock that no thread there will release, and the child's first
+/// allocation of that size would hang (a child forked right after `alog_open` did, in about
+/// one run in ten of the C fork test under ASan).
 pub(crate) fn lock_for_fork() -> ForkGuard {
     let handles = lock(&HANDLES);
+    let deadline = Instant::now() + FORK_WAIT_FOR_STARTS;
+    while STARTING.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(100));
+    }
     ForkGuard {
         inner: lock(&POOL.inner),
         _handles: handles,
@@ -476,6 +500,7 @@ pub(crate) fn reset_in_child(g: &mut ForkGuard) {
     g.timers.clear();
     g.threads = 0;
     g.idle = 0;
+    STARTING.store(0, Ordering::Release);
 }
 
 impl std::fmt::Debug for Inner {
