@@ -580,7 +580,15 @@ impl Queue {
                 // SAFETY: the slot is published (acquire above) and we hold the consumer lock.
                 let b = unsafe { &mut *b };
                 let begin = out.arena.len();
-                let len = match b.heap.take() {
+                // Looked at before it is taken: an inline record's slot is only read here,
+                // so the producer that reuses it does not find its lines modified by this
+                // thread.
+                let heap = if b.heap.is_some() {
+                    b.heap.take()
+                } else {
+                    None
+                };
+                let len = match heap {
                     Some(h) => {
                         out.arena.extend_from_slice(&h);
                         h.len()
