@@ -61,7 +61,7 @@ cases() {
         echo "logf logf"
         # Without the crash case: ASan handles SIGSEGV itself, so flush_on_signal (which
         # installs only over the default disposition) rightly leaves it alone.
-        echo "signals signals handler fatal term own"
+        echo "signals signals handler fatal term own inside"
         # Without the segv case: ASan handles SIGSEGV itself.
         echo "durable durable abort kill"
         ;;

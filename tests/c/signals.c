@@ -10,9 +10,12 @@
  *   crash    flush_on_signal=crash: a segfault writes what was queued and still dies of
  *            SIGSEGV.
  *   own      a handler the application installed first is left in place.
+ *   inside   a handler interrupting its own thread's log call, with room in the queue,
+ *            loses nothing: every handler record is written, none refused (the thread's
+ *            claim on the queue is its own, without a compare-and-swap; see ring.rs).
  * Children that must die are forked; the parent reads their files.
  *
- * usage: signals [handler|fatal|term|crash|own]...   (default: all) */
+ * usage: signals [handler|fatal|term|crash|own|inside]...   (default: all) */
 #include "check.h"
 
 #include <stdatomic.h>
@@ -153,6 +156,69 @@ static void test_handler(const char *dir, const char *overflow)
     printf("signals: handler (%s): %lu thread records, %lu handler records written, %lu "
            "handler records refused (dropped: %" PRIu64 ")\n",
            overflow, threads_ok, atomic_load(&h_ok), atomic_load(&h_refused), st.dropped);
+    free(path);
+}
+
+/* ---------------------------------------------------------------- inside */
+
+#define INSIDE_RECORDS 200000
+#define INSIDE_SIGNALS 20000
+
+static atomic_int inside_done;
+
+static void *produce_alone(void *arg)
+{
+    (void)arg;
+    /* The first record (it registers the ALOG_LOGF site) comes from this thread too, so that
+     * the queue is this thread's alone for the whole test. */
+    log_from_handler(0);
+    char msg[64];
+    for (int i = 0; i < INSIDE_RECORDS; i++) {
+        int n = snprintf(msg, sizeof msg, "thread 0 record %d", i);
+        CHECK_RC(alog_write(handler_lg, ALOG_LEVEL_INFO, msg, (size_t)n), ALOG_OK);
+    }
+    atomic_store(&inside_done, 1);
+    return NULL;
+}
+
+/* One thread logs flat out, so that most signals land inside its own alog_write; the
+ * queue holds every record of the test, so nothing may be refused. */
+static void test_inside(const char *dir)
+{
+    char *path = path_join(dir, "inside.log");
+    handler_lg = open_with(path, "console", "none", "queue_capacity", "262144", NULL);
+    atomic_store(&h_ok, 0);
+    atomic_store(&h_refused, 0);
+    atomic_store(&h_other, 0);
+    atomic_store(&inside_done, 0);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    CHECK_SYS(sigaction(SIGUSR1, &sa, NULL) == 0);
+
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, produce_alone, NULL) == 0, "pthread_create");
+    int sent = 0;
+    while (sent < INSIDE_SIGNALS && !atomic_load(&inside_done)) {
+        CHECK(pthread_kill(t, SIGUSR1) == 0, "pthread_kill");
+        sent++;
+    }
+    CHECK(pthread_join(t, NULL) == 0, "pthread_join");
+    signal(SIGUSR1, SIG_IGN);
+
+    CHECK_RC(alog_close(handler_lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+    CHECK_U64(atomic_load(&h_other), 0);
+    CHECK_U64(atomic_load(&h_refused), 0);
+    lines ls = read_lines(path);
+    /* The thread's records and every record a handler (or the first call) counted as
+     * accepted. */
+    CHECK_U64(ls.n, INSIDE_RECORDS + atomic_load(&h_ok));
+    free_lines(&ls);
+    printf("signals: inside: %d signals sent, %lu handler records written, %lu refused\n", sent,
+           atomic_load(&h_ok), atomic_load(&h_refused));
     free(path);
 }
 
@@ -315,6 +381,8 @@ int main(int argc, char **argv)
             test_dies(dir, "crash", crashes, SIGSEGV);
         if (every || strcmp(what, "own") == 0)
             test_own(dir);
+        if (every || strcmp(what, "inside") == 0)
+            test_inside(dir);
         if (all)
             break;
     }

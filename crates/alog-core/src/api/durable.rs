@@ -35,7 +35,7 @@ use crate::front::level::Level;
 use crate::front::record::Decoded;
 use crate::front::time::now_ns;
 use crate::queue::journal::{Entry, Journal, Recovered, Reserve, Settled, Slot};
-use crate::queue::{Batch, Fill, Header, Kind, Meta, Producer, Push, INLINE};
+use crate::queue::{Batch, Fill, Header, Kind, Meta, Push, INLINE};
 use crate::render::deferred;
 use crate::render::format::{Formatter, RecordRef};
 use crate::render::printf::{Arg, MAX_ARGS};
@@ -52,14 +52,13 @@ pub(crate) fn enqueue(
     level: Level,
     p: &Payload<'_>,
     wait: &mut Wait<'_>,
-    who: Producer,
 ) -> Result<()> {
     let Some(j) = s.journal.as_ref() else {
         return Err(Error::invalid("durability=mmap without a journal"));
     };
     let ns = ts.unwrap_or_else(now_ns);
     let Some((id, args)) = p.deferred_parts() else {
-        return journaled(s, j, ns, level, p, wait, who);
+        return journaled(s, j, ns, level, p, wait);
     };
     let site = deferred::site(id).ok_or_else(|| Error::invalid("unknown printf call site"))?;
     let mut text = Vec::new();
@@ -79,7 +78,7 @@ pub(crate) fn enqueue(
         fields: &[],
         source: site.source(),
     };
-    journaled(s, j, ns, level, &Payload::structured(&rec), wait, who)
+    journaled(s, j, ns, level, &Payload::structured(&rec), wait)
 }
 
 fn journaled(
@@ -89,7 +88,6 @@ fn journaled(
     level: Level,
     p: &Payload<'_>,
     wait: &mut Wait<'_>,
-    who: Producer,
 ) -> Result<()> {
     let len = p.len();
     let mut slot = reserve(s, j, len, wait)?;
@@ -107,7 +105,7 @@ fn journaled(
             len,
         };
         let fill = |d: &mut [u8]| d.copy_from_slice(slot.filled());
-        let push = s.queue.try_push(h, &fill, &mut heap, who);
+        let push = s.queue.try_push(h, &fill, &mut heap);
         match push {
             Push::Ok { queued, pos } => {
                 slot.commit(pos);

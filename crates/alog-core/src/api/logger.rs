@@ -13,7 +13,6 @@ use crate::front::error::{Error, Result};
 use crate::front::level::Level;
 use crate::front::record::{Field, FieldSource, FieldsRecord, Source};
 use crate::front::stats::{Counters, SinkStats, Stats};
-use crate::queue::Producer;
 use crate::queue::{Batch, Queue};
 use crate::render::deferred::{self, Args};
 use crate::render::printf::{self, Arg};
@@ -23,7 +22,7 @@ use crate::writer::shared::{
     finish, flush_with, lock, spawn_writer, wait_until, Core, LineBreak, RunCell, Shared, Wake,
     WriterState, CLOSED, DURABLE, LEVEL_MASK, SYNC,
 };
-use crate::writer::signals::{marked, producer};
+use crate::writer::signals::marked;
 use crate::writer::thread::RunState;
 
 /// How long `Drop` waits for the queue to drain.
@@ -86,10 +85,7 @@ struct Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        marked(|reentered| {
-            let who = producer(reentered);
-            let _ = close(&self.shared, Some(DROP_CLOSE_TIMEOUT), who);
-        })
+        let _ = close(&self.shared, Some(DROP_CLOSE_TIMEOUT));
     }
 }
 
@@ -498,7 +494,7 @@ impl Logger {
     /// when done; a later close (also one racing this one) waits for that as long as its own
     /// timeout allows and returns `Closed` once it is done (`Timeout` while it still drains).
     pub fn close(&self, timeout: Option<Duration>) -> Result<()> {
-        marked(|reentered| close(self.shared(), timeout, producer(reentered)))
+        marked(|_| close(self.shared(), timeout))
     }
 
     /// Whether any sink shows records' fields or source location: when none does, a binding
@@ -551,18 +547,9 @@ fn flush(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
     flush_with(s, timeout, |m| Some(lock(m)))
 }
 
-/// `who`: the calling thread (see `Queue::close`).
-pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>, who: Producer) -> Result<()> {
+pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>) -> Result<()> {
     if s.called_from_own_sink() {
         return Err(Error::reentry("close"));
-    }
-    // The queue first: it refuses only a signal handler that interrupted its own thread's log
-    // call to this logger (that call resumes when the handler returns), and then nothing may
-    // have changed yet.
-    if s.queue.close(who).is_none() {
-        return Err(Error::invalid(
-            "a signal handler cannot close the logger whose log call it interrupted",
-        ));
     }
     let was = s.gate.fetch_or(CLOSED, Ordering::AcqRel);
     if was & CLOSED != 0 {
@@ -583,6 +570,7 @@ pub(crate) fn close(s: &Arc<Shared>, timeout: Option<Duration>, who: Producer) -
         }
         return Err(Error::Closed);
     }
+    s.queue.close();
     {
         let _g = lock(&s.space);
         s.space_cv.notify_all();

@@ -12,7 +12,7 @@ use crate::front::error::{Error, Result};
 use crate::front::level::Level;
 use crate::front::record::{encode, encode_from, lens, FieldSource, FieldsRecord};
 use crate::front::time::now_ns;
-use crate::queue::{Fill, Header, Kind, Producer, Push, INLINE};
+use crate::queue::{Fill, Header, Kind, Push, INLINE};
 use crate::render::deferred::Args;
 use crate::writer::shared::{
     drain_locked, ensure_writer, flush_with, lock, wait_until, Shared, CLOSED, DURABLE, LEVEL_MASK,
@@ -151,9 +151,8 @@ pub(crate) fn submit_with(
         });
     }
     let mark = Mark::enter();
-    let who = mark.producer();
-    if g & !LEVEL_MASK != 0 || who.in_handler || p.len > INLINE {
-        return submit_slow(s, g, level, ts, p, wait, who);
+    if g & !LEVEL_MASK != 0 || mark.reentered || p.len > INLINE {
+        return submit_slow(s, g, level, ts, p, wait, mark.reentered);
     }
     // The common case in one attempt, with the payload's kind known where this is inlined; a
     // full or closed queue takes the general path (which tries again first).
@@ -165,12 +164,12 @@ pub(crate) fn submit_with(
         tid: caller_tid(s, false),
         len: p.len,
     };
-    match s.queue.try_push(h, &p, &mut None, who) {
+    match s.queue.try_push(h, &p, &mut None) {
         Push::Ok { queued, .. } => {
             published(s, level, queued, false);
             Ok(())
         }
-        _ => enqueue_owned(s, ts, level, p, wait, who),
+        _ => enqueue_owned(s, ts, level, p, wait),
     }
 }
 
@@ -184,9 +183,8 @@ fn enqueue_owned(
     level: Level,
     p: Payload<'_>,
     wait: &mut Wait<'_>,
-    who: Producer,
 ) -> Result<()> {
-    enqueue(s, ts, level, &p, wait, who)
+    enqueue(s, ts, level, &p, wait, false)
 }
 
 /// Everything but the hot path's common case. The payload comes by value (see
@@ -200,21 +198,20 @@ fn submit_slow(
     ts: Option<i64>,
     p: Payload<'_>,
     wait: &mut Wait<'_>,
-    who: Producer,
+    reentered: bool,
 ) -> Result<()> {
     let p = &p;
-    let reentered = who.in_handler;
     if g & CLOSED != 0 {
         return Err(Error::Closed);
     }
     if g & !LEVEL_MASK == 0 {
         // Open and asynchronous: a signal handler's call, or a payload for the heap.
-        return enqueue(s, stamp(s, ts), level, p, wait, who);
+        return enqueue(s, stamp(s, ts), level, p, wait, reentered);
     }
     if reentered {
         // A signal handler's call: no lock, no wait. In sync mode (or before a fork child's
         // writer starts) the record waits in the queue for the next write, flush or close.
-        return enqueue(s, stamp(s, ts), level, p, wait, who);
+        return enqueue(s, stamp(s, ts), level, p, wait, true);
     }
     if g & SYNC != 0 {
         return write_sync(s, stamp(s, ts), level, p);
@@ -224,9 +221,9 @@ fn submit_slow(
     }
     if g & DURABLE != 0 {
         // durability=mmap: the record is journaled before the call returns (api/durable.rs).
-        return crate::api::durable::enqueue(s, ts, level, p, wait, who);
+        return crate::api::durable::enqueue(s, ts, level, p, wait);
     }
-    enqueue(s, stamp(s, ts), level, p, wait, who)
+    enqueue(s, stamp(s, ts), level, p, wait, false)
 }
 
 /// The calling thread's id when a sink prints it (`{thread}`), else 0.
@@ -256,9 +253,8 @@ fn enqueue(
     level: Level,
     p: &Payload<'_>,
     wait: &mut Wait<'_>,
-    who: Producer,
+    reentered: bool,
 ) -> Result<()> {
-    let reentered = who.in_handler;
     let len = p.len;
     if reentered && len > INLINE {
         // A larger record is copied into a heap block: not from a signal handler.
@@ -279,7 +275,7 @@ fn enqueue(
     };
     let mut deadline = None;
     loop {
-        match s.queue.try_push(h, p, &mut heap, who) {
+        match s.queue.try_push(h, p, &mut heap) {
             Push::Ok { queued, .. } => {
                 published(s, level, queued, reentered);
                 return Ok(());
@@ -299,8 +295,6 @@ pub(crate) fn published(s: &Arc<Shared>, level: Level, queued: u64, reentered: b
     } else if s.flush_on != 0 && level.number() >= s.flush_on {
         write_through(s);
     } else if queued >= s.batch_size && s.parked.load(Ordering::Relaxed) {
-        // No fence before the load (it would cost the call what a claim without a locked
-        // instruction saves): the writer looks again shortly after it parks (`thread::park`).
         wake_writer(s);
     }
 }

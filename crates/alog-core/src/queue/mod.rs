@@ -6,7 +6,6 @@
 //! `journal` (`durability=mmap`) keeps a copy of the queued records in a file; it opens that
 //! file through the file layer's safe-opening helpers.
 
-mod barrier;
 pub(crate) mod journal;
 mod ring;
 pub(crate) mod sync;

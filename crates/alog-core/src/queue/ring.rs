@@ -14,48 +14,11 @@
 //! Closing sets the top bit of `tail`, so no claim can succeed afterwards; producers touch slot
 //! memory only after a successful claim, which is why the slots can be freed once the queue is
 //! closed and drained while late callers still read `tail` safely.
-//!
-//! **Single-producer claims.** A compare-and-swap is a locked instruction, a full barrier on
-//! x86: the call waits for every store the thread made before it to drain, which is what made
-//! one call in a thousand twice as slow as a queue without one (bench/RESULTS.md). So the first
-//! thread that pushes owns the queue (`owner` holds its token) and claims with plain stores:
-//!
-//! 1. it sets `busy` (a plain store on its own line), then, after a compiler fence, checks that
-//!    it still owns the queue;
-//! 2. it writes the slot at `tail`, publishes it (`seq`), stores `tail + 1`, and clears `busy`.
-//!
-//! The first push from any other thread (or a close) takes the queue away: it swaps `owner` to
-//! `REVOKING`, makes every thread of the process pass a full barrier (`barrier::issue`), waits
-//! until `busy` is clear, and sets `SHARED`; from then on every producer claims with the
-//! compare-and-swap as above. The barrier is what pairs with the owner's unfenced store and
-//! load: after it, either the owner's `busy` is visible or the owner's check sees `REVOKING`.
-//! A signal handler that interrupts its own thread's owned push finds `busy` set and is
-//! refused (`Full`): it must neither write the same slot nor wait for a push that resumes only
-//! when it returns. Where the barrier is not available no queue is ever owned.
 
 use crate::front::clock::Stamp;
-use crate::queue::barrier;
-use crate::queue::sync::{
-    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Cell, Mutex, MutexGuard, Ordering,
-};
+use crate::queue::sync::{AtomicPtr, AtomicU64, Cell, Mutex, MutexGuard, Ordering};
 
 const CLOSED: u64 = 1 << 63;
-
-/// `Queue::owner` when every producer claims with a compare-and-swap.
-const SHARED: usize = 0;
-/// `Queue::owner` before the first push: its thread takes the queue.
-const UNOWNED: usize = 1;
-/// `Queue::owner` while a thread takes the queue away from its owner.
-const REVOKING: usize = 2;
-
-/// Who pushes: `token` identifies the calling thread among the live ones (an address of its
-/// thread-local storage: never 0, 1 or 2), `in_handler` says the call interrupted another
-/// alog call on its thread (a signal handler's), which must not wait for anything.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Producer {
-    pub token: usize,
-    pub in_handler: bool,
-}
 
 /// Bytes of payload stored inside a slot; longer payloads go to the heap.
 pub const INLINE: usize = 216;
@@ -159,55 +122,18 @@ pub enum Push {
     Closed,
 }
 
-/// What taking a queue away from its owner came to.
-#[derive(Debug, PartialEq, Eq)]
-enum Revoke {
-    Done,
-    /// The owner changed meanwhile: look again.
-    Raced,
-    /// Not possible now (see `Queue::revoke`).
-    Refused,
-}
-
-/// Lets another thread run (the one being waited for).
-fn yield_now() {
-    #[cfg(not(loom))]
-    std::thread::yield_now();
-    #[cfg(loom)]
-    loom::thread::yield_now();
-}
-
 /// The bounded MPMC ring. The layout keeps what producers read on every claim (the slot
-/// pointer, mask, capacity and owner) off the lines that change: the claim position (with the
-/// owner's `busy`), the consume position and the consumer lock each have their own.
+/// pointer, mask and capacity) off the lines that change: the claim position, the consume
+/// position and the consumer lock each have their own.
 #[derive(Debug)]
 #[repr(C)]
 pub struct Queue {
     slots: AtomicPtr<Slot>,
     mask: u64,
     cap: u64,
-    /// `SHARED`, `UNOWNED`, `REVOKING` or the owning thread's token.
-    owner: AtomicUsize,
-    tail: Padded<Tail>,
+    tail: Padded<AtomicU64>,
     head: Padded<AtomicU64>,
     consumer: Padded<Mutex<()>>,
-}
-
-/// The claim position, and whether the owning thread is inside a push.
-#[derive(Debug)]
-struct Tail {
-    pos: AtomicU64,
-    busy: AtomicBool,
-}
-
-/// Clears `busy` when the owner's push ends, however it ends (a payload's encoder may panic).
-struct Busy<'a>(&'a AtomicBool);
-
-impl Drop for Busy<'_> {
-    #[inline(always)]
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
 }
 
 /// A record's header as a producer hands it to [`Queue::try_push`]: `len` is the payload's
@@ -279,19 +205,11 @@ impl Queue {
         let phys = cap.max(1).next_power_of_two();
         let slots = alloc_slots(phys);
         Queue {
-            tail: Padded(Tail {
-                pos: AtomicU64::new(0),
-                busy: AtomicBool::new(false),
-            }),
+            tail: Padded(AtomicU64::new(0)),
             head: Padded(AtomicU64::new(0)),
             slots: AtomicPtr::new(slots),
             mask: phys as u64 - 1,
             cap: cap.max(1) as u64,
-            owner: AtomicUsize::new(if barrier::available() {
-                UNOWNED
-            } else {
-                SHARED
-            }),
             consumer: Padded(Mutex::new(())),
         }
     }
@@ -343,7 +261,7 @@ impl Queue {
 
     /// Positions claimed so far (every record ever accepted).
     pub fn tail_pos(&self) -> u64 {
-        self.tail.0.pos.load(Ordering::Acquire) & !CLOSED
+        self.tail.0.load(Ordering::Acquire) & !CLOSED
     }
 
     /// Positions consumed so far (written, failed or dropped by `drop_oldest`).
@@ -352,7 +270,7 @@ impl Queue {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.tail.0.pos.load(Ordering::Acquire) & CLOSED != 0
+        self.tail.0.load(Ordering::Acquire) & CLOSED != 0
     }
 
     /// Records queued now.
@@ -392,130 +310,8 @@ impl Queue {
     /// `h.len <= INLINE`; otherwise `heap` must hold the payload and is moved into the slot.
     /// On `Full` or `Closed`, `heap` is left untouched for the caller to retry or drop.
     #[inline(always)]
-    pub fn try_push(
-        &self,
-        h: Header,
-        fill: &impl Fill,
-        heap: &mut Option<Box<[u8]>>,
-        who: Producer,
-    ) -> Push {
-        loop {
-            let owner = self.owner.load(Ordering::Relaxed);
-            if owner == who.token {
-                if let Some(p) = self.push_owned(h, fill, heap, who.token) {
-                    return p;
-                }
-            } else if owner == SHARED {
-                return self.push_shared(h, fill, heap);
-            } else if let Some(p) = self.settle(owner, who) {
-                return p;
-            }
-        }
-    }
-
-    /// The owner's push: plain stores (see "Single-producer claims"). `None`: the queue was
-    /// taken away meanwhile; nothing was written.
-    #[inline(always)]
-    fn push_owned(
-        &self,
-        h: Header,
-        fill: &impl Fill,
-        heap: &mut Option<Box<[u8]>>,
-        token: usize,
-    ) -> Option<Push> {
-        let tail = &self.tail.0;
-        if tail.busy.load(Ordering::Relaxed) {
-            // A signal handler that interrupted this thread's own push.
-            return Some(Push::Full);
-        }
-        tail.busy.store(true, Ordering::Relaxed);
-        let _busy = Busy(&tail.busy);
-        barrier::owner_side();
-        if self.owner.load(Ordering::Relaxed) != token {
-            return None;
-        }
-        let t = tail.pos.load(Ordering::Relaxed);
-        if t & CLOSED != 0 {
-            return Some(Push::Closed);
-        }
-        let head = self.head.0.load(Ordering::Acquire);
-        if t.wrapping_sub(head) >= self.cap {
-            return Some(Push::Full);
-        }
-        // SAFETY: only the owner claims while it owns the queue, and position `t` is free (the
-        // consumer advanced `head` past its last use, acquired above).
-        unsafe { self.write_slot(t, h, fill, heap) };
-        tail.pos.store(t + 1, Ordering::Release);
-        Some(Push::Ok {
-            queued: t + 1 - head,
-            pos: t,
-        })
-    }
-
-    /// Everything but a push by the owner or into a shared queue: takes an unowned queue for
-    /// the caller, takes an owned one away from its owner, or waits while another thread does.
-    /// `None`: look again.
-    #[cold]
-    #[inline(never)]
-    fn settle(&self, owner: usize, who: Producer) -> Option<Push> {
-        match owner {
-            UNOWNED => {
-                let _ = self.owner.compare_exchange(
-                    UNOWNED,
-                    who.token,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                );
-                None
-            }
-            REVOKING if who.in_handler => Some(Push::Full),
-            REVOKING => {
-                yield_now();
-                None
-            }
-            _ => match self.revoke(owner, who) {
-                Revoke::Done | Revoke::Raced => None,
-                Revoke::Refused => Some(Push::Full),
-            },
-        }
-    }
-
-    /// Takes the queue away from the thread whose token is `owner`, for good.
-    fn revoke(&self, owner: usize, who: Producer) -> Revoke {
-        if self
-            .owner
-            .compare_exchange(owner, REVOKING, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-        {
-            return Revoke::Raced;
-        }
-        let busy = &self.tail.0.busy;
-        if owner == who.token {
-            // The caller is the owner, so no push of its own runs, unless the caller is a
-            // signal handler that interrupted one: that push resumes only after it returns.
-            if busy.load(Ordering::Acquire) {
-                self.owner.store(owner, Ordering::Release);
-                return Revoke::Refused;
-            }
-        } else {
-            if !barrier::issue() {
-                // Registered, so this cannot happen; if it did, the owner keeps the queue.
-                self.owner.store(owner, Ordering::Release);
-                return Revoke::Refused;
-            }
-            // The owner's push in progress, if any, is seen now; it takes nanoseconds.
-            while busy.load(Ordering::Acquire) {
-                yield_now();
-            }
-        }
-        self.owner.store(SHARED, Ordering::Release);
-        Revoke::Done
-    }
-
-    /// The compare-and-swap claim every producer uses once the queue is shared.
-    #[inline(always)]
-    fn push_shared(&self, h: Header, fill: &impl Fill, heap: &mut Option<Box<[u8]>>) -> Push {
-        let mut t = self.tail.0.pos.load(Ordering::Relaxed);
+    pub fn try_push(&self, h: Header, fill: &impl Fill, heap: &mut Option<Box<[u8]>>) -> Push {
+        let mut t = self.tail.0.load(Ordering::Relaxed);
         let head = loop {
             if t & CLOSED != 0 {
                 return Push::Closed;
@@ -524,43 +320,33 @@ impl Queue {
             if t.wrapping_sub(head) >= self.cap {
                 return Push::Full;
             }
-            match self.tail.0.pos.compare_exchange_weak(
-                t,
-                t + 1,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
+            match self
+                .tail
+                .0
+                .compare_exchange_weak(t, t + 1, Ordering::Relaxed, Ordering::Relaxed)
+            {
                 Ok(_) => break head,
                 Err(now) => t = now,
             }
         };
+        let slot = self.slot(t);
         // SAFETY: position `t` is ours alone until we publish it; the consumer that last read
         // this slot advanced `head` past it (acquired above) before we could claim it.
-        unsafe { self.write_slot(t, h, fill, heap) };
-        Push::Ok {
-            queued: t + 1 - head,
-            pos: t,
-        }
-    }
-
-    /// Writes the body of the slot for position `t` and publishes it.
-    ///
-    /// # Safety
-    /// The caller alone may write position `t` (its claim), and the slot is free.
-    #[inline(always)]
-    unsafe fn write_slot(&self, t: u64, h: Header, fill: &impl Fill, heap: &mut Option<Box<[u8]>>) {
-        let slot = self.slot(t);
         #[cfg(loom)]
-        // SAFETY: the caller's claim on the slot.
+        // SAFETY: as below.
         slot.body
             .with_mut(|b| unsafe { write_body(b, h, fill, heap) });
         // Without loom no closure: the body is written inline in the caller, where the
-        // payload's kind is known. SAFETY: the caller's claim on the slot.
+        // payload's kind is known. SAFETY: see the comment above.
         #[cfg(not(loom))]
         unsafe {
             write_body(slot.body.as_ptr(), h, fill, heap)
         };
         slot.seq.store(t + 1, Ordering::Release);
+        Push::Ok {
+            queued: t + 1 - head,
+            pos: t,
+        }
     }
 
     /// Copies up to `max` published records, in order, into `out`; returns how many.
@@ -622,7 +408,7 @@ impl Queue {
     /// it to be published) and returns true.
     pub fn drop_oldest(&self) -> bool {
         let _g = self.consumer.0.lock().unwrap_or_else(|e| e.into_inner());
-        let t = self.tail.0.pos.load(Ordering::Acquire);
+        let t = self.tail.0.load(Ordering::Acquire);
         if t & CLOSED != 0 {
             return false;
         }
@@ -645,49 +431,16 @@ impl Queue {
         true
     }
 
-    /// Stops all future claims: `Some(true)` if this call closed the queue, `Some(false)` if
-    /// it was closed already, `None` if it cannot now: the caller is a signal handler that
-    /// interrupted its own thread's push into this queue.
-    pub fn close(&self, who: Producer) -> Option<bool> {
-        // The closed bit goes into `tail` with a read-modify-write, which an owner's plain store
-        // could undo: no thread may own the queue from here on.
-        loop {
-            match self.owner.load(Ordering::Acquire) {
-                SHARED => break,
-                UNOWNED => {
-                    let _ = self.owner.compare_exchange(
-                        UNOWNED,
-                        SHARED,
-                        Ordering::AcqRel,
-                        Ordering::Relaxed,
-                    );
-                }
-                REVOKING if who.in_handler => return None,
-                REVOKING => yield_now(),
-                owner => {
-                    if self.revoke(owner, who) == Revoke::Refused {
-                        return None;
-                    }
-                }
-            }
-        }
-        Some(self.tail.0.pos.fetch_or(CLOSED, Ordering::AcqRel) & CLOSED == 0)
-    }
-
-    /// Whether a thread owns the queue (test hook: `Some(true)` owned by `token`'s thread).
-    #[cfg(test)]
-    pub(crate) fn owned_by(&self, token: usize) -> Option<bool> {
-        match self.owner.load(Ordering::Acquire) {
-            SHARED | UNOWNED | REVOKING => None,
-            t => Some(t == token),
-        }
+    /// Stops all future claims; returns false if the queue was already closed.
+    pub fn close(&self) -> bool {
+        self.tail.0.fetch_or(CLOSED, Ordering::AcqRel) & CLOSED == 0
     }
 
     /// Frees the slot memory once the queue is closed and drained (no claim can happen any
     /// more, and every claimed record has been consumed). Returns false if not yet possible.
     pub fn release_memory(&self) -> bool {
         let _g = self.consumer.0.lock().unwrap_or_else(|e| e.into_inner());
-        let t = self.tail.0.pos.load(Ordering::Acquire);
+        let t = self.tail.0.load(Ordering::Acquire);
         if t & CLOSED == 0 || self.head.0.load(Ordering::Acquire) != t & !CLOSED {
             return false;
         }
@@ -718,23 +471,8 @@ impl Queue {
     /// In a child process after `fork()`: forget the records queued by the parent (the parent
     /// writes them) and any half-written claims of threads that do not exist here.
     pub fn reset_after_fork(&self) {
-        let t = self.tail.0.pos.load(Ordering::Relaxed) & !CLOSED;
+        let t = self.tail.0.load(Ordering::Relaxed) & !CLOSED;
         let h = self.head.0.load(Ordering::Relaxed);
-        // No thread owns the queue in the child: the owner may be a thread that does not exist
-        // here, and the child is not registered for the barrier that takes a queue back.
-        let owner_was_busy = self.tail.0.busy.swap(false, Ordering::Relaxed);
-        if self.owner.load(Ordering::Relaxed) != SHARED {
-            self.owner.store(SHARED, Ordering::Relaxed);
-        }
-        if owner_was_busy && !self.slots.load(Ordering::Relaxed).is_null() {
-            // The owner's slot at `t` may be half-written, or published without its claim:
-            // forget, not free, what it holds, and unpublish it.
-            let slot = self.slot(t);
-            // SAFETY: as below (the fork handler's locks, one thread).
-            slot.body
-                .with_mut(|b| unsafe { std::ptr::addr_of_mut!((*b).heap).write(None) });
-            slot.seq.store(0, Ordering::Relaxed);
-        }
         if !self.slots.load(Ordering::Relaxed).is_null() {
             // The skipped slots may hold heap payloads; a later inline record in the same
             // slot would otherwise be read as that payload. A published slot's payload is
@@ -864,20 +602,7 @@ impl Drop for Queue {
 mod tests {
     use super::*;
 
-    thread_local! {
-        static TOKEN: u8 = const { 0 };
-    }
-
-    /// The calling test thread as a producer (the address of one of its thread-locals, as
-    /// the engine's own token).
-    fn me() -> Producer {
-        Producer {
-            token: TOKEN.with(|t| t as *const u8 as usize),
-            in_handler: false,
-        }
-    }
-
-    fn push_as(q: &Queue, msg: &[u8], who: Producer) -> Push {
+    fn push(q: &Queue, msg: &[u8]) -> Push {
         let mut heap = (msg.len() > INLINE).then(|| msg.to_vec().into_boxed_slice());
         let h = Header {
             stamp: Stamp::Ns(7),
@@ -886,11 +611,7 @@ mod tests {
             tid: 0,
             len: msg.len(),
         };
-        q.try_push(h, &|d: &mut [u8]| d.copy_from_slice(msg), &mut heap, who)
-    }
-
-    fn push(q: &Queue, msg: &[u8]) -> Push {
-        push_as(q, msg, me())
+        q.try_push(h, &|d: &mut [u8]| d.copy_from_slice(msg), &mut heap)
     }
 
     fn texts(b: &Batch) -> Vec<String> {
@@ -985,8 +706,8 @@ mod tests {
     fn close_stops_claims_and_frees_when_drained() {
         let q = Queue::new(4);
         push(&q, b"x");
-        assert_eq!(q.close(me()), Some(true));
-        assert_eq!(q.close(me()), Some(false));
+        assert!(q.close());
+        assert!(!q.close());
         assert_eq!(push(&q, b"y"), Push::Closed);
         assert!(!q.release_memory(), "one record still queued");
         let mut b = Batch::default();
@@ -997,124 +718,23 @@ mod tests {
     }
 
     #[test]
-    fn the_first_producer_owns_the_queue_until_another_pushes() {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        assert!(barrier::available(), "membarrier(2) is refused here");
-        let q = std::sync::Arc::new(Queue::new(8));
-        assert_eq!(q.owned_by(me().token), None, "nobody before the first push");
-        assert_eq!(push(&q, b"a"), Push::Ok { queued: 1, pos: 0 });
-        assert_eq!(q.owned_by(me().token), Some(true));
-        assert_eq!(push(&q, b"b"), Push::Ok { queued: 2, pos: 1 });
-        let q2 = q.clone();
-        let other = std::thread::spawn(move || push(&q2, b"c")).join().unwrap();
-        assert_eq!(other, Push::Ok { queued: 3, pos: 2 });
-        assert_eq!(
-            q.owned_by(me().token),
-            None,
-            "shared from the first foreign push on"
-        );
-        assert_eq!(push(&q, b"d"), Push::Ok { queued: 4, pos: 3 });
-        let mut b = Batch::default();
-        assert_eq!(q.pop_into(10, &mut b), 4);
-        assert_eq!(texts(&b), ["a", "b", "c", "d"]);
-    }
-
-    #[test]
-    fn the_owner_sees_full_and_closed_like_everyone() {
-        let q = Queue::new(2);
-        assert!(matches!(push(&q, b"1"), Push::Ok { .. }));
-        assert!(matches!(push(&q, b"2"), Push::Ok { .. }));
-        assert_eq!(push(&q, b"3"), Push::Full);
-        assert_eq!(q.owned_by(me().token), Some(true));
-        assert!(q.drop_oldest());
-        assert!(matches!(push(&q, b"3"), Push::Ok { .. }));
-        // The owner closes its own queue: no push of its own runs meanwhile.
-        assert_eq!(q.close(me()), Some(true));
-        assert_eq!(q.owned_by(me().token), None);
-        assert_eq!(push(&q, b"4"), Push::Closed);
-        let mut b = Batch::default();
-        assert_eq!(q.pop_into(10, &mut b), 2);
-        assert_eq!(texts(&b), ["2", "3"]);
-        assert!(q.release_memory());
-    }
-
-    /// A signal handler that interrupted its own thread's push (seen here as `busy` set by that
-    /// push) must neither write the slot nor wait for the push: refused, and close too.
-    #[test]
-    fn a_handler_inside_its_own_threads_push_is_refused() {
-        let q = Queue::new(4);
-        assert!(matches!(push(&q, b"outer"), Push::Ok { .. }));
-        q.tail.0.busy.store(true, Ordering::Relaxed);
-        let handler = Producer {
-            in_handler: true,
-            ..me()
-        };
-        assert_eq!(push_as(&q, b"handler", handler), Push::Full);
-        assert_eq!(q.close(handler), None);
-        assert_eq!(
-            q.owned_by(me().token),
-            Some(true),
-            "the owner keeps the queue"
-        );
-        assert!(!q.is_closed());
-        q.tail.0.busy.store(false, Ordering::Relaxed);
-        assert!(matches!(push_as(&q, b"handler", handler), Push::Ok { .. }));
-        assert_eq!(q.close(handler), Some(true));
-        let mut b = Batch::default();
-        assert_eq!(q.pop_into(10, &mut b), 2);
-        assert_eq!(texts(&b), ["outer", "handler"]);
-    }
-
-    #[test]
-    fn close_from_another_thread_takes_the_queue_from_its_owner() {
-        let q = std::sync::Arc::new(Queue::new(4));
-        assert!(matches!(push(&q, b"kept"), Push::Ok { .. }));
-        let q2 = q.clone();
-        let closed = std::thread::spawn(move || q2.close(me())).join().unwrap();
-        assert_eq!(closed, Some(true));
-        assert_eq!(push(&q, b"late"), Push::Closed);
-        let mut b = Batch::default();
-        assert_eq!(q.pop_into(10, &mut b), 1);
-        assert!(q.release_memory());
-    }
-
-    #[test]
-    fn a_fork_child_shares_the_queue_and_drops_the_owners_unfinished_slot() {
-        let q = Queue::new(4);
-        assert!(matches!(push(&q, b"x"), Push::Ok { .. }));
-        // As if the owner had published position 1 but not yet stored its claim when the
-        // parent forked.
-        q.slot(1).seq.store(2, Ordering::Relaxed);
-        q.tail.0.busy.store(true, Ordering::Relaxed);
-        q.reset_after_fork();
-        assert_eq!(q.owned_by(me().token), None);
-        assert!(!q.tail.0.busy.load(Ordering::Relaxed));
-        assert!(q.is_empty(), "the parent's records are the parent's");
-        let mut b = Batch::default();
-        assert_eq!(
-            q.pop_into(10, &mut b),
-            0,
-            "the unfinished slot is not a record"
-        );
-        assert_eq!(push(&q, b"child"), Push::Ok { queued: 1, pos: 1 });
-        assert_eq!(q.pop_into(10, &mut b), 1);
-        assert_eq!(texts(&b), ["child"]);
-    }
-
-    /// Pushes `"{t} {i}"` for every `i` in `range`, waiting while the queue is full.
-    fn push_numbered(q: &Queue, t: u32, range: std::ops::Range<u32>) {
-        for i in range {
-            let msg = format!("{t} {i}");
-            while push(q, msg.as_bytes()) == Push::Full {
-                std::thread::yield_now();
-            }
-        }
-    }
-
-    /// Drains `n` records of each of `threads` producers of [`push_numbered`], checking that
-    /// each producer's come in order, once each.
-    fn drain_in_order(q: &Queue, threads: usize, n: u32, label: &str) {
-        let mut next = vec![0u32; threads];
+    fn many_producers_keep_per_thread_order() {
+        let q = std::sync::Arc::new(Queue::new(64));
+        let n = 20_000u32;
+        let producers: Vec<_> = (0..4u32)
+            .map(|t| {
+                let q = q.clone();
+                std::thread::spawn(move || {
+                    for i in 0..n {
+                        let msg = format!("{t} {i}");
+                        while push(&q, msg.as_bytes()) == Push::Full {
+                            std::thread::yield_now();
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut next = [0u32; 4];
         let mut b = Batch::default();
         while next.iter().any(|&x| x < n) {
             b.clear();
@@ -1122,61 +742,10 @@ mod tests {
             for s in texts(&b) {
                 let (t, i) = s.split_once(' ').unwrap();
                 let (t, i): (usize, u32) = (t.parse().unwrap(), i.parse().unwrap());
-                assert_eq!(i, next[t], "{label}: thread {t} out of order");
+                assert_eq!(i, next[t], "thread {t} out of order");
                 next[t] += 1;
             }
         }
-    }
-
-    /// The owner keeps pushing while other threads join one by one (each arrival takes the
-    /// queue away or finds it shared) and the consumer drains: every record once, each
-    /// producer's in order.
-    #[test]
-    fn producers_arriving_while_the_owner_pushes_lose_nothing() {
-        for round in 0..20u32 {
-            let q = std::sync::Arc::new(Queue::new(64));
-            let n = 5_000u32;
-            let start = std::sync::Arc::new(std::sync::Barrier::new(2));
-            let owner = {
-                let (q, start) = (q.clone(), start.clone());
-                std::thread::spawn(move || {
-                    push_numbered(&q, 0, 0..1);
-                    start.wait();
-                    push_numbered(&q, 0, 1..n);
-                })
-            };
-            start.wait();
-            let others: Vec<_> = (1..4u32)
-                .map(|t| {
-                    let q = q.clone();
-                    std::thread::spawn(move || {
-                        for _ in 0..round * 500 * t {
-                            std::hint::spin_loop();
-                        }
-                        push_numbered(&q, t, 0..n);
-                    })
-                })
-                .collect();
-            drain_in_order(&q, 4, n, &format!("round {round}"));
-            owner.join().unwrap();
-            for o in others {
-                o.join().unwrap();
-            }
-            assert!(q.is_empty());
-        }
-    }
-
-    #[test]
-    fn many_producers_keep_per_thread_order() {
-        let q = std::sync::Arc::new(Queue::new(64));
-        let n = 20_000u32;
-        let producers: Vec<_> = (0..4u32)
-            .map(|t| {
-                let q = q.clone();
-                std::thread::spawn(move || push_numbered(&q, t, 0..n))
-            })
-            .collect();
-        drain_in_order(&q, 4, n, "4 producers");
         for p in producers {
             p.join().unwrap();
         }
@@ -1188,17 +757,7 @@ mod loom_tests {
     use super::*;
     use loom::sync::Arc;
 
-    /// Producer tokens of the model's threads (any value above the owner states).
-    const A: Producer = Producer {
-        token: 0x1000,
-        in_handler: false,
-    };
-    const B: Producer = Producer {
-        token: 0x2000,
-        in_handler: false,
-    };
-
-    fn push(q: &Queue, v: u8, who: Producer) -> Push {
+    fn push(q: &Queue, v: u8) -> Push {
         let h = Header {
             stamp: Stamp::Ns(0),
             level: v,
@@ -1206,34 +765,7 @@ mod loom_tests {
             tid: 0,
             len: 1,
         };
-        q.try_push(h, &|d: &mut [u8]| d[0] = v, &mut None, who)
-    }
-
-    /// A queue of 4 that `A` owns, holding one record of `A`'s.
-    fn owned_by_a() -> Arc<Queue> {
-        let q = Arc::new(Queue::new(4));
-        assert!(
-            matches!(push(&q, 1, A), Push::Ok { .. }),
-            "A owns the queue"
-        );
-        q
-    }
-
-    /// `B` closes `q` while `pusher` pushes one record into it, `before` records already
-    /// queued: the record is either accepted and drained, or refused; the queue ends closed
-    /// and drained.
-    fn close_while_pushing(q: &Queue, pusher: loom::thread::JoinHandle<Push>, before: usize) {
-        assert_eq!(q.close(B), Some(true));
-        let r = pusher.join().unwrap();
-        assert!(q.is_closed());
-        let mut b = Batch::default();
-        let n = q.pop_into(8, &mut b);
-        match r {
-            Push::Ok { .. } => assert_eq!(n, before + 1),
-            Push::Closed => assert_eq!(n, before),
-            Push::Full => panic!("a queue with room cannot be full"),
-        }
-        assert!(q.release_memory());
+        q.try_push(h, &|d: &mut [u8]| d[0] = v, &mut None)
     }
 
     fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -1251,10 +783,10 @@ mod loom_tests {
             let a = loom::thread::spawn(move || {
                 [10u8, 11]
                     .iter()
-                    .filter(|&&v| matches!(push(&q2, v, A), Push::Ok { .. }))
+                    .filter(|&&v| matches!(push(&q2, v), Push::Ok { .. }))
                     .count()
             });
-            let b_sent = usize::from(matches!(push(&q, 20, B), Push::Ok { .. }));
+            let b_sent = usize::from(matches!(push(&q, 20), Push::Ok { .. }));
             let mut got = Vec::new();
             let mut b = Batch::default();
             q.pop_into(4, &mut b);
@@ -1276,7 +808,7 @@ mod loom_tests {
     fn drop_oldest_races_consumer() {
         model(|| {
             let q = Arc::new(Queue::new(1));
-            assert!(matches!(push(&q, 1, A), Push::Ok { .. }));
+            assert!(matches!(push(&q, 1), Push::Ok { .. }));
             let q2 = q.clone();
             let dropper = loom::thread::spawn(move || q2.drop_oldest());
             let mut b = Batch::default();
@@ -1297,44 +829,17 @@ mod loom_tests {
         model(|| {
             let q = Arc::new(Queue::new(2));
             let q2 = q.clone();
-            let p = loom::thread::spawn(move || push(&q2, 5, A));
-            close_while_pushing(&q, p, 0);
-        });
-    }
-
-    /// The owner pushing while another producer takes the queue away (the barrier is a
-    /// sequentially consistent fence in the model): nothing lost, nothing duplicated, the
-    /// owner's order kept.
-    #[test]
-    fn revoke_races_owner() {
-        model(|| {
-            let q = owned_by_a();
-            let q2 = q.clone();
-            let owner = loom::thread::spawn(move || {
-                for v in [2u8, 3] {
-                    assert!(matches!(push(&q2, v, A), Push::Ok { .. }));
-                }
-            });
-            assert!(matches!(push(&q, 20, B), Push::Ok { .. }));
-            owner.join().unwrap();
+            let p = loom::thread::spawn(move || push(&q2, 5));
+            q.close();
+            let r = p.join().unwrap();
             let mut b = Batch::default();
-            assert_eq!(q.pop_into(8, &mut b), 4);
-            let got: Vec<u8> = b.metas.iter().map(|m| b.arena[m.start]).collect();
-            let mine: Vec<u8> = got.iter().copied().filter(|v| *v < 20).collect();
-            assert_eq!(mine, [1, 2, 3]);
-            assert!(got.contains(&20));
-        });
-    }
-
-    /// Closing takes the queue from its owner first: the owner's push is either accepted and
-    /// drained, or refused, and the closed bit stays.
-    #[test]
-    fn close_races_owner() {
-        model(|| {
-            let q = owned_by_a();
-            let q2 = q.clone();
-            let p = loom::thread::spawn(move || push(&q2, 2, A));
-            close_while_pushing(&q, p, 1);
+            let n = q.pop_into(2, &mut b);
+            match r {
+                Push::Ok { .. } => assert_eq!(n, 1),
+                Push::Closed => assert_eq!(n, 0),
+                Push::Full => panic!("queue of 2 cannot be full"),
+            }
+            assert!(q.release_memory());
         });
     }
 }

@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::front::error::{Error, Result};
-use crate::queue::Producer;
 use crate::writer::shared::{Shared, CLOSED, RESPAWN, SYNC};
 
 /// How long a signal handler waits for each logger's queue to be written.
@@ -51,16 +50,6 @@ pub(crate) struct Mark {
 }
 
 impl Mark {
-    /// The marked thread as a queue producer: its mark's address identifies it among the live
-    /// threads.
-    #[inline(always)]
-    pub(crate) fn producer(&self) -> Producer {
-        Producer {
-            token: self.cell as usize,
-            in_handler: self.reentered,
-        }
-    }
-
     #[inline(always)]
     pub(crate) fn enter() -> Mark {
         let cell = in_call_mark();
@@ -76,15 +65,6 @@ impl Drop for Mark {
     fn drop(&mut self) {
         // SAFETY: as in `enter`: this thread's mark, alive as long as the thread.
         unsafe { (*self.cell).set(self.reentered) };
-    }
-}
-
-/// The calling thread as a queue producer; `in_handler` as its caller knows it (the
-/// `reentered` of its [`marked`]).
-pub(crate) fn producer(in_handler: bool) -> Producer {
-    Producer {
-        token: in_call_mark() as usize,
-        in_handler,
     }
 }
 

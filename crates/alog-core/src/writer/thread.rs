@@ -27,8 +27,6 @@ const MAX_BATCH: usize = 1 << 16;
 /// The shortest and longest steps of a writer polling for a batch about to fill (a flush or
 /// close request waits at most one step).
 const MIN_POLL: Duration = Duration::from_micros(100);
-/// How soon a job that has just parked looks at the queue once more (see `park`).
-const RECHECK: Duration = Duration::from_millis(1);
 const MAX_POLL: Duration = Duration::from_millis(5);
 /// The longest one run of the job takes batches before it lets other jobs have the thread.
 const MAX_RUN: Duration = Duration::from_millis(20);
@@ -246,20 +244,12 @@ fn closing(s: &Shared, st: &mut RunState) -> Next {
 
 /// Parks the job until `until` (a producer that completes a batch wakes it sooner).
 fn park(s: &Shared, until: Instant) -> Next {
-    let was_parked = s.parked.swap(true, Ordering::SeqCst);
+    s.parked.store(true, Ordering::SeqCst);
     // Read the claim position itself here (once per park): a producer that filled the batch
     // before it could see `parked` must not be missed.
     if s.queue.len() >= s.batch_size {
         s.parked.store(false, Ordering::SeqCst);
         return Next::At(Instant::now());
-    }
-    if !was_parked {
-        // A producer that completes a batch reads `parked` with no fence after its claim (a
-        // queue's owner claims with plain stores), so at the instant `parked` is set, each
-        // side may read the other's old value. Stores reach other threads within
-        // nanoseconds: one more look shortly after catches that batch. Later producers see
-        // `parked`, which stays set until one of them wakes the job.
-        return Next::At(until.min(Instant::now() + RECHECK));
     }
     Next::At(until)
 }
