@@ -57,6 +57,20 @@ static void on_usr1(int sig)
     errno = saved;
 }
 
+/* Zeroes the handler's counters and installs on_usr1 for SIGUSR1. */
+static void arm_usr1(void)
+{
+    atomic_store(&h_ok, 0);
+    atomic_store(&h_refused, 0);
+    atomic_store(&h_other, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    CHECK_SYS(sigaction(SIGUSR1, &sa, NULL) == 0);
+}
+
 typedef struct {
     int id;
     int blocking;
@@ -85,17 +99,8 @@ static void test_handler(const char *dir, const char *overflow)
     const int blocking = strcmp(overflow, "block") == 0;
     handler_lg = open_with(path, "console", "none", "queue_capacity", "64", "batch_size",
                            "16", "overflow", overflow, NULL);
-    atomic_store(&h_ok, 0);
-    atomic_store(&h_refused, 0);
-    atomic_store(&h_other, 0);
-    log_from_handler(0);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    CHECK_SYS(sigaction(SIGUSR1, &sa, NULL) == 0);
+    arm_usr1();
+    log_from_handler(0); /* registers the site before any handler runs (counted in h_ok) */
 
     pthread_t t[THREADS];
     producer ps[THREADS];
@@ -194,18 +199,9 @@ static void test_inside(const char *dir)
 {
     char *path = path_join(dir, "inside.log");
     handler_lg = open_with(path, "console", "none", "queue_capacity", "262144", NULL);
-    atomic_store(&h_ok, 0);
-    atomic_store(&h_refused, 0);
-    atomic_store(&h_other, 0);
     atomic_store(&inside_ready, 0);
     atomic_store(&inside_done, 0);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    CHECK_SYS(sigaction(SIGUSR1, &sa, NULL) == 0);
+    arm_usr1();
 
     pthread_t t;
     CHECK(pthread_create(&t, NULL, produce_alone, NULL) == 0, "pthread_create");
