@@ -11,8 +11,9 @@
  *            SIGSEGV.
  *   own      a handler the application installed first is left in place.
  *   inside   a handler interrupting its own thread's log call, with room in the queue,
- *            loses nothing: every handler record is written, none refused (the thread's
- *            claim on the queue is its own, without a compare-and-swap; see ring.rs).
+ *            loses nothing: every handler record is written, none refused (a claim on the
+ *            queue that only its thread may advance, without the compare-and-swap, fails
+ *            this: the handler cannot claim past the call it interrupted).
  * Children that must die are forked; the parent reads their files.
  *
  * usage: signals [handler|fatal|term|crash|own|inside]...   (default: all) */
@@ -175,8 +176,9 @@ static void *produce_alone(void *arg)
 {
     (void)arg;
     /* The first record (it registers the ALOG_LOGF site) comes from this thread too, so that
-     * the queue is this thread's alone for the whole test; SIGUSR1 waits until the site is
-     * registered (a site's first call allocates, which a handler must not interrupt). */
+     * one thread alone logs, the case a single-producer claim would serve; SIGUSR1 waits until
+     * the site is registered (a site's first call allocates, which a handler must not
+     * interrupt). */
     sigset_t usr1;
     sigemptyset(&usr1);
     sigaddset(&usr1, SIGUSR1);
@@ -220,9 +222,14 @@ static void test_inside(const char *dir)
     CHECK(pthread_join(t, NULL) == 0, "pthread_join");
     signal(SIGUSR1, SIG_IGN);
 
-    CHECK_RC(alog_close(handler_lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+    CHECK_RC(alog_flush(handler_lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
+    alog_stats st = stats_of(handler_lg);
     CHECK_U64(atomic_load(&h_other), 0);
     CHECK_U64(atomic_load(&h_refused), 0);
+    CHECK_U64(st.dropped, 0);
+    CHECK_U64(st.failed, 0);
+    CHECK_U64(st.written, INSIDE_RECORDS + atomic_load(&h_ok));
+    CHECK_RC(alog_close(handler_lg, ALOG_TIMEOUT_INFINITE), ALOG_OK);
     lines ls = read_lines(path);
     /* The thread's records and every record a handler (or the first call) counted as
      * accepted. */
