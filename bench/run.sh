@@ -9,6 +9,7 @@
 #                                # the chart bench/latency.svg and the README's bench table
 #   bench/run.sh --no-cargo      # use the libraries already built (target/release, bench/build)
 #   bench/run.sh --no-rust       # C and C++ loggers only (no cargo build of bench/rust)
+#   bench/run.sh --build-only    # build the libraries and bench/build/latency, run nothing
 #   bench/run.sh -- --n-burst 200000 --scenarios burst   # options for the driver (latency --help)
 #   bench/run.sh --runs 1 -- --n-latency 20000 --n-burst 20000 --n-mt2 20000 --n-mt4 20000 --warmup 2000
 #
@@ -31,10 +32,11 @@ runs=3
 write=0
 cargo_build=1
 rust=1
+build_only=0
 bench_args=()
 invocation="bench/run.sh${*:+ $*}"
 
-usage() { sed -n '2,23s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -42,6 +44,7 @@ while [ $# -gt 0 ]; do
     --write) write=1; shift ;;
     --no-cargo) cargo_build=0; shift ;;
     --no-rust) rust=0; shift ;;
+    --build-only) build_only=1; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; bench_args=("$@"); break ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -102,6 +105,10 @@ log "$cxx -std=c++17 -O2 latency.cpp${quill_flags[*]:+ (with Quill)}"
 "$cxx" -std=c++17 -O2 -Wall -Wextra -I"$inc_dir" $(pkg-config --cflags spdlog) ${quill_flags[@]+"${quill_flags[@]}"} \
   "$here/latency.cpp" -o "$build/latency" \
   "${alog_link[@]}" $(pkg-config --libs spdlog) -pthread
+if [ "$build_only" = 1 ]; then
+  log "built $build/latency"
+  exit 0
+fi
 
 # ---- machine
 model="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"

@@ -10,7 +10,9 @@
 #   4. bench/run.sh builds everything and runs every logger in every scenario with small counts:
 #      it must exit 0, with one row per logger in every table, no missing cell and no FAILED note;
 #      Quill's row is there when its headers are (QUILL_DIR or ../shared/peers/quill), else a note;
-#   5. bench/chart.py draws the report's latency table: one group of 4 bars per logger.
+#   5. bench/chart.py draws the report's latency table: one group of 4 bars per logger;
+#   6. bench/instructions.sh counts instructions per call for two alog loggers (one row each,
+#      positive counts) and refuses a logger the driver does not know.
 # Exits non-zero on any failure. Timings are not checked: speed is what run.sh reports.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -128,4 +130,18 @@ for g in groups:
         sys.exit("%s: bars %r" % (g.get("data-label"), series))
 PY
 echo "bench/smoke.sh: the latency chart has one group of 4 bars per logger of the report"
-echo "bench/smoke.sh: 5 passed, 0 failed"
+
+# ---- 6. instruction counts (callgrind): a row per logger, and an unknown logger refused
+bash "$here/instructions.sh" --no-build --n 2000 --loggers alog-logf,alog-snprintf >"$tmp/instr.md" \
+  2>"$tmp/instr.err" || { cat "$tmp/instr.err" >&2; fail "bench/instructions.sh exited non-zero"; }
+for lg in alog-logf alog-snprintf; do
+  grep -Eq "^\| $lg \| [1-9][0-9]* \| [1-9][0-9]* \| [1-9][0-9]* \|$" "$tmp/instr.md" ||
+    { cat "$tmp/instr.md" >&2; fail "bench/instructions.sh: no row with counts for $lg"; }
+done
+if bash "$here/instructions.sh" --no-build --n 2000 --loggers no-such-logger >/dev/null 2>"$tmp/instr-bad.err"; then
+  fail "bench/instructions.sh accepted an unknown logger"
+fi
+grep -q 'no-such-logger (2000 calls) failed under valgrind' "$tmp/instr-bad.err" ||
+  { cat "$tmp/instr-bad.err" >&2; fail "bench/instructions.sh: an unknown logger without a message naming it"; }
+echo "bench/smoke.sh: bench/instructions.sh counts both alog loggers and refuses an unknown one"
+echo "bench/smoke.sh: 6 passed, 0 failed"
