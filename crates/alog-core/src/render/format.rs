@@ -451,7 +451,7 @@ pub(crate) fn put(out: &mut Vec<u8>, b: &[u8]) {
 /// The number of decimal digits of `v` (1 to 20): estimated from the bit length (1233/4096
 /// is just above log10(2)), then corrected by one comparison.
 #[inline(always)]
-fn dec_len(v: u64) -> usize {
+pub(crate) fn dec_len(v: u64) -> usize {
     const POW10: [u64; 20] = {
         let mut p = [1u64; 20];
         let mut i = 1;
@@ -472,7 +472,7 @@ fn dec_len(v: u64) -> usize {
 /// # Safety
 /// `dst` must be valid for `dec_len(v)` bytes of writes.
 #[inline(always)]
-unsafe fn write_dec(dst: *mut u8, mut v: u64) {
+pub(crate) unsafe fn write_dec(dst: *mut u8, mut v: u64) {
     let pairs = PAIRS.as_ptr();
     let mut at = dec_len(v);
     // SAFETY: every write is below `at`, which starts at the digit count and reaches 0 with

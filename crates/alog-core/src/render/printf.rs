@@ -11,7 +11,7 @@
 
 use std::ffi::CString;
 
-use crate::render::format::{dec_digits, push_u64, put};
+use crate::render::format::{dec_digits, dec_len, push_u64, put, write_dec};
 
 /// Most arguments a deferred call site may take.
 pub const MAX_ARGS: usize = 16;
@@ -104,7 +104,12 @@ struct Spec {
 #[derive(Clone, Debug)]
 #[repr(u8)] // a plain tag to dispatch on per piece (see `front::pattern::Piece`)
 enum Piece {
-    Lit(Vec<u8>),
+    /// Literal text: `len` bytes, stored padded with zeros to whole 16-byte blocks so that the
+    /// fast render copies it block by block into room reserved past the end.
+    Lit {
+        text: Box<[u8]>,
+        len: usize,
+    },
     Conv(Spec),
     /// `%d`, `%i` or `%u` with no width, precision or sign flag (the common case, told apart
     /// once at parse): the sign and the digits.
@@ -120,6 +125,23 @@ pub struct Unsupported(pub String);
 pub struct Format {
     pieces: Vec<Piece>,
     pub fetch: Vec<Fetch>,
+    /// When every piece is a literal or a plain `%d`/`%i`/`%u` (the common format): the bytes
+    /// the fast render reserves before writing without further checks, the literals' padded
+    /// sizes plus a sign and 20 digits per conversion.
+    room: Option<usize>,
+}
+
+/// Most bytes a plain decimal conversion writes: a sign and the 20 digits of `u64::MAX`.
+const DEC_MAX: usize = 21;
+
+fn lit(text: Vec<u8>) -> Piece {
+    let len = text.len();
+    let mut padded = text;
+    padded.resize(len.next_multiple_of(16), 0);
+    Piece::Lit {
+        text: padded.into_boxed_slice(),
+        len,
+    }
 }
 
 /// Largest width or precision accepted (glibc fails beyond `INT_MAX`; we stop far earlier).
@@ -248,7 +270,7 @@ pub fn parse(f: &[u8]) -> Result<Format, Unsupported> {
         }
         fetch.push(k);
         if !lit.is_empty() {
-            pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+            pieces.push(self::lit(std::mem::take(&mut lit)));
         }
         let plain_dec = matches!(conv, b'd' | b'i' | b'u')
             && s.width == 0
@@ -261,9 +283,18 @@ pub fn parse(f: &[u8]) -> Result<Format, Unsupported> {
         });
     }
     if !lit.is_empty() {
-        pieces.push(Piece::Lit(lit));
+        pieces.push(self::lit(lit));
     }
-    Ok(Format { pieces, fetch })
+    let room = pieces.iter().try_fold(0usize, |room, p| match p {
+        Piece::Lit { text, .. } => Some(room + text.len()),
+        Piece::Dec(_) => Some(room + DEC_MAX),
+        Piece::Conv(_) => None,
+    });
+    Ok(Format {
+        pieces,
+        fetch,
+        room,
+    })
 }
 
 fn pad(out: &mut Vec<u8>, n: usize, c: u8) {
@@ -449,9 +480,83 @@ impl Format {
     /// (callers check this when they decode a payload).
     pub fn render(&self, args: &[Arg<'_>], out: &mut Vec<u8>) {
         let mut args = args.iter();
-        for p in &self.pieces {
+        let rest = match self.room {
+            Some(room) => self.render_fast(room, &mut args, out),
+            None => 0,
+        };
+        self.render_pieces(rest, args, out);
+    }
+
+    /// Renders the pieces of a format of literals and plain decimals into room reserved once:
+    /// no capacity check per piece, literals copied in whole 16-byte blocks. Returns the index
+    /// of the first piece it did not render (a conversion whose argument is not an integer,
+    /// or missing), which the general path then takes; `self.pieces.len()` when done.
+    #[inline(always)]
+    fn render_fast(
+        &self,
+        room: usize,
+        args: &mut std::slice::Iter<'_, Arg<'_>>,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        out.reserve(room);
+        let mut at = out.len();
+        let base = out.as_mut_ptr();
+        let mut done = self.pieces.len();
+        for (i, p) in self.pieces.iter().enumerate() {
             match p {
-                Piece::Lit(l) => put(out, l),
+                Piece::Lit { text, len } => {
+                    let mut k = 0;
+                    while k < *len {
+                        // SAFETY: `k < len <= text.len()`, a multiple of 16, so the block is
+                        // inside `text`; `room` covers every literal's padded size and every
+                        // conversion's widest output, so the block written at `at + k` (within
+                        // `text.len()` of where this literal starts) is inside the reservation.
+                        unsafe {
+                            base.add(at + k).cast::<[u8; 16]>().write_unaligned(
+                                text.as_ptr().add(k).cast::<[u8; 16]>().read_unaligned(),
+                            )
+                        };
+                        k += 16;
+                    }
+                    at += len;
+                }
+                Piece::Dec(s) => {
+                    let Some(&Arg::Int(v)) = args.as_slice().first() else {
+                        done = i;
+                        break;
+                    };
+                    args.next();
+                    let (neg, mag) = magnitude(s, v);
+                    // SAFETY: at most DEC_MAX bytes (a sign and 20 digits), which `room`
+                    // counts for this conversion.
+                    unsafe {
+                        if neg {
+                            *base.add(at) = b'-';
+                            at += 1;
+                        }
+                        write_dec(base.add(at), mag);
+                    }
+                    at += dec_len(mag);
+                }
+                Piece::Conv(_) => unreachable!("a format with `room` has no other conversion"),
+            }
+        }
+        // SAFETY: every byte up to `at` was written above (literal bytes past a literal's
+        // `len` are overwritten by what follows or left beyond `at`).
+        unsafe { out.set_len(at) };
+        done
+    }
+
+    /// Renders `self.pieces[from..]` piece by piece.
+    fn render_pieces(
+        &self,
+        from: usize,
+        mut args: std::slice::Iter<'_, Arg<'_>>,
+        out: &mut Vec<u8>,
+    ) {
+        for p in &self.pieces[from..] {
+            match p {
+                Piece::Lit { text, len } => put(out, &text[..*len]),
                 Piece::Dec(s) => match args.next() {
                     Some(&Arg::Int(v)) => dec(out, s, v),
                     Some(&a) => conv(out, s, a),
@@ -597,5 +702,62 @@ mod tests {
             "more than 16 arguments"
         );
         assert!(parse("%d ".repeat(MAX_ARGS).as_bytes()).is_ok());
+    }
+
+    /// The fast path (literals and plain decimals, written into room reserved once) against
+    /// what Rust's own formatting says, for literals of every length around the 16-byte
+    /// blocks it copies, values of every width and sign, appended after bytes already there.
+    #[test]
+    fn literals_and_decimals_render_exactly_at_every_length() {
+        let values = [
+            0i64,
+            7,
+            -7,
+            99,
+            100,
+            -12345,
+            i64::from(i32::MAX),
+            i64::MIN,
+            -1,
+        ];
+        for n in 0..=40 {
+            let l: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            let f = format!("{l}%d{l}%ld|%u%%{l}");
+            let parsed = parse(f.as_bytes()).unwrap();
+            assert!(parsed.room.is_some(), "{f} takes the fast path");
+            for &v in &values {
+                let mut out = b"before:".to_vec();
+                parsed.render(&[Arg::Int(v), Arg::Int(v), Arg::Int(v)], &mut out);
+                let want = format!("before:{l}{}{l}{v}|{}%{l}", v as i32, v as u32);
+                assert_eq!(String::from_utf8(out).unwrap(), want, "{f} with {v}");
+            }
+        }
+    }
+
+    /// A conversion whose argument is missing or not an integer leaves the fast path where it
+    /// is, and the general path renders the rest as it always has.
+    #[test]
+    fn the_fast_path_hands_over_at_an_argument_it_cannot_print() {
+        let parsed = parse(b"a=%d, b=%d, c=%d end").unwrap();
+        assert!(parsed.room.is_some());
+        let show = |args: &[Arg<'_>]| {
+            let mut out = Vec::new();
+            parsed.render(args, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            show(&[Arg::Int(1), Arg::Int(2), Arg::Int(3)]),
+            "a=1, b=2, c=3 end"
+        );
+        assert_eq!(show(&[Arg::Int(1)]), "a=1, b=");
+        assert_eq!(
+            show(&[Arg::Int(1), Arg::Float(2.5), Arg::Int(3)]),
+            "a=1, b=, c=3 end"
+        );
+        assert_eq!(show(&[]), "a=");
+        assert!(
+            parse(b"%5d and %d").unwrap().room.is_none(),
+            "a width is the general path's"
+        );
     }
 }
