@@ -316,9 +316,25 @@ pub(crate) fn render<'c>(
     cache: &'c mut SiteCache,
     out: &mut Vec<u8>,
 ) -> Option<&'c Site> {
-    let mut args = [Arg::Int(0); MAX_ARGS];
-    let (id, n) = decode(payload, &mut args)?;
+    let id = u32::from_le_bytes(payload.get(..4)?.try_into().ok()?);
     let site = cache.get(id)?;
+    if site.format.integers_only() {
+        // Integers only: rendered from the words where they lie, once the tags say that
+        // every argument is one and nothing follows the words.
+        let n = site.format.fetch.len();
+        let tags = payload.get(5..5 + n)?;
+        if payload.get(4) == Some(&(n as u8))
+            && payload.len() == 5 + 9 * n
+            && tags.iter().all(|&t| t == class_tag(Class::Int))
+        {
+            return site
+                .format
+                .render_words(&payload[5 + n..], out)
+                .then_some(site);
+        }
+    }
+    let mut args = [Arg::Int(0); MAX_ARGS];
+    let (_, n) = decode(payload, &mut args)?;
     render_args(site, &args[..n], out).then_some(site)
 }
 
@@ -438,5 +454,54 @@ mod tests {
         let mut buf = vec![0u8; good.encoded_len()];
         good.encode(&mut buf, u32::MAX);
         assert!(render(&buf, &mut cache, &mut Vec::new()).is_none());
+    }
+
+    /// A site whose conversions are all plain integers renders from the payload's words; a
+    /// payload that is not exactly one integer word per argument is refused as before.
+    #[test]
+    fn an_integers_only_site_renders_from_its_words_and_refuses_any_other_payload() {
+        let id = register(b"%d items, %u left of %ld", b"i.c", 9, b"f").unwrap();
+        let site = self::site(id).unwrap();
+        assert!(site.format.integers_only());
+        let mut cache = SiteCache::default();
+        let args = [Arg::Int(-3), Arg::Int(-1), Arg::Int(i64::MIN)];
+        let good = Args::Values(&args);
+        let mut buf = vec![0u8; good.encoded_len()];
+        good.encode(&mut buf, id);
+        let mut out = b"x".to_vec();
+        let site = render(&buf, &mut cache, &mut out).expect("renders");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "x-3 items, 4294967295 left of -9223372036854775808"
+        );
+        assert_eq!(site.line, 9);
+        for cut in 0..buf.len() {
+            assert!(
+                render(&buf[..cut], &mut cache, &mut Vec::new()).is_none(),
+                "cut {cut}"
+            );
+        }
+        let mut longer = buf.clone();
+        longer.push(0);
+        assert!(
+            render(&longer, &mut cache, &mut Vec::new()).is_none(),
+            "a byte after the words"
+        );
+        for (at, byte) in [(4, 2u8), (5, 2), (7, 4), (6, 3)] {
+            let mut bad = buf.clone();
+            bad[at] = byte;
+            assert!(
+                render(&bad, &mut cache, &mut Vec::new()).is_none(),
+                "byte {at} = {byte}"
+            );
+        }
+        let float = [Arg::Int(1), Arg::Float(2.0), Arg::Int(3)];
+        let float = Args::Values(&float);
+        let mut buf = vec![0u8; float.encoded_len()];
+        float.encode(&mut buf, id);
+        assert!(
+            render(&buf, &mut cache, &mut Vec::new()).is_none(),
+            "a float for %u"
+        );
     }
 }

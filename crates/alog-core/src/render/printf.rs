@@ -481,21 +481,57 @@ impl Format {
     pub fn render(&self, args: &[Arg<'_>], out: &mut Vec<u8>) {
         let mut args = args.iter();
         let rest = match self.room {
-            Some(room) => self.render_fast(room, &mut args, out),
+            Some(room) => {
+                let next = || match args.as_slice().first() {
+                    Some(&Arg::Int(v)) => {
+                        args.next();
+                        Some(v)
+                    }
+                    _ => None,
+                };
+                self.render_fast(room, next, out)
+            }
             None => 0,
         };
         self.render_pieces(rest, args, out);
     }
 
+    /// Whether every conversion is a plain `%d`/`%i`/`%u` (so every argument an integer):
+    /// such a format renders straight from its arguments' words ([`Format::render_words`]).
+    pub fn integers_only(&self) -> bool {
+        self.room.is_some()
+    }
+
+    /// Renders a format of [`Format::integers_only`] from its arguments' little-endian words,
+    /// one per conversion, without decoding them into values first; false (nothing
+    /// rendered) when the words are not one per argument.
+    pub fn render_words(&self, words: &[u8], out: &mut Vec<u8>) -> bool {
+        let Some(room) = self.room else {
+            return false;
+        };
+        if words.len() != 8 * self.fetch.len() {
+            return false;
+        }
+        let mut words = words.chunks_exact(8);
+        let next = || {
+            let w = words.next()?;
+            Some(i64::from_le_bytes(w.try_into().expect("8 bytes")))
+        };
+        let done = self.render_fast(room, next, out);
+        debug_assert_eq!(done, self.pieces.len(), "one word per conversion");
+        true
+    }
+
     /// Renders the pieces of a format of literals and plain decimals into room reserved once:
-    /// no capacity check per piece, literals copied in whole 16-byte blocks. Returns the index
-    /// of the first piece it did not render (a conversion whose argument is not an integer,
-    /// or missing), which the general path then takes; `self.pieces.len()` when done.
+    /// no capacity check per piece, literals copied in whole 16-byte blocks; `next` gives
+    /// each conversion's integer. Returns the index of the first piece it did not render (a
+    /// conversion `next` has no integer for), which the general path then takes;
+    /// `self.pieces.len()` when done.
     #[inline(always)]
     fn render_fast(
         &self,
         room: usize,
-        args: &mut std::slice::Iter<'_, Arg<'_>>,
+        mut next: impl FnMut() -> Option<i64>,
         out: &mut Vec<u8>,
     ) -> usize {
         out.reserve(room);
@@ -521,11 +557,10 @@ impl Format {
                     at += len;
                 }
                 Piece::Dec(s) => {
-                    let Some(&Arg::Int(v)) = args.as_slice().first() else {
+                    let Some(v) = next() else {
                         done = i;
                         break;
                     };
-                    args.next();
                     let (neg, mag) = magnitude(s, v);
                     // SAFETY: at most DEC_MAX bytes (a sign and 20 digits), which `room`
                     // counts for this conversion.
