@@ -205,11 +205,9 @@ impl Formatter {
         out.push(b'}');
     }
 
-    /// The printed name of `level`: the configured one (`level_names`) or the built-in one.
-    fn level_name(&self, level: Level) -> &[u8] {
-        level_name_in(&self.style.level_names, level)
-    }
-
+    /// A text line. The pieces of the default pattern are written here; the others, and the
+    /// fields, in functions of their own, which keeps this loop small enough for the
+    /// compiler to hold its state in registers.
     fn text(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
         let nl: &[u8] = if self.style.multiline {
             INDENTED_NEWLINE
@@ -221,69 +219,16 @@ impl Formatter {
         for p in &self.pattern.pieces {
             let skip_space = std::mem::take(&mut after_missing_ts);
             match p {
-                Piece::Lit(s) if skip_space => {
-                    put(out, s.strip_prefix(' ').unwrap_or(s).as_bytes())
+                Piece::Lit(s) if !skip_space => put(out, s.as_bytes()),
+                Piece::Ts if r.ts != NO_TIMESTAMP => self.ts.push(r.ts, out),
+                Piece::Level if !self.style.color => {
+                    put(out, level_name_in(&self.style.level_names, r.level))
                 }
-                Piece::Lit(s) => put(out, s.as_bytes()),
-                Piece::Ts | Piece::TsFormat { .. } if r.ts == NO_TIMESTAMP => {
-                    after_missing_ts = true
-                }
-                Piece::Ts => self.ts.push(r.ts, out),
-                Piece::TsFormat { fmt, local } => strftime(r.ts, fmt, *local, out),
-                Piece::Pid => push_u64(out, u64::from(std::process::id())),
-                Piece::Thread => push_u64(out, u64::from(r.tid)),
-                Piece::ThreadName => crate::front::thread::with_name(r.tid, |n| match n {
-                    Some(n) if !n.is_empty() => text_escape(n.as_bytes(), out),
-                    _ => push_u64(out, u64::from(r.tid)),
-                }),
-                Piece::Logger => text_escape(self.style.logger.as_bytes(), out),
-                Piece::Level if self.style.color => {
-                    put(out, level_color(r.level));
-                    put(out, self.level_name(r.level));
-                    put(out, COLOR_RESET);
-                }
-                Piece::Level => put(out, self.level_name(r.level)),
                 Piece::Msg => escape_text(r.msg, out, nl),
-                Piece::File => text_escape(r.source.map_or(&b""[..], |s| s.file), out),
-                Piece::Line => {
-                    if let Some(s) = r.source {
-                        push_u64(out, u64::from(s.line));
-                    }
-                }
-                Piece::Func => text_escape(r.source.map_or(&b""[..], |s| s.func), out),
                 Piece::Fields => {
-                    if let (Some(s), false) = (r.source, self.pattern.shows_source) {
-                        match r.source_cached {
-                            Some(c) => put(out, &c.text),
-                            None => text_source(&s, out),
-                        }
-                    }
-                    // alog's own `source` and `func` pairs win, as in JSON.
-                    let own = r.source.is_some() && !self.pattern.shows_source;
-                    let scratch = &mut self.scratch;
-                    r.each_field(|f| {
-                        let key = if own && (f.key == b"source" || f.key == b"func") {
-                            scratch.clear();
-                            scratch.extend_from_slice(b"fields.");
-                            scratch.extend_from_slice(f.key);
-                            &scratch[..]
-                        } else {
-                            f.key
-                        };
-                        match f.value {
-                            Value::Json(b) if json_valid(b) => text_json(key, b, out),
-                            value => {
-                                out.push(b' ');
-                                text_key(key, out);
-                                out.push(b'=');
-                                match value {
-                                    Value::Str(b) | Value::Json(b) => text_value(b, out, nl),
-                                    other => scalar(other, out, false),
-                                }
-                            }
-                        }
-                    });
+                    text_fields(r, self.pattern.shows_source, &mut self.scratch, out, nl)
                 }
+                _ => after_missing_ts = text_piece(&self.style, p, r, skip_space, out),
             }
         }
     }
@@ -676,6 +621,93 @@ fn escape_text(bytes: &[u8], out: &mut Vec<u8>, nl: &[u8]) {
             hex_byte(b, out);
         }
     }
+}
+
+/// A text pattern's pieces other than those [`Formatter::text`] writes itself; returns true
+/// for a timestamp piece of a record without one (the space after it is then left out).
+#[inline(never)]
+fn text_piece(
+    style: &Style,
+    p: &Piece,
+    r: &RecordRef<'_>,
+    skip_space: bool,
+    out: &mut Vec<u8>,
+) -> bool {
+    match p {
+        Piece::Lit(s) if skip_space => put(out, s.strip_prefix(' ').unwrap_or(s).as_bytes()),
+        Piece::Lit(s) => put(out, s.as_bytes()),
+        Piece::Ts | Piece::TsFormat { .. } if r.ts == NO_TIMESTAMP => return true,
+        Piece::Ts => unreachable!("written by Formatter::text"),
+        Piece::TsFormat { fmt, local } => strftime(r.ts, fmt, *local, out),
+        Piece::Pid => push_u64(out, u64::from(std::process::id())),
+        Piece::Thread => push_u64(out, u64::from(r.tid)),
+        Piece::ThreadName => crate::front::thread::with_name(r.tid, |n| match n {
+            Some(n) if !n.is_empty() => text_escape(n.as_bytes(), out),
+            _ => push_u64(out, u64::from(r.tid)),
+        }),
+        Piece::Logger => text_escape(style.logger.as_bytes(), out),
+        Piece::Level => {
+            let name = level_name_in(&style.level_names, r.level);
+            if style.color {
+                put(out, level_color(r.level));
+                put(out, name);
+                put(out, COLOR_RESET);
+            } else {
+                put(out, name);
+            }
+        }
+        Piece::File => text_escape(r.source.map_or(&b""[..], |s| s.file), out),
+        Piece::Line => {
+            if let Some(s) = r.source {
+                push_u64(out, u64::from(s.line));
+            }
+        }
+        Piece::Func => text_escape(r.source.map_or(&b""[..], |s| s.func), out),
+        Piece::Msg | Piece::Fields => unreachable!("written by Formatter::text"),
+    }
+    false
+}
+
+/// The `{fields}` piece of a text line: the source location (unless the pattern prints it
+/// itself) and ` key=value` per field.
+#[inline(never)]
+fn text_fields(
+    r: &RecordRef<'_>,
+    shows_source: bool,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+    nl: &[u8],
+) {
+    if let (Some(s), false) = (r.source, shows_source) {
+        match r.source_cached {
+            Some(c) => put(out, &c.text),
+            None => text_source(&s, out),
+        }
+    }
+    // alog's own `source` and `func` pairs win, as in JSON.
+    let own = r.source.is_some() && !shows_source;
+    r.each_field(|f| {
+        let key = if own && (f.key == b"source" || f.key == b"func") {
+            scratch.clear();
+            scratch.extend_from_slice(b"fields.");
+            scratch.extend_from_slice(f.key);
+            &scratch[..]
+        } else {
+            f.key
+        };
+        match f.value {
+            Value::Json(b) if json_valid(b) => text_json(key, b, out),
+            value => {
+                out.push(b' ');
+                text_key(key, out);
+                out.push(b'=');
+                match value {
+                    Value::Str(b) | Value::Json(b) => text_value(b, out, nl),
+                    other => scalar(other, out, false),
+                }
+            }
+        }
+    });
 }
 
 /// A source location as `{fields}` prints it in text: ` source=FILE:LINE func=FUNC` (no
@@ -1228,6 +1260,57 @@ mod tests {
             "the site's cached location prints the same line"
         );
         String::from_utf8(out).unwrap()
+    }
+
+    /// Every piece of a text pattern, with a timestamp and without one (the piece and the
+    /// space after it are left out), plain and with the level colored.
+    #[test]
+    fn every_text_piece_prints_with_and_without_a_timestamp() {
+        let src = Source {
+            file: b"a.c",
+            line: 7,
+            func: b"main",
+        };
+        let line = |pattern: &str, ts: i64, color: bool| {
+            let mut buf = vec![0; encoded_len(b"hi", &[], Some(&src))];
+            encode(&mut buf, b"hi", &[], Some(&src));
+            let d = Decoded::parse(&buf).unwrap();
+            let r = RecordRef {
+                ts,
+                level: Level::WARN,
+                tid: 42,
+                msg: d.msg,
+                source: d.source,
+                source_cached: None,
+                fields: Some(d.clone()),
+            };
+            let mut s = style(Format::Text, Some(pattern));
+            s.color = color;
+            s.logger = "web".into();
+            let mut out = Vec::new();
+            Formatter::new(s).format(&r, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let ts = 1_700_000_000_123_456_000;
+        let pid = std::process::id();
+        let all =
+            "{ts} {ts:%H:%M} {pid} {thread} {logger} {level} {file}:{line} {func} {msg}{fields}";
+        assert_eq!(
+            line(all, ts, false),
+            format!("2023-11-14T22:13:20.123456Z 22:13 {pid} 42 web WARN a.c:7 main hi")
+        );
+        assert_eq!(
+            line(all, NO_TIMESTAMP, false),
+            format!("{pid} 42 web WARN a.c:7 main hi")
+        );
+        assert_eq!(
+            line("{ts} {level} {msg}{fields}", NO_TIMESTAMP, true),
+            "\x1b[1;33mWARN\x1b[0m hi source=a.c:7 func=main"
+        );
+        assert_eq!(
+            line("{level} {msg}{fields}", ts, false),
+            "WARN hi source=a.c:7 func=main"
+        );
     }
 
     #[test]
