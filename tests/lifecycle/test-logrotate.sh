@@ -39,9 +39,12 @@ CONF
   while kill -0 "$pid" 2>/dev/null; do
     sleep 0.2
     [ -s "$dir/app.log" ] || continue
-    logrotate -s "$dir/state" "$dir/logrotate.conf" || fail "$mode: logrotate failed"
+    logrotate -s "$dir/state" "$dir/logrotate.conf" 2>>"$dir/logrotate.err" || fail "$mode: logrotate failed: $(cat "$dir/logrotate.err")"
     rotations=$((rotations + 1))
   done
+  # `create`: alog must not have made the new file before logrotate did (logrotate would then
+  # move alog's file aside as app.log-DATE.backup, records and all, and say so).
+  if [ -s "$dir/logrotate.err" ]; then fail "$mode: logrotate: $(head -n 3 "$dir/logrotate.err")"; fi
   wait "$pid" || fail "$mode: logwriter: $(cat "$dir/stats")"
   [ "$rotations" -ge 5 ] || fail "$mode: only $rotations rotations happened during the run"
   # logrotate's numbering: app.log.1 is the newest rotated file.

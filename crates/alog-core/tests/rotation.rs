@@ -389,21 +389,60 @@ fn rotate_at_a_time_of_day() {
     }
 }
 
+/// A renamed file keeps the records until a file appears in its place (logrotate's `create`
+/// mode renames, then creates the new file itself: alog opens that one rather than racing it)
+/// or a second has passed; a deleted file is replaced at the next batch.
 #[test]
-fn moved_or_deleted_file_is_reopened_at_the_next_batch() {
+fn a_renamed_file_is_followed_by_the_next_in_its_place_and_a_deleted_one_replaced_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
+    let moved = dir.path().join("app.log.1");
+    let moved2 = dir.path().join("app.log.2");
+    let messages = |p: &std::path::Path| -> Vec<String> {
+        common::lines(p)
+            .iter()
+            .map(|l| common::message(l).to_string())
+            .collect()
+    };
     let log = logger(&path, &[]);
     log.info("one");
     log.flush(None).unwrap();
-    std::fs::rename(&path, dir.path().join("app.log.moved")).unwrap();
+    std::fs::rename(&path, &moved).unwrap();
     log.info("two");
     log.flush(None).unwrap();
-    std::fs::remove_file(&path).unwrap();
+    assert!(
+        !path.exists(),
+        "alog did not race the rotating tool to the path"
+    );
+    std::fs::File::create(&path).unwrap();
     log.info("three");
+    log.flush(None).unwrap();
+    assert_eq!(
+        messages(&path),
+        ["three"],
+        "the file put in place is the one written"
+    );
+    std::fs::remove_file(&path).unwrap();
+    log.info("four");
+    log.flush(None).unwrap();
+    std::fs::rename(&path, &moved2).unwrap();
+    log.info("five");
+    log.flush(None).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    log.info("six");
     log.close(None).unwrap();
-    assert_eq!(common::lines(&dir.path().join("app.log.moved")).len(), 1);
-    assert_eq!(common::message(&common::lines(&path)[0]), "three");
+    assert_eq!(messages(&moved), ["one", "two"]);
+    assert_eq!(
+        messages(&moved2),
+        ["four", "five"],
+        "a deleted file is replaced at once"
+    );
+    assert_eq!(
+        messages(&path),
+        ["six"],
+        "after a second alog creates the file itself"
+    );
+    assert_eq!(log.stats().write_errors, 0);
 }
 
 #[test]

@@ -55,7 +55,7 @@
 //! | `dir_mode` | octal mode of folders alog creates for a log path, less the umask | `0750` |
 //! | `durability` | `none`; `mmap`: each record is also kept in a memory-mapped journal beside the log file (`.NAME.journal`) from before its call returns until it is written, so that it survives the process's crash (`kill -9`, `abort()`, a segfault) and is written by the next open of the same log (not power loss: see `fsync`) | `none` |
 //! | `durability.bytes` | size of the journal's ring (`k` `m` `g`), 64k..=1g; a record may use a quarter of it | `8m` |
-//! | `reopen_check` | `true` `false`: reopen when the path moved or vanished (once per batch) | `true` |
+//! | `reopen_check` | `true` `false`: reopen when the path moved or vanished (once per batch; a file renamed away is written on for up to 1 s until the next appears) | `true` |
 
 use std::fmt;
 use std::path::PathBuf;

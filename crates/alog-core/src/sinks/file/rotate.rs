@@ -22,6 +22,13 @@ use crate::sinks::target::write_retrying;
 
 const HOUR_NS: i64 = 3_600_000_000_000;
 
+/// How long a path that vanished while the open file was only renamed (still linked) is given
+/// for a new file to appear there before alog creates one: logrotate's `create` mode renames
+/// the file, then creates the new one itself, with the mode and owner it is told to. A file
+/// alog created in between would be moved aside by logrotate (`app.log-DATE.backup`), records
+/// and all. Meanwhile the records go on into the renamed file, where they are kept.
+const CREATE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How far daily periods are shifted from UTC midnight (`rotate_at`, in local time with
 /// `time_zone=local`: the offset in force when the file opens), in ns.
 fn period_shift(lc: &Lifecycle) -> i64 {
@@ -104,6 +111,9 @@ pub(crate) struct FileSink {
     /// The open file is plain while this sink encrypts, or the other way round: it is
     /// rotated away before the first record, so that no file mixes the two.
     mismatch: bool,
+    /// Since when the path has been missing while the open file is still linked elsewhere
+    /// (see [`CREATE_GRACE`]); `None` otherwise.
+    missing_since: Option<std::time::Instant>,
 }
 
 /// Whether the non-empty file at `path` with identity `id` starts with the chunk magic (is
@@ -267,6 +277,7 @@ impl FileSink {
             reopens: 0,
             pid: std::process::id(),
             mismatch,
+            missing_since: None,
         })
     }
 
@@ -295,6 +306,7 @@ impl FileSink {
         }
         self.bound = false;
         self.reopens += 1;
+        self.missing_since = None;
         Ok(())
     }
 
@@ -359,11 +371,7 @@ impl FileSink {
         self.reopen_seen = reopen_requests;
         let moved = self.file.is_none()
             || requested
-            || ((self.reopen_check || self.lock.is_some())
-                && match std::fs::metadata(self.path()) {
-                    Ok(m) => file_id(&m) != self.id,
-                    Err(_) => true,
-                });
+            || ((self.reopen_check || self.lock.is_some()) && self.path_changed());
         if moved {
             self.reopen()
                 .map_err(|e| Error::io(format!("cannot reopen {}", self.path().display()), e))?;
@@ -374,6 +382,28 @@ impl FileSink {
             }
         }
         Ok(())
+    }
+
+    /// Whether the path no longer names the open file: another file is there, the path is
+    /// gone with the open file deleted, or gone for [`CREATE_GRACE`] with the open file
+    /// renamed (a rotating tool's new file is opened, not raced).
+    fn path_changed(&mut self) -> bool {
+        match std::fs::metadata(self.path()) {
+            Ok(m) => {
+                self.missing_since = None;
+                file_id(&m) != self.id
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let renamed = (self.file.as_ref())
+                    .and_then(|f| f.metadata().ok())
+                    .is_some_and(|m| m.nlink() > 0);
+                let since = *self
+                    .missing_since
+                    .get_or_insert_with(std::time::Instant::now);
+                !renamed || since.elapsed() >= CREATE_GRACE
+            }
+            Err(_) => true,
+        }
     }
 
     /// Ends a batch: releases the lock file.
@@ -410,7 +440,9 @@ impl FileSink {
             rotate |= after > self.rotate_bytes;
         }
         rotate |= self.mismatch && occupied;
-        rotate && !self.rotation_failed && self.file.is_some()
+        // Not while the path is missing: the rotating tool that renamed the file is about to
+        // put the next one there.
+        rotate && !self.rotation_failed && self.file.is_some() && self.missing_since.is_none()
     }
 
     /// The error to give instead of touching the files when this sink shares them through
